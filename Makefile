@@ -1,0 +1,35 @@
+# heaplens — every target sets itself up from a fresh clone (Python >= 3.10, Node >= 20).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test bench bench-quick clean check-node
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("heaplens needs Python >= 3.10") if sys.version_info < (3, 10) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP) check-node
+
+check-node:
+	@node -e 'const [maj] = process.versions.node.split(".").map(Number); if (maj < 20) { console.error("heaplens needs Node >= 20, found " + process.version); process.exit(1) }'
+
+demo: setup
+	$(BIN)/python examples/demo/demo.py
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/bench_reader.py
+
+bench-quick: setup
+	$(BIN)/python bench/bench_reader.py --quick
+
+clean:
+	rm -rf $(VENV) .heaplens build *.egg-info src/*.egg-info

@@ -1,0 +1,1 @@
+"""Comparing snapshots: summaries, the two-snapshot delta and the multi-interval trend."""

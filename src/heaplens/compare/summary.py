@@ -1,0 +1,189 @@
+"""Per-snapshot summaries: count and self-size sum per family.
+
+A *family* is a (V8 node type, node name) pair — exactly the grouping of OpenClaw's
+``heapsnapshot-delta.mjs``. The same totals per DevTools class name come from :meth:`Summary.by_class`.
+
+Rows carry a 64-bit key built from the type name and a hash of the name's bytes, so two snapshots
+(whose string tables differ) are joined without decoding every name; only displayed rows are decoded.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .. import kernels as K
+from ..snapshot.classes import NAMED_TYPES, normalize_object_name, type_class_label
+from ..snapshot.reader import HeapSnapshot, read_snapshot
+from ..snapshot.strings import StringTable, hash_text
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def family_key(name_hash: np.ndarray, type_hash: np.ndarray | np.uint64) -> np.ndarray:
+    """Combine a name hash and a type-name hash into one row key."""
+    with np.errstate(over="ignore"):
+        return name_hash ^ (np.asarray(type_hash, dtype=np.uint64) * _GOLDEN + np.uint64(0x632BE59BD9B4E019))
+
+
+@dataclass
+class FamilyTable:
+    """Rows of a summary, one per family (``by == "family"``) or per class (``by == "class"``)."""
+
+    by: str
+    key: np.ndarray  # uint64, unique
+    count: np.ndarray  # int64
+    size: np.ndarray  # int64
+    type_index: np.ndarray  # int16 into ``type_labels`` (-1 in the class view)
+    name_ref: np.ndarray  # int64: >= 0 string index, < 0 → extra[-ref - 1]
+    type_labels: list[str]
+    strings: StringTable
+    extra: list[str] = field(default_factory=list)
+    _order: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.key.shape[0])
+
+    def type_of(self, row: int) -> str | None:
+        t = int(self.type_index[row])
+        return self.type_labels[t] if t >= 0 else None
+
+    def name_of(self, row: int) -> str:
+        ref = int(self.name_ref[row])
+        return self.strings[ref] if ref >= 0 else self.extra[-ref - 1]
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """Row index of each key, -1 where this table has no such row."""
+        if self._order is None:
+            self._order = np.argsort(self.key, kind="stable")
+        sk = self.key[self._order]
+        pos = np.searchsorted(sk, keys)
+        pos_c = np.minimum(pos, max(len(sk) - 1, 0))
+        hit = (pos < len(sk)) & (sk[pos_c] == keys) if len(sk) else np.zeros(len(keys), bool)
+        out = np.full(len(keys), -1, dtype=np.int64)
+        out[hit] = self._order[pos_c[hit]]
+        return out
+
+    def as_dict(self) -> dict[tuple[str | None, str], tuple[int, int]]:
+        """All rows decoded: {(type, name): (count, size)}. For tests and small snapshots."""
+        out: dict[tuple[str | None, str], tuple[int, int]] = {}
+        for r in range(len(self)):
+            k = (self.type_of(r), self.name_of(r))
+            c, s = out.get(k, (0, 0))
+            out[k] = (c + int(self.count[r]), s + int(self.size[r]))
+        return out
+
+
+@dataclass
+class Summary:
+    """Totals of one snapshot file."""
+
+    path: str
+    file_size: int
+    node_count: int
+    edge_count: int
+    total_size: int
+    extra_native_bytes: int
+    families: FamilyTable
+    snapshot: HeapSnapshot
+    _classes: FamilyTable | None = None
+
+    def table(self, by: str) -> FamilyTable:
+        return self.by_class() if by == "class" else self.families
+
+    def by_class(self) -> FamilyTable:
+        if self._classes is None:
+            self._classes = _class_table(self.families)
+        return self._classes
+
+    def close(self) -> None:
+        self.snapshot.close()
+
+
+def summarize(path: str | os.PathLike, progress: Callable[[int], None] | None = None) -> Summary:
+    """Read only what a summary needs (three node columns and the string index) and group it."""
+    snap = read_snapshot(path, node_fields=("type", "name", "self_size"), progress=progress)
+    types = snap.nodes["type"]
+    names = snap.nodes["name"]
+    sizes = snap.nodes["self_size"]
+    total = int(sizes.sum(dtype=np.uint64))
+    ptype, pname, pcount, psize = K.group_pairs(types, names, sizes, len(snap.layout.node_types), len(snap.strings))
+    snap.nodes = {}  # the columns are no longer needed; keep the strings for names
+    type_hash = np.array([hash_text(t) for t in snap.layout.node_types], dtype=np.uint64)
+    key = family_key(snap.strings.hashes[pname], type_hash[ptype])
+    fam = FamilyTable(
+        by="family",
+        key=key,
+        count=pcount,
+        size=psize,
+        type_index=ptype.astype(np.int16),
+        name_ref=pname.astype(np.int64),
+        type_labels=list(snap.layout.node_types),
+        strings=snap.strings,
+    )
+    return Summary(
+        path=snap.path,
+        file_size=snap.file_size,
+        node_count=snap.node_count,
+        edge_count=snap.edge_count,
+        total_size=total,
+        extra_native_bytes=snap.extra_native_bytes,
+        families=fam,
+        snapshot=snap,
+    )
+
+
+def _class_table(fam: FamilyTable) -> FamilyTable:
+    """Fold family rows into DevTools classes (see :mod:`heaplens.snapshot.classes`)."""
+    n = len(fam)
+    name_ref = fam.name_ref.copy()
+    key = fam.strings.hashes[np.maximum(fam.name_ref, 0)].copy()
+    extra: list[str] = []
+    extra_ref: dict[str, int] = {}
+
+    def ref_of(label: str) -> int:
+        if label not in extra_ref:
+            extra.append(label)
+            extra_ref[label] = -len(extra)
+        return extra_ref[label]
+
+    named_rows = np.zeros(n, dtype=bool)
+    for t, tname in enumerate(fam.type_labels):
+        rows = fam.type_index == t
+        if not rows.any():
+            continue
+        label = type_class_label(tname)
+        if label is None:
+            named_rows |= rows
+            continue
+        name_ref[rows] = ref_of(label)
+        key[rows] = hash_text(label)
+    # "<div id=…>" style names are cut to "<div>"; find them by their first raw byte.
+    for r in np.flatnonzero(named_rows):
+        raw = fam.strings.raw(int(fam.name_ref[r]))[:10]
+        if raw[:1] == b"<" or raw == b"Detached <":
+            full = fam.name_of(int(r))
+            cut = normalize_object_name(full)
+            if cut != full:
+                name_ref[r] = ref_of(cut)
+                key[r] = hash_text(cut)
+    uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    count = np.bincount(inv, weights=fam.count, minlength=len(uniq)).round().astype(np.int64)
+    size = np.bincount(inv, weights=fam.size, minlength=len(uniq)).round().astype(np.int64)
+    return FamilyTable(
+        by="class",
+        key=uniq,
+        count=count,
+        size=size,
+        type_index=np.full(len(uniq), -1, dtype=np.int16),
+        name_ref=name_ref[first],
+        type_labels=fam.type_labels,
+        strings=fam.strings,
+        extra=extra,
+    )
+
+
+__all__ = ["FamilyTable", "Summary", "summarize", "NAMED_TYPES"]

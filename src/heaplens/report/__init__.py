@@ -1,0 +1,1 @@
+"""Renderers. Each module renders the same result models (``heaplens.compare.delta``) one way."""

@@ -1,0 +1,79 @@
+"""Versioned JSON documents (``--format json``); the schema is in docs/json-schema.md."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from ..compare.delta import DiffResult, TrendResult
+
+SCHEMA_VERSION = 1
+
+
+def diff_document(r: DiffResult) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "heaplens.diff",
+        "by": r.by,
+        "before": asdict(r.before),
+        "after": asdict(r.after),
+        "series": _series(r.series),
+        "filter": {"top": r.top, "min_kb": r.min_kb},
+        "totals": {
+            "node_count_delta": r.after.node_count - r.before.node_count,
+            "self_size_delta": r.size_delta_total,
+            "rows_matching": r.matching,
+        },
+        "warnings": list(r.warnings),
+        "rows": [
+            {
+                "type": row.type,
+                "name": row.name,
+                "size_before": row.size_before,
+                "size_after": row.size_after,
+                "size_delta": row.size_delta,
+                "count_before": row.count_before,
+                "count_after": row.count_after,
+                "count_delta": row.count_delta,
+            }
+            for row in r.rows
+        ],
+    }
+
+
+def trend_document(r: TrendResult) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "heaplens.trend",
+        "by": r.by,
+        "snapshots": [asdict(s) for s in r.snapshots],
+        "series": _series(r.series),
+        "filter": {"top": r.top, "min_kb": r.min_kb, "rule": "size grew in every interval"},
+        "totals": {"rows_matching": r.matching},
+        "warnings": list(r.warnings),
+        "rows": [
+            {
+                "type": row.type,
+                "name": row.name,
+                "sizes": row.sizes,
+                "counts": row.counts,
+                "size_deltas": row.size_deltas,
+                "count_deltas": row.count_deltas,
+                "size_delta": row.size_delta,
+                "count_delta": row.count_delta,
+            }
+            for row in r.rows
+        ],
+    }
+
+
+def _series(s):
+    if s is None:
+        return None
+    d = asdict(s)
+    d["other_pids"] = {str(k): v for k, v in s.other_pids.items()}
+    return d
+
+
+def dumps(doc: dict) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,68 @@
+"""Markdown tables (``--format markdown``), e.g. for a CI job summary."""
+
+from __future__ import annotations
+
+from ..compare.delta import DiffResult, TrendResult
+from .units import cut, fmt_count, fmt_size
+
+NAME_WIDTH = 120
+
+
+def _esc(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`").replace("<", "&lt;")
+
+
+def render_diff(r: DiffResult) -> str:
+    out = ["## Heap snapshot delta", ""]
+    out.append(f"- before: `{r.before.path}` ({r.before.node_count:,} nodes)")
+    out.append(f"- after: `{r.after.path}` ({r.after.node_count:,} nodes, {r.after.node_count - r.before.node_count:+,})")
+    if r.series is not None:
+        out.append(f"- PID {r.series.pid}: {r.series.snapshots} snapshots in `{r.series.lane_dir}`")
+    out.append(f"- self size: {fmt_size(r.before.self_size_total)} → {fmt_size(r.after.self_size_total)} "
+               f"({fmt_size(r.size_delta_total, signed=True)})")
+    out.append(f"- filter: top {r.top}, growth ≥ {r.min_kb:g} KiB, by {r.by}")
+    out.extend(f"- **warning:** {_esc(w)}" for w in r.warnings)
+    out.append("")
+    if not r.rows:
+        out.append(f"No {'class' if r.by == 'class' else 'family'} grew by {r.min_kb:g} KiB or more.")
+        return "\n".join(out) + "\n"
+    if r.by == "family":
+        out.append("| size Δ | count Δ | type | name |")
+        out.append("|---:|---:|---|---|")
+    else:
+        out.append("| size Δ | count Δ | class |")
+        out.append("|---:|---:|---|")
+    for row in r.rows:
+        cells = [fmt_size(row.size_delta, signed=True), fmt_count(row.count_delta, signed=True)]
+        if r.by == "family":
+            cells.append(row.type or "")
+        cells.append(_esc(cut(row.name, NAME_WIDTH)))
+        out.append("| " + " | ".join(cells) + " |")
+    if r.matching > len(r.rows):
+        out.append("")
+        out.append(f"{r.matching - len(r.rows)} more rows above the threshold.")
+    return "\n".join(out) + "\n"
+
+
+def render_trend(r: TrendResult) -> str:
+    n = len(r.snapshots) - 1
+    out = ["## Heap growth across snapshots", ""]
+    if r.series is not None:
+        out.append(f"- PID {r.series.pid}: {r.series.snapshots} snapshots in `{r.series.lane_dir}`")
+    out.append(f"- families that grew in every one of {n} intervals, total ≥ {r.min_kb:g} KiB (top {r.top}, by {r.by})")
+    out.extend(f"- **warning:** {_esc(w)}" for w in r.warnings)
+    out.append("")
+    if not r.rows:
+        out.append("Nothing grew in every interval.")
+        return "\n".join(out) + "\n"
+    head = ["total Δ", "count Δ"] + [f"#{i}→#{i + 1}" for i in range(n)] + (["type"] if r.by == "family" else []) + ["name"]
+    out.append("| " + " | ".join(head) + " |")
+    out.append("|" + "---:|" * (2 + n) + ("---|" if r.by == "family" else "") + "---|")
+    for row in r.rows:
+        cells = [fmt_size(row.size_delta, signed=True), fmt_count(row.count_delta, signed=True)]
+        cells += [fmt_size(d, signed=True) for d in row.size_deltas]
+        if r.by == "family":
+            cells.append(row.type or "")
+        cells.append(_esc(cut(row.name, NAME_WIDTH)))
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,100 @@
+"""Plain-text tables for the terminal (what ``--format table`` prints)."""
+
+from __future__ import annotations
+
+from ..compare.delta import DiffResult, TrendResult
+from .units import cut, fmt_count, fmt_size
+
+NAME_WIDTH = 96
+
+
+def _snap_line(label: str, info) -> str:
+    return f"{label} {info.path}"
+
+
+def render_diff(r: DiffResult) -> str:
+    out = [_snap_line("before:", r.before), _snap_line("after: ", r.after)]
+    if r.series is not None:
+        others = ""
+        if r.series.other_pids:
+            others = "; other PIDs: " + ", ".join(f"{p} ({c})" for p, c in sorted(r.series.other_pids.items()))
+        tid = f" thread {r.series.tid}" if r.series.tid else ""
+        out.append(f"pid: {r.series.pid}{tid} ({r.series.snapshots} snapshots found){others}")
+    elif r.before.pid is not None or r.after.pid is not None:
+        out.append(f"pid: {r.before.pid} -> {r.after.pid}" if r.before.pid != r.after.pid else f"pid: {r.before.pid}")
+    nb, na = r.before.node_count, r.after.node_count
+    out.append(f"nodes: {nb:,} -> {na:,} ({na - nb:+,})")
+    out.append(
+        f"self size: {fmt_size(r.before.self_size_total)} -> {fmt_size(r.after.self_size_total)} "
+        f"({fmt_size(r.size_delta_total, signed=True)})"
+    )
+    out.append(f"filter: top={r.top} min={r.min_kb:g} KiB by={r.by}")
+    out.extend(f"warning: {w}" for w in r.warnings)
+    out.append("")
+    if not r.rows:
+        out.append(f"no {_noun(r.by)} grew by {r.min_kb:g} KiB or more")
+        return "\n".join(out) + "\n"
+    head = ["size delta", "count delta"] + (["type"] if r.by == "family" else []) + [_noun(r.by)]
+    rows = []
+    for row in r.rows:
+        cells = [fmt_size(row.size_delta, signed=True), fmt_count(row.count_delta, signed=True)]
+        if r.by == "family":
+            cells.append(row.type or "")
+        cells.append(cut(row.name, NAME_WIDTH))
+        rows.append(cells)
+    out.extend(_table(head, rows, right=2))
+    if r.matching > len(r.rows):
+        out.append(f"… {r.matching - len(r.rows)} more above the threshold (raise --top)")
+    return "\n".join(out) + "\n"
+
+
+def render_trend(r: TrendResult) -> str:
+    out = []
+    if r.series is not None:
+        tid = f" thread {r.series.tid}" if r.series.tid else ""
+        out.append(f"lane dir: {r.series.lane_dir}")
+        out.append(f"pid: {r.series.pid}{tid} ({r.series.snapshots} snapshots)")
+    for i, s in enumerate(r.snapshots):
+        out.append(f"  #{i}: {s.path}  nodes={s.node_count:,} self={fmt_size(s.self_size_total)}")
+    out.append(f"filter: grew in every one of {len(r.snapshots) - 1} intervals, total >= {r.min_kb:g} KiB, "
+               f"top={r.top} by={r.by}")
+    out.extend(f"warning: {w}" for w in r.warnings)
+    out.append("")
+    if not r.rows:
+        out.append(f"no {_noun(r.by)} grew in every interval by {r.min_kb:g} KiB or more in total")
+        return "\n".join(out) + "\n"
+    n = len(r.snapshots) - 1
+    head = ["total", "count"] + [f"#{i}→#{i + 1}" for i in range(n)] + (["type"] if r.by == "family" else []) + [_noun(r.by)]
+    rows = []
+    for row in r.rows:
+        cells = [fmt_size(row.size_delta, signed=True), fmt_count(row.count_delta, signed=True)]
+        cells += [fmt_size(d, signed=True) for d in row.size_deltas]
+        if r.by == "family":
+            cells.append(row.type or "")
+        cells.append(cut(row.name, NAME_WIDTH))
+        rows.append(cells)
+    out.extend(_table(head, rows, right=2 + n))
+    if r.matching > len(r.rows):
+        out.append(f"… {r.matching - len(r.rows)} more grew in every interval (raise --top)")
+    return "\n".join(out) + "\n"
+
+
+def _noun(by: str) -> str:
+    return "class" if by == "class" else "name"
+
+
+def _table(head: list[str], rows: list[list[str]], right: int) -> list[str]:
+    """Columns before ``right`` are right-aligned (numbers), the last is left as is."""
+    widths = [max(len(head[c]), *(len(r[c]) for r in rows)) for c in range(len(head))]
+    lines = []
+    for cells in [head] + rows:
+        parts = []
+        for c, text in enumerate(cells):
+            if c == len(cells) - 1:
+                parts.append(text)
+            elif c < right:
+                parts.append(text.rjust(widths[c]))
+            else:
+                parts.append(text.ljust(widths[c]))
+        lines.append("  ".join(parts).rstrip())
+    return lines
