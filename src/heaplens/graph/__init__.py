@@ -1,0 +1,269 @@
+"""The heap graph: CSR edges, DevTools' essential edges, dominators, retained sizes, distances.
+
+Usage::
+
+    snap = read_snapshot(path, node_fields=GRAPH_NODE_FIELDS, edges=True, locations=True)
+    g = HeapGraph(snap)          # dominators + retained sizes (DevTools' rules)
+    g.retained[k], g.dom[k], g.distances()[k], g.class_summary()
+
+Everything follows DevTools' ``HeapSnapshot.ts`` / ``JSHeapSnapshot`` (see docs/graph.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ..errors import SnapshotError
+from ..snapshot import NodeClasses
+from ..snapshot.strings import hash_text
+from . import kernels as GK
+
+GRAPH_NODE_FIELDS = ("type", "name", "id", "self_size", "edge_count")
+
+_EPHEMERON = re.compile(
+    r"^\d+(?P<dup> / part of key \(.*? @\d+\) -> value \(.*? @\d+\) pair in WeakMap \(table @(?P<table>\d+)\))$",
+    re.S,
+)
+
+
+def find_string(snap, text: str) -> int:
+    """Index of ``text`` in the string table, -1 if absent."""
+    h = hash_text(text)
+    for i in np.flatnonzero(snap.strings.hashes == np.uint64(h)):
+        if snap.strings[int(i)] == text:
+            return int(i)
+    return -1
+
+
+@dataclass
+class ClassRow:
+    key: int
+    name: str
+    count: int
+    self_size: int
+    retained: int
+    distance: int
+    location: tuple[int, int, int] | None  # script_id, line, column (0-based) of object classes
+
+
+class HeapGraph:
+    """Dominator tree and retained sizes of one snapshot, with DevTools' semantics.
+
+    ``snap`` must have been read with ``edges=True`` and the node columns in
+    :data:`GRAPH_NODE_FIELDS` (``locations=True`` for DevTools' class keys and script URLs).
+    """
+
+    def __init__(self, snap, *, progress=None):
+        for f in GRAPH_NODE_FIELDS:
+            if f not in snap.nodes:
+                raise ValueError(f"HeapGraph needs the node column {f!r}")
+        if snap.edges is None:
+            raise ValueError("HeapGraph needs the edges (read_snapshot(..., edges=True))")
+        self.snap = snap
+        L = snap.layout
+        self.n = snap.node_count
+        if self.n == 0:
+            raise SnapshotError(snap.path, "has no nodes")
+        self.root = 0
+        nodes = snap.nodes
+        self.ntype = nodes["type"]
+        self.nname = nodes["name"]
+        self.ids = nodes["id"]
+        self.raw_self = nodes["self_size"]
+        e = snap.edges
+        self.etype, self.ename, self.to = e.type, e.name_or_index, e.to_node
+        self.t = {name: L.edge_type_index(name) for name in ("context", "element", "property", "internal",
+                                                            "hidden", "shortcut", "weak")}
+        self.nt = {name: L.node_type_index(name) for name in L.node_types}
+        self.first = GK.first_edges(nodes["edge_count"])
+        if int(self.first[-1]) != self.to.shape[0]:
+            raise SnapshotError(snap.path, f"edge counts add up to {int(self.first[-1]):,} but there are "
+                                           f"{self.to.shape[0]:,} edges")
+        self._ephemerons()
+        self._roots()
+        self.page = GK.mark_page_owned(self.first, self.etype, self.to, self.page_roots,
+                                       self.t["weak"])
+        self.sizes = self._adjusted_sizes()
+        args = self._ess_args()
+        rfirst, rsrc = GK.reverse_essential(*args)
+        (self.dom, self.retained, self.order, self.n_weak_only,
+         self.n_unreachable) = GK.dominators(*args, rfirst, rsrc, self.sizes)
+        del rfirst, rsrc
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def _ess_args(self):
+        return (self.first, self.etype, self.ename, self.to, self.ids, self.page, self.eph_table,
+                self.t["internal"], self.t["weak"], self.t["shortcut"], self.root)
+
+    def _ephemerons(self) -> None:
+        """WeakMap ephemeron edge names: the table id they name, and a pair id per name text."""
+        snap = self.snap
+        nstr = len(snap.strings)
+        names = np.flatnonzero(GK.mark_edge_names(self.etype, self.ename, self.t["internal"], nstr))
+        tables: dict[int, int] = {}
+        pairs: dict[int, int] = {}
+        dup_ids: dict[str, int] = {}
+        for s in names:
+            s = int(s)
+            raw = snap.strings.raw(s)
+            if not raw[:1].isdigit() or b"pair in WeakMap" not in raw:
+                continue
+            m = _EPHEMERON.match(snap.strings[s])
+            if not m:
+                continue
+            tables[s] = int(m.group("table"))
+            pairs[s] = dup_ids.setdefault(m.group("dup"), len(dup_ids))
+        self.n_pairs = len(dup_ids)
+        if tables:
+            self.eph_table = np.full(nstr, -1, dtype=np.int64)
+            self.eph_pair = np.full(nstr, -1, dtype=np.int64)
+            k = np.fromiter(tables.keys(), dtype=np.int64)
+            self.eph_table[k] = np.fromiter(tables.values(), dtype=np.int64)
+            self.eph_pair[k] = np.fromiter((pairs[int(x)] for x in k), dtype=np.int64)
+        else:
+            self.eph_table = np.full(1, -1, dtype=np.int64)
+            self.eph_pair = np.full(1, -1, dtype=np.int64)
+
+    def _roots(self) -> None:
+        """Root children: user roots (non-synthetic, e.g. ``global``; DevTools ``isUserRoot``) and
+        page-owned entry points (root shortcut targets and ``(Document DOM trees)``)."""
+        snap = self.snap
+        r = self.root
+        lo, hi = int(self.first[r]), int(self.first[r + 1])
+        kids = self.to[lo:hi]
+        ktypes = self.etype[lo:hi]
+        syn = self.nt.get("synthetic", -1)
+        docdom = find_string(snap, "(Document DOM trees)")
+        is_doc = (self.ntype[kids] == syn) & (self.nname[kids] == docdom) if docdom >= 0 else np.zeros(len(kids), bool)
+        self.user_roots = kids[(self.ntype[kids] != syn) | is_doc].astype(np.uint32)
+        page = (ktypes == self.t["shortcut"]) | ((ktypes == self.t["element"]) & is_doc)
+        self.page_roots = kids[page].astype(np.uint32)
+
+    def _adjusted_sizes(self) -> np.ndarray:
+        """DevTools' shallow sizes (``calculateShallowSizes``; only when there are user roots)."""
+        if len(self.user_roots) == 0:
+            return self.raw_self.astype(np.uint64)
+        mask = np.zeros(len(self.snap.layout.node_types), dtype=np.uint8)
+        for name in ("hidden", "array"):
+            if self.nt.get(name, -1) >= 0:
+                mask[self.nt[name]] = 1
+        return GK.adjusted_self_sizes(self.first, self.ntype, self.nname, self.etype, self.to, self.raw_self,
+                                      mask, self.nt.get("native", -1),
+                                      find_string(self.snap, "system / ExternalStringData"),
+                                      self.t["weak"], self.nt.get("synthetic", -1), self.root)
+
+    # -- derived --------------------------------------------------------------------------------
+    def essential_mask(self) -> np.ndarray:
+        return GK.essential_mask(*self._ess_args())
+
+    @cached_property
+    def _dist_via(self):
+        snap = self.snap
+        return GK.distances(
+            self.first, self.etype, self.ename, self.to, self.ntype, self.nname, self.root, self.user_roots,
+            self.t["weak"], self.t["element"], self.t["hidden"], self.t["internal"], self.nt.get("hidden", -1),
+            self.nt.get("array", -1), find_string(snap, "system / NativeContext"),
+            find_string(snap, "sloppy_function_map"), find_string(snap, "(map descriptors)"),
+            self.eph_pair, self.n_pairs)
+
+    @property
+    def distance(self) -> np.ndarray:
+        """DevTools distances: 1 = user root, ≥ 100,000,000 = system only, -5 = unreachable."""
+        return self._dist_via[0]
+
+    @property
+    def bfs_edge(self) -> np.ndarray:
+        """The edge through which the distance BFS first reached each node (-1: none)."""
+        return self._dist_via[1]
+
+    @cached_property
+    def reverse(self):
+        """(rfirst, redge): all retaining edges of node k are ``redge[rfirst[k]:rfirst[k+1]]``."""
+        return GK.reverse_all(self.first, self.to)
+
+    def source_of_edge(self, e: int) -> int:
+        return int(np.searchsorted(self.first, e, side="right") - 1)
+
+    @cached_property
+    def dominated(self):
+        return GK.dominated_csr(self.dom, self.root)
+
+    @cached_property
+    def classes(self) -> NodeClasses:
+        return NodeClasses(self.snap)
+
+    @cached_property
+    def class_keys(self):
+        """DevTools' ``classKeyInternal``: class id, split by location for ``object`` nodes.
+
+        Returns (keys per node, key → class id, key → (script_id, line, column) or None)."""
+        cids = self.classes.ids
+        ncid = int(cids.max()) + 1 if len(cids) else 1
+        keys = cids.astype(np.int64)
+        key_cid = np.arange(ncid, dtype=np.int64)
+        key_loc: list = [None] * ncid
+        locs = self.snap.locations
+        if locs is not None and len(locs):
+            nf = self.snap.layout.node_field_count
+            lf = self.snap.layout.location_fields
+            oi = locs[:, lf.index("object_index")].astype(np.int64) // nf
+            obj = self.nt.get("object", -1)
+            sel = (oi < self.n)
+            oi, L = oi[sel], locs[sel]
+            is_obj = self.ntype[oi] == obj
+            oi, L = oi[is_obj], L[is_obj]
+            if len(oi):
+                # DevTools keeps the last location per node; nodes have at most one in practice
+                rows = np.stack([L[:, lf.index("script_id")].astype(np.int64), L[:, lf.index("line")].astype(np.int64),
+                                 L[:, lf.index("column")].astype(np.int64), cids[oi].astype(np.int64)], axis=1)
+                uniq, inv = np.unique(rows, axis=0, return_inverse=True)
+                keys[oi] = ncid + inv.reshape(-1)
+                key_cid = np.concatenate([key_cid, uniq[:, 3]])
+                key_loc += [(int(a), int(b), int(c)) for a, b, c, _ in uniq]
+        return keys, key_cid, key_loc
+
+    def class_summary(self, with_distance: bool = True) -> list[ClassRow]:
+        """DevTools' Summary: per class key count, shallow size, retained size (no double counting),
+        min distance. Nodes with (adjusted) shallow size 0 are left out, as in DevTools."""
+        keys, key_cid, key_loc = self.class_keys
+        nkeys = len(key_cid)
+        cfirst, kids = self.dominated
+        ret = GK.class_retained(cfirst, kids, keys, nkeys, self.sizes, self.retained, self.root)
+        nz = self.sizes > 0
+        cnt = np.bincount(keys[nz], minlength=nkeys)
+        selfs = np.bincount(keys[nz], weights=self.sizes[nz].astype(np.float64), minlength=nkeys)
+        if with_distance:
+            d = self.distance.astype(np.int64)
+            dmin = np.full(nkeys, 2**62, dtype=np.int64)
+            np.minimum.at(dmin, keys[nz], d[nz])
+        rows = []
+        for k in np.flatnonzero(cnt):
+            rows.append(ClassRow(int(k), self.classes.name(int(key_cid[k])), int(cnt[k]), int(selfs[k]),
+                                 int(ret[k]), int(dmin[k]) if with_distance else 0, key_loc[k]))
+        rows.sort(key=lambda r: (-r.retained, r.name))
+        return rows
+
+    def node_label(self, k: int) -> str:
+        """``Name @id`` like DevTools."""
+        return f"{self.classes.of_node(int(k))} @{int(self.ids[k])}"
+
+    def node_name(self, k: int) -> str:
+        return self.snap.strings[int(self.nname[k])]
+
+    def edge_name(self, e: int) -> str:
+        t = self.snap.layout.edge_types[int(self.etype[e])]
+        v = int(self.ename[e])
+        if t in ("element", "hidden"):
+            return f"[{v}]"
+        return self.snap.strings[v]
+
+    def edge_type(self, e: int) -> str:
+        return self.snap.layout.edge_types[int(self.etype[e])]
+
+    def ordinal_of_id(self, node_id: int) -> int:
+        hits = np.flatnonzero(self.ids == np.uint32(node_id)) if 0 <= node_id < 2**32 else []
+        return int(hits[0]) if len(hits) else -1
