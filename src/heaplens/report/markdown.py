@@ -36,7 +36,7 @@ def render_diff(r: DiffResult) -> str:
         cells = [fmt_size(row.size_delta, signed=True), fmt_count(row.count_delta, signed=True)]
         if r.by == "family":
             cells.append(row.type or "")
-        cells.append(_esc(cut(row.name, NAME_WIDTH)))
+        cells.append(_esc(cut(row.name or '""', NAME_WIDTH)))
         out.append("| " + " | ".join(cells) + " |")
     if r.matching > len(r.rows):
         out.append("")
@@ -63,6 +63,6 @@ def render_trend(r: TrendResult) -> str:
         cells += [fmt_size(d, signed=True) for d in row.size_deltas]
         if r.by == "family":
             cells.append(row.type or "")
-        cells.append(_esc(cut(row.name, NAME_WIDTH)))
+        cells.append(_esc(cut(row.name or '""', NAME_WIDTH)))
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"

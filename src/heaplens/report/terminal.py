@@ -40,7 +40,7 @@ def render_diff(r: DiffResult) -> str:
         cells = [fmt_size(row.size_delta, signed=True), fmt_count(row.count_delta, signed=True)]
         if r.by == "family":
             cells.append(row.type or "")
-        cells.append(cut(row.name, NAME_WIDTH))
+        cells.append(cut(row.name or '""', NAME_WIDTH))
         rows.append(cells)
     out.extend(_table(head, rows, right=2))
     if r.matching > len(r.rows):
@@ -71,7 +71,7 @@ def render_trend(r: TrendResult) -> str:
         cells += [fmt_size(d, signed=True) for d in row.size_deltas]
         if r.by == "family":
             cells.append(row.type or "")
-        cells.append(cut(row.name, NAME_WIDTH))
+        cells.append(cut(row.name or '""', NAME_WIDTH))
         rows.append(cells)
     out.extend(_table(head, rows, right=2 + n))
     if r.matching > len(r.rows):
