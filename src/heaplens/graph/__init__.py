@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
 import numpy as np
@@ -55,9 +56,11 @@ class HeapGraph:
 
     ``snap`` must have been read with ``edges=True`` and the node columns in
     :data:`GRAPH_NODE_FIELDS` (``locations=True`` for DevTools' class keys and script URLs).
+    With ``consume=True`` the ``edge_count`` column is dropped from ``snap.nodes`` once the CSR
+    offsets are built (less memory on multi-GB snapshots).
     """
 
-    def __init__(self, snap, *, progress=None):
+    def __init__(self, snap, *, consume: bool = False):
         for f in GRAPH_NODE_FIELDS:
             if f not in snap.nodes:
                 raise ValueError(f"HeapGraph needs the node column {f!r}")
@@ -79,20 +82,37 @@ class HeapGraph:
         self.t = {name: L.edge_type_index(name) for name in ("context", "element", "property", "internal",
                                                             "hidden", "shortcut", "weak")}
         self.nt = {name: L.node_type_index(name) for name in L.node_types}
-        self.first = GK.first_edges(nodes["edge_count"])
-        if int(self.first[-1]) != self.to.shape[0]:
-            raise SnapshotError(snap.path, f"edge counts add up to {int(self.first[-1]):,} but there are "
-                                           f"{self.to.shape[0]:,} edges")
+        m = self.to.shape[0]
+        if m >= 2**32 - 1 or self.n >= 2**32 - 2:
+            raise SnapshotError(snap.path, f"has {self.n:,} nodes and {m:,} edges; heaplens' graph "
+                                           "analysis handles fewer than 2**32 of each")
+        self.first = np.empty(self.n + 1, dtype=np.uint32)
+        total = GK.first_edges(nodes["edge_count"], self.first)
+        if total != m:
+            raise SnapshotError(snap.path, f"edge counts add up to {total:,} but there are {m:,} edges")
+        if consume and "edge_count" in nodes:
+            del nodes["edge_count"]  # first[] replaces it; frees n * 4 bytes for the big files
         self._ephemerons()
         self._roots()
-        self.page = GK.mark_page_owned(self.first, self.etype, self.to, self.page_roots,
-                                       self.t["weak"])
-        self.sizes = self._adjusted_sizes()
-        args = self._ess_args()
-        rfirst, rsrc = GK.reverse_essential(*args)
-        (self.dom, self.retained, self.order, self.n_weak_only,
-         self.n_unreachable) = GK.dominators(*args, rfirst, rsrc, self.sizes)
-        del rfirst, rsrc
+        self.page = GK.mark_page_owned(self.first, self.etype, self.to, self.page_roots, self.t["weak"])
+        # The essential-edge mask and the reverse CSR are built on this thread (numba, no GIL)
+        # while the other core computes DevTools' shallow sizes; then Lengauer–Tarjan runs alone
+        # (it is the memory peak); distances and class keys follow on two threads.
+        with ThreadPoolExecutor(1) as pool:
+            side = pool.submit(self._adjusted_sizes)
+            ess = GK.essential_mask(*self._ess_args())
+            rfirst = np.zeros(self.n + 1, dtype=np.uint32)
+            rsrc = np.empty(GK.reverse_count(self.to, ess, rfirst), dtype=np.uint32)
+            GK.reverse_fill(self.first, self.to, ess, rfirst, rsrc, False)
+            self.sizes = side.result()
+        self.dom, self.order, self.n_weak_only, self.n_unreachable = GK.dominators(
+            self.first, self.to, ess, self.root, rfirst, rsrc)
+        del rfirst, rsrc, ess
+        with ThreadPoolExecutor(1) as pool:
+            side = pool.submit(lambda: self.distance)
+            self.retained = GK.retained_sizes(self.dom, self.order, self.sizes)
+            self.class_keys  # noqa: B018 - computes and caches
+            side.result()
 
     # -- set-up ---------------------------------------------------------------------------------
     def _ess_args(self):
@@ -107,6 +127,8 @@ class HeapGraph:
         tables: dict[int, int] = {}
         pairs: dict[int, int] = {}
         dup_ids: dict[str, int] = {}
+        # ephemeron names are long: "<n> / part of key (K @1) -> value (V @2) pair in WeakMap (table @3)"
+        names = names[snap.strings.lengths[names] >= 60]
         for s in names:
             s = int(s)
             raw = snap.strings.raw(s)
@@ -146,15 +168,19 @@ class HeapGraph:
     def _adjusted_sizes(self) -> np.ndarray:
         """DevTools' shallow sizes (``calculateShallowSizes``; only when there are user roots)."""
         if len(self.user_roots) == 0:
-            return self.raw_self.astype(np.uint64)
+            return self.raw_self.copy()
         mask = np.zeros(len(self.snap.layout.node_types), dtype=np.uint8)
         for name in ("hidden", "array"):
             if self.nt.get(name, -1) >= 0:
                 mask[self.nt[name]] = 1
-        return GK.adjusted_self_sizes(self.first, self.ntype, self.nname, self.etype, self.to, self.raw_self,
+        for dtype in (np.uint32, np.uint64):
+            sizes = self.raw_self.astype(dtype)
+            if GK.adjusted_self_sizes(self.first, self.ntype, self.nname, self.etype, self.to, sizes,
                                       mask, self.nt.get("native", -1),
                                       find_string(self.snap, "system / ExternalStringData"),
-                                      self.t["weak"], self.nt.get("synthetic", -1), self.root)
+                                      self.t["weak"], self.nt.get("synthetic", -1), self.root):
+                return sizes
+        raise AssertionError("unreachable")
 
     # -- derived --------------------------------------------------------------------------------
     def essential_mask(self) -> np.ndarray:
@@ -168,22 +194,20 @@ class HeapGraph:
             self.t["weak"], self.t["element"], self.t["hidden"], self.t["internal"], self.nt.get("hidden", -1),
             self.nt.get("array", -1), find_string(snap, "system / NativeContext"),
             find_string(snap, "sloppy_function_map"), find_string(snap, "(map descriptors)"),
-            self.eph_pair, self.n_pairs)
+            self.eph_pair, self.n_pairs, False)
 
     @property
     def distance(self) -> np.ndarray:
         """DevTools distances: 1 = user root, ≥ 100,000,000 = system only, -5 = unreachable."""
         return self._dist_via[0]
 
-    @property
-    def bfs_edge(self) -> np.ndarray:
-        """The edge through which the distance BFS first reached each node (-1: none)."""
-        return self._dist_via[1]
-
     @cached_property
     def reverse(self):
         """(rfirst, redge): all retaining edges of node k are ``redge[rfirst[k]:rfirst[k+1]]``."""
-        return GK.reverse_all(self.first, self.to)
+        rfirst = np.zeros(self.n + 1, dtype=np.uint32)
+        redge = np.empty(GK.reverse_count(self.to, np.empty(0, np.uint8), rfirst), dtype=np.uint32)
+        GK.reverse_fill(self.first, self.to, np.empty(0, np.uint8), rfirst, redge, True)
+        return rfirst, redge
 
     def source_of_edge(self, e: int) -> int:
         return int(np.searchsorted(self.first, e, side="right") - 1)
@@ -203,7 +227,7 @@ class HeapGraph:
         Returns (keys per node, key → class id, key → (script_id, line, column) or None)."""
         cids = self.classes.ids
         ncid = int(cids.max()) + 1 if len(cids) else 1
-        keys = cids.astype(np.int64)
+        keys = cids.astype(np.uint32)
         key_cid = np.arange(ncid, dtype=np.int64)
         key_loc: list = [None] * ncid
         locs = self.snap.locations
@@ -218,12 +242,23 @@ class HeapGraph:
             oi, L = oi[is_obj], L[is_obj]
             if len(oi):
                 # DevTools keeps the last location per node; nodes have at most one in practice
-                rows = np.stack([L[:, lf.index("script_id")].astype(np.int64), L[:, lf.index("line")].astype(np.int64),
-                                 L[:, lf.index("column")].astype(np.int64), cids[oi].astype(np.int64)], axis=1)
-                uniq, inv = np.unique(rows, axis=0, return_inverse=True)
+                sid = L[:, lf.index("script_id")].astype(np.int64)
+                line = L[:, lf.index("line")].astype(np.int64)
+                col = L[:, lf.index("column")].astype(np.int64)
+                if sid.max() < 2**20 and line.max() < 2**22 and col.max() < 2**21:
+                    packed = (sid << 43) | (line << 21) | col
+                    ploc, pinv = np.unique(packed, return_inverse=True)
+                    combo = pinv.reshape(-1).astype(np.int64) * ncid + cids[oi]
+                    ucombo, inv = np.unique(combo, return_inverse=True)
+                    uloc = ploc[ucombo // ncid]
+                    ucid = ucombo % ncid
+                    uniq = np.stack([uloc >> 43, (uloc >> 21) & (2**22 - 1), uloc & (2**21 - 1), ucid], axis=1)
+                else:
+                    rows = np.stack([sid, line, col, cids[oi].astype(np.int64)], axis=1)
+                    uniq, inv = np.unique(rows, axis=0, return_inverse=True)
                 keys[oi] = ncid + inv.reshape(-1)
                 key_cid = np.concatenate([key_cid, uniq[:, 3]])
-                key_loc += [(int(a), int(b), int(c)) for a, b, c, _ in uniq]
+                key_loc += [(int(a), int(b), int(c)) for a, b, c, _ in uniq.tolist()]
         return keys, key_cid, key_loc
 
     def class_summary(self, with_distance: bool = True) -> list[ClassRow]:

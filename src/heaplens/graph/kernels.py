@@ -21,16 +21,16 @@ PAGE_OWNED = 1
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def first_edges(edge_count):
-    """Prefix sums of ``edge_count``: ``first[k]`` = index of node k's first edge (length n+1)."""
+def first_edges(edge_count, out):
+    """Prefix sums of ``edge_count`` into ``out`` (length n+1): ``out[k]`` = node k's first edge.
+    Returns the total (the caller checks it against the edge count and the dtype)."""
     n = edge_count.shape[0]
-    out = np.empty(n + 1, dtype=np.int64)
-    s = 0
+    s = np.int64(0)
     for k in range(n):
         out[k] = s
-        s += edge_count[k]
+        s += np.int64(edge_count[k])
     out[n] = s
-    return out
+    return s
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
@@ -49,7 +49,7 @@ def mark_page_owned(first, etype, to, starts, weak_t):
     while sp > 0:
         sp -= 1
         v = stack[sp]
-        for e in range(first[v], first[v + 1]):
+        for e in range(np.int64(first[v]), np.int64(first[v + 1])):
             w = to[e]
             if flags[w] != 0:
                 continue
@@ -61,185 +61,209 @@ def mark_page_owned(first, etype, to, starts, weak_t):
     return flags
 
 
-@njit(cache=True, nogil=True, boundscheck=False, inline="always")
-def _essential(v, e, etype, ename, to, ids, page, eph_table, internal_t, weak_t, shortcut_t, root):
-    t = etype[e]
-    if t == internal_t and eph_table.shape[0] > 1:
-        tid = eph_table[ename[e]]
-        if tid >= 0 and tid == ids[v]:
-            return False
-    if t == weak_t:
-        return False
-    w = to[e]
-    if w == v:
-        return False
-    if v != root:
-        if t == shortcut_t:
-            return False
-        if page[w] != 0 and page[v] == 0:
-            return False
-    return True
-
-
 @njit(cache=True, nogil=True, boundscheck=False)
 def essential_mask(first, etype, ename, to, ids, page, eph_table, internal_t, weak_t, shortcut_t, root):
-    """One byte per edge: 1 if the edge counts for dominators (DevTools ``isEssentialEdge``)."""
+    """One byte per edge: 1 if the edge counts for dominators (DevTools ``isEssentialEdge``):
+    not weak, not the WeakMap table→value ephemeron edge, not a self edge, and outside the root
+    not a shortcut and not an edge from a non-page-owned node into a page-owned one."""
     n = first.shape[0] - 1
     out = np.zeros(to.shape[0], dtype=np.uint8)
+    has_eph = eph_table.shape[0] > 1
     for v in range(n):
-        for e in range(first[v], first[v + 1]):
-            if _essential(v, e, etype, ename, to, ids, page, eph_table, internal_t, weak_t, shortcut_t, root):
-                out[e] = 1
+        pv = page[v]
+        for e in range(np.int64(first[v]), np.int64(first[v + 1])):
+            t = etype[e]
+            if t == weak_t:
+                continue
+            if t == internal_t and has_eph:
+                tid = eph_table[ename[e]]
+                if tid >= 0 and tid == ids[v]:
+                    continue
+            w = to[e]
+            if w == v:
+                continue
+            if v != root:
+                if t == shortcut_t:
+                    continue
+                if page[w] != 0 and pv == 0:
+                    continue
+            out[e] = 1
     return out
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def reverse_essential(first, etype, ename, to, ids, page, eph_table, internal_t, weak_t, shortcut_t, root):
-    """Reverse CSR over essential edges: ``rfirst`` (n+1) and ``rsrc`` (source ordinal per entry).
-
-    Within a target, sources appear in edge order (like DevTools' retainer lists)."""
-    n = first.shape[0] - 1
-    rfirst = np.zeros(n + 1, dtype=np.int64)
-    for v in range(n):
-        for e in range(first[v], first[v + 1]):
-            if _essential(v, e, etype, ename, to, ids, page, eph_table, internal_t, weak_t, shortcut_t, root):
-                rfirst[to[e] + 1] += 1
-    for k in range(n):
-        rfirst[k + 1] += rfirst[k]
-    m = rfirst[n]
-    rsrc = np.empty(m, dtype=np.uint32)
-    fill = rfirst[:n].copy()
-    for v in range(n):
-        for e in range(first[v], first[v + 1]):
-            if _essential(v, e, etype, ename, to, ids, page, eph_table, internal_t, weak_t, shortcut_t, root):
-                w = to[e]
-                rsrc[fill[w]] = v
-                fill[w] += 1
-    return rfirst, rsrc
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def reverse_all(first, to):
-    """Reverse CSR over all edges: ``rfirst`` (n+1) and ``redge`` (edge index per entry)."""
-    n = first.shape[0] - 1
+def reverse_count(to, ess, rfirst):
+    """Fill ``rfirst`` (n+1, zeroed) with the start of each node's retainer list, counting the
+    edges with ``ess[e] != 0`` (all edges if ``ess`` has length 0). Returns the total."""
+    n = rfirst.shape[0] - 1
     m = to.shape[0]
-    rfirst = np.zeros(n + 1, dtype=np.int64)
+    every = ess.shape[0] == 0
     for e in range(m):
-        rfirst[to[e] + 1] += 1
+        if every or ess[e] != 0:
+            rfirst[to[e] + 1] += 1
     for k in range(n):
         rfirst[k + 1] += rfirst[k]
-    redge = np.empty(m, dtype=np.uint32 if m < 4294967295 else np.int64)
-    fill = rfirst[:n].copy()
-    for e in range(m):
-        w = to[e]
-        redge[fill[w]] = e
-        fill[w] += 1
-    return rfirst, redge
+    return np.int64(rfirst[n])
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def adjusted_self_sizes(first, ntype, nname, etype, to, self_size, owned_type_mask, native_t, ext_string_s,
-                        weak_t, synthetic_t, root):
-    """DevTools ``calculateShallowSizes``: hidden/array nodes (and ``system / ExternalStringData``
-    natives) reachable from exactly one other owner have their size moved onto that owner.
+def reverse_fill(first, to, ess, rfirst, out, store_edge):
+    """Second pass of the reverse CSR: ``out`` gets, per target in edge order, the source ordinal
+    (or the edge index with ``store_edge``). ``rfirst`` is used as the fill cursor and restored."""
+    n = first.shape[0] - 1
+    every = ess.shape[0] == 0
+    for v in range(n):
+        for e in range(np.int64(first[v]), np.int64(first[v + 1])):
+            if every or ess[e] != 0:
+                w = to[e]
+                p = rfirst[w]
+                out[p] = e if store_edge else v
+                rfirst[w] = p + 1
+    # rfirst[w] now holds the end of w's list = the start of w+1's list: shift back
+    for k in range(n, 0, -1):
+        rfirst[k] = rfirst[k - 1]
+    rfirst[0] = 0
 
-    ``owned_type_mask[t]`` is 1 for node types that can be owned (hidden, array); ``ext_string_s``
-    is the string index of ``system / ExternalStringData`` (-1 if absent)."""
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def adjusted_self_sizes(first, ntype, nname, etype, to, sizes, owned_type_mask, native_t, ext_string_s,
+                        weak_t, synthetic_t, root):
+    """DevTools ``calculateShallowSizes``, in place on ``sizes`` (a copy of the self sizes):
+    hidden/array nodes (and ``system / ExternalStringData`` natives) reachable from exactly one
+    other owner have their size moved onto that owner. ``owned_type_mask[t]`` is 1 for the
+    owned node types; ``ext_string_s`` is the string index of ``system / ExternalStringData``
+    (-1 if absent). Returns False if a sum did not fit the dtype of ``sizes`` (then redo wider)."""
     n = first.shape[0] - 1
     UNVISITED = np.uint32(0xFFFFFFFF)
     MULTI = np.uint32(0xFFFFFFFE)
     owners = np.empty(n, dtype=np.uint32)
-    work = np.empty(2 * n + 1, dtype=np.uint32)
+    cap = n // 4 + 1024
+    work = np.empty(cap, dtype=np.uint32)
     sp = 0
     for i in range(n):
         if owned_type_mask[ntype[i]] != 0 or (ntype[i] == native_t and nname[i] == ext_string_s):
             owners[i] = UNVISITED
         else:
             owners[i] = i
-            work[sp] = i
-            sp += 1
-    # DevTools pops from the end of the worklist; the result does not depend on the order.
-    while sp > 0:
-        sp -= 1
-        v = work[sp]
-        owner = owners[v]
-        for e in range(first[v], first[v + 1]):
-            if etype[e] == weak_t:
-                continue
-            w = to[e]
-            o = owners[w]
-            if o == UNVISITED:
-                owners[w] = owner
-                work[sp] = w
-                sp += 1
-            elif o == w or o == owner or o == MULTI:
-                pass
-            else:
-                owners[w] = MULTI
-                work[sp] = w
-                sp += 1
-    sizes = self_size.astype(np.uint64)
+    # DevTools pushes every self-owned node first; the result does not depend on the order, so
+    # the self-owned nodes are walked in node order and the stack holds only owned nodes.
+    for start in range(n):
+        if owners[start] != start:
+            continue
+        v0 = start
+        while True:
+            owner = owners[v0]
+            for e in range(np.int64(first[v0]), np.int64(first[v0 + 1])):
+                if etype[e] == weak_t:
+                    continue
+                w = to[e]
+                o = owners[w]
+                push = False
+                if o == UNVISITED:
+                    owners[w] = owner
+                    push = True
+                elif o == w or o == owner or o == MULTI:
+                    pass
+                else:
+                    owners[w] = MULTI
+                    push = True
+                if push:
+                    if sp == cap:
+                        cap *= 2
+                        bigger = np.empty(cap, dtype=np.uint32)
+                        bigger[:sp] = work[:sp]
+                        work = bigger
+                    work[sp] = w
+                    sp += 1
+            if sp == 0:
+                break
+            sp -= 1
+            v0 = work[sp]
+    limit = np.iinfo(sizes.dtype).max
     for i in range(n):
         o = owners[i]
         if o == UNVISITED or o == MULTI or o == i:
             continue
         if ntype[o] == synthetic_t or o == root:
             continue
+        if np.uint64(sizes[o]) + np.uint64(sizes[i]) > np.uint64(limit):
+            return False
         sizes[o] += sizes[i]
         sizes[i] = 0
-    return sizes
+    return True
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _dfs(r, first, etype, ename, to, ids, page, eph_table, internal_t, weak_t, shortcut_t, root,
-         semi, vertex, label, parent, next_edge, n):
+def _dfs(r, first, to, ess, semi, vertex, label, parent, next_edge, n):
     # vertices are ordinal + 1; 0 means "none"
     next_edge[r - 1] = first[r - 1]
-    v = r
+    v = np.int64(r)
     while v != 0:
         if semi[v] == 0:
             n += 1
             semi[v] = n
             vertex[n] = v
             label[v] = v
-        v_next = parent[v]
+        v_next = np.int64(parent[v])
         vo = v - 1
-        end = first[vo + 1]
-        while next_edge[vo] < end:
-            e = next_edge[vo]
-            if _essential(vo, e, etype, ename, to, ids, page, eph_table, internal_t, weak_t, shortcut_t, root):
-                w = to[e] + 1
+        end = np.int64(first[vo + 1])
+        e = np.int64(next_edge[vo])
+        while e < end:
+            if ess[e] != 0:
+                w = np.int64(to[e]) + 1
                 if semi[w] == 0:
                     parent[w] = v
                     next_edge[w - 1] = first[w - 1]
                     v_next = w
                     break
-            next_edge[vo] = e + 1
+            e += 1
+        next_edge[vo] = e
         v = v_next
     return n
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def dominators(first, etype, ename, to, ids, page, eph_table, internal_t, weak_t, shortcut_t, root,
-               rfirst, rsrc, sizes):
-    """Immediate dominators and retained sizes, exactly as DevTools computes them.
+def _eval(v, ancestor, label, semi, stack):
+    if ancestor[v] == 0:
+        return v, stack
+    sp = 0
+    x = v
+    while ancestor[ancestor[x]] != 0:
+        sp += 1
+        if sp == stack.shape[0]:
+            bigger = np.empty(stack.shape[0] * 2, dtype=np.uint32)
+            bigger[:sp] = stack[:sp]
+            stack = bigger
+        stack[sp] = x
+        x = ancestor[x]
+    while sp > 0:
+        y = stack[sp]
+        sp -= 1
+        ay = ancestor[y]
+        if semi[label[ay]] < semi[label[y]]:
+            label[y] = label[ay]
+        ancestor[y] = ancestor[ay]
+    return np.uint32(label[v]), stack
 
-    Returns ``(dom, retained, order, n_weak_only, n_unreachable)``: ``dom[k]`` is the ordinal of
-    node k's immediate dominator (the root dominates itself), ``retained`` (float64, like DevTools)
-    the retained sizes from ``sizes``, ``order`` the nodes in DFS order (root first), and the
-    counts of nodes reached only through weak-only retainers and of nodes still unreachable
-    (attached directly under the root)."""
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def dominators(first, to, ess, root, rfirst, rsrc):
+    """Immediate dominators, exactly as DevTools computes them.
+
+    Returns ``(dom, order, n_weak_only, n_unreachable)``: ``dom[k]`` is the ordinal of node k's
+    immediate dominator (the root dominates itself), ``order`` the nodes in DFS order (root first;
+    :func:`retained_sizes` sums sizes up the tree in reverse of it), and the counts of nodes
+    reached only through weak-only retainers and of nodes still unreachable (attached directly
+    under the root)."""
     N = first.shape[0] - 1
     L = N + 1
     parent = np.zeros(L, dtype=np.uint32)
-    ancestor = np.zeros(L, dtype=np.uint32)
     vertex = np.zeros(L, dtype=np.uint32)
     label = np.zeros(L, dtype=np.uint32)
     semi = np.zeros(L, dtype=np.uint32)
-    scratch = np.empty(L, dtype=np.int64)  # DFS next-edge cursor, later the compress stack
+    scratch = np.empty(L, dtype=np.uint32)  # DFS next-edge cursor, later the ancestors
     r = root + 1
-    n = _dfs(r, first, etype, ename, to, ids, page, eph_table, internal_t, weak_t, shortcut_t, root,
-             semi, vertex, label, parent, scratch, 0)
+    n = _dfs(r, first, to, ess, semi, vertex, label, parent, scratch, 0)
     n_weak_only = 0
     if n < N:
         before = n
@@ -247,14 +271,9 @@ def dominators(first, etype, ename, to, ids, page, eph_table, internal_t, weak_t
             if semi[v] != 0:
                 continue
             vo = v - 1
-            only_weak = True
-            for i in range(rfirst[vo], rfirst[vo + 1]):
-                only_weak = False
-                break
-            if only_weak:
+            if rfirst[vo] == rfirst[vo + 1]:  # only weak (non-essential) retainers
                 parent[v] = r
-                n = _dfs(v, first, etype, ename, to, ids, page, eph_table, internal_t, weak_t, shortcut_t,
-                         root, semi, vertex, label, parent, scratch, n)
+                n = _dfs(v, first, to, ess, semi, vertex, label, parent, scratch, n)
         n_weak_only = n - before
     n_unreachable = 0
     if n < N:
@@ -266,36 +285,21 @@ def dominators(first, etype, ename, to, ids, page, eph_table, internal_t, weak_t
                 vertex[n] = v
                 label[v] = v
                 n_unreachable += 1
+    ancestor = scratch
+    ancestor[:] = 0
     # buckets as singly linked lists (a vertex is put into one bucket once)
     bucket_head = np.zeros(L, dtype=np.uint32)
     bucket_next = np.zeros(L, dtype=np.uint32)
-    dom = np.zeros(L, dtype=np.uint32)
-    stack = scratch
+    dom = bucket_next  # dom[v] is written only after v left its bucket for good
+    stack = np.empty(4096, dtype=np.uint32)
     for i in range(n, 1, -1):
         w = vertex[i]
         wo = w - 1
         orphan = True
-        for j in range(rfirst[wo], rfirst[wo + 1]):
+        for j in range(np.int64(rfirst[wo]), np.int64(rfirst[wo + 1])):
             orphan = False
             v = np.uint32(rsrc[j] + 1)
-            # u = evaluate(v)
-            if ancestor[v] == 0:
-                u = v
-            else:
-                sp = 0
-                x = v
-                while ancestor[ancestor[x]] != 0:
-                    sp += 1
-                    stack[sp] = x
-                    x = ancestor[x]
-                while sp > 0:
-                    y = stack[sp]
-                    sp -= 1
-                    ay = ancestor[y]
-                    if semi[label[ay]] < semi[label[y]]:
-                        label[y] = label[ay]
-                    ancestor[y] = ancestor[ay]
-                u = label[v]
+            u, stack = _eval(v, ancestor, label, semi, stack)
             if semi[u] < semi[w]:
                 semi[w] = semi[u]
         if orphan:
@@ -306,64 +310,66 @@ def dominators(first, etype, ename, to, ids, page, eph_table, internal_t, weak_t
         pw = parent[w]
         ancestor[w] = pw
         v = bucket_head[pw]
-        while v != 0:
-            if ancestor[v] == 0:
-                u = v
-            else:
-                sp = 0
-                x = v
-                while ancestor[ancestor[x]] != 0:
-                    sp += 1
-                    stack[sp] = x
-                    x = ancestor[x]
-                while sp > 0:
-                    y = stack[sp]
-                    sp -= 1
-                    ay = ancestor[y]
-                    if semi[label[ay]] < semi[label[y]]:
-                        label[y] = label[ay]
-                    ancestor[y] = ancestor[ay]
-                u = label[v]
-            dom[v] = u if semi[u] < semi[v] else pw
-            v = bucket_next[v]
         bucket_head[pw] = 0
+        while v != 0:
+            nxt = bucket_next[v]
+            u, stack = _eval(v, ancestor, label, semi, stack)
+            dom[v] = u if semi[u] < semi[v] else pw
+            v = nxt
+    # vertices never taken out of a bucket keep dom = 0 (DevTools: undefined -> dom[0] = r)
+    # bucket_next doubles as dom: clear entries of vertices still sitting in a bucket
+    for x in range(L):
+        v = bucket_head[x]
+        while v != 0:
+            nxt = bucket_next[v]
+            dom[v] = 0
+            v = nxt
     dom[0] = r
     dom[r] = r
     for i in range(2, n + 1):
         w = vertex[i]
         if dom[w] != vertex[semi[w]]:
             dom[w] = dom[dom[w]]
-    out_dom = np.empty(N, dtype=np.uint32)
+    # to ordinals, in place (reads index k+1 before it is overwritten)
+    for k in range(N):
+        dom[k] = dom[k + 1] - 1
+    for i in range(N):
+        vertex[i] = vertex[i + 1] - 1
+    return dom[:N], vertex[:N], n_weak_only, n_unreachable
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def retained_sizes(dom, order, sizes):
+    """Self sizes summed up the dominator tree in reverse DFS order (float64, like DevTools)."""
+    N = dom.shape[0]
     retained = np.empty(N, dtype=np.float64)
     for k in range(N):
-        out_dom[k] = dom[k + 1] - 1
         retained[k] = sizes[k]
-    for i in range(n, 1, -1):
-        k = vertex[i] - 1
-        retained[out_dom[k]] += retained[k]
-    order = np.empty(N, dtype=np.uint32)
-    for i in range(1, n + 1):
-        order[i - 1] = vertex[i] - 1
-    return out_dom, retained, order, n_weak_only, n_unreachable
+    for i in range(N - 1, 0, -1):
+        k = order[i]
+        retained[dom[k]] += retained[k]
+    return retained
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
 def dominated_csr(dom, root):
     """Children of every node in the dominator tree (DevTools ``buildDominatedNodes``)."""
     n = dom.shape[0]
-    cfirst = np.zeros(n + 1, dtype=np.int64)
+    cfirst = np.zeros(n + 1, dtype=np.uint32)
     for k in range(n):
         if k != root:
             cfirst[dom[k] + 1] += 1
     for k in range(n):
         cfirst[k + 1] += cfirst[k]
     kids = np.empty(cfirst[n], dtype=np.uint32)
-    fill = cfirst[:n].copy()
     for k in range(n):
         if k != root:
             d = dom[k]
-            kids[fill[d]] = k
-            fill[d] += 1
+            kids[cfirst[d]] = k
+            cfirst[d] += 1
+    for k in range(n, 0, -1):
+        cfirst[k] = cfirst[k - 1]
+    cfirst[0] = 0
     return cfirst, kids
 
 
@@ -376,17 +382,18 @@ def class_retained(cfirst, kids, keys, nkeys, sizes, retained, root):
     active = np.zeros(nkeys, dtype=np.int32)
     n = keys.shape[0]
     # explicit DFS stack of (node, next child cursor); post-order release of the key
-    stack_node = np.empty(n + 1, dtype=np.uint32)
-    stack_cur = np.empty(n + 1, dtype=np.int64)
-    counted = np.zeros(n, dtype=np.uint8)
+    stack_node = np.empty(1024, dtype=np.uint32)
+    stack_cur = np.empty(1024, dtype=np.uint32)
+    stack_counted = np.empty(1024, dtype=np.uint8)
     sp = 0
     stack_node[0] = root
     stack_cur[0] = cfirst[root]
     k0 = keys[root]
+    stack_counted[0] = 0
     if sizes[root] > 0 and active[k0] == 0:
         out[k0] += retained[root]
         active[k0] += 1
-        counted[root] = 1
+        stack_counted[0] = 1
     while sp >= 0:
         v = stack_node[sp]
         c = stack_cur[sp]
@@ -394,15 +401,27 @@ def class_retained(cfirst, kids, keys, nkeys, sizes, retained, root):
             stack_cur[sp] = c + 1
             w = kids[c]
             kw = keys[w]
+            sp += 1
+            if sp == stack_node.shape[0]:
+                cap = sp * 2
+                a = np.empty(cap, dtype=np.uint32)
+                a[:sp] = stack_node[:sp]
+                stack_node = a
+                b = np.empty(cap, dtype=np.uint32)
+                b[:sp] = stack_cur[:sp]
+                stack_cur = b
+                cc = np.empty(cap, dtype=np.uint8)
+                cc[:sp] = stack_counted[:sp]
+                stack_counted = cc
+            stack_node[sp] = w
+            stack_cur[sp] = cfirst[w]
+            stack_counted[sp] = 0
             if sizes[w] > 0 and active[kw] == 0:
                 out[kw] += retained[w]
                 active[kw] += 1
-                counted[w] = 1
-            sp += 1
-            stack_node[sp] = w
-            stack_cur[sp] = cfirst[w]
+                stack_counted[sp] = 1
         else:
-            if counted[v] != 0:
+            if stack_counted[sp] != 0:
                 active[keys[v]] -= 1
             sp -= 1
     return out
@@ -411,17 +430,17 @@ def class_retained(cfirst, kids, keys, nkeys, sizes, retained, root):
 @njit(cache=True, nogil=True, boundscheck=False)
 def distances(first, etype, ename, to, ntype, nname, root, user_roots, weak_t, element_t, hidden_t,
               internal_t, hidden_node_t, array_node_t, native_context_s, sloppy_s, map_desc_s,
-              eph_pair, n_pairs):
+              eph_pair, n_pairs, want_via):
     """DevTools ``calculateDistances`` for JS snapshots.
 
     BFS over non-weak edges from the user roots (distance 1), then from the root (at
     ``BASE_SYSTEM_DISTANCE`` if there were user roots, else 0). The JS filter skips
     ``sloppy_function_map`` of ``system / NativeContext``, descriptor links of ``(map
     descriptors)`` and the first edge of each WeakMap ephemeron pair. Also returns the BFS parent
-    edge of every node (-1 for none), which gives one shortest retaining path per node."""
+    edge of every node (-1 for none) when ``want_via`` is set."""
     n = first.shape[0] - 1
     dist = np.full(n, NO_DISTANCE, dtype=np.int32)
-    via = np.full(n, -1, dtype=np.int64)
+    via = np.full(n if want_via else 0, -1, dtype=np.int64)
     queue = np.empty(n, dtype=np.uint32)
     pending = np.zeros(max(n_pairs, 1), dtype=np.uint8)
     qlen = 0
@@ -443,7 +462,7 @@ def distances(first, etype, ename, to, ntype, nname, root, user_roots, weak_t, e
             head += 1
             d = dist[v] + 1
             vt = ntype[v]
-            for e in range(first[v], first[v + 1]):
+            for e in range(np.int64(first[v]), np.int64(first[v + 1])):
                 t = etype[e]
                 if t == weak_t:
                     continue
@@ -466,7 +485,8 @@ def distances(first, etype, ename, to, ntype, nname, root, user_roots, weak_t, e
                             continue
                         pending[p] = 0
                 dist[w] = d
-                via[w] = e
+                if want_via:
+                    via[w] = e
                 queue[qlen] = w
                 qlen += 1
     return dist, via
@@ -476,9 +496,9 @@ def distances(first, etype, ename, to, ntype, nname, root, user_roots, weak_t, e
 def edge_sources(first):
     """Source ordinal of every edge."""
     n = first.shape[0] - 1
-    src = np.empty(first[n], dtype=np.uint32)
+    src = np.empty(np.int64(first[n]), dtype=np.uint32)
     for v in range(n):
-        for e in range(first[v], first[v + 1]):
+        for e in range(np.int64(first[v]), np.int64(first[v + 1])):
             src[e] = v
     return src
 
