@@ -105,12 +105,15 @@ class Summary:
 
 def summarize(path: str | os.PathLike, progress: Callable[[int], None] | None = None) -> Summary:
     """Read only what a summary needs (three node columns and the string index) and group it."""
-    snap = read_snapshot(path, node_fields=("type", "name", "self_size"), progress=progress)
-    types = snap.nodes["type"]
-    names = snap.nodes["name"]
-    sizes = snap.nodes["self_size"]
-    total = int(sizes.sum(dtype=np.uint64))
-    ptype, pname, pcount, psize = K.group_pairs(types, names, sizes, len(snap.layout.node_types), len(snap.strings))
+    def group(cols):
+        # runs on a worker thread while the edges and strings are read
+        names = cols["name"]
+        bound = int(K.max_value(names)) + 1 if names.size else 0
+        total = int(cols["self_size"].sum(dtype=np.uint64))
+        return total, K.group_pairs(cols["type"], names, cols["self_size"], 32, bound)
+
+    snap = read_snapshot(path, node_fields=("type", "name", "self_size"), progress=progress, nodes_task=group)
+    total, (ptype, pname, pcount, psize) = snap.nodes_task_result
     snap.nodes = {}  # the columns are no longer needed; keep the strings for names
     type_hash = np.array([hash_text(t) for t in snap.layout.node_types], dtype=np.uint64)
     key = family_key(snap.strings.hashes[pname], type_hash[ptype])

@@ -108,6 +108,7 @@ class HeapSnapshot:
     strings: StringTable
     edges: Edges | None = None
     locations: np.ndarray | None = None  # (n, len(location_fields)) uint32
+    nodes_task_result: object = None
     _source: "_Source | None" = None
 
     def close(self) -> None:
@@ -503,8 +504,13 @@ def read_snapshot(
     edges: bool = False,
     locations: bool = False,
     progress: Progress | None = None,
+    nodes_task: Callable[[dict[str, np.ndarray]], object] | None = None,
 ) -> HeapSnapshot:
     """Parse ``path`` and keep the given node columns (and edges/locations when asked).
+
+    ``nodes_task(columns)``, if given, runs on a worker thread as soon as the node columns are parsed
+    and checked (types within the enum, names below ``max(name) + 1``), overlapping the rest of the
+    file; its result is ``snapshot.nodes_task_result``.
 
     Raises :class:`SnapshotError` for anything that is not a well-formed snapshot.
     """
@@ -512,7 +518,7 @@ def read_snapshot(
     display = str(path)
     src = _Source(p)
     try:
-        return _read(src, display, tuple(node_fields), edges, locations, progress)
+        return _read(src, display, tuple(node_fields), edges, locations, progress, nodes_task)
     except SnapshotError:
         src.close()
         raise
@@ -521,7 +527,8 @@ def read_snapshot(
         raise SnapshotError(display, f"cannot be read: {exc}") from None
 
 
-def _read(src: _Source, display: str, want_nodes, want_edges, want_locations, progress) -> HeapSnapshot:
+def _read(src: _Source, display: str, want_nodes, want_edges, want_locations, progress,
+          nodes_task=None) -> HeapSnapshot:
     w = _Walker(src, display, progress)
     lap = _Laps(display)
     w.lap = lap
@@ -548,6 +555,17 @@ def _read(src: _Source, display: str, want_nodes, want_edges, want_locations, pr
     lap("nodes")
     if edge_sum != edge_count:
         raise w.err(f"node edge counts add up to {edge_sum:,} but the header announces {edge_count:,} edges")
+    columns: dict[str, np.ndarray] = {}
+    for s, fname in enumerate(keep_fields):
+        col = cols[s]
+        if fname == "type":
+            bad = _first_at_least(col, len(layout.node_types))
+            if bad is not None:
+                raise w.err(f"node {bad:,} has type {int(col[bad])}, outside the {len(layout.node_types)} node types")
+            col = col.astype(np.uint8)
+        columns[fname] = col
+    del cols
+    task = _pool().submit(nodes_task, columns) if nodes_task is not None else None
 
     pos = w.expect(pos, b",", "',' after nodes")
     name, pos = w.key(pos)
@@ -559,14 +577,19 @@ def _read(src: _Source, display: str, want_nodes, want_edges, want_locations, pr
     strings_at = w.strings_start(pos)
     prescan = _pool().submit(w.scan_strings, strings_at) if strings_at is not None else None
     try:
-        return _read_rest(w, src, display, layout, node_count, edge_count, extra, nf, keep_fields, cols,
+        snap = _read_rest(w, src, display, layout, node_count, edge_count, extra, nf, columns,
                           want_edges, want_locations, pos, strings_at, prescan)
     finally:
         if prescan is not None:
             prescan.exception()  # never unmap the file under a running kernel
+        if task is not None:
+            task.exception()
+    if task is not None:
+        snap.nodes_task_result = task.result()
+    return snap
 
 
-def _read_rest(w, src, display, layout, node_count, edge_count, extra, nf, keep_fields, cols,
+def _read_rest(w, src, display, layout, node_count, edge_count, extra, nf, nodes,
                want_edges, want_locations, pos, strings_at, prescan) -> HeapSnapshot:
     ef = layout.edge_field_count
     edge_cols = None
@@ -574,8 +597,7 @@ def _read_rest(w, src, display, layout, node_count, edge_count, extra, nf, keep_
         eidx = [layout.edge_fields.index(f) for f in REQUIRED_EDGE_FIELDS]
         edge_cols, pos, _ = w.uint_array(pos, "edges", edge_count * ef, ef, eidx)
     else:
-        # one thread: the other core is indexing the strings
-        pos = w.count_array(pos, "edges", edge_count * ef, threads=1 if prescan is not None else _THREADS)
+        pos = w.count_array(pos, "edges", edge_count * ef)
 
     w.lap("edges")
     loc_arr = None
@@ -610,19 +632,11 @@ def _read_rest(w, src, display, layout, node_count, edge_count, extra, nf, keep_
     w.finish()
 
     nstrings = len(table)
-    nodes: dict[str, np.ndarray] = {}
-    for s, fname in enumerate(keep_fields):
-        col = cols[s]
-        if fname == "type":
-            bad = _first_at_least(col, len(layout.node_types))
-            if bad is not None:
-                raise w.err(f"node {bad:,} has type {int(col[bad])}, outside the {len(layout.node_types)} node types")
-            col = col.astype(np.uint8)
-        elif fname == "name":
-            bad = _first_at_least(col, nstrings)
-            if bad is not None:
-                raise w.err(f"node {bad:,} names string {int(col[bad]):,}, but there are only {nstrings:,} strings")
-        nodes[fname] = col
+    if "name" in nodes:
+        col = nodes["name"]
+        bad = _first_at_least(col, nstrings)
+        if bad is not None:
+            raise w.err(f"node {bad:,} names string {int(col[bad]):,}, but there are only {nstrings:,} strings")
     edges = None
     if edge_cols is not None:
         et, en, eto = edge_cols[0], edge_cols[1], edge_cols[2]
