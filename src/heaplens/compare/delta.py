@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..snapshot.files import Series, SnapshotName, find_series, parse_name
-from .summary import FamilyTable, Summary, summarize
+from .summary import FamilyTable, Summary, summarize, union_keys
 
 BY_CHOICES = ("family", "class")
 
@@ -170,7 +170,7 @@ def _rank(size_delta: np.ndarray, count_delta: np.ndarray, selected: np.ndarray)
 def delta(before: Summary, after: Summary, *, by: str = "family", top: int = 30, min_kb: float = 64,
           before_name: SnapshotName | None = None, after_name: SnapshotName | None = None) -> DiffResult:
     tb, ta = before.table(by), after.table(by)
-    keys = np.union1d(tb.key, ta.key)
+    keys = union_keys(tb.key, ta.key)
     idx, counts, sizes = _join((tb, ta), keys)
     sd = sizes[1] - sizes[0]
     cd = counts[1] - counts[0]
@@ -199,7 +199,7 @@ def trend(summaries: Sequence[Summary], *, by: str = "family", top: int = 30, mi
     tables = [s.table(by) for s in summaries]
     # Candidates must grow in the first interval: start from those keys, then narrow.
     first, second = tables[0], tables[1]
-    keys = np.union1d(first.key, second.key)
+    keys = union_keys(first.key, second.key)
     _, _, sizes = _join((first, second), keys)
     keys = keys[sizes[1] > sizes[0]]
     idx, counts, sizes = _join(tables, keys)

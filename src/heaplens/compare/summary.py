@@ -23,6 +23,32 @@ from ..snapshot.strings import StringTable, hash_text
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
+def unique_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_index=True, return_inverse=True)`` by sorting.
+
+    numpy 2's hash-based unique takes seconds on millions of random 64-bit keys; a sort does not.
+    """
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    start = np.ones(len(sk), dtype=bool)
+    if len(sk):
+        start[1:] = sk[1:] != sk[:-1]
+    group = np.cumsum(start) - 1
+    inverse = np.empty(len(keys), dtype=np.int64)
+    inverse[order] = group
+    return sk[start], order[start], inverse
+
+
+def union_keys(*arrays: np.ndarray) -> np.ndarray:
+    """Sorted union of key arrays (each may hold repeats)."""
+    k = np.sort(np.concatenate(arrays))
+    if len(k) == 0:
+        return k
+    keep = np.ones(len(k), dtype=bool)
+    keep[1:] = k[1:] != k[:-1]
+    return k[keep]
+
+
 def family_key(name_hash: np.ndarray, type_hash: np.ndarray | np.uint64) -> np.ndarray:
     """Combine a name hash and a type-name hash into one row key."""
     with np.errstate(over="ignore"):
@@ -173,7 +199,7 @@ def _class_table(fam: FamilyTable) -> FamilyTable:
             if cut != full:
                 name_ref[r] = ref_of(cut)
                 key[r] = hash_text(cut)
-    uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    uniq, first, inv = unique_keys(key)
     count = np.bincount(inv, weights=fam.count, minlength=len(uniq)).round().astype(np.int64)
     size = np.bincount(inv, weights=fam.size, minlength=len(uniq)).round().astype(np.int64)
     return FamilyTable(
