@@ -57,7 +57,8 @@ class HeapGraph:
     ``snap`` must have been read with ``edges=True`` and the node columns in
     :data:`GRAPH_NODE_FIELDS` (``locations=True`` for DevTools' class keys and script URLs).
     With ``consume=True`` the ``edge_count`` column is dropped from ``snap.nodes`` once the CSR
-    offsets are built (less memory on multi-GB snapshots).
+    offsets are built and the other columns get compact buffers (much less memory on multi-GB
+    snapshots).
     """
 
     def __init__(self, snap, *, consume: bool = False):
@@ -90,8 +91,11 @@ class HeapGraph:
         total = GK.first_edges(nodes["edge_count"], self.first)
         if total != m:
             raise SnapshotError(snap.path, f"edge counts add up to {total:,} but there are {m:,} edges")
-        if consume and "edge_count" in nodes:
-            del nodes["edge_count"]  # first[] replaces it; frees n * 4 bytes for the big files
+        if consume:
+            self._compact(snap)
+            nodes = snap.nodes
+            self.nname, self.ids, self.raw_self = nodes["name"], nodes["id"], nodes["self_size"]
+            self.ename = snap.edges.name_or_index
         self._ephemerons()
         self._roots()
         self.page = GK.mark_page_owned(self.first, self.etype, self.to, self.page_roots, self.t["weak"])
@@ -115,6 +119,21 @@ class HeapGraph:
             side.result()
 
     # -- set-up ---------------------------------------------------------------------------------
+    @staticmethod
+    def _compact(snap) -> None:
+        """Drop ``edge_count`` (``first`` replaces it) and give the node columns and the edge names
+        their own buffers: the reader hands out views into its 2-D parse buffers, which keep the
+        dropped columns (the raw edge types and offsets, the raw node types) alive."""
+        snap.nodes.pop("edge_count", None)
+        for k, col in list(snap.nodes.items()):
+            if col.base is not None:
+                snap.nodes[k] = col.copy()
+                del col
+        en = snap.edges.name_or_index
+        if en.base is not None:
+            snap.edges.name_or_index = en.copy()
+        del en
+
     def _ess_args(self):
         return (self.first, self.etype, self.ename, self.to, self.ids, self.page, self.eph_table,
                 self.t["internal"], self.t["weak"], self.t["shortcut"], self.root)
@@ -261,26 +280,45 @@ class HeapGraph:
                 key_loc += [(int(a), int(b), int(c)) for a, b, c, _ in uniq.tolist()]
         return keys, key_cid, key_loc
 
-    def class_summary(self, with_distance: bool = True) -> list[ClassRow]:
-        """DevTools' Summary: per class key count, shallow size, retained size (no double counting),
-        min distance. Nodes with (adjusted) shallow size 0 are left out, as in DevTools."""
+    @cached_property
+    def _class_table(self):
         keys, key_cid, key_loc = self.class_keys
         nkeys = len(key_cid)
         cfirst, kids = self.dominated
         ret = GK.class_retained(cfirst, kids, keys, nkeys, self.sizes, self.retained, self.root)
-        nz = self.sizes > 0
-        cnt = np.bincount(keys[nz], minlength=nkeys)
-        selfs = np.bincount(keys[nz], weights=self.sizes[nz].astype(np.float64), minlength=nkeys)
-        if with_distance:
-            d = self.distance.astype(np.int64)
-            dmin = np.full(nkeys, 2**62, dtype=np.int64)
-            np.minimum.at(dmin, keys[nz], d[nz])
-        rows = []
-        for k in np.flatnonzero(cnt):
-            rows.append(ClassRow(int(k), self.classes.name(int(key_cid[k])), int(cnt[k]), int(selfs[k]),
-                                 int(ret[k]), int(dmin[k]) if with_distance else 0, key_loc[k]))
+        cnt, selfs, dmin = GK.class_aggregates(keys, nkeys, self.sizes, self.distance, True)
+        return cnt, selfs, ret, dmin
+
+    def class_row(self, k: int) -> ClassRow:
+        keys, key_cid, key_loc = self.class_keys
+        cnt, selfs, ret, dmin = self._class_table
+        return ClassRow(int(k), self.classes.name(int(key_cid[k])), int(cnt[k]), int(selfs[k]), int(ret[k]),
+                        int(dmin[k]), key_loc[k])
+
+    def class_summary(self, top: int | None = None) -> list[ClassRow]:
+        """DevTools' Summary: per class key count, shallow size, retained size (no double counting),
+        min distance; largest retained first. Nodes with (adjusted) shallow size 0 are left out,
+        as in DevTools. ``top`` limits the rows (names are decoded only for those)."""
+        cnt, selfs, ret, dmin = self._class_table
+        present = np.flatnonzero(cnt)
+        if top is not None and top < len(present):
+            part = np.argpartition(-ret[present], top)[:top]
+            present = present[part]
+        rows = [self.class_row(int(k)) for k in present]
         rows.sort(key=lambda r: (-r.retained, r.name))
         return rows
+
+    def class_keys_named(self, name: str) -> np.ndarray:
+        """Class keys whose class name is ``name`` (several when constructors share a name)."""
+        keys, key_cid, key_loc = self.class_keys
+        nstr = len(self.snap.strings)
+        cids = [nstr + i for i, label in enumerate(self.classes.extra) if label == name]
+        s = find_string(self.snap, name)
+        if s >= 0:
+            cids.append(s)
+        if not cids:
+            return np.empty(0, dtype=np.int64)
+        return np.flatnonzero(np.isin(key_cid, np.array(cids, dtype=np.int64)))
 
     def node_label(self, k: int) -> str:
         """``Name @id`` like DevTools."""

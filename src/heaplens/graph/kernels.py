@@ -523,3 +523,21 @@ def mark_edge_names(etype, ename, t, nstrings):
         if etype[e] == t:
             out[ename[e]] = 1
     return out
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def class_aggregates(keys, nkeys, sizes, dist, with_distance):
+    """Per class key: count, shallow size and min distance of the nodes with size > 0."""
+    cnt = np.zeros(nkeys, dtype=np.int64)
+    tot = np.zeros(nkeys, dtype=np.float64)
+    dmin = np.full(nkeys, 2**62, dtype=np.int64)
+    for k in range(keys.shape[0]):
+        sz = sizes[k]
+        if sz == 0:
+            continue
+        c = keys[k]
+        cnt[c] += 1
+        tot[c] += sz
+        if with_distance and dist[k] < dmin[c]:
+            dmin[c] = dist[k]
+    return cnt, tot, dmin

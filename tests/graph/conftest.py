@@ -1,0 +1,77 @@
+"""Fixtures for the graph tests: real snapshots from tests/graph/js/scenario.mjs, DevTools' own numbers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+JS = HERE / "js"
+ROOT = HERE.parent.parent
+NODE = shutil.which("node")
+
+
+def _toolkit_dir() -> Path | None:
+    for d in (os.environ.get("HST_DIR"), "/tmp/hst/node_modules", ROOT / "node_modules"):
+        if d and (Path(d) / "heap-snapshot-toolkit" / "index.js").is_file():
+            return Path(d)
+    return None
+
+
+def devtools_summary(path: Path, top: int = 60, node_ids: list[int] | None = None) -> dict:
+    """Run DevTools' HeapSnapshot code (npm heap-snapshot-toolkit) on ``path``."""
+    if NODE is None:
+        pytest.skip("node is not installed")
+    d = _toolkit_dir()
+    if d is None:
+        if os.environ.get("HEAPLENS_REQUIRE_PARITY") == "1":
+            pytest.fail("heap-snapshot-toolkit not found (set HST_DIR)")
+        pytest.skip("heap-snapshot-toolkit is not installed (npm i heap-snapshot-toolkit; HST_DIR=…/node_modules)")
+    args = [NODE, "--max-old-space-size=8192", str(JS / "devtools_summary.mjs"), str(path), str(top)]
+    if node_ids:
+        args += ["--nodes", ",".join(map(str, node_ids))]
+    cp = subprocess.run(args, capture_output=True, text=True, timeout=600, check=True,
+                        env={**os.environ, "HST_DIR": str(d)})
+    return json.loads(cp.stdout.strip().splitlines()[-1])
+
+
+def run_js(script: str, *args: str) -> dict:
+    if NODE is None:
+        pytest.skip("node is not installed")
+    cp = subprocess.run([NODE, str(JS / script), *map(str, args)], capture_output=True, text=True,
+                        timeout=600, check=True)
+    return json.loads(cp.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def scenario(tmp_path_factory) -> dict:
+    """Two snapshots of one process: snap-1 has 2,001 more SessionRecord in cache.mjs's Map
+    ``sessionCache`` than snap-0 (3 baseline records), plus WeakMap entries and WeakRefs."""
+    d = tmp_path_factory.mktemp("scenario")
+    info = run_js("scenario.mjs", str(d), "2000")
+    info["files"] = [Path(f) for f in info["files"]]
+    return info
+
+
+@pytest.fixture(scope="session")
+def graph_cache():
+    from heaplens.graph import GRAPH_NODE_FIELDS, HeapGraph
+    from heaplens.snapshot import read_snapshot
+
+    cache: dict = {}
+
+    def get(path: Path):
+        key = str(path)
+        if key not in cache:
+            snap = read_snapshot(path, node_fields=GRAPH_NODE_FIELDS, edges=True, locations=True)
+            cache[key] = HeapGraph(snap)
+        return cache[key]
+
+    yield get
+    for g in cache.values():
+        g.snap.close()
