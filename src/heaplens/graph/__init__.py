@@ -318,7 +318,8 @@ class HeapGraph:
             cids.append(s)
         if not cids:
             return np.empty(0, dtype=np.int64)
-        return np.flatnonzero(np.isin(key_cid, np.array(cids, dtype=np.int64)))
+        hit = np.isin(key_cid, np.array(cids, dtype=np.int64)) & (self._class_table[0] > 0)
+        return np.flatnonzero(hit)
 
     def node_label(self, k: int) -> str:
         """``Name @id`` like DevTools."""
@@ -336,6 +337,42 @@ class HeapGraph:
 
     def edge_type(self, e: int) -> str:
         return self.snap.layout.edge_types[int(self.etype[e])]
+
+    @cached_property
+    def _locations(self) -> dict[int, tuple[int, int, int]]:
+        locs = self.snap.locations
+        if locs is None or not len(locs):
+            return {}
+        lf = self.snap.layout.location_fields
+        nf = self.snap.layout.node_field_count
+        oi = (locs[:, lf.index("object_index")].astype(np.int64) // nf).tolist()
+        rows = locs[:, [lf.index("script_id"), lf.index("line"), lf.index("column")]].tolist()
+        return {k: tuple(r) for k, r in zip(oi, rows)}
+
+    def location_of(self, k: int) -> tuple[int, int, int] | None:
+        """(script_id, line, column), 0-based, of a node with a location."""
+        return self._locations.get(int(k))
+
+    @cached_property
+    def numeric_names(self) -> np.ndarray:
+        """1 for every string that names an internal/property/context edge and is a plain number."""
+        nstr = len(self.snap.strings)
+        out = np.zeros(nstr, dtype=np.uint8)
+        for t in ("internal", "property", "context"):
+            if self.t[t] < 0:
+                continue
+            used = np.flatnonzero(GK.mark_edge_names(self.etype, self.ename, self.t[t], nstr))
+            used = used[self.snap.strings.lengths[used] <= 10]
+            for s in used.tolist():
+                if self.snap.strings.raw(s).isdigit():
+                    out[s] = 1
+        return out
+
+    @cached_property
+    def scripts(self):
+        from .scripts import ScriptIndex
+
+        return ScriptIndex(self)
 
     def ordinal_of_id(self, node_id: int) -> int:
         hits = np.flatnonzero(self.ids == np.uint32(node_id)) if 0 <= node_id < 2**32 else []

@@ -541,3 +541,98 @@ def class_aggregates(keys, nkeys, sizes, dist, with_distance):
         if with_distance and dist[k] < dmin[c]:
             dmin[c] = dist[k]
     return cnt, tot, dmin
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _source_of(first, e):
+    # the node whose edge range holds e (first is non-decreasing)
+    lo = 0
+    hi = first.shape[0] - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if np.int64(first[mid]) <= e:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _view_distance(d):
+    # DevTools getDistanceForRetainersView: unreachable retainers go last
+    if d < 0:
+        return np.int64(200_000_000)
+    return np.int64(d)
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def best_paths(targets, first, rfirst, redge, etype, dist, weak_t, root, max_len):
+    """For every target, follow the retainer with the smallest distance (DevTools' retaining path:
+    weak edges and edges from the root hidden) until a node without such retainer. Returns
+    ``(offsets, edges)``: the path of target i is ``edges[offsets[i]:offsets[i+1]]``, listed from
+    the target outwards (edge index of each hop)."""
+    nt = targets.shape[0]
+    offsets = np.zeros(nt + 1, dtype=np.int64)
+    out = np.empty(nt * 8 + 16, dtype=np.int64)
+    used = 0
+    for i in range(nt):
+        v = np.int64(targets[i])
+        steps = 0
+        while steps < max_len:
+            best_e = np.int64(-1)
+            best_d = np.int64(2**62)
+            for j in range(np.int64(rfirst[v]), np.int64(rfirst[v + 1])):
+                e = np.int64(redge[j])
+                if etype[e] == weak_t:
+                    continue
+                s = _source_of(first, e)
+                if s == root or s == v:
+                    continue
+                d = _view_distance(dist[s])
+                if d < best_d:
+                    best_d = d
+                    best_e = e
+            if best_e < 0:
+                break
+            s = _source_of(first, best_e)
+            # only walk towards the roots (a retainer at the same or a larger distance could cycle)
+            if _view_distance(dist[v]) <= best_d and steps > 0:
+                break
+            if used == out.shape[0]:
+                bigger = np.empty(out.shape[0] * 2, dtype=np.int64)
+                bigger[:used] = out[:used]
+                out = bigger
+            out[used] = best_e
+            used += 1
+            steps += 1
+            v = s
+        offsets[i + 1] = used
+    return offsets, out[:used]
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def path_signatures(offsets, pedges, first, etype, ename, cls, element_t, hidden_t, numeric, depth):
+    """A 64-bit hash per path (of its ``depth`` hops nearest the target; all with ``depth`` 0),
+    over (edge type, edge name with element/hidden indices and numeric names dropped, class of the
+    source). ``numeric[s]`` is 1 for strings that are plain numbers (hash-table slots)."""
+    n = offsets.shape[0] - 1
+    out = np.empty(n, dtype=np.uint64)
+    P = np.uint64(0x100000001B3)
+    for i in range(n):
+        h = np.uint64(0xCBF29CE484222325)
+        lo = offsets[i]
+        hi = min(offsets[i + 1], lo + depth) if depth > 0 else offsets[i + 1]
+        for j in range(lo, hi):
+            e = pedges[j]
+            t = etype[e]
+            if t == element_t or t == hidden_t or numeric[ename[e]] != 0:
+                nm = np.uint64(0xFFFFFFFF)
+            else:
+                nm = np.uint64(ename[e])
+            s = _source_of(first, e)
+            h = (h ^ np.uint64(t)) * P
+            h = (h ^ nm) * P
+            h = (h ^ np.uint64(cls[s])) * P
+        h = (h ^ np.uint64(hi - lo)) * P
+        out[i] = h
+    return out

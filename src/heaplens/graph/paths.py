@@ -1,0 +1,201 @@
+"""Retaining paths from the GC roots, and their aggregation over many objects of one class.
+
+A retaining path follows, from the object outwards, the retainer with the smallest DevTools
+distance (weak edges and edges from the synthetic root hidden, as in DevTools' Retainers view), so
+it is a shortest path from a user root (``global``) or, for objects only the system holds, from a
+``(GC roots)`` sub-root.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import HeapGraph
+from . import kernels as GK
+
+MAX_LEN = 100
+NAMED_EDGE_TYPES = ("context", "property", "shortcut")
+
+
+@dataclass
+class Hop:
+    edge_type: str
+    edge_name: str
+    node: int  # ordinal of the retainer (the source of the edge)
+    node_label: str  # "Class @id"
+
+
+@dataclass
+class RetainingPath:
+    target: int
+    target_label: str
+    hops: list[Hop]  # from the root side to the target
+    system: bool  # only the system (GC roots) holds it
+    unreachable: bool
+
+    def text(self) -> str:
+        parts = []
+        if self.unreachable:
+            parts.append("(unreachable)")
+        elif self.system:
+            parts.append("(GC roots)")
+        for h in self.hops:
+            parts.append(h.node_label)
+            parts.append(f"{h.edge_name} ({h.edge_type})")
+        parts.append(self.target_label)
+        return " → ".join(parts)
+
+    def to_json(self) -> dict:
+        return {
+            "target": self.target_label,
+            "system": self.system,
+            "unreachable": self.unreachable,
+            "text": self.text(),
+            "hops": [{"from": h.node_label, "edge": h.edge_name, "edge_type": h.edge_type} for h in self.hops],
+        }
+
+
+@dataclass
+class Chain:
+    """One group of objects retained along the same chain (element indices and ids ignored)."""
+
+    count: int
+    example: RetainingPath
+    holder: str | None  # e.g. "Map `sessionCache`"
+    script: str | None  # script URL of the code that holds the reference
+    pattern: str  # the chain with [] for element indices and no ids
+
+    def to_json(self) -> dict:
+        return {"count": self.count, "holder": self.holder, "script": self.script, "pattern": self.pattern,
+                "example": self.example.to_json()}
+
+
+@dataclass
+class Aggregation:
+    class_name: str
+    total: int
+    chains: list[Chain] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"class": self.class_name, "total": self.total, "chains": [c.to_json() for c in self.chains]}
+
+    def sentence(self, c: Chain, noun: str = "") -> str:
+        what = f"{noun} `{self.class_name}`" if noun else f"`{self.class_name}`"
+        via = f"through {c.holder}" if c.holder else "along"
+        src = f" ({c.script})" if c.script else ""
+        return f"{c.count:,} of {self.total:,} {what} are retained {via}{src}"
+
+
+def _distances(g: HeapGraph) -> np.ndarray:
+    return g.distance
+
+
+def best_path_edges(g: HeapGraph, targets: np.ndarray):
+    rfirst, redge = g.reverse
+    return GK.best_paths(np.asarray(targets, dtype=np.int64), g.first, rfirst, redge, g.etype, _distances(g),
+                         g.t["weak"], g.root, MAX_LEN)
+
+
+def _path_from_edges(g: HeapGraph, target: int, edges) -> RetainingPath:
+    hops = []
+    for e in edges:  # target outwards
+        e = int(e)
+        src = g.source_of_edge(e)
+        hops.append(Hop(g.edge_type(e), g.edge_name(e), src, g.node_label(src)))
+    hops.reverse()
+    top = hops[0].node if hops else target
+    d = int(g.distance[top])
+    return RetainingPath(target, g.node_label(target), hops, system=d >= GK.BASE_SYSTEM_DISTANCE,
+                         unreachable=d < 0)
+
+
+def retaining_path(g: HeapGraph, k: int) -> RetainingPath:
+    off, pe = best_path_edges(g, np.array([k]))
+    return _path_from_edges(g, k, pe[off[0]:off[1]])
+
+
+def k_paths(g: HeapGraph, k: int, count: int, max_len: int = 40, budget: int = 20000) -> list[RetainingPath]:
+    """Up to ``count`` distinct retaining paths of node ``k``, shortest first: a depth-first
+    search over retainers ordered by distance that only moves to retainers closer to the roots."""
+    rfirst, redge = g.reverse
+    dist = _distances(g)
+    weak = g.t["weak"]
+
+    def vd(x):
+        d = int(dist[x])
+        return 200_000_000 if d < 0 else d
+
+    def retainers(v):
+        out = []
+        for j in range(int(rfirst[v]), int(rfirst[v + 1])):
+            e = int(redge[j])
+            if g.etype[e] == weak:
+                continue
+            s = g.source_of_edge(e)
+            if s == g.root or s == v:
+                continue
+            out.append((vd(s), e, s))
+        out.sort(key=lambda t: (t[0], t[1]))
+        return out
+
+    found: list[list[int]] = []
+    steps = 0
+    stack = [(k, [], {k})]
+    # iterative DFS; children pushed in reverse so the closest retainer is explored first
+    while stack and len(found) < count and steps < budget:
+        v, path, seen = stack.pop()
+        steps += 1
+        rs = [r for r in retainers(v) if r[2] not in seen and (not path or r[0] < vd(v))] if len(path) < max_len else []
+        if not rs:
+            found.append(path)
+            continue
+        for d, e, s in reversed(rs):
+            stack.append((s, path + [e], seen | {s}))
+    found.sort(key=len)
+    return [_path_from_edges(g, k, p) for p in found[:count]]
+
+
+def _holder(g: HeapGraph, edges) -> tuple[str | None, str | None]:
+    """The nearest named reference (context variable, property, shortcut) on the path, from the
+    target outwards: "<Class of what it points at> `name`", and the script of its owner."""
+    for e in edges:
+        e = int(e)
+        if g.edge_type(e) in NAMED_EDGE_TYPES:
+            holder_node = int(g.to[e])
+            src = g.source_of_edge(e)
+            name = g.edge_name(e)
+            url = g.scripts.of_node(src) or g.scripts.of_node(holder_node)
+            return f"{g.classes.of_node(holder_node)} `{name}`", url
+    return None, None
+
+
+def _pattern(g: HeapGraph, path: RetainingPath) -> str:
+    parts = ["(GC roots)"] if path.system else []
+    for h in path.hops:
+        parts.append(g.classes.of_node(h.node))
+        indexed = h.edge_type in ("element", "hidden") or h.edge_name.isdigit()
+        parts.append("[]" if indexed else f"{h.edge_name} ({h.edge_type})")
+    parts.append(g.classes.of_node(path.target))
+    return " → ".join(parts)
+
+
+def aggregate(g: HeapGraph, targets: np.ndarray, class_name: str, top: int = 3) -> Aggregation:
+    """Group the retaining paths of ``targets`` by chain (element indices and ids ignored)."""
+    targets = np.asarray(targets, dtype=np.int64)
+    agg = Aggregation(class_name, int(len(targets)))
+    if not len(targets):
+        return agg
+    off, pe = best_path_edges(g, targets)
+    sig = GK.path_signatures(off, pe, g.first, g.etype, g.ename, g.classes.ids, g.t["element"], g.t["hidden"],
+                             g.numeric_names, 0)
+    uniq, first_idx, counts = np.unique(sig, return_index=True, return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:top]
+    for o in order:
+        i = int(first_idx[o])
+        edges = pe[off[i]:off[i + 1]]
+        path = _path_from_edges(g, int(targets[i]), edges)
+        holder, url = _holder(g, edges)
+        agg.chains.append(Chain(int(counts[o]), path, holder, url, _pattern(g, path)))
+    return agg
