@@ -58,10 +58,10 @@ class HeapGraph:
     :data:`GRAPH_NODE_FIELDS` (``locations=True`` for DevTools' class keys and script URLs).
     With ``consume=True`` the ``edge_count`` column is dropped from ``snap.nodes`` once the CSR
     offsets are built and the other columns get compact buffers (much less memory on multi-GB
-    snapshots).
+    snapshots). ``dominators=False`` computes only the CSR offsets and DevTools' shallow sizes.
     """
 
-    def __init__(self, snap, *, consume: bool = False):
+    def __init__(self, snap, *, consume: bool = False, dominators: bool = True):
         for f in GRAPH_NODE_FIELDS:
             if f not in snap.nodes:
                 raise ValueError(f"HeapGraph needs the node column {f!r}")
@@ -98,6 +98,9 @@ class HeapGraph:
             self.ename = snap.edges.name_or_index
         self._ephemerons()
         self._roots()
+        if not dominators:  # shallow sizes only (the older snapshot of an id diff)
+            self.sizes = self._adjusted_sizes()
+            return
         self.page = GK.mark_page_owned(self.first, self.etype, self.to, self.page_roots, self.t["weak"])
         # The essential-edge mask and the reverse CSR are built on this thread (numba, no GIL)
         # while the other core computes DevTools' shallow sizes; then Lengauer–Tarjan runs alone
@@ -285,9 +288,16 @@ class HeapGraph:
         keys, key_cid, key_loc = self.class_keys
         nkeys = len(key_cid)
         cfirst, kids = self.dominated
-        ret = GK.class_retained(cfirst, kids, keys, nkeys, self.sizes, self.retained, self.root)
+        ret = GK.class_retained(cfirst, kids, keys, nkeys, self.sizes, self.retained, self.root,
+                                np.empty(0, np.uint8))
         cnt, selfs, dmin = GK.class_aggregates(keys, nkeys, self.sizes, self.distance, True)
         return cnt, selfs, ret, dmin
+
+    def retained_by(self, keys: np.ndarray, nkeys: int, mask: np.ndarray) -> np.ndarray:
+        """Retained size per key of the nodes in ``mask``, without double counting."""
+        cfirst, kids = self.dominated
+        return GK.class_retained(cfirst, kids, keys, nkeys, self.sizes, self.retained, self.root,
+                                 mask.astype(np.uint8))
 
     def class_row(self, k: int) -> ClassRow:
         keys, key_cid, key_loc = self.class_keys
@@ -321,9 +331,16 @@ class HeapGraph:
         hit = np.isin(key_cid, np.array(cids, dtype=np.int64)) & (self._class_table[0] > 0)
         return np.flatnonzero(hit)
 
+    def class_label(self, k: int) -> str:
+        """The class name, or the node's own name for synthetic nodes (``(GC roots)``, …)."""
+        k = int(k)
+        if self.ntype[k] == self.nt.get("synthetic", -1):
+            return self.node_name(k) or "(root)"
+        return self.classes.of_node(k)
+
     def node_label(self, k: int) -> str:
         """``Name @id`` like DevTools."""
-        return f"{self.classes.of_node(int(k))} @{int(self.ids[k])}"
+        return f"{self.class_label(k)} @{int(self.ids[k])}"
 
     def node_name(self, k: int) -> str:
         return self.snap.strings[int(self.nname[k])]

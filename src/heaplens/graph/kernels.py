@@ -374,10 +374,12 @@ def dominated_csr(dom, root):
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def class_retained(cfirst, kids, keys, nkeys, sizes, retained, root):
+def class_retained(cfirst, kids, keys, nkeys, sizes, retained, root, mask):
     """Retained size per class key without double counting (DevTools
     ``calculateClassesRetainedSize``): a node counts unless a dominator ancestor with the same key
-    (and a non-zero size) already counted. Nodes with size 0 are skipped."""
+    (and a non-zero size) already counted. Nodes with size 0 are skipped; with a non-empty
+    ``mask`` only nodes with ``mask[k] != 0`` count (DevTools' node filter)."""
+    every = mask.shape[0] == 0
     out = np.zeros(nkeys, dtype=np.float64)
     active = np.zeros(nkeys, dtype=np.int32)
     n = keys.shape[0]
@@ -390,7 +392,7 @@ def class_retained(cfirst, kids, keys, nkeys, sizes, retained, root):
     stack_cur[0] = cfirst[root]
     k0 = keys[root]
     stack_counted[0] = 0
-    if sizes[root] > 0 and active[k0] == 0:
+    if sizes[root] > 0 and active[k0] == 0 and (every or mask[root] != 0):
         out[k0] += retained[root]
         active[k0] += 1
         stack_counted[0] = 1
@@ -416,7 +418,7 @@ def class_retained(cfirst, kids, keys, nkeys, sizes, retained, root):
             stack_node[sp] = w
             stack_cur[sp] = cfirst[w]
             stack_counted[sp] = 0
-            if sizes[w] > 0 and active[kw] == 0:
+            if sizes[w] > 0 and active[kw] == 0 and (every or mask[w] != 0):
                 out[kw] += retained[w]
                 active[kw] += 1
                 stack_counted[sp] = 1

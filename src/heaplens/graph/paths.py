@@ -39,8 +39,6 @@ class RetainingPath:
         parts = []
         if self.unreachable:
             parts.append("(unreachable)")
-        elif self.system:
-            parts.append("(GC roots)")
         for h in self.hops:
             parts.append(h.node_label)
             parts.append(f"{h.edge_name} ({h.edge_type})")
@@ -116,9 +114,14 @@ def retaining_path(g: HeapGraph, k: int) -> RetainingPath:
     return _path_from_edges(g, k, pe[off[0]:off[1]])
 
 
-def k_paths(g: HeapGraph, k: int, count: int, max_len: int = 40, budget: int = 20000) -> list[RetainingPath]:
-    """Up to ``count`` distinct retaining paths of node ``k``, shortest first: a depth-first
-    search over retainers ordered by distance that only moves to retainers closer to the roots."""
+def k_paths(g: HeapGraph, k: int, count: int, max_len: int = 40, budget: int = 50000) -> list[RetainingPath]:
+    """Up to ``count`` distinct retaining paths of node ``k`` from the roots, shortest first.
+
+    A best-first (A*) search over retainers (weak edges and self/root edges hidden) with the
+    DevTools distance as the remaining-hops estimate, never revisiting a node on a path; a path is
+    complete at a node the synthetic root holds directly (``global``, ``(GC roots)``, embedder
+    roots). The first path is DevTools' (always the closest retainer); ``budget`` bounds the work
+    on huge graphs."""
     rfirst, redge = g.reverse
     dist = _distances(g)
     weak = g.t["weak"]
@@ -127,34 +130,67 @@ def k_paths(g: HeapGraph, k: int, count: int, max_len: int = 40, budget: int = 2
         d = int(dist[x])
         return 200_000_000 if d < 0 else d
 
+    cache: dict[int, tuple[bool, list]] = {}
+
     def retainers(v):
+        if v in cache:
+            return cache[v]
         out = []
+        rooted = False
         for j in range(int(rfirst[v]), int(rfirst[v + 1])):
             e = int(redge[j])
             if g.etype[e] == weak:
                 continue
             s = g.source_of_edge(e)
-            if s == g.root or s == v:
+            if s == g.root:
+                rooted = True
+                continue
+            if s == v:
                 continue
             out.append((vd(s), e, s))
         out.sort(key=lambda t: (t[0], t[1]))
-        return out
+        cache[v] = (rooted, out)
+        return cache[v]
+
+    def h(x):  # hops still needed at least (BFS distances are exact hop counts from the roots)
+        d = int(dist[x])
+        if d < 0:
+            return 0
+        return d - 1 if d < GK.BASE_SYSTEM_DISTANCE else d - GK.BASE_SYSTEM_DISTANCE - 1
+
+    import heapq
 
     found: list[list[int]] = []
+    first = retaining_path(g, k)
     steps = 0
-    stack = [(k, [], {k})]
-    # iterative DFS; children pushed in reverse so the closest retainer is explored first
-    while stack and len(found) < count and steps < budget:
-        v, path, seen = stack.pop()
+    tie = 0
+    heap = [(h(k), 0, k, (), frozenset((k,)))]
+    # best-first (A*) over simple paths: complete paths come out shortest first
+    while heap and len(found) < 4 * count and steps < budget:
+        _, _, v, path, seen = heapq.heappop(heap)
         steps += 1
-        rs = [r for r in retainers(v) if r[2] not in seen and (not path or r[0] < vd(v))] if len(path) < max_len else []
-        if not rs:
-            found.append(path)
+        rooted, rs = retainers(v)
+        if rooted and path:
+            found.append(list(path))
             continue
-        for d, e, s in reversed(rs):
-            stack.append((s, path + [e], seen | {s}))
+        if len(path) >= max_len:
+            continue
+        for d, e, s in rs:
+            if s not in seen:
+                tie += 1
+                heapq.heappush(heap, (len(path) + 1 + h(s), tie, s, path + (e,), seen | {s}))
     found.sort(key=len)
-    return [_path_from_edges(g, k, p) for p in found[:count]]
+    paths = [first] if first.hops else []
+    have = {tuple(h.node for h in first.hops)}
+    for p in found:
+        rp = _path_from_edges(g, k, p)
+        key = tuple(h.node for h in rp.hops)
+        if key not in have:
+            have.add(key)
+            paths.append(rp)
+        if len(paths) >= count:
+            break
+    return paths[:count]
 
 
 def _holder(g: HeapGraph, edges) -> tuple[str | None, str | None]:
@@ -172,12 +208,12 @@ def _holder(g: HeapGraph, edges) -> tuple[str | None, str | None]:
 
 
 def _pattern(g: HeapGraph, path: RetainingPath) -> str:
-    parts = ["(GC roots)"] if path.system else []
+    parts = []
     for h in path.hops:
-        parts.append(g.classes.of_node(h.node))
+        parts.append(g.class_label(h.node))
         indexed = h.edge_type in ("element", "hidden") or h.edge_name.isdigit()
         parts.append("[]" if indexed else f"{h.edge_name} ({h.edge_type})")
-    parts.append(g.classes.of_node(path.target))
+    parts.append(g.class_label(path.target))
     return " → ".join(parts)
 
 
