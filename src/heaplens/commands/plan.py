@@ -1,0 +1,103 @@
+"""``heaplens plan``: the lanes a run would use, or why one file lands where it does."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import BaseCommand
+
+
+def add_plan_arguments(p: argparse.ArgumentParser) -> None:
+    from ..runner.options import parse_lanes, parse_nonneg_float, parse_pos_int, parse_shard
+
+    def typed(fn):
+        def conv(text):
+            try:
+                return fn(text)
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+        conv.__name__ = fn.__name__.replace("parse_", "")
+        return conv
+
+    p.add_argument("paths", nargs="*", metavar="PATH", help="test files or directories (Vitest filters); default: all")
+    p.add_argument("--root", metavar="DIR", help="the suite root (default: nearest package.json upwards)")
+    p.add_argument("--config", metavar="FILE", help="the suite's Vitest config (default: Vitest's own lookup)")
+    p.add_argument("--workers", type=typed(parse_pos_int), metavar="N", help="--maxWorkers for every lane")
+    p.add_argument("--lane", type=typed(parse_lanes), metavar="NAME[,NAME]", help="only these lanes (globs allowed)")
+    p.add_argument("--shard", type=typed(parse_shard), metavar="i/n", help="only shard i of n (files split by duration)")
+    p.add_argument("--behavior", metavar="FILE", help="behavior manifest (default test/fixtures/test-parallel.behavior.json)")
+    p.add_argument("--timings", metavar="FILE", help="timings manifest (default test/fixtures/test-timings.unit.json)")
+    p.add_argument("--hotspots", metavar="FILE", help="memory-hotspot manifest (default test/fixtures/test-memory-hotspots.unit.json)")
+    p.add_argument("--heavy-min-ms", type=typed(parse_nonneg_float), metavar="MS", help="timed-heavy threshold (default 1200)")
+    p.add_argument("--heavy-lanes", type=typed(parse_pos_int), metavar="N", help="unit-heavy lanes (default 4)")
+    p.add_argument("--batch-ms", type=typed(parse_nonneg_float), metavar="MS", help="unit-fast batch budget, 0 = one lane (default 45000)")
+    p.add_argument("--memory-min-kb", type=typed(parse_pos_int), metavar="KB", help="hotspot threshold (default: the manifest's defaultMinDeltaKb)")
+
+
+def cli_values(args: argparse.Namespace) -> dict:
+    keys = ("root", "config", "workers", "lane", "shard", "behavior", "timings", "hotspots", "heavy_min_ms",
+            "heavy_lanes", "batch_ms", "memory_min_kb", "max_old_space_mb", "trace", "poll_ms", "top",
+            "snapshot_interval", "snapshot_dir", "snapshot_signal", "snapshot_budget_gb", "parallel", "grace",
+            "runs_dir")
+    return {k: getattr(args, k, None) for k in keys}
+
+
+class Command(BaseCommand):
+    name = "plan"
+    help = "print the lanes a run would use"
+    description = (
+        "List the suite's test files with Vitest's own resolution (vitest list), read OpenClaw's behavior, "
+        "timings and memory-hotspot manifests, and print one line per lane: name, files, workers, pool, "
+        "isolate. --explain FILE says which lane a file lands in and why."
+    )
+
+    def add_arguments(self, p: argparse.ArgumentParser) -> None:
+        add_plan_arguments(p)
+        p.add_argument("--explain", metavar="FILE", help="which lane FILE lands in, and why")
+        p.add_argument("--files", action="store_true", help="list each lane's files under it")
+        p.add_argument("--format", choices=("text", "json"), default="text")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from pathlib import Path
+
+        from ..errors import UsageError
+        from ..runner import session
+        from ..runner.manifests import norm
+        from ..runner.plan import explain
+
+        suite, plan, values, sources, timings, hotspots = session.prepare(cli_values(args), args.paths)
+        if args.explain:
+            f = Path(args.explain)
+            if f.exists():
+                try:
+                    rel = f.resolve().relative_to(suite.root).as_posix()
+                except ValueError:
+                    raise UsageError(f"{args.explain} is outside the suite root {suite.root}") from None
+            else:
+                rel = norm(args.explain)
+            for line in explain(plan, rel, timings, hotspots):
+                print(line)
+            return 0
+        if args.format == "json":
+            doc = {"root": str(suite.root), "vitest": suite.vitest_version, "node": suite.node_version,
+                   "package_manager": suite.package_manager, **plan.to_json()}
+            json.dump(doc, sys.stdout, indent=1)
+            sys.stdout.write("\n")
+            return 0
+        print(session.plan_header(suite, plan))
+        for m, path in plan.manifests.items():
+            print(f"manifest {m}={path or 'none'}")
+        for lane in plan.lanes:
+            print(lane.line())
+            if args.files:
+                for f in lane.files:
+                    print(f"  {f}")
+        if plan.no_timing:
+            print(f"no timing: {len(plan.no_timing)} file(s) (default {timings.default_ms:.0f} ms)")
+            for f in plan.no_timing:
+                print(f"  no timing {f}")
+        for e in plan.ignored_entries:
+            print(f"ignored behavior entry (not listed by Vitest) {e}")
+        return 0

@@ -1,0 +1,73 @@
+"""``heaplens run``: run the plan's lanes with a per-worker memory trace, heap snapshots and fault reports."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import BaseCommand
+from .plan import add_plan_arguments, cli_values
+
+
+def _split_vitest_args() -> list[str]:
+    """``heaplens run … -- VITEST ARGS``: argparse would take what follows ``--`` as more PATHs (and
+    refuse it after options), so the tail is cut off ``sys.argv`` before the parser reads it. Only for
+    the ``run`` command as read from the real command line."""
+    argv = sys.argv
+    if "--" not in argv:
+        return []
+    i = argv.index("--")
+    if "run" not in argv[1:i]:
+        return []
+    tail = argv[i + 1:]
+    del argv[i:]
+    return tail
+
+
+class Command(BaseCommand):
+    name = "run"
+    help = "run a Vitest suite in lanes with a per-worker memory trace and heap snapshots"
+    description = (
+        "Run each lane of the plan as one `vitest run` (through the suite's package manager, --pool=forks). "
+        "Each worker records RSS/heap per test file; workers are sampled every --poll-ms; with "
+        "--snapshot-interval they are signalled for heap snapshots into <snapshot-dir>/<lane>/. Options also "
+        "come from HEAPLENS_* and OPENCLAW_TEST_* variables and heaplens.toml. Arguments after -- go to Vitest. "
+        "The record is written to <root>/.heaplens/runs/<run-id>/run.json."
+    )
+
+    def add_arguments(self, p: argparse.ArgumentParser) -> None:
+        from ..runner.options import parse_nonneg_float, parse_pos_int, parse_signal
+
+        def typed(fn):
+            def conv(text):
+                try:
+                    return fn(text)
+                except ValueError as exc:
+                    raise argparse.ArgumentTypeError(str(exc)) from None
+            return conv
+
+        add_plan_arguments(p)
+        p.add_argument("--max-old-space-mb", type=typed(parse_pos_int), metavar="N",
+                       help="--max-old-space-size for every worker")
+        p.add_argument("--trace", action=argparse.BooleanOptionalAction, default=None,
+                       help="per-file memory trace (default on)")
+        p.add_argument("--poll-ms", type=typed(parse_pos_int), metavar="N", help="worker sampling period (default 1000)")
+        p.add_argument("--top", type=typed(parse_pos_int), metavar="N", help="files in a lane summary's top= (default 6)")
+        p.add_argument("--snapshot-interval", type=typed(parse_nonneg_float), metavar="SECONDS",
+                       help="signal every worker for a heap snapshot this often (default 0 = off)")
+        p.add_argument("--snapshot-dir", metavar="DIR", help="snapshots go to DIR/<lane>/ (default: the run's heapsnap/)")
+        p.add_argument("--snapshot-signal", type=typed(parse_signal), metavar="SIG", help="default SIGUSR2")
+        p.add_argument("--snapshot-budget-gb", type=typed(parse_nonneg_float), metavar="N",
+                       help="past N GiB in a lane directory keep each PID's first and newest snapshots only")
+        p.add_argument("--runs-dir", metavar="DIR", help="where run records go (default <root>/.heaplens/runs)")
+        p.add_argument("--parallel", type=typed(parse_pos_int), metavar="N", help="lanes at once (default 1)")
+        p.set_defaults(_vitest_args=_split_vitest_args())
+        p.add_argument("--grace", type=typed(parse_nonneg_float), metavar="SECONDS",
+                       help="after Ctrl-C/SIGTERM, kill the lanes this long after signalling them (default 5)")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from ..runner import session
+
+        paths = list(args.paths)
+        vitest_args = list(getattr(args, "_vitest_args", None) or [])
+        return session.execute(cli_values(args), paths, vitest_args, ["heaplens", *sys.argv[1:]])

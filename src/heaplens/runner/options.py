@@ -1,0 +1,166 @@
+"""Run options from four places, strongest first: the command line, ``HEAPLENS_*`` variables, OpenClaw's
+``OPENCLAW_TEST_*`` variables (so the seed's reproduce command works with ``heaplens run`` in place of
+``pnpm test``), ``heaplens.toml`` at the suite root (top level, or a ``[run]`` / ``[plan]`` table), defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def parse_bool(text: str) -> bool:
+    t = str(text).strip().lower()
+    if t in ("1", "true", "yes", "on"):
+        return True
+    if t in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def parse_pos_int(text) -> int:
+    v = int(str(text).strip())
+    if v < 1:
+        raise ValueError(f"must be at least 1: {text}")
+    return v
+
+
+def parse_nonneg_float(text) -> float:
+    v = float(str(text).strip())
+    if v < 0 or v != v:
+        raise ValueError(f"must be 0 or more: {text}")
+    return v
+
+
+def parse_shard(text) -> tuple[int, int]:
+    try:
+        a, b = str(text).split("/")
+        i, n = int(a), int(b)
+    except ValueError:
+        raise ValueError(f"expected i/n, e.g. 1/3: {text!r}") from None
+    if n < 1 or not (1 <= i <= n):
+        raise ValueError(f"shard index must be 1..n: {text}")
+    return i, n
+
+
+def parse_lanes(text) -> list[str]:
+    if isinstance(text, list):
+        return [str(t) for t in text]
+    return [t.strip() for t in str(text).split(",") if t.strip()]
+
+
+def parse_signal(text) -> str:
+    import signal as _s
+
+    name = str(text).strip().upper()
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    if not hasattr(_s, name):
+        raise ValueError(f"unknown signal: {text}")
+    return name
+
+
+@dataclass(frozen=True)
+class Opt:
+    key: str
+    parse: Callable[[Any], Any]
+    default: Any
+    env: tuple[str, ...] = ()
+    scale: float | None = None  # for OpenClaw's *_MS variables given in ms where heaplens takes seconds
+
+
+OPTS = (
+    Opt("workers", parse_pos_int, None, ("HEAPLENS_WORKERS", "OPENCLAW_TEST_WORKERS")),
+    Opt("max_old_space_mb", parse_pos_int, None, ("HEAPLENS_MAX_OLD_SPACE_MB", "OPENCLAW_TEST_MAX_OLD_SPACE_SIZE_MB")),
+    Opt("trace", parse_bool, True, ("HEAPLENS_TRACE", "OPENCLAW_TEST_MEMORY_TRACE")),
+    Opt("poll_ms", parse_pos_int, 1000, ("HEAPLENS_POLL_MS", "OPENCLAW_TEST_MEMORY_TRACE_POLL_MS")),
+    Opt("top", parse_pos_int, 6, ("HEAPLENS_TOP_COUNT", "OPENCLAW_TEST_MEMORY_TRACE_TOP_COUNT")),
+    Opt("snapshot_interval", parse_nonneg_float, 0.0, ("HEAPLENS_SNAPSHOT_INTERVAL", "OPENCLAW_TEST_HEAPSNAPSHOT_INTERVAL_MS")),
+    Opt("snapshot_dir", str, None, ("HEAPLENS_SNAPSHOT_DIR", "OPENCLAW_TEST_HEAPSNAPSHOT_DIR")),
+    Opt("snapshot_signal", parse_signal, "SIGUSR2", ("HEAPLENS_SNAPSHOT_SIGNAL", "OPENCLAW_TEST_HEAPSNAPSHOT_SIGNAL")),
+    Opt("snapshot_budget_gb", parse_nonneg_float, 0.0, ("HEAPLENS_SNAPSHOT_BUDGET_GB",)),
+    Opt("lane", parse_lanes, None, ("HEAPLENS_LANE",)),
+    Opt("shard", parse_shard, None, ("HEAPLENS_SHARD",)),
+    Opt("parallel", parse_pos_int, 1, ("HEAPLENS_PARALLEL",)),
+    Opt("grace", parse_nonneg_float, 5.0, ("HEAPLENS_GRACE",)),
+    Opt("heavy_min_ms", parse_nonneg_float, 1200.0, ("HEAPLENS_HEAVY_MIN_MS", "OPENCLAW_TEST_HEAVY_UNIT_MIN_MS")),
+    Opt("heavy_lanes", parse_pos_int, 4, ("HEAPLENS_HEAVY_LANES", "OPENCLAW_TEST_HEAVY_UNIT_LANES")),
+    Opt("batch_ms", parse_nonneg_float, 45000.0, ("HEAPLENS_BATCH_MS", "OPENCLAW_TEST_UNIT_FAST_BATCH_TARGET_MS")),
+    Opt("memory_min_kb", parse_pos_int, None, ("HEAPLENS_MEMORY_MIN_KB", "OPENCLAW_TEST_MEMORY_HEAVY_UNIT_MIN_KB")),
+    Opt("behavior", str, None, ("HEAPLENS_BEHAVIOR",)),
+    Opt("timings", str, None, ("HEAPLENS_TIMINGS",)),
+    Opt("hotspots", str, None, ("HEAPLENS_HOTSPOTS",)),
+    Opt("config", str, None, ("HEAPLENS_VITEST_CONFIG",)),
+    Opt("runs_dir", str, None, ("HEAPLENS_RUNS_DIR",)),
+)
+
+MS_ENV = {"OPENCLAW_TEST_HEAPSNAPSHOT_INTERVAL_MS"}  # ms → seconds
+
+
+def load_toml(root: Path) -> tuple[dict, str | None]:
+    path = root / "heaplens.toml"
+    if not path.is_file():
+        return {}, None
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    flat: dict = {}
+    for k, v in data.items():
+        if isinstance(v, dict) and k in ("run", "plan", "heaplens"):
+            for k2, v2 in v.items():
+                flat[k2.replace("-", "_")] = v2
+        else:
+            flat[k.replace("-", "_")] = v
+    known = {o.key for o in OPTS}
+    unknown = sorted(set(flat) - known)
+    if unknown:
+        raise UsageError(f"{path}: unknown key(s): {', '.join(unknown)}")
+    return flat, str(path)
+
+
+def resolve(cli: dict, root: Path, environ: dict | None = None) -> tuple[dict, dict]:
+    """(values, sources): each option's value and where it came from (cli, env NAME, heaplens.toml, default)."""
+    env = os.environ if environ is None else environ
+    toml, toml_path = load_toml(root)
+    values: dict = {}
+    sources: dict = {}
+    for o in OPTS:
+        got = False
+        if cli.get(o.key) is not None:
+            values[o.key], sources[o.key] = cli[o.key], "cli"
+            continue
+        for name in o.env:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                continue
+            try:
+                v = o.parse(raw)
+            except ValueError as exc:
+                raise UsageError(f"{name}={raw!r}: {exc}") from None
+            if name in MS_ENV:
+                v = v / 1000.0
+            values[o.key], sources[o.key] = v, f"env {name}"
+            got = True
+            break
+        if got:
+            continue
+        if o.key in toml:
+            try:
+                values[o.key] = o.parse(toml[o.key])
+            except (ValueError, TypeError) as exc:
+                raise UsageError(f"heaplens.toml {o.key}: {exc}") from None
+            sources[o.key] = "heaplens.toml"
+            continue
+        values[o.key], sources[o.key] = o.default, "default"
+    return values, sources

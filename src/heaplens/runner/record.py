@@ -1,0 +1,49 @@
+"""The run record: ``.heaplens/runs/<run-id>/run.json``, versioned, written atomically (a temporary file in
+the same directory, fsync, ``os.replace``) at the start, at each lane's end and at the end, so a killed
+run still leaves the lanes that finished. Schema: ``docs/runner.md``."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+SCHEMA = "heaplens.run"
+SCHEMA_VERSION = 1
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def write_atomic(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".run-", suffix=".json.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=1, sort_keys=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def load(path: Path) -> dict:
+    p = Path(path)
+    if p.is_dir():
+        p = p / "run.json"
+    data = json.loads(p.read_text())
+    if data.get("schema") != SCHEMA:
+        raise ValueError(f"{p}: not a heaplens run record")
+    if int(data.get("schema_version", 0)) > SCHEMA_VERSION:
+        raise ValueError(f"{p}: schema_version {data.get('schema_version')} is newer than this heaplens ({SCHEMA_VERSION})")
+    return data

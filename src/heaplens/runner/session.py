@@ -1,0 +1,211 @@
+"""One ``heaplens plan`` / ``heaplens run``: options → suite → plan → lanes → run record."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ..errors import UsageError
+from . import manifests as M
+from . import options as O
+from . import record as R
+from .execute import LaneRunner, RunSettings, say
+from .plan import Plan, PlanOptions, build_plan
+from .vitest import Suite, find_root, list_files, load_suite
+
+
+def resolve_root(cli_root: str | None, paths: list[str]) -> Path:
+    root = cli_root or os.environ.get("HEAPLENS_ROOT")
+    if root:
+        p = Path(root)
+        if not p.is_dir():
+            raise UsageError(f"--root {root}: not a directory")
+        return p.resolve()
+    return find_root(Path.cwd())
+
+
+def filters_for(paths: list[str], root: Path) -> list[str]:
+    """PATHS as Vitest filters: an existing path becomes absolute (so it means that file or directory)."""
+    out = []
+    for p in paths:
+        q = Path(p)
+        if q.exists():
+            out.append(str(q.resolve()))
+        elif (root / p).exists():
+            out.append(str((root / p).resolve()))
+        else:
+            out.append(p)
+    return out
+
+
+def prepare(cli: dict, paths: list[str]) -> tuple[Suite, Plan, dict, dict, M.Timings, M.Hotspots]:
+    root = resolve_root(cli.get("root"), paths)
+    values, sources = O.resolve(cli, root)
+    suite = load_suite(root, values["config"])
+    behavior = M.load_behavior(root, values["behavior"])
+    timings = M.load_timings(root, values["timings"])
+    hotspots = M.load_hotspots(root, values["hotspots"])
+    files = list_files(suite, filters_for(paths, root))
+    if not files:
+        raise UsageError(f"Vitest lists no test files under {root}" + (f" for {' '.join(paths)}" if paths else ""))
+    popts = PlanOptions(
+        heavy_min_ms=values["heavy_min_ms"],
+        heavy_lanes=values["heavy_lanes"],
+        batch_ms=values["batch_ms"],
+        memory_min_kb=values["memory_min_kb"],
+        workers=values["workers"],
+        shard=values["shard"],
+    )
+    plan = build_plan(files, behavior, timings, hotspots, popts)
+    if values["lane"]:
+        names = {l.name for l in plan.lanes}
+        missing = [n for n in values["lane"] if n not in names and not any(_glob(n, x) for x in names)]
+        if missing:
+            raise UsageError(f"no lane named {', '.join(missing)} in the plan (lanes: {', '.join(sorted(names))})")
+        plan.lanes = [l for l in plan.lanes if any(n == l.name or _glob(n, l.name) for n in values["lane"])]
+    return suite, plan, values, sources, timings, hotspots
+
+
+def _glob(pattern: str, name: str) -> bool:
+    import fnmatch
+
+    return any(c in pattern for c in "*?[") and fnmatch.fnmatchcase(name, pattern)
+
+
+def plan_header(suite: Suite, plan: Plan) -> str:
+    shard = f" shard={plan.shard[0]}/{plan.shard[1]}" if plan.shard else ""
+    return (f"root={suite.root} vitest={suite.vitest_version} node={suite.node_version} pm={suite.package_manager} "
+            f"files={len(plan.files)} lanes={len(plan.lanes)}{shard}")
+
+
+class Interrupt:
+    """SIGINT/SIGTERM while lanes run: remember the signal and let the lane watchers stop their groups."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.signal: list[int] = []
+        self._old: dict = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if not self.signal:
+            self.signal.append(signum)
+            print(f"[heaplens] {signal.Signals(signum).name}: stopping the lanes", file=sys.stderr, flush=True)
+        self.stop.set()
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]) -> int:
+    suite, plan, values, sources, _, _ = prepare(cli, paths)
+    run_id = R.new_run_id()
+    runs = Path(values["runs_dir"]) if values["runs_dir"] else suite.root / ".heaplens" / "runs"
+    run_dir = (runs if runs.is_absolute() else Path.cwd() / runs).resolve() / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    interval = values["snapshot_interval"]
+    snap_base = None
+    if values["snapshot_dir"]:
+        snap_base = Path(values["snapshot_dir"])
+        snap_base = (snap_base if snap_base.is_absolute() else Path.cwd() / snap_base).resolve()
+    elif interval > 0:
+        snap_base = run_dir / "heapsnap"
+    settings = RunSettings(
+        workers=values["workers"],
+        max_old_space_mb=values["max_old_space_mb"],
+        trace=values["trace"],
+        poll_ms=max(100, values["poll_ms"]),
+        top=values["top"],
+        snapshot_interval=interval,
+        snapshot_base=snap_base,
+        snapshot_signal=values["snapshot_signal"],
+        snapshot_budget_gb=values["snapshot_budget_gb"],
+        grace=values["grace"],
+        vitest_args=vitest_args,
+    )
+    say(f"[heaplens] run {run_id} " + plan_header(suite, plan))
+    say(f"[heaplens] record {run_dir / 'run.json'}")
+    record = {
+        "schema": R.SCHEMA,
+        "schema_version": R.SCHEMA_VERSION,
+        "run_id": run_id,
+        "status": "running",
+        "argv": argv,
+        "cwd": str(Path.cwd()),
+        "root": str(suite.root),
+        "started_at": time.time(),
+        "finished_at": None,
+        "exit_code": None,
+        "versions": {"vitest": suite.vitest_version, "node": suite.node_version,
+                     "package_manager": suite.package_manager, "heaplens": _version()},
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in values.items()},
+        "option_sources": sources,
+        "vitest_args": vitest_args,
+        "snapshot_dir": str(snap_base) if snap_base else None,
+        "plan": plan.to_json(),
+        "lanes": {},
+        "shards": [run_id],
+    }
+    path = run_dir / "run.json"
+    R.write_atomic(path, record)
+    lock = threading.Lock()
+    runners: list[LaneRunner] = []
+    with Interrupt() as intr:
+        pending = list(plan.lanes)
+        active: list[tuple[threading.Thread, LaneRunner]] = []
+
+        def lane_done(r: LaneRunner) -> None:
+            with lock:
+                record["lanes"][r.lane.name] = r.to_json()
+                R.write_atomic(path, record)
+
+        def work(r: LaneRunner) -> None:
+            try:
+                r.run()
+            finally:
+                lane_done(r)
+
+        while pending or active:
+            while pending and len(active) < values["parallel"] and not intr.stop.is_set():
+                lane = pending.pop(0)
+                r = LaneRunner(lane, suite, settings, run_dir, intr.stop, intr.signal)
+                runners.append(r)
+                t = threading.Thread(target=work, args=(r,), name=f"lane-{lane.name}", daemon=True)
+                t.start()
+                active.append((t, r))
+            for t, r in list(active):
+                t.join(timeout=0.05)
+                if not t.is_alive():
+                    active.remove((t, r))
+            if intr.stop.is_set() and not active:
+                break
+    codes = [r.exit_code or 0 for r in runners]
+    interrupted = intr.stop.is_set()
+    exit_code = 130 if interrupted else (1 if any(c != 0 for c in codes) else 0)
+    not_run = [l.name for l in plan.lanes if l.name not in {r.lane.name for r in runners}]
+    with lock:
+        record["status"] = "interrupted" if interrupted else ("failed" if exit_code else "passed")
+        record["exit_code"] = exit_code
+        record["finished_at"] = time.time()
+        record["not_run"] = not_run
+        R.write_atomic(path, record)
+    failed = [r.lane.name for r in runners if r.exit_code]
+    say(f"[heaplens] finished {run_id} lanes={len(runners)} failed={len(failed)}"
+        + (f" ({', '.join(failed)})" if failed else "") + (f" not_run={len(not_run)}" if not_run else "")
+        + f" record={path}")
+    return exit_code
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__

@@ -1,0 +1,208 @@
+"""Planning: lanes from each manifest shape, packing, sharding, --explain, options; and the real `vitest list`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from heaplens.errors import UsageError
+from heaplens.runner import manifests as M
+from heaplens.runner import options as O
+from heaplens.runner.plan import PlanOptions, build_plan, explain, pack_lpt, safe_name, split_by_budget
+
+from runner_helpers import hl, parse_kv
+
+FILES = [f"src/m{i}/f{i}.test.ts" for i in range(12)]
+
+
+def write(root: Path, rel: str, data) -> str:
+    p = root / rel
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(data))
+    return str(p)
+
+
+def test_old_behavior_schema(tmp_path):
+    write(tmp_path, M.DEFAULT_BEHAVIOR, {"unit": {
+        "isolated": [{"file": "src/m0/f0.test.ts", "reason": "Mutates process.cwd()"}],
+        "singletonIsolated": ["src/m1/f1.test.ts", {"file": "./src/m2/f2.test.ts", "reason": "retained 1 GiB"},
+                              "src/gone.test.ts"],
+        "threadSingleton": ["src/m3/f3.test.ts"],
+        "vmForkSingleton": ["src/m4/f4.test.ts"],
+    }})
+    b = M.load_behavior(tmp_path)  # OpenClaw's default path, found without a flag
+    plan = build_plan(FILES, b, M.Timings(), M.Hotspots(), PlanOptions())
+    lanes = {l.name: l for l in plan.lanes}
+    assert lanes["unit-f0-isolated"].files == ["src/m0/f0.test.ts"]
+    assert lanes["unit-f0-isolated"].workers == 1 and lanes["unit-f0-isolated"].isolate
+    assert lanes["unit-singleton"].files == ["src/m1/f1.test.ts", "src/m2/f2.test.ts"]
+    assert lanes["unit-singleton"].workers == 1
+    assert lanes["unit-pinned"].files == ["src/m3/f3.test.ts", "src/m4/f4.test.ts"]
+    assert lanes["unit-fast"].isolate is False and lanes["unit-fast"].workers is None
+    assert len(lanes["unit-fast"].files) == 7
+    assert 'reason="Mutates process.cwd()"' in lanes["unit-f0-isolated"].reasons["src/m0/f0.test.ts"]
+    assert any("src/gone.test.ts" in e for e in plan.ignored_entries)
+    assert sorted(f for l in plan.lanes for f in l.files) == sorted(FILES)
+
+
+def test_new_behavior_schema_with_prefixes(tmp_path):
+    files = ["extensions/discord/src/monitor/a.test.ts", "extensions/discord/src/monitor/b.test.ts",
+             "extensions/telegram/src/bot.test.ts", "src/x.test.ts", "src/y.test.ts", "src/pin.test.ts"]
+    path = write(tmp_path, "beh.json", {
+        "channels": {"isolatedPrefixes": ["extensions/discord/src/monitor/"],
+                     "isolated": [{"file": "extensions/telegram/src/bot.test.ts", "reason": "~819.9 MiB RSS growth"}]},
+        "base": {"threadPinned": ["src/pin.test.ts"]},
+        "unit": {"isolated": ["src/x.test.ts"]},
+    })
+    plan = build_plan(files, M.load_behavior(tmp_path, path), M.Timings(), M.Hotspots())
+    names = {l.name: l.files for l in plan.lanes}
+    assert names["channels-a-isolated"] == ["extensions/discord/src/monitor/a.test.ts"]
+    assert names["channels-b-isolated"] == ["extensions/discord/src/monitor/b.test.ts"]
+    assert names["channels-bot-isolated"] == ["extensions/telegram/src/bot.test.ts"]
+    assert names["unit-x-isolated"] == ["src/x.test.ts"]
+    assert names["base-pinned"] == ["src/pin.test.ts"]
+    assert names["unit-fast"] == ["src/y.test.ts"]
+    lane = plan.lane_of("extensions/discord/src/monitor/a.test.ts")
+    assert "isolatedPrefixes" in lane.reasons["extensions/discord/src/monitor/a.test.ts"]
+
+
+def test_timings_heavy_lpt_batches_and_no_timing(tmp_path):
+    durations = {FILES[0]: 5000, FILES[1]: 4000, FILES[2]: 3000, FILES[3]: 2000, FILES[4]: 1300,
+                 FILES[5]: 600, FILES[6]: 500, FILES[7]: 0}
+    write(tmp_path, M.DEFAULT_TIMINGS, {"config": "vitest.unit.config.ts", "defaultDurationMs": 400,
+                                        "files": {f: {"durationMs": d, "testCount": 3} for f, d in durations.items()}})
+    t = M.load_timings(tmp_path)
+    assert FILES[7] not in t.files  # durationMs <= 0 dropped
+    plan = build_plan(FILES, M.Behavior(), t, M.Hotspots(),
+                      PlanOptions(heavy_min_ms=1200, heavy_lanes=2, batch_ms=1000))
+    lanes = {l.name: l for l in plan.lanes}
+    # LPT: 5000 → h1, 4000 → h2, 3000 → h2 (7000 vs 5000? no: lightest is h2=4000) …
+    assert lanes["unit-heavy-1"].files == [FILES[0], FILES[3], FILES[4]]  # 5000+2000+1300 = 8300
+    assert lanes["unit-heavy-2"].files == [FILES[1], FILES[2]]  # 4000+3000 = 7000
+    # unit-fast batches in Vitest's order by the 1000 ms budget: 600 | 500+400 | 400+400 | 400+400
+    fast = [l for l in plan.lanes if l.kind == "fast"]
+    assert [l.name for l in fast] == [f"unit-fast-batch-{i}" for i in range(1, len(fast) + 1)]
+    assert [l.files for l in fast][0] == [FILES[5]]
+    assert [l.files for l in fast][1] == [FILES[6], FILES[7]]
+    assert all(not l.isolate for l in fast)
+    assert plan.no_timing == [FILES[7], *FILES[8:]]
+    assert "no timing" in explain(plan, FILES[9], t, M.Hotspots())[3]
+
+
+def test_memory_hotspots(tmp_path):
+    write(tmp_path, M.DEFAULT_HOTSPOTS, {"config": "vitest.unit.config.ts", "defaultMinDeltaKb": 262144,
+                                         "lane": "unit-fast", "files": {
+        FILES[0]: {"deltaKb": 1111491, "sources": ["gha-23328306205-compat-node22:unit-fast"]},
+        FILES[1]: {"deltaKb": 300000}, FILES[2]: {"deltaKb": 1000}}})
+    h = M.load_hotspots(tmp_path)
+    plan = build_plan(FILES, M.Behavior(), M.Timings(), h)
+    mem = [l for l in plan.lanes if l.kind == "memory-isolated"]
+    assert [l.name for l in mem] == ["unit-f0-memory-isolated", "unit-f1-memory-isolated"]  # by delta, descending
+    assert FILES[2] in plan.lane_of(FILES[2]).files and plan.lane_of(FILES[2]).name == "unit-fast"
+    why = explain(plan, FILES[0], M.Timings(), h)
+    assert "lane=unit-f0-memory-isolated" in why
+    assert any("deltaKb=1111491 >= minDeltaKb=262144" in w for w in why)
+    # a lower threshold (OPENCLAW_TEST_MEMORY_HEAVY_UNIT_MIN_KB) peels off the small one too
+    plan2 = build_plan(FILES, M.Behavior(), M.Timings(), h, PlanOptions(memory_min_kb=500))
+    assert plan2.lane_of(FILES[2]).kind == "memory-isolated"
+
+
+def test_names_are_safe_and_unique():
+    files = ["a/we ird$name.test.ts", "b/we ird$name.test.ts", "c/../..x.test.ts"]
+    b = M.Behavior(entries=[M.Entry(f, None, "unit", "isolated", "x: unit.isolated") for f in files])
+    plan = build_plan(files, b, M.Timings(), M.Hotspots())
+    names = [l.name for l in plan.lanes]
+    assert len(set(names)) == 3
+    for n in names:
+        assert "/" not in n and " " not in n and "$" not in n and not n.startswith((".", "-"))
+    assert safe_name("../..") == "lane"
+
+
+def test_packing_helpers():
+    d = {"a": 10, "b": 9, "c": 1, "d": 1}
+    assert pack_lpt(list(d), d, 2) == [["a", "d"], ["b", "c"]]  # c joins the lighter b, d ties → first
+    assert pack_lpt(["a"], d, 4) == [["a"]]  # empty buckets dropped
+    assert split_by_budget(list(d), d, 10) == [["a"], ["b", "c"], ["d"]]
+    assert split_by_budget(list(d), d, 0) == [list(d)]
+
+
+def test_shards_partition_the_files():
+    d = {f: 100.0 * (i + 1) for i, f in enumerate(FILES)}
+    t = M.Timings(files=d)
+    seen = []
+    for i in (1, 2, 3):
+        plan = build_plan(FILES, M.Behavior(), t, M.Hotspots(), PlanOptions(shard=(i, 3), heavy_min_ms=1e9))
+        seen += plan.files
+        assert plan.sharded_out == len(FILES) - len(plan.files)
+    assert sorted(seen) == sorted(FILES)
+    with pytest.raises(UsageError):
+        build_plan(FILES, M.Behavior(), t, M.Hotspots(), PlanOptions(shard=(4, 3)))
+
+
+def test_workers_override_reaches_singletons():
+    b = M.Behavior(entries=[M.Entry(FILES[0], None, "unit", "singletonIsolated", "x")])
+    plan = build_plan(FILES, b, M.Timings(), M.Hotspots(), PlanOptions(workers=3))
+    assert {l.workers for l in plan.lanes} == {3}
+
+
+def test_options_precedence_env_aliases_and_toml(tmp_path):
+    (tmp_path / "heaplens.toml").write_text('workers = 3\n[run]\npoll-ms = 500\nmax_old_space_mb = 2048\n')
+    env = {"OPENCLAW_TEST_WORKERS": "2", "OPENCLAW_TEST_HEAPSNAPSHOT_INTERVAL_MS": "60000",
+           "OPENCLAW_TEST_MEMORY_TRACE": "0", "OPENCLAW_TEST_HEAPSNAPSHOT_DIR": ".tmp/heapsnap",
+           "HEAPLENS_MAX_OLD_SPACE_MB": "6144", "OPENCLAW_TEST_MAX_OLD_SPACE_SIZE_MB": "1000"}
+    v, src = O.resolve({"poll_ms": 250}, tmp_path, env)
+    assert (v["workers"], src["workers"]) == (2, "env OPENCLAW_TEST_WORKERS")
+    assert (v["snapshot_interval"], src["snapshot_interval"]) == (60.0, "env OPENCLAW_TEST_HEAPSNAPSHOT_INTERVAL_MS")
+    assert v["trace"] is False and v["snapshot_dir"] == ".tmp/heapsnap"
+    assert (v["max_old_space_mb"], src["max_old_space_mb"]) == (6144, "env HEAPLENS_MAX_OLD_SPACE_MB")
+    assert (v["poll_ms"], src["poll_ms"]) == (250, "cli")
+    v, src = O.resolve({}, tmp_path, {})
+    assert (v["workers"], src["workers"]) == (3, "heaplens.toml")
+    assert (v["poll_ms"], v["max_old_space_mb"], v["trace"]) == (500, 2048, True)
+    with pytest.raises(UsageError, match="OPENCLAW_TEST_WORKERS"):
+        O.resolve({}, tmp_path, {"OPENCLAW_TEST_WORKERS": "zero"})
+    (tmp_path / "heaplens.toml").write_text("wokers = 3\n")
+    with pytest.raises(UsageError, match="unknown key"):
+        O.resolve({}, tmp_path, {})
+
+
+# ---------------------------------------------------------------- the real `vitest list`
+
+def test_plan_cli_uses_vitest_list(v5, tmp_path):
+    beh = write(tmp_path, "beh.json", {"unit": {"isolated": [{"file": "suite/basic/f1.test.js", "reason": "why not"}]}})
+    tim = write(tmp_path, "tim.json", {"defaultDurationMs": 250, "files": {"suite/basic/alloc50.test.js": {"durationMs": 2500, "testCount": 1}}})
+    r = hl("plan", "suite/basic", "--behavior", beh, "--timings", tim, cwd=v5)
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[0].startswith(f"root={v5} vitest=5.") and "files=5" in lines[0]
+    lanes = {l.split()[0]: parse_kv(l) for l in lines if " pool=" in l}
+    assert lanes == {
+        "unit-fast": {"files": "3", "workers": "default", "pool": "forks", "isolate": "no"},
+        "unit-heavy-1": {"files": "1", "workers": "default", "pool": "forks", "isolate": "no"},
+        "unit-f1-isolated": {"files": "1", "workers": "1", "pool": "forks", "isolate": "yes"},
+    }
+    assert "no timing: 4 file(s) (default 250 ms)" in r.out
+    assert "  no timing suite/basic/small.test.js" in r.out
+    assert "suite/oom" not in r.out  # the path filter went to Vitest
+
+    r = hl("plan", "--explain", "suite/basic/f1.test.js", "--behavior", beh, "--timings", tim, cwd=v5)
+    assert r.code == 0, r.err
+    assert "lane=unit-f1-isolated" in r.out and 'reason="why not"' in r.out and "beh.json" in r.out
+    r = hl("plan", "--explain", "suite/basic/alloc50.test.js", "--timings", tim, cwd=v5)
+    assert "lane=unit-heavy-1" in r.out and "durationMs=2500.0 >= heavy threshold 1200 ms" in r.out
+    r = hl("plan", "--explain", "nope.test.js", cwd=v5)
+    assert r.code == 2 and r.err.startswith("heaplens: error:") and "Traceback" not in r.err
+
+
+def test_plan_cli_json_lane_filter_and_errors(v5, tmp_path):
+    r = hl("plan", "suite/basic", "--format", "json", "--lane", "unit-*", cwd=v5)
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert [l["name"] for l in doc["lanes"]] == ["unit-fast"]
+    assert sorted(doc["lanes"][0]["files"]) == sorted(f"suite/basic/{n}.test.js" for n in ("alloc50", "f1", "f2", "f3", "small"))
+    r = hl("plan", "suite/basic", "--lane", "nosuch", cwd=v5)
+    assert r.code == 2 and "no lane named nosuch" in r.err
+    r = hl("plan", "--root", str(tmp_path), cwd=v5)
+    assert r.code == 2 and "vitest is not installed" in r.err
