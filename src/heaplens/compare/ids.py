@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
-from ..graph import GRAPH_NODE_FIELDS, HeapGraph
-from ..snapshot import read_snapshot
+from ..graph import HeapGraph, read_for_graph
 from ..snapshot.files import find_series, parse_name
 
 
@@ -93,6 +92,22 @@ def _present(ids: np.ndarray, other_sorted: np.ndarray) -> np.ndarray:
     return other_sorted[pos] == ids if len(other_sorted) else np.zeros(len(ids), bool)
 
 
+def _unmatched(keys: np.ndarray, live: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Per node: live and not paired with an equal key of ``other`` (multiset difference; of equal
+    keys, the first ones in node order are paired)."""
+    other = np.sort(other)
+    idx = np.flatnonzero(live)
+    k = keys[idx]
+    order = np.argsort(k, kind="stable")
+    ks = k[order]
+    run_start = np.searchsorted(ks, ks, side="left")
+    rank = np.arange(len(ks)) - run_start
+    have = np.searchsorted(other, ks, side="right") - np.searchsorted(other, ks, side="left")
+    out = np.zeros(len(keys), dtype=bool)
+    out[idx[order[rank >= have]]] = True
+    return out
+
+
 def id_diff(before, after, *, top: int = 30, min_kb: float = 64.0, progress=None,
             keep_graph: bool = False) -> IdDiffResult:
     for p in (before, after):
@@ -101,28 +116,16 @@ def id_diff(before, after, *, top: int = 30, min_kb: float = 64.0, progress=None
     warnings: list[str] = []
     same, pid = same_pid(before, after)
     # the earlier snapshot: ids, DevTools shallow sizes and class names, then closed
-    with read_snapshot(before, node_fields=GRAPH_NODE_FIELDS, edges=True,
-                       progress=progress(before) if progress else None) as sb:
+    with read_for_graph(before, locations=False, progress=progress(before) if progress else None) as sb:
         gb = HeapGraph(sb, consume=True, dominators=False)
         ids_b = gb.ids.copy()
         size_b = gb.sizes.astype(np.uint64)
         cls_b, names_b = _class_names(gb)
         count_b = sb.node_count
         del gb
-    sa = read_snapshot(after, node_fields=GRAPH_NODE_FIELDS, edges=True, locations=True,
-                       progress=progress(after) if progress else None)
+    sa = read_for_graph(after, progress=progress(after) if progress else None)
     try:
         g = HeapGraph(sa, consume=True)
-        ids_a = g.ids
-        sorted_b = np.sort(ids_b)
-        carried_a = _present(ids_a, sorted_b)
-        sorted_a = np.sort(ids_a)
-        carried_b = _present(ids_b, sorted_a)
-        del sorted_a, sorted_b
-        overlap = int(carried_a.sum())
-        if same is None and count_b and overlap < 0.2 * min(count_b, g.n):
-            warnings.append(f"only {overlap:,} object ids are in both snapshots: they probably come from "
-                            "different processes, so 'new' and 'freed' mean little")
         cls_a, names_a = _class_names(g)
         # one name table for both snapshots
         names = list(dict.fromkeys(names_a + names_b))
@@ -131,8 +134,17 @@ def id_diff(before, after, *, top: int = 30, min_kb: float = 64.0, progress=None
         map_b = np.array([index[n] for n in names_b], dtype=np.int64)
         ka, kb = map_a[cls_a], map_b[cls_b]
         nk = len(names)
-        new = ~carried_a & (g.sizes > 0)
-        freed = ~carried_b & (size_b > 0)
+        # DevTools matches ids per class, among nodes with a size, one to one (duplicates too)
+        live_a, live_b = g.sizes > 0, size_b > 0
+        key_a = (ka.astype(np.uint64) << np.uint64(32)) | g.ids.astype(np.uint64)
+        key_b = (kb.astype(np.uint64) << np.uint64(32)) | ids_b.astype(np.uint64)
+        new = _unmatched(key_a, live_a, key_b[live_b])
+        freed = _unmatched(key_b, live_b, key_a[live_a])
+        del key_a, key_b
+        overlap = int(live_a.sum() - new.sum())
+        if same is None and count_b and overlap < 0.2 * min(int(live_b.sum()), int(live_a.sum())):
+            warnings.append(f"only {overlap:,} objects are in both snapshots: they probably come from "
+                            "different processes, so 'new' and 'freed' mean little")
         new_cnt = np.bincount(ka[new], minlength=nk)
         new_sz = np.bincount(ka[new], weights=g.sizes[new].astype(np.float64), minlength=nk)
         fr_cnt = np.bincount(kb[freed], minlength=nk)
@@ -150,7 +162,7 @@ def id_diff(before, after, *, top: int = 30, min_kb: float = 64.0, progress=None
                 for k in order[:top]]
         result = IdDiffResult(
             before=str(before), after=str(after), pid=pid, node_count_before=count_b, node_count_after=g.n,
-            new_total=int((~carried_a).sum()), freed_total=int((~carried_b).sum()), carried=overlap,
+            new_total=int(new.sum()), freed_total=int(freed.sum()), carried=overlap,
             new_size_total=int(new_sz.sum()), freed_size_total=int(fr_sz.sum()), top=top, min_kb=min_kb,
             rows=rows, matching=len(keep), warnings=warnings, graph=g if keep_graph else None)
     finally:

@@ -134,9 +134,9 @@ def summarize(path: str | os.PathLike, progress: Callable[[int], None] | None = 
     def group(cols):
         # runs on a worker thread while the edges and strings are read
         names = cols["name"]
-        bound = int(K.max_value(names)) + 1 if names.size else 0
+        bound = int(names.max()) + 1 if names.size else 0
         total = int(cols["self_size"].sum(dtype=np.uint64))
-        return total, K.group_pairs(cols["type"], names, cols["self_size"], 32, bound)
+        return total, K.group_pairs(cols["type"], names, cols["self_size"], bound)
 
     snap = read_snapshot(path, node_fields=("type", "name", "self_size"), progress=progress, nodes_task=group)
     total, (ptype, pname, pcount, psize) = snap.nodes_task_result

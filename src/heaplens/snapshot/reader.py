@@ -1,7 +1,7 @@
 """Read V8 ``.heapsnapshot`` files into compact numpy arrays.
 
 The file is memory-mapped (a ``.gz`` file is first inflated into a temporary file) and walked once,
-section by section, by the compiled kernels in :mod:`heaplens.kernels`. Only what the caller asks for
+section by section, by the compiled (C) kernels in :mod:`heaplens.kernels`. Only what the caller asks for
 is kept: the summary needs three node columns and the string index, the graph needs the edges too.
 Pages behind the parser are released as it goes (``MADV_DONTNEED``), so the resident size stays near
 the size of the arrays rather than the size of the file.
@@ -32,7 +32,7 @@ from .. import kernels as K
 from ..errors import SnapshotError
 from .strings import StringTable
 
-CHUNK = 32 << 20  # bytes per parsing task; pages are released after each round
+CHUNK = 16 << 20  # bytes per parsing task; pages are released after each round
 _THREADS = 2  # number-parsing tasks per round (the machines have 2 cores)
 _POOL: ThreadPoolExecutor | None = None
 
@@ -44,8 +44,8 @@ def _pool() -> ThreadPoolExecutor:
         _POOL = ThreadPoolExecutor(_THREADS + 1, thread_name_prefix="heaplens-parse")
     return _POOL
 _PAGE = mmap.PAGESIZE
-_U32_MAX = np.uint64(0xFFFFFFFF)
-_U64_MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
+_U32_MAX = 0xFFFFFFFF
+_U64_MAX = 0xFFFFFFFFFFFFFFFF
 
 REQUIRED_NODE_FIELDS = ("type", "name", "id", "self_size", "edge_count")
 REQUIRED_EDGE_FIELDS = ("type", "name_or_index", "to_node")
@@ -364,7 +364,8 @@ class _Walker:
 
             def run(chunk):
                 a, b, c = chunk
-                return K.parse_uint_array(self.buf, a, self.end, b, c, n_values, nfields, slots, out, limit, sum_field)
+                return K.parse_uint_array(self.buf, a, self.end, b, c, n_values, nfields, slots, out,
+                                          out.itemsize, out.shape[1], limit, sum_field)
 
             results = list(_pool().map(run, chunks)) if len(chunks) > 1 else [run(chunks[0])]
             overflow = False
@@ -708,6 +709,6 @@ def _count_locations(w: _Walker, pos: int) -> int:
 def _first_at_least(col: np.ndarray, limit: int) -> int | None:
     if col.size == 0:
         return None
-    if int(K.max_value(col)) < limit:
+    if int(col.max()) < limit:
         return None
     return int(np.flatnonzero(col >= limit)[0])

@@ -65,5 +65,4 @@ def hash_text(text: str) -> int:
 
     Only exact for strings V8 writes without escapes; used for names heaplens builds itself.
     """
-    data = np.frombuffer(json.dumps(text, ensure_ascii=True)[1:-1].encode("ascii"), dtype=np.uint8)
-    return int(K.fnv1a(data))
+    return int(K.fnv1a(json.dumps(text, ensure_ascii=True)[1:-1].encode("ascii")))
