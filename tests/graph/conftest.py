@@ -60,18 +60,31 @@ def scenario(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="session")
 def graph_cache():
-    from heaplens.graph import GRAPH_NODE_FIELDS, HeapGraph
-    from heaplens.snapshot import read_snapshot
+    from heaplens.graph import HeapGraph, read_for_graph
 
     cache: dict = {}
 
     def get(path: Path):
         key = str(path)
         if key not in cache:
-            snap = read_snapshot(path, node_fields=GRAPH_NODE_FIELDS, edges=True, locations=True)
+            snap = read_for_graph(path)
             cache[key] = HeapGraph(snap)
         return cache[key]
 
     yield get
     for g in cache.values():
         g.snap.close()
+
+
+def devtools_diff(before: Path, after: Path) -> dict:
+    """DevTools' Comparison view (calculateSnapshotDiff) through heap-snapshot-toolkit."""
+    if NODE is None:
+        pytest.skip("node is not installed")
+    d = _toolkit_dir()
+    if d is None:
+        if os.environ.get("HEAPLENS_REQUIRE_PARITY") == "1":
+            pytest.fail("heap-snapshot-toolkit not found (set HST_DIR)")
+        pytest.skip("heap-snapshot-toolkit is not installed")
+    cp = subprocess.run([NODE, str(JS / "devtools_diff.mjs"), str(before), str(after)], capture_output=True,
+                        text=True, timeout=600, check=True, env={**os.environ, "HST_DIR": str(d)})
+    return json.loads(cp.stdout.strip().splitlines()[-1])

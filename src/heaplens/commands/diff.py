@@ -55,8 +55,19 @@ class Command(BaseCommand):
                        help="group by V8 type + name (family, default) or by DevTools class name")
         p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
         p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+        p.add_argument("--ids", action="store_true",
+                       help="id-based diff for two snapshots of one PID: per class new/freed count and size, "
+                            "net, and the retained size of the new objects (falls back to the family delta "
+                            "when the file names say the PIDs differ)")
+        p.add_argument("--retainers", action="store_true",
+                       help="with the id diff (implies --ids): the top retaining chains of the new objects "
+                            "under each of the top 5 rows")
 
     def run(self, args: argparse.Namespace) -> int:
+        if args.ids or args.retainers:
+            code = self._run_ids(args)
+            if code is not None:
+                return code
         from ..compare import delta as D
         from ..compare.summary import summarize
         from ..progress import byte_progress, enabled
@@ -103,5 +114,57 @@ class Command(BaseCommand):
             text = markdown.render_trend(result) if trend else markdown.render_diff(result)
         else:
             text = terminal.render_trend(result) if trend else terminal.render_diff(result)
+        sys.stdout.write(text)
+        return 0
+
+
+    # -- id-based diff (heaplens.compare.ids) -------------------------------------------------------
+    def _run_ids(self, args: argparse.Namespace) -> int | None:
+        """The id diff; None to fall back to the family delta (snapshots of different PIDs)."""
+        from ..compare import ids as I
+        from ..progress import byte_progress, enabled
+        from ..report import jsonout, markdown, terminal
+
+        if args.trend:
+            raise UsageError("--ids/--retainers compare two snapshots; they do not combine with --trend")
+        if args.lane_dir:
+            if args.snapshots:
+                raise UsageError("give either --lane-dir or snapshot files, not both")
+            before, after, _ = I.lane_pair(args.lane_dir, args.pid, args.tid)
+        else:
+            if args.pid is not None or args.tid is not None:
+                raise UsageError("--pid and --tid select snapshots in a --lane-dir")
+            if len(args.snapshots) != 2:
+                raise UsageError(f"diff needs BEFORE and AFTER (got {len(args.snapshots)} files), or --lane-dir DIR")
+            before, after = args.snapshots
+        same, _ = I.same_pid(before, after)
+        if same is False:
+            print("heaplens: warning: the snapshots come from different processes (file names); object ids "
+                  "do not carry over, showing the family delta instead of --ids", file=sys.stderr)
+            return None
+        with byte_progress(enabled(not args.no_progress)) as task:
+
+            def progress(path):
+                try:
+                    size = os.path.getsize(path)
+                except OSError:
+                    size = 0
+                return task(f"reading {os.path.basename(str(path))}", size)
+
+            result = I.id_diff(before, after, top=args.top, min_kb=args.min_kb, progress=progress,
+                               keep_graph=args.retainers)
+        try:
+            if args.retainers:
+                I.add_retainers(result)
+            for w in result.warnings:
+                print(f"heaplens: warning: {w}", file=sys.stderr)
+            if args.format == "json":
+                text = jsonout.dumps(jsonout.id_diff_document(result))
+            elif args.format == "markdown":
+                text = markdown.render_id_diff(result)
+            else:
+                text = terminal.render_id_diff(result)
+        finally:
+            result.close()
         sys.stdout.write(text)
         return 0

@@ -18,9 +18,8 @@ SCHEMA_VERSION = 1
 
 def open_graph(path: str, show_progress: bool):
     """Read a snapshot with edges and locations and build its graph (one line errors, exit 2)."""
-    from ..graph import GRAPH_NODE_FIELDS, HeapGraph
+    from ..graph import HeapGraph, read_for_graph
     from ..progress import byte_progress, enabled
-    from ..snapshot import read_snapshot
 
     if os.path.isdir(path):
         from ..errors import UsageError
@@ -31,8 +30,7 @@ def open_graph(path: str, show_progress: bool):
             size = os.path.getsize(path)
         except OSError:
             size = 0
-        snap = read_snapshot(path, node_fields=GRAPH_NODE_FIELDS, edges=True, locations=True,
-                             progress=task(f"reading {os.path.basename(path)}", size))
+        snap = read_for_graph(path, progress=task(f"reading {os.path.basename(path)}", size))
     try:
         return HeapGraph(snap, consume=True)
     except BaseException:

@@ -31,6 +31,20 @@ _EPHEMERON = re.compile(
 )
 
 
+def read_for_graph(path, *, locations: bool = True, progress=None):
+    """``read_snapshot`` with the columns :class:`HeapGraph` uses (``detachedness`` when the
+    snapshot has it: DevTools names detached embedder objects ``Detached <name>``)."""
+    from ..snapshot import read_snapshot
+
+    try:
+        return read_snapshot(path, node_fields=GRAPH_NODE_FIELDS + ("detachedness",), edges=True,
+                             locations=locations, progress=progress)
+    except SnapshotError as exc:
+        if "detachedness" not in str(exc):
+            raise
+    return read_snapshot(path, node_fields=GRAPH_NODE_FIELDS, edges=True, locations=locations, progress=progress)
+
+
 def find_string(snap, text: str) -> int:
     """Index of ``text`` in the string table, -1 if absent."""
     h = hash_text(text)
@@ -96,6 +110,13 @@ class HeapGraph:
             nodes = snap.nodes
             self.nname, self.ids, self.raw_self = nodes["name"], nodes["id"], nodes["self_size"]
             self.ename = snap.edges.name_or_index
+        self.detached = None
+        det = snap.nodes.get("detachedness")
+        if det is not None and det.any():
+            self.detached = GK.dom_state(self.first, self.etype, self.to, self.ntype, det,
+                                         self.nt.get("native", -1), self.t["hidden"], self.t["weak"])
+        if consume:
+            snap.nodes.pop("detachedness", None)
         self._ephemerons()
         self._roots()
         if not dominators:  # shallow sizes only (the older snapshot of an id diff)
@@ -240,7 +261,21 @@ class HeapGraph:
 
     @cached_property
     def classes(self) -> NodeClasses:
-        return NodeClasses(self.snap)
+        """DevTools class ids per node; detached embedder nodes get ``Detached <name>`` classes."""
+        nc = NodeClasses(self.snap)
+        if self.detached is not None and self.detached.any():
+            nstr = len(self.snap.strings)
+            det = np.flatnonzero(self.detached)
+            for cid in np.unique(nc.ids[det]).tolist():
+                label = "Detached " + nc.name(cid)
+                if label in nc.extra:
+                    new = nstr + nc.extra.index(label)
+                else:
+                    new = nstr + len(nc.extra)
+                    nc.extra.append(label)
+                sel = det[nc.ids[det] == cid]
+                nc.ids[sel] = new
+        return nc
 
     @cached_property
     def class_keys(self):

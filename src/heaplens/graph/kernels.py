@@ -638,3 +638,65 @@ def path_signatures(offsets, pedges, first, etype, ename, cls, element_t, hidden
         h = (h ^ np.uint64(hi - lo)) * P
         out[i] = h
     return out
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def dom_state(first, etype, to, ntype, detachedness, native_t, hidden_t, weak_t):
+    """DevTools ``propagateDOMState``: embedder (native) nodes inherit attached/detached state from
+    native parents (over non-hidden, non-weak edges; attached wins). Returns 1 for the nodes
+    DevTools renames to ``Detached <name>``."""
+    n = ntype.shape[0]
+    state = detachedness.astype(np.uint8)
+    visited = np.zeros(n, dtype=np.uint8)
+    renamed = np.zeros(n, dtype=np.uint8)
+    att = np.empty(n, dtype=np.uint32)
+    det = np.empty(n, dtype=np.uint32)
+    na = 0
+    nd = 0
+    for k in range(n):
+        s = detachedness[k]
+        if s == 0 or visited[k]:
+            continue
+        if ntype[k] != native_t:
+            visited[k] = 1
+            continue
+        state[k] = s
+        if s == 1:
+            att[na] = k
+            na += 1
+        elif s == 2:
+            renamed[k] = 1
+            det[nd] = k
+            nd += 1
+        visited[k] = 1
+    for phase in range(2):
+        while (na if phase == 0 else nd) > 0:
+            if phase == 0:
+                na -= 1
+                v = att[na]
+                new = 1
+            else:
+                nd -= 1
+                v = det[nd]
+                if state[v] == 1:
+                    continue
+                new = 2
+            for e in range(np.int64(first[v]), np.int64(first[v + 1])):
+                t = etype[e]
+                if t == hidden_t or t == weak_t:
+                    continue
+                w = to[e]
+                if visited[w]:
+                    continue
+                visited[w] = 1
+                if ntype[w] != native_t:
+                    continue
+                state[w] = new
+                if new == 1:
+                    att[na] = w
+                    na += 1
+                else:
+                    renamed[w] = 1
+                    det[nd] = w
+                    nd += 1
+    return renamed

@@ -203,7 +203,9 @@ def _holder(g: HeapGraph, edges) -> tuple[str | None, str | None]:
             src = g.source_of_edge(e)
             name = g.edge_name(e)
             url = g.scripts.of_node(src) or g.scripts.of_node(holder_node)
-            return f"{g.classes.of_node(holder_node)} `{name}`", url
+            if e == int(edges[0]):  # the reference to the object itself
+                return f"`{name}` of {g.class_label(src)}", url
+            return f"{g.class_label(holder_node)} `{name}`", url
     return None, None
 
 

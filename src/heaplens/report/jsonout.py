@@ -77,3 +77,33 @@ def _series(s):
 
 def dumps(doc: dict) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+# -- id-based diff (heaplens diff --ids) ------------------------------------------------------------
+def id_diff_document(r) -> dict:
+    """``r`` is a :class:`heaplens.compare.ids.IdDiffResult`."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "heaplens.id_diff",
+        "before": {"path": r.before, "node_count": r.node_count_before},
+        "after": {"path": r.after, "node_count": r.node_count_after},
+        "pid": r.pid,
+        "filter": {"top": r.top, "min_kb": r.min_kb},
+        "totals": {"new": r.new_total, "freed": r.freed_total, "in_both": r.carried,
+                   "new_size": r.new_size_total, "freed_size": r.freed_size_total, "rows_matching": r.matching},
+        "warnings": list(r.warnings),
+        "rows": [
+            {
+                "class": x.name,
+                "new_count": x.new_count,
+                "new_size": x.new_size,
+                "freed_count": x.freed_count,
+                "freed_size": x.freed_size,
+                "net_count": x.net_count,
+                "net_size": x.net_size,
+                "new_retained_size": x.new_retained,
+                "retainers": x.retainers.to_json() if x.retainers is not None else None,
+            }
+            for x in r.rows
+        ],
+    }

@@ -66,3 +66,34 @@ def render_trend(r: TrendResult) -> str:
         cells.append(_esc(cut(row.name or '""', NAME_WIDTH)))
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
+
+
+# -- id-based diff (heaplens diff --ids) ------------------------------------------------------------
+def render_id_diff(r) -> str:
+    """``r`` is a :class:`heaplens.compare.ids.IdDiffResult`."""
+    out = ["## Heap snapshot id diff", ""]
+    out.append(f"- before: `{r.before}` ({r.node_count_before:,} nodes)")
+    out.append(f"- after: `{r.after}` ({r.node_count_after:,} nodes)")
+    if r.pid is not None:
+        out.append(f"- PID {r.pid}")
+    out.append(f"- ids: {r.new_total:,} new, {r.freed_total:,} freed, {r.carried:,} in both; new "
+               f"{fmt_size(r.new_size_total)}, freed {fmt_size(r.freed_size_total)}")
+    out.extend(f"- **warning:** {_esc(w)}" for w in r.warnings)
+    out.append("")
+    if not r.rows:
+        out.append(f"No class grew by {r.min_kb:g} KiB or more.")
+        return "\n".join(out) + "\n"
+    out.append("| net size | # new | new size | # freed | freed size | retained by new | class |")
+    out.append("|---:|---:|---:|---:|---:|---:|---|")
+    for x in r.rows:
+        out.append(f"| {fmt_size(x.net_size, signed=True)} | {fmt_count(x.new_count)} | {fmt_size(x.new_size)} | "
+                   f"{fmt_count(x.freed_count)} | {fmt_size(x.freed_size)} | {fmt_size(x.new_retained)} | "
+                   f"{_esc(cut(x.name, NAME_WIDTH))} |")
+    chains = [x for x in r.rows if x.retainers is not None and x.retainers.chains]
+    if chains:
+        out += ["", "### Retainers of the new objects", ""]
+        for x in chains:
+            for c in x.retainers.chains:
+                out.append(f"- {_esc(x.retainers.sentence(c, 'new'))}")
+                out.append(f"  - `{c.pattern}`")
+    return "\n".join(out) + "\n"

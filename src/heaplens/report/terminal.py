@@ -98,3 +98,37 @@ def _table(head: list[str], rows: list[list[str]], right: int) -> list[str]:
                 parts.append(text.ljust(widths[c]))
         lines.append("  ".join(parts).rstrip())
     return lines
+
+
+# -- id-based diff (heaplens diff --ids) ------------------------------------------------------------
+def render_id_diff(r) -> str:
+    """``r`` is a :class:`heaplens.compare.ids.IdDiffResult`."""
+    out = [f"before: {r.before}", f"after:  {r.after}"]
+    if r.pid is not None:
+        out.append(f"pid: {r.pid}")
+    out.append(f"nodes: {r.node_count_before:,} -> {r.node_count_after:,}; ids: {r.new_total:,} new, "
+               f"{r.freed_total:,} freed, {r.carried:,} in both")
+    out.append(f"new objects: {fmt_size(r.new_size_total)}, freed: {fmt_size(r.freed_size_total)} "
+               f"(DevTools shallow sizes)")
+    out.append(f"filter: top={r.top} min={r.min_kb:g} KiB (net or retained by new)")
+    out.extend(f"warning: {w}" for w in r.warnings)
+    out.append("")
+    if not r.rows:
+        out.append(f"no class grew by {r.min_kb:g} KiB or more")
+        return "\n".join(out) + "\n"
+    head = ["net size", "# new", "new size", "# freed", "freed size", "retained by new", "class"]
+    rows = [[fmt_size(x.net_size, signed=True), fmt_count(x.new_count), fmt_size(x.new_size),
+             fmt_count(x.freed_count), fmt_size(x.freed_size), fmt_size(x.new_retained), cut(x.name, NAME_WIDTH)]
+            for x in r.rows]
+    table = _table(head, rows, right=6)
+    out.append(table[0])
+    for row, line in zip(r.rows, table[1:]):
+        out.append(line)
+        agg = row.retainers
+        if agg is not None:
+            for c in agg.chains:
+                out.append(f"    {agg.sentence(c, 'new')}")
+                out.append(f"      {cut(c.pattern, 400)}")
+    if r.matching > len(r.rows):
+        out.append(f"… {r.matching - len(r.rows)} more above the threshold (raise --top)")
+    return "\n".join(out) + "\n"
