@@ -457,7 +457,7 @@ class LaneRunner:
             self.tree_peak = total
             self.tree_peak_at = reason
             self.tree_peak_t = t
-        if self._samples_fh is not None and tree:
+        if self._samples_fh is not None and total > 0:
             self._samples_fh.write(json.dumps({"t": round(t, 3), "reason": reason if reason == "poll" else "file",
                                                "tree_rss": total, "procs": len(tree), "workers": wrec}) + "\n")
 
@@ -528,7 +528,7 @@ class LaneRunner:
         by_pid: dict[int, list] = {}
         for p in sizes:
             n = parse_name(p)
-            by_pid.setdefault(n.pid, []).append((n.sort_key(), p))
+            by_pid.setdefault(n.pid, []).append((n.sort_key, p))
         dropped = []
         for pid, items in by_pid.items():
             items.sort()
@@ -546,6 +546,7 @@ class LaneRunner:
 
     # ---------------------------------------------------------------- end
     def _finish(self) -> None:
+        self._apply_budget()
         out = "".join(self.tail)
         oom_seen = any(p in out for p in OOM_PATTERNS)
         crash_seen = any(p in out for p in CRASH_PATTERNS)

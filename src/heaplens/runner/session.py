@@ -171,6 +171,13 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
         def work(r: LaneRunner) -> None:
             try:
                 r.run()
+            except Exception as exc:  # a heaplens bug must fail the lane loudly, not pass it
+                import traceback
+
+                traceback.print_exc()
+                r.status, r.exit_code = "error", 70
+                r.faults.append({"kind": "heaplens-error", "pid": None, "files": [], "error": repr(exc)})
+                say(f"[heaplens] done {r.lane.name} code=70 elapsed=? (heaplens error: {exc!r})")
             finally:
                 lane_done(r)
 

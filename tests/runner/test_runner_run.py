@@ -1,0 +1,240 @@
+"""Real `vitest run` lanes: trace lines, per-worker deltas, heap limits, snapshots, OOM, Ctrl-C, env aliases."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from heaplens.snapshot.files import parse_name
+
+from runner_helpers import MIB, hl, parse_kv, size_of
+
+BASIC = ("alloc50", "f1", "f2", "f3", "small")
+
+
+def mem_lines(r, lane="unit-fast"):
+    out = {}
+    for line in r.lines(f"[heaplens][mem] {lane} file="):
+        kv = parse_kv(line)
+        out[kv["file"]] = kv
+    return out
+
+
+def check_basic_run(r, root: Path, workers: int, max_old_mb: int):
+    assert r.code == 0, r.out[-3000:] + r.err
+    assert r.lines("[heaplens] start unit-fast") == [f"[heaplens] start unit-fast workers={workers} files=5"]
+    done = r.lines("[heaplens] done unit-fast")
+    assert len(done) == 1 and parse_kv(done[0])["code"] == "0"
+    files = mem_lines(r)
+    assert sorted(files) == sorted(f"suite/basic/{n}.test.js" for n in BASIC)
+    rec = r.record
+    lane = rec["lanes"]["unit-fast"]
+    by_file = {f["file"]: f for f in lane["files"]}
+    # the 50 MB file grows the worker that ran it by >= 40 MiB; the trivial files do not
+    big = files["suite/basic/alloc50.test.js"]
+    assert size_of(big["delta"]) >= 40 * MIB
+    assert by_file["suite/basic/alloc50.test.js"]["delta"] >= 40 * MIB
+    assert int(big["pid"]) == by_file["suite/basic/alloc50.test.js"]["pid"]
+    for n in ("f1", "f2", "f3", "small"):
+        assert abs(by_file[f"suite/basic/{n}.test.js"]["delta"]) < 10 * MIB, n
+    # plausible figures: a Node worker's RSS is tens of MiB, the peak at least the end RSS
+    for f in by_file.values():
+        assert 20 * MIB < f["rss_end"] < 2048 * MIB
+        assert f["peak"] >= f["rss_end"]
+        # --max-old-space-mb reached the worker: V8's limit = old space + young generation
+        assert max_old_mb * MIB <= f["heap_limit"] <= (max_old_mb + 128) * MIB, f["heap_limit"]
+    # workers are the children of Vitest's main process, at most --workers of them at once
+    pids = {f["pid"] for f in by_file.values()}
+    assert 1 <= len(pids) <= workers
+    assert lane["vitest_main_pid"] and lane["vitest_main_pid"] not in pids
+    # isolate=false in the shared lane: a worker runs several files, its PID stays
+    assert len(pids) < 5
+    # summary
+    summ = r.lines("[heaplens][mem] summary unit-fast")
+    assert len(summ) == 1
+    kv = parse_kv(summ[0])
+    assert kv["files"] == "5" and size_of(kv["totalDelta"]) >= 40 * MIB and size_of(kv["peak"]) > 50 * MIB
+    assert summ[0].split("top=")[1].startswith("suite/basic/alloc50.test.js:+")
+    # record: versioned, complete, written atomically (no temp file left)
+    assert rec["schema"] == "heaplens.run" and rec["schema_version"] == 1 and rec["status"] == "passed"
+    assert rec["root"] == str(root) and rec["plan"]["lanes"][0]["name"] == "unit-fast"
+    assert lane["exit_code"] == 0 and lane["elapsed_s"] > 0
+    run_dir = next(r.runs.iterdir())
+    assert not list(run_dir.glob(".run-*"))
+    trace = [json.loads(l) for l in Path(lane["trace"]).read_text().splitlines()]
+    assert {e["ev"] for e in trace} == {"start", "end"} and len(trace) == 10
+    assert all(e["ppid"] == lane["vitest_main_pid"] for e in trace)
+    samples = [json.loads(l) for l in Path(lane["samples"]).read_text().splitlines()]
+    assert samples and all(s["tree_rss"] > 0 for s in samples)
+    assert not (root / ".heaplens" / "config" / rec["run_id"]).exists()  # the generated config is removed
+
+
+def test_run_vitest5(v5, tmp_path):
+    r = hl("run", "suite/basic", "--workers", "2", "--max-old-space-mb", "256", "--poll-ms", "100", cwd=v5,
+           runs=tmp_path / "runs")
+    assert "vitest=5." in r.out
+    check_basic_run(r, v5, 2, 256)
+
+
+def test_run_vitest3(v3, tmp_path):
+    r = hl("run", "suite/basic", "--workers", "2", "--max-old-space-mb", "300", cwd=v3, runs=tmp_path / "runs")
+    assert "vitest=3." in r.out
+    check_basic_run(r, v3, 2, 300)
+
+
+def test_oom_is_reported_with_its_file(v5, tmp_path):
+    snaps = tmp_path / "snaps"
+    r = hl("run", "suite/oom", "--max-old-space-mb", "48", "--workers", "1", "--snapshot-dir", snaps, cwd=v5,
+           runs=tmp_path / "runs")
+    assert r.code == 1, r.out[-2000:]
+    faults = r.lines("[heaplens][fault] unit-fast")
+    assert len(faults) == 1, r.out[-3000:]
+    kv = parse_kv(faults[0])
+    assert kv["kind"] == "oom" and kv["file"] == "suite/oom/grow.test.js"
+    assert size_of(kv["lastRss"]) > 20 * MIB
+    rec = r.record
+    lane = rec["lanes"]["unit-fast"]
+    assert lane["exit_code"] != 0 and rec["exit_code"] == 1 and rec["status"] == "failed"
+    (fault,) = lane["faults"]
+    assert fault["files"] == ["suite/oom/grow.test.js"] and fault["pid"] == int(kv["pid"])
+    # --heapsnapshot-near-heap-limit=1 left a snapshot of the dying worker, under Node's own name
+    assert fault["snapshots"], "no near-limit snapshot"
+    name = parse_name(Path(fault["snapshots"][0]))
+    assert name is not None and name.pid == fault["pid"]
+    assert Path(fault["snapshots"][0]).parent == snaps / "unit-fast"
+
+
+def test_interval_snapshots_through_openclaw_variables(v5, tmp_path):
+    """The seed's reproduce command, with heaplens run in place of pnpm test."""
+    snaps = tmp_path / "heapsnap"
+    env = {"OPENCLAW_TEST_MEMORY_TRACE": "1", "OPENCLAW_TEST_HEAPSNAPSHOT_INTERVAL_MS": "1000",
+           "OPENCLAW_TEST_HEAPSNAPSHOT_DIR": str(snaps), "OPENCLAW_TEST_WORKERS": "2",
+           "OPENCLAW_TEST_MAX_OLD_SPACE_SIZE_MB": "512", "OPENCLAW_TEST_MEMORY_TRACE_TOP_COUNT": "1"}
+    r = hl("run", "suite/heap", "suite/basic", cwd=v5, runs=tmp_path / "runs", env=env)
+    assert r.code == 0, r.out[-3000:] + r.err
+    assert r.lines("[heaplens] start unit-fast") == ["[heaplens] start unit-fast workers=2 files=6"]
+    heap = r.lines("[heaplens][heap] unit-fast seq=")
+    assert heap, r.out[-2000:]
+    assert any(parse_kv(h)["signaled"].split("/")[0] != "0" for h in heap)
+    assert all(parse_kv(h)["dir"] == str(snaps / "unit-fast") for h in heap)
+    assert any("timeouts raised" in l for l in r.lines("[heaplens][heap]"))
+    top = r.lines("[heaplens][mem] summary")[0].split("top=")[1]
+    assert top.count(":+") == 1  # TOP_COUNT=1
+    rec = r.record
+    assert rec["option_sources"]["workers"] == "env OPENCLAW_TEST_WORKERS"
+    lane = rec["lanes"]["unit-fast"]
+    assert all(512 * MIB <= f["heap_limit"] <= 640 * MIB for f in lane["files"])
+    files = sorted((snaps / "unit-fast").iterdir())
+    names = [parse_name(f) for f in files]
+    assert names and all(n is not None for n in names), files
+    worker_pids = {int(p) for p in lane["workers"]}
+    assert {n.pid for n in names} <= worker_pids
+    # a PID with two or more snapshots can be compared with heaplens diff --lane-dir as it is
+    counts = {}
+    for n in names:
+        counts[n.pid] = counts.get(n.pid, 0) + 1
+    assert max(counts.values()) >= 2, counts
+    d = hl("diff", "--lane-dir", snaps / "unit-fast", "--top", "5", "--no-progress", cwd=v5)
+    assert d.code == 0, d.err
+    assert "RetainedByTest" in d.out
+
+
+def test_snapshot_budget_keeps_first_and_newest(v5, tmp_path):
+    snaps = tmp_path / "s"
+    r = hl("run", "suite/heap", "--snapshot-interval", "1", "--snapshot-dir", snaps, "--snapshot-budget-gb",
+           "0.00001", cwd=v5, runs=tmp_path / "runs", env={"RETAIN_STEPS": "60"})
+    assert r.code == 0, r.out[-3000:]
+    dropped = [l for l in r.lines("[heaplens][heap] unit-fast budget=")]
+    assert dropped, r.out[-2000:]
+    files = sorted((snaps / "unit-fast").iterdir())
+    by_pid = {}
+    for f in files:
+        n = parse_name(f)
+        by_pid.setdefault(n.pid, []).append(n.seq)
+    lane = r.record["lanes"]["unit-fast"]
+    assert lane["snapshots"]["dropped"]
+    for pid, seqs in by_pid.items():
+        assert len(seqs) <= 3  # first, newest, and at most one written after the last check
+        assert min(seqs) == 1
+    for p in lane["snapshots"]["dropped"]:
+        assert not Path(p).exists()
+
+
+def _alive(pids):
+    out = []
+    for pid in pids:
+        try:
+            p = psutil.Process(pid)
+            if p.status() != psutil.STATUS_ZOMBIE:
+                out.append(pid)
+        except psutil.Error:
+            pass
+    return out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_leaves_no_process(v5, tmp_path, sig):
+    runs = tmp_path / "runs"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCLAW_TEST_", "HEAPLENS_"))}
+    env["HEAPLENS_RUNS_DIR"] = str(runs)
+    proc = subprocess.Popen([sys.executable, "-m", "heaplens", "run", "suite/slow", "--grace", "2"], cwd=v5,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # wait until the worker has started the test file (its trace line is on disk)
+        deadline = time.time() + 60
+        trace = None
+        while time.time() < deadline:
+            hits = list(runs.glob("*/lanes/unit-fast/trace.jsonl"))
+            if hits and hits[0].read_text().strip():
+                trace = hits[0]
+                break
+            time.sleep(0.1)
+        assert trace is not None, "the lane never started"
+        ev = json.loads(trace.read_text().splitlines()[0])
+        worker, main = ev["pid"], ev["ppid"]
+        tree = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        assert worker in tree and main in tree
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, (out[-2000:], err)
+    time.sleep(0.2)
+    assert _alive(tree) == [], "processes left behind"
+    rec = json.loads(next(runs.glob("*/run.json")).read_text())
+    assert rec["status"] == "interrupted" and rec["exit_code"] == 130
+    assert rec["lanes"]["unit-fast"]["status"] == "interrupted"
+    assert rec["lanes"]["unit-fast"]["workers"][str(worker)]["unfinished"] == ["suite/slow/sleep.test.js"]
+
+
+def test_shards_and_merge(v5, tmp_path):
+    runs = tmp_path / "runs"
+    recs = []
+    for i in (1, 2):
+        r = hl("run", "suite/basic", "--shard", f"{i}/2", "--workers", "1", cwd=v5, runs=runs / str(i))
+        assert r.code == 0, r.out[-2000:]
+        recs.append(next((runs / str(i)).glob("*/run.json")))
+    one = json.loads(recs[0].read_text())
+    two = json.loads(recs[1].read_text())
+    f1 = {f["file"] for f in one["lanes"]["unit-fast"]["files"]}
+    f2 = {f["file"] for f in two["lanes"]["unit-fast"]["files"]}
+    assert f1 and f2 and not (f1 & f2) and len(f1 | f2) == 5
+    out = tmp_path / "merged.json"
+    m = hl("merge", recs[0].parent, recs[1], "-o", out, cwd=v5)
+    assert m.code == 0, m.err
+    merged = json.loads(out.read_text())
+    assert merged["schema_version"] == 1 and len(merged["shards"]) == 2
+    files = {f["file"] for lane in merged["lanes"].values() for f in lane["files"]}
+    assert len(files) == 5
+    assert merged["plan"]["merged_shards"] == ["1/2", "2/2"]
+    bad = hl("merge", tmp_path / "nope", cwd=v5)
+    assert bad.code == 2 and "Traceback" not in bad.err
