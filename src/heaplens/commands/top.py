@@ -49,14 +49,11 @@ def class_json(g, row) -> dict:
 
 def top_objects(g, n: int) -> np.ndarray:
     """The ``n`` objects with the largest retained size (no synthetic nodes, no root)."""
-    score = g.retained.copy()
-    syn = g.nt.get("synthetic", -1)
-    score[g.ntype == syn] = -1
-    score[g.root] = -1
-    n = min(n, g.n)
-    idx = np.argpartition(-score, n - 1)[:n] if n < g.n else np.arange(g.n)
-    idx = idx[score[idx] >= 0]
-    return idx[np.argsort(-score[idx], kind="stable")]
+    from ..graph import kernels as GK
+
+    if n <= 0:
+        return np.empty(0, np.int64)
+    return GK.top_k(g.retained, n, g.ntype, g.nt.get("synthetic", -1), g.root)
 
 
 class Command(BaseCommand):

@@ -115,6 +115,7 @@ class HeapGraph:
         if det is not None and det.any():
             self.detached = GK.dom_state(self.first, self.etype, self.to, self.ntype, det,
                                          self.nt.get("native", -1), self.t["hidden"], self.t["weak"])
+        del det
         if consume:
             snap.nodes.pop("detachedness", None)
         self._ephemerons()

@@ -700,3 +700,33 @@ def dom_state(first, etype, to, ntype, detachedness, native_t, hidden_t, weak_t)
                     det[nd] = w
                     nd += 1
     return renamed
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def top_k(values, k, ntype, skip_type, root):
+    """Indices of the ``k`` largest ``values`` (ties: lower index first), skipping nodes of type
+    ``skip_type`` and the root; no n-sized temporaries."""
+    n = values.shape[0]
+    idx = np.full(k, -1, dtype=np.int64)
+    val = np.full(k, -1.0, dtype=np.float64)
+    cnt = 0
+    lo = -1.0  # smallest value kept once full
+    for i in range(n):
+        if i == root or ntype[i] == skip_type:
+            continue
+        v = values[i]
+        if cnt == k and v <= lo:
+            continue
+        # insert keeping val sorted descending
+        j = cnt if cnt < k else k - 1
+        while j > 0 and val[j - 1] < v:
+            if j < k:
+                val[j] = val[j - 1]
+                idx[j] = idx[j - 1]
+            j -= 1
+        val[j] = v
+        idx[j] = i
+        if cnt < k:
+            cnt += 1
+        lo = val[cnt - 1] if cnt == k else -1.0
+    return idx[:cnt]
