@@ -27,44 +27,57 @@ static int clamp_range(Py_ssize_t len, Py_ssize_t *a, Py_ssize_t *b) {
     return 0;
 }
 
-/* parse_uint_array(buf, pos, end, stop_hint, count, expected, nfields, slots, out, out_itemsize,
- *                  rows, limit, sum_field) -> (status, pos, count, overflow, field_sum)
- * Values go column-wise to out[slots[count % nfields]][count / nfields] (slot -1: dropped). */
+/* parse_uint_array(buf, pos, end, stop_hint, count, expected, nfields, slots, columns, sum_field)
+ *   -> (status, pos, count, overflow_mask, field_sum)
+ * Value number `count` goes to columns[slots[count % nfields]][count / nfields] (slot -1: dropped).
+ * `columns` is a tuple of writable 1-D arrays of 1-, 4- or 8-byte unsigned integers; bit k of
+ * overflow_mask says a value did not fit column k (it was stored truncated). */
+enum { MAXF = 64 };
+
 static PyObject *parse_uint_array(PyObject *self, PyObject *args) {
-    Py_buffer buf, slots_b, out_b;
-    Py_ssize_t pos, end, stop_hint, count, expected, nfields, itemsize, rows, sum_field;
-    unsigned long long limit;
-    if (!PyArg_ParseTuple(args, "y*nnnnnny*w*nnKn", &buf, &pos, &end, &stop_hint, &count, &expected, &nfields,
-                          &slots_b, &out_b, &itemsize, &rows, &limit, &sum_field))
+    Py_buffer buf, slots_b;
+    Py_ssize_t pos, end, stop_hint, count, expected, nfields, sum_field;
+    PyObject *columns;
+    if (!PyArg_ParseTuple(args, "y*nnnnnny*O!n", &buf, &pos, &end, &stop_hint, &count, &expected, &nfields,
+                          &slots_b, &PyTuple_Type, &columns, &sum_field))
         return NULL;
     int status = ERR_EOF;
-    int overflow = 0;
-    unsigned long long field_sum = 0;
+    unsigned long long field_sum = 0, overflow = 0;
     const unsigned char *p = (const unsigned char *)buf.buf;
     const int64_t *slots = (const int64_t *)slots_b.buf;
     Py_ssize_t nslots = slots_b.len / (Py_ssize_t)sizeof(int64_t);
-    if (nfields <= 0 || nslots < nfields || (itemsize != 4 && itemsize != 8) ||
-        out_b.len < (Py_ssize_t)0 || rows < 0) {
-        PyBuffer_Release(&buf); PyBuffer_Release(&slots_b); PyBuffer_Release(&out_b);
-        PyErr_SetString(PyExc_ValueError, "parse_uint_array: bad arguments");
-        return NULL;
+    Py_ssize_t ncols = PyTuple_GET_SIZE(columns);
+    Py_buffer cols[MAXF];
+    Py_ssize_t got = 0;
+    if (nfields <= 0 || nfields > MAXF || nslots < nfields || ncols > MAXF) {
+        PyErr_SetString(PyExc_ValueError, "parse_uint_array: bad field layout");
+        goto fail;
+    }
+    for (; got < ncols; got++) {
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(columns, got), &cols[got],
+                               PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+            goto fail;
+        Py_ssize_t isz = cols[got].itemsize;
+        if (isz != 1 && isz != 4 && isz != 8) {
+            got++;
+            PyErr_SetString(PyExc_ValueError, "parse_uint_array: columns must hold 1, 4 or 8 byte integers");
+            goto fail;
+        }
     }
     clamp_range(buf.len, &pos, &end);
-    /* Where each field goes: a column pointer per field (NULL: dropped), checked against the buffer. */
-    enum { MAXF = 64 };
-    if (nfields > MAXF) {
-        PyBuffer_Release(&buf); PyBuffer_Release(&slots_b); PyBuffer_Release(&out_b);
-        PyErr_SetString(PyExc_ValueError, "parse_uint_array: too many fields");
-        return NULL;
-    }
-    uint32_t *col32[MAXF];
-    uint64_t *col64[MAXF];
-    Py_ssize_t cells = out_b.len / itemsize;
+    /* Per field: where it goes (NULL: dropped), its width, its length, and its column number. */
+    unsigned char *dst[MAXF];
+    int width[MAXF], colno[MAXF];
+    Py_ssize_t len[MAXF];
     for (Py_ssize_t f = 0; f < nfields; f++) {
-        int64_t s = slots[f];
-        int ok = s >= 0 && (Py_ssize_t)s * rows + rows <= cells;
-        col32[f] = ok && itemsize == 4 ? (uint32_t *)out_b.buf + (Py_ssize_t)s * rows : NULL;
-        col64[f] = ok && itemsize == 8 ? (uint64_t *)out_b.buf + (Py_ssize_t)s * rows : NULL;
+        int64_t sl = slots[f];
+        dst[f] = NULL; width[f] = 0; len[f] = 0; colno[f] = 0;
+        if (sl >= 0 && sl < ncols) {
+            dst[f] = (unsigned char *)cols[sl].buf;
+            width[f] = (int)cols[sl].itemsize;
+            len[f] = cols[sl].len / cols[sl].itemsize;
+            colno[f] = (int)sl;
+        }
     }
     Py_ssize_t i = pos;
     Py_BEGIN_ALLOW_THREADS
@@ -90,13 +103,18 @@ static PyObject *parse_uint_array(PyObject *self, PyObject *args) {
         }
         if (i - start > 19) { status = ERR_NUMBER; i = start; goto done; }
         if (count >= expected) { status = ERR_TOO_MANY; i = start; goto done; }
-        if (row < rows) {
-            if (col32[field]) {
-                col32[field][row] = (uint32_t)v;
-                overflow |= v > limit;
-            } else if (col64[field]) {
-                col64[field][row] = v;
-                overflow |= v > limit;
+        if (dst[field] && row < len[field]) {
+            switch (width[field]) {
+            case 1:
+                ((uint8_t *)dst[field])[row] = (uint8_t)v;
+                if (v > 0xFFu) overflow |= 1ULL << colno[field];
+                break;
+            case 4:
+                ((uint32_t *)dst[field])[row] = (uint32_t)v;
+                if (v > 0xFFFFFFFFu) overflow |= 1ULL << colno[field];
+                break;
+            default:
+                ((uint64_t *)dst[field])[row] = v;
             }
         }
         if (field == sum_field) field_sum += v;
@@ -124,8 +142,13 @@ static PyObject *parse_uint_array(PyObject *self, PyObject *args) {
     }
 done:;
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&buf); PyBuffer_Release(&slots_b); PyBuffer_Release(&out_b);
-    return Py_BuildValue("inniK", status, i, count, overflow, field_sum);
+    for (Py_ssize_t k = 0; k < got; k++) PyBuffer_Release(&cols[k]);
+    PyBuffer_Release(&buf); PyBuffer_Release(&slots_b);
+    return Py_BuildValue("innKK", status, i, count, overflow, field_sum);
+fail:
+    for (Py_ssize_t k = 0; k < got; k++) PyBuffer_Release(&cols[k]);
+    PyBuffer_Release(&buf); PyBuffer_Release(&slots_b);
+    return NULL;
 }
 
 /* count_byte(buf, start, end, byte) -> int */

@@ -63,12 +63,21 @@ class FamilyTable:
     key: np.ndarray  # uint64, unique
     count: np.ndarray  # int64
     size: np.ndarray  # int64
-    type_index: np.ndarray  # int16 into ``type_labels`` (-1 in the class view)
-    name_ref: np.ndarray  # int64: >= 0 string index, < 0 → extra[-ref - 1]
+    type_index: np.ndarray  # index into ``type_labels`` (uint8); int16 -1 in the class view
+    name_ref: np.ndarray  # string index (uint32); in the class view int64, < 0 → extra[-ref - 1]
     type_labels: list[str]
     strings: StringTable
     extra: list[str] = field(default_factory=list)
-    _order: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        # Rows sorted by key: lookups are a binary search, no index to build or keep.
+        if len(self.key) > 1 and not bool(np.all(self.key[1:] > self.key[:-1])):
+            order = np.argsort(self.key, kind="stable")
+            self.key = self.key[order]
+            self.count = self.count[order]
+            self.size = self.size[order]
+            self.type_index = self.type_index[order]
+            self.name_ref = self.name_ref[order]
 
     def __len__(self) -> int:
         return int(self.key.shape[0])
@@ -82,15 +91,13 @@ class FamilyTable:
         return self.strings[ref] if ref >= 0 else self.extra[-ref - 1]
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
-        """Row index of each key, -1 where this table has no such row."""
-        if self._order is None:
-            self._order = np.argsort(self.key, kind="stable")
-        sk = self.key[self._order]
-        pos = np.searchsorted(sk, keys)
-        pos_c = np.minimum(pos, max(len(sk) - 1, 0))
-        hit = (pos < len(sk)) & (sk[pos_c] == keys) if len(sk) else np.zeros(len(keys), bool)
-        out = np.full(len(keys), -1, dtype=np.int64)
-        out[hit] = self._order[pos_c[hit]]
+        """Row index of each key, -1 where this table has no such row (rows are sorted by key)."""
+        out = np.searchsorted(self.key, keys)
+        if len(self.key) == 0:
+            out[:] = -1
+            return out
+        np.minimum(out, len(self.key) - 1, out=out)
+        out[self.key[out] != keys] = -1
         return out
 
     def as_dict(self) -> dict[tuple[str | None, str], tuple[int, int]]:
@@ -138,9 +145,10 @@ def summarize(path: str | os.PathLike, progress: Callable[[int], None] | None = 
         total = int(cols["self_size"].sum(dtype=np.uint64))
         return total, K.group_pairs(cols["type"], names, cols["self_size"], bound)
 
-    snap = read_snapshot(path, node_fields=("type", "name", "self_size"), progress=progress, nodes_task=group)
+    snap = read_snapshot(path, node_fields=("type", "name", "self_size"), progress=progress, nodes_task=group,
+                         keep_nodes=False)
     total, (ptype, pname, pcount, psize) = snap.nodes_task_result
-    snap.nodes = {}  # the columns are no longer needed; keep the strings for names
+    snap.nodes_task_result = None
     type_hash = np.array([hash_text(t) for t in snap.layout.node_types], dtype=np.uint64)
     key = family_key(snap.strings.hashes[pname], type_hash[ptype])
     fam = FamilyTable(
@@ -148,8 +156,8 @@ def summarize(path: str | os.PathLike, progress: Callable[[int], None] | None = 
         key=key,
         count=pcount,
         size=psize,
-        type_index=ptype.astype(np.int16),
-        name_ref=pname.astype(np.int64),
+        type_index=ptype,
+        name_ref=pname,
         type_labels=list(snap.layout.node_types),
         strings=snap.strings,
     )
@@ -168,7 +176,7 @@ def summarize(path: str | os.PathLike, progress: Callable[[int], None] | None = 
 def _class_table(fam: FamilyTable) -> FamilyTable:
     """Fold family rows into DevTools classes (see :mod:`heaplens.snapshot.classes`)."""
     n = len(fam)
-    name_ref = fam.name_ref.copy()
+    name_ref = fam.name_ref.astype(np.int64)
     key = fam.strings.hashes[np.maximum(fam.name_ref, 0)].copy()
     extra: list[str] = []
     extra_ref: dict[str, int] = {}

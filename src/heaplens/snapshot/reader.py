@@ -32,7 +32,7 @@ from .. import kernels as K
 from ..errors import SnapshotError
 from .strings import StringTable
 
-CHUNK = 16 << 20  # bytes per parsing task; pages are released after each round
+CHUNK = 8 << 20  # bytes per parsing task; pages are released after each round
 _THREADS = 2  # number-parsing tasks per round (the machines have 2 cores)
 _POOL: ThreadPoolExecutor | None = None
 
@@ -317,32 +317,35 @@ class _Walker:
         return header, len(text[:stop].encode("utf-8"))
 
     # -- sections -------------------------------------------------------------------------------
-    def uint_array(self, pos: int, what: str, n_values: int, nfields: int, keep: list[int | None],
-                   sum_field: int = -1) -> tuple[np.ndarray | None, int, int]:
+    def uint_array(self, pos: int, what: str, n_values: int, nfields: int, keep: list[int],
+                   sum_field: int = -1, narrow: frozenset[int] = frozenset()) -> tuple[list[np.ndarray], int, int]:
         """Parse a flat array of ``n_values`` unsigned ints; keep the fields listed in ``keep``.
 
-        Returns ``(columns, pos_after, field_sum)``, ``columns`` shaped (len(keep), n_values // nfields),
-        uint32 unless a kept value needs 64 bits.
+        Returns ``(columns, pos_after, field_sum)``: one array per kept field, ``n_values // nfields``
+        long, uint8 for fields in ``narrow`` (enums), uint32 otherwise — uint64 for a field whose
+        values do not fit 32 bits (that array is parsed again).
         """
         pos = self.expect(pos, b"[", f"'[' opening {what}")
         rows = n_values // nfields
         slots = np.full(nfields, -1, dtype=np.int64)
         for s, f in enumerate(keep):
             slots[f] = s
-        nkeep = max(len(keep), 1)
-        out = np.empty((nkeep, rows if keep else 0), dtype=np.uint32)
-        res = self._numbers(pos, what, n_values, nfields, slots, out, sum_field)
-        if res is None:  # a kept value does not fit 32 bits: parse again into 64-bit columns
-            out = np.empty((nkeep, rows if keep else 0), dtype=np.uint64)
-            res = self._numbers(pos, what, n_values, nfields, slots, out, sum_field)
-        end, total = res
-        return (out if keep else None), end, total
+        dtypes = [np.uint8 if f in narrow else np.uint32 for f in keep]
+        while True:
+            cols = [np.empty(rows, dtype=d) for d in dtypes]
+            end, total, overflow = self._numbers(pos, what, n_values, nfields, slots, tuple(cols), sum_field)
+            if not overflow:
+                return cols, end, total
+            for s, f in enumerate(keep):
+                if overflow >> s & 1:
+                    if dtypes[s] == np.uint8:
+                        raise self.err(f"{what} has a value above 255 in field {f}, an enumeration")
+                    dtypes[s] = np.uint64
 
-    def _numbers(self, pos, what, n_values, nfields, slots, out, sum_field):
+    def _numbers(self, pos, what, n_values, nfields, slots, cols, sum_field):
         """Parse in rounds of two chunks, one per thread; each chunk knows its first value's index
-        from a (vectorised) count of the commas before it. Returns None on 32-bit overflow."""
+        from a count of the commas before it. Stops early when a value overflows its column."""
         mm = self.src.mm
-        limit = _U32_MAX if out.dtype == np.uint32 else _U64_MAX
         count, total = 0, 0
         while True:
             chunks = []
@@ -364,21 +367,20 @@ class _Walker:
 
             def run(chunk):
                 a, b, c = chunk
-                return K.parse_uint_array(self.buf, a, self.end, b, c, n_values, nfields, slots, out,
-                                          out.itemsize, out.shape[1], limit, sum_field)
+                return K.parse_uint_array(self.buf, a, self.end, b, c, n_values, nfields, slots, cols, sum_field)
 
             results = list(_pool().map(run, chunks)) if len(chunks) > 1 else [run(chunks[0])]
-            overflow = False
+            overflow = 0
             for (a, b, c), (status, npos, ncount, ovf, fsum) in zip(chunks, results):
                 if status not in (K.OK_CHUNK, K.OK_END):
                     self._raise_status(status, int(npos), what)
                 if int(npos) != b:
                     raise self.err(f"malformed {what}", int(npos))
-                overflow |= bool(ovf)
+                overflow |= int(ovf)
                 total += int(fsum)
                 count = int(ncount)
             if overflow:
-                return None
+                return pos, total, overflow
             self.src.release(pos, chunks[-1][1])
             pos = chunks[-1][1]
             self.report(pos)
@@ -386,7 +388,7 @@ class _Walker:
                 break
         if count != n_values:
             raise self.err(f"{what} has {count:,} values but the header announces {n_values:,}", pos - 1)
-        return pos, total
+        return pos, total, 0
 
     def count_array(self, pos: int, what: str, n_values: int, threads: int = _THREADS) -> int:
         """Skip a flat array of numbers, checking only how many there are (commas + 1).
@@ -463,7 +465,8 @@ class _Walker:
             pos = int(npos)
             if status != K.OK_CHUNK:
                 break
-        arrays = (starts[:count].copy(), lengths[:count].copy(), flags[:count].copy(), hashes[:count].copy())
+        # views: the capacity beyond ``count`` was never touched, so it costs no memory
+        arrays = (starts[:count], lengths[:count], flags[:count], hashes[:count])
         return status, pos, arrays
 
     def strings(self, pos: int, scanned=None) -> tuple[StringTable, int]:
@@ -506,12 +509,14 @@ def read_snapshot(
     locations: bool = False,
     progress: Progress | None = None,
     nodes_task: Callable[[dict[str, np.ndarray]], object] | None = None,
+    keep_nodes: bool = True,
 ) -> HeapSnapshot:
     """Parse ``path`` and keep the given node columns (and edges/locations when asked).
 
     ``nodes_task(columns)``, if given, runs on a worker thread as soon as the node columns are parsed
     and checked (types within the enum, names below ``max(name) + 1``), overlapping the rest of the
-    file; its result is ``snapshot.nodes_task_result``.
+    file; its result is ``snapshot.nodes_task_result``. With ``keep_nodes=False`` the columns are
+    dropped as soon as that task is done with them (``snapshot.nodes`` is then empty).
 
     Raises :class:`SnapshotError` for anything that is not a well-formed snapshot.
     """
@@ -519,7 +524,7 @@ def read_snapshot(
     display = str(path)
     src = _Source(p)
     try:
-        return _read(src, display, tuple(node_fields), edges, locations, progress, nodes_task)
+        return _read(src, display, tuple(node_fields), edges, locations, progress, nodes_task, keep_nodes)
     except SnapshotError:
         src.close()
         raise
@@ -529,7 +534,7 @@ def read_snapshot(
 
 
 def _read(src: _Source, display: str, want_nodes, want_edges, want_locations, progress,
-          nodes_task=None) -> HeapSnapshot:
+          nodes_task=None, keep_nodes=True) -> HeapSnapshot:
     w = _Walker(src, display, progress)
     lap = _Laps(display)
     w.lap = lap
@@ -552,7 +557,8 @@ def _read(src: _Source, display: str, want_nodes, want_edges, want_locations, pr
     if name != "nodes":
         raise w.err(f'expected the "nodes" section, found "{name}"', pos)
     cols, pos, edge_sum = w.uint_array(pos, "nodes", node_count * nf, nf, keep_idx,
-                                       sum_field=layout.node_fields.index("edge_count"))
+                                       sum_field=layout.node_fields.index("edge_count"),
+                                       narrow=frozenset({layout.node_fields.index("type")}))
     lap("nodes")
     if edge_sum != edge_count:
         raise w.err(f"node edge counts add up to {edge_sum:,} but the header announces {edge_count:,} edges")
@@ -563,10 +569,12 @@ def _read(src: _Source, display: str, want_nodes, want_edges, want_locations, pr
             bad = _first_at_least(col, len(layout.node_types))
             if bad is not None:
                 raise w.err(f"node {bad:,} has type {int(col[bad])}, outside the {len(layout.node_types)} node types")
-            col = col.astype(np.uint8)
         columns[fname] = col
     del cols
     task = _pool().submit(nodes_task, columns) if nodes_task is not None else None
+    if task is not None and not keep_nodes:
+        names = columns.get("name")  # still needed to check the string indices below
+        columns = {"name": names} if names is not None else {}
 
     pos = w.expect(pos, b",", "',' after nodes")
     name, pos = w.key(pos)
@@ -587,6 +595,8 @@ def _read(src: _Source, display: str, want_nodes, want_edges, want_locations, pr
             task.exception()
     if task is not None:
         snap.nodes_task_result = task.result()
+    if not keep_nodes:
+        snap.nodes = {}
     return snap
 
 
@@ -596,7 +606,7 @@ def _read_rest(w, src, display, layout, node_count, edge_count, extra, nf, nodes
     edge_cols = None
     if want_edges:
         eidx = [layout.edge_fields.index(f) for f in REQUIRED_EDGE_FIELDS]
-        edge_cols, pos, _ = w.uint_array(pos, "edges", edge_count * ef, ef, eidx)
+        edge_cols, pos, _ = w.uint_array(pos, "edges", edge_count * ef, ef, eidx, narrow=frozenset({eidx[0]}))
     else:
         pos = w.count_array(pos, "edges", edge_count * ef)
 
@@ -621,7 +631,7 @@ def _read_rest(w, src, display, layout, node_count, edge_count, extra, nf, nodes
             lf = len(layout.location_fields)
             n_loc = _count_locations(w, pos)
             arr, pos, _ = w.uint_array(pos, "locations", n_loc, lf, list(range(lf)))
-            loc_arr = arr.T.copy() if arr is not None else np.empty((0, lf), np.uint32)
+            loc_arr = np.stack(arr, axis=1) if arr else np.empty((0, lf), np.uint32)
         else:
             pos = w.skip(pos, name)
     w.lap("rest+strings")
@@ -644,7 +654,6 @@ def _read_rest(w, src, display, layout, node_count, edge_count, extra, nf, nodes
         bad = _first_at_least(et, len(layout.edge_types))
         if bad is not None:
             raise w.err(f"edge {bad:,} has type {int(et[bad])}, outside the {len(layout.edge_types)} edge types")
-        et = et.astype(np.uint8)
         if node_count and (eto % nf).any():
             bad = int(np.flatnonzero(eto % nf)[0])
             raise w.err(f"edge {bad:,} points at offset {int(eto[bad]):,}, not a multiple of {nf} node fields")
