@@ -36,7 +36,7 @@ try {
 } catch (err) {
   fail('import', err);
 }
-const modes = mod.modes && typeof mod.modes === 'object' ? mod.modes : null;
+let modes = mod.modes && typeof mod.modes === 'object' ? mod.modes : null;
 const modeNames = modes ? Object.keys(modes).filter((k) => typeof modes[k] === 'function') : [];
 let fn;
 let modeName = cfg.mode;
@@ -59,6 +59,12 @@ if (cfg.mode) {
   fail('mode', new Error('the scenario exports no iteration function (export default, export function iteration, or export const modes = {...})'));
 }
 
+// Keep only what the harness calls, so retaining paths do not run through the scenario's exports.
+const setup = typeof mod.setup === 'function' ? mod.setup : null;
+const teardown = typeof mod.teardown === 'function' ? mod.teardown : null;
+mod = null;
+modes = null;
+
 const state = globalThis.__heaplensHarness;
 if (cfg.synthetic) state.synthetic = []; // the planted leak of the sensitivity run
 const figures = () => {
@@ -69,7 +75,7 @@ const snapshot = (name) => v8.writeHeapSnapshot(path.join(cfg.outDir, name));
 
 emit({ event: 'start', pid: process.pid, mode: modeName, modes: modeNames, node: process.version });
 try {
-  if (typeof mod.setup === 'function') await mod.setup({ track, mode: modeName });
+  if (setup) await setup({ track, mode: modeName });
 } catch (err) {
   fail('setup', err);
 }
@@ -92,7 +98,7 @@ for (let b = 1; b <= cfg.batches; b++) {
   emit({ event: 'batch', batch: b, totalIterations: n, snapshot: file, ...figures() });
 }
 try {
-  if (typeof mod.teardown === 'function') await mod.teardown({ mode: modeName });
+  if (teardown) await teardown({ mode: modeName });
 } catch (err) {
   fail('teardown', err);
 }
