@@ -730,3 +730,38 @@ def top_k(values, k, ntype, skip_type, root):
             cnt += 1
         lo = val[cnt - 1] if cnt == k else -1.0
     return idx[:cnt]
+
+
+def warm_up() -> None:
+    """Load every kernel from numba's cache (or compile it) on a tiny graph: run on a thread while
+    the snapshot is being read, so the first real call does not pay for it."""
+    u32 = np.uint32
+    first = np.array([0, 1, 1], dtype=u32)
+    to = np.array([1], dtype=u32)
+    et = np.array([0], dtype=np.uint8)
+    en = np.array([0], dtype=u32)
+    nt = np.array([0, 0], dtype=np.uint8)
+    nn = np.array([0, 0], dtype=u32)
+    ids = np.array([1, 3], dtype=u32)
+    eph = np.full(1, -1, dtype=np.int64)
+    out = np.empty(3, dtype=u32)
+    first_edges(np.array([1, 0], dtype=u32), out)
+    page = mark_page_owned(first, et, to, np.array([0], dtype=u32), 6)
+    dom_state(first, et, to, nt, np.array([0, 0], dtype=u32), 8, 4, 6)
+    ess = essential_mask(first, et, en, to, ids, page, eph, 3, 6, 5, 0)
+    rf = np.zeros(3, dtype=u32)
+    rs = np.empty(reverse_count(to, ess, rf), dtype=u32)
+    reverse_fill(first, to, ess, rf, rs, False)
+    reverse_count(to, np.empty(0, np.uint8), np.zeros(3, dtype=u32))
+    sizes = np.array([0, 8], dtype=u32)
+    adjusted_self_sizes(first, nt, nn, et, to, sizes.copy(), np.zeros(16, np.uint8), 8, -1, 6, 9, 0)
+    dom, order, _, _ = dominators(first, to, ess, 0, rf, rs)
+    ret = retained_sizes(dom, order, sizes)
+    cf, kids = dominated_csr(dom, 0)
+    keys = np.array([0, 1], dtype=u32)
+    class_retained(cf, kids, keys, 2, sizes, ret, 0, np.empty(0, np.uint8))
+    dist, _ = distances(first, et, en, to, nt, nn, 0, np.array([1], dtype=u32), 6, 1, 4, 3, 0, 1, -1, -1, -1,
+                        eph, 0, False)
+    class_aggregates(keys, 2, sizes, dist, True)
+    top_k(ret, 1, nt, 9, 0)
+    mark_edge_names(et, en, 3, 1)
