@@ -217,22 +217,13 @@ REFS_GLOBAL = "__heaplensTrackedRefs"
 
 
 @dataclass
-class ClassGrowth:
-    name: str
-    new_count: int
-    new_size: int
-    freed_count: int
-    freed_size: int
-
-
-@dataclass
 class FailureAnalysis:
     snapshot: str
     baseline: str
     survivors: int  # tracked objects found alive in the last snapshot
     survivor_classes: dict[str, int]
     chains: list  # heaplens.graph.paths.Aggregation, one per surviving class
-    growth: list[ClassGrowth]  # id-based: objects new since the baseline, per class
+    ids: object  # heaplens.compare.ids.IdDiffResult: baseline → last batch, by object id
 
     def lines(self) -> list[str]:
         out = [f"in {self.snapshot}: {self.survivors:,} tracked objects still reachable "
@@ -241,101 +232,82 @@ class FailureAnalysis:
             for c in agg.chains:
                 out.append("  " + agg.sentence(c))
                 out.append("    e.g. " + c.example.text())
-        if self.growth:
-            out.append(f"new since the baseline (same process, by object id), top {len(self.growth)} classes:")
-            for g in self.growth:
-                out.append(f"  {g.new_size / 1024:10.1f} KiB  {g.new_count:+8,} new  {-g.freed_count:+8,} freed  {g.name}")
+        d = self.ids
+        out.append(f"baseline → last batch by object id (same process): {d.new_total:,} new "
+                   f"({d.new_size_total / 1024:,.1f} KiB), {d.freed_total:,} freed ({d.freed_size_total / 1024:,.1f} KiB)")
+        if d.rows:
+            out.append(f"  {'new':>9} {'new KiB':>10} {'freed':>9} {'net KiB':>10} {'retained KiB':>13}  class")
+            for r in d.rows:
+                out.append(f"  {r.new_count:>+9,} {r.new_size / 1024:>10.1f} {-r.freed_count:>+9,} "
+                           f"{r.net_size / 1024:>+10.1f} {r.new_retained / 1024:>13.1f}  {r.name}")
         return out
 
     def to_json(self) -> dict:
+        d = self.ids
         return {
             "snapshot": self.snapshot,
             "baseline": self.baseline,
             "survivors": self.survivors,
             "survivor_classes": self.survivor_classes,
             "retainers": [a.to_json() for a in self.chains],
-            "new_since_baseline": [g.__dict__ for g in self.growth],
+            "id_diff": {
+                "new_total": d.new_total, "new_size_total": d.new_size_total,
+                "freed_total": d.freed_total, "freed_size_total": d.freed_size_total,
+                "rows": [{"class": r.name, "new_count": r.new_count, "new_size": r.new_size,
+                          "freed_count": r.freed_count, "freed_size": r.freed_size, "net_size": r.net_size,
+                          "new_retained": r.new_retained} for r in d.rows],
+            },
         }
 
 
-def tracked_targets(snap) -> "np.ndarray":
-    """Ordinals of the objects that the WeakRefs in ``globalThis.__heaplensTrackedRefs`` still point at."""
+def tracked_targets(g) -> "np.ndarray":
+    """Ordinals of the objects that the WeakRefs in ``globalThis.__heaplensTrackedRefs`` still point
+    at (``g`` is a :class:`heaplens.graph.HeapGraph`)."""
     import numpy as np
 
-    L = snap.layout
-    names = snap.edges.name_or_index
-    etype = snap.edges.type
-    to = snap.edges.to_node
-    first = np.zeros(snap.node_count + 1, dtype=np.int64)
-    np.cumsum(snap.nodes["edge_count"], out=first[1:])
-    hashes = snap.strings.hashes
-    from .snapshot.strings import hash_text
+    from .graph import find_string
 
-    def string_index(text: str) -> int:
-        for i in np.flatnonzero(hashes == np.uint64(hash_text(text))):
-            if snap.strings[int(i)] == text:
-                return int(i)
-        return -1
-
-    refs_name, target_name = string_index(REFS_GLOBAL), string_index("target")
+    refs_name, target_name = find_string(g.snap, REFS_GLOBAL), find_string(g.snap, "target")
     if refs_name < 0 or target_name < 0:
         return np.empty(0, dtype=np.int64)
+    L = g.snap.layout
     prop, elem, weak = L.edge_type_index("property"), L.edge_type_index("element"), L.edge_type_index("weak")
-    arrays = to[(etype == prop) & (names == refs_name)]
+    etype, ename, to, first = g.etype, g.ename, g.to, g.first
     out = []
-    for a in np.unique(arrays):
-        for e in range(first[a], first[a + 1]):
+    for a in np.unique(to[(etype == prop) & (ename == refs_name)]):
+        for e in range(int(first[a]), int(first[a + 1])):
             if etype[e] != elem:
                 continue
             ref = int(to[e])
-            for f in range(first[ref], first[ref + 1]):
-                if etype[f] == weak and names[f] == target_name:
+            for f in range(int(first[ref]), int(first[ref + 1])):
+                if etype[f] == weak and ename[f] == target_name:
                     out.append(int(to[f]))
     return np.unique(np.array(out, dtype=np.int64))
 
 
 def explain_failure(run: HarnessRun, top_classes: int = 3, top_growth: int = 8) -> FailureAnalysis:
-    """Find the surviving tracked objects in the last snapshot and what retains them; list what is new
-    since the baseline by object id (both snapshots come from the same process)."""
+    """Find the surviving tracked objects in the last snapshot and what retains them, and diff the
+    baseline and the last batch by object id (both snapshots come from the same process)."""
     import numpy as np
 
-    from .graph import GRAPH_NODE_FIELDS, HeapGraph
+    from .compare.ids import id_diff
     from .graph.paths import aggregate
-    from .snapshot import read_snapshot
 
     last = run.last.snapshot
     base = run.baseline.snapshot  # type: ignore[union-attr]
-    with read_snapshot(base, node_fields=("id",)) as bsnap:
-        base_ids = np.sort(bsnap.nodes["id"].astype(np.int64))
-    snap = read_snapshot(last, node_fields=GRAPH_NODE_FIELDS, edges=True, locations=True)
+    ids = id_diff(base, last, top=top_growth, min_kb=0, keep_graph=True)
     try:
-        targets = tracked_targets(snap)
-        g = HeapGraph(snap)
-        cls = g.classes
-        counts: dict[str, list[int]] = {}
+        g = ids.graph
+        targets = tracked_targets(g)
+        groups: dict[str, list[int]] = {}
         for t in targets:
-            counts.setdefault(cls.of_node(int(t)), []).append(int(t))
-        ranked = sorted(counts.items(), key=lambda kv: -len(kv[1]))
+            groups.setdefault(g.classes.of_node(int(t)), []).append(int(t))
+        ranked = sorted(groups.items(), key=lambda kv: -len(kv[1]))
         chains = [aggregate(g, np.array(ts), name, top=3) for name, ts in ranked[:top_classes]]
-
-        ids = snap.nodes["id"].astype(np.int64)
-        sizes = snap.nodes["self_size"].astype(np.int64)
-        new = ~np.isin(ids, base_ids, assume_unique=False)
-        growth = []
-        cid = cls.ids
-        if new.any():
-            per_count = np.bincount(cid[new], minlength=0)
-            per_size = np.bincount(cid[new], weights=sizes[new], minlength=len(per_count))
-            for c in np.argsort(-per_size)[:top_growth]:
-                if per_size[c] <= 0:
-                    break
-                growth.append(ClassGrowth(cls.name(int(c)), int(per_count[c]), int(per_size[c]), 0, 0))
-        return FailureAnalysis(
-            snapshot=last, baseline=base, survivors=int(len(targets)),
-            survivor_classes={k: len(v) for k, v in ranked}, chains=chains, growth=growth,
-        )
+        return FailureAnalysis(snapshot=last, baseline=base, survivors=int(len(targets)),
+                               survivor_classes={k: len(v) for k, v in ranked}, chains=chains, ids=ids)
     finally:
-        snap.close()
+        ids.close()
 
 
 def result_document(run: HarnessRun, verdict: Verdict, analysis: FailureAnalysis | None, sensitivity, limits) -> dict:

@@ -4,6 +4,7 @@ sensitivity run is caught, and a scenario that throws is an error (exit 2)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,8 @@ def test_closure_leak_fails_and_names_what_holds_it(tmp_path):
     assert "60 of 60 `RunScope` are retained" in out
     assert "abort-closure.mjs" in out  # the script that holds the reference
     assert "listeners (context)" in out  # the module-level array on the retaining path
-    assert "new since the baseline" in out
+    assert "baseline → last batch by object id (same process): " in out
+    assert re.search(r"\+60 +[\d.]+ +\+0 .*  RunScope", out)  # 60 new RunScope, none freed
     # one snapshot after the baseline and after each batch, in the run directory
     snaps = sorted(p.name for p in (tmp_path / "runs").glob("*/*.heapsnapshot"))
     assert snaps == ["baseline.heapsnapshot", "batch-001.heapsnapshot", "batch-002.heapsnapshot", "batch-003.heapsnapshot"]
