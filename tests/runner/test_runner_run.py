@@ -238,3 +238,17 @@ def test_shards_and_merge(v5, tmp_path):
     assert merged["plan"]["merged_shards"] == ["1/2", "2/2"]
     bad = hl("merge", tmp_path / "nope", cwd=v5)
     assert bad.code == 2 and "Traceback" not in bad.err
+
+
+def test_oom_vitest3_and_without_trace(v3, tmp_path):
+    """Vitest 3 words its worker deaths differently; with --no-trace the fault still names the file."""
+    r = hl("run", "suite/oom", "--max-old-space-mb", "48", "--workers", "1", cwd=v3, runs=tmp_path / "a")
+    assert r.code == 1, r.out[-2000:]
+    kv = parse_kv(r.lines("[heaplens][fault] unit-fast")[0])
+    assert kv["kind"] == "oom" and kv["file"] == "suite/oom/grow.test.js"
+    r = hl("run", "suite/oom", "--max-old-space-mb", "48", "--workers", "1", "--no-trace", cwd=v3, runs=tmp_path / "b")
+    assert r.code == 1, r.out[-2000:]
+    assert not r.lines("[heaplens][mem]")
+    faults = r.lines("[heaplens][fault] unit-fast")
+    assert len(faults) == 1 and "kind=oom" in faults[0]
+    assert r.record["lanes"]["unit-fast"]["faults"][0]["kind"] == "oom"

@@ -36,6 +36,9 @@ OOM_PATTERNS = (
 )
 CRASH_PATTERNS = ("Worker exited unexpectedly", "Worker terminated due to", "Channel closed", "worker exited")
 GC_LINE_PID = re.compile(r"\[(\d+):0x[0-9a-fA-F]+\]")
+# Vitest ≥ 4: "Worker exited unexpectedly with signal SIGABRT during started state while running test files A, B"
+VITEST_EXIT = re.compile(r"exited unexpectedly with (?:signal|code) (\S+) .*?while running test files (.+)")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TAIL_CHARS = 200_000
 SNAPSHOT_TIMEOUT_MS = 600_000
 
@@ -379,7 +382,6 @@ class LaneRunner:
         w.files.append(file)
         say(f"[heaplens][mem] {self.lane.name} file={file} rss={fmt_size(rss)} delta={fmt_size(delta, signed=True)} "
             f"peak={fmt_size(peak)} pid={pid}")
-        self._sample(file)
 
     def _set_main(self, pid: int) -> None:
         self.main_pid = pid
@@ -454,9 +456,16 @@ class LaneRunner:
                 if not psutil.pid_exists(pid):
                     w.alive = False
         if total > self.tree_peak:
+            # peakAt: the file the largest worker was running at the peak sample, else "poll"
             self.tree_peak = total
-            self.tree_peak_at = reason
             self.tree_peak_t = t
+            at = reason
+            busiest = sorted(((rss_of.get(pid, 0), pid) for pid in worker_pids), reverse=True)
+            for _, pid in busiest[:1]:
+                w = self.workers.get(pid)
+                if w is not None and w.open:
+                    at = next(iter(w.open))
+            self.tree_peak_at = at
         if self._samples_fh is not None and total > 0:
             self._samples_fh.write(json.dumps({"t": round(t, 3), "reason": reason if reason == "poll" else "file",
                                                "tree_rss": total, "procs": len(tree), "workers": wrec}) + "\n")
@@ -581,12 +590,22 @@ class LaneRunner:
             if kind != "interrupted":
                 say(f"[heaplens][fault] {self.lane.name} kind={kind} pid={pid} file={','.join(fault['files'])} "
                     f"lastRss={fmt_size(w.last_rss)} snapshot={near[-1] if near else 'none'}")
-        if oom_seen and not any(f["kind"] == "oom" for f in self.faults):
-            # No trace line tells which file (trace off, or the main process itself): still an OOM.
+        if (oom_seen or crash_seen) and not any(f["kind"] in ("oom", "crash") for f in self.faults) \
+                and not self.stop.is_set():
+            # No trace line tells which file (trace off, or the main process died): Vitest's own words, if any.
+            files: list[str] = []
+            how = None
+            for m in VITEST_EXIT.finditer(ANSI.sub("", out)):
+                how = m.group(1)
+                files = [self._rel(f.strip()) for f in m.group(2).split(",") if f.strip()]
             pid = next(iter(sorted(oom_pids)), None)
-            self.faults.append({"kind": "oom", "pid": pid, "files": [], "last_rss": None, "peak_rss": None,
-                                "heap_limit": None, "snapshots": []})
-            say(f"[heaplens][fault] {self.lane.name} kind=oom pid={pid or '?'} file=? (no trace line for it)")
+            kind = "oom" if oom_seen else "crash"
+            near = [str(p) for p in snaps if pid is not None and parse_name(p).pid == pid]
+            self.faults.append({"kind": kind, "pid": pid, "files": files, "last_rss": None, "peak_rss": None,
+                                "heap_limit": None, "snapshots": near, "vitest_exit": how,
+                                "source": "vitest output"})
+            say(f"[heaplens][fault] {self.lane.name} kind={kind} pid={pid or '?'} file={','.join(files) or '?'} "
+                f"lastRss=? snapshot={near[-1] if near else 'none'} (from Vitest's output: no trace line)")
         rc = self.exit_code if self.exit_code is not None else 1
         if rc < 0:
             self.signal_name = signal.Signals(-rc).name if -rc in signal.Signals._value2member_map_ else str(-rc)
