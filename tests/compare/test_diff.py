@@ -7,7 +7,7 @@ import json
 import pytest
 
 import reference as ref
-from conftest import heaplens, plant
+from helpers import heaplens, plant
 from heaplens.compare.delta import diff_files, diff_lane_dir, trend_lane_dir
 from heaplens.compare.summary import summarize
 

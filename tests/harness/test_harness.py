@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import heaplens, requires_node
+from helpers import heaplens, requires_node
 
 SC = Path(__file__).parent / "scenarios"
 pytestmark = requires_node

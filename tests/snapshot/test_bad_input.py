@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reference as ref
-from conftest import heaplens, plant
+from helpers import heaplens, plant
 from heaplens.errors import SnapshotError
 from heaplens.snapshot import read_snapshot
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import reference as ref
-from conftest import JS
+from helpers import JS
 from heaplens.compare.delta import diff_files
 from heaplens.compare.summary import summarize
 

@@ -1,0 +1,56 @@
+"""Helpers shared by the tests (import them from here, not from conftest: several conftest.py exist)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+JS = HERE / "js"
+NODE = shutil.which("node")
+
+requires_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+
+def run_node(script: Path | str, *args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    if NODE is None:
+        pytest.skip("node is not installed")
+    return subprocess.run(
+        [NODE, str(script), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+
+
+def plant(out_dir: Path, count: int, snapshots: int = 2, names: str = "plain") -> dict:
+    """Run tests/js/plant.mjs; returns {"pid": int, "files": [paths]}."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cp = run_node(JS / "plant.mjs", str(out_dir), str(count), str(snapshots), "--names", names)
+    info = json.loads(cp.stdout.strip().splitlines()[-1])
+    info["files"] = [Path(f) for f in info["files"]]
+    return info
+
+
+def heaplens(*args: str, check: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the installed CLI the way a user does (a separate process)."""
+    e = dict(os.environ)
+    e.setdefault("HEAPLENS_PROGRESS", "0")
+    if env:
+        e.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "heaplens", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=e,
+        check=check,
+        timeout=600,
+    )
