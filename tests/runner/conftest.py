@@ -1,6 +1,6 @@
 """Fixture Vitest suites for the lane runner, installed from the npm registry by the tests themselves.
 
-``fixtures/v5`` pins the current Vitest major, ``fixtures/v3`` an older one (with Vite 7). Each holds
+``fixtures/v5`` pins the current Vitest major, ``fixtures/v4`` and ``fixtures/v3`` older ones (v3 with Vite 7). Each holds
 scenario directories under ``suite/`` that a test picks with a path filter. ``npm ci`` runs once per
 session when ``node_modules`` is missing (CI: a clean clone)."""
 
@@ -35,6 +35,11 @@ def _install(d: Path) -> Path:
 @pytest.fixture(scope="session")
 def v5() -> Path:
     return _install(FIXTURES / "v5")
+
+
+@pytest.fixture(scope="session")
+def v4() -> Path:
+    return _install(FIXTURES / "v4")
 
 
 @pytest.fixture(scope="session")

@@ -90,6 +90,16 @@ def test_run_vitest3(v3, tmp_path):
     check_basic_run(r, v3, 2, 300)
 
 
+def test_run_vitest4(v4, tmp_path):
+    r = hl("run", "suite/basic", "--workers", "2", "--max-old-space-mb", "256", cwd=v4, runs=tmp_path / "runs")
+    assert "vitest=4." in r.out
+    check_basic_run(r, v4, 2, 256)
+    r = hl("run", "suite/oom", "--max-old-space-mb", "48", "--workers", "1", cwd=v4, runs=tmp_path / "oom")
+    assert r.code == 1
+    kv = parse_kv(r.lines("[heaplens][fault] unit-fast")[0])
+    assert kv["kind"] == "oom" and kv["file"] == "suite/oom/grow.test.js"
+
+
 def test_oom_is_reported_with_its_file(v5, tmp_path):
     snaps = tmp_path / "snaps"
     r = hl("run", "suite/oom", "--max-old-space-mb", "48", "--workers", "1", "--snapshot-dir", snaps, cwd=v5,
@@ -252,3 +262,43 @@ def test_oom_vitest3_and_without_trace(v3, tmp_path):
     faults = r.lines("[heaplens][fault] unit-fast")
     assert len(faults) == 1 and "kind=oom" in faults[0]
     assert r.record["lanes"]["unit-fast"]["faults"][0]["kind"] == "oom"
+
+
+def test_several_lanes_in_parallel_isolation_and_lane_filter(v5, tmp_path):
+    beh = tmp_path / "beh.json"
+    beh.write_text(json.dumps({"unit": {"isolated": ["suite/basic/f1.test.js"],
+                                        "singletonIsolated": ["suite/basic/f2.test.js", "suite/basic/f3.test.js"]}}))
+    r = hl("run", "suite/basic", "--behavior", beh, "--parallel", "2", cwd=v5, runs=tmp_path / "runs")
+    assert r.code == 0, r.out[-3000:]
+    starts = {l.split()[2]: parse_kv(l) for l in r.lines("[heaplens] start ")}
+    assert set(starts) == {"unit-fast", "unit-f1-isolated", "unit-singleton"}
+    assert starts["unit-singleton"]["workers"] == "1" and starts["unit-singleton"]["files"] == "2"
+    assert {l.split()[2] for l in r.lines("[heaplens] done ")} == set(starts)
+    rec = r.record
+    assert set(rec["lanes"]) == set(starts)
+    single = {f["file"]: f["pid"] for f in rec["lanes"]["unit-singleton"]["files"]}
+    # isolate=true with forks: every file in a new worker process
+    assert len(set(single.values())) == 2, single
+    fast = {f["file"]: f["pid"] for f in rec["lanes"]["unit-fast"]["files"]}
+    assert set(fast) == {"suite/basic/alloc50.test.js", "suite/basic/small.test.js"}
+    assert not set(fast.values()) & set(single.values())
+    # --lane runs only the named lanes
+    r = hl("run", "suite/basic", "--behavior", beh, "--lane", "unit-singleton", cwd=v5, runs=tmp_path / "runs2")
+    assert r.code == 0
+    assert [l.split()[2] for l in r.lines("[heaplens] start ")] == ["unit-singleton"]
+
+
+def test_package_manager_from_lockfile(tmp_path):
+    from heaplens.runner.vitest import detect_package_manager
+
+    for lock, pm in (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("package-lock.json", "npm")):
+        d = tmp_path / pm
+        d.mkdir()
+        (d / "package.json").write_text("{}")
+        (d / lock).write_text("")
+        assert detect_package_manager(d) == pm
+    d = tmp_path / "none"
+    d.mkdir()
+    (d / ".git").mkdir()
+    (d / "package.json").write_text('{"packageManager": "pnpm@9.1.0"}')
+    assert detect_package_manager(d) == "pnpm"
