@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..compare.delta import DiffResult, TrendResult
-from .units import cut, fmt_count, fmt_size
+from .units import cut, fmt_count, fmt_size, row_cells
 
 NAME_WIDTH = 120
 
@@ -33,10 +33,8 @@ def render_diff(r: DiffResult) -> str:
         out.append("| size Δ | count Δ | class |")
         out.append("|---:|---:|---|")
     for row in r.rows:
-        cells = [fmt_size(row.size_delta, signed=True), fmt_count(row.count_delta, signed=True)]
-        if r.by == "family":
-            cells.append(row.type or "")
-        cells.append(_esc(cut(row.name or '""', NAME_WIDTH)))
+        cells = row_cells(row, r.by, NAME_WIDTH)
+        cells[-1] = _esc(cells[-1])
         out.append("| " + " | ".join(cells) + " |")
     if r.matching > len(r.rows):
         out.append("")
@@ -59,11 +57,8 @@ def render_trend(r: TrendResult) -> str:
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "---:|" * (2 + n) + ("---|" if r.by == "family" else "") + "---|")
     for row in r.rows:
-        cells = [fmt_size(row.size_delta, signed=True), fmt_count(row.count_delta, signed=True)]
-        cells += [fmt_size(d, signed=True) for d in row.size_deltas]
-        if r.by == "family":
-            cells.append(row.type or "")
-        cells.append(_esc(cut(row.name or '""', NAME_WIDTH)))
+        cells = row_cells(row, r.by, NAME_WIDTH, intervals=True)
+        cells[-1] = _esc(cells[-1])
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..compare.delta import DiffResult, TrendResult
-from .units import cut, fmt_count, fmt_size
+from .units import cut, fmt_count, fmt_size, row_cells
 
 NAME_WIDTH = 96
 
@@ -37,11 +37,7 @@ def render_diff(r: DiffResult) -> str:
     head = ["size delta", "count delta"] + (["type"] if r.by == "family" else []) + [_noun(r.by)]
     rows = []
     for row in r.rows:
-        cells = [fmt_size(row.size_delta, signed=True), fmt_count(row.count_delta, signed=True)]
-        if r.by == "family":
-            cells.append(row.type or "")
-        cells.append(cut(row.name or '""', NAME_WIDTH))
-        rows.append(cells)
+        rows.append(row_cells(row, r.by, NAME_WIDTH))
     out.extend(_table(head, rows, right=2))
     if r.matching > len(r.rows):
         out.append(f"… {r.matching - len(r.rows)} more above the threshold (raise --top)")
@@ -67,12 +63,7 @@ def render_trend(r: TrendResult) -> str:
     head = ["total", "count"] + [f"#{i}→#{i + 1}" for i in range(n)] + (["type"] if r.by == "family" else []) + [_noun(r.by)]
     rows = []
     for row in r.rows:
-        cells = [fmt_size(row.size_delta, signed=True), fmt_count(row.count_delta, signed=True)]
-        cells += [fmt_size(d, signed=True) for d in row.size_deltas]
-        if r.by == "family":
-            cells.append(row.type or "")
-        cells.append(cut(row.name or '""', NAME_WIDTH))
-        rows.append(cells)
+        rows.append(row_cells(row, r.by, NAME_WIDTH, intervals=True))
     out.extend(_table(head, rows, right=2 + n))
     if r.matching > len(r.rows):
         out.append(f"… {r.matching - len(r.rows)} more grew in every interval (raise --top)")

@@ -27,3 +27,15 @@ def cut(text: str, width: int) -> str:
     """One line, at most ``width`` characters, with an ellipsis when cut."""
     text = " ".join(text.split()) if ("\n" in text or "\r" in text or "\t" in text) else text
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def row_cells(row, by: str, width: int, intervals: bool = False) -> list[str]:
+    """The cells of one delta (or trend) row: size and count growth, [per-interval growth],
+    [type,] name cut to ``width``."""
+    cells = [fmt_size(row.size_delta, signed=True), fmt_count(row.count_delta, signed=True)]
+    if intervals:
+        cells += [fmt_size(d, signed=True) for d in row.size_deltas]
+    if by == "family":
+        cells.append(row.type or "")
+    cells.append(cut(row.name or '""', width))
+    return cells
