@@ -134,23 +134,29 @@ class HeapGraph:
             return
         self.page = GK.mark_page_owned(self.first, self.etype, self.to, self.page_roots, self.t["weak"])
         # The essential-edge mask and the reverse CSR are built on this thread (numba, no GIL)
-        # while the other core computes DevTools' shallow sizes; then Lengauer–Tarjan runs alone
-        # (it is the memory peak); distances and class keys follow on two threads.
+        # while the other core computes DevTools' shallow sizes and the distances; then
+        # Lengauer–Tarjan runs alone (it is the memory peak); class keys are computed meanwhile
+        # the retained sizes are summed.
         with ThreadPoolExecutor(1) as pool:
-            side = pool.submit(self._adjusted_sizes)
+            side = pool.submit(self._before_dominators)
             ess = GK.essential_mask(*self._ess_args())
             rfirst = np.zeros(self.n + 1, dtype=np.uint32)
             rsrc = np.empty(GK.reverse_count(self.to, ess, rfirst), dtype=np.uint32)
             GK.reverse_fill(self.first, self.to, ess, rfirst, rsrc, False)
-            self.sizes = side.result()
-        self.dom, self.order, self.n_weak_only, self.n_unreachable = GK.dominators(
-            self.first, self.to, ess, self.root, rfirst, rsrc)
-        del rfirst, rsrc, ess
-        with ThreadPoolExecutor(1) as pool:
-            side = pool.submit(lambda: self.distance)
-            self.retained = GK.retained_sizes(self.dom, self.order, self.sizes)
-            self.class_keys  # noqa: B018 - computes and caches
             side.result()
+        parent, vertex, label, semi, scratch, nv, self.n_weak_only, self.n_unreachable = GK.dominators_dfs(
+            self.first, self.to, ess, self.root, rfirst)
+        del ess
+        self.dom, self.order = GK.dominators_main(self.root, rfirst, rsrc, parent, vertex, label, semi, scratch, nv)
+        del rfirst, rsrc, parent, vertex, label, semi, scratch
+        with ThreadPoolExecutor(1) as pool:
+            side = pool.submit(lambda: self.class_keys)
+            self.retained = GK.retained_sizes(self.dom, self.order, self.sizes)
+            side.result()
+
+    def _before_dominators(self) -> None:
+        self.sizes = self._adjusted_sizes()
+        self.distance  # noqa: B018 - computes and caches
 
     # -- set-up ---------------------------------------------------------------------------------
     @staticmethod

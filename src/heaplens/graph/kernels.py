@@ -247,14 +247,10 @@ def _eval(v, ancestor, label, semi, stack):
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def dominators(first, to, ess, root, rfirst, rsrc):
-    """Immediate dominators, exactly as DevTools computes them.
-
-    Returns ``(dom, order, n_weak_only, n_unreachable)``: ``dom[k]`` is the ordinal of node k's
-    immediate dominator (the root dominates itself), ``order`` the nodes in DFS order (root first;
-    :func:`retained_sizes` sums sizes up the tree in reverse of it), and the counts of nodes
-    reached only through weak-only retainers and of nodes still unreachable (attached directly
-    under the root)."""
+def dominators_dfs(first, to, ess, root, rfirst):
+    """First half of :func:`dominators`: the DFS numbering (from the root, then from orphans with
+    only weak retainers, then the still unvisited nodes directly under the root).
+    Returns ``(parent, vertex, label, semi, scratch, n, n_weak_only, n_unreachable)``."""
     N = first.shape[0] - 1
     L = N + 1
     parent = np.zeros(L, dtype=np.uint32)
@@ -285,57 +281,120 @@ def dominators(first, to, ess, root, rfirst, rsrc):
                 vertex[n] = v
                 label[v] = v
                 n_unreachable += 1
-    ancestor = scratch
+    return parent, vertex, label, semi, scratch, n, n_weak_only, n_unreachable
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _eval_n(v, ancestor, label, semi, stack):
+    if ancestor[v] == 0:
+        return v, stack
+    sp = 0
+    x = v
+    while ancestor[ancestor[x]] != 0:
+        sp += 1
+        if sp == stack.shape[0]:
+            bigger = np.empty(stack.shape[0] * 2, dtype=np.uint32)
+            bigger[:sp] = stack[:sp]
+            stack = bigger
+        stack[sp] = x
+        x = ancestor[x]
+    while sp > 0:
+        y = stack[sp]
+        sp -= 1
+        ay = ancestor[y]
+        if semi[label[ay]] < semi[label[y]]:
+            label[y] = label[ay]
+        ancestor[y] = ancestor[ay]
+    return np.uint32(label[v]), stack
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def dominators_main(root, rfirst, rsrc, parent, vertex, label, semi, scratch, n):
+    """Second half of :func:`dominators`: semidominators, buckets, immediate dominators.
+
+    The same steps as DevTools, but on DFS numbers instead of vertex ids (a relabelling: every
+    array is indexed by the DFS number), which keeps the random accesses of eval/compress close
+    together in memory. ``rsrc`` is overwritten (sources become DFS numbers).
+    Returns ``(dom, order)`` as node ordinals."""
+    L = parent.shape[0]
+    N = L - 1
+    vnum = semi  # vertex -> DFS number
+    for j in range(rsrc.shape[0]):
+        rsrc[j] = vnum[rsrc[j] + 1]
+    parent_n = scratch
+    parent_n[0] = 0
+    for i in range(1, n + 1):
+        parent_n[i] = vnum[parent[vertex[i]]]
+    for i in range(n + 1, L):
+        parent_n[i] = 0
+    semi_n = semi  # vnum is no longer needed
+    for i in range(L):
+        semi_n[i] = i
+    label_n = label
+    for i in range(L):
+        label_n[i] = i
+    ancestor = parent
     ancestor[:] = 0
-    # buckets as singly linked lists (a vertex is put into one bucket once)
     bucket_head = np.zeros(L, dtype=np.uint32)
     bucket_next = np.zeros(L, dtype=np.uint32)
     dom = bucket_next  # dom[v] is written only after v left its bucket for good
     stack = np.empty(4096, dtype=np.uint32)
-    for i in range(n, 1, -1):
-        w = vertex[i]
-        wo = w - 1
+    for w in range(n, 1, -1):
+        wo = np.int64(vertex[w]) - 1
         orphan = True
         for j in range(np.int64(rfirst[wo]), np.int64(rfirst[wo + 1])):
             orphan = False
-            v = np.uint32(rsrc[j] + 1)
-            u, stack = _eval(v, ancestor, label, semi, stack)
-            if semi[u] < semi[w]:
-                semi[w] = semi[u]
+            v = rsrc[j]
+            u, stack = _eval_n(v, ancestor, label_n, semi_n, stack)
+            if semi_n[u] < semi_n[w]:
+                semi_n[w] = semi_n[u]
         if orphan:
-            semi[w] = semi[r]
-        b = vertex[semi[w]]
+            semi_n[w] = 1  # the root's number
+        b = semi_n[w]
         bucket_next[w] = bucket_head[b]
         bucket_head[b] = w
-        pw = parent[w]
+        pw = parent_n[w]
         ancestor[w] = pw
         v = bucket_head[pw]
         bucket_head[pw] = 0
         while v != 0:
             nxt = bucket_next[v]
-            u, stack = _eval(v, ancestor, label, semi, stack)
-            dom[v] = u if semi[u] < semi[v] else pw
+            u, stack = _eval_n(v, ancestor, label_n, semi_n, stack)
+            dom[v] = u if semi_n[u] < semi_n[v] else pw
             v = nxt
-    # vertices never taken out of a bucket keep dom = 0 (DevTools: undefined -> dom[0] = r)
-    # bucket_next doubles as dom: clear entries of vertices still sitting in a bucket
+    # numbers never taken out of a bucket keep dom = 0 (DevTools: undefined -> dom[0] = root)
     for x in range(L):
         v = bucket_head[x]
         while v != 0:
             nxt = bucket_next[v]
             dom[v] = 0
             v = nxt
-    dom[0] = r
-    dom[r] = r
+    dom[0] = 1
+    dom[1] = 1
     for i in range(2, n + 1):
-        w = vertex[i]
-        if dom[w] != vertex[semi[w]]:
-            dom[w] = dom[dom[w]]
-    # to ordinals, in place (reads index k+1 before it is overwritten)
-    for k in range(N):
-        dom[k] = dom[k + 1] - 1
+        if dom[i] != semi_n[i]:
+            dom[i] = dom[dom[i]]
+    # back to node ordinals: out[vertex[i] - 1] = vertex[dom[i]] - 1
+    out = label_n
+    for i in range(1, n + 1):
+        out[vertex[i] - 1] = vertex[dom[i]] - 1
     for i in range(N):
         vertex[i] = vertex[i + 1] - 1
-    return dom[:N], vertex[:N], n_weak_only, n_unreachable
+    return out[:N], vertex[:N]
+
+
+def dominators(first, to, ess, root, rfirst, rsrc):
+    """Immediate dominators, exactly as DevTools computes them (Lengauer–Tarjan).
+
+    Returns ``(dom, order, n_weak_only, n_unreachable)``: ``dom[k]`` is the ordinal of node k's
+    immediate dominator (the root dominates itself), ``order`` the nodes in DFS order (root first;
+    :func:`retained_sizes` sums sizes up the tree in reverse of it), and the counts of nodes
+    reached only through weak-only retainers and of nodes still unreachable (attached directly
+    under the root). Callers that want ``ess`` freed before the second half call the two
+    halves themselves."""
+    parent, vertex, label, semi, scratch, n, n_weak_only, n_unreachable = dominators_dfs(first, to, ess, root, rfirst)
+    dom, order = dominators_main(root, rfirst, rsrc, parent, vertex, label, semi, scratch, n)
+    return dom, order, n_weak_only, n_unreachable
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
