@@ -34,24 +34,17 @@ _EPHEMERON = re.compile(
 def read_for_graph(path, *, locations: bool = True, progress=None):
     """``read_snapshot`` with the columns :class:`HeapGraph` uses (``detachedness`` when the
     snapshot has it: DevTools names detached embedder objects ``Detached <name>``)."""
-    import threading
-
     from ..snapshot import read_snapshot
 
-    # numba loads the compiled kernels meanwhile (~0.3-0.6 s that would otherwise follow the read)
-    warm = threading.Thread(target=GK.warm_up, name="heaplens-warm-up", daemon=True)
-    warm.start()
+    # (Loading the numba kernels on a thread during the read was tried: on 2 cores the reader
+    # already uses both, so it only added contention.)
     try:
-        try:
-            return read_snapshot(path, node_fields=GRAPH_NODE_FIELDS + ("detachedness",), edges=True,
-                                 locations=locations, progress=progress)
-        except SnapshotError as exc:
-            if "detachedness" not in str(exc):
-                raise
-        return read_snapshot(path, node_fields=GRAPH_NODE_FIELDS, edges=True, locations=locations,
-                             progress=progress)
-    finally:
-        warm.join()
+        return read_snapshot(path, node_fields=GRAPH_NODE_FIELDS + ("detachedness",), edges=True,
+                             locations=locations, progress=progress)
+    except SnapshotError as exc:
+        if "detachedness" not in str(exc):
+            raise
+    return read_snapshot(path, node_fields=GRAPH_NODE_FIELDS, edges=True, locations=locations, progress=progress)
 
 
 def find_string(snap, text: str) -> int:
