@@ -47,3 +47,6 @@ def v3() -> Path:
     return _install(FIXTURES / "v3")
 
 
+
+# The fixture suites (and their node_modules) hold no pytest tests.
+collect_ignore_glob = ["fixtures/*"]

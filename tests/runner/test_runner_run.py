@@ -302,3 +302,13 @@ def test_package_manager_from_lockfile(tmp_path):
     (d / ".git").mkdir()
     (d / "package.json").write_text('{"packageManager": "pnpm@9.1.0"}')
     assert detect_package_manager(d) == "pnpm"
+
+
+def test_vitest_args_after_double_dash(v5, tmp_path):
+    r = hl("run", "suite/basic", "--workers", "1", "--", "--reporter=dot", "--bail=1", cwd=v5, runs=tmp_path / "runs")
+    assert r.code == 0, r.out[-2000:] + r.err
+    rec = r.record
+    assert rec["vitest_args"] == ["--reporter=dot", "--bail=1"]
+    argv = rec["lanes"]["unit-fast"]["argv"]
+    assert "--reporter=dot" in argv and "--bail=1" in argv
+    assert len(mem_lines(r)) == 5  # the args went to Vitest, not into the file filters
