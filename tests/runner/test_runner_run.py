@@ -102,16 +102,22 @@ def test_run_vitest4(v4, tmp_path):
 
 def test_oom_is_reported_with_its_file(v5, tmp_path):
     snaps = tmp_path / "snaps"
-    r = hl("run", "suite/oom", "--max-old-space-mb", "48", "--workers", "1", "--snapshot-dir", snaps, cwd=v5,
-           runs=tmp_path / "runs")
+    beh = tmp_path / "beh.json"  # the growing file in a lane of its own, so that another lane runs after it
+    beh.write_text(json.dumps({"unit": {"singletonIsolated": ["suite/oom/grow.test.js"]}}))
+    r = hl("run", "suite/oom", "suite/basic", "--max-old-space-mb", "48", "--snapshot-dir", snaps,
+           "--behavior", beh, cwd=v5, runs=tmp_path / "runs")
     assert r.code == 1, r.out[-2000:]
-    faults = r.lines("[heaplens][fault] unit-fast")
-    assert len(faults) == 1, r.out[-3000:]
+    done = {l.split()[2]: parse_kv(l)["code"] for l in r.lines("[heaplens] done ")}
+    assert done["unit-fast"] == "0" and done["unit-singleton"] != "0"  # the other lane went on
+    assert len(mem_lines(r)) == 6  # basic's 5 and oom/fine
+    faults = r.lines("[heaplens][fault] ")
+    assert len(faults) == 1 and faults[0].startswith("[heaplens][fault] unit-singleton "), r.out[-3000:]
     kv = parse_kv(faults[0])
     assert kv["kind"] == "oom" and kv["file"] == "suite/oom/grow.test.js"
     assert size_of(kv["lastRss"]) > 20 * MIB
     rec = r.record
-    lane = rec["lanes"]["unit-fast"]
+    assert rec["lanes"]["unit-fast"]["exit_code"] == 0 and not rec["lanes"]["unit-fast"]["faults"]
+    lane = rec["lanes"]["unit-singleton"]
     assert lane["exit_code"] != 0 and rec["exit_code"] == 1 and rec["status"] == "failed"
     (fault,) = lane["faults"]
     assert fault["files"] == ["suite/oom/grow.test.js"] and fault["pid"] == int(kv["pid"])
@@ -119,7 +125,7 @@ def test_oom_is_reported_with_its_file(v5, tmp_path):
     assert fault["snapshots"], "no near-limit snapshot"
     name = parse_name(Path(fault["snapshots"][0]))
     assert name is not None and name.pid == fault["pid"]
-    assert Path(fault["snapshots"][0]).parent == snaps / "unit-fast"
+    assert Path(fault["snapshots"][0]).parent == snaps / "unit-singleton"
 
 
 def test_interval_snapshots_through_openclaw_variables(v5, tmp_path):
@@ -190,12 +196,13 @@ def _alive(pids):
     return out
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_leaves_no_process(v5, tmp_path, sig):
+@pytest.mark.parametrize("sig,suite", [(signal.SIGINT, "suite/slow"), (signal.SIGTERM, "suite/slow"),
+                                       (signal.SIGINT, "suite/stubborn")])
+def test_interrupt_leaves_no_process(v5, tmp_path, sig, suite):
     runs = tmp_path / "runs"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCLAW_TEST_", "HEAPLENS_"))}
     env["HEAPLENS_RUNS_DIR"] = str(runs)
-    proc = subprocess.Popen([sys.executable, "-m", "heaplens", "run", "suite/slow", "--grace", "2"], cwd=v5,
+    proc = subprocess.Popen([sys.executable, "-m", "heaplens", "run", suite, "--grace", "2"], cwd=v5,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         # wait until the worker has started the test file (its trace line is on disk)
@@ -208,22 +215,27 @@ def test_interrupt_leaves_no_process(v5, tmp_path, sig):
                 break
             time.sleep(0.1)
         assert trace is not None, "the lane never started"
+        time.sleep(0.3)  # let the test file's own top-level code (signal handlers) run
         ev = json.loads(trace.read_text().splitlines()[0])
         worker, main = ev["pid"], ev["ppid"]
         tree = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
         assert worker in tree and main in tree
+        t0 = time.time()
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
+        took = time.time() - t0
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, (out[-2000:], err)
     time.sleep(0.2)
     assert _alive(tree) == [], "processes left behind"
+    assert took < 20  # (a worker ignoring SIGINT/SIGTERM is still gone: Vitest or the grace-period kill ends it)
     rec = json.loads(next(runs.glob("*/run.json")).read_text())
     assert rec["status"] == "interrupted" and rec["exit_code"] == 130
     assert rec["lanes"]["unit-fast"]["status"] == "interrupted"
-    assert rec["lanes"]["unit-fast"]["workers"][str(worker)]["unfinished"] == ["suite/slow/sleep.test.js"]
+    (unfinished,) = rec["lanes"]["unit-fast"]["workers"][str(worker)]["unfinished"]
+    assert unfinished.startswith(suite + "/")
 
 
 def test_shards_and_merge(v5, tmp_path):
