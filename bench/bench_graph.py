@@ -111,7 +111,8 @@ def main() -> int:
             for tool, (cmd, env) in tools.items():
                 secs, rss, code, out, err = run_measured(cmd, env)
                 per_tool[tool].append((secs, rss, code, out, err))
-                status = "ok" if code == 0 else f"exit {code}: {err.strip().splitlines()[-1][:120] if err.strip() else ''}"
+                errs = [ln for ln in err.splitlines() if "Error" in ln or "error" in ln]
+                status = "ok" if code == 0 else f"exit {code}: {(errs[0] if errs else err.strip()[-120:]).strip()[:120]}"
                 print(f"  run {i + 1} {tool:9s} {secs:7.2f} s  {rss / 1e9:5.2f} GB  {status}", flush=True)
         base = None
         for tool, runs in per_tool.items():
@@ -124,7 +125,9 @@ def main() -> int:
                 row["rss_over_file"] = row["peak_rss_bytes"] / size
                 row["top_class"] = top_class(tool, good[-1][3])
             else:
-                row["error"] = runs[-1][4].strip().splitlines()[-1][:200] if runs[-1][4].strip() else "failed"
+                lines = runs[-1][4].strip().splitlines()
+                errs = [ln for ln in lines if "Error" in ln or "error" in ln]
+                row["error"] = (errs[0] if errs else (lines[-1] if lines else "failed")).strip()[:200]
             if tool == "heaplens":
                 base = row.get("seconds_median")
             results.append(row)

@@ -122,34 +122,34 @@ class HeapGraph:
             snap.nodes.pop("detachedness", None)
         self._ephemerons()
         self._roots()
+        self.page = None
         if not dominators:  # shallow sizes only (the older snapshot of an id diff)
             self.sizes = self._adjusted_sizes()
             return
         self.page = GK.mark_page_owned(self.first, self.etype, self.to, self.page_roots, self.t["weak"])
         # The essential-edge mask and the reverse CSR are built on this thread (numba, no GIL)
-        # while the other core computes DevTools' shallow sizes and the distances; then
-        # Lengauer–Tarjan runs alone (it is the memory peak); class keys are computed meanwhile
-        # the retained sizes are summed.
+        # while the other core computes DevTools' shallow sizes; then Lengauer–Tarjan runs alone
+        # (it is the memory peak); the class keys are computed while the retained sizes are
+        # summed and the distances found.
         with ThreadPoolExecutor(1) as pool:
-            side = pool.submit(self._before_dominators)
+            side = pool.submit(self._adjusted_sizes)
             ess = GK.essential_mask(*self._ess_args())
+            self.page = None  # only the mask needs it (recomputed on demand)
             rfirst = np.zeros(self.n + 1, dtype=np.uint32)
             rsrc = np.empty(GK.reverse_count(self.to, ess, rfirst), dtype=np.uint32)
             GK.reverse_fill(self.first, self.to, ess, rfirst, rsrc, False)
-            side.result()
+            self.sizes = side.result()
         parent, vertex, label, semi, scratch, nv, self.n_weak_only, self.n_unreachable = GK.dominators_dfs(
             self.first, self.to, ess, self.root, rfirst)
         del ess
-        self.dom, self.order = GK.dominators_main(self.root, rfirst, rsrc, parent, vertex, label, semi, scratch, nv)
-        del rfirst, rsrc, parent, vertex, label, semi, scratch
+        self.dom, order = GK.dominators_main(self.root, rfirst, rsrc, parent, vertex, label, semi, scratch, nv)
+        del rfirst, rsrc, parent, label, semi, scratch
         with ThreadPoolExecutor(1) as pool:
             side = pool.submit(lambda: self.class_keys)
-            self.retained = GK.retained_sizes(self.dom, self.order, self.sizes)
+            self.retained = GK.retained_sizes(self.dom, order, self.sizes)
+            del order, vertex  # the DFS order is only needed for the sums
+            self.distance  # noqa: B018 - computes and caches
             side.result()
-
-    def _before_dominators(self) -> None:
-        self.sizes = self._adjusted_sizes()
-        self.distance  # noqa: B018 - computes and caches
 
     # -- set-up ---------------------------------------------------------------------------------
     @staticmethod
@@ -168,6 +168,8 @@ class HeapGraph:
         del en
 
     def _ess_args(self):
+        if self.page is None:
+            self.page = GK.mark_page_owned(self.first, self.etype, self.to, self.page_roots, self.t["weak"])
         return (self.first, self.etype, self.ename, self.to, self.ids, self.page, self.eph_table,
                 self.t["internal"], self.t["weak"], self.t["shortcut"], self.root)
 
