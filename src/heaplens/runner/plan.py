@@ -287,4 +287,6 @@ def explain(plan: Plan, file: str, timings: Timings, hotspots: Hotspots) -> list
         f"pool={lane.pool}",
         f"isolate={'yes' if lane.isolate else 'no'}",
         f"laneFiles={len(lane.files)}",
+        "command=vitest run --pool=forks" + (f" --maxWorkers={lane.workers}" if lane.workers else "")
+        + (" --isolate" if lane.isolate else " --no-isolate") + f" <{len(lane.files)} file(s) of {lane.name}>",
     ]

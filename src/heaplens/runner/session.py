@@ -113,6 +113,9 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
     run_dir = (runs if runs.is_absolute() else Path.cwd() / runs).resolve() / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     interval = values["snapshot_interval"]
+    if 0 < interval < 1:
+        say(f"[heaplens][heap] snapshot interval {interval:g}s raised to 1s")
+        interval = 1.0
     snap_base = None
     if values["snapshot_dir"]:
         snap_base = Path(values["snapshot_dir"])
@@ -134,6 +137,8 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
     )
     say(f"[heaplens] run {run_id} " + plan_header(suite, plan))
     say(f"[heaplens] record {run_dir / 'run.json'}")
+    for lane in plan.lanes:
+        say(f"[heaplens] lane {lane.line()}")
     record = {
         "schema": R.SCHEMA,
         "schema_version": R.SCHEMA_VERSION,
