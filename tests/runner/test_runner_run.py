@@ -262,6 +262,18 @@ def test_shards_and_merge(v5, tmp_path):
     assert bad.code == 2 and "Traceback" not in bad.err
 
 
+def test_worker_killed_by_a_signal(v5, tmp_path):
+    r = hl("run", "suite/crash", "suite/basic/f1.test.js", "--workers", "1", "--poll-ms", "200", cwd=v5,
+           runs=tmp_path / "runs")
+    assert r.code == 1, r.out[-2000:]
+    faults = r.lines("[heaplens][fault] unit-fast")
+    assert len(faults) == 1, r.out[-3000:]
+    kv = parse_kv(faults[0])
+    assert kv["kind"] == "crash" and kv["file"] == "suite/crash/die.test.js" and kv["exit"] == "SIGKILL"
+    assert size_of(kv["lastRss"]) >= 30 * MIB  # the last sample saw the 30 MB ballast
+    assert r.record["lanes"]["unit-fast"]["faults"][0]["vitest_exit"] == "SIGKILL"
+
+
 def test_oom_vitest3_and_without_trace(v3, tmp_path):
     """Vitest 3 words its worker deaths differently; with --no-trace the fault still names the file."""
     r = hl("run", "suite/oom", "--max-old-space-mb", "48", "--workers", "1", cwd=v3, runs=tmp_path / "a")

@@ -564,6 +564,8 @@ class LaneRunner:
             for m in GC_LINE_PID.finditer(out):
                 oom_pids.add(int(m.group(1)))
         open_workers = {pid: w for pid, w in self.workers.items() if w.open}
+        exits = [(m.group(1), [self._rel(f.strip()) for f in m.group(2).split(",") if f.strip()])
+                 for m in VITEST_EXIT.finditer(ANSI.sub("", out))]
         snaps = self.snapshot_files()
         for pid, w in sorted(open_workers.items()):
             if self.stop.is_set():
@@ -577,6 +579,7 @@ class LaneRunner:
             if kind is None:
                 continue
             near = [str(p) for p in snaps if parse_name(p).pid == pid]
+            fault_files = sorted(w.open)
             fault = {
                 "kind": kind,
                 "pid": pid,
@@ -585,11 +588,14 @@ class LaneRunner:
                 "peak_rss": w.peak_rss,
                 "heap_limit": max((int(e.get("heapLimit") or 0) for e in w.open.values()), default=0) or None,
                 "snapshots": near,
+                # how Vitest saw the worker end (e.g. SIGABRT for V8's OOM abort, SIGKILL for the kernel's OOM killer)
+                "vitest_exit": next((how for how, fs in exits if set(fault_files) & set(fs)), None),
             }
             self.faults.append(fault)
             if kind != "interrupted":
+                how = f" exit={fault['vitest_exit']}" if fault["vitest_exit"] else ""
                 say(f"[heaplens][fault] {self.lane.name} kind={kind} pid={pid} file={','.join(fault['files'])} "
-                    f"lastRss={fmt_size(w.last_rss)} snapshot={near[-1] if near else 'none'}")
+                    f"lastRss={fmt_size(w.last_rss)}{how} snapshot={near[-1] if near else 'none'}")
         if (oom_seen or crash_seen) and not any(f["kind"] in ("oom", "crash") for f in self.faults) \
                 and not self.stop.is_set():
             # No trace line tells which file (trace off, or the main process died): Vitest's own words, if any.
