@@ -47,7 +47,7 @@ class Command(BaseCommand):
                 if k < 0:
                     raise UsageError(f"no object with id {args.node_id} in {args.snapshot}")
                 found = P.k_paths(g, k, args.paths)
-                info = {"label": g.node_label(k), "id": int(g.ids[k]), "class": g.classes.of_node(k),
+                info = {"label": g.node_label(k), "id": int(g.ids[k]), "class": g.class_name(k),
                         "shallow_size": int(g.sizes[k]), "retained_size": int(g.retained[k]),
                         "distance": int(g.distance[k]), "dominator": g.node_label(int(g.dom[k]))}
                 if args.format == "json":

@@ -93,7 +93,7 @@ class Command(BaseCommand):
                                  "total_size": int(total), "unreachable": int(g.n_unreachable),
                                  "weak_only": int(g.n_weak_only)},
                     "classes": [class_json(g, r) for r in rows],
-                    "objects": [{"label": g.node_label(k), "id": int(g.ids[k]), "class": g.classes.of_node(k),
+                    "objects": [{"label": g.node_label(k), "id": int(g.ids[k]), "class": g.class_name(k),
                                  "shallow_size": int(g.sizes[k]), "retained_size": int(g.retained[k]),
                                  "distance": int(g.distance[k])} for k in objs],
                 }

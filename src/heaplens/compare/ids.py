@@ -80,7 +80,7 @@ def lane_pair(lane_dir, pid=None, tid=None) -> tuple[str, str, int]:
 
 def _class_names(g: HeapGraph) -> tuple[np.ndarray, list[str]]:
     """Per node a dense index into a list of DevTools class names (by text, not string index)."""
-    cids = g.classes.ids
+    cids = g.node_class_ids()
     uniq, inv = np.unique(cids, return_inverse=True)
     names = [g.classes.name(int(c)) for c in uniq]
     return inv.reshape(-1).astype(np.int64), names

@@ -292,10 +292,13 @@ class HeapGraph:
     def class_keys(self):
         """DevTools' ``classKeyInternal``: class id, split by location for ``object`` nodes.
 
-        Returns (keys per node, key → class id, key → (script_id, line, column) or None)."""
+        Returns (keys per node, key → class id, key → (script_id, line, column) or None).
+        The keys are written over ``classes.ids`` (one n-sized array less); use
+        :meth:`class_label` / ``key_cid[keys[k]]`` for a node's class."""
         cids = self.classes.ids
         ncid = int(cids.max()) + 1 if len(cids) else 1
-        keys = cids.astype(np.uint32)
+        keys = cids  # key == class id except for located objects, updated in place below
+        self.classes.ids = None
         key_cid = np.arange(ncid, dtype=np.int64)
         key_loc: list = [None] * ncid
         locs = self.snap.locations
@@ -382,7 +385,17 @@ class HeapGraph:
         k = int(k)
         if self.ntype[k] == self.nt.get("synthetic", -1):
             return self.node_name(k) or "(root)"
-        return self.classes.of_node(k)
+        return self.class_name(k)
+
+    def class_name(self, k: int) -> str:
+        """DevTools class name of node ``k``."""
+        keys, key_cid, _ = self.class_keys
+        return self.classes.name(int(key_cid[keys[int(k)]]))
+
+    def node_class_ids(self) -> np.ndarray:
+        """Class id (not key) of every node (an n-sized int64 array)."""
+        keys, key_cid, _ = self.class_keys
+        return key_cid[keys]
 
     def node_label(self, k: int) -> str:
         """``Name @id`` like DevTools."""

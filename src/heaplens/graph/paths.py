@@ -226,7 +226,7 @@ def aggregate(g: HeapGraph, targets: np.ndarray, class_name: str, top: int = 3) 
     if not len(targets):
         return agg
     off, pe = best_path_edges(g, targets)
-    sig = GK.path_signatures(off, pe, g.first, g.etype, g.ename, g.classes.ids, g.t["element"], g.t["hidden"],
+    sig = GK.path_signatures(off, pe, g.first, g.etype, g.ename, g.class_keys[0], g.t["element"], g.t["hidden"],
                              g.numeric_names, 0)
     uniq, first_idx, counts = np.unique(sig, return_index=True, return_counts=True)
     order = np.argsort(-counts, kind="stable")[:top]
