@@ -336,3 +336,14 @@ def test_vitest_args_after_double_dash(v5, tmp_path):
     argv = rec["lanes"]["unit-fast"]["argv"]
     assert "--reporter=dot" in argv and "--bail=1" in argv
     assert len(mem_lines(r)) == 5  # the args went to Vitest, not into the file filters
+
+
+def test_suite_typescript_config_is_kept(v5, tmp_path):
+    """The generated config imports the suite's own (TypeScript, function-form) config: its test.env reaches
+    the test; without it the same test fails."""
+    cfg = "suite/userconfig/vitest.user.config.ts"
+    r = hl("run", "suite/userconfig", "--config", cfg, cwd=v5, runs=tmp_path / "a")
+    assert r.code == 0, r.out[-2000:]
+    assert list(mem_lines(r)) == ["suite/userconfig/uses-config.test.ts"]
+    r = hl("run", "suite/userconfig", cwd=v5, runs=tmp_path / "b")
+    assert r.code == 1

@@ -46,6 +46,7 @@ class Command(BaseCommand):
                     raise argparse.ArgumentTypeError(str(exc)) from None
             return conv
 
+        p.usage = "heaplens run [PATH …] [options] [-- VITEST ARGS …]"
         add_plan_arguments(p)
         p.add_argument("--max-old-space-mb", type=typed(parse_pos_int), metavar="N",
                        help="--max-old-space-size for every worker")
