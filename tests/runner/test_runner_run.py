@@ -347,3 +347,35 @@ def test_suite_typescript_config_is_kept(v5, tmp_path):
     assert list(mem_lines(r)) == ["suite/userconfig/uses-config.test.ts"]
     r = hl("run", "suite/userconfig", cwd=v5, runs=tmp_path / "b")
     assert r.code == 1
+
+
+def test_file_lines_are_printed_as_files_finish(v5, tmp_path):
+    """A finished file's [mem] line is on stdout while another file of the same lane still runs."""
+    import queue
+    import threading
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCLAW_TEST_", "HEAPLENS_"))}
+    env["HEAPLENS_RUNS_DIR"] = str(tmp_path / "runs")
+    proc = subprocess.Popen([sys.executable, "-m", "heaplens", "run", "suite/slow", "suite/basic/f1.test.js",
+                             "--workers", "2", "--grace", "2"], cwd=v5, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout], daemon=True).start()
+    try:
+        deadline = time.time() + 60
+        seen = None
+        while time.time() < deadline and seen is None:
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            if line.startswith("[heaplens][mem] unit-fast file=suite/basic/f1.test.js "):
+                seen = line
+        assert seen is not None, "no per-file line while the lane ran"
+        assert proc.poll() is None  # the slow file (120 s) is still running
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
