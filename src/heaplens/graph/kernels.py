@@ -223,30 +223,6 @@ def _dfs(r, first, to, ess, semi, vertex, label, parent, next_edge, n):
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _eval(v, ancestor, label, semi, stack):
-    if ancestor[v] == 0:
-        return v, stack
-    sp = 0
-    x = v
-    while ancestor[ancestor[x]] != 0:
-        sp += 1
-        if sp == stack.shape[0]:
-            bigger = np.empty(stack.shape[0] * 2, dtype=np.uint32)
-            bigger[:sp] = stack[:sp]
-            stack = bigger
-        stack[sp] = x
-        x = ancestor[x]
-    while sp > 0:
-        y = stack[sp]
-        sp -= 1
-        ay = ancestor[y]
-        if semi[label[ay]] < semi[label[y]]:
-            label[y] = label[ay]
-        ancestor[y] = ancestor[ay]
-    return np.uint32(label[v]), stack
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
 def dominators_dfs(first, to, ess, root, rfirst):
     """First half of :func:`dominators`: the DFS numbering (from the root, then from orphans with
     only weak retainers, then the still unvisited nodes directly under the root).
@@ -285,30 +261,6 @@ def dominators_dfs(first, to, ess, root, rfirst):
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _eval_n(v, ancestor, label, semi, stack):
-    if ancestor[v] == 0:
-        return v, stack
-    sp = 0
-    x = v
-    while ancestor[ancestor[x]] != 0:
-        sp += 1
-        if sp == stack.shape[0]:
-            bigger = np.empty(stack.shape[0] * 2, dtype=np.uint32)
-            bigger[:sp] = stack[:sp]
-            stack = bigger
-        stack[sp] = x
-        x = ancestor[x]
-    while sp > 0:
-        y = stack[sp]
-        sp -= 1
-        ay = ancestor[y]
-        if semi[label[ay]] < semi[label[y]]:
-            label[y] = label[ay]
-        ancestor[y] = ancestor[ay]
-    return np.uint32(label[v]), stack
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
 def dominators_main(root, rfirst, rsrc, parent, vertex, label, semi, scratch, n):
     """Second half of :func:`dominators`: semidominators, buckets, immediate dominators.
 
@@ -342,12 +294,37 @@ def dominators_main(root, rfirst, rsrc, parent, vertex, label, semi, scratch, n)
     for w in range(n, 1, -1):
         wo = np.int64(vertex[w]) - 1
         orphan = True
+        sw = semi_n[w]
         for j in range(np.int64(rfirst[wo]), np.int64(rfirst[wo + 1])):
             orphan = False
             v = rsrc[j]
-            u, stack = _eval_n(v, ancestor, label_n, semi_n, stack)
-            if semi_n[u] < semi_n[w]:
-                semi_n[w] = semi_n[u]
+            # u = eval(v), inline (no call, no array refcounting in the hot loop)
+            if ancestor[v] == 0:
+                u = v
+            else:
+                if ancestor[ancestor[v]] != 0:
+                    sp = 0
+                    x = v
+                    while ancestor[ancestor[x]] != 0:
+                        sp += 1
+                        if sp == stack.shape[0]:
+                            bigger = np.empty(stack.shape[0] * 2, dtype=np.uint32)
+                            bigger[:sp] = stack[:sp]
+                            stack = bigger
+                        stack[sp] = x
+                        x = ancestor[x]
+                    while sp > 0:
+                        y = stack[sp]
+                        sp -= 1
+                        ay = ancestor[y]
+                        if semi_n[label_n[ay]] < semi_n[label_n[y]]:
+                            label_n[y] = label_n[ay]
+                        ancestor[y] = ancestor[ay]
+                u = label_n[v]
+            su = semi_n[u]
+            if su < sw:
+                sw = su
+        semi_n[w] = sw
         if orphan:
             semi_n[w] = 1  # the root's number
         b = semi_n[w]
@@ -359,7 +336,28 @@ def dominators_main(root, rfirst, rsrc, parent, vertex, label, semi, scratch, n)
         bucket_head[pw] = 0
         while v != 0:
             nxt = bucket_next[v]
-            u, stack = _eval_n(v, ancestor, label_n, semi_n, stack)
+            if ancestor[v] == 0:
+                u = v
+            else:
+                if ancestor[ancestor[v]] != 0:
+                    sp = 0
+                    x = v
+                    while ancestor[ancestor[x]] != 0:
+                        sp += 1
+                        if sp == stack.shape[0]:
+                            bigger = np.empty(stack.shape[0] * 2, dtype=np.uint32)
+                            bigger[:sp] = stack[:sp]
+                            stack = bigger
+                        stack[sp] = x
+                        x = ancestor[x]
+                    while sp > 0:
+                        y = stack[sp]
+                        sp -= 1
+                        ay = ancestor[y]
+                        if semi_n[label_n[ay]] < semi_n[label_n[y]]:
+                            label_n[y] = label_n[ay]
+                        ancestor[y] = ancestor[ay]
+                u = label_n[v]
             dom[v] = u if semi_n[u] < semi_n[v] else pw
             v = nxt
     # numbers never taken out of a bucket keep dom = 0 (DevTools: undefined -> dom[0] = root)
