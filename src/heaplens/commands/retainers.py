@@ -36,7 +36,8 @@ class Command(BaseCommand):
     def run(self, args: argparse.Namespace) -> int:
         from ..errors import UsageError
         from ..graph import paths as P
-        from ..report.units import fmt_count, fmt_size
+        from ..report.units import fmt_count
+        from .top import fmt_bytes as fmt_size
 
         g = open_graph(args.snapshot, not args.no_progress)
         try:

@@ -47,6 +47,13 @@ def class_json(g, row) -> dict:
     return d
 
 
+def fmt_bytes(n: float) -> str:
+    """Like report.units.fmt_size, but small sizes in bytes ("40 B", not "0.0KiB")."""
+    from ..report.units import fmt_size
+
+    return f"{int(n)} B" if abs(n) < 1024 else fmt_size(n)
+
+
 def top_objects(g, n: int) -> np.ndarray:
     """The ``n`` objects with the largest retained size (no synthetic nodes, no root)."""
     from ..graph import kernels as GK
@@ -74,7 +81,8 @@ class Command(BaseCommand):
 
     def run(self, args: argparse.Namespace) -> int:
         from ..errors import UsageError
-        from ..report.units import cut, fmt_count, fmt_size
+        from ..report.units import cut, fmt_count
+        from .top import fmt_bytes as fmt_size
 
         if args.objects < 0:
             raise UsageError("--objects must be 0 or more")
