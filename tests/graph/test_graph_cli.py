@@ -111,3 +111,10 @@ def test_diff_ids_falls_back_for_different_pids(planted_lane):
     assert cp.returncode == 0, cp.stderr
     assert "different processes" in cp.stderr
     assert json.loads(cp.stdout)["kind"] == "heaplens.diff"
+
+
+def test_retainers_non_ascii_class(scenario):
+    cp = heaplens("retainers", scenario["files"][1], "--class", "Café", "--format", "json")
+    assert cp.returncode == 0, cp.stderr
+    doc = json.loads(cp.stdout)
+    assert doc["count"] == 7 and doc["aggregation"]["chains"][0]["holder"] == "Array `__cafes`"

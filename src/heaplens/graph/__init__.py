@@ -375,6 +375,9 @@ class HeapGraph:
         s = find_string(self.snap, name)
         if s >= 0:
             cids.append(s)
+        elif not cids:
+            # the hash lookup is exact only for names V8 writes without escapes: decode them all
+            cids = [int(c) for c in np.unique(key_cid).tolist() if self.classes.name(int(c)) == name]
         if not cids:
             return np.empty(0, dtype=np.int64)
         hit = np.isin(key_cid, np.array(cids, dtype=np.int64)) & (self._class_table[0] > 0)

@@ -29,6 +29,8 @@ for (let i = 0; i < 50; i++) {
 let holder = [];
 for (let i = 0; i < 20; i++) { const o = new WeakOnly(i); holder.push(o); refs.push(new WeakRef(o)); }
 const keep = remember(1e6);
+class Café { constructor(i) { this.i = i; } }  // a non-ASCII class name (escaped in the file)
+globalThis.__cafes = Array.from({ length: 7 }, (_, i) => new Café(i));
 globalThis.__closure = () => keep.id;
 files.push(path.resolve(v8.writeHeapSnapshot('snap-1.heapsnapshot')));
 holder = null;
