@@ -120,6 +120,8 @@ class LaneRunner:
         self.snap_seq = 0
         self.snap_events: list[dict] = []
         self.snap_sent: dict[int, int] = {}
+        self._rel_cache: dict[str, str] = {}
+        self._root_resolved = suite.root.resolve()
         self.dropped: list[str] = []
         self.faults: list[dict] = []
         self.exit_code: int | None = None
@@ -332,10 +334,14 @@ class LaneRunner:
     def _rel(self, file: str | None) -> str:
         if not file:
             return "?"
-        try:
-            return Path(file).resolve().relative_to(self.suite.root.resolve()).as_posix()
-        except ValueError:
-            return file
+        hit = self._rel_cache.get(file)
+        if hit is None:
+            try:
+                hit = Path(file).resolve().relative_to(self._root_resolved).as_posix()
+            except ValueError:
+                hit = file
+            self._rel_cache[file] = hit
+        return hit
 
     def _on_event(self, ev: dict) -> None:
         pid = int(ev.get("pid", 0))
