@@ -72,7 +72,7 @@ class Command(BaseCommand):
             keys = g.class_keys_named(name)
             if not len(keys):
                 raise UsageError(f"no class named {name!r} in {args.snapshot}")
-            nodes = np.flatnonzero(np.isin(g.class_keys[0], keys) & (g.sizes > 0))
+            nodes = np.flatnonzero(np.isin(g.class_keys[0], keys))
             agg = P.aggregate(g, nodes, name, top=args.paths)
             rows = [g.class_row(int(k)) for k in keys]
             retained = sum(r.retained for r in rows)

@@ -380,8 +380,11 @@ class HeapGraph:
             cids = [int(c) for c in np.unique(key_cid).tolist() if self.classes.name(int(c)) == name]
         if not cids:
             return np.empty(0, dtype=np.int64)
-        hit = np.isin(key_cid, np.array(cids, dtype=np.int64)) & (self._class_table[0] > 0)
-        return np.flatnonzero(hit)
+        hit = np.flatnonzero(np.isin(key_cid, np.array(cids, dtype=np.int64)))
+        if not len(hit):
+            return hit
+        present = np.bincount(keys, minlength=len(key_cid))[hit] > 0
+        return hit[present]
 
     def class_label(self, k: int) -> str:
         """The class name, or the node's own name for synthetic nodes (``(GC roots)``, …)."""
