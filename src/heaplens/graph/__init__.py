@@ -133,10 +133,10 @@ class HeapGraph:
         # summed and the distances found.
         with ThreadPoolExecutor(1) as pool:
             side = pool.submit(self._adjusted_sizes)
-            ess = GK.essential_mask(*self._ess_args())
-            self.page = None  # only the mask needs it (recomputed on demand)
             rfirst = np.zeros(self.n + 1, dtype=np.uint32)
-            rsrc = np.empty(GK.reverse_count(self.to, ess, rfirst), dtype=np.uint32)
+            ess, n_ess = GK.essential_reverse_count(*self._ess_args(), rfirst)
+            self.page = None  # only the mask needs it (recomputed on demand)
+            rsrc = np.empty(n_ess, dtype=np.uint32)
             GK.reverse_fill(self.first, self.to, ess, rfirst, rsrc, False)
             self.sizes = side.result()
         parent, vertex, label, semi, scratch, nv, self.n_weak_only, self.n_unreachable = GK.dominators_dfs(

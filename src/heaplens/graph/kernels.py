@@ -92,6 +92,39 @@ def essential_mask(first, etype, ename, to, ids, page, eph_table, internal_t, we
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
+def essential_reverse_count(first, etype, ename, to, ids, page, eph_table, internal_t, weak_t, shortcut_t,
+                            root, rfirst):
+    """:func:`essential_mask` and :func:`reverse_count` in one pass over the edges. Returns
+    ``(mask, number of essential edges)``; ``rfirst`` (n+1, zeroed) gets the retainer offsets."""
+    n = first.shape[0] - 1
+    out = np.zeros(to.shape[0], dtype=np.uint8)
+    has_eph = eph_table.shape[0] > 1
+    for v in range(n):
+        pv = page[v]
+        for e in range(np.int64(first[v]), np.int64(first[v + 1])):
+            t = etype[e]
+            if t == weak_t:
+                continue
+            if t == internal_t and has_eph:
+                tid = eph_table[ename[e]]
+                if tid >= 0 and tid == ids[v]:
+                    continue
+            w = to[e]
+            if w == v:
+                continue
+            if v != root:
+                if t == shortcut_t:
+                    continue
+                if page[w] != 0 and pv == 0:
+                    continue
+            out[e] = 1
+            rfirst[w + 1] += 1
+    for k in range(n):
+        rfirst[k + 1] += rfirst[k]
+    return out, np.int64(rfirst[n])
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
 def reverse_count(to, ess, rfirst):
     """Fill ``rfirst`` (n+1, zeroed) with the start of each node's retainer list, counting the
     edges with ``ess[e] != 0`` (all edges if ``ess`` has length 0). Returns the total."""
@@ -807,7 +840,8 @@ def warm_up() -> None:
     dom_state(first, et, to, nt, np.array([0, 0], dtype=u32), 8, 4, 6)
     ess = essential_mask(first, et, en, to, ids, page, eph, 3, 6, 5, 0)
     rf = np.zeros(3, dtype=u32)
-    rs = np.empty(reverse_count(to, ess, rf), dtype=u32)
+    ess, total = essential_reverse_count(first, et, en, to, ids, page, eph, 3, 6, 5, 0, rf)
+    rs = np.empty(total, dtype=u32)
     reverse_fill(first, to, ess, rf, rs, False)
     reverse_count(to, np.empty(0, np.uint8), np.zeros(3, dtype=u32))
     sizes = np.array([0, 8], dtype=u32)
