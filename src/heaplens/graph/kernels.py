@@ -658,11 +658,13 @@ def _view_distance(d):
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def best_paths(targets, first, rfirst, redge, etype, dist, weak_t, root, max_len):
+def best_paths(targets, first, rfirst, redge, etype, dist, weak_t, root, max_len, memo):
     """For every target, follow the retainer with the smallest distance (DevTools' retaining path:
     weak edges and edges from the root hidden) until a node without such retainer. Returns
     ``(offsets, edges)``: the path of target i is ``edges[offsets[i]:offsets[i+1]]``, listed from
-    the target outwards (edge index of each hop)."""
+    the target outwards (edge index of each hop). ``memo`` (n, filled with -2) caches each node's
+    chosen retaining edge across calls, so shared hops (a prototype with a million retainers) are
+    scanned once."""
     nt = targets.shape[0]
     offsets = np.zeros(nt + 1, dtype=np.int64)
     out = np.empty(nt * 8 + 16, dtype=np.int64)
@@ -671,22 +673,26 @@ def best_paths(targets, first, rfirst, redge, etype, dist, weak_t, root, max_len
         v = np.int64(targets[i])
         steps = 0
         while steps < max_len:
-            best_e = np.int64(-1)
-            best_d = np.int64(2**62)
-            for j in range(np.int64(rfirst[v]), np.int64(rfirst[v + 1])):
-                e = np.int64(redge[j])
-                if etype[e] == weak_t:
-                    continue
-                s = _source_of(first, e)
-                if s == root or s == v:
-                    continue
-                d = _view_distance(dist[s])
-                if d < best_d:
-                    best_d = d
-                    best_e = e
+            best_e = memo[v]
+            if best_e == -2:  # not known yet: scan v's retainers once, remember the winner
+                best_e = np.int64(-1)
+                best_d = np.int64(2**62)
+                for j in range(np.int64(rfirst[v]), np.int64(rfirst[v + 1])):
+                    e = np.int64(redge[j])
+                    if etype[e] == weak_t:
+                        continue
+                    s = _source_of(first, e)
+                    if s == root or s == v:
+                        continue
+                    d = _view_distance(dist[s])
+                    if d < best_d:
+                        best_d = d
+                        best_e = e
+                memo[v] = best_e
             if best_e < 0:
                 break
             s = _source_of(first, best_e)
+            best_d = _view_distance(dist[s])
             # only walk towards the roots (a retainer at the same or a larger distance could cycle)
             if _view_distance(dist[v]) <= best_d and steps > 0:
                 break

@@ -92,8 +92,11 @@ def _distances(g: HeapGraph) -> np.ndarray:
 
 def best_path_edges(g: HeapGraph, targets: np.ndarray):
     rfirst, redge = g.reverse
+    memo = g.__dict__.get("_best_edge_memo")
+    if memo is None:
+        memo = g.__dict__["_best_edge_memo"] = np.full(g.n, -2, dtype=np.int64)
     return GK.best_paths(np.asarray(targets, dtype=np.int64), g.first, rfirst, redge, g.etype, _distances(g),
-                         g.t["weak"], g.root, MAX_LEN)
+                         g.t["weak"], g.root, MAX_LEN, memo)
 
 
 def _path_from_edges(g: HeapGraph, target: int, edges) -> RetainingPath:
