@@ -117,14 +117,15 @@ def retaining_path(g: HeapGraph, k: int) -> RetainingPath:
     return _path_from_edges(g, k, pe[off[0]:off[1]])
 
 
-def k_paths(g: HeapGraph, k: int, count: int, max_len: int = 40, budget: int = 50000) -> list[RetainingPath]:
+def k_paths(g: HeapGraph, k: int, count: int, max_len: int = 40, budget: int = 50000,
+            fanout: int = 50) -> list[RetainingPath]:
     """Up to ``count`` distinct retaining paths of node ``k`` from the roots, shortest first.
 
     A best-first (A*) search over retainers (weak edges and self/root edges hidden) with the
     DevTools distance as the remaining-hops estimate, never revisiting a node on a path; a path is
     complete at a node the synthetic root holds directly (``global``, ``(GC roots)``, embedder
-    roots). The first path is DevTools' (always the closest retainer); ``budget`` bounds the work
-    on huge graphs."""
+    roots). The first path is DevTools' (always the closest retainer); ``budget`` (nodes expanded)
+    and ``fanout`` (closest retainers tried per node) bound the work on huge graphs."""
     rfirst, redge = g.reverse
     dist = _distances(g)
     weak = g.t["weak"]
@@ -136,23 +137,19 @@ def k_paths(g: HeapGraph, k: int, count: int, max_len: int = 40, budget: int = 5
     cache: dict[int, tuple[bool, list]] = {}
 
     def retainers(v):
+        """(held by the root?, the closest ``fanout`` retainers as (distance, edge, source))."""
         if v in cache:
             return cache[v]
-        out = []
-        rooted = False
-        for j in range(int(rfirst[v]), int(rfirst[v + 1])):
-            e = int(redge[j])
-            if g.etype[e] == weak:
-                continue
-            s = g.source_of_edge(e)
-            if s == g.root:
-                rooted = True
-                continue
-            if s == v:
-                continue
-            out.append((vd(s), e, s))
-        out.sort(key=lambda t: (t[0], t[1]))
-        cache[v] = (rooted, out)
+        es = redge[int(rfirst[v]):int(rfirst[v + 1])].astype(np.int64)
+        es = es[g.etype[es] != weak]
+        srcs = np.searchsorted(g.first, es.astype(g.first.dtype), side="right").astype(np.int64) - 1
+        rooted = bool((srcs == g.root).any())
+        keep = (srcs != g.root) & (srcs != v)
+        es, srcs = es[keep], srcs[keep]
+        d = dist[srcs].astype(np.int64)
+        d[d < 0] = 200_000_000
+        order = np.lexsort((es, d))[:fanout]
+        cache[v] = (rooted, [(int(d[i]), int(es[i]), int(srcs[i])) for i in order])
         return cache[v]
 
     def h(x):  # hops still needed at least (BFS distances are exact hop counts from the roots)

@@ -53,7 +53,8 @@ class ScriptIndex:
         """URL of the script of a function/module context: via a closure whose ``context`` is it."""
         g = self.g
         rfirst, redge = g.reverse
-        for j in range(int(rfirst[k]), int(rfirst[k + 1])):
+        lo, hi = int(rfirst[k]), int(rfirst[k + 1])
+        for j in range(lo, min(hi, lo + 10_000)):  # a module context can have 10^5 closures
             e = int(redge[j])
             if g.ename[e] != self.s_context or g.etype[e] == g.t["element"]:
                 continue
@@ -80,12 +81,13 @@ class ScriptIndex:
         oi, sid = oi[ok], sid[ok]
         clos = g.ntype[oi] == self.closure_t
         oi, sid = oi[clos], sid[clos]
-        _, first_of = np.unique(sid, return_index=True)
-        for i in first_of:
+        order = np.argsort(sid, kind="stable")
+        sid, oi = sid[order], oi[order]
+        uniq, starts = np.unique(sid, return_index=True)
+        ends = np.append(starts[1:], len(sid))
+        for s, a, b in zip(uniq.tolist(), starts.tolist(), ends.tolist()):
             # several closures per script: try a few until one resolves
-            s = int(sid[i])
-            cand = oi[sid == s][:8]
-            for k in cand:
+            for k in oi[a:min(b, a + 8)]:
                 url = self.of_closure(int(k))
                 if url:
                     out[s] = url
