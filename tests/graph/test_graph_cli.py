@@ -118,3 +118,14 @@ def test_retainers_non_ascii_class(scenario):
     assert cp.returncode == 0, cp.stderr
     doc = json.loads(cp.stdout)
     assert doc["count"] == 7 and doc["aggregation"]["chains"][0]["holder"] == "Array `__cafes`"
+
+
+def test_retainers_of_a_root_child(scenario):
+    cp = heaplens("retainers", scenario["files"][1], "--class", "global", "--format", "json")
+    oid = int(json.loads(cp.stdout)["aggregation"]["chains"][0]["example"]["target"].split("@")[1])
+    cp = heaplens("retainers", scenario["files"][1], "--id", oid, "--paths", "2", "--format", "json")
+    paths = json.loads(cp.stdout)["paths"]
+    # held by the synthetic root itself: the first path is just that, never a cycle back to it
+    assert paths[0]["text"] == f"(root) → global @{oid}" or paths[0]["text"].startswith("(GC roots)")
+    for p in paths:
+        assert p["text"].count(f"@{oid}") == 1

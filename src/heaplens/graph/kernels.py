@@ -677,17 +677,23 @@ def best_paths(targets, first, rfirst, redge, etype, dist, weak_t, root, max_len
             if best_e == -2:  # not known yet: scan v's retainers once, remember the winner
                 best_e = np.int64(-1)
                 best_d = np.int64(2**62)
+                rooted = False
                 for j in range(np.int64(rfirst[v]), np.int64(rfirst[v + 1])):
                     e = np.int64(redge[j])
                     if etype[e] == weak_t:
                         continue
                     s = _source_of(first, e)
-                    if s == root or s == v:
+                    if s == root:
+                        rooted = True
+                        break
+                    if s == v:
                         continue
                     d = _view_distance(dist[s])
                     if d < best_d:
                         best_d = d
                         best_e = e
+                if rooted:  # held by the synthetic root itself (global, (GC roots), …): the path ends
+                    best_e = np.int64(-1)
                 memo[v] = best_e
             if best_e < 0:
                 break

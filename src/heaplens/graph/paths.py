@@ -39,6 +39,8 @@ class RetainingPath:
         parts = []
         if self.unreachable:
             parts.append("(unreachable)")
+        elif not self.hops:
+            parts.append("(root)")
         for h in self.hops:
             parts.append(h.node_label)
             parts.append(f"{h.edge_name} ({h.edge_type})")
@@ -180,7 +182,7 @@ def k_paths(g: HeapGraph, k: int, count: int, max_len: int = 40, budget: int = 5
                 tie += 1
                 heapq.heappush(heap, (len(path) + 1 + h(s), tie, s, path + (e,), seen | {s}))
     found.sort(key=len)
-    paths = [first] if first.hops else []
+    paths = [first] if first.hops or not first.unreachable else []
     have = {tuple(h.node for h in first.hops)}
     for p in found:
         rp = _path_from_edges(g, k, p)
