@@ -6,11 +6,9 @@ session when ``node_modules`` is missing (CI: a clean clone)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest

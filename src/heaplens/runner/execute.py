@@ -24,7 +24,6 @@ import psutil
 
 from ..report.units import fmt_size
 from ..snapshot.files import parse_name
-from . import record as R
 from .plan import Lane
 from .vitest import Suite, run_argv, write_wrapper_config
 

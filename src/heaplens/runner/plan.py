@@ -54,10 +54,6 @@ class Lane:
     pool: str = "forks"
     reasons: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def duration_ms(self) -> float:
-        return 0.0
-
     def line(self) -> str:
         w = self.workers if self.workers else "default"
         return f"{self.name} files={len(self.files)} workers={w} pool={self.pool} isolate={'yes' if self.isolate else 'no'}"
