@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from . import BaseCommand
 from .plan import add_plan_arguments, cli_values
@@ -14,8 +15,9 @@ def _split_vitest_args() -> list[str]:
     refuse it after options), so the tail is cut off ``sys.argv`` before the parser reads it. Only for
     the ``run`` command as read from the real command line."""
     argv = sys.argv
-    if "--" not in argv:
-        return []
+    prog = Path(argv[0]).name if argv else ""
+    if prog not in ("heaplens", "__main__.py", "cli.py") or "--" not in argv:
+        return []  # not heaplens's own command line (e.g. cli.main(argv) called from another program)
     i = argv.index("--")
     if "run" not in argv[1:i]:
         return []
