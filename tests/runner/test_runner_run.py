@@ -121,6 +121,7 @@ def test_oom_is_reported_with_its_file(v5, tmp_path):
     assert lane["exit_code"] != 0 and rec["exit_code"] == 1 and rec["status"] == "failed"
     (fault,) = lane["faults"]
     assert fault["files"] == ["suite/oom/grow.test.js"] and fault["pid"] == int(kv["pid"])
+    assert fault["vitest_exit"] == "SIGABRT" and kv["exit"] == "SIGABRT"  # V8's fatal OOM aborts the process
     # --heapsnapshot-near-heap-limit=1 left a snapshot of the dying worker, under Node's own name
     assert fault["snapshots"], "no near-limit snapshot"
     name = parse_name(Path(fault["snapshots"][0]))

@@ -36,7 +36,7 @@ OOM_PATTERNS = (
 CRASH_PATTERNS = ("Worker exited unexpectedly", "Worker terminated due to", "Channel closed", "worker exited")
 GC_LINE_PID = re.compile(r"\[(\d+):0x[0-9a-fA-F]+\]")
 # Vitest ≥ 4: "Worker exited unexpectedly with signal SIGABRT during started state while running test files A, B"
-VITEST_EXIT = re.compile(r"exited unexpectedly with (?:signal|code) (\S+) .*?while running test files (.+)")
+VITEST_EXIT = re.compile(r"exited unexpectedly with (?:signal|code) (\S+) .*?while running test files? (.+)")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TAIL_CHARS = 200_000
 SNAPSHOT_TIMEOUT_MS = 600_000
