@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 # Modules in this package, each defining ``Command`` (a subclass of BaseCommand).
-COMMANDS = ("diff", "plan", "run", "merge", "harness", "top", "retainers")
+COMMANDS = ("diff", "plan", "run", "merge", "harness", "top", "retainers", "diagnose")
 
 
 class BaseCommand:
