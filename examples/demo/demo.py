@@ -46,11 +46,8 @@ def main() -> int:
     step("4. What grew in every interval (not just between the ends)?")
     run(*heaplens, "diff", "--lane-dir", str(rel), "--trend", "--top", "8")
 
-    print(
-        "\nSessionRecord, its user objects, closures and contexts grow by the same count in every\n"
-        "interval: application objects retained by something long-lived (here the module-level\n"
-        "`sessionCache` Map) — a runtime leak, not module-graph growth."
-    )
+    step("5. Classify the growth, and check the verdict against the retaining chains")
+    run(*heaplens, "diagnose", "--lane-dir", str(rel), "--retainers")
     print(f"\nSnapshots are in {rel}/ — try `heaplens diff --lane-dir {rel} --format json`.")
     return 0
 
