@@ -32,8 +32,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `heaplens run … -- VITEST ARGS`: what follows "--" is not ours (argparse would take it as paths)
+    passthrough: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, passthrough = argv[:i], argv[i + 1:]
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = ["heaplens", *argv, *(["--", *passthrough] if passthrough else [])]
+    args.passthrough = passthrough
+    if passthrough and not getattr(args._command, "accepts_passthrough", False):
+        parser.error(f"arguments after -- are only for `heaplens run` (got {' '.join(passthrough)})")
     try:
         return int(args._command.run(args) or 0)
     except HeaplensError as exc:

@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 from . import BaseCommand
 from .plan import add_plan_arguments, cli_values
 
 
-def _split_vitest_args() -> list[str]:
-    """``heaplens run … -- VITEST ARGS``: argparse would take what follows ``--`` as more PATHs (and
-    refuse it after options), so the tail is cut off ``sys.argv`` before the parser reads it. Only for
-    the ``run`` command as read from the real command line."""
-    argv = sys.argv
-    prog = Path(argv[0]).name if argv else ""
-    if prog not in ("heaplens", "__main__.py", "cli.py") or "--" not in argv:
-        return []  # not heaplens's own command line (e.g. cli.main(argv) called from another program)
-    i = argv.index("--")
-    if "run" not in argv[1:i]:
-        return []
-    tail = argv[i + 1:]
-    del argv[i:]
-    return tail
-
-
 class Command(BaseCommand):
     name = "run"
+    accepts_passthrough = True  # cli.main hands what follows "--" over as args.passthrough
     help = "run a Vitest suite in lanes with a per-worker memory trace and heap snapshots"
     description = (
         "Run each lane of the plan as one `vitest run` (through the suite's package manager, --pool=forks). "
@@ -64,7 +47,6 @@ class Command(BaseCommand):
                        help="past N GiB in a lane directory keep each PID's first and newest snapshots only")
         p.add_argument("--runs-dir", metavar="DIR", help="where run records go (default <root>/.heaplens/runs)")
         p.add_argument("--parallel", type=typed(parse_pos_int), metavar="N", help="lanes at once (default 1)")
-        p.set_defaults(_vitest_args=_split_vitest_args())
         p.add_argument("--grace", type=typed(parse_nonneg_float), metavar="SECONDS",
                        help="after Ctrl-C/SIGTERM, kill the lanes this long after signalling them (default 5)")
 
@@ -72,5 +54,4 @@ class Command(BaseCommand):
         from ..runner import session
 
         paths = list(args.paths)
-        vitest_args = list(getattr(args, "_vitest_args", None) or [])
-        return session.execute(cli_values(args), paths, vitest_args, ["heaplens", *sys.argv[1:]])
+        return session.execute(cli_values(args), paths, list(args.passthrough), list(args.command_line))
