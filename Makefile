@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench bench-quick clean check-node
+.PHONY: setup demo test bench bench-quick bench-graph bench-runner clean check-node
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("heaplens needs Python >= 3.10") if sys.version_info < (3, 10) else None'
@@ -31,5 +31,12 @@ bench: setup
 bench-quick: setup
 	$(BIN)/python bench/bench_reader.py --quick
 
+bench-graph: setup
+	$(BIN)/python bench/bench_graph.py
+
+bench-runner: setup
+	$(BIN)/python bench/bench_runner.py
+
 clean:
-	rm -rf $(VENV) .heaplens build *.egg-info src/*.egg-info
+	rm -rf $(VENV) .heaplens build *.egg-info src/*.egg-info src/heaplens/*.so bench/.cache bench/node_modules \
+		tests/runner/fixtures/*/node_modules
