@@ -835,8 +835,8 @@ def top_k(values, k, ntype, skip_type, root):
 
 
 def warm_up() -> None:
-    """Compile (or load from numba's cache) every kernel on a tiny graph — the benchmark runs it
-    once so that compilation is never measured."""
+    """Compile (or load from numba's cache) every kernel on a tiny graph: run on a thread while a
+    snapshot is read, and once by the benchmark so that compilation is never measured."""
     u32 = np.uint32
     first = np.array([0, 1, 1], dtype=u32)
     to = np.array([1], dtype=u32)
