@@ -102,3 +102,10 @@ def test_k_paths_are_distinct_and_rooted(scenario, graph_cache):
         rf, re_ = g.reverse
         srcs = {g.source_of_edge(int(e)) for e in re_[rf[top]:rf[top + 1]]}
         assert g.root in srcs  # starts at a root child
+
+
+def test_class_of_node_after_the_id_diff(planted_ids):
+    """Other code (heaplens harness) asks g.classes.of_node() on the graph an id diff kept."""
+    g = planted_ids.graph
+    k = int(np.flatnonzero(g.new_mask & (g.id_class == g.id_class_names.index("PlantedLeak")))[0])
+    assert g.classes.of_node(k) == g.class_name(k) == "PlantedLeak"

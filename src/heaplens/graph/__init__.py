@@ -308,12 +308,11 @@ class HeapGraph:
         """DevTools' ``classKeyInternal``: class id, split by location for ``object`` nodes.
 
         Returns (keys per node, key → class id, key → (script_id, line, column) or None).
-        The keys are written over ``classes.ids`` (one n-sized array less); use
-        :meth:`class_label` / ``key_cid[keys[k]]`` for a node's class."""
+        The keys are written over ``classes.ids`` (one n-sized array less); ``classes.of_node``,
+        :meth:`class_name` and :meth:`class_label` still give a node's class name."""
         cids = self.classes.ids
         ncid = int(cids.max()) + 1 if len(cids) else 1
         keys = cids  # key == class id except for located objects, updated in place below
-        self.classes.ids = None
         key_cid = np.arange(ncid, dtype=np.int64)
         key_loc: list = [None] * ncid
         locs = self.snap.locations
@@ -345,6 +344,8 @@ class HeapGraph:
                 keys[oi] = ncid + inv.reshape(-1)
                 key_cid = np.concatenate([key_cid, uniq[:, 3]])
                 key_loc += [(int(a), int(b), int(c)) for a, b, c, _ in uniq.tolist()]
+        # classes.ids now holds the keys: of_node() translates them back through key_cid
+        self.classes.key_cid = key_cid
         return keys, key_cid, key_loc
 
     @cached_property

@@ -43,6 +43,7 @@ class GraphClasses:
         if remap is not None:
             GK.remap_ids(ids, ntype, per_type, remap)
         self.ids = ids
+        self.key_cid = None  # set by HeapGraph.class_keys once ids holds the class keys
 
     def name(self, cid: int) -> str:
         cid = int(cid)
@@ -51,4 +52,5 @@ class GraphClasses:
         return self.extra[cid - self._nstrings]
 
     def of_node(self, ordinal: int) -> str:
-        return self.name(self.ids[ordinal])
+        c = self.ids[ordinal]
+        return self.name(c if self.key_cid is None else self.key_cid[c])
