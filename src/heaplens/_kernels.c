@@ -441,7 +441,82 @@ static PyObject *group_sums(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* first_at_least(col, limit) -> index of the first value >= limit, or -1 (1/4/8-byte columns) */
+static PyObject *first_at_least(PyObject *self, PyObject *args) {
+    PyObject *obj;
+    unsigned long long limit;
+    if (!PyArg_ParseTuple(args, "OK", &obj, &limit)) return NULL;
+    Py_buffer b;
+    if (PyObject_GetBuffer(obj, &b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    Py_ssize_t isz = b.itemsize, n = isz > 0 ? b.len / isz : 0, r = -1;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < n; k++) {
+        unsigned long long v = isz == 1 ? ((const uint8_t *)b.buf)[k]
+                             : isz == 4 ? ((const uint32_t *)b.buf)[k] : ((const uint64_t *)b.buf)[k];
+        if (v >= limit) { r = k; break; }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&b);
+    return PyLong_FromSsize_t(r);
+}
+
+/* edge_targets(to, nfields, node_count) -> (index of the first bad edge or -1, reason)
+ * Turns node-array offsets into ordinals in place; reason 1 = not a multiple of nfields, 2 = past
+ * the last node. 4- or 8-byte column. */
+static PyObject *edge_targets(PyObject *self, PyObject *args) {
+    PyObject *obj;
+    Py_ssize_t nf, count;
+    if (!PyArg_ParseTuple(args, "Onn", &obj, &nf, &count)) return NULL;
+    if (nf <= 0) { PyErr_SetString(PyExc_ValueError, "edge_targets: nfields must be positive"); return NULL; }
+    Py_buffer b;
+    if (PyObject_GetBuffer(obj, &b, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    Py_ssize_t isz = b.itemsize, n = isz > 0 ? b.len / isz : 0, bad = -1;
+    int reason = 0;
+    Py_BEGIN_ALLOW_THREADS
+    unsigned long long f = (unsigned long long)nf, c = (unsigned long long)count;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        unsigned long long v = isz == 4 ? ((uint32_t *)b.buf)[k] : ((uint64_t *)b.buf)[k];
+        unsigned long long q = v / f;
+        if (q * f != v) { bad = k; reason = 1; break; }
+        if (q >= c) { bad = k; reason = 2; break; }
+        if (isz == 4) ((uint32_t *)b.buf)[k] = (uint32_t)q; else ((uint64_t *)b.buf)[k] = q;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&b);
+    return Py_BuildValue("ni", bad, reason);
+}
+
+/* named_edges_in_range(types:uint8, names, named:uint8[ntypes], nstrings) -> first edge whose type
+ * names a string (named[type] != 0) and whose name index is >= nstrings, or -1 */
+static PyObject *named_edges_in_range(PyObject *self, PyObject *args) {
+    PyObject *tobj, *nobj;
+    Py_buffer mk;
+    unsigned long long nstrings;
+    if (!PyArg_ParseTuple(args, "OOy*K", &tobj, &nobj, &mk, &nstrings)) return NULL;
+    Py_buffer tb, nb;
+    if (PyObject_GetBuffer(tobj, &tb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) { PyBuffer_Release(&mk); return NULL; }
+    if (PyObject_GetBuffer(nobj, &nb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyBuffer_Release(&mk); PyBuffer_Release(&tb); return NULL;
+    }
+    Py_ssize_t n = tb.len, nsz = nb.itemsize, r = -1;
+    if (nsz > 0 && nb.len / nsz < n) n = nb.len / nsz;
+    Py_BEGIN_ALLOW_THREADS
+    const uint8_t *t = (const uint8_t *)tb.buf;
+    const uint8_t *named = (const uint8_t *)mk.buf;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (t[k] >= mk.len || !named[t[k]]) continue;
+        unsigned long long v = nsz == 4 ? ((const uint32_t *)nb.buf)[k] : ((const uint64_t *)nb.buf)[k];
+        if (v >= nstrings) { r = k; break; }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&mk); PyBuffer_Release(&tb); PyBuffer_Release(&nb);
+    return PyLong_FromSsize_t(r);
+}
+
 static PyMethodDef methods[] = {
+    {"first_at_least", first_at_least, METH_VARARGS, "Index of the first value >= limit, or -1."},
+    {"edge_targets", edge_targets, METH_VARARGS, "Edge to_node offsets to ordinals, in place, with checks."},
+    {"named_edges_in_range", named_edges_in_range, METH_VARARGS, "First edge naming a missing string."},
     {"parse_uint_array", parse_uint_array, METH_VARARGS, "Parse a JSON array of unsigned integers into columns."},
     {"count_byte", count_byte, METH_VARARGS, "Count one byte value in a range."},
     {"count_until_close", count_until_close, METH_VARARGS, "Commas up to the first ']', and where it is."},

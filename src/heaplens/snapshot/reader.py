@@ -650,28 +650,25 @@ def _read_rest(w, src, display, layout, node_count, edge_count, extra, nf, nodes
             raise w.err(f"node {bad:,} names string {int(col[bad]):,}, but there are only {nstrings:,} strings")
     edges = None
     if edge_cols is not None:
-        et, en, eto = edge_cols[0], edge_cols[1], edge_cols[2]
+        et, en, to = edge_cols[0], edge_cols[1], edge_cols[2]
         bad = _first_at_least(et, len(layout.edge_types))
         if bad is not None:
             raise w.err(f"edge {bad:,} has type {int(et[bad])}, outside the {len(layout.edge_types)} edge types")
-        if node_count and (eto % nf).any():
-            bad = int(np.flatnonzero(eto % nf)[0])
-            raise w.err(f"edge {bad:,} points at offset {int(eto[bad]):,}, not a multiple of {nf} node fields")
-        to = (eto // nf).astype(np.uint32)
-        bad = _first_at_least(to, node_count)
-        if bad is not None:
-            raise w.err(f"edge {bad:,} points at node {int(to[bad]):,}, but there are only {node_count:,} nodes")
-        stringy = np.zeros(len(layout.edge_types), dtype=bool)
+        bad, reason = K.edge_targets(to, nf, node_count)  # offsets → ordinals, in place
+        if bad >= 0:
+            if reason == 1:
+                raise w.err(f"edge {bad:,} points at offset {int(to[bad]):,}, not a multiple of {nf} node fields")
+            raise w.err(f"edge {bad:,} points at node {int(to[bad]) // nf:,}, but there are only {node_count:,} nodes")
+        if to.dtype == np.uint64 and node_count < 2**32:
+            to = to.astype(np.uint32)  # the offsets needed 64 bits, the ordinals do not
+        stringy = np.zeros(len(layout.edge_types), dtype=np.uint8)
         for t in STRING_EDGE_TYPES:
             i = layout.edge_type_index(t)
             if i >= 0:
-                stringy[i] = True
-        named = stringy[et]
-        if named.any():
-            over = named & (en >= nstrings)
-            if over.any():
-                bad = int(np.flatnonzero(over)[0])
-                raise w.err(f"edge {bad:,} names string {int(en[bad]):,}, but there are only {nstrings:,} strings")
+                stringy[i] = 1
+        bad = K.named_edges_in_range(et, en, stringy.tobytes(), nstrings)
+        if bad >= 0:
+            raise w.err(f"edge {bad:,} names string {int(en[bad]):,}, but there are only {nstrings:,} strings")
         edges = Edges(type=et, name_or_index=en, to_node=to)
     return HeapSnapshot(
         path=display,
@@ -716,8 +713,6 @@ def _count_locations(w: _Walker, pos: int) -> int:
 
 
 def _first_at_least(col: np.ndarray, limit: int) -> int | None:
-    if col.size == 0:
-        return None
-    if int(col.max()) < limit:
-        return None
-    return int(np.flatnonzero(col >= limit)[0])
+    """Index of the first value >= ``limit`` (one pass, no temporaries), None if there is none."""
+    i = K.first_at_least(col, limit)
+    return None if i < 0 else i
