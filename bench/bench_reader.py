@@ -91,6 +91,33 @@ with read_snapshot(path, node_fields=("type", "name", "id", "self_size", "edge_c
 print(json.dumps({"seconds": dt, "text_bytes": text}))
 """
 
+CHILD_KERNEL = r"""
+import json, sys, time, mmap
+import numpy as np
+from heaplens import kernels as K
+path = sys.argv[1]
+with open(path, "rb") as fh:
+    mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    out = {}
+    for sec, keep in ((b'"nodes":[', ("type", "name", "self_size")), (b'"edges":[', ("type", "name_or_index", "to_node"))):
+        a = mm.find(sec) + len(sec); b = mm.find(b"]", a)
+        text = np.frombuffer(mm[a:b + 1], dtype=np.uint8).copy()  # in memory: the kernel alone
+        n = K.count_byte(text, 0, len(text), ord(",")) + 1
+        nf = 7 if sec.startswith(b'"nodes') else 3
+        slots = np.full(nf, -1, dtype=np.int64)
+        for s, f in enumerate((0, 1, 3) if nf == 7 else (0, 1, 2)):
+            slots[f] = s
+        cols = tuple(np.zeros(n // nf, dtype=np.uint32) for _ in range(3))
+        best = 1e9
+        for _ in range(5):
+            t = time.perf_counter()
+            r = K.parse_uint_array(text, 0, len(text), len(text), 0, n, nf, slots, cols, -1)
+            best = min(best, time.perf_counter() - t)
+        assert r[0] == K.OK_END and r[2] == n, r
+        out[sec.decode().split('"')[1]] = len(text) / best
+print(json.dumps(out))
+"""
+
 CHILD_FROMSTRING = r"""
 import json, sys, time, mmap
 import numpy as np
@@ -174,6 +201,10 @@ def main() -> int:
         text = p["json"]["text_bytes"]
         say(f"parse nodes+edges arrays  heaplens: {text / p['seconds'] / 1e6:7.0f} MB/s of text "
             f"({p['seconds']:.2f} s for {fmt_mb(text)}; peak RSS {fmt_mb(p['rss'])})")
+        k = measure("kernel", [PY, "-c", CHILD_KERNEL, str(after)], 1)
+        if not k["failed"]:
+            say(f"                          C kernel alone (one thread, text in memory, best of 5): "
+                f"nodes {k['json']['nodes'] / 1e6:.0f} MB/s, edges {k['json']['edges'] / 1e6:.0f} MB/s")
         if size == "200MB":
             f = measure("fromstring", [PY, "-c", CHILD_FROMSTRING, str(after)], max(1, args.reps // 2))
             if not f["failed"]:

@@ -9,7 +9,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from conftest import devtools_summary
+from graph_helpers import devtools_summary
 from heaplens.graph import GRAPH_NODE_FIELDS, HeapGraph
 from heaplens.graph import kernels as GK
 from heaplens.snapshot import read_snapshot
@@ -102,7 +102,7 @@ def test_class_retained_sizes_equal_devtools(which, scenario, planted_pair, grap
 
 def test_class_retained_sizes_equal_devtools_bigger(tmp_path, graph_cache):
     """A ~25 MB snapshot with 20,000 records from bench/gen_snapshot.mjs."""
-    from conftest import NODE, ROOT
+    from graph_helpers import NODE, ROOT
     import subprocess
 
     if NODE is None:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import devtools_diff
+from graph_helpers import devtools_diff
 from heaplens.compare.ids import add_retainers, id_diff
 from heaplens.graph import paths as P
 

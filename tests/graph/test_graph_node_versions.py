@@ -12,7 +12,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from graph_helpers import ROOT
 from heaplens.graph import HeapGraph, read_for_graph
 from heaplens.graph import paths as P
 from test_graph_dominators import _compare_with_devtools, _nx_idom

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import devtools_summary
+from graph_helpers import devtools_summary
 from heaplens.graph import GRAPH_NODE_FIELDS, HeapGraph
 from heaplens.snapshot import read_snapshot
 
