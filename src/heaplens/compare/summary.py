@@ -68,16 +68,7 @@ class FamilyTable:
     type_labels: list[str]
     strings: StringTable
     extra: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        # Rows sorted by key: lookups are a binary search, no index to build or keep.
-        if len(self.key) > 1 and not bool(np.all(self.key[1:] > self.key[:-1])):
-            order = np.argsort(self.key, kind="stable")
-            self.key = self.key[order]
-            self.count = self.count[order]
-            self.size = self.size[order]
-            self.type_index = self.type_index[order]
-            self.name_ref = self.name_ref[order]
+    _order: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.key.shape[0])
@@ -91,13 +82,16 @@ class FamilyTable:
         return self.strings[ref] if ref >= 0 else self.extra[-ref - 1]
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
-        """Row index of each key, -1 where this table has no such row (rows are sorted by key)."""
-        out = np.searchsorted(self.key, keys)
-        if len(self.key) == 0:
-            out[:] = -1
-            return out
-        np.minimum(out, len(self.key) - 1, out=out)
-        out[self.key[out] != keys] = -1
+        """Row index of each key, -1 where this table has no such row."""
+        if self._order is None:
+            self._order = np.argsort(self.key, kind="stable")
+        sk = self.key[self._order]
+        pos = np.searchsorted(sk, keys)
+        out = np.full(len(keys), -1, dtype=np.int64)
+        if len(sk):
+            np.minimum(pos, len(sk) - 1, out=pos)
+            hit = sk[pos] == keys
+            out[hit] = self._order[pos[hit]]
         return out
 
     def as_dict(self) -> dict[tuple[str | None, str], tuple[int, int]]:

@@ -50,6 +50,7 @@ _U64_MAX = 0xFFFFFFFFFFFFFFFF
 REQUIRED_NODE_FIELDS = ("type", "name", "id", "self_size", "edge_count")
 REQUIRED_EDGE_FIELDS = ("type", "name_or_index", "to_node")
 STRING_EDGE_TYPES = ("context", "property", "internal", "shortcut", "weak")
+FLAT_SECTIONS = ("trace_function_infos", "samples", "locations")  # flat number arrays
 
 _HEAD_RE = re.compile(rb'\A\s*\{\s*"snapshot"\s*:\s*')
 
@@ -356,12 +357,11 @@ class _Walker:
                 if hint < self.end:
                     comma = mm.find(b",", hint)
                     stop = comma + 1 if comma >= 0 else self.end
-                close = mm.find(b"]", p, stop)
-                if close >= 0:
-                    stop = close + 1
                 chunks.append((p, stop, c0))
-                if close >= 0 or stop >= self.end:
+                if stop >= self.end:
                     break
+                # values in this chunk = its commas; past a "]" the next chunk's count is too high
+                # and its kernel stops at once (more values than announced), writing nothing
                 c0 += int(K.count_byte(self.buf, p, stop, ord(",")))
                 p = stop
 
@@ -371,24 +371,47 @@ class _Walker:
 
             results = list(_pool().map(run, chunks)) if len(chunks) > 1 else [run(chunks[0])]
             overflow = 0
+            ended = False
             for (a, b, c), (status, npos, ncount, ovf, fsum) in zip(chunks, results):
                 if status not in (K.OK_CHUNK, K.OK_END):
                     self._raise_status(status, int(npos), what)
-                if int(npos) != b:
-                    raise self.err(f"malformed {what}", int(npos))
                 overflow |= int(ovf)
                 total += int(fsum)
                 count = int(ncount)
+                if status == K.OK_END:  # the array ended in this chunk: later chunks were past it
+                    ended = True
+                    last = int(npos)
+                    break
+                if int(npos) != b:
+                    raise self.err(f"malformed {what}", int(npos))
+                last = b
             if overflow:
                 return pos, total, overflow
-            self.src.release(pos, chunks[-1][1])
-            pos = chunks[-1][1]
+            self.src.release(pos, last)
+            pos = last
             self.report(pos)
-            if results[-1][0] == K.OK_END:
+            if ended:
                 break
         if count != n_values:
             raise self.err(f"{what} has {count:,} values but the header announces {n_values:,}", pos - 1)
         return pos, total, 0
+
+    def jump_array(self, pos: int, what: str, strings_at: int | None) -> int | None:
+        """Skip the edges without reading them: V8 always writes "trace_function_infos" right after
+        them, so their end is found backwards from the strings (a key cannot occur inside a number
+        array). None when that key is not within 256 MiB before the strings."""
+        if strings_at is None:
+            return None
+        start = self.expect(pos, b"[", f"'[' opening {what}")
+        mm = self.src.mm
+        key = mm.rfind(b'"trace_function_infos"', max(start, strings_at - (256 << 20)), strings_at)
+        if key < 0:
+            return None
+        close = mm.rfind(b"]", start - 1, key)
+        if close < start - 1 or bytes(self.buf[close + 1 : key]).strip() != b",":
+            return None
+        self.report(close + 1)
+        return close + 1
 
     def count_array(self, pos: int, what: str, n_values: int, threads: int = _THREADS) -> int:
         """Skip a flat array of numbers, checking only how many there are (commas + 1).
@@ -479,6 +502,16 @@ class _Walker:
         self.report(pos)
         return StringTable(self.src.mm, *arrays), pos
 
+    def skip_flat(self, pos: int, name: str) -> int:
+        """Skip an array of numbers (no nesting, no strings): to its "]"."""
+        start = self.expect(pos, b"[", f"'[' opening \"{name}\"")
+        close = self.src.mm.find(b"]", start)
+        if close < 0:
+            raise self.err(f'truncated inside "{name}"', self.end)
+        self.src.release(start, close)
+        self.report(close + 1)
+        return close + 1
+
     def skip(self, pos: int, name: str) -> int:
         pos = self.ws(pos)
         status, npos = K.skip_value(self.buf, pos, self.end)
@@ -552,6 +585,19 @@ def _read(src: _Source, display: str, want_nodes, want_edges, want_locations, pr
     keep_fields = list(dict.fromkeys(want_nodes))
     keep_idx = [layout.node_fields.index(f) for f in keep_fields]
 
+    # Index the strings (the file's tail) on another thread while the nodes and edges are read.
+    strings_at = w.strings_start(pos)
+    prescan = _pool().submit(w.scan_strings, strings_at) if strings_at is not None else None
+    try:
+        return _read_body(w, src, display, layout, node_count, edge_count, extra, nf, keep_fields, keep_idx,
+                          want_edges, want_locations, pos, strings_at, prescan, nodes_task, keep_nodes, lap)
+    finally:
+        if prescan is not None:
+            prescan.exception()  # never unmap the file under a running kernel
+
+
+def _read_body(w, src, display, layout, node_count, edge_count, extra, nf, keep_fields, keep_idx,
+               want_edges, want_locations, pos, strings_at, prescan, nodes_task, keep_nodes, lap):
     pos = w.expect(pos, b",", "',' after the header")
     name, pos = w.key(pos)
     if name != "nodes":
@@ -580,17 +626,10 @@ def _read(src: _Source, display: str, want_nodes, want_edges, want_locations, pr
     name, pos = w.key(pos)
     if name != "edges":
         raise w.err(f'expected the "edges" section, found "{name}"', pos)
-    ef = layout.edge_field_count
-    edge_cols = None
-    # Index the strings (the file's tail) on another thread while the edges are read.
-    strings_at = w.strings_start(pos)
-    prescan = _pool().submit(w.scan_strings, strings_at) if strings_at is not None else None
     try:
         snap = _read_rest(w, src, display, layout, node_count, edge_count, extra, nf, columns,
                           want_edges, want_locations, pos, strings_at, prescan)
     finally:
-        if prescan is not None:
-            prescan.exception()  # never unmap the file under a running kernel
         if task is not None:
             task.exception()
     if task is not None:
@@ -608,7 +647,11 @@ def _read_rest(w, src, display, layout, node_count, edge_count, extra, nf, nodes
         eidx = [layout.edge_fields.index(f) for f in REQUIRED_EDGE_FIELDS]
         edge_cols, pos, _ = w.uint_array(pos, "edges", edge_count * ef, ef, eidx, narrow=frozenset({eidx[0]}))
     else:
-        pos = w.count_array(pos, "edges", edge_count * ef)
+        # A summary needs only the nodes and the strings: jump over the edges (62 % of a typical
+        # file) when the sections after them are where V8 puts them; their number is checked by
+        # the commands that read them (the edge counts of the nodes are checked above).
+        end = w.jump_array(pos, "edges", strings_at - 1 if strings_at is not None else None)
+        pos = end if end is not None else w.count_array(pos, "edges", edge_count * ef)
 
     w.lap("edges")
     loc_arr = None
@@ -632,6 +675,8 @@ def _read_rest(w, src, display, layout, node_count, edge_count, extra, nf, nodes
             n_loc = _count_locations(w, pos)
             arr, pos, _ = w.uint_array(pos, "locations", n_loc, lf, list(range(lf)))
             loc_arr = np.stack(arr, axis=1) if arr else np.empty((0, lf), np.uint32)
+        elif name in FLAT_SECTIONS:
+            pos = w.skip_flat(pos, name)
         else:
             pos = w.skip(pos, name)
     w.lap("rest+strings")
