@@ -513,7 +513,65 @@ static PyObject *named_edges_in_range(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(r);
 }
 
+/* node_class_ids(ntype:uint8, nname:uint32, per_type:int64[ntypes], out:uint32, used:uint8[nstrings]) -> 0 or -1
+ * DevTools class id per node: per_type[t] for types with a fixed label, else the name's string index
+ * (and the name is marked used). -1: a type or name index is out of range. */
+static PyObject *node_class_ids(PyObject *self, PyObject *args) {
+    Py_buffer tb, nb, pb, ob, ub;
+    if (!PyArg_ParseTuple(args, "y*y*y*w*w*", &tb, &nb, &pb, &ob, &ub)) return NULL;
+    const uint8_t *t = (const uint8_t *)tb.buf;
+    const uint32_t *nm = (const uint32_t *)nb.buf;
+    const int64_t *per = (const int64_t *)pb.buf;
+    uint32_t *out = (uint32_t *)ob.buf;
+    uint8_t *used = (uint8_t *)ub.buf;
+    Py_ssize_t n = tb.len, ntypes = pb.len / 8, nstr = ub.len;
+    if (nb.len / 4 < n) n = nb.len / 4;
+    if (ob.len / 4 < n) n = ob.len / 4;
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (t[k] >= ntypes) { bad = 1; break; }
+        int64_t c = per[t[k]];
+        if (c < 0) {
+            uint32_t s = nm[k];
+            if ((Py_ssize_t)s >= nstr) { bad = 1; break; }
+            out[k] = s;
+            used[s] = 1;
+        } else {
+            out[k] = (uint32_t)c;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&tb); PyBuffer_Release(&nb); PyBuffer_Release(&pb); PyBuffer_Release(&ob); PyBuffer_Release(&ub);
+    return PyLong_FromLong(bad ? -1 : 0);
+}
+
+/* remap_ids(ids:uint32, ntype:uint8, per_type:int64, remap:int64[nstrings]): ids[k] = remap[ids[k]]
+ * for named nodes whose name has a remap entry (>= 0) */
+static PyObject *remap_ids(PyObject *self, PyObject *args) {
+    Py_buffer ib, tb, pb, rb;
+    if (!PyArg_ParseTuple(args, "w*y*y*y*", &ib, &tb, &pb, &rb)) return NULL;
+    uint32_t *ids = (uint32_t *)ib.buf;
+    const uint8_t *t = (const uint8_t *)tb.buf;
+    const int64_t *per = (const int64_t *)pb.buf;
+    const int64_t *remap = (const int64_t *)rb.buf;
+    Py_ssize_t n = ib.len / 4, ntypes = pb.len / 8, nr = rb.len / 8;
+    if (tb.len < n) n = tb.len;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (t[k] < ntypes && per[t[k]] < 0 && (Py_ssize_t)ids[k] < nr) {
+            int64_t r = remap[ids[k]];
+            if (r >= 0) ids[k] = (uint32_t)r;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&ib); PyBuffer_Release(&tb); PyBuffer_Release(&pb); PyBuffer_Release(&rb);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"node_class_ids", node_class_ids, METH_VARARGS, "DevTools class id per node."},
+    {"remap_ids", remap_ids, METH_VARARGS, "Remap the class ids of named nodes."},
     {"first_at_least", first_at_least, METH_VARARGS, "Index of the first value >= limit, or -1."},
     {"edge_targets", edge_targets, METH_VARARGS, "Edge to_node offsets to ordinals, in place, with checks."},
     {"named_edges_in_range", named_edges_in_range, METH_VARARGS, "First edge naming a missing string."},

@@ -19,6 +19,7 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import SnapshotError
+from ..snapshot.classes import NodeClasses
 from ..snapshot.strings import hash_text
 from . import kernels as GK
 
@@ -286,9 +287,7 @@ class HeapGraph:
     @cached_property
     def classes(self):
         """DevTools class ids per node; detached embedder nodes get ``Detached <name>`` classes."""
-        from .classes import GraphClasses
-
-        nc = GraphClasses(self.snap, self.ntype, self.nname)
+        nc = NodeClasses(self.snap, self.ntype, self.nname)
         if self.detached is not None and self.detached.any():
             nstr = len(self.snap.strings)
             det = np.flatnonzero(self.detached)

@@ -870,29 +870,3 @@ def warm_up() -> None:
     mark_edge_names(et, en, 3, 1)
 
 
-@njit(cache=True, nogil=True, boundscheck=False)
-def node_class_ids(ntype, nname, per_type, nstrings):
-    """DevTools class id per node (uint32): ``per_type[t]`` for types with a fixed label, the name's
-    string index for named types (``per_type[t] < 0``). Also marks the names used by named nodes."""
-    n = ntype.shape[0]
-    out = np.empty(n, dtype=np.uint32)
-    used = np.zeros(nstrings, dtype=np.uint8)
-    for k in range(n):
-        c = per_type[ntype[k]]
-        if c < 0:
-            s = nname[k]
-            out[k] = s
-            used[s] = 1
-        else:
-            out[k] = c
-    return out, used
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def remap_ids(ids, ntype, per_type, remap):
-    """``ids[k] = remap[ids[k]]`` for named nodes whose name has a remap entry (>= 0)."""
-    for k in range(ids.shape[0]):
-        if per_type[ntype[k]] < 0:
-            r = remap[ids[k]]
-            if r >= 0:
-                ids[k] = r

@@ -43,46 +43,53 @@ class NodeClasses:
     """Class id of every node plus the names behind the ids.
 
     Ids below ``len(strings)`` are string indices (objects named by their constructor); ids from
-    ``len(strings)`` on index :attr:`extra` (type labels and cut ``<tag …>`` names).
+    ``len(strings)`` on index :attr:`extra` (type labels and cut ``<tag …>`` names). Computed by a C
+    loop with no node-sized temporaries. ``key_cid`` (optional) maps ``ids`` to class ids when a
+    caller (the graph) re-keys them.
     """
 
-    def __init__(self, snap: HeapSnapshot):
-        types = snap.nodes["type"]
-        names = snap.nodes["name"]
+    def __init__(self, snap: HeapSnapshot, ntype: np.ndarray | None = None, nname: np.ndarray | None = None):
+        from .. import kernels as K
+
+        ntype = snap.nodes["type"] if ntype is None else ntype
+        nname = snap.nodes["name"] if nname is None else nname
         nstrings = len(snap.strings)
         self._strings = snap.strings
+        self._nstrings = nstrings
         self.extra: list[str] = []
-        extra_index: dict[str, int] = {}
+        index: dict[str, int] = {}
 
         def extra_id(label: str) -> int:
-            if label not in extra_index:
-                extra_index[label] = nstrings + len(self.extra)
+            if label not in index:
+                index[label] = nstrings + len(self.extra)
                 self.extra.append(label)
-            return extra_index[label]
+            return index[label]
 
         per_type = np.empty(len(snap.layout.node_types), dtype=np.int64)
         for t, tname in enumerate(snap.layout.node_types):
             label = type_class_label(tname)
             per_type[t] = -1 if label is None else extra_id(label)
-        ids = per_type[types]
-        named = ids < 0
-        ids[named] = names[named]
-        # Names that DevTools cuts ("<div id=…>"): few, found by their first raw byte.
-        mark = np.zeros(nstrings, dtype=bool)
-        mark[names[named]] = True
-        used = np.flatnonzero(mark)
-        remap: dict[int, int] = {}
-        for s in used:
-            raw = snap.strings.raw(int(s))
+        ntype = np.ascontiguousarray(ntype, dtype=np.uint8)
+        nname = np.ascontiguousarray(nname, dtype=np.uint32)
+        ids = np.empty(len(ntype), dtype=np.uint32)
+        used = np.zeros(nstrings, dtype=np.uint8)
+        if K.node_class_ids(ntype, nname, per_type, ids, used) != 0:
+            raise ValueError("NodeClasses: a node type or name index is out of range")
+        # names DevTools cuts ("<div id=…>" → "<div>"): few, found by their first raw byte
+        remap = None
+        for s in np.flatnonzero(used).tolist():
+            raw = snap.strings.raw(s)
             if raw[:1] == b"<" or raw[:10] == b"Detached <":
-                full = snap.strings[int(s)]
+                full = snap.strings[s]
                 cut = normalize_object_name(full)
                 if cut != full:
-                    remap[int(s)] = extra_id(cut)
-        for s, cid in remap.items():
-            ids[named & (names == s)] = cid
-        self.ids = ids.astype(np.uint32)
-        self._nstrings = nstrings
+                    if remap is None:
+                        remap = np.full(nstrings, -1, dtype=np.int64)
+                    remap[s] = extra_id(cut)
+        if remap is not None:
+            K.remap_ids(ids, ntype, per_type, remap)
+        self.ids = ids
+        self.key_cid: np.ndarray | None = None
 
     def name(self, cid: int) -> str:
         cid = int(cid)
@@ -91,4 +98,5 @@ class NodeClasses:
         return self.extra[cid - self._nstrings]
 
     def of_node(self, ordinal: int) -> str:
-        return self.name(self.ids[ordinal])
+        c = self.ids[ordinal]
+        return self.name(c if self.key_cid is None else self.key_cid[c])
