@@ -1,7 +1,9 @@
 """Full analysis (parse + dominators + retained sizes + class summary) beside the peers, in one run.
 
-    .venv/bin/python bench/bench_graph.py /tmp/snaps/b200.heapsnapshot --repeat 3
-    .venv/bin/python bench/bench_graph.py /tmp/snaps/b2g.heapsnapshot --repeat 1 --peers hst
+    .venv/bin/python bench/bench_graph.py bench/.cache/snap-160000.heapsnapshot --repeat 3
+    .venv/bin/python bench/bench_graph.py bench/.cache/snap-1600000.heapsnapshot --repeat 1 --peers hst
+(the snapshots come from bench/gen_snapshot.mjs, e.g. via `make bench`; the peers from
+`npm ci --prefix bench`)
 
 Every tool runs in its own fresh process; wall time and peak RSS come from ``os.wait4`` on that
 process. Tools:
@@ -24,36 +26,14 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE = shutil.which("node")
 
-
-def run_measured(cmd: list[str], env: dict | None = None, timeout: float = 1800) -> tuple[float, int, int, str, str]:
-    """(seconds, peak RSS bytes, exit code, stdout, stderr) of one child process."""
-    out = tempfile.TemporaryFile()
-    err = tempfile.TemporaryFile()
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
-    deadline = t0 + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() > deadline:
-            proc.kill()
-            pid, status, usage = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.01)
-    secs = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    out.seek(0)
-    err.seek(0)
-    return secs, usage.ru_maxrss * 1024, proc.returncode, out.read().decode(errors="replace"), \
-        err.read().decode(errors="replace")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import run_measured  # noqa: E402
 
 
 def tool_commands(snapshot: str, args) -> dict[str, tuple[list[str], dict | None]]:
@@ -93,8 +73,9 @@ def main() -> int:
     ap.add_argument("snapshots", nargs="+")
     ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the median is reported")
     ap.add_argument("--peers", default="hst,vhp", help="comma list of peers to run (hst, vhp; '' = none)")
-    ap.add_argument("--hst-dir", default=os.environ.get("HST_DIR", "/tmp/hst/node_modules"))
-    ap.add_argument("--vhp-dir", default=os.environ.get("VHP_DIR", "/tmp/vhp/node_modules"))
+    peers = ROOT / "bench" / "node_modules"  # bench/package.json: `npm ci --prefix bench`
+    ap.add_argument("--hst-dir", default=os.environ.get("HST_DIR", str(peers)))
+    ap.add_argument("--vhp-dir", default=os.environ.get("VHP_DIR", str(peers)))
     ap.add_argument("--node-heap-mb", type=int, default=20000)
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = ap.parse_args()

@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from measure import run_measured  # noqa: E402
 CACHE = HERE / ".cache"
 PY = sys.executable
 SIZES = {"200MB": (144_000, 160_000), "2GB": (1_440_000, 1_600_000)}
@@ -55,23 +57,8 @@ def run_child(cmd: list[str], env: dict | None = None, timeout: float = 900) -> 
     e["HEAPLENS_PROGRESS"] = "0"
     if env:
         e.update(env)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)
-    deadline = t0 + timeout
-    while True:
-        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() > deadline:
-            proc.kill()
-            pid, status, ru = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.01)
-    wall = time.perf_counter() - t0
-    out = proc.stdout.read().decode()
-    err = proc.stderr.read().decode()
-    code = os.waitstatus_to_exitcode(status)
-    return {"wall": wall, "rss": ru.ru_maxrss * 1024, "stdout": out, "stderr": err, "code": code}
+    wall, rss, code, out, err = run_measured(cmd, e, timeout)
+    return {"wall": wall, "rss": rss, "stdout": out, "stderr": err, "code": code}
 
 
 CHILD_PARSE = r"""

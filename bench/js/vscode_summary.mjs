@@ -5,7 +5,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 
 const [file, topArg] = process.argv.slice(2)
-const dir = process.env.VHP_DIR || '/tmp/vhp/node_modules'
+const dir = process.env.VHP_DIR || path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'node_modules')
 const require = createRequire(path.join(dir, 'x.js'))
 const vhp = require('@vscode/v8-heap-parser')
 const t0 = performance.now()
