@@ -38,15 +38,21 @@ def _toolkit_dir() -> Path | None:
     return d if (d / "heap-snapshot-toolkit" / "index.js").is_file() else None
 
 
-def devtools_summary(path: Path, top: int = 60, node_ids: list[int] | None = None) -> dict:
-    """Run DevTools' HeapSnapshot code (npm heap-snapshot-toolkit) on ``path``."""
+def _require_toolkit() -> Path:
+    """Node and DevTools' code (heap-snapshot-toolkit), or skip — fail in CI / with HEAPLENS_REQUIRE_PARITY=1."""
     if NODE is None:
         pytest.skip("node is not installed")
     d = _toolkit_dir()
     if d is None:
         if os.environ.get("HEAPLENS_REQUIRE_PARITY") == "1" or os.environ.get("CI") == "true":
             pytest.fail("heap-snapshot-toolkit not found (set HST_DIR)")
-        pytest.skip("heap-snapshot-toolkit is not installed (npm i heap-snapshot-toolkit; HST_DIR=…/node_modules)")
+        pytest.skip("heap-snapshot-toolkit is not installed (npm ci --prefix bench; or HST_DIR=…/node_modules)")
+    return d
+
+
+def devtools_summary(path: Path, top: int = 60, node_ids: list[int] | None = None) -> dict:
+    """Run DevTools' HeapSnapshot code (npm heap-snapshot-toolkit) on ``path``."""
+    d = _require_toolkit()
     args = [NODE, "--max-old-space-size=8192", str(JS / "devtools_summary.mjs"), str(path), str(top)]
     if node_ids:
         args += ["--nodes", ",".join(map(str, node_ids))]
@@ -65,13 +71,7 @@ def run_js(script: str, *args: str) -> dict:
 
 def devtools_diff(before: Path, after: Path) -> dict:
     """DevTools' Comparison view (calculateSnapshotDiff) through heap-snapshot-toolkit."""
-    if NODE is None:
-        pytest.skip("node is not installed")
-    d = _toolkit_dir()
-    if d is None:
-        if os.environ.get("HEAPLENS_REQUIRE_PARITY") == "1" or os.environ.get("CI") == "true":
-            pytest.fail("heap-snapshot-toolkit not found (set HST_DIR)")
-        pytest.skip("heap-snapshot-toolkit is not installed")
+    d = _require_toolkit()
     cp = subprocess.run([NODE, str(JS / "devtools_diff.mjs"), str(before), str(after)], capture_output=True,
                         text=True, timeout=600, check=True, env={**os.environ, "HST_DIR": str(d)})
     return json.loads(cp.stdout.strip().splitlines()[-1])

@@ -10,30 +10,22 @@ from . import BaseCommand
 
 
 def add_plan_arguments(p: argparse.ArgumentParser) -> None:
-    from ..runner.options import parse_lanes, parse_nonneg_float, parse_pos_int, parse_shard
+    from ..runner.options import argtype, parse_lanes, parse_nonneg_float, parse_pos_int, parse_shard
 
-    def typed(fn):
-        def conv(text):
-            try:
-                return fn(text)
-            except ValueError as exc:
-                raise argparse.ArgumentTypeError(str(exc)) from None
-        conv.__name__ = fn.__name__.replace("parse_", "")
-        return conv
 
     p.add_argument("paths", nargs="*", metavar="PATH", help="test files or directories (Vitest filters); default: all")
     p.add_argument("--root", metavar="DIR", help="the suite root (default: nearest package.json upwards)")
     p.add_argument("--config", metavar="FILE", help="the suite's Vitest config (default: Vitest's own lookup)")
-    p.add_argument("--workers", type=typed(parse_pos_int), metavar="N", help="--maxWorkers for every lane")
-    p.add_argument("--lane", type=typed(parse_lanes), metavar="NAME[,NAME]", help="only these lanes (globs allowed)")
-    p.add_argument("--shard", type=typed(parse_shard), metavar="i/n", help="only shard i of n (files split by duration)")
+    p.add_argument("--workers", type=argtype(parse_pos_int), metavar="N", help="--maxWorkers for every lane")
+    p.add_argument("--lane", type=argtype(parse_lanes), metavar="NAME[,NAME]", help="only these lanes (globs allowed)")
+    p.add_argument("--shard", type=argtype(parse_shard), metavar="i/n", help="only shard i of n (files split by duration)")
     p.add_argument("--behavior", metavar="FILE", help="behavior manifest (default test/fixtures/test-parallel.behavior.json)")
     p.add_argument("--timings", metavar="FILE", help="timings manifest (default test/fixtures/test-timings.unit.json)")
     p.add_argument("--hotspots", metavar="FILE", help="memory-hotspot manifest (default test/fixtures/test-memory-hotspots.unit.json)")
-    p.add_argument("--heavy-min-ms", type=typed(parse_nonneg_float), metavar="MS", help="timed-heavy threshold (default 1200)")
-    p.add_argument("--heavy-lanes", type=typed(parse_pos_int), metavar="N", help="unit-heavy lanes (default 4)")
-    p.add_argument("--batch-ms", type=typed(parse_nonneg_float), metavar="MS", help="unit-fast batch budget, 0 = one lane (default 45000)")
-    p.add_argument("--memory-min-kb", type=typed(parse_pos_int), metavar="KB", help="hotspot threshold (default: the manifest's defaultMinDeltaKb)")
+    p.add_argument("--heavy-min-ms", type=argtype(parse_nonneg_float), metavar="MS", help="timed-heavy threshold (default 1200)")
+    p.add_argument("--heavy-lanes", type=argtype(parse_pos_int), metavar="N", help="unit-heavy lanes (default 4)")
+    p.add_argument("--batch-ms", type=argtype(parse_nonneg_float), metavar="MS", help="unit-fast batch budget, 0 = one lane (default 45000)")
+    p.add_argument("--memory-min-kb", type=argtype(parse_pos_int), metavar="KB", help="hotspot threshold (default: the manifest's defaultMinDeltaKb)")
 
 
 def cli_values(args: argparse.Namespace) -> dict:

@@ -21,33 +21,26 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
-        from ..runner.options import parse_nonneg_float, parse_pos_int, parse_signal
+        from ..runner.options import argtype, parse_nonneg_float, parse_pos_int, parse_signal
 
-        def typed(fn):
-            def conv(text):
-                try:
-                    return fn(text)
-                except ValueError as exc:
-                    raise argparse.ArgumentTypeError(str(exc)) from None
-            return conv
 
         p.usage = "heaplens run [PATH …] [options] [-- VITEST ARGS …]"
         add_plan_arguments(p)
-        p.add_argument("--max-old-space-mb", type=typed(parse_pos_int), metavar="N",
+        p.add_argument("--max-old-space-mb", type=argtype(parse_pos_int), metavar="N",
                        help="--max-old-space-size for every worker")
         p.add_argument("--trace", action=argparse.BooleanOptionalAction, default=None,
                        help="per-file memory trace (default on)")
-        p.add_argument("--poll-ms", type=typed(parse_pos_int), metavar="N", help="worker sampling period (default 1000)")
-        p.add_argument("--top", type=typed(parse_pos_int), metavar="N", help="files in a lane summary's top= (default 6)")
-        p.add_argument("--snapshot-interval", type=typed(parse_nonneg_float), metavar="SECONDS",
+        p.add_argument("--poll-ms", type=argtype(parse_pos_int), metavar="N", help="worker sampling period (default 1000)")
+        p.add_argument("--top", type=argtype(parse_pos_int), metavar="N", help="files in a lane summary's top= (default 6)")
+        p.add_argument("--snapshot-interval", type=argtype(parse_nonneg_float), metavar="SECONDS",
                        help="signal every worker for a heap snapshot this often (default 0 = off)")
         p.add_argument("--snapshot-dir", metavar="DIR", help="snapshots go to DIR/<lane>/ (default: the run's heapsnap/)")
-        p.add_argument("--snapshot-signal", type=typed(parse_signal), metavar="SIG", help="default SIGUSR2")
-        p.add_argument("--snapshot-budget-gb", type=typed(parse_nonneg_float), metavar="N",
+        p.add_argument("--snapshot-signal", type=argtype(parse_signal), metavar="SIG", help="default SIGUSR2")
+        p.add_argument("--snapshot-budget-gb", type=argtype(parse_nonneg_float), metavar="N",
                        help="past N GiB in a lane directory keep each PID's first and newest snapshots only")
         p.add_argument("--runs-dir", metavar="DIR", help="where run records go (default <root>/.heaplens/runs)")
-        p.add_argument("--parallel", type=typed(parse_pos_int), metavar="N", help="lanes at once (default 1)")
-        p.add_argument("--grace", type=typed(parse_nonneg_float), metavar="SECONDS",
+        p.add_argument("--parallel", type=argtype(parse_pos_int), metavar="N", help="lanes at once (default 1)")
+        p.add_argument("--grace", type=argtype(parse_nonneg_float), metavar="SECONDS",
                        help="after Ctrl-C/SIGTERM, kill the lanes this long after signalling them (default 5)")
 
     def run(self, args: argparse.Namespace) -> int:

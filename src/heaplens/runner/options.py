@@ -19,6 +19,20 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
+def argtype(fn: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type=`` from a parser of this module (its ValueError becomes argparse's error)."""
+    import argparse
+
+    def conv(text):
+        try:
+            return fn(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    conv.__name__ = fn.__name__.replace("parse_", "")
+    return conv
+
+
 def parse_bool(text: str) -> bool:
     t = str(text).strip().lower()
     if t in ("1", "true", "yes", "on"):

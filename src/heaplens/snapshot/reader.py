@@ -413,7 +413,7 @@ class _Walker:
         self.report(close + 1)
         return close + 1
 
-    def count_array(self, pos: int, what: str, n_values: int, threads: int = _THREADS) -> int:
+    def count_array(self, pos: int, what: str, n_values: int) -> int:
         """Skip a flat array of numbers, checking only how many there are (commas + 1).
 
         Two threads count two chunks at a time; the pages are released behind them."""
@@ -426,7 +426,7 @@ class _Walker:
         while True:
             chunks = []
             p = pos
-            for _ in range(threads):
+            for _ in range(_THREADS):
                 if p >= self.end:
                     break
                 stop = min(self.end, p + CHUNK)
