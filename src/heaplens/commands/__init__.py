@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import argparse
 
-# Modules in this package, each defining ``Command`` (a subclass of BaseCommand).
-COMMANDS = ("diff", "plan", "run", "merge", "harness", "top", "retainers", "diagnose")
+import pkgutil
+
+# The order sub-commands are listed in ``heaplens --help``; any other module of this package that
+# defines ``Command`` (a subclass of BaseCommand) is added after these, alphabetically.
+ORDER = ("investigate", "plan", "run", "merge", "diff", "top", "retainers", "diagnose", "report",
+         "isolate", "hotspots", "timings", "verify", "harness")
+
+
+def _discover() -> tuple[str, ...]:
+    found = {m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")}
+    return tuple(n for n in ORDER if n in found) + tuple(sorted(found - set(ORDER)))
+
+
+COMMANDS = _discover()
 
 
 class BaseCommand:
