@@ -46,3 +46,16 @@ def byte_progress(show: bool) -> Iterator[Callable[[str, int], Callable[[int], N
             return lambda n: bar.advance(tid, n)
 
         yield task
+
+
+@contextmanager
+def status(show: bool) -> Iterator[Callable[[str], None]]:
+    """Yields ``say(text)``: a one-line spinner on stderr showing the current step (no-op when off)."""
+    if not show:
+        yield lambda text: None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("heaplens") as st:
+        yield lambda text: st.update(f"heaplens: {text}")
