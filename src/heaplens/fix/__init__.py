@@ -1,0 +1,1 @@
+"""Fixes heaplens can apply itself: manifest edits (behavior isolation, memory hotspots, timings)."""
