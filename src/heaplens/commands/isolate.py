@@ -37,7 +37,7 @@ class Command(BaseCommand):
         root = resolve_root(args.root, [])
         r = isolate(root, args.files, reason=args.reason, kind=args.kind, behavior_path=args.behavior,
                     surface=args.surface, dry_run=args.dry_run)
-        label = _shown(r.path)
+        label = shown_path(r.path)
         for f in r.already:
             print(f"already listed: {f[0]} ({f[1]} in {label})")
         verb = "would add" if args.dry_run else "added"
@@ -50,7 +50,7 @@ class Command(BaseCommand):
         return 0
 
 
-def _shown(path) -> str:
+def shown_path(path) -> str:
     """The manifest as the user would type it: relative to the working directory when inside it."""
     from pathlib import Path
 

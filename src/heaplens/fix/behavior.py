@@ -16,6 +16,7 @@ from ..errors import UsageError
 from ..runner import manifests as M
 from . import jsontext as J
 from .atomic import unified_diff, write_text_atomic
+from .common import label, manifest_path
 
 KINDS = ("isolated", "singletonIsolated")
 OLD_ONLY = ("singletonIsolated", "threadSingleton", "vmForkSingleton")
@@ -50,14 +51,6 @@ def suite_path(root: Path, given: str | Path) -> str:
             except ValueError:
                 raise UsageError(f"{given} is outside the suite root {root}") from None
     raise UsageError(f"no such test file: {given} (nothing written)")
-
-
-def manifest_path(root: Path, given: str | Path | None) -> Path:
-    """``--behavior``: relative to the suite root, as ``heaplens plan --behavior`` reads it."""
-    if given is None:
-        return root / M.DEFAULT_BEHAVIOR
-    p = Path(given)
-    return p if p.is_absolute() else root / p
 
 
 def _schema(data: dict) -> str:
@@ -103,7 +96,7 @@ def isolate(root: str | Path, files: list[str | Path], reason: str | None = None
     if kind not in KINDS:
         raise UsageError(f"--as {kind}: expected one of {', '.join(KINDS)}")
     root = Path(root)
-    path = manifest_path(root, behavior_path)
+    path = manifest_path(root, behavior_path, M.DEFAULT_BEHAVIOR)
     rels = []
     for f in files:
         rel = suite_path(root, f)
@@ -141,18 +134,11 @@ def isolate(root: str | Path, files: list[str | Path], reason: str | None = None
         return result
 
     after = _with_entries(before, data, surface, kind, result.added, reason)
-    result.diff = unified_diff(before, after, _label(root, path))
+    result.diff = unified_diff(before, after, label(root, path))
     if not dry_run:
         write_text_atomic(path, after)
         result.written = True
     return result
-
-
-def _label(root: Path, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _with_entries(before: str, data: dict, surface: str, kind: str, files: list[str], reason: str | None) -> str:

@@ -1,0 +1,162 @@
+"""What the manifest updaters read: heaplens run records and OpenClaw-style wrapper logs.
+
+Every problem with an input (missing, not JSON, not a run record, a run directory without run.json)
+is a :class:`UsageError`: one line naming the file, exit 2, and no manifest is written.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UsageError
+from ..runner import record as R
+from ..runner.manifests import norm
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# OpenClaw's wrapper and heaplens's runner print the same lane summary under different tags
+_SUMMARY = re.compile(r"\[(?:test-parallel|heaplens)\]\[mem\] summary (\S+)(.*)$")
+_SIZE = re.compile(r"^([+\-±]?)(\d+(?:\.\d+)?)(KiB|MiB|GiB)$")
+_UNIT_KB = {"KiB": 1, "MiB": 1024, "GiB": 1024 * 1024}
+# Vitest's default reporter, one line per finished file: " ✓ src/a.test.ts (3 tests | 1 skipped) 12ms"
+_FILE_DONE = re.compile(r"^\s*\S\s+(\S+\.\w+)\s+\((\d+) tests?\b[^)]*\)")
+
+
+@dataclass
+class Growth:
+    """One file's RSS growth as one source saw it."""
+
+    file: str
+    delta_kb: int
+    source: str  # "<run id>:<lane>" or "<log name>:<lane>"
+
+
+def size_kb(text: str) -> int | None:
+    """``+412.3MiB`` → 422195 (KiB, 1024-based, signed; ``±`` is zero); None if not a size."""
+    m = _SIZE.match(text.strip())
+    if not m:
+        return None
+    kb = float(m.group(2)) * _UNIT_KB[m.group(3)]
+    return -round(kb) if m.group(1) == "-" else round(kb) if m.group(1) != "±" else 0
+
+
+def lane_matches(lane: str, globs: list[str] | None) -> bool:
+    return not globs or any(fnmatch.fnmatchcase(lane, g) for g in globs)
+
+
+def load_run(given: str | Path, root: Path | None = None) -> dict:
+    """A run record from a run directory, a run.json, or a run id under ``<root>/.heaplens/runs``."""
+    p = Path(given)
+    if not p.exists() and root is not None and (root / ".heaplens" / "runs" / str(given)).is_dir():
+        p = root / ".heaplens" / "runs" / str(given)
+    if p.is_dir():
+        if not (p / "run.json").is_file():
+            raise UsageError(f"{p} holds no run.json (not a heaplens run directory)")
+        p = p / "run.json"
+    if not p.is_file():
+        raise UsageError(f"no run record at {given}")
+    try:
+        rec = R.load(p)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{p} is not valid JSON: {exc}") from None
+    except (ValueError, AttributeError) as exc:
+        raise UsageError(str(exc).splitlines()[0] if str(exc) else f"{p}: not a heaplens run record") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {p}: {exc.strerror}") from None
+    lanes = rec.get("lanes")
+    if not isinstance(lanes, dict) or not all(isinstance(l, dict) and isinstance(l.get("files", []), list)
+                                              for l in lanes.values()):
+        raise UsageError(f"{p}: not a heaplens run record (no lanes with files)")
+    rec.setdefault("run_id", p.parent.name)
+    return rec
+
+
+def run_files(rec: dict, lanes: list[str] | None = None):
+    """``(lane, file record)`` for every finished file of every lane matching ``lanes``."""
+    for name, lane in rec["lanes"].items():
+        if not lane_matches(name, lanes):
+            continue
+        for f in lane.get("files") or []:
+            if isinstance(f, dict) and isinstance(f.get("file"), str):
+                yield name, f
+
+
+def run_growth(rec: dict, lanes: list[str] | None = None) -> list[Growth]:
+    """Each file's growth (``delta``: the worker's RSS growth while it ran), positive ones only."""
+    out = []
+    for lane, f in run_files(rec, lanes):
+        delta = f.get("delta")
+        if isinstance(delta, (int, float)) and delta > 0:
+            out.append(Growth(norm(f["file"]), round(delta / 1024), f"{rec['run_id']}:{lane}"))
+    return out
+
+
+def run_top(rec: dict, lanes: list[str] | None = None) -> list[Growth]:
+    """The lanes' top growth lists (``summary.top``), as the run printed them."""
+    out = []
+    for name, lane in rec["lanes"].items():
+        if not lane_matches(name, lanes):
+            continue
+        for t in ((lane.get("summary") or {}).get("top") or []):
+            if isinstance(t, dict) and isinstance(t.get("file"), str) and isinstance(t.get("delta"), (int, float)):
+                out.append(Growth(norm(t["file"]), round(t["delta"] / 1024), f"{rec['run_id']}:{name}"))
+    return out
+
+
+def lane_test_counts(lane: dict) -> dict[str, int]:
+    """Tests per file from the lane's Vitest output (``vitest.log`` beside the record), when it is still
+    there: the run record itself does not count tests."""
+    log = lane.get("log")
+    if not isinstance(log, str):
+        return {}
+    try:
+        text = Path(log).read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        m = _FILE_DONE.match(_ANSI.sub("", line))
+        if m:
+            out[norm(m.group(1))] = int(m.group(2))
+    return out
+
+
+def read_log(given: str | Path) -> str:
+    p = Path(given)
+    try:
+        return p.read_bytes().decode("utf-8", errors="replace")
+    except IsADirectoryError:
+        raise UsageError(f"--log {given} is a directory, not a log file") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the log {given}: {exc.strerror}") from None
+
+
+def log_growth(text: str, label: str, lanes: list[str] | None = None) -> list[Growth]:
+    """The ``top=`` entries of every ``[test-parallel][mem] summary`` (or ``[heaplens][mem] summary``)
+    line of matching lanes. ANSI colours and CI prefixes (timestamps, ``job\\tstep\\t``) are ignored."""
+    out = []
+    for line in text.splitlines():
+        m = _SUMMARY.search(_ANSI.sub("", line))
+        if not m or not lane_matches(m.group(1), lanes):
+            continue
+        rest = m.group(2)
+        i = rest.find(" top=")
+        if i < 0:
+            continue
+        top = rest[i + len(" top="):].strip()
+        if top == "none":
+            continue
+        for item in top.split(", "):
+            path, _, size = item.strip().rpartition(":")
+            kb = size_kb(size)
+            if path and kb is not None:
+                out.append(Growth(norm(path), kb, f"{label}:{m.group(1)}"))
+    return out
+
+
+def log_label(path: str | Path) -> str:
+    """OpenClaw's source label: the log's file name without its extension."""
+    return Path(path).stem
