@@ -72,7 +72,10 @@ def _render(file: str, reason: str | None, as_object: bool, sample: str | None, 
     if sample is None or "\n" in sample:
         return json.dumps(obj, indent=unit, ensure_ascii=False)
     compact = '": ' not in sample
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":") if compact else (", ", ": "))
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":") if compact else (", ", ": "))
+    if sample.startswith("{ ") and sample.endswith(" }"):  # prettier's padded braces
+        text = "{ " + text[1:-1] + " }"
+    return text
 
 
 def _present(behavior: M.Behavior, file: str) -> str | None:
