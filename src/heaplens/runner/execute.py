@@ -25,7 +25,7 @@ import psutil
 from ..report.units import fmt_size
 from ..snapshot.files import parse_name
 from .plan import Lane
-from .vitest import Suite, run_argv, write_wrapper_config
+from .vitest import Suite, projects_hook_path, run_argv, write_wrapper_config
 
 OOM_PATTERNS = (
     "JavaScript heap out of memory",
@@ -207,8 +207,12 @@ class LaneRunner:
             self._samples_fh.close()
         self.elapsed = time.monotonic() - t0
         self._finish()
+        for generated in (self.config_path, projects_hook_path(self.config_path)):
+            try:
+                generated.unlink()
+            except OSError:
+                pass
         try:
-            self.config_path.unlink()
             self.config_path.parent.rmdir()
         except OSError:
             pass
