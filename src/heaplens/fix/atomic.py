@@ -36,7 +36,7 @@ def unified_diff(before: str, after: str, label: str) -> str:
     """The change as ``diff -u`` shows it ("" when nothing changed); a new file diffs against /dev/null."""
     if before == after:
         return ""
-    old = f"a/{label}" if before else "/dev/null"
+    a, b = (label, label) if label.startswith("/") else (f"a/{label}", f"b/{label}")  # git's prefixes for relative paths
     lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                 fromfile=old, tofile=f"b/{label}")
+                                 fromfile=a if before else "/dev/null", tofile=b)
     return "".join(l if l.endswith("\n") else l + "\n\\ No newline at end of file\n" for l in lines)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,10 +49,13 @@ def lane_matches(lane: str, globs: list[str] | None) -> bool:
 
 
 def load_run(given: str | Path, root: Path | None = None) -> dict:
-    """A run record from a run directory, a run.json, or a run id under ``<root>/.heaplens/runs``."""
+    """A run record from a run directory, a run.json, or a run id (looked up in ``$HEAPLENS_RUNS_DIR``,
+    then ``<root>/.heaplens/runs``: where ``heaplens run`` puts them)."""
     p = Path(given)
-    if not p.exists() and root is not None and (root / ".heaplens" / "runs" / str(given)).is_dir():
-        p = root / ".heaplens" / "runs" / str(given)
+    if not p.exists():
+        dirs = [Path(os.environ["HEAPLENS_RUNS_DIR"])] if os.environ.get("HEAPLENS_RUNS_DIR") else []
+        dirs += [root / ".heaplens" / "runs"] if root is not None else []
+        p = next((d / str(given) for d in dirs if (d / str(given)).is_dir()), p)
     if p.is_dir():
         if not (p / "run.json").is_file():
             raise UsageError(f"{p} holds no run.json (not a heaplens run directory)")
