@@ -98,6 +98,8 @@ def isolate(root: str | Path, files: list[str | Path], reason: str | None = None
     """
     if kind not in KINDS:
         raise UsageError(f"--as {kind}: expected one of {', '.join(KINDS)}")
+    if kind in OLD_ONLY and surface != "unit":
+        raise UsageError(f"{kind} exists only in the unit section (old schema), not in {surface}")
     root = Path(root)
     path = manifest_path(root, behavior_path, M.DEFAULT_BEHAVIOR)
     rels = []
