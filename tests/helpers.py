@@ -75,3 +75,19 @@ def node_binary(version: str) -> Path:
                 pytest.fail(f"could not install node {version} from npm: {cp.stderr[-500:]}")
             pytest.skip(f"could not install node {version} from npm (offline?)")
     return exe
+
+
+def npm_ci(d: Path) -> Path:
+    """``npm ci`` a fixture suite once (when its ``node_modules/vitest`` is missing); skip without npm
+    locally, fail in CI."""
+    npm = shutil.which("npm")
+    if npm is None or NODE is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("node/npm are not on PATH; these tests need them")
+        pytest.skip("node/npm are not installed")
+    if not (d / "node_modules" / "vitest" / "package.json").is_file():
+        cp = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=d,
+                            capture_output=True, text=True, timeout=600)
+        if cp.returncode != 0:
+            pytest.fail(f"npm ci in {d} failed:\n{cp.stdout}\n{cp.stderr}")
+    return d

@@ -26,6 +26,16 @@ LOADER_PATTERN = re.compile(
     r"ModuleWrap|ModuleJob|ModuleLoader|LoadCache|\bModule\b|moduleCache|ModuleCacheMap|vite-node|vitest|"
     r"\(Compilation cache\)|SourceTextModule|BuiltinModule|require \(context\)|_cache \(property\)"
 )
+# A retained-size share of the growth held by one user class that makes an ambiguous verdict a leak.
+RETAINED_SHARE = 0.4
+# Scripts of the test runner itself: a chain held there is module-loader machinery, not user code.
+TOOL_SCRIPT = re.compile(r"node_modules/(vitest|vite|@vitest|vite-node|tinypool|tinyspy|@vitejs)/")
+
+
+def tool_script(url: str | None) -> bool:
+    return bool(url and TOOL_SCRIPT.search(url))
+
+
 USER_HOLDER_HINTS = (
     ("listener", re.compile(r"_events|listeners|EventEmitter|AbortSignal")),
     ("timer", re.compile(r"\bTimeout @|TimersList|Immediate @|_onTimeout")),
@@ -249,24 +259,42 @@ def confirm_with_retainers(d: Diagnosis, before, after, rows: int = 4) -> None:
     finally:
         res.close()
     loader = user = 0
+    user_retained: list[tuple[int, str]] = []  # (retained size of the new objects, class) held by user code
     for r in res.rows:
         agg: Aggregation | None = r.retainers
         if not agg:
             continue
+        row_loader = row_user = 0
         for c in agg.chains:
             text = c.example.text()
-            via_loader = _through_loader(text)
+            via_loader = _through_loader(text) or tool_script(c.script)
             if via_loader:
-                loader += c.count
+                row_loader += c.count
             else:
-                user += c.count
+                row_user += c.count
             near = " → ".join(_below_loader(text))
             kind = next((k for k, pat in USER_HOLDER_HINTS if pat.search(near)), "variable")
             d.evidence.append(f"retainers: {agg.sentence(c)}; "
                               f"{'through module-loader machinery' if via_loader else f'through a user {kind}'}")
+        loader += row_loader
+        user += row_user
+        if row_user > row_loader:
+            user_retained.append((r.new_retained, r.name))
     d.retainers = res.rows
     if loader + user == 0:
         return
+    # DevTools' view: what the new objects of one user-held class retain (their strings, arrays and
+    # elements included) — the self-size buckets count those as neutral.
+    if user_retained and d.growth:
+        size, name = max(user_retained)
+        share = size / d.growth
+        d.evidence.append(f"retained size: the new `{name}` objects retain {_mib(size)} "
+                          f"({100 * share:.0f} % of the growth), held by user code")
+        if d.verdict == "ambiguous" and share >= RETAINED_SHARE:
+            d.verdict, d.bucket = VERDICTS["runtime"], "runtime"
+            d.confidence = min(0.9, 0.5 + 0.5 * share)
+            d.summary = (f"runtime leak: new `{name}` objects held by user code retain {_mib(size)} "
+                         f"({100 * share:.0f} % of the growth)")
     if d.bucket == "runtime":
         d.confirmed = user >= loader
     elif d.bucket == "module-graph":

@@ -155,17 +155,46 @@ def load_run(run_dir: str | os.PathLike) -> tuple[Path, dict]:
         raise UsageError(str(exc)) from None
 
 
-def _worker_snapshots(lane: dict) -> dict[int, list[str]]:
-    """PID → its snapshot files that still exist, in Node's sequence order."""
+def complete(path: str) -> bool:
+    """A snapshot Node finished writing: not empty and ending with the closing brace (a worker that
+    exits mid-write leaves an empty or cut file). Compressed files are taken as complete."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            if size == 0:
+                return False
+            if path.endswith(".gz"):
+                return True
+            fh.seek(max(0, size - 64))
+            return fh.read().rstrip().endswith(b"}")
+    except OSError:
+        return False
+
+
+def _worker_snapshots(lane: dict, incomplete: list[str] | None = None,
+                      run_dir: Path | None = None) -> dict[int, list[str]]:
+    """PID → its complete snapshot files that still exist, in Node's sequence order (cut ones go to
+    ``incomplete``)."""
     snaps = lane.get("snapshots") or {}
     files = list(snaps.get("files") or [])
     d = snaps.get("dir")
+    if run_dir is not None and d and not Path(d).is_dir():
+        # a run directory that was moved or downloaded (a CI artefact): its own heapsnap/<lane>
+        moved = Path(run_dir) / "heapsnap" / Path(d).name
+        if moved.is_dir():
+            files = [str(moved / Path(f).name) for f in files]
+            d = str(moved)
     if d and Path(d).is_dir():  # files written after the record (e.g. near-limit snapshots)
         files += [str(q) for q in Path(d).glob("*.heapsnapshot")]
     by_pid: dict[int, list] = {}
     for f in dict.fromkeys(os.path.abspath(f) for f in files):
         n = parse_name(f)
         if n is None or not Path(f).is_file():
+            continue
+        if not complete(f):
+            if incomplete is not None:
+                incomplete.append(f)
             continue
         by_pid.setdefault(n.pid, []).append(n)
     return {pid: [str(n.path) for n in sorted(ns, key=lambda n: n.sort_key)] for pid, ns in by_pid.items()}
@@ -282,7 +311,7 @@ def _trend(inv: Investigation, rows, progress) -> None:
 
 def holder_of(chain, agg, root: str | None) -> Holder:
     """The variable, source file and kind of holder of one aggregated retaining chain."""
-    from . import USER_HOLDER_HINTS, _below_loader, _through_loader
+    from . import USER_HOLDER_HINTS, _below_loader, _through_loader, tool_script
 
     text = chain.example.text()
     below = _below_loader(text)
@@ -308,7 +337,7 @@ def holder_of(chain, agg, root: str | None) -> Holder:
         if root and source.startswith(root.rstrip("/") + "/"):
             source = source[len(root.rstrip("/")) + 1:]
     return Holder(class_name=agg.class_name, count=chain.count, total=agg.total, variable=variable, source=source,
-                  kind=kind, via_loader=_through_loader(text), chain=chain.pattern, sentence=agg.sentence(chain))
+                  kind=kind, via_loader=_through_loader(text) or tool_script(chain.script), chain=chain.pattern, sentence=agg.sentence(chain))
 
 
 def _holders(inv: Investigation, root: str | None) -> None:
@@ -356,7 +385,8 @@ def diagnose_run(run_dir: str | os.PathLike, *, rules: RuleSet | None = None, re
         files_by_pid: dict[int, list[dict]] = {}
         for f in lane.get("files") or []:
             files_by_pid.setdefault(f.get("pid"), []).append(f)
-        snaps = _worker_snapshots(lane)
+        cut_files: list[str] = []
+        snaps = _worker_snapshots(lane, cut_files, path)
         signals: dict[int, list[float]] = {}
         for sig in (lane.get("snapshots") or {}).get("signals") or []:
             for p in sig.get("pids") or []:
@@ -395,6 +425,10 @@ def diagnose_run(run_dir: str | os.PathLike, *, rules: RuleSet | None = None, re
             else:
                 continue
             found = True
+            for f in cut_files:
+                if (n := parse_name(f)) and n.pid == pid:
+                    inv.diagnosis.evidence.append(f"skipped {Path(f).name}: incomplete (the worker exited while "
+                                                  "writing it)")
             invs.append(inv)
         if not found:
             skipped.append(f"{name}: no worker ran a file (status {lane.get('status')})")

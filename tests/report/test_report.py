@@ -1,0 +1,98 @@
+"""`heaplens diagnose RUN_DIR` and `heaplens report RUN_DIR` on a real run of a leaking Vitest suite."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import hl  # tests/report/conftest.py (this directory is on sys.path)
+
+
+def _diagnosis(run) -> dict:
+    cp = hl("diagnose", run, "--retainers", "--format", "json", cwd=run)
+    assert cp.returncode == 0, cp.stderr
+    return json.loads(cp.stdout)
+
+
+def test_diagnose_run_dir_names_the_leak_and_its_holder(leak_run):
+    doc = _diagnosis(leak_run["run"])
+    assert doc["kind"] == "heaplens.run-diagnosis"
+    [res] = doc["results"]  # one lane, one worker
+    assert res["lane"] == "unit-fast"
+    assert len(res["snapshots"]) >= 2 and res["before"] != res["after"]
+    assert res["verdict"] == "runtime leak"
+    assert res["confirmed_by_retainers"] is True
+    holder = res["holders"][0]
+    assert holder["class_name"] == "SessionRecord"
+    assert holder["variable"] == "sessionCache"
+    assert holder["source"] == "src/cache.js"
+    assert not holder["via_loader"]
+    # every SessionRecord created between the two snapshots is held there (4,000 per file)
+    assert holder["count"] == holder["total"] and holder["count"] % 4000 == 0 and holder["count"] >= 4000
+    # the per-file RSS of the worker is part of the evidence, with the files that ran in it
+    assert any(e.startswith("per-file RSS:") and "test/leak" in e for e in res["evidence"])
+    assert res["trace"]["files"] == 7
+
+
+def test_report_markdown_has_the_six_items(leak_run, tmp_path):
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    cp = hl("report", leak_run["run"], "--format", "markdown", cwd=leak_run["suite"],
+            env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert cp.returncode == 0, cp.stderr
+    md = cp.stdout
+    for item in ("1. **Reproduce:**", "2. **Compared:** lane `unit-fast`", "3. **Dominant families**",
+                 "4. **Verdict:** runtime leak", "5. **Fix (cleanup):**", "6. **Verified:**"):
+        assert item in md, item
+    assert "heaplens run --workers 1 --snapshot-interval 2 --lane unit-fast" in md
+    assert "`sessionCache` in src/cache.js" in md
+    assert "SessionRecord" in md
+    # appended to the job summary, after what was there
+    assert summary.read_text() == "earlier step\n" + md
+    assert (leak_run["run"] / "report.json").is_file()
+
+
+def test_report_json_terminal_and_reuse(leak_run):
+    cp = hl("report", leak_run["run"], "--format", "json", cwd=leak_run["suite"])
+    assert cp.returncode == 0, cp.stderr
+    doc = json.loads(cp.stdout)
+    assert doc["schema"] == "heaplens.report" and doc["schema_version"] == 1
+    assert doc["verdicts"] == {"runtime leak": 1}
+    [lane] = doc["lanes"]
+    assert lane["name"] == "unit-fast" and lane["summary"]["files"] == 7
+    tl = lane["timeline"]
+    assert len(tl["files"]) == 7 and tl["samples"] and tl["snapshots"]
+    f = doc["findings"][0]
+    assert f["fix"]["kind"] == "cleanup" and f["fix"]["holder"]["variable"] == "sessionCache"
+    assert "clear the module-level collection" in f["fix"]["cleanup"]
+    assert f["verified"] and f["reproduce"].endswith("--lane unit-fast")
+    # the saved model is reused: the same document comes back
+    again = json.loads(hl("report", leak_run["run"], "--format", "json", cwd=leak_run["suite"]).stdout)
+    assert again["generated_at"] == doc["generated_at"]
+    term = hl("report", leak_run["run"], cwd=leak_run["suite"])
+    assert term.returncode == 0
+    assert "unit-fast pid" in term.stdout and "runtime leak" in term.stdout and "sessionCache" in term.stdout
+
+
+def test_trace_only_run_says_what_it_could_not_verify(trace_only_run):
+    cp = hl("report", trace_only_run["run"], "--format", "json", cwd=trace_only_run["suite"])
+    assert cp.returncode == 0, cp.stderr
+    doc = json.loads(cp.stdout)
+    [f] = doc["findings"]
+    assert f["snapshots"] == [] and f["before"] is None
+    # 6 files x 4,000 records of ~2 KiB: the RSS grows well past the trace threshold
+    assert f["trace"]["rss_growth"] > 32 * 2**20
+    assert f["verdict"] == "ambiguous"
+    assert "rerun the lane with --snapshot-interval" in f["summary"]
+    assert any("no snapshot pair" in n for n in f["not_verified"])
+
+
+def test_bad_run_dir_is_one_line_exit_2(tmp_path):
+    for cmd in (("report", tmp_path), ("diagnose", tmp_path)):
+        cp = hl(*cmd, cwd=tmp_path)
+        assert cp.returncode == 2
+        assert cp.stderr.strip().count("\n") == 0 and "not a heaplens run directory" in cp.stderr
+    (tmp_path / "run.json").write_text('{"schema": "heaplens.run", "schema_version": 99}')
+    cp = hl("report", tmp_path, cwd=tmp_path)
+    assert cp.returncode == 2 and "newer" in cp.stderr
+    cp = hl("diagnose", tmp_path, "--lane", "nope", cwd=tmp_path)
+    assert cp.returncode == 2
