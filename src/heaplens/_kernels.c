@@ -1,5 +1,5 @@
 /*
- * heaplens._kernels — the compiled loops of the snapshot reader.
+ * heaplens._kernels — the compiled loops of the snapshot reader and of the graph analysis.
  *
  * Every function takes buffers (numpy arrays, a memory-mapped file) and plain integers, works with
  * the GIL released, never raises on malformed input and never reads or writes out of bounds: it
@@ -13,6 +13,10 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 enum { OK_CHUNK = 0, OK_END = 1, ERR_BYTE = 2, ERR_TOO_MANY = 3, ERR_EOF = 4, ERR_NUMBER = 5, ERR_CONTROL = 6 };
 
@@ -569,7 +573,886 @@ static PyObject *remap_ids(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+
+/* ============================================================================================
+ * Graph kernels (heaplens.graph): CSR, DevTools' essential edges, Lengauer–Tarjan dominators,
+ * retained sizes, distances, retaining paths. Node references are ordinals (0 = the synthetic
+ * root); first[k]:first[k+1] are node k's edges. Arrays come from heaplens.graph.kernels, which
+ * checks their dtypes and lengths; outputs are allocated there too (numpy), scratch here (malloc).
+ * "sizes" arrays are uint32 or uint64 (the width is passed along).
+ * ============================================================================================ */
+
+#define NBUF 24
+typedef struct { Py_buffer b[NBUF]; int n; } Bufs;
+static void bufs_release(Bufs *B) { for (int i = 0; i < B->n; i++) PyBuffer_Release(&B->b[i]); B->n = 0; }
+#define U32(i) ((uint32_t *)B.b[i].buf)
+#define U8(i) ((uint8_t *)B.b[i].buf)
+#define I64(i) ((int64_t *)B.b[i].buf)
+#define I32(i) ((int32_t *)B.b[i].buf)
+#define U64(i) ((uint64_t *)B.b[i].buf)
+#define F64(i) ((double *)B.b[i].buf)
+#define LEN(i, sz) ((Py_ssize_t)(B.b[i].len / (sz)))
+#define SIZE_AT(p, w, i) ((w) == 4 ? (uint64_t)((const uint32_t *)(p))[i] : ((const uint64_t *)(p))[i])
+
+static PyObject *no_memory(Bufs *B) { bufs_release(B); return PyErr_NoMemory(); }
+
+/* g_first_edges(edge_count:u32, out:u32[n+1]) -> total */
+static PyObject *g_first_edges(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 2};
+    if (!PyArg_ParseTuple(args, "y*w*", &B.b[0], &B.b[1])) return NULL;
+    const uint32_t *ec = U32(0);
+    uint32_t *out = U32(1);
+    Py_ssize_t n = LEN(0, 4);
+    unsigned long long s = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < n; k++) { out[k] = (uint32_t)s; s += ec[k]; }
+    out[n] = (uint32_t)s;
+    Py_END_ALLOW_THREADS
+    bufs_release(&B);
+    return PyLong_FromUnsignedLongLong(s);
+}
+
+/* g_mark_page_owned(first, etype, to, starts:u32, weak_t, flags:u8[n] zeroed) */
+static PyObject *g_mark_page_owned(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 5};
+    int weak_t;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*iw*", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &weak_t, &B.b[4])) return NULL;
+    const uint32_t *first = U32(0), *to = U32(2), *starts = U32(3);
+    const uint8_t *et = U8(1);
+    uint8_t *flags = U8(4);
+    Py_ssize_t n = LEN(0, 4) - 1, ns = LEN(3, 4);
+    uint32_t *stack = malloc(sizeof(uint32_t) * (size_t)(n + 1));
+    if (!stack) return no_memory(&B);
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t sp = 0;
+    for (Py_ssize_t i = 0; i < ns; i++) {
+        uint32_t s = starts[i];
+        if (!flags[s]) { flags[s] = 1; stack[sp++] = s; }
+    }
+    while (sp > 0) {
+        uint32_t v = stack[--sp];
+        for (uint64_t e = first[v], end = first[v + 1]; e < end; e++) {
+            uint32_t w = to[e];
+            if (flags[w] || et[e] == weak_t) continue;
+            flags[w] = 1;
+            stack[sp++] = w;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    free(stack);
+    bufs_release(&B);
+    Py_RETURN_NONE;
+}
+
+/* g_essential(first, etype, ename:u32, to, ids:u32, page:u8, eph_table:i64, internal_t, weak_t, shortcut_t,
+ *             root, out:u8[m] zeroed, rfirst:u32[n+1] zeroed or empty) -> number of essential edges
+ * DevTools isEssentialEdge as a byte mask; with rfirst, also the retainer offsets (prefix sums). */
+static PyObject *g_essential(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 9};
+    int internal_t, weak_t, shortcut_t;
+    Py_ssize_t root;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*iiinw*w*", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &B.b[4], &B.b[5],
+                          &B.b[6], &internal_t, &weak_t, &shortcut_t, &root, &B.b[7], &B.b[8]))
+        return NULL;
+    const uint32_t *first = U32(0), *ename = U32(2), *to = U32(3), *ids = U32(4);
+    const uint8_t *et = U8(1), *page = U8(5);
+    const int64_t *eph = I64(6);
+    uint8_t *out = U8(7);
+    uint32_t *rfirst = U32(8);
+    Py_ssize_t n = LEN(0, 4) - 1;
+    int has_eph = LEN(6, 8) > 1, count = LEN(8, 4) > 0;
+    uint64_t total = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t v = 0; v < n; v++) {
+        uint8_t pv = page[v];
+        for (uint64_t e = first[v], end = first[v + 1]; e < end; e++) {
+            int t = et[e];
+            if (t == weak_t) continue;
+            if (t == internal_t && has_eph) {
+                int64_t tid = eph[ename[e]];
+                if (tid >= 0 && tid == (int64_t)ids[v]) continue;
+            }
+            uint32_t w = to[e];
+            if ((Py_ssize_t)w == v) continue;
+            if (v != root) {
+                if (t == shortcut_t) continue;
+                if (page[w] && !pv) continue;
+            }
+            out[e] = 1;
+            total++;
+            if (count) rfirst[w + 1]++;
+        }
+    }
+    if (count)
+        for (Py_ssize_t k = 0; k < n; k++) rfirst[k + 1] += rfirst[k];
+    Py_END_ALLOW_THREADS
+    bufs_release(&B);
+    return PyLong_FromUnsignedLongLong(total);
+}
+
+/* g_reverse_count(to, ess:u8 (empty = all edges), rfirst:u32[n+1] zeroed) -> total */
+static PyObject *g_reverse_count(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 3};
+    if (!PyArg_ParseTuple(args, "y*y*w*", &B.b[0], &B.b[1], &B.b[2])) return NULL;
+    const uint32_t *to = U32(0);
+    const uint8_t *ess = U8(1);
+    uint32_t *rfirst = U32(2);
+    Py_ssize_t m = LEN(0, 4), n = LEN(2, 4) - 1;
+    int every = LEN(1, 1) == 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t e = 0; e < m; e++)
+        if (every || ess[e]) rfirst[to[e] + 1]++;
+    for (Py_ssize_t k = 0; k < n; k++) rfirst[k + 1] += rfirst[k];
+    Py_END_ALLOW_THREADS
+    uint64_t total = rfirst[n];
+    bufs_release(&B);
+    return PyLong_FromUnsignedLongLong(total);
+}
+
+/* g_reverse_fill(first, to, ess (empty = all), rfirst, out:u32, store_edge)
+ * out gets, per target in edge order, the source ordinal (or the edge index); rfirst is the fill
+ * cursor and is restored. */
+static PyObject *g_reverse_fill(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 5};
+    int store_edge;
+    if (!PyArg_ParseTuple(args, "y*y*y*w*w*p", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &B.b[4], &store_edge)) return NULL;
+    const uint32_t *first = U32(0), *to = U32(1);
+    const uint8_t *ess = U8(2);
+    uint32_t *rfirst = U32(3), *out = U32(4);
+    Py_ssize_t n = LEN(0, 4) - 1;
+    int every = LEN(2, 1) == 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t v = 0; v < n; v++) {
+        for (uint64_t e = first[v], end = first[v + 1]; e < end; e++) {
+            if (every || ess[e]) {
+                uint32_t w = to[e];
+                out[rfirst[w]++] = store_edge ? (uint32_t)e : (uint32_t)v;
+            }
+        }
+    }
+    for (Py_ssize_t k = n; k > 0; k--) rfirst[k] = rfirst[k - 1];
+    rfirst[0] = 0;
+    Py_END_ALLOW_THREADS
+    bufs_release(&B);
+    Py_RETURN_NONE;
+}
+
+/* g_adjusted_sizes(first, ntype, nname, etype, to, sizes:u32|u64 (in place), width, owned_mask:u8[ntypes],
+ *                  native_t, ext_string_s, weak_t, synthetic_t, root) -> 1, or 0 if a sum overflowed
+ * DevTools calculateShallowSizes (see heaplens.graph.kernels.adjusted_self_sizes). */
+static PyObject *g_adjusted_sizes(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 7};
+    int width, native_t, weak_t, synthetic_t;
+    long long ext_s;
+    Py_ssize_t root;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*w*iy*iLiin", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &B.b[4], &B.b[5],
+                          &width, &B.b[6], &native_t, &ext_s, &weak_t, &synthetic_t, &root))
+        return NULL;
+    const uint32_t *first = U32(0), *nname = U32(2), *to = U32(4);
+    const uint8_t *ntype = U8(1), *et = U8(3), *owned = U8(6);
+    void *sizes = B.b[5].buf;
+    Py_ssize_t n = LEN(0, 4) - 1, ntypes = LEN(6, 1);
+    const uint32_t UNVISITED = 0xFFFFFFFFu, MULTI = 0xFFFFFFFEu;
+    uint32_t *owners = malloc(sizeof(uint32_t) * (size_t)(n + 1));
+    size_t cap = (size_t)n / 4 + 1024;
+    uint32_t *work = malloc(sizeof(uint32_t) * cap);
+    if (!owners || !work) { free(owners); free(work); return no_memory(&B); }
+    int ok = 1;
+    Py_BEGIN_ALLOW_THREADS
+    size_t sp = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int t = ntype[i];
+        int is_owned = (t < ntypes && owned[t]) || (t == native_t && (long long)nname[i] == ext_s);
+        owners[i] = is_owned ? UNVISITED : (uint32_t)i;
+    }
+    for (Py_ssize_t start = 0; start < n && ok; start++) {
+        if (owners[start] != (uint32_t)start) continue;
+        uint32_t v0 = (uint32_t)start;
+        for (;;) {
+            uint32_t owner = owners[v0];
+            for (uint64_t e = first[v0], end = first[v0 + 1]; e < end; e++) {
+                if (et[e] == weak_t) continue;
+                uint32_t w = to[e], o = owners[w];
+                int push = 0;
+                if (o == UNVISITED) { owners[w] = owner; push = 1; }
+                else if (o == w || o == owner || o == MULTI) {}
+                else { owners[w] = MULTI; push = 1; }
+                if (push) {
+                    if (sp == cap) {
+                        uint32_t *bigger = realloc(work, sizeof(uint32_t) * cap * 2);
+                        if (!bigger) { ok = -1; break; }
+                        work = bigger;
+                        cap *= 2;
+                    }
+                    work[sp++] = w;
+                }
+            }
+            if (ok < 0 || sp == 0) break;
+            v0 = work[--sp];
+        }
+    }
+    if (ok > 0) {
+        uint64_t limit = width == 4 ? 0xFFFFFFFFull : 0xFFFFFFFFFFFFFFFFull;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint32_t o = owners[i];
+            if (o == UNVISITED || o == MULTI || o == (uint32_t)i) continue;
+            if (ntype[o] == synthetic_t || (Py_ssize_t)o == root) continue;
+            uint64_t so = SIZE_AT(sizes, width, o), si = SIZE_AT(sizes, width, i);
+            if (so + si < so || so + si > limit) { ok = 0; break; }
+            if (width == 4) { ((uint32_t *)sizes)[o] = (uint32_t)(so + si); ((uint32_t *)sizes)[i] = 0; }
+            else { ((uint64_t *)sizes)[o] = so + si; ((uint64_t *)sizes)[i] = 0; }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    free(owners);
+    free(work);
+    if (ok < 0) return no_memory(&B);
+    bufs_release(&B);
+    return PyBool_FromLong(ok);
+}
+
+/* Iterative DFS over essential edges from r; vertices are ordinal + 1 (0 = none). */
+static uint32_t lt_dfs(uint32_t r, const uint32_t *first, const uint32_t *to, const uint8_t *ess, uint32_t *semi,
+                       uint32_t *vertex, uint32_t *parent, uint32_t *next_edge, uint32_t n) {
+    next_edge[r - 1] = first[r - 1];
+    uint32_t v = r;
+    while (v != 0) {
+        if (semi[v] == 0) { n++; semi[v] = n; vertex[n] = v; }
+        uint32_t v_next = parent[v], vo = v - 1;
+        uint64_t end = first[vo + 1], e = next_edge[vo];
+        for (; e < end; e++) {
+            if (ess[e]) {
+                uint32_t w = to[e] + 1;
+                if (semi[w] == 0) {
+                    parent[w] = v;
+                    next_edge[w - 1] = first[w - 1];
+                    v_next = w;
+                    break;
+                }
+            }
+        }
+        next_edge[vo] = (uint32_t)e;
+        v = v_next;
+    }
+    return n;
+}
+
+/* g_dominators_dfs(first, to, ess, root, rfirst, parent, vertex, semi, scratch (all u32[n+1], the first
+ *                  three zeroed)) -> (n, n_weak_only, n_unreachable)
+ * DFS numbering from the root, then from nodes with only non-essential retainers, then the rest
+ * directly under the root (DevTools). */
+static PyObject *g_dominators_dfs(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 8};
+    Py_ssize_t root;
+    if (!PyArg_ParseTuple(args, "y*y*y*ny*w*w*w*w*", &B.b[0], &B.b[1], &B.b[2], &root, &B.b[3], &B.b[4],
+                          &B.b[5], &B.b[6], &B.b[7]))
+        return NULL;
+    const uint32_t *first = U32(0), *to = U32(1), *rfirst = U32(3);
+    const uint8_t *ess = U8(2);
+    uint32_t *parent = U32(4), *vertex = U32(5), *semi = U32(6), *scratch = U32(7);
+    uint32_t N = (uint32_t)(LEN(0, 4) - 1), r = (uint32_t)root + 1, n, n_weak_only = 0, n_unreachable = 0;
+    Py_BEGIN_ALLOW_THREADS
+    n = lt_dfs(r, first, to, ess, semi, vertex, parent, scratch, 0);
+    if (n < N) {
+        uint32_t before = n;
+        for (uint32_t v = 1; v <= N; v++) {
+            if (semi[v] != 0) continue;
+            if (rfirst[v - 1] == rfirst[v]) {
+                parent[v] = r;
+                n = lt_dfs(v, first, to, ess, semi, vertex, parent, scratch, n);
+            }
+        }
+        n_weak_only = n - before;
+    }
+    if (n < N) {
+        for (uint32_t v = 1; v <= N; v++) {
+            if (semi[v] == 0) {
+                parent[v] = r;
+                n++;
+                semi[v] = n; vertex[n] = v;
+                n_unreachable++;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    bufs_release(&B);
+    return Py_BuildValue("III", n, n_weak_only, n_unreachable);
+}
+
+/* eval with path compression (DevTools' eval/compress), on DFS numbers. DevTools keeps a separate
+ * ancestor array (0 = not linked yet); here the vertices linked so far are exactly the numbers
+ * >= lo (they are linked in decreasing order), so one array `anc` serves as the DFS parent of the
+ * unlinked vertices and as the forest ancestor of the linked ones. */
+static inline uint32_t lt_eval(uint32_t v, uint32_t lo, uint32_t *anc, uint32_t *label, const uint32_t *semi,
+                               uint32_t **stackp, size_t *capp, int *oom) {
+    if (v < lo) return v;
+    if (anc[v] >= lo) {
+        uint32_t *stack = *stackp;
+        size_t sp = 0;
+        uint32_t x = v;
+        while (anc[x] >= lo) { /* DevTools: ancestor[ancestor[x]] != 0 */
+            sp++;
+            if (sp == *capp) {
+                uint32_t *bigger = realloc(stack, sizeof(uint32_t) * *capp * 2);
+                if (!bigger) { *oom = 1; return v; }
+                stack = bigger;
+                *stackp = bigger;
+                *capp *= 2;
+            }
+            stack[sp] = x;
+            x = anc[x];
+        }
+        while (sp > 0) {
+            uint32_t y = stack[sp--], ay = anc[y];
+            if (semi[label[ay]] < semi[label[y]]) label[y] = label[ay];
+            anc[y] = anc[ay];
+        }
+    }
+    return label[v];
+}
+
+/* g_dominators_main(rfirst, rsrc (overwritten), parent, vertex, label, semi, scratch, bucket_next (zeroed), n)
+ * Semidominators, buckets, immediate dominators, on DFS numbers (the same steps as DevTools).
+ * Afterwards label[:N] holds the immediate dominator of every node and vertex[:N] the nodes in
+ * DFS order (ordinals); parent, semi and scratch are garbage. */
+static PyObject *g_dominators_main(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 8};
+    unsigned int n_arg;
+    if (!PyArg_ParseTuple(args, "y*w*w*w*w*w*w*w*I", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &B.b[4], &B.b[5],
+                          &B.b[6], &B.b[7], &n_arg))
+        return NULL;
+    const uint32_t *rfirst = U32(0);
+    uint32_t *rsrc = U32(1), *parent = U32(2), *vertex = U32(3), *label = U32(4), *semi = U32(5);
+    uint32_t *scratch = U32(6), *bucket_next = U32(7);
+    Py_ssize_t L = LEN(2, 4), N = L - 1, nr = LEN(1, 4);
+    uint32_t n = n_arg;
+    size_t cap = 4096;
+    uint32_t *stack = malloc(sizeof(uint32_t) * cap);
+    if (!stack) return no_memory(&B);
+    int oom = 0;
+    Py_BEGIN_ALLOW_THREADS
+    uint32_t *vnum = semi; /* vertex -> DFS number */
+    for (Py_ssize_t j = 0; j < nr; j++) rsrc[j] = vnum[rsrc[j] + 1];
+    uint32_t *anc = scratch; /* the DFS parent by number; the forest ancestor once linked */
+    anc[0] = 0;
+    for (uint32_t i = 1; i <= n; i++) anc[i] = vnum[parent[vertex[i]]];
+    for (Py_ssize_t i = n + 1; i < L; i++) anc[i] = 0;
+    uint32_t *bucket_head = parent; /* parent is no longer needed */
+    uint32_t *semi_n = semi, *label_n = label, *dom = bucket_next;
+    for (Py_ssize_t i = 0; i < L; i++) { semi_n[i] = (uint32_t)i; label_n[i] = (uint32_t)i; bucket_head[i] = 0; }
+    for (uint32_t w = n; w > 1 && !oom; w--) {
+        uint32_t wo = vertex[w] - 1;
+        int orphan = 1;
+        uint32_t sw = semi_n[w];
+        for (uint64_t j = rfirst[wo], end = rfirst[wo + 1]; j < end; j++) {
+            orphan = 0;
+            uint32_t u = lt_eval(rsrc[j], w + 1, anc, label_n, semi_n, &stack, &cap, &oom);
+            if (semi_n[u] < sw) sw = semi_n[u];
+        }
+        semi_n[w] = orphan ? 1 : sw;
+        uint32_t b = semi_n[w];
+        bucket_next[w] = bucket_head[b];
+        bucket_head[b] = w;
+        uint32_t pw = anc[w]; /* w is not linked yet: its DFS parent */
+        /* link(pw, w): anc[w] already is pw; w is linked from now on (lo = w) */
+        uint32_t v = bucket_head[pw];
+        bucket_head[pw] = 0;
+        while (v != 0) {
+            uint32_t nxt = bucket_next[v];
+            uint32_t u = lt_eval(v, w, anc, label_n, semi_n, &stack, &cap, &oom);
+            dom[v] = semi_n[u] < semi_n[v] ? u : pw;
+            v = nxt;
+        }
+    }
+    if (!oom) {
+        /* numbers never taken out of a bucket keep dom = 0 (DevTools: undefined -> the root) */
+        for (Py_ssize_t x = 0; x < L; x++) {
+            uint32_t v = bucket_head[x];
+            while (v != 0) { uint32_t nxt = bucket_next[v]; dom[v] = 0; v = nxt; }
+        }
+        dom[0] = 1;
+        dom[1] = 1;
+        for (uint32_t i = 2; i <= n; i++)
+            if (dom[i] != semi_n[i]) dom[i] = dom[dom[i]];
+        uint32_t *out = label_n;
+        for (uint32_t i = 1; i <= n; i++) out[vertex[i] - 1] = vertex[dom[i]] - 1;
+        for (Py_ssize_t i = 0; i < N; i++) vertex[i] = vertex[i + 1] - 1;
+    }
+    Py_END_ALLOW_THREADS
+    free(stack);
+    if (oom) return no_memory(&B);
+    bufs_release(&B);
+    Py_RETURN_NONE;
+}
+
+/* g_retained_sizes(dom, order, sizes, width, out:f64[n]) — sizes summed up the tree, reverse DFS order */
+static PyObject *g_retained_sizes(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 4};
+    int width;
+    if (!PyArg_ParseTuple(args, "y*y*y*iw*", &B.b[0], &B.b[1], &B.b[2], &width, &B.b[3])) return NULL;
+    const uint32_t *dom = U32(0), *order = U32(1);
+    const void *sizes = B.b[2].buf;
+    double *ret = F64(3);
+    Py_ssize_t N = LEN(0, 4);
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < N; k++) ret[k] = (double)SIZE_AT(sizes, width, k);
+    for (Py_ssize_t i = N - 1; i > 0; i--) { uint32_t k = order[i]; ret[dom[k]] += ret[k]; }
+    Py_END_ALLOW_THREADS
+    bufs_release(&B);
+    Py_RETURN_NONE;
+}
+
+/* g_dominated_csr(dom, root, cfirst:u32[n+1] zeroed, kids:u32[n-1]) — children in the dominator tree */
+static PyObject *g_dominated_csr(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 3};
+    Py_ssize_t root;
+    if (!PyArg_ParseTuple(args, "y*nw*w*", &B.b[0], &root, &B.b[1], &B.b[2])) return NULL;
+    const uint32_t *dom = U32(0);
+    uint32_t *cf = U32(1), *kids = U32(2);
+    Py_ssize_t n = LEN(0, 4);
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < n; k++) if (k != root) cf[dom[k] + 1]++;
+    for (Py_ssize_t k = 0; k < n; k++) cf[k + 1] += cf[k];
+    for (Py_ssize_t k = 0; k < n; k++) if (k != root) kids[cf[dom[k]]++] = (uint32_t)k;
+    for (Py_ssize_t k = n; k > 0; k--) cf[k] = cf[k - 1];
+    cf[0] = 0;
+    Py_END_ALLOW_THREADS
+    bufs_release(&B);
+    Py_RETURN_NONE;
+}
+
+/* g_class_retained(cfirst, kids, keys:u32, sizes, width, retained:f64, root, mask:u8 (empty = all), out:f64[nkeys])
+ * DevTools calculateClassesRetainedSize: a node counts unless a dominator ancestor of its key counted. */
+static PyObject *g_class_retained(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 7};
+    int width;
+    Py_ssize_t root;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*iy*ny*w*", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &width, &B.b[4], &root,
+                          &B.b[5], &B.b[6]))
+        return NULL;
+    const uint32_t *cf = U32(0), *kids = U32(1), *keys = U32(2);
+    const void *sizes = B.b[3].buf;
+    const double *ret = F64(4);
+    const uint8_t *mask = U8(5);
+    double *out = F64(6);
+    Py_ssize_t nkeys = LEN(6, 8);
+    int every = LEN(5, 1) == 0;
+    int32_t *active = calloc((size_t)nkeys + 1, sizeof(int32_t));
+    size_t cap = 1024;
+    uint32_t *snode = malloc(cap * 4), *scur = malloc(cap * 4);
+    uint8_t *scnt = malloc(cap);
+    if (!active || !snode || !scur || !scnt) { free(active); free(snode); free(scur); free(scnt); return no_memory(&B); }
+    int oom = 0;
+    Py_BEGIN_ALLOW_THREADS
+#define COUNTS(x) (SIZE_AT(sizes, width, x) > 0 && active[keys[x]] == 0 && (every || mask[x]))
+    size_t sp = 0;
+    snode[0] = (uint32_t)root;
+    scur[0] = cf[root];
+    scnt[0] = 0;
+    if (COUNTS(root)) { out[keys[root]] += ret[root]; active[keys[root]]++; scnt[0] = 1; }
+    for (;;) {
+        uint32_t v = snode[sp], c = scur[sp];
+        if (c < cf[v + 1]) {
+            scur[sp] = c + 1;
+            uint32_t w = kids[c];
+            sp++;
+            if (sp == cap) {
+                uint32_t *a = realloc(snode, cap * 8), *b;
+                if (!a) { oom = 1; break; }
+                snode = a;
+                b = realloc(scur, cap * 8);
+                if (!b) { oom = 1; break; }
+                scur = b;
+                uint8_t *cc = realloc(scnt, cap * 2);
+                if (!cc) { oom = 1; break; }
+                scnt = cc;
+                cap *= 2;
+            }
+            snode[sp] = w;
+            scur[sp] = cf[w];
+            scnt[sp] = 0;
+            if (COUNTS(w)) { out[keys[w]] += ret[w]; active[keys[w]]++; scnt[sp] = 1; }
+        } else {
+            if (scnt[sp]) active[keys[v]]--;
+            if (sp == 0) break;
+            sp--;
+        }
+    }
+#undef COUNTS
+    Py_END_ALLOW_THREADS
+    free(active); free(snode); free(scur); free(scnt);
+    if (oom) return no_memory(&B);
+    bufs_release(&B);
+    Py_RETURN_NONE;
+}
+
+/* g_class_aggregates(keys, sizes, width, dist:i32, with_distance, cnt:i64, tot:f64, dmin:i64 (preset)) */
+static PyObject *g_class_aggregates(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 6};
+    int width, with_distance;
+    if (!PyArg_ParseTuple(args, "y*y*iy*pw*w*w*", &B.b[0], &B.b[1], &width, &B.b[2], &with_distance, &B.b[3],
+                          &B.b[4], &B.b[5]))
+        return NULL;
+    const uint32_t *keys = U32(0);
+    const void *sizes = B.b[1].buf;
+    const int32_t *dist = I32(2);
+    int64_t *cnt = I64(3), *dmin = I64(5);
+    double *tot = F64(4);
+    Py_ssize_t n = LEN(0, 4);
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < n; k++) {
+        uint64_t sz = SIZE_AT(sizes, width, k);
+        if (sz == 0) continue;
+        uint32_t c = keys[k];
+        cnt[c]++;
+        tot[c] += (double)sz;
+        if (with_distance && dist[k] < dmin[c]) dmin[c] = dist[k];
+    }
+    Py_END_ALLOW_THREADS
+    bufs_release(&B);
+    Py_RETURN_NONE;
+}
+
+/* g_distances(first, etype, ename, to, ntype, nname, root, user_roots:u32, weak_t, element_t, hidden_t,
+ *             internal_t, hidden_node_t, array_node_t, native_context_s, sloppy_s, map_desc_s,
+ *             eph_pair:i64, n_pairs, dist:i32[n] (filled with NO_DISTANCE), via:i64[n] (-1) or empty)
+ * DevTools calculateDistances with the JS filter (see heaplens.graph.kernels.distances). */
+#define NO_DISTANCE (-5)
+#define BASE_SYSTEM_DISTANCE 100000000
+static PyObject *g_distances(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 10};
+    Py_ssize_t root, n_pairs;
+    int weak_t, element_t, hidden_t, internal_t, hidden_node_t, array_node_t;
+    long long nc_s, sloppy_s, md_s;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*ny*iiiiiiLLLy*nw*w*", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &B.b[4],
+                          &B.b[5], &root, &B.b[6], &weak_t, &element_t, &hidden_t, &internal_t, &hidden_node_t,
+                          &array_node_t, &nc_s, &sloppy_s, &md_s, &B.b[7], &n_pairs, &B.b[8], &B.b[9]))
+        return NULL;
+    const uint32_t *first = U32(0), *ename = U32(2), *to = U32(3), *nname = U32(5), *uroots = U32(6);
+    const uint8_t *et = U8(1), *ntype = U8(4);
+    const int64_t *eph_pair = I64(7);
+    int32_t *dist = I32(8);
+    int64_t *via = I64(9);
+    int want_via = LEN(9, 8) > 0;
+    Py_ssize_t n = LEN(0, 4) - 1, nu = LEN(6, 4);
+    uint32_t *queue = malloc(sizeof(uint32_t) * (size_t)(n + 1));
+    uint8_t *pending = calloc((size_t)(n_pairs > 0 ? n_pairs : 1), 1);
+    if (!queue || !pending) { free(queue); free(pending); return no_memory(&B); }
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t qlen = 0;
+    for (Py_ssize_t i = 0; i < nu; i++) {
+        uint32_t u = uroots[i];
+        if (dist[u] == NO_DISTANCE) { dist[u] = 1; queue[qlen++] = u; }
+    }
+    int has_user = qlen > 0;
+    for (int phase = 0; phase < 2; phase++) {
+        if (phase == 1) {
+            dist[root] = has_user ? BASE_SYSTEM_DISTANCE : 0;
+            queue[0] = (uint32_t)root;
+            qlen = 1;
+        }
+        Py_ssize_t head = 0;
+        while (head < qlen) {
+            uint32_t v = queue[head++];
+            int32_t d = dist[v] + 1;
+            int vt = ntype[v];
+            for (uint64_t e = first[v], end = first[v + 1]; e < end; e++) {
+                int t = et[e];
+                if (t == weak_t) continue;
+                uint32_t w = to[e];
+                if (dist[w] != NO_DISTANCE) continue;
+                if (vt == hidden_node_t && (long long)nname[v] == nc_s && (long long)ename[e] == sloppy_s &&
+                    t != element_t && t != hidden_t)
+                    continue;
+                if (vt == array_node_t && (long long)nname[v] == md_s && (t == element_t || t == hidden_t)) {
+                    uint32_t idx = ename[e];
+                    if (!(idx < 2 || idx % 3 != 1)) continue;
+                }
+                if (t == internal_t && n_pairs > 0) {
+                    int64_t p = eph_pair[ename[e]];
+                    if (p >= 0) {
+                        if (!pending[p]) { pending[p] = 1; continue; }
+                        pending[p] = 0;
+                    }
+                }
+                dist[w] = d;
+                if (want_via) via[w] = (int64_t)e;
+                queue[qlen++] = w;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    free(queue);
+    free(pending);
+    bufs_release(&B);
+    Py_RETURN_NONE;
+}
+
+/* g_edge_sources(first, out:u32[m]) */
+static PyObject *g_edge_sources(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 2};
+    if (!PyArg_ParseTuple(args, "y*w*", &B.b[0], &B.b[1])) return NULL;
+    const uint32_t *first = U32(0);
+    uint32_t *out = U32(1);
+    Py_ssize_t n = LEN(0, 4) - 1;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t v = 0; v < n; v++)
+        for (uint64_t e = first[v], end = first[v + 1]; e < end; e++) out[e] = (uint32_t)v;
+    Py_END_ALLOW_THREADS
+    bufs_release(&B);
+    Py_RETURN_NONE;
+}
+
+/* g_mark_edge_names(etype, ename, t, out:u8[nstrings] zeroed): 1 for every name of an edge of type t */
+static PyObject *g_mark_edge_names(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 3};
+    int t;
+    if (!PyArg_ParseTuple(args, "y*y*iw*", &B.b[0], &B.b[1], &t, &B.b[2])) return NULL;
+    const uint8_t *et = U8(0);
+    const uint32_t *en = U32(1);
+    uint8_t *out = U8(2);
+    Py_ssize_t m = LEN(0, 1), ns = LEN(2, 1);
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t e = 0; e < m; e++)
+        if (et[e] == t && (Py_ssize_t)en[e] < ns) out[en[e]] = 1;
+    Py_END_ALLOW_THREADS
+    bufs_release(&B);
+    Py_RETURN_NONE;
+}
+
+static inline uint32_t source_of(const uint32_t *first, Py_ssize_t nfirst, uint64_t e) {
+    Py_ssize_t lo = 0, hi = nfirst - 1;
+    while (hi - lo > 1) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if ((uint64_t)first[mid] <= e) lo = mid; else hi = mid;
+    }
+    return (uint32_t)lo;
+}
+
+static inline int64_t view_distance(int32_t d) { return d < 0 ? 200000000 : (int64_t)d; }
+
+/* g_best_paths(targets:i64, start, first, rfirst, redge:u32, etype, dist:i32, weak_t, root, max_len,
+ *              memo:i64 (-2 = unknown), offsets:i64[nt+1], out:i64, used) -> (next target, used)
+ * Follows, from each target, the retainer with the smallest distance (see
+ * heaplens.graph.kernels.best_paths). Stops before a target whose path might not fit ``out``. */
+static PyObject *g_best_paths(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 9};
+    Py_ssize_t start, root, max_len, used;
+    int weak_t;
+    if (!PyArg_ParseTuple(args, "y*ny*y*y*y*y*inny*w*w*n", &B.b[0], &start, &B.b[1], &B.b[2], &B.b[3], &B.b[4],
+                          &B.b[5], &weak_t, &root, &max_len, &B.b[6], &B.b[7], &B.b[8], &used))
+        return NULL;
+    /* memo is written: it was parsed with y*, so check it is writable */
+    if (B.b[6].readonly) { bufs_release(&B); PyErr_SetString(PyExc_ValueError, "memo must be writable"); return NULL; }
+    const int64_t *targets = I64(0);
+    const uint32_t *first = U32(1), *rfirst = U32(2), *redge = U32(3);
+    const uint8_t *et = U8(4);
+    const int32_t *dist = I32(5);
+    int64_t *memo = I64(6), *offsets = I64(7), *out = I64(8);
+    Py_ssize_t nt = LEN(0, 8), nfirst = LEN(1, 4), cap = LEN(8, 8), i = start;
+    Py_BEGIN_ALLOW_THREADS
+    for (; i < nt; i++) {
+        if (used + max_len > cap) break;
+        uint32_t v = (uint32_t)targets[i];
+        Py_ssize_t steps = 0;
+        while (steps < max_len) {
+            int64_t best_e = memo[v];
+            if (best_e == -2) {
+                best_e = -1;
+                int64_t best_d = (int64_t)1 << 62;
+                int rooted = 0;
+                for (uint64_t j = rfirst[v], end = rfirst[v + 1]; j < end; j++) {
+                    uint64_t e = redge[j];
+                    if (et[e] == weak_t) continue;
+                    uint32_t s = source_of(first, nfirst, e);
+                    if ((Py_ssize_t)s == root) { rooted = 1; break; }
+                    if (s == v) continue;
+                    int64_t d = view_distance(dist[s]);
+                    if (d < best_d) { best_d = d; best_e = (int64_t)e; }
+                }
+                if (rooted) best_e = -1;
+                memo[v] = best_e;
+            }
+            if (best_e < 0) break;
+            uint32_t s = source_of(first, nfirst, (uint64_t)best_e);
+            if (view_distance(dist[v]) <= view_distance(dist[s]) && steps > 0) break;
+            out[used++] = best_e;
+            steps++;
+            v = s;
+        }
+        offsets[i + 1] = used;
+    }
+    Py_END_ALLOW_THREADS
+    bufs_release(&B);
+    return Py_BuildValue("nn", i, used);
+}
+
+/* g_path_signatures(offsets:i64, pedges:i64, first, etype, ename, cls:u32, element_t, hidden_t, numeric:u8,
+ *                   depth, out:u64[npaths]) — FNV-style hash per path (see heaplens.graph.kernels) */
+static PyObject *g_path_signatures(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 8};
+    int element_t, hidden_t;
+    Py_ssize_t depth;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*iiy*nw*", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &B.b[4], &B.b[5],
+                          &element_t, &hidden_t, &B.b[6], &depth, &B.b[7]))
+        return NULL;
+    const int64_t *offsets = I64(0), *pedges = I64(1);
+    const uint32_t *first = U32(2), *ename = U32(4), *cls = U32(5);
+    const uint8_t *et = U8(3), *numeric = U8(6);
+    uint64_t *out = U64(7);
+    Py_ssize_t np_ = LEN(0, 8) - 1, nfirst = LEN(2, 4), nnum = LEN(6, 1);
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < np_; i++) {
+        uint64_t h = FNV_OFFSET;
+        int64_t lo = offsets[i], hi = offsets[i + 1];
+        if (depth > 0 && lo + depth < hi) hi = lo + depth;
+        for (int64_t j = lo; j < hi; j++) {
+            int64_t e = pedges[j];
+            int t = et[e];
+            uint64_t nm;
+            if (t == element_t || t == hidden_t || ((Py_ssize_t)ename[e] < nnum && numeric[ename[e]]))
+                nm = 0xFFFFFFFFull;
+            else
+                nm = ename[e];
+            uint32_t s = source_of(first, nfirst, (uint64_t)e);
+            h = (h ^ (uint64_t)t) * FNV_PRIME;
+            h = (h ^ nm) * FNV_PRIME;
+            h = (h ^ (uint64_t)cls[s]) * FNV_PRIME;
+        }
+        h = (h ^ (uint64_t)(hi - lo)) * FNV_PRIME;
+        out[i] = h;
+    }
+    Py_END_ALLOW_THREADS
+    bufs_release(&B);
+    Py_RETURN_NONE;
+}
+
+/* g_dom_state(first, etype, to, ntype, detachedness:u8, native_t, hidden_t, weak_t, renamed:u8[n] zeroed)
+ * DevTools propagateDOMState: 1 for the nodes DevTools renames "Detached <name>". */
+static PyObject *g_dom_state(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 6};
+    int native_t, hidden_t, weak_t;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*iiiw*", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &B.b[4], &native_t,
+                          &hidden_t, &weak_t, &B.b[5]))
+        return NULL;
+    const uint32_t *first = U32(0), *to = U32(2);
+    const uint8_t *et = U8(1), *ntype = U8(3), *det = U8(4);
+    uint8_t *renamed = U8(5);
+    Py_ssize_t n = LEN(3, 1);
+    uint8_t *state = malloc((size_t)n + 1), *visited = calloc((size_t)n + 1, 1);
+    uint32_t *att = malloc(sizeof(uint32_t) * ((size_t)n + 1)), *dq = malloc(sizeof(uint32_t) * ((size_t)n + 1));
+    if (!state || !visited || !att || !dq) {
+        free(state); free(visited); free(att); free(dq);
+        return no_memory(&B);
+    }
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t na = 0, nd = 0;
+    memcpy(state, det, (size_t)n);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        uint8_t s = det[k];
+        if (s == 0 || visited[k]) continue;
+        if (ntype[k] != native_t) { visited[k] = 1; continue; }
+        state[k] = s;
+        if (s == 1) att[na++] = (uint32_t)k;
+        else if (s == 2) { renamed[k] = 1; dq[nd++] = (uint32_t)k; }
+        visited[k] = 1;
+    }
+    for (int phase = 0; phase < 2; phase++) {
+        while ((phase == 0 ? na : nd) > 0) {
+            uint32_t v;
+            uint8_t nw;
+            if (phase == 0) { v = att[--na]; nw = 1; }
+            else { v = dq[--nd]; if (state[v] == 1) continue; nw = 2; }
+            for (uint64_t e = first[v], end = first[v + 1]; e < end; e++) {
+                int t = et[e];
+                if (t == hidden_t || t == weak_t) continue;
+                uint32_t w = to[e];
+                if (visited[w]) continue;
+                visited[w] = 1;
+                if (ntype[w] != native_t) continue;
+                state[w] = nw;
+                if (nw == 1) att[na++] = w;
+                else { renamed[w] = 1; dq[nd++] = w; }
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    free(state); free(visited); free(att); free(dq);
+    bufs_release(&B);
+    Py_RETURN_NONE;
+}
+
+/* g_top_k(values:f64, ntype, skip_type, root, idx:i64[k], val:f64[k]) -> count
+ * Indices of the k largest values (ties: lower index first), skipping skip_type nodes and the root. */
+static PyObject *g_top_k(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 4};
+    int skip_type;
+    Py_ssize_t root;
+    if (!PyArg_ParseTuple(args, "y*y*inw*w*", &B.b[0], &B.b[1], &skip_type, &root, &B.b[2], &B.b[3])) return NULL;
+    const double *values = F64(0);
+    const uint8_t *ntype = U8(1);
+    int64_t *idx = I64(2);
+    double *val = F64(3);
+    Py_ssize_t n = LEN(0, 8), k = LEN(2, 8), cnt = 0;
+    if (k > 0) {
+        Py_BEGIN_ALLOW_THREADS
+        double lo = -1.0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (i == root || ntype[i] == skip_type) continue;
+            double v = values[i];
+            if (cnt == k && v <= lo) continue;
+            Py_ssize_t j = cnt < k ? cnt : k - 1;
+            while (j > 0 && val[j - 1] < v) {
+                if (j < k) { val[j] = val[j - 1]; idx[j] = idx[j - 1]; }
+                j--;
+            }
+            val[j] = v;
+            idx[j] = i;
+            if (cnt < k) cnt++;
+            lo = cnt == k ? val[cnt - 1] : -1.0;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    bufs_release(&B);
+    return PyLong_FromSsize_t(cnt);
+}
+
+/* malloc_mmap_threshold(bytes) -> True if set. glibc raises its mmap threshold (up to 32 MiB) each
+ * time a large block is freed; after that, node-sized arrays (10-100 MB) come from the heap and
+ * freeing them returns nothing to the system. A fixed threshold keeps every large array an mmap
+ * of its own, unmapped when freed. */
+static PyObject *malloc_mmap_threshold(PyObject *self, PyObject *args) {
+    int bytes;
+    if (!PyArg_ParseTuple(args, "i", &bytes)) return NULL;
+#ifdef __GLIBC__
+    return PyBool_FromLong(mallopt(M_MMAP_THRESHOLD, bytes) == 1);
+#else
+    (void)bytes;
+    Py_RETURN_FALSE;
+#endif
+}
+
 static PyMethodDef methods[] = {
+    {"malloc_mmap_threshold", malloc_mmap_threshold, METH_VARARGS, "Fix glibc's mmap threshold."},
+    {"g_first_edges", g_first_edges, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_mark_page_owned", g_mark_page_owned, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_essential", g_essential, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_reverse_count", g_reverse_count, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_reverse_fill", g_reverse_fill, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_adjusted_sizes", g_adjusted_sizes, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_dominators_dfs", g_dominators_dfs, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_dominators_main", g_dominators_main, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_retained_sizes", g_retained_sizes, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_dominated_csr", g_dominated_csr, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_class_retained", g_class_retained, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_class_aggregates", g_class_aggregates, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_distances", g_distances, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_edge_sources", g_edge_sources, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_mark_edge_names", g_mark_edge_names, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_best_paths", g_best_paths, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_path_signatures", g_path_signatures, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_dom_state", g_dom_state, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_top_k", g_top_k, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
     {"node_class_ids", node_class_ids, METH_VARARGS, "DevTools class id per node."},
     {"remap_ids", remap_ids, METH_VARARGS, "Remap the class ids of named nodes."},
     {"first_at_least", first_at_least, METH_VARARGS, "Index of the first value >= limit, or -1."},

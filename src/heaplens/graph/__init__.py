@@ -25,6 +25,37 @@ from . import kernels as GK
 
 GRAPH_NODE_FIELDS = ("type", "name", "id", "self_size", "edge_count")
 
+
+class _Laps:
+    """Phase timings and memory (VmRSS / VmHWM) on stderr when HEAPLENS_TIMING=1."""
+
+    def __init__(self):
+        import os
+        import time
+
+        self.on = os.environ.get("HEAPLENS_TIMING") == "1"
+        self._clock = time.perf_counter
+        self.t = self._clock()
+
+    def __call__(self, phase: str) -> None:
+        if not self.on:
+            return
+        import sys
+
+        mem = {}
+        try:
+            with open("/proc/self/status") as fh:
+                for line in fh:
+                    if line.startswith(("VmRSS", "VmHWM")):
+                        k, v = line.split(":")
+                        mem[k] = int(v.split()[0]) / 1024
+        except OSError:
+            pass
+        now = self._clock()
+        print(f"[heaplens-timing] graph {phase} {now - self.t:.3f}s rss {mem.get('VmRSS', 0):.0f} MB "
+              f"hwm {mem.get('VmHWM', 0):.0f} MB", file=sys.stderr)
+        self.t = now
+
 _EPHEMERON = re.compile(
     r"^\d+(?P<dup> / part of key \(.*? @\d+\) -> value \(.*? @\d+\) pair in WeakMap \(table @(?P<table>\d+)\))$",
     re.S,
@@ -36,28 +67,17 @@ def read_for_graph(path, *, locations: bool = True, progress=None):
     snapshot has it: DevTools names detached embedder objects ``Detached <name>``)."""
     from ..snapshot import read_snapshot
 
-    # numba loads (or compiles) the graph kernels on a thread while the snapshot is read: its
-    # start-up (~0.3 s) overlaps the parse (measured -0.2 s on the 189 MB file on a quiet VM;
-    # no gain when the machine is saturated). HEAPLENS_WARMUP=0 turns it off.
-    import os
-    import threading
-
-    warm = None
-    if os.environ.get("HEAPLENS_WARMUP") != "0":
-        warm = threading.Thread(target=GK.warm_up, daemon=True)
-        warm.start()
+    # Large arrays stay separate mmaps, returned to the system when freed (see
+    # _kernels.malloc_mmap_threshold): -60 MB peak on the 189 MB file.
+    GK.fixed_mmap_threshold()
     try:
-        try:
-            return read_snapshot(path, node_fields=GRAPH_NODE_FIELDS + ("detachedness",), edges=True,
-                                 locations=locations, progress=progress)
-        except SnapshotError as exc:
-            if "detachedness" not in str(exc):
-                raise
-        return read_snapshot(path, node_fields=GRAPH_NODE_FIELDS, edges=True, locations=locations,
-                             progress=progress)
-    finally:
-        if warm is not None:
-            warm.join()
+        return read_snapshot(path, node_fields=GRAPH_NODE_FIELDS + ("detachedness",), edges=True,
+                             locations=locations, progress=progress)
+    except SnapshotError as exc:
+        if "detachedness" not in str(exc):
+            raise
+    return read_snapshot(path, node_fields=GRAPH_NODE_FIELDS, edges=True, locations=locations,
+                         progress=progress)
 
 
 def find_string(snap, text: str) -> int:
@@ -97,6 +117,9 @@ class HeapGraph:
         if snap.edges is None:
             raise ValueError("HeapGraph needs the edges (read_snapshot(..., edges=True))")
         self.snap = snap
+        self._consume = consume
+        lap = _Laps()
+        lap("start")
         L = snap.layout
         self.n = snap.node_count
         if self.n == 0:
@@ -125,6 +148,7 @@ class HeapGraph:
             nodes = snap.nodes
             self.nname, self.ids, self.raw_self = nodes["name"], nodes["id"], nodes["self_size"]
             self.ename = snap.edges.name_or_index
+        lap("first+compact")
         self.detached = None
         det = snap.nodes.get("detachedness")
         if det is not None and det.any():
@@ -135,6 +159,7 @@ class HeapGraph:
             snap.nodes.pop("detachedness", None)
         self._ephemerons()
         self._roots()
+        lap("detached+ephemerons+roots")
         self.page = None
         if not dominators:  # shallow sizes only (the older snapshot of an id diff)
             self.sizes = self._adjusted_sizes()
@@ -152,11 +177,14 @@ class HeapGraph:
             rsrc = np.empty(n_ess, dtype=np.uint32)
             GK.reverse_fill(self.first, self.to, ess, rfirst, rsrc, False)
             self.sizes = side.result()
+        lap("page+essential+reverse | sizes")
         parent, vertex, label, semi, scratch, nv, self.n_weak_only, self.n_unreachable = GK.dominators_dfs(
             self.first, self.to, ess, self.root, rfirst)
         del ess
+        lap("dfs")
         self.dom, order = GK.dominators_main(self.root, rfirst, rsrc, parent, vertex, label, semi, scratch, nv)
         del rfirst, rsrc, parent, label, semi, scratch
+        lap("lengauer-tarjan")
         # (computing the class keys beside Lengauer–Tarjan was tried: +0.3 GB peak on the 2 GB file)
         with ThreadPoolExecutor(1) as pool:
             side = pool.submit(lambda: self.class_keys)
@@ -164,6 +192,7 @@ class HeapGraph:
             del order, vertex  # the DFS order is only needed for the sums
             self.distance  # noqa: B018 - computes and caches
             side.result()
+        lap("retained+distances | class keys")
 
     # -- set-up ---------------------------------------------------------------------------------
     @staticmethod
@@ -234,15 +263,33 @@ class HeapGraph:
         self.page_roots = kids[page].astype(np.uint32)
 
     def _adjusted_sizes(self) -> np.ndarray:
-        """DevTools' shallow sizes (``calculateShallowSizes``; only when there are user roots)."""
+        """DevTools' shallow sizes (``calculateShallowSizes``; only when there are user roots).
+
+        With ``consume=True`` they are computed over the ``self_size`` column itself when no sum
+        can overflow it (the column leaves ``snap.nodes``: one node-sized array less)."""
+        raw = self.raw_self
+        if self._consume:
+            self.snap.nodes.pop("self_size", None)
+            self.raw_self = None
+            in_place = raw.flags.writeable and raw.flags.c_contiguous and (
+                raw.dtype == np.uint64 or int(raw.sum(dtype=np.uint64)) <= 0xFFFFFFFF)
+            if len(self.user_roots) == 0:
+                return raw
+        else:
+            in_place = False
         if len(self.user_roots) == 0:
-            return self.raw_self.copy()
+            return raw.copy()
         mask = np.zeros(len(self.snap.layout.node_types), dtype=np.uint8)
         for name in ("hidden", "array"):
             if self.nt.get(name, -1) >= 0:
                 mask[self.nt[name]] = 1
         for dtype in (np.uint32, np.uint64):
-            sizes = self.raw_self.astype(dtype)
+            if in_place:
+                sizes = raw  # the total fits its dtype, so no sum can overflow
+            elif raw.dtype == np.uint64 and dtype == np.uint32:
+                continue
+            else:
+                sizes = raw.astype(dtype)
             if GK.adjusted_self_sizes(self.first, self.ntype, self.nname, self.etype, self.to, sizes,
                                       mask, self.nt.get("native", -1),
                                       find_string(self.snap, "system / ExternalStringData"),
