@@ -162,6 +162,8 @@ def test_missing_file_refused_nothing_written(tmp_path):
     err = one_line_error(hl("isolate", "src/a.test.ts", cwd=root))
     assert "not valid JSON" in err
     assert (root / BEH).read_text() == "{ nope"
+    (root / BEH).write_bytes(b'{"unit": {"isolated": ["\xff"]}}')
+    assert "is not UTF-8 text" in one_line_error(hl("isolate", "src/a.test.ts", cwd=root))
 
 
 def test_manifest_created_with_old_schema(tmp_path):
@@ -177,6 +179,21 @@ def test_other_indentation_and_no_trailing_newline_kept(tmp_path):
     root = make(tmp_path, text)
     assert hl("isolate", "src/a.test.ts", cwd=root).returncode == 0
     assert (root / BEH).read_text() == text.replace('"src/b.test.ts"', '"src/b.test.ts",\n            "src/a.test.ts"')
+
+
+def test_crlf_kept(tmp_path):
+    root = make(tmp_path, "")
+    (root / BEH).write_bytes(OLD.replace("\n", "\r\n").encode())
+    assert isolate(root, ["src/a.test.ts"]).written
+    assert (root / BEH).read_bytes() == OLD.replace(
+        '''        "reason": "Mutates process.cwd() and core loader seams"
+      }
+''', '''        "reason": "Mutates process.cwd() and core loader seams"
+      },
+      {
+        "file": "src/a.test.ts"
+      }
+''').replace("\n", "\r\n").encode()
 
 
 def test_python_api_diff_and_dry_run(tmp_path):

@@ -16,7 +16,7 @@ from ..errors import UsageError
 from ..runner import manifests as M
 from . import jsontext as J
 from .atomic import unified_diff, write_text_atomic
-from .common import label, manifest_path
+from .common import label, manifest_path, read_exact
 
 KINDS = ("isolated", "singletonIsolated")
 OLD_ONLY = ("singletonIsolated", "threadSingleton", "vmForkSingleton")
@@ -115,7 +115,7 @@ def isolate(root: str | Path, files: list[str | Path], reason: str | None = None
     else:
         if not path.is_file():
             raise UsageError(f"behavior manifest {path} is not a file")
-        before = path.read_text(encoding="utf-8")
+        before = read_exact(path, "behavior")
         behavior = M.load_behavior(root, str(path))  # also checks the JSON and the entries
         data = json.loads(before)
         if not isinstance(data, dict):
@@ -138,7 +138,12 @@ def isolate(root: str | Path, files: list[str | Path], reason: str | None = None
     if not result.added:
         return result
 
-    after = _with_entries(before, data, surface, kind, result.added, reason)
+    crlf = "\r\n" in before and "\n" not in before.replace("\r\n", "")  # a Windows-edited manifest stays CRLF
+    if crlf:
+        after = _with_entries(before.replace("\r\n", "\n"), data, surface, kind, result.added, reason)
+        after = after.replace("\n", "\r\n")
+    else:
+        after = _with_entries(before, data, surface, kind, result.added, reason)
     result.diff = unified_diff(before, after, label(root, path))
     if not dry_run:
         write_text_atomic(path, after)

@@ -32,6 +32,16 @@ def label(root: Path, path: Path) -> str:
         return str(path)
 
 
+def read_exact(path: Path, what: str) -> str:
+    """The file's text exactly as stored (``read_text`` would turn CRLF into LF)."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"the {what} manifest {path} is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} manifest {path}: {exc.strerror}") from None
+
+
 def read_manifest(path: Path, what: str) -> tuple[str, dict]:
     """The existing manifest's text and data (``""``, ``{}`` when missing); a wrong shape is refused
     rather than overwritten."""
@@ -39,7 +49,7 @@ def read_manifest(path: Path, what: str) -> tuple[str, dict]:
         return "", {}
     if not path.is_file():
         raise UsageError(f"the {what} manifest {path} is not a file")
-    text = path.read_text(encoding="utf-8")
+    text = read_exact(path, what)
     try:
         data = json.loads(text)
     except ValueError as exc:
