@@ -4,6 +4,7 @@ Vitest's JSON reporter: exact values, merging, blind spots, atomic writes, one-l
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 
@@ -34,7 +35,7 @@ def test_hotspots_from_a_real_run(v4, basic_run, tmp_path):
     out = tmp_path / "hot.json"
     cp = hl("hotspots", "update", "--from", basic_run["dir"], "--min-delta-kb", "10240", "--out", out, cwd=v4)
     assert cp.returncode == 0, cp.stderr
-    kb = round(delta / 1024)
+    kb = math.floor(delta / 1024 + 0.5)
     source = f"{rec['run_id']}:unit-fast"
     doc = json.loads(out.read_text())
     assert list(doc) == ["generatedAt", "defaultMinDeltaKb", "lane", "files"]
@@ -66,7 +67,7 @@ def test_hotspots_from_a_real_run(v4, basic_run, tmp_path):
 
 def test_hotspots_merge_with_existing(v4, basic_run, tmp_path):
     rec = basic_run["record"]
-    kb = round(by_file(rec)[ALLOC]["delta"] / 1024)
+    kb = math.floor(by_file(rec)[ALLOC]["delta"] / 1024 + 0.5)
     out = tmp_path / "hot.json"
     existing = {
         "config": "vitest.unit.config.ts",
@@ -120,8 +121,8 @@ top=suite/basic/alloc50.test.js:+300.0MiB
 
 
 def test_sizes_and_log_lines():
-    assert [size_kb(s) for s in ("+412.3MiB", "+1.06GiB", "-2.0MiB", "+900.0KiB", "±0.0KiB", "12MB")] == [
-        422195, 1111491, -2048, 900, 0, None]
+    assert [size_kb(s) for s in ("+412.3MiB", "+1.06GiB", "-2.0MiB", "+900.0KiB", "±0.0KiB", "12MB", "+2.5KiB")] == [
+        422195, 1111491, -2048, 900, 0, None, 3]  # halves round up, as Math.round does
     got = [(g.file, g.delta_kb, g.source) for g in log_growth(LOG, "ci-unit", ["unit-fast*"])]
     assert got == [
         ("src/secrets/runtime.test.ts", 422195, "ci-unit:unit-fast"),
@@ -177,7 +178,7 @@ def test_timings_from_a_real_run(v4, basic_run, tmp_path):
     assert cp.returncode == 0, cp.stderr
     doc = json.loads(out.read_text())
     assert list(doc) == ["generatedAt", "defaultDurationMs", "files"] and doc["defaultDurationMs"] == 250
-    want = {f: {"durationMs": round(float(v["duration_ms"]), 2), "testCount": 1} for f, v in files.items()}
+    want = {f: {"durationMs": math.floor(v["duration_ms"] * 100 + 0.5) / 100, "testCount": 1} for f, v in files.items()}
     assert doc["files"] == want
     assert list(doc["files"]) == sorted(want, key=lambda f: -want[f]["durationMs"])
     lines = cp.stdout.splitlines()
@@ -195,7 +196,7 @@ def test_timings_from_vitest_json_report(v4, tmp_path):
     want = {}
     for t in data["testResults"]:
         rel = t["name"][len(str(v4)) + 1:]
-        want[rel] = {"durationMs": round(float(t["endTime"] - t["startTime"]), 2),
+        want[rel] = {"durationMs": math.floor((t["endTime"] - t["startTime"]) * 100 + 0.5) / 100,
                      "testCount": len(t["assertionResults"])}
     assert sorted(want) == sorted([ALLOC, *SMALL]) and all(v["testCount"] == 1 for v in want.values())
     out = tmp_path / "tim.json"

@@ -79,7 +79,7 @@ def update(root: str | Path, runs: list[str | Path] = (), logs: list[str | Path]
     for f, v in (old.get("files") or {}).items():
         if isinstance(v, dict) and isinstance(v.get("deltaKb"), (int, float)) and v["deltaKb"] > 0:
             srcs = [s for s in v.get("sources") or [] if isinstance(s, str) and s]
-            merged[M.norm(f)] = {"deltaKb": round(v["deltaKb"]), "sources": list(dict.fromkeys(srcs))}
+            merged[M.norm(f)] = {"deltaKb": S.js_round(v["deltaKb"]), "sources": list(dict.fromkeys(srcs))}
     previous = {f: v["deltaKb"] for f, v in merged.items()}
     for g in growth:
         if g.delta_kb < min_delta_kb:

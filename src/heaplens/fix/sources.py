@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -35,13 +36,18 @@ class Growth:
     source: str  # "<run id>:<lane>" or "<log name>:<lane>"
 
 
+def js_round(x: float) -> int:
+    """``Math.round``: halves go up (Python's ``round`` goes to even), so the numbers match OpenClaw's."""
+    return math.floor(x + 0.5)
+
+
 def size_kb(text: str) -> int | None:
     """``+412.3MiB`` → 422195 (KiB, 1024-based, signed; ``±`` is zero); None if not a size."""
     m = _SIZE.match(text.strip())
     if not m:
         return None
-    kb = float(m.group(2)) * _UNIT_KB[m.group(3)]
-    return -round(kb) if m.group(1) == "-" else round(kb) if m.group(1) != "±" else 0
+    kb = js_round(float(m.group(2)) * _UNIT_KB[m.group(3)])
+    return {"-": -kb, "±": 0}.get(m.group(1), kb)
 
 
 def lane_matches(lane: str, globs: list[str] | None) -> bool:
@@ -66,7 +72,7 @@ def load_run(given: str | Path, root: Path | None = None) -> dict:
         rec = R.load(p)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{p} is not valid JSON: {exc}") from None
-    except (ValueError, AttributeError) as exc:
+    except (ValueError, TypeError, AttributeError) as exc:
         raise UsageError(str(exc).splitlines()[0] if str(exc) else f"{p}: not a heaplens run record") from None
     except OSError as exc:
         raise UsageError(f"cannot read {p}: {exc.strerror}") from None
@@ -94,7 +100,7 @@ def run_growth(rec: dict, lanes: list[str] | None = None) -> list[Growth]:
     for lane, f in run_files(rec, lanes):
         delta = f.get("delta")
         if isinstance(delta, (int, float)) and delta > 0:
-            out.append(Growth(norm(f["file"]), round(delta / 1024), f"{rec['run_id']}:{lane}"))
+            out.append(Growth(norm(f["file"]), js_round(delta / 1024), f"{rec['run_id']}:{lane}"))
     return out
 
 
@@ -106,7 +112,7 @@ def run_top(rec: dict, lanes: list[str] | None = None) -> list[Growth]:
             continue
         for t in ((lane.get("summary") or {}).get("top") or []):
             if isinstance(t, dict) and isinstance(t.get("file"), str) and isinstance(t.get("delta"), (int, float)):
-                out.append(Growth(norm(t["file"]), round(t["delta"] / 1024), f"{rec['run_id']}:{name}"))
+                out.append(Growth(norm(t["file"]), js_round(t["delta"] / 1024), f"{rec['run_id']}:{name}"))
     return out
 
 

@@ -118,7 +118,7 @@ def update(root: str | Path, runs: list[str | Path] = (), reports: list[str | Pa
         if isinstance(v, dict) and isinstance(v.get("durationMs"), (int, float)) and v["durationMs"] > 0:
             files[M.norm(f)] = {k: v[k] for k in ("durationMs", "testCount") if k in v}
     for f, (ms, count) in measured.items():
-        entry = {"durationMs": round(ms, 2)}
+        entry = {"durationMs": S.js_round(ms * 100) / 100}
         if count is not None:
             entry["testCount"] = count
         elif isinstance((files.get(f) or {}).get("testCount"), int):
