@@ -38,6 +38,10 @@ GC_LINE_PID = re.compile(r"\[(\d+):0x[0-9a-fA-F]+\]")
 # Vitest ≥ 4: "Worker exited unexpectedly with signal SIGABRT during started state while running test files A, B"
 VITEST_EXIT = re.compile(r"exited unexpectedly with (?:signal|code) (\S+) .*?while running test files? (.+)")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Children of Vitest's main process that are not workers, by the process title they set. Vitest 5 forks a
+# "vitest-watchdog" (same Node binary, started with the first worker) that kills the workers if the main process
+# dies: it has no snapshot signal handler (SIGUSR2 would kill it) and ignores SIGINT/SIGTERM.
+HELPER_TITLES = frozenset({"vitest-watchdog"})
 TAIL_CHARS = 200_000
 SNAPSHOT_TIMEOUT_MS = 600_000
 
@@ -110,6 +114,7 @@ class LaneRunner:
         self.main_pid: int | None = None
         self.main_exe: str | None = None
         self.seen_pids: set[int] = set()
+        self.helpers: set[int] = set()  # children of Vitest's main that are not workers (HELPER_TITLES)
         self.files: list[dict] = []
         self.tree_peak = 0
         self.tree_peak_at = "n/a"
@@ -422,12 +427,29 @@ class LaneRunner:
             return []
         out = []
         for k in kids:
+            if k.pid in self.helpers:
+                continue
             try:
-                if self.main_exe is None or k.exe() == self.main_exe:
-                    out.append(k)
+                if self.main_exe is not None and k.exe() != self.main_exe:
+                    continue
+                if self._is_helper(k):
+                    continue
+                out.append(k)
             except psutil.Error:
                 continue
         return out
+
+    def _is_helper(self, p: psutil.Process) -> bool:
+        """A child that set a helper's process title. Before its title is set (while its Node boots) a helper
+        looks like a worker; once it is known, it is dropped from the workers if it never wrote a trace line."""
+        cmd = p.cmdline()
+        if p.name() in HELPER_TITLES or (cmd and cmd[0] in HELPER_TITLES):
+            self.helpers.add(p.pid)
+            w = self.workers.get(p.pid)
+            if w is not None and not w.started:
+                del self.workers[p.pid]
+            return True
+        return False
 
     def _sample(self, reason: str) -> None:
         if self.proc is None:
