@@ -545,21 +545,25 @@ def _lane(lane: dict, i: int, doc: dict) -> str:
 
 
 # --------------------------------------------------------------------------------------- verification
-def _generic(v, depth: int = 0, key: str = "") -> str:
-    """Any JSON value as nested key/value tables and lists."""
+SIZE_KEYS = ("rss", "peak", "bytes", "size", "heap", "mem", "before", "after")
+
+
+def _generic(v, path: str = "") -> str:
+    """Any JSON value as nested key/value tables and lists; integers under a key that names memory (any key on the
+    way: ``before.unit-fast``) also as a size."""
     if isinstance(v, dict):
         if not v:
             return '<span class="muted">{}</span>'
         return ('<table class="kv">' + "".join(
-            f'<tr><th>{e(k)}</th><td>{_generic(x, depth + 1, str(k))}</td></tr>' for k, x in v.items()) + "</table>")
+            f'<tr><th>{e(k)}</th><td>{_generic(x, f"{path}.{k}")}</td></tr>' for k, x in v.items()) + "</table>")
     if isinstance(v, list):
         if not v:
             return '<span class="muted">[]</span>'
-        return "<ul>" + "".join(f"<li>{_generic(x, depth + 1, key)}</li>" for x in v) + "</ul>"
+        return "<ul>" + "".join(f"<li>{_generic(x, path)}</li>" for x in v) + "</ul>"
     if isinstance(v, bool) or v is None:
         return f'<code>{e(json.dumps(v))}</code>'
-    if isinstance(v, (int, float)) and any(w in key.lower() for w in ("rss", "peak", "bytes", "size", "heap")):
-        return f'{e(_size(v))} <span class="muted">({e(fmt_count(v) if isinstance(v, int) else v)})</span>'
+    if isinstance(v, int) and abs(v) >= 1024 and any(w in path.lower() for w in SIZE_KEYS):
+        return f'{e(_size(v))} <span class="muted">({e(fmt_count(v))})</span>'
     return e(v)
 
 
@@ -719,6 +723,7 @@ dl.meta dd { margin:0; min-width:0; }
 .cols > div { min-width: 0; }
 @media (max-width: 900px) { .cols { grid-template-columns: 1fr; } }
 ul { padding-left: 20px; margin: 4px 0; }
+li, td, dd, p { overflow-wrap: anywhere; }
 ul.evidence li { margin-bottom: 3px; }
 ul.checks { list-style:none; padding-left:0; }
 ul.checks li { padding-left: 22px; position:relative; margin-bottom:3px; }

@@ -1,0 +1,301 @@
+"""The self-contained HTML report: rendered from real runs of a small Vitest suite and opened in a real headless
+Chromium (Debian's ``chromium``): the script ran, no console message, the charts hold the expected series and
+bars, nothing is loaded from the network; every text of the document is escaped."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from heaplens.report.html import render
+from heaplens.report.model import build
+
+HERE = Path(__file__).resolve().parent
+RUNNER = HERE.parent / "runner"
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+if CHROMIUM is None and IN_CI:
+    pytest.fail("chromium is not installed (apt-get install -y chromium): the HTML report must be checked in a "
+                "real browser in CI", pytrace=False)
+
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium: /usr/bin/chromium is missing "
+                                                               "(apt-get install -y chromium); CI installs it")
+
+PLANT = '</script><script>document.body.setAttribute("data-pwned","1")</script><img src=x onerror=alert(1)>&"\''
+
+# -------------------------------------------------------------------------------------------- helpers
+
+
+def _runner_conftest():
+    """tests/runner/conftest.py (its npm installer of the fixture suites), loaded under its own name."""
+    spec = importlib.util.spec_from_file_location("heaplens_tests_runner_conftest", RUNNER / "conftest.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _heaplens(*args, cwd: Path, runs: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCLAW_TEST_", "HEAPLENS_"))}
+    env.update(HEAPLENS_PROGRESS="0", HEAPLENS_RUNS_DIR=str(runs))
+    return subprocess.run([sys.executable, "-m", "heaplens", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+def _run_dir(runs: Path) -> Path:
+    (rec,) = sorted(runs.glob("*/run.json"))
+    return rec.parent
+
+
+STORE = """export const sessionStore = new Map()
+export class Session {
+  constructor (id) { this.id = id; this.payload = 'p'.repeat(1500) + id; this.tags = new Array(40).fill(id) }
+}
+export function keep (id) { sessionStore.set(id, new Session(id)) }
+"""
+LEAK = """import { test, expect } from 'vitest'
+import { keep } from '../src/store.js'
+test('keeps sessions %d', async () => {
+  for (let k = 0; k < 3000; k++) keep('s%d-' + k)
+  await new Promise(resolve => setTimeout(resolve, 900))
+  expect(true).toBe(true)
+})
+"""
+ODD = 'odd<b>&"q\'.test.js'  # a real file name that needs escaping
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory) -> Path:
+    """A temp copy of the v4 fixture suite (basic + oom) with a module-level Map that leaks, a file with an
+    awkward name, and the fixture's node_modules linked in."""
+    v4 = _runner_conftest()._install(RUNNER / "fixtures" / "v4")
+    d = tmp_path_factory.mktemp("html-suite")
+    shutil.copy(v4 / "package.json", d / "package.json")
+    (d / "node_modules").symlink_to(v4 / "node_modules", target_is_directory=True)
+    (d / "src").mkdir()
+    (d / "src" / "store.js").write_text(STORE)
+    basic = d / "suite" / "basic"
+    shutil.copytree(v4 / "suite" / "basic", basic)
+    for i in range(1, 7):  # ~6 s of tests: room for two snapshots of the worker even on a busy machine
+        (basic / f"leak{i}.test.js").write_text(LEAK.replace("'../src/", "'../../src/") % (i, i))
+    shutil.copy(basic / "f1.test.js", basic / ODD)
+    shutil.copytree(v4 / "suite" / "oom", d / "suite" / "oom")
+    return d
+
+
+@pytest.fixture(scope="module")
+def leak_doc(suite, tmp_path_factory) -> dict:
+    runs = tmp_path_factory.mktemp("html-runs-leak")
+    cp = _heaplens("run", "suite/basic", "--workers", "1", "--snapshot-interval", "1", cwd=suite, runs=runs)
+    assert cp.returncode == 0, cp.stdout[-3000:] + cp.stderr
+    return build(_run_dir(runs))
+
+
+@pytest.fixture(scope="module")
+def oom_doc(suite, tmp_path_factory) -> dict:
+    runs = tmp_path_factory.mktemp("html-runs-oom")
+    cp = _heaplens("run", "suite/oom", "--workers", "1", "--max-old-space-mb", "48", cwd=suite, runs=runs)
+    assert cp.returncode == 1, cp.stdout[-3000:] + cp.stderr
+    return build(_run_dir(runs))
+
+
+class Page:
+    def __init__(self, html: str, dom: str, console: list[str], screenshot: Path):
+        self.html, self.dom, self.console, self.screenshot = html, dom, console, screenshot
+
+    @property
+    def body(self) -> str:
+        return re.search(r"<body[^>]*>", self.dom).group(0)
+
+    def count(self, pattern: str) -> int:
+        return len(re.findall(pattern, self.dom))
+
+
+def _chromium(url: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+           f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args, url]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def open_in_chromium(html: str, tmp: Path, name: str = "report") -> Page:
+    """The DOM after the page's scripts ran, every console message (any is a failure: the page logs nothing,
+    and a blocked network load or an exception shows up here), and a 1400×3000 screenshot."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    page = tmp / f"{name}.html"
+    page.write_text(html, encoding="utf-8")
+    url = page.as_uri()
+    dump = _chromium(url, tmp / "profile", "--dump-dom")
+    assert dump.returncode == 0, dump.stderr[-3000:]
+    png = tmp / f"{name}.png"
+    shot = _chromium(url, tmp / "profile", "--window-size=1400,3000", f"--screenshot={png}")
+    assert shot.returncode == 0, shot.stderr[-3000:]
+    assert png.is_file() and png.stat().st_size > 10_000
+    console = [l for l in (dump.stderr + shot.stderr).splitlines() if ":CONSOLE" in l]
+    return Page(html, dump.stdout, console, png)
+
+
+def assert_offline(html: str) -> None:
+    """Nothing that would load from elsewhere: no external src/href, no CSS imports or url() of a remote."""
+    assert not re.search(r"""(?:src|href|action|xlink:href)\s*=\s*["']?\s*(?:https?:)?//""", html, re.I)
+    assert not re.search(r"""url\(\s*["']?\s*(?:https?:)?//""", html, re.I)
+    assert "@import" not in html
+    assert "default-src 'none'" in html  # the page's CSP forbids every load, so a regression shows as a console error
+
+
+def embedded(html: str) -> dict:
+    m = re.search(r'<script type="application/json" id="heaplens-report">(.*?)</script>', html, re.S)
+    return json.loads(m.group(1))
+
+
+def planted(doc: dict) -> dict:
+    """The document with markup planted in every kind of text it carries."""
+    d = copy.deepcopy(doc)
+    d["run"]["run_id"] = PLANT
+    d["reproduce"] = "heaplens run " + PLANT
+    for lane in d["lanes"]:
+        lane["name"] = PLANT
+        for s in lane["timeline"]["files"]:
+            s["file"] = "suite/" + PLANT + s["file"]
+    for f in d["findings"]:
+        f["summary"] = PLANT
+        f["evidence"] = [*f["evidence"], PLANT]
+        f["lane"] = PLANT
+        for g in f["growth_files"]:
+            g["file"] = "suite/" + PLANT + g["file"]
+        for h in f["holders"]:
+            h["chain"] = h["chain"] + " → " + PLANT
+            h["variable"] = PLANT
+        for fam in f["families"]:
+            fam["name"] = PLANT
+        f["fix"]["text"] = PLANT
+    d["verification"] = {"verdict": PLANT, PLANT: {"peak_rss": 1}}
+    return d
+
+
+# ----------------------------------------------------------------------------------- without a browser
+
+
+def test_empty_and_partial_documents_render():
+    assert "<html" in render({})
+    html = render({"schema": "heaplens.report", "run": {"run_id": "r1", "status": "failed"}, "lanes": [
+        {"name": "empty", "timeline": {}},
+        {"name": "no-samples", "timeline": {"samples": [], "snapshots": [{"t": 1.0, "seq": 1}], "files": [
+            {"file": "a.test.js", "pid": 1, "start": 0.1, "end": 0.5, "delta": -2048}]},
+         "faults": [{"kind": "oom", "pid": 1, "files": ["a.test.js"], "t": None}]},
+        {"name": "one-sample", "timeline": {"samples": [{"t": 0.0, "rss": 0, "workers": {}}]}},
+    ], "findings": [{"lane": "empty", "pid": None, "verdict": "ambiguous", "trend": {}, "fix": {}, "trace": {}}],
+        "verification": {}})
+    assert "No RSS samples" in html and "No per-file RSS" in html and "Fewer than two snapshots" in html
+    assert 'id="verification"' in html and "heaplens report" in html
+
+
+def test_everything_is_escaped(leak_doc):
+    html = render(planted(leak_doc))
+    assert PLANT not in html and "<script>document.body" not in html and "<img src=x" not in html
+    assert "&lt;/script&gt;&lt;script&gt;" in html
+    # the embedded JSON cannot end its <script> early and reads back as the document
+    assert html.count("</script>") == 2
+    assert embedded(html) == json.loads(json.dumps(planted(leak_doc)))
+
+
+def test_verification_is_rendered_generically(leak_doc):
+    d = copy.deepcopy(leak_doc)
+    d["verification"] = {"verdict": "fixed: peak RSS down 38 %", "before": {"unit-fast": 512 * 2**20},
+                         "after": {"unit-fast": 318 * 2**20}, "a_new_field": ["x", {"nested": True}]}
+    html = render(d)
+    section = html[html.index('id="verification"'):]
+    assert "fixed: peak RSS down 38 %" in section and "512.0MiB" in section and "318.0MiB" in section
+    assert "a_new_field" in section and "nested" in section
+
+
+# ------------------------------------------------------------------------------------------ in Chromium
+
+
+@needs_chromium
+def test_leak_report_in_chromium(leak_doc, tmp_path):
+    doc = leak_doc
+    f = doc["findings"][0]  # the planted Map grows the worker: a significant finding with holders
+    assert f["significant"] and f["holders"] and f["before"], f["summary"]
+    html = render(doc)
+    assert_offline(html)
+    assert not re.search(r"https?://", html)  # not even as text: the run carries no URL
+    page = open_in_chromium(html, tmp_path)
+    assert page.console == []
+    assert 'data-rendered="1"' in page.body and 'data-timelines="1"' in page.body
+
+    (lane,) = doc["lanes"]
+    tl = lane["timeline"]
+    pids = {p for s in tl["samples"] for p in s["workers"]}
+    assert len(pids) == 1 and len(tl["snapshots"]) >= 2
+    # the timeline: the process tree and one line per worker, a marker per snapshot, a span per file
+    assert page.count(r'class="series tree"') == 1
+    assert page.count(r'class="series worker"') == len(pids)
+    assert page.count(r'<g class="snap-marker">') == len(tl["snapshots"])
+    assert page.count(r'<rect class="span(?: hl)?"') == len(tl["files"]) == 12
+    assert page.count(r'<g class="fault-marker">') == 0
+    # the growth bars: one per file, the files of the finding highlighted
+    assert page.count(r'<rect class="bar(?: hl| neg)?"') == len(tl["files"])
+    hl = {g["file"] for g in f["growth_files"]}
+    assert hl and page.count(r'<rect class="bar hl"') == len(hl)
+    assert page.count(r'<rect class="span hl"') == len(hl)
+    # the families across snapshots: one line per family of the trend
+    m = re.search(r'<svg class="chart trend"[^>]*data-series="(\d+)"', page.dom)
+    assert int(m.group(1)) == len(f["trend"]["families"]) > 0
+    assert page.count(r'<g class="fam"') == len(f["trend"]["families"])
+    # the seed's six things are on the page
+    text = page.dom
+    assert "heaplens run suite/basic --workers 1 --snapshot-interval 1 --lane unit-fast" in text
+    assert f"pid <code>{f['pid']}</code>" in text
+    assert Path(f["before"]).name in text and Path(f["after"]).name in text
+    for h in f["holders"]:
+        assert f"<code>{h['class_name']}</code>" in text and h["chain"].split(" → ")[-1] in text
+        if h["variable"]:
+            assert f"<code>{h['variable']}</code>" in text
+    if f["fix"].get("cleanup"):
+        assert f["fix"]["cleanup"].replace("&", "&amp;") in text  # the missing cleanup
+    assert {True: "confirmed by retainers", False: "retainers disagree"}.get(f["confirmed_by_retainers"],
+                                                                             "retainers not checked") in text
+    for line in f["verified"] + f["not_verified"]:
+        assert line.replace("&", "&amp;") in text
+    # the awkward real file name arrives as text
+    assert 'odd&lt;b&gt;&amp;"q\'.test.js' in text and "odd<b>" not in text
+    print(f"screenshot: {page.screenshot}")
+
+
+@needs_chromium
+def test_oom_lane_in_chromium(oom_doc, tmp_path):
+    (lane,) = oom_doc["lanes"]
+    (fault,) = lane["faults"]
+    assert fault["kind"] == "oom"
+    html = render(oom_doc)
+    assert_offline(html)
+    page = open_in_chromium(html, tmp_path, "oom")
+    assert page.console == [] and 'data-rendered="1"' in page.body
+    assert page.count(r'<g class="fault-marker">') == (1 if fault["t"] is not None else 0)
+    assert "grow.test.js" in page.dom and "oom" in page.dom
+
+
+@needs_chromium
+def test_planted_markup_stays_text_in_chromium(leak_doc, tmp_path):
+    html = render(planted(leak_doc))
+    page = open_in_chromium(html, tmp_path, "planted")
+    assert page.console == []  # no alert, no blocked image load, no script error
+    assert 'data-rendered="1"' in page.body and "data-pwned" not in page.body
+    assert page.count(r"<img\b") == 0
+
+
+@needs_chromium
+def test_a_console_error_is_caught(tmp_path):
+    """The harness itself: a page that throws is seen."""
+    page = open_in_chromium("<!DOCTYPE html><body><script>nosuchfunction()</script></body>", tmp_path, "bad")
+    assert any("nosuchfunction" in l for l in page.console)
