@@ -166,6 +166,15 @@ def test_missing_file_refused_nothing_written(tmp_path):
     assert "is not UTF-8 text" in one_line_error(hl("isolate", "src/a.test.ts", cwd=root))
 
 
+def test_api_paths_relative_to_the_root_from_anywhere(tmp_path, monkeypatch):
+    root = make(tmp_path, OLD)
+    elsewhere = suite(tmp_path / "elsewhere", ["src/a.test.ts"])  # the same relative path, another suite
+    monkeypatch.chdir(elsewhere)
+    assert isolate(root, ["src/a.test.ts"]).added == ["src/a.test.ts"]
+    err = one_line_error(hl("isolate", elsewhere / "src/a.test.ts", "--root", root, cwd=elsewhere))
+    assert err == f"heaplens: error: {elsewhere / 'src/a.test.ts'} is outside the suite root {root} (nothing written)"
+
+
 def test_manifest_created_with_old_schema(tmp_path):
     root = suite(tmp_path / "s", ["src/a.test.ts"])
     cp = hl("isolate", "src/a.test.ts", cwd=root)

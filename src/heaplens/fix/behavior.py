@@ -44,12 +44,14 @@ def suite_path(root: Path, given: str | Path) -> str:
     the manifest stores it: relative to the suite root, forward slashes. The file must exist."""
     p = Path(given)
     candidates = [p] if p.is_absolute() else [Path.cwd() / p, root / p]
-    for c in candidates:
-        if c.is_file():
-            try:
-                return c.resolve().relative_to(root.resolve()).as_posix()
-            except ValueError:
-                raise UsageError(f"{given} is outside the suite root {root}") from None
+    found = [c for c in candidates if c.is_file()]
+    for c in found:
+        try:
+            return c.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            continue  # e.g. a same-named file under the working directory, outside the suite: try the root's
+    if found:
+        raise UsageError(f"{given} is outside the suite root {root} (nothing written)")
     raise UsageError(f"no such test file: {given} (nothing written)")
 
 
