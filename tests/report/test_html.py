@@ -195,7 +195,7 @@ def test_empty_and_partial_documents_render():
         {"name": "one-sample", "timeline": {"samples": [{"t": 0.0, "rss": 0, "workers": {}}]}},
     ], "findings": [{"lane": "empty", "pid": None, "verdict": "ambiguous", "trend": {}, "fix": {}, "trace": {}}],
         "verification": {}})
-    assert "No RSS samples" in html and "No per-file RSS" in html and "Fewer than two snapshots" in html
+    assert "No RSS samples" in html and "No per-file RSS" in html and "time unknown" in html and "Fewer than two snapshots" in html
     assert 'id="verification"' in html and "heaplens report" in html
 
 
@@ -271,6 +271,18 @@ def test_leak_report_in_chromium(leak_doc, tmp_path):
     assert 'odd&lt;b&gt;&amp;"q\'.test.js' in text and "odd<b>" not in text
     print(f"screenshot: {page.screenshot}")
 
+    # the hover read-out: a mouse move over the middle of the timeline shows the samples there
+    probe = """<script>
+      var svg = document.querySelector("svg.timeline"), r = svg.getBoundingClientRect();
+      svg.dispatchEvent(new MouseEvent("mousemove", {clientX: r.left + r.width * 0.6, clientY: r.top + r.height * 0.3}));
+      var box = svg.parentNode.querySelector(".readout");
+      document.body.setAttribute("data-readout", box.hidden ? "hidden" : box.textContent);
+    </script></body>"""
+    hover = open_in_chromium(html.replace("</body>", probe), tmp_path, "hover")
+    assert hover.console == []
+    readout = re.search(r'data-readout="([^"]*)"', hover.body).group(1)
+    assert "process tree" in readout and f"pid {f['pid']}" in readout and "t =" in readout
+
 
 @needs_chromium
 def test_oom_lane_in_chromium(oom_doc, tmp_path):
@@ -281,7 +293,7 @@ def test_oom_lane_in_chromium(oom_doc, tmp_path):
     assert_offline(html)
     page = open_in_chromium(html, tmp_path, "oom")
     assert page.console == [] and 'data-rendered="1"' in page.body
-    assert page.count(r'<g class="fault-marker">') == (1 if fault["t"] is not None else 0)
+    assert page.count(r'<g class="fault-marker">') == 1  # at its time, or at the lane's end when no sample saw it
     assert "grow.test.js" in page.dom and "oom" in page.dom
 
 

@@ -126,8 +126,9 @@ def _timeline_svg(lane: dict, index: int, hl: set[str]) -> str:
     pids = sorted({str(k) for s in samples for k in (s.get("workers") or {})} |
                   {str(s.get("pid")) for s in spans if s.get("pid") is not None}, key=lambda p: (len(p), p))
     color = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(pids)}
+    elapsed = lane.get("elapsed_s") if isinstance(lane.get("elapsed_s"), (int, float)) else 0
     tmax = max([s["t"] for s in samples] + [s["end"] for s in spans] + [m["t"] for m in markers] +
-               [f["t"] for f in faults if isinstance(f.get("t"), (int, float))] + [0.001])
+               [f["t"] for f in faults if isinstance(f.get("t"), (int, float))] + [elapsed, 0.001])
     vals = [s.get("rss") or 0 for s in samples] + [v or 0 for s in samples for v in (s.get("workers") or {}).values()]
     vmax = max(vals + [1024 * 1024])
     ticks, unit, div = _byte_ticks(0, vmax * 1.02)
@@ -135,7 +136,7 @@ def _timeline_svg(lane: dict, index: int, hl: set[str]) -> str:
     L, R, T, H = 74, W - 16, 18, 240  # plot box (left, right, top, height)
     row_h, gap = 18, 44
     gantt_top = T + H + gap
-    h = gantt_top + max(len(pids), 1) * row_h + 26
+    h = gantt_top + len(pids) * row_h + 26 if spans else T + H + 30
 
     def X(t):
         return L + (R - L) * (t / tmax)
@@ -162,7 +163,7 @@ def _timeline_svg(lane: dict, index: int, hl: set[str]) -> str:
     out.append(f'<line class="axis" x1="{L}" x2="{R}" y1="{T + H}" y2="{T + H}"/>'
                f'<line class="axis" x1="{L}" x2="{L}" y1="{T}" y2="{T + H}"/>')
     # file spans under the chart, one row per worker; the files of a finding stand out
-    for i, p in enumerate(pids or ["?"]):
+    for i, p in enumerate(pids if spans else []):
         y = gantt_top + i * row_h
         out.append(f'<text class="tick" x="{L - 6}" y="{y + 11}" text-anchor="end">pid {e(p)}</text>')
     for s in spans:
@@ -178,8 +179,9 @@ def _timeline_svg(lane: dict, index: int, hl: set[str]) -> str:
         if room >= 4 and name:
             out.append(f'<text class="span-label" x="{x0 + 3:.1f}" y="{gantt_top + i * row_h + row_h - 5}">'
                        f'{e(name if len(name) <= room else name[:room - 1] + "…")}</text>')
-    out.append(f'<text class="tick" x="{L}" y="{gantt_top - 6}">test files, by worker '
-               f'(hover for the file and its RSS growth)</text>')
+    if spans:
+        out.append(f'<text class="tick" x="{L}" y="{gantt_top - 6}">test files, by worker '
+                   f'(hover for the file and its RSS growth)</text>')
     # snapshot markers
     for m in markers:
         x = X(m["t"])
@@ -209,13 +211,13 @@ def _timeline_svg(lane: dict, index: int, hl: set[str]) -> str:
         dots = "".join(f'<circle cx="{seg[0][0]:.1f}" cy="{seg[0][1]:.1f}" r="2.5"/>' for seg in segs if len(seg) == 1)
         out.append(f'<g class="worker" fill="{color[p]}"><path class="series worker" data-pid="{e(p)}" '
                    f'stroke="{color[p]}" d="{d}"/>{dots}</g>')
-    # faults: OOMs and crashes, at the last sample that still saw the worker
+    # faults: OOMs and crashes, at the last sample that still saw the worker (no sample saw it: at the lane's end)
     for f in faults:
         ft = f.get("t")
+        label = f"{f.get('kind') or 'fault'} pid {f.get('pid') if f.get('pid') is not None else '?'}"
         if not isinstance(ft, (int, float)):
-            continue
+            ft, label = tmax, label + " (time unknown)"
         x = X(ft)
-        label = f"{f.get('kind') or 'fault'} pid {f.get('pid')}"
         anchor = "end" if x > (L + R) / 2 else "start"
         dx = -5 if anchor == "end" else 5
         out.append(f'<g class="fault-marker"><line x1="{x:.1f}" x2="{x:.1f}" y1="{T}" y2="{T + H}"/>'
@@ -232,7 +234,7 @@ def _timeline_svg(lane: dict, index: int, hl: set[str]) -> str:
         legend.append(f'<span><i class="sw" style="background:{color[p]}"></i>worker pid {e(p)}</span>')
     if markers:
         legend.append(f'<span><i class="sw snap"></i>heap snapshot ({len(markers)})</span>')
-    if any(isinstance(f.get("t"), (int, float)) for f in faults):
+    if faults:
         legend.append('<span><i class="sw fault"></i>fault (OOM / crash)</span>')
     if any(s.get("file") in hl for s in spans):
         legend.append('<span><i class="sw hlspan"></i>file named by a finding</span>')
@@ -243,7 +245,7 @@ def _timeline_svg(lane: dict, index: int, hl: set[str]) -> str:
 def _file_bars(lane: dict, hl: set[str]) -> str:
     spans = [s for s in (lane.get("timeline") or {}).get("files") or [] if isinstance(s.get("delta"), (int, float))]
     if not spans:
-        return '<p class="muted">No per-file RSS (run with --trace to record it).</p>'
+        return '<p class="muted">No per-file RSS: no test file finished with the trace on (--trace).</p>'
     rows = sorted(spans, key=lambda s: -s["delta"])
     shown = rows[:MAX_FILE_BARS]
     lo = min(0, min(s["delta"] for s in shown))
@@ -523,7 +525,7 @@ def _lane(lane: dict, i: int, doc: dict) -> str:
     if faults:
         rows = "".join(f'<tr><td><span class="badge v-leak">{e(f.get("kind"))}</span></td><td>{e(f.get("pid"))}</td>'
                        f'<td>{"".join("<code>" + e(x) + "</code> " for x in f.get("files") or []) or "–"}</td>'
-                       f'<td>{_secs(f.get("t"))}</td><td class="num">{e(_size(f.get("last_rss")))}</td>'
+                       f'<td>{_secs(f.get("t")) if f.get("t") is not None else "end (no sample saw it)"}</td><td class="num">{e(_size(f.get("last_rss")))}</td>'
                        f'<td class="num">{e(_size(f.get("peak_rss")))}</td><td>{e(f.get("vitest_exit") or "")}</td>'
                        f'<td>{"".join("<code>" + e(_base(s)) + "</code> " for s in f.get("snapshots") or []) or "none"}'
                        f'{" " + e(f.get("error")) if f.get("error") else ""}</td></tr>' for f in faults)
@@ -772,7 +774,7 @@ svg .fault-marker circle { fill: var(--bad); }
 svg .fault-marker text { fill: var(--bad); font-size:12px; font-weight:700; font-family: system-ui, sans-serif; }
 svg rect.span { opacity:.35; stroke:#fff; stroke-width:1; }
 svg .span-label { font-size: 10.5px; fill: #1f2328; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; pointer-events:none; }
-svg rect.span.hl { opacity:.75; stroke:#b45309; stroke-width:2; }
+svg rect.span.hl { opacity:.85; fill:#d97706; stroke:#92400e; stroke-width:1.5; }
 svg .cursor { stroke:#8c959f; stroke-width:1; stroke-dasharray: 2 2; }
 svg.barsvg { display:block; width:300px; max-width:100%; }
 svg.barsvg rect.bar { fill: #93a8c8; }
