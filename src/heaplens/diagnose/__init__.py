@@ -32,6 +32,17 @@ RETAINED_SHARE = 0.4
 TOOL_SCRIPT = re.compile(r"node_modules/(vitest|vite|@vitest|vite-node|tinypool|tinyspy|@vitejs)/")
 
 
+# Objects that are the code of a module (its functions, contexts, records): held through the module
+# loader — even by way of an export getter and the module's context — they are the module graph itself.
+CODE_CLASSES = frozenset({"Function", "system / Context", "Module", "system / SharedFunctionInfo",
+                          "system / ScopeInfo", "system / FeedbackCell", "system / FeedbackVector",
+                          "system / BytecodeArray", "system / ClosureFeedbackCellArray", "(closure)"})
+
+
+def code_class(name: str) -> bool:
+    return name in CODE_CLASSES
+
+
 def tool_script(url: str | None) -> bool:
     return bool(url and TOOL_SCRIPT.search(url))
 
@@ -267,7 +278,8 @@ def confirm_with_retainers(d: Diagnosis, before, after, rows: int = 4) -> None:
         row_loader = row_user = 0
         for c in agg.chains:
             text = c.example.text()
-            via_loader = _through_loader(text) or tool_script(c.script)
+            via_loader = _through_loader(text) or tool_script(c.script) or (code_class(r.name) and
+                                                                           LOADER_PATTERN.search(text) is not None)
             if via_loader:
                 row_loader += c.count
             else:

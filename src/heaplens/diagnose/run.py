@@ -96,16 +96,25 @@ class Investigation:
     def after(self) -> str | None:
         return self.snapshots[-1] if len(self.snapshots) >= 2 else None
 
-    def growth_files(self, share: float = 0.8, limit: int = 5) -> list[dict]:
-        """The files with the largest RSS growth of this worker that together make ``share`` of it."""
-        pos = sorted((f for f in self.files if (f.get("delta") or 0) > 0), key=lambda f: -f["delta"])
-        total = sum(f["delta"] for f in pos)
+    def growth_files(self, share: float = 0.8, limit: int = 5, by: str = "rss") -> list[dict]:
+        """The files with the largest growth of this worker that together make ``share`` of it: by RSS,
+        or (``by="heap"``) by JS heap — which a snapshot written during a file does not inflate."""
+
+        def grew(f: dict) -> int:
+            if by == "heap":
+                if f.get("heap_used_end") is None or f.get("heap_used_start") is None:
+                    return f.get("delta") or 0
+                return f["heap_used_end"] - f["heap_used_start"]
+            return f.get("delta") or 0
+
+        pos = sorted((f for f in self.files if grew(f) > 0), key=lambda f: -grew(f))
+        total = sum(grew(f) for f in pos)
         out, acc = [], 0
         for f in pos:
             if len(out) >= limit or (total and acc >= share * total):
                 break
             out.append(f)
-            acc += f["delta"]
+            acc += grew(f)
         return out
 
     def to_json(self) -> dict:
@@ -125,6 +134,8 @@ class Investigation:
             "trace": self.trace,
             "growth_files": [{"file": f["file"], "delta": f["delta"], "snapshot_during": self.snapshot_during(f)}
                              for f in self.growth_files()],
+            "heap_growth_files": [{"file": f["file"], "heap_delta": (f.get("heap_used_end") or 0) -
+                                   (f.get("heap_used_start") or 0)} for f in self.growth_files(by="heap")],
             "holders": [h.to_json() for h in self.holders],
         }
 
@@ -237,6 +248,11 @@ def _trace_evidence(inv: Investigation) -> list[str]:
         out.append(f"per-file RSS: {len(top)} of {len(inv.files)} file(s) account for {share:.0%} of the worker's growth — "
                    + ", ".join(f"{f['file']} {_fmt(f['delta'])}" + (" (a snapshot was written during it)"
                                                                     if inv.snapshot_during(f) else "") for f in top))
+    heap = inv.growth_files(by="heap")
+    if heap and any(inv.snapshot_during(f) for f in inv.files):
+        out.append("per-file JS heap (not inflated by snapshot writing): "
+                   + ", ".join(f"{f['file']} {_fmt(f['heap_used_end'] - f['heap_used_start'])}" for f in heap
+                               if f.get("heap_used_end") is not None and f.get("heap_used_start") is not None))
     return out
 
 

@@ -117,7 +117,8 @@ def _behavior_path(rec: dict) -> str | None:
 
 
 def _isolation_fix(inv: Investigation, rec: dict) -> dict:
-    files = [f["file"] for f in inv.growth_files()]
+    # by JS heap: transformed modules live there, and a snapshot written during a file inflates its RSS
+    files = [f["file"] for f in inv.growth_files(by="heap")]
     no_timing = set((rec.get("plan") or {}).get("no_timing") or [])
     fix = {
         "kind": "isolate",
