@@ -311,3 +311,19 @@ def test_a_console_error_is_caught(tmp_path):
     """The harness itself: a page that throws is seen."""
     page = open_in_chromium("<!DOCTYPE html><body><script>nosuchfunction()</script></body>", tmp_path, "bad")
     assert any("nosuchfunction" in l for l in page.console)
+
+
+def test_isolation_fix_shows_the_manifest_diff_and_blind_spots(leak_doc):
+    d = copy.deepcopy(leak_doc)
+    f = d["findings"][0]
+    f["verdict"] = "module-graph retention"
+    f["fix"] = {"kind": "isolate", "layer": "scheduling", "files": ["suite/basic/leak3.test.js", "suite/<b>.test.js"],
+                "reason": "heaplens: module-graph retention", "behavior_manifest": "test/fixtures/b.behavior.json",
+                "missing_timings": ["suite/<b>.test.js"], "text": "isolate 2 file(s)",
+                "manifest_diff": "--- a/b.json\n+++ b/b.json\n@@ -1,3 +1,4 @@\n   \"isolated\": [\n"
+                                 "+    {\"file\": \"suite/<b>.test.js\"},\n-    \"old\"\n   ]"}
+    html = render(d)
+    assert '<span class="add">+    {&quot;file&quot;: &quot;suite/&lt;b&gt;.test.js&quot;},</span>' in html
+    assert '<span class="del">-    &quot;old&quot;</span>' in html and '<span class="hunk">@@ -1,3 +1,4 @@</span>' in html
+    assert "scheduling blind spot" in html and "test/fixtures/b.behavior.json" in html
+    assert 'v-graph">module-graph retention' in html

@@ -31,6 +31,9 @@ VERDICT_CLASS = {
     "ambiguous": "v-ambiguous",
     "no significant growth": "v-none",
 }
+# No load of any kind, except the page's own inline style and script: the file works (and stays) offline.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+OVERHEAD = ' <span class="warn">(a snapshot was written during it)</span>'
 MAX_FILE_BARS = 40  # per lane; the rest are counted
 MAX_FAMILIES = 15  # rows of the families table
 W = 1000  # SVG user units of the wide charts
@@ -144,15 +147,16 @@ def _timeline_svg(lane: dict, index: int, hl: set[str]) -> str:
     def Y(v):
         return T + H - H * (v / ymax)
 
+    seen = {p for s in samples for p in (s.get("workers") or {})}
+    n_series = (1 if samples else 0) + len([p for p in pids if p in seen])
     out = [f'<svg class="chart timeline" viewBox="0 0 {W} {h}" role="img" preserveAspectRatio="xMinYMin meet" '
            f'data-lane="{index}" data-x0="{L}" data-x1="{R}" data-tmax="{tmax:.3f}" data-top="{T}" '
-           f'data-bottom="{T + H}" data-series="{(1 if samples else 0) + len([p for p in pids if any(p in (s.get("workers") or {}) for s in samples)])}" '
-           f'aria-label="RSS timeline of lane {e(lane.get("name"))}">']
+           f'data-bottom="{T + H}" data-series="{n_series}" aria-label="RSS timeline of lane {e(lane.get("name"))}">']
     # grid and axes
     for v in ticks:
         y = Y(v)
-        out.append(f'<line class="grid" x1="{L}" x2="{R}" y1="{y:.1f}" y2="{y:.1f}"/>'
-                   f'<text class="tick" x="{L - 6}" y="{y + 4:.1f}" text-anchor="end">{e(_tick_label(v, unit, div))}</text>')
+        out.append(f'<line class="grid" x1="{L}" x2="{R}" y1="{y:.1f}" y2="{y:.1f}"/><text class="tick" '
+                   f'x="{L - 6}" y="{y + 4:.1f}" text-anchor="end">{e(_tick_label(v, unit, div))}</text>')
     tstep = _nice_step(tmax, 8)
     t = 0.0
     while t <= tmax + 1e-9:
@@ -265,9 +269,11 @@ def _file_bars(lane: dict, hl: set[str]) -> str:
         out.append(f'<tr class="{"hl" if is_hl else ""}"><td class="file">{mark}<code>{e(s.get("file"))}</code></td>'
                    f'<td>{e(s.get("pid"))}</td><td class="num">{e(_size(d, True))}</td>'
                    f'<td><svg class="barsvg" viewBox="0 0 {bw} 14" width="{bw}" height="14" role="img" '
-                   f'aria-label="{e(_size(d, True))}"><line class="zero" x1="{zero:.1f}" x2="{zero:.1f}" y1="0" y2="14"/>'
+                   f'aria-label="{e(_size(d, True))}">'
+                   f'<line class="zero" x1="{zero:.1f}" x2="{zero:.1f}" y1="0" y2="14"/>'
                    f'<rect class="{cls}" x="{x0:.1f}" y="2" width="{max(w, 0.5):.1f}" height="10"/></svg></td>'
-                   f'<td class="num">{e(_size(s.get("heap_delta"), True))}</td><td class="num">{e(_size(s.get("rss_end")))}</td></tr>')
+                   f'<td class="num">{e(_size(s.get("heap_delta"), True))}</td>'
+                   f'<td class="num">{e(_size(s.get("rss_end")))}</td></tr>')
     out.append("</tbody></table>")
     if len(rows) > len(shown):
         out.append(f'<p class="muted">{len(rows) - len(shown)} more file(s) with smaller growth.</p>')
@@ -297,8 +303,8 @@ def _trend_svg(trend: dict) -> str:
     out = [f'<svg class="chart trend" viewBox="0 0 {w} {h}" role="img" data-series="{len(fams)}" '
            f'aria-label="growth of the top families across snapshots">']
     for v in ticks:
-        out.append(f'<line class="grid" x1="{L}" x2="{R}" y1="{Y(v):.1f}" y2="{Y(v):.1f}"/>'
-                   f'<text class="tick" x="{L - 6}" y="{Y(v) + 4:.1f}" text-anchor="end">{e(_tick_label(v, unit, div))}</text>')
+        out.append(f'<line class="grid" x1="{L}" x2="{R}" y1="{Y(v):.1f}" y2="{Y(v):.1f}"/><text class="tick" '
+                   f'x="{L - 6}" y="{Y(v) + 4:.1f}" text-anchor="end">{e(_tick_label(v, unit, div))}</text>')
     for i in range(n):
         label = f"#{i + 1}"
         out.append(f'<text class="tick" x="{X(i):.1f}" y="{B + 16}" text-anchor="middle">{label}'
@@ -354,7 +360,8 @@ def _families_table(fams: list[dict]) -> str:
            '<th class="num">count Δ</th><th class="num">size before → after</th>'
            '<th class="num">count before → after</th></tr></thead><tbody>']
     for f in fams[:MAX_FAMILIES]:
-        out.append(f'<tr><td>{e(f.get("type"))}</td><td class="name"><code>{e(f.get("name") or chr(34) * 2)}</code></td>'
+        out.append(f'<tr><td>{e(f.get("type"))}</td>'
+                   f'<td class="name"><code>{e(f.get("name") or chr(34) * 2)}</code></td>'
                    f'<td class="num">{e(_size(f.get("size_delta"), True))}</td>'
                    f'<td class="num">{e(fmt_count(f.get("count_delta") or 0, True))}</td>'
                    f'<td class="num">{_size(f.get("size_before"))} → {_size(f.get("size_after"))}</td>'
@@ -389,11 +396,10 @@ def _holders(f: dict) -> str:
                    f'({len(chains)} chain pattern(s))</summary>')
         for c in chains:
             ex = c.get("example") or {}
+            script = f' — <code>{e(c.get("script"))}</code>' if c.get("script") else ""
+            example = f'<p class="muted">example: <code>{e(ex.get("text"))}</code></p>' if ex.get("text") else ""
             out.append(f'<div class="rchain"><p><b>{e(fmt_count(c.get("count") or 0))}</b> via '
-                       f'{e(c.get("holder"))}{" — <code>" + e(c.get("script")) + "</code>" if c.get("script") else ""}</p>'
-                       f'{_chain(c.get("pattern"))}'
-                       f'{"<p class=muted>example: <code>" + e(ex.get("text")) + "</code></p>" if ex.get("text") else ""}'
-                       "</div>")
+                       f'{e(c.get("holder"))}{script}</p>{_chain(c.get("pattern"))}{example}</div>')
         out.append("</details>")
     return "".join(out)
 
@@ -410,8 +416,9 @@ def _diff(text: str) -> str:
 
 def _fix(fix: dict) -> str:
     kind = fix.get("kind") or "none"
-    out = [f'<div class="fix fix-{e(kind)}"><p class="fix-head"><span class="pill">{e(kind)}</span>'
-           f'{" <span class=pill>" + e(fix.get("layer")) + "</span>" if fix.get("layer") else ""} {e(fix.get("text"))}</p>']
+    layer = f' <span class="pill">{e(fix.get("layer"))}</span>' if fix.get("layer") else ""
+    out = [f'<div class="fix fix-{e(kind)}"><p class="fix-head"><span class="pill">{e(kind)}</span>{layer} '
+           f'{e(fix.get("text"))}</p>']
     if kind == "isolate":
         out.append("<h5>files to isolate</h5>" + _list(fix.get("files"), "files"))
         if fix.get("behavior_manifest"):
@@ -458,20 +465,24 @@ def _finding(f: dict, n: int) -> str:
     pct = f"{conf * 100:.0f} %" if isinstance(conf, (int, float)) else "–"
     cb = f.get("confirmed_by_retainers")
     confirm = {True: '<span class="ok">confirmed by retainers</span>',
-               False: '<span class="bad">retainers disagree</span>'}.get(cb, '<span class="muted">retainers not checked</span>')
+               False: '<span class="bad">retainers disagree</span>'}.get(
+        cb, '<span class="muted">retainers not checked</span>')
     snaps = f.get("snapshots") or []
     compared = (f'<code title="{e(f.get("before"))}">{e(_base(f.get("before")))}</code> → '
                 f'<code title="{e(f.get("after"))}">{e(_base(f.get("after")))}</code>'
                 if f.get("before") else '<span class="muted">no snapshot pair (RSS trace only)</span>')
     gf = "".join(f'<li><code>{e(g.get("file"))}</code> {e(_size(g.get("delta"), True))}'
-                 f'{" <span class=warn>(a snapshot was written during it)</span>" if g.get("snapshot_during") else ""}</li>'
+                 f'{OVERHEAD if g.get("snapshot_during") else ""}</li>'
                  for g in f.get("growth_files") or [])
-    meter = (f'<span class="meter" title="confidence {pct}"><i style="width:{max(0, min(1, conf)) * 100:.0f}%"></i></span>'
-             if isinstance(conf, (int, float)) else "")
+    meter = ""
+    if isinstance(conf, (int, float)):
+        meter = (f'<span class="meter" title="confidence {pct}">'
+                 f'<i style="width:{max(0, min(1, conf)) * 100:.0f}%"></i></span>')
     return f"""
 <section class="finding card{'' if f.get('significant', True) else ' minor'}" id="finding-{n}">
  <header class="finding-head">
-  <h3>{n}. {_verdict_badge(f.get('verdict'))} lane <code>{e(f.get('lane'))}</code> · pid <code>{e(f.get('pid'))}</code></h3>
+  <h3>{n}. {_verdict_badge(f.get('verdict'))} lane <code>{e(f.get('lane'))}</code>
+   · pid <code>{e(f.get('pid'))}</code></h3>
   <div class="conf">confidence {meter} <b>{e(pct)}</b> · {confirm}</div>
  </header>
  <p class="summary">{e(f.get('summary'))}</p>
@@ -525,7 +536,8 @@ def _lane(lane: dict, i: int, doc: dict) -> str:
     if faults:
         rows = "".join(f'<tr><td><span class="badge v-leak">{e(f.get("kind"))}</span></td><td>{e(f.get("pid"))}</td>'
                        f'<td>{"".join("<code>" + e(x) + "</code> " for x in f.get("files") or []) or "–"}</td>'
-                       f'<td>{_secs(f.get("t")) if f.get("t") is not None else "end (no sample saw it)"}</td><td class="num">{e(_size(f.get("last_rss")))}</td>'
+                       f'<td>{_secs(f.get("t")) if f.get("t") is not None else "end (no sample saw it)"}</td>'
+                       f'<td class="num">{e(_size(f.get("last_rss")))}</td>'
                        f'<td class="num">{e(_size(f.get("peak_rss")))}</td><td>{e(f.get("vitest_exit") or "")}</td>'
                        f'<td>{"".join("<code>" + e(_base(s)) + "</code> " for s in f.get("snapshots") or []) or "none"}'
                        f'{" " + e(f.get("error")) if f.get("error") else ""}</td></tr>' for f in faults)
@@ -535,7 +547,8 @@ def _lane(lane: dict, i: int, doc: dict) -> str:
     status_cls = "ok" if lane.get("status") == "passed" else "bad"
     return f"""
 <section class="lane card" id="lane-{i}">
- <header><h3>lane <code>{e(lane.get('name'))}</code> <span class="{status_cls}">{e(lane.get('status'))}</span></h3></header>
+ <header><h3>lane <code>{e(lane.get('name'))}</code>
+  <span class="{status_cls}">{e(lane.get('status'))}</span></h3></header>
  <div class="stats">{cells}</div>
  {ft}
  <h4>RSS timeline</h4>
@@ -590,7 +603,8 @@ def _header(doc: dict) -> str:
     vc = "".join(f'<span class="count">{_verdict_badge(k)} <b>{e(v)}</b></span>' for k, v in counts.items()) or \
         '<span class="muted">no findings</span>'
     started, finished = run.get("started_at"), run.get("finished_at")
-    dur = f" ({finished - started:.1f} s)" if isinstance(started, (int, float)) and isinstance(finished, (int, float)) else ""
+    timed = isinstance(started, (int, float)) and isinstance(finished, (int, float))
+    dur = f" ({finished - started:.1f} s)" if timed else ""
     fixes = doc.get("fixes") or {}
     fx = []
     if fixes.get("isolate"):
@@ -606,7 +620,8 @@ def _header(doc: dict) -> str:
   <span class="status {'ok' if st == 'passed' else 'bad'}">{e(st)}</span>{
     f' <span class="muted">exit {e(run.get("exit_code"))}</span>' if run.get('exit_code') is not None else ''}</h1>
  <p class="muted">{e(_when(started))} → {e(_when(finished))}{e(dur)} · run dir <code>{e(run.get('dir'))}</code>
-  · root <code>{e(run.get('root') or run.get('cwd'))}</code> · rules: {e(', '.join(map(str, doc.get('rules') or [])) or '–')}</p>
+  · root <code>{e(run.get('root') or run.get('cwd'))}</code>
+  · rules: {e(', '.join(map(str, doc.get('rules') or [])) or '–')}</p>
  <div class="chips">{chips}</div>
  <h4>Reproduce</h4>{_copyable(doc.get('reproduce'))}
  <h4>Verdicts</h4><div class="counts">{vc}</div>
@@ -616,8 +631,8 @@ def _header(doc: dict) -> str:
 
 
 def _toc(doc: dict) -> str:
-    items = [f'<li><a href="#finding-{n}">{_verdict_badge(f.get("verdict"))} {e(f.get("lane"))} · pid {e(f.get("pid"))}</a></li>'
-             for n, f in enumerate(doc.get("findings") or [], 1)]
+    items = [f'<li><a href="#finding-{n}">{_verdict_badge(f.get("verdict"))} {e(f.get("lane"))} · '
+             f'pid {e(f.get("pid"))}</a></li>' for n, f in enumerate(doc.get("findings") or [], 1)]
     lanes = [f'<li><a href="#lane-{i}">lane {e(l.get("name"))}</a></li>' for i, l in enumerate(doc.get("lanes") or [])]
     extra = ['<li><a href="#verification">verification</a></li>'] if doc.get("verification") is not None else []
     if not items and not lanes:
@@ -650,7 +665,7 @@ def render(doc: dict) -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
 <title>{e(title)}</title>
 <style>{CSS}</style>
 </head>
