@@ -1417,6 +1417,181 @@ static PyObject *g_top_k(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(cnt);
 }
 
+
+/* ---- DevTools' interface names of plain objects ({a, b, c}) ------------------------------------
+ * A plain object is an `object` node named "Object". inferInterfaceDefinitions names each one by its
+ * property edges (in edge order, without __proto__, until the name would pass 120 UTF-16 units);
+ * applyInterfaceDefinitions gives every plain object the best definition whose property set it
+ * contains (most properties first, then the most popular), via a trie of sorted property names. */
+
+#define IS_PLAIN(k) (ntype[k] == object_t && (int64_t)nname[k] == object_s)
+
+/* g_plain_props(first, etype, ename, ntype, nname, object_t, object_s, property_t, mark:u8[nstrings])
+ *   -> number of plain objects; marks the names of their property edges */
+static PyObject *g_plain_props(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 6};
+    int object_t, property_t;
+    long long object_s;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*iLiw*", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &B.b[4], &object_t,
+                          &object_s, &property_t, &B.b[5]))
+        return NULL;
+    const uint32_t *first = U32(0), *ename = U32(2), *nname = U32(4);
+    const uint8_t *et = U8(1), *ntype = U8(3);
+    uint8_t *mark = U8(5);
+    Py_ssize_t n = LEN(3, 1), ns = LEN(5, 1), count = 0;
+    if (LEN(0, 4) - 1 < n) n = LEN(0, 4) - 1;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (!IS_PLAIN(k)) continue;
+        count++;
+        for (uint64_t e = first[k], end = first[k + 1]; e < end; e++)
+            if (et[e] == property_t && (Py_ssize_t)ename[e] < ns) mark[ename[e]] = 1;
+    }
+    Py_END_ALLOW_THREADS
+    bufs_release(&B);
+    return PyLong_FromSsize_t(count);
+}
+
+/* g_interface_keys(first, etype, ename, ntype, nname, object_t, object_s, property_t, proto_s, flen:u32[nstrings],
+ *                  max_len, nodes:u32[nplain], hashes:u64[nplain], counts:u32[nplain]) -> nplain
+ * Per plain object (node order): the ordinal, a hash of the property names its inferred interface
+ * name lists, and how many (0: no name). flen[s] = UTF-16 length of the formatted name s. */
+static PyObject *g_interface_keys(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 9};
+    int object_t, property_t;
+    long long object_s, proto_s;
+    Py_ssize_t max_len;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*iLiLy*nw*w*w*", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &B.b[4], &object_t,
+                          &object_s, &property_t, &proto_s, &B.b[5], &max_len, &B.b[6], &B.b[7], &B.b[8]))
+        return NULL;
+    const uint32_t *first = U32(0), *ename = U32(2), *nname = U32(4), *flen = U32(5);
+    const uint8_t *et = U8(1), *ntype = U8(3);
+    uint32_t *nodes = U32(6), *counts = U32(8);
+    uint64_t *hashes = U64(7);
+    Py_ssize_t n = LEN(3, 1), ns = LEN(5, 4), cap = LEN(6, 4), j = 0;
+    if (LEN(0, 4) - 1 < n) n = LEN(0, 4) - 1;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < n && j < cap; k++) {
+        if (!IS_PLAIN(k)) continue;
+        uint64_t h = FNV_OFFSET, cur = 1;
+        uint32_t cnt = 0;
+        for (uint64_t e = first[k], end = first[k + 1]; e < end; e++) {
+            if (et[e] != property_t) continue;
+            uint32_t s = ename[e];
+            if ((long long)s == proto_s || (Py_ssize_t)s >= ns) continue;
+            uint64_t fl = flen[s];
+            if (cur > 1 && cur + fl > (uint64_t)max_len) break; /* the name is getting too long */
+            if (cur != 1) cur += 2;
+            cur += fl;
+            cnt++;
+            for (int b = 0; b < 4; b++) h = (h ^ ((s >> (8 * b)) & 0xFF)) * FNV_PRIME;
+        }
+        nodes[j] = (uint32_t)k;
+        hashes[j] = cnt ? h : 0;
+        counts[j] = cnt;
+        j++;
+    }
+    Py_END_ALLOW_THREADS
+    bufs_release(&B);
+    return PyLong_FromSsize_t(j);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* g_apply_interfaces(first, etype, ename, nodes:u32 (plain objects), property_t, rank:u32[nstrings],
+ *                    tfirst:u32[T+1], tkey:u32, tchild:u32, tgreatest:i64[T], tmatch:i32[T], tcount:u32[T],
+ *                    out:i32[len(nodes)])
+ * Trie node 0 is the root; the children of t are tkey/tchild[tfirst[t]:tfirst[t+1]], sorted by key
+ * (a rank in JavaScript's string order); tgreatest[t] = largest child key (-1: none); tmatch[t] = the
+ * definition ending there (-1: none) with tcount[t] properties. out[i] = best definition or -1. */
+static PyObject *g_apply_interfaces(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 12};
+    int property_t;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*iy*y*y*y*y*y*y*w*", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &property_t,
+                          &B.b[4], &B.b[5], &B.b[6], &B.b[7], &B.b[8], &B.b[9], &B.b[10], &B.b[11]))
+        return NULL;
+    const uint32_t *first = U32(0), *ename = U32(2), *nodes = U32(3), *rank = U32(4);
+    const uint32_t *tfirst = U32(5), *tkey = U32(6), *tchild = U32(7), *tcount = U32(10);
+    const uint8_t *et = U8(1);
+    const int64_t *tgreatest = I64(8);
+    const int32_t *tmatch = I32(9);
+    int32_t *out = I32(11);
+    Py_ssize_t np_ = LEN(3, 4), ns = LEN(4, 4), T = LEN(8, 8);
+    if (LEN(11, 4) < np_) np_ = LEN(11, 4);
+    size_t pcap = 64;
+    uint32_t *props = malloc(pcap * 4);
+    uint32_t *st = malloc(sizeof(uint32_t) * (size_t)(2 * T + 2));
+    int64_t *pos = malloc(sizeof(int64_t) * (size_t)(T + 1));
+    if (!props || !st || !pos) { free(props); free(st); free(pos); return no_memory(&B); }
+    int oom = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t t = 0; t < T; t++) pos[t] = -1;
+    for (Py_ssize_t i = 0; i < np_ && !oom; i++) {
+        uint32_t k = nodes[i];
+        size_t np2 = 0;
+        for (uint64_t e = first[k], end = first[k + 1]; e < end; e++) {
+            if (et[e] != property_t || (Py_ssize_t)ename[e] >= ns) continue;
+            if (np2 == pcap) {
+                uint32_t *bigger = realloc(props, pcap * 8);
+                if (!bigger) { oom = 1; break; }
+                props = bigger;
+                pcap *= 2;
+            }
+            props[np2++] = rank[ename[e]];
+        }
+        if (oom) break;
+        qsort(props, np2, 4, cmp_u32);
+        /* the live states, in insertion order: st[0:len]; pos[t] = index of t's live entry, or -1 */
+        size_t len = 1;
+        st[0] = 0;
+        pos[0] = 0;
+        int32_t best = -1;
+        uint32_t best_count = 0;
+        for (size_t a = 0; a < np2 && len > 0; a++) {
+            uint32_t p = props[a];
+            size_t snap = len;
+            for (size_t b = 0; b < snap; b++) {
+                uint32_t s = st[b];
+                if (pos[s] != (int64_t)b) continue; /* not live (cannot happen: only s deletes itself) */
+                if (tgreatest[s] < 0 || (int64_t)p >= tgreatest[s]) pos[s] = -1;
+                /* child of s under key p (binary search) */
+                uint32_t lo = tfirst[s], hi = tfirst[s + 1];
+                while (lo < hi) {
+                    uint32_t mid = lo + (hi - lo) / 2;
+                    if (tkey[mid] < p) lo = mid + 1; else hi = mid;
+                }
+                if (lo < tfirst[s + 1] && tkey[lo] == p) {
+                    uint32_t c = tchild[lo];
+                    if (pos[c] < 0) { pos[c] = (int64_t)len; st[len++] = c; }
+                    int32_t m = tmatch[c];
+                    if (m >= 0 && (best < 0 || tcount[c] > best_count || (tcount[c] == best_count && m < best))) {
+                        best = m;
+                        best_count = tcount[c];
+                    }
+                }
+            }
+            /* drop the dead entries, keeping the order */
+            size_t w = 0;
+            for (size_t b = 0; b < len; b++) {
+                uint32_t s = st[b];
+                if (pos[s] == (int64_t)b) { st[w] = s; pos[s] = (int64_t)w; w++; }
+            }
+            len = w;
+        }
+        for (size_t b = 0; b < len; b++) pos[st[b]] = -1;
+        out[i] = best;
+    }
+    Py_END_ALLOW_THREADS
+    free(props); free(st); free(pos);
+    if (oom) return no_memory(&B);
+    bufs_release(&B);
+    Py_RETURN_NONE;
+}
+#undef IS_PLAIN
+
 /* malloc_mmap_threshold(bytes) -> True if set. glibc raises its mmap threshold (up to 32 MiB) each
  * time a large block is freed; after that, node-sized arrays (10-100 MB) come from the heap and
  * freeing them returns nothing to the system. A fixed threshold keeps every large array an mmap
@@ -1433,6 +1608,9 @@ static PyObject *malloc_mmap_threshold(PyObject *self, PyObject *args) {
 }
 
 static PyMethodDef methods[] = {
+    {"g_plain_props", g_plain_props, METH_VARARGS, "Plain objects: count, names of their property edges."},
+    {"g_interface_keys", g_interface_keys, METH_VARARGS, "DevTools interface name key per plain object."},
+    {"g_apply_interfaces", g_apply_interfaces, METH_VARARGS, "Best interface definition per plain object."},
     {"malloc_mmap_threshold", malloc_mmap_threshold, METH_VARARGS, "Fix glibc's mmap threshold."},
     {"g_first_edges", g_first_edges, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
     {"g_mark_page_owned", g_mark_page_owned, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},

@@ -333,18 +333,14 @@ class HeapGraph:
 
     @cached_property
     def classes(self):
-        """DevTools class ids per node; detached embedder nodes get ``Detached <name>`` classes."""
+        """DevTools class ids per node; detached embedder nodes get ``Detached <name>`` classes and
+        plain objects their interface names (``{a, b, c}``, :meth:`NodeClasses.name_plain_objects`)."""
         nc = NodeClasses(self.snap, self.ntype, self.nname)
+        nc.name_plain_objects(self.first, self.etype, self.ename)
         if self.detached is not None and self.detached.any():
-            nstr = len(self.snap.strings)
             det = np.flatnonzero(self.detached)
             for cid in np.unique(nc.ids[det]).tolist():
-                label = "Detached " + nc.name(cid)
-                if label in nc.extra:
-                    new = nstr + nc.extra.index(label)
-                else:
-                    new = nstr + len(nc.extra)
-                    nc.extra.append(label)
+                new = nc.extra_id("Detached " + nc.name(cid))
                 sel = det[nc.ids[det] == cid]
                 nc.ids[sel] = new
         return nc

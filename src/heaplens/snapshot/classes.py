@@ -3,10 +3,14 @@
 Same rules as DevTools' ``calculateObjectNames``: ``hidden`` → ``(system)``, ``code`` →
 ``(compiled code)``, ``closure`` → ``Function``, ``regexp`` → ``RegExp``, ``object``/``native`` → the
 node's own name (``<div id=…>`` cut to ``<div>``), anything else → ``(<type>)``.
-Plain-object interface inference (``{a, b}``) needs the edges and is not done here.
+Plain objects (``object`` nodes named ``Object``) get DevTools' interface names such as ``{a, b, c}``
+when the edges are at hand (:meth:`NodeClasses.name_plain_objects`, used by the graph).
 """
 
 from __future__ import annotations
+
+import json
+import re
 
 import numpy as np
 
@@ -26,6 +30,40 @@ def type_class_label(type_name: str) -> str | None:
     if type_name in NAMED_TYPES:
         return None
     return TYPE_CLASS.get(type_name, f"({type_name})")
+
+
+# DevTools HeapSnapshot.ts (inferInterfaceDefinitions)
+MIN_INTERFACE_PROPERTY_COUNT = 1
+MAX_INTERFACE_NAME_LENGTH = 120  # UTF-16 code units
+MIN_OBJECT_COUNT_PER_INTERFACE = 2
+MIN_OBJECT_PROPORTION_PER_INTERFACE = 1000
+
+_NEEDS_QUOTES = re.compile(r"[,'\"{}]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def utf16_len(s: str) -> int:
+    """Length in UTF-16 code units (JavaScript's ``length``)."""
+    return len(s.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def js_sort_key(s: str) -> bytes:
+    """Orders strings as JavaScript's default sort does (by UTF-16 code units)."""
+    return s.encode("utf-16-be", "surrogatepass")
+
+
+def format_property_name(name: str) -> str:
+    """DevTools ``JSHeapSnapshotNode.formatPropertyName``: names with a comma, quote or brace are
+    written as a JSON string (``JSON.stringify``: lone surrogates escaped as ``\\udxxx``)."""
+    if _NEEDS_QUOTES.search(name):
+        name = json.dumps(name, ensure_ascii=False)
+        name = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", name)
+    return name
+
+
+def interface_name(properties: list[str]) -> str:
+    """``{a, b, c}`` from property names already cut to DevTools' length limit."""
+    return "{" + ", ".join(format_property_name(p) for p in properties) + "}"
 
 
 def normalize_object_name(name: str) -> str:
@@ -56,14 +94,11 @@ class NodeClasses:
         nstrings = len(snap.strings)
         self._strings = snap.strings
         self._nstrings = nstrings
+        self._layout = snap.layout
         self.extra: list[str] = []
-        index: dict[str, int] = {}
-
-        def extra_id(label: str) -> int:
-            if label not in index:
-                index[label] = nstrings + len(self.extra)
-                self.extra.append(label)
-            return index[label]
+        self._index: dict[str, int] = {}
+        self.interfaces: list[dict] = []
+        extra_id = self.extra_id
 
         per_type = np.empty(len(snap.layout.node_types), dtype=np.int64)
         for t, tname in enumerate(snap.layout.node_types):
@@ -89,7 +124,126 @@ class NodeClasses:
         if remap is not None:
             K.remap_ids(ids, ntype, per_type, remap)
         self.ids = ids
+        self._ntype, self._nname = ntype, nname
         self.key_cid: np.ndarray | None = None
+
+    def extra_id(self, label: str) -> int:
+        """Class id of a label that is not a string of the snapshot (one id per label text)."""
+        i = self._index.get(label)
+        if i is None:
+            i = self._index[label] = self._nstrings + len(self.extra)
+            self.extra.append(label)
+        return i
+
+    def name_plain_objects(self, first: np.ndarray, etype: np.ndarray, ename: np.ndarray) -> list[dict]:
+        """DevTools' ``inferInterfaceDefinitions`` + ``applyInterfaceDefinitions``: plain objects
+        (``object`` nodes named ``Object``) take the name of the best interface definition they
+        match, e.g. ``{a, b, c}``. ``first`` is the CSR of the edges (uint32, n+1), ``etype`` and
+        ``ename`` their type and name index. Returns the definitions (name, properties, count) in
+        DevTools' order. Call it before the ids are re-keyed."""
+        from .. import _kernels as C
+
+        layout = self._layout
+        object_t = layout.node_type_index("object")
+        property_t = layout.edge_type_index("property")
+        object_s = self._find("Object")
+        if object_t < 0 or property_t < 0 or object_s < 0:
+            return []
+        strings = self._strings
+        nstr = self._nstrings
+        ntype, nname = self._ntype, self._nname
+        etype = np.ascontiguousarray(etype, dtype=np.uint8)
+        ename = np.ascontiguousarray(ename, dtype=np.uint32)
+        mark = np.zeros(nstr, dtype=np.uint8)
+        total = C.g_plain_props(first, etype, ename, ntype, nname, object_t, object_s, property_t, mark)
+        if total == 0:
+            return []
+        # the property names of plain objects: formatted length, and rank in JavaScript's order
+        used = np.flatnonzero(mark).tolist()
+        texts = [strings[s] for s in used]
+        flen = np.zeros(nstr, dtype=np.uint32)
+        for s, t in zip(used, texts):
+            flen[s] = utf16_len(format_property_name(t))
+        proto_s = self._find("__proto__")
+        nodes = np.empty(total, dtype=np.uint32)
+        hashes = np.empty(total, dtype=np.uint64)
+        counts = np.empty(total, dtype=np.uint32)
+        C.g_interface_keys(first, etype, ename, ntype, nname, object_t, object_s, property_t, proto_s, flen,
+                           MAX_INTERFACE_NAME_LENGTH, nodes, hashes, counts)
+        named = np.flatnonzero(counts > 0)
+        if not len(named):
+            return []
+        uniq, first_pos, cnt = np.unique(hashes[named], return_index=True, return_counts=True)
+        first_pos = named[first_pos]  # first object (node order) with that name
+        min_count = max(MIN_OBJECT_COUNT_PER_INTERFACE, total / MIN_OBJECT_PROPORTION_PER_INTERFACE)
+        keep = np.flatnonzero(cnt >= min_count)
+        # most popular first; ties in order of first appearance (a JavaScript Map, stable sort)
+        keep = keep[np.lexsort((first_pos[keep], -cnt[keep]))]
+        text_of = dict(zip(used, texts))
+        defs = []
+        for i in keep.tolist():
+            k = int(nodes[first_pos[i]])
+            want = int(counts[first_pos[i]])
+            props = []
+            for e in range(int(first[k]), int(first[k + 1])):
+                if etype[e] == property_t and int(ename[e]) != proto_s:
+                    props.append(int(ename[e]))
+                    if len(props) == want:
+                        break
+            defs.append({"name": interface_name([text_of[p] for p in props]), "properties": props,
+                         "count": int(cnt[i])})
+        if not defs:
+            return []
+        # the trie of sorted property lists; keys are ranks in JavaScript's string order
+        order = sorted(range(len(used)), key=lambda j: js_sort_key(texts[j]))
+        rank = np.full(nstr, 0xFFFFFFFF, dtype=np.uint32)
+        r, prev = -1, None
+        for j in order:
+            key = js_sort_key(texts[j])
+            if key != prev:
+                r, prev = r + 1, key
+            rank[used[j]] = r
+        children: list[dict[int, int]] = [{}]
+        match = [-1]
+        depth = [0]
+        for di, d in enumerate(defs):
+            t = 0
+            for p in sorted(int(rank[x]) for x in d["properties"]):
+                nxt = children[t].get(p)
+                if nxt is None:
+                    nxt = len(children)
+                    children[t][p] = nxt
+                    children.append({})
+                    match.append(-1)
+                    depth.append(depth[t] + 1)
+                t = nxt
+            if match[t] < 0:  # an earlier definition with the same properties wins
+                match[t] = di
+        T = len(children)
+        tfirst = np.zeros(T + 1, dtype=np.uint32)
+        tfirst[1:] = np.cumsum([len(c) for c in children])
+        tkey = np.array([k for c in children for k in sorted(c)], dtype=np.uint32)
+        tchild = np.array([c[k] for c in children for k in sorted(c)], dtype=np.uint32)
+        tgreatest = np.array([max(c) if c else -1 for c in children], dtype=np.int64)
+        tmatch = np.array(match, dtype=np.int32)
+        tcount = np.array(depth, dtype=np.uint32)
+        best = np.empty(total, dtype=np.int32)
+        C.g_apply_interfaces(first, etype, ename, nodes, property_t, rank, tfirst, tkey, tchild, tgreatest, tmatch,
+                             tcount, best)
+        def_cid = np.array([self.extra_id(d["name"]) for d in defs], dtype=np.uint32)
+        hit = best >= 0
+        self.ids[nodes[hit]] = def_cid[best[hit]]
+        self.interfaces = defs
+        return defs
+
+    def _find(self, text: str) -> int:
+        from .strings import hash_text
+
+        h = hash_text(text)
+        for i in np.flatnonzero(self._strings.hashes == np.uint64(h)).tolist():
+            if self._strings[i] == text:
+                return i
+        return -1
 
     def name(self, cid: int) -> str:
         cid = int(cid)
