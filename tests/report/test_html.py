@@ -218,6 +218,21 @@ def test_verification_is_rendered_generically(leak_doc):
     assert "a_new_field" in section and "nested" in section
 
 
+def test_verification_of_heaplens_verify(leak_doc):
+    from heaplens.fix.verify import LaneFigures, Verification
+
+    v = Verification(before_run="runs/a", after_run="runs/b", touched_files=["suite/basic/leak3.test.js"],
+                     moved=True, snapshots=False, verdict="verified", lines=["peak RSS 300.0MiB → 120.0MiB (-60 %)"],
+                     lanes_before={"unit-fast": LaneFigures(peak=300 * 2**20, slope=2.5 * 2**20, files=12, faults=0)},
+                     lanes_after={"unit-fast": LaneFigures(peak=120 * 2**20, slope=4096.0, files=11, faults=0)})
+    d = copy.deepcopy(leak_doc)
+    d["verification"] = v.to_json()
+    section = render(d).split('id="verification"')[1].split("</section>")[0]
+    assert 'verdict: <b class="ok">verified</b>' in section and "300.0MiB" in section and "120.0MiB" in section
+    assert "2.5MiB" in section and "4.0KiB" in section and "<th>files</th><td>12</td>" in section
+    assert "suite/basic/leak3.test.js" in section and "-60 %" in section
+
+
 # ------------------------------------------------------------------------------------------ in Chromium
 
 

@@ -560,7 +560,7 @@ def _lane(lane: dict, i: int, doc: dict) -> str:
 
 
 # --------------------------------------------------------------------------------------- verification
-SIZE_KEYS = ("rss", "peak", "bytes", "size", "heap", "mem", "before", "after")
+SIZE_KEYS = ("rss", "peak", "bytes", "size", "heap", "mem", "slope", "before", "after")
 
 
 def _generic(v, path: str = "") -> str:
@@ -577,8 +577,9 @@ def _generic(v, path: str = "") -> str:
         return "<ul>" + "".join(f"<li>{_generic(x, path)}</li>" for x in v) + "</ul>"
     if isinstance(v, bool) or v is None:
         return f'<code>{e(json.dumps(v))}</code>'
-    if isinstance(v, int) and abs(v) >= 1024 and any(w in path.lower() for w in SIZE_KEYS):
-        return f'{e(_size(v))} <span class="muted">({e(fmt_count(v))})</span>'
+    if isinstance(v, (int, float)) and abs(v) >= 1024 and any(w in path.lower() for w in SIZE_KEYS):
+        raw = fmt_count(v) if isinstance(v, int) else f"{v:,.1f}"
+        return f'{e(_size(v))} <span class="muted">({e(raw)})</span>'
     return e(v)
 
 
@@ -587,7 +588,9 @@ def _verification(v) -> str:
         return ""
     head = ""
     if isinstance(v, dict) and v.get("verdict") is not None:
-        head = f'<p class="verdict-line">verdict: <b>{e(v.get("verdict"))}</b></p>'
+        word = str(v.get("verdict")).lower()
+        cls = "bad" if ("not" in word or "fail" in word) else "ok" if word.startswith(("verified", "fixed")) else ""
+        head = f'<p class="verdict-line">verdict: <b class="{cls}">{e(v.get("verdict"))}</b></p>'
     return f'<section class="card verification" id="verification"><h2>Verification</h2>{head}{_generic(v)}</section>'
 
 
@@ -692,6 +695,7 @@ code { background:#eff1f3; border-radius:4px; padding:0 4px; overflow-wrap:anywh
 h1 { font-size: 22px; margin: 0 0 6px; }
 h1 .muted, h1 .status { font-size: 14px; font-weight: 400; }
 h2 { font-size: 18px; margin: 28px 0 10px; }
+.card > h2:first-child { margin-top: 0; }
 h3 { font-size: 16px; margin: 0; }
 h4 { font-size: 14px; margin: 18px 0 6px; }
 h5 { font-size: 13px; margin: 10px 0 4px; color: var(--muted); }
