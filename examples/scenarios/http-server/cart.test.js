@@ -1,0 +1,22 @@
+import { beforeAll, describe, expect, test } from 'vitest'
+import { postJson, startOrderServer } from './src/server.js'
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// One server per file, started in beforeAll and never closed
+// (the fix: afterAll(() => api.stop()) — server.close() and the agent's sockets destroyed).
+describe('cart API', () => {
+  let api
+  beforeAll(async () => { api = await startOrderServer() })
+
+  for (let t = 0; t < 3; t++) {
+    test(`accepts orders ${t}`, async () => {
+      for (let i = 0; i < 60; i++) {
+        const items = Array.from({ length: 60 }, (_, k) => ['cart-sku-' + k, (i + k) % 7])
+        const reply = await postJson(api, '/orders', { note: 'cart'.padEnd(2048, '.'), items })
+        expect(reply.ok).toBe(true)
+      }
+      await pause(400)
+    })
+  }
+})

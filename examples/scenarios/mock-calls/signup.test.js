@@ -1,0 +1,18 @@
+import { describe, expect, test } from 'vitest'
+import { sendMail } from './helpers/mailer-mock.js'
+import { notifyAll } from './src/envelope.js'
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// The mock's call history is never cleared between tests or files
+// (the fix: vi.restoreAllMocks() / sendMail.mockClear() in afterEach, or restoreMocks: true).
+describe('signup mails', () => {
+  for (let t = 0; t < 3; t++) {
+    test(`sends batch ${t}`, async () => {
+      const users = Array.from({ length: 1500 }, (_, i) => `signup-${t}-${i}@example.test`)
+      await notifyAll(sendMail, users, 'signup ' + t)
+      expect(sendMail).toHaveBeenCalled()
+      await pause(400)
+    })
+  }
+})

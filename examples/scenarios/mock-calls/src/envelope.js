@@ -1,0 +1,14 @@
+import { randomBytes } from 'node:crypto'
+
+export class Envelope {
+  constructor(to, subject) {
+    this.to = to
+    this.subject = subject
+    this.body = randomBytes(192).toString('base64')
+    this.headers = { 'x-test': subject }
+  }
+}
+
+export async function notifyAll(send, users, subject) {
+  for (const user of users) await send(new Envelope(user, subject))
+}

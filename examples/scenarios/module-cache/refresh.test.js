@@ -1,0 +1,16 @@
+import { describe, expect, test } from 'vitest'
+import { loadSession, sessionCount } from './src/cache.js'
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// Each test logs in 1,500 users; nothing clears the cache afterwards (the fix: afterEach(clearSessions)).
+describe('refresh', () => {
+  for (let t = 0; t < 3; t++) {
+    test(`sessions batch ${t}`, async () => {
+      const before = sessionCount()
+      for (let i = 0; i < 1500; i++) loadSession(`refresh-${t}-${i}`)
+      expect(sessionCount()).toBe(before + 1500)
+      await pause(400)
+    })
+  }
+})

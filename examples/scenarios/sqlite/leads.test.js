@@ -1,0 +1,16 @@
+import { describe, expect, test } from 'vitest'
+import { openTestDb } from './src/db.js'
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// Each test opens an in-memory database and never closes it (the fix: db.close() — closeAll() —
+// in afterEach). The handle keeps the native SQLite memory and the rows loaded through it.
+describe('leads table', () => {
+  for (let t = 0; t < 3; t++) {
+    test(`loads customers ${t}`, async () => {
+      const h = openTestDb('leads-' + t, 1500)
+      expect(h.customers).toHaveLength(1500)
+      await pause(400)
+    })
+  }
+})

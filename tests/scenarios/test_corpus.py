@@ -1,0 +1,129 @@
+"""heaplens on the labelled scenario corpus (examples/scenarios): every scenario is run in one shared
+``unit-fast`` worker with interval snapshots, the run is diagnosed (``heaplens diagnose RUN_DIR
+--retainers``) and the verdict, its retainer confirmation, the holder kind and the names in the report
+are checked against ``labels.json``.
+
+What heaplens cannot name yet is listed in KNOWN_GAPS and checked by ``test_known_gap`` as a strict
+xfail: when the gap is closed the test passes unexpectedly and the entry must go."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.scenarios
+
+CORPUS = Path(__file__).parents[2] / "examples" / "scenarios"
+LABELS = json.loads((CORPUS / "labels.json").read_text())
+SNAPSHOT_INTERVAL = "2"
+
+HIDDEN_SLOT = ("the module's variable sits in a Vite module-runner function context whose slots the Node 20 "
+               "snapshot writes as unnamed hidden edges ([i]); its name is only in the context's ScopeInfo")
+KNOWN_GAPS = {
+    ("module-cache", "sessionCache"): HIDDEN_SLOT,
+    ("buffers", "blobs"): HIDDEN_SLOT,
+    ("sqlite", "openDatabases"): HIDDEN_SLOT,
+    ("sqlite", "sqlite/src/db.js"): "the nearest named holder is a property (`customers`) and no closure "
+                                    "below it names the script, so the source file is not reported",
+    ("http-server", "holder"): "http.Server's own connectionsCheckingInterval (a Timeout whose _onTimeout is "
+                               "bound to the server) is the shortest path, so the holder kind is `timer`",
+}
+
+
+def _heaplens(*args, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCLAW_TEST_", "HEAPLENS_", "GITHUB_"))}
+    env["HEAPLENS_PROGRESS"] = "0"
+    return subprocess.run([sys.executable, "-m", "heaplens", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+def run_and_diagnose(corpus: Path, scenario: str, runs: Path) -> dict:
+    cp = _heaplens("run", scenario, "--root", corpus, "--workers", "1", "--snapshot-interval", SNAPSHOT_INTERVAL,
+                   "--runs-dir", runs, cwd=corpus)
+    assert cp.returncode == 0, f"heaplens run {scenario} failed:\n{cp.stdout[-4000:]}\n{cp.stderr[-4000:]}"
+    (run_dir,) = [p.parent for p in runs.glob("*/run.json")]
+    dg = _heaplens("diagnose", run_dir, "--retainers", "--format", "json", cwd=corpus)
+    assert dg.returncode == 0, f"heaplens diagnose {run_dir} failed:\n{dg.stderr[-4000:]}"
+    doc = json.loads(dg.stdout)
+    results = [r for r in doc["results"] if r["lane"] == "unit-fast"]
+    assert len(results) == 1, f"expected one unit-fast worker: {doc['results']}"
+    return {"run_dir": run_dir, "record": json.loads((run_dir / "run.json").read_text()), "doc": doc,
+            "result": results[0], "run_out": cp.stdout}
+
+
+@pytest.fixture(scope="session")
+def diagnosed(corpus, tmp_path_factory):
+    """scenario → its run and diagnosis, each run once per session. A worker needs two snapshots for a
+    verdict; on a loaded machine the first run may get one, so a scenario is run at most twice."""
+    cache: dict[str, dict] = {}
+
+    def get(scenario: str) -> dict:
+        if scenario not in cache:
+            for attempt in (1, 2):
+                out = run_and_diagnose(corpus, scenario, tmp_path_factory.mktemp(f"runs-{scenario}-{attempt}"))
+                if len(out["result"].get("snapshots") or []) >= 2:
+                    break
+            cache[scenario] = out
+        return cache[scenario]
+
+    return get
+
+
+def report_text(result: dict) -> str:
+    """Everything the diagnosis says about a worker, as one searchable text."""
+    return "\n".join([result["summary"], *result["evidence"], json.dumps(result.get("holders", [])),
+                      json.dumps(result.get("retainers", [])), json.dumps(result.get("growth_files", []))])
+
+
+def first_user_holder(result: dict) -> dict | None:
+    return next((h for h in result.get("holders", []) if not h.get("via_loader")), None)
+
+
+def test_labels_match_the_corpus():
+    dirs = sorted(p.name for p in CORPUS.iterdir() if p.is_dir() and any(p.glob("*.test.js")))
+    assert sorted(LABELS) == dirs
+    for name, label in LABELS.items():
+        assert label["paths"] == sorted(str(p.relative_to(CORPUS)) for p in (CORPUS / name).glob("*.test.js"))
+        assert label["verdict"] in ("module-graph retention", "runtime leak", "external memory",
+                                    "no significant growth", "ambiguous")
+
+
+@pytest.mark.parametrize("scenario", sorted(LABELS))
+def test_scenario_verdict(scenario, diagnosed):
+    label = LABELS[scenario]
+    out = diagnosed(scenario)
+    r = out["result"]
+    lane = out["record"]["lanes"]["unit-fast"]
+    assert sorted(f["file"] for f in lane["files"]) == label["paths"], "the run did not run the labelled files"
+    assert len(r["snapshots"]) >= 2, f"one snapshot of the worker only: {r['snapshots']}\n{out['run_out'][-3000:]}"
+    why = f"{scenario}: {r['verdict']} — {r['summary']}\n" + "\n".join(r["evidence"])
+    assert r["verdict"] == label["verdict"], why
+    if label["verdict"] in ("runtime leak", "module-graph retention"):
+        assert r["confirmed_by_retainers"] is True, why
+    text = report_text(r)
+    missing = [n for n in label["names"] if n not in text and (scenario, n) not in KNOWN_GAPS]
+    assert not missing, f"{scenario}: the report does not name {missing}\n{why}"
+    if label["holder"] and (scenario, "holder") not in KNOWN_GAPS:
+        h = first_user_holder(r)
+        assert h is not None and h["kind"] == label["holder"], f"{scenario}: holder {h}"
+    if label["verdict"] == "external memory":
+        # RSS grows with the Buffers' backing stores while the JS heap barely moves
+        t = r["trace"]
+        assert t["external_growth"] > 4 * max(t["heap_growth"], 1 << 20), t
+
+
+@pytest.mark.parametrize("scenario,what", [
+    pytest.param(s, w, marks=pytest.mark.xfail(strict=True, reason=why)) for (s, w), why in sorted(KNOWN_GAPS.items())
+])
+def test_known_gap(scenario, what, diagnosed):
+    r = diagnosed(scenario)["result"]
+    if what == "holder":
+        h = first_user_holder(r)
+        assert h is not None and h["kind"] == LABELS[scenario]["holder"], h
+    else:
+        assert what in report_text(r)
