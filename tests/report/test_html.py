@@ -267,6 +267,7 @@ def test_leak_report_in_chromium(leak_doc, tmp_path):
     m = re.search(r'<svg class="chart trend"[^>]*data-series="(\d+)"', page.dom)
     assert int(m.group(1)) == len(f["trend"]["families"]) > 0
     assert page.count(r'<g class="fam"') == len(f["trend"]["families"])
+    assert page.count(r'<svg class="chart totals"') == 1  # the heap total at each snapshot, on its own scale
     # the seed's six things are on the page
     text = page.dom
     assert "heaplens run suite/basic --workers 1 --snapshot-interval 1 --lane unit-fast" in text

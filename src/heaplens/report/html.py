@@ -334,8 +334,35 @@ def _trend_svg(trend: dict) -> str:
     mono = trend.get("monotonic")
     note = {True: "growth is monotonic across the intervals", False: "growth is not monotonic across the intervals",
             None: "monotonic growth not shown (two snapshots)"}.get(mono, "")
-    return (f'<div class="trend-wrap">{"".join(out)}<div>{"".join(rows)}'
+    return (f'<div class="trend-wrap"><div>{"".join(out)}{_totals_svg(totals)}</div><div>{"".join(rows)}'
             f'<p class="muted">{n} snapshots; {e(note)}</p></div></div>')
+
+
+def _totals_svg(totals: list) -> str:
+    """The heap's self size at each snapshot: a small line under the families (its scale would flatten them)."""
+    vals = [v for v in totals if isinstance(v, (int, float))]
+    if len(vals) < 2 or len(vals) != len(totals):
+        return ""
+    w, h, L, R, T, B = 640, 78, 74, 620, 22, 60
+    lo, hi = min(vals), max(vals)
+    span = (hi - lo) or 1
+
+    def X(i):
+        return L + (R - L) * (i / (len(vals) - 1))
+
+    def Y(v):
+        return B - (B - T) * ((v - lo) / span)
+
+    pts = [(X(i), Y(v)) for i, v in enumerate(vals)]
+    out = [f'<svg class="chart totals" viewBox="0 0 {w} {h}" role="img" data-series="1" '
+           f'aria-label="heap self size at each snapshot"><text class="tick" x="{L - 6}" y="{(T + B) / 2 + 4:.1f}" '
+           f'text-anchor="end">heap total</text><polyline class="series total" points="{_pts(pts)}"/>']
+    for i, ((x, y), v) in enumerate(zip(pts, vals)):
+        anchor = "start" if i == 0 else "end" if i == len(vals) - 1 else "middle"
+        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3"/>'
+                   f'<text class="tick" x="{x:.1f}" y="{y - 7:.1f}" text-anchor="{anchor}">{e(_size(v))}</text>')
+    out.append("</svg>")
+    return "".join(out)
 
 
 # ------------------------------------------------------------------------------------------- findings
@@ -808,10 +835,13 @@ i.sw.tree { background: var(--ink); height:5px; }
 i.sw.snap { background: var(--snap); }
 i.sw.fault { background: var(--bad); }
 i.sw.hlspan { background:#d97706; height:8px; }
-.trend-wrap { display:grid; grid-template-columns: minmax(320px, 560px) 1fr; gap: 16px; align-items:start; }
+.trend-wrap { display:grid; grid-template-columns: minmax(360px, 600px) 1fr; gap: 16px; align-items:start; }
 .trend-wrap > div { min-width:0; }
 @media (max-width: 1000px) { .trend-wrap { grid-template-columns: 1fr; } }
 svg.trend .fam circle { stroke:#fff; stroke-width:1; }
+svg.totals .series.total { stroke:#57606a; stroke-dasharray: 5 3; }
+svg.totals circle { fill:#57606a; }
+svg.trend .tick, svg.totals .tick { font-size: 13px; }
 table.kv { width:auto; }
 table.kv th { text-align:left; white-space:nowrap; }
 .verdict-line { font-size: 15px; }
