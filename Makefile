@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench bench-quick bench-graph bench-runner clean check-node
+.PHONY: setup demo demo-snapshots test bench bench-quick bench-graph bench-runner clean check-node
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("heaplens needs Python >= 3.10") if sys.version_info < (3, 10) else None'
@@ -21,6 +21,9 @@ check-node:
 
 demo: setup
 	$(BIN)/python examples/demo/demo.py
+
+demo-snapshots: setup
+	$(BIN)/python examples/demo/snapshots_demo.py
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

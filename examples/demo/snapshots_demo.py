@@ -1,6 +1,6 @@
-"""`make demo`: run a small leaking Node program, snapshot it, and let heaplens say what grew.
+"""`make demo-snapshots`: run a small leaking Node program, snapshot it, and let heaplens say what grew.
 
-Later issues turn this into the full investigation (`heaplens investigate`) of a Vitest suite.
+The snapshot commands on their own (diff, trend, diagnose --retainers); `make demo` is the whole investigation.
 """
 
 from __future__ import annotations

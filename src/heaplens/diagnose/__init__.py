@@ -29,7 +29,7 @@ LOADER_PATTERN = re.compile(
 # A retained-size share of the growth held by one user class that makes an ambiguous verdict a leak.
 RETAINED_SHARE = 0.4
 # Scripts of the test runner itself: a chain held there is module-loader machinery, not user code.
-TOOL_SCRIPT = re.compile(r"node_modules/(vitest|vite|@vitest|vite-node|tinypool|tinyspy|@vitejs)/")
+TOOL_SCRIPT = re.compile(r"node_modules/(vitest|vite|@vitest|vite-node|tinypool|tinyspy|@vitejs)/|^node:")
 
 
 # Objects that are the code of a module (its functions, contexts, records): held through the module
@@ -267,6 +267,13 @@ def confirm_with_retainers(d: Diagnosis, before, after, rows: int = 4) -> None:
                        and r.name not in ("Object", "Array")]
         res.rows = (interesting or res.rows)[:rows]
         add_retainers(res, rows=rows, chains=2)
+        from .slots import name_chain
+
+        for r in res.rows:
+            for c in (r.retainers.chains if r.retainers else []):
+                c.variable = name_chain(res.graph, c.example, c.script)
+                if c.variable:  # "through Map `sessionCache`" says more than "through Function `get x`"
+                    c.holder = f"{c.variable[1]} `{c.variable[0]}`"
     finally:
         res.close()
     loader = user = 0

@@ -335,8 +335,9 @@ def holder_of(chain, agg, root: str | None) -> Holder:
     kind = next((k for k, pat in HOLDER_KINDS if pat.search(near)), None)
     if kind is None:
         kind = next((k for k, pat in USER_HOLDER_HINTS if pat.search(near)), "variable")
-    variable = None
-    if chain.holder:
+    slot = getattr(chain, "variable", None)  # (name, held class) of a recovered context slot (diagnose.slots)
+    variable = slot[0] if slot else None
+    if variable is None and chain.holder:
         m = re.search(r"`(?:get |set )?([^`]+)`", chain.holder)
         variable = m.group(1) if m else None
     if variable is None:

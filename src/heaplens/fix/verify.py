@@ -22,7 +22,7 @@ MIN_DROP = 10.0  # percent: a peak that falls by less is "not verified"
 @dataclass
 class LaneFigures:
     peak: int  # highest worker RSS (bytes)
-    slope: float  # JS heap growth per file of the worker that grew most (bytes/file)
+    slope: float  # JS heap kept per file by the worst worker that ran two files or more (bytes/file)
     files: int
     faults: int
 
@@ -67,9 +67,10 @@ def lane_figures(lane: dict) -> LaneFigures:
     by_pid: dict = {}
     for f in lane.get("files") or []:
         by_pid.setdefault(f.get("pid"), []).append(f)
+    # the heap a long-lived worker keeps per file it runs: only workers that ran two files or more
     slope = 0.0
     for files in by_pid.values():
-        if files and files[0].get("heap_used_start") is not None and files[-1].get("heap_used_end") is not None:
+        if len(files) >= 2 and files[0].get("heap_used_start") is not None and files[-1].get("heap_used_end") is not None:
             slope = max(slope, (files[-1]["heap_used_end"] - files[0]["heap_used_start"]) / len(files))
     return LaneFigures(peak=int(peak), slope=slope, files=len(lane.get("files") or []),
                        faults=len(lane.get("faults") or []))
@@ -176,7 +177,7 @@ def _compare(v: Verification, report: dict | None, after_dir: Path | None, min_d
                    + (f" ({ch:+.0f} %)".replace("-", "−") if ch is not None else ""))
     sb = max((b.slope for b in v.lanes_before.values()), default=0.0)
     sa = max((a.slope for a in v.lanes_after.values()), default=0.0)
-    v.lines.append(f"JS heap slope per file (worst worker): {fmt_size(sb, signed=True)}/file → "
+    v.lines.append(f"JS heap kept per file by a shared worker (worst): {fmt_size(sb, signed=True)}/file → "
                    f"{fmt_size(sa, signed=True)}/file")
     faults_b = sum(b.faults for b in v.lanes_before.values())
     faults_a = sum(a.faults for a in v.lanes_after.values())

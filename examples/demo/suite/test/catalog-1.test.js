@@ -1,0 +1,9 @@
+import { test, expect } from 'vitest';
+import * as a from '../src/generated/catalog-3.js';
+import * as b from '../src/generated/catalog-4.js';
+import * as c from '../src/generated/catalog-5.js';
+
+test('catalogs 3-5 resolve every entry', async () => {
+  await new Promise((r) => setTimeout(r, 1200));
+  for (const m of [a, b, c]) expect(m.all(1)).toBeGreaterThan(m.count);
+});

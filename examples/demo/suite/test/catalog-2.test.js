@@ -1,0 +1,9 @@
+import { test, expect } from 'vitest';
+import * as a from '../src/generated/catalog-6.js';
+import * as b from '../src/generated/catalog-7.js';
+import * as c from '../src/generated/catalog-8.js';
+
+test('catalogs 6-8 resolve every entry', async () => {
+  await new Promise((r) => setTimeout(r, 1200));
+  for (const m of [a, b, c]) expect(m.all(1)).toBeGreaterThan(m.count);
+});

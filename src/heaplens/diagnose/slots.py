@@ -1,0 +1,83 @@
+"""Names for unnamed context slots: ``system / Context → [0] (hidden) → Map``.
+
+Node 20's V8 writes a module function's context locals as hidden, indexed edges, so the chain of a
+leak ends in ``[0]`` where a person wants ``sessionCache``. The slots are allocated in the order the
+variables are declared; the closures in the same context carry their own names (``SessionRecord`` in
+slot 1, ``openSession`` in slot 2), which anchor the source's declaration list to the slot indices.
+A name is given only when every named closure in the context sits where the source says it should.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+DECL = re.compile(r"^(?:export\s+)?(?:default\s+)?(?:(?:const|let|var)\s+([A-Za-z_$][\w$]*)|"
+                  r"(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)|class\s+([A-Za-z_$][\w$]*))", re.M)
+
+
+def declarations(source: str) -> list[str]:
+    """Top-level declared names, in source order (column-0 declarations only)."""
+    return [next(g for g in m.groups() if g) for m in DECL.finditer(source)]
+
+
+def _script_path(url: str | None) -> Path | None:
+    if not url:
+        return None
+    p = Path(url.removeprefix("file://"))
+    return p if p.is_file() else None
+
+
+def context_slots(g, ctx: int) -> dict[int, str]:
+    """Slot index → name of the closure in it, for the hidden indexed edges of context node ``ctx``."""
+    closure = g.nt.get("closure")
+    hidden = g.t.get("hidden")
+    out: dict[int, str] = {}
+    for e in range(int(g.first[ctx]), int(g.first[ctx + 1])):
+        if int(g.etype[e]) != hidden:
+            continue
+        to = int(g.to[e])
+        if int(g.ntype[to]) == closure:
+            name = g.node_name(to)
+            if name:
+                out[int(g.ename[e])] = name
+    return out
+
+
+def slot_name(g, ctx: int, slot: int, script_url: str | None) -> str | None:
+    path = _script_path(script_url)
+    if path is None:
+        return None
+    try:
+        names = declarations(path.read_text(errors="replace"))
+    except OSError:
+        return None
+    known = context_slots(g, ctx)
+    if not known or slot in known:
+        return known.get(slot)
+    offsets = set()
+    for i, n in known.items():
+        if n not in names:
+            return None
+        offsets.add(names.index(n) - i)
+    if len(offsets) != 1:
+        return None
+    k = slot + offsets.pop()
+    return names[k] if 0 <= k < len(names) and names[k] not in known.values() else None
+
+
+def name_chain(g, path, script_url: str | None) -> tuple[str, str] | None:
+    """(variable, what it holds — e.g. ``Map``) for the last unnamed context slot on a retaining path,
+    if the variable can be recovered."""
+    hops = path.hops
+    for i in range(len(hops) - 1, -1, -1):
+        h = hops[i]
+        if h.node_label.startswith("system / Context") and h.edge_type == "hidden":
+            m = re.fullmatch(r"\[(\d+)\]", h.edge_name)
+            if m:
+                name = slot_name(g, h.node, int(m.group(1)), script_url)
+                if name is None:
+                    return None
+                held = hops[i + 1].node_label if i + 1 < len(hops) else path.target_label
+                return name, held.rsplit(" @", 1)[0]
+    return None
