@@ -39,6 +39,22 @@ class Command(BaseCommand):
                        help="how the report is printed at the end (the HTML file is always written)")
 
     def run(self, args: argparse.Namespace) -> int:
+        import contextlib
+
+        # machine-readable output (json, markdown) owns stdout: the lanes' and the steps' lines go to stderr
+        if args.format != "terminal":
+            real = sys.stdout
+            with contextlib.redirect_stdout(sys.stderr):
+                code, text, html = self._investigate(args)
+            real.write(text)
+            print(f"[heaplens] report: {html}", file=sys.stderr)
+            return code
+        code, text, html = self._investigate(args)
+        sys.stdout.write(text)
+        print(f"[heaplens] report: {html}")
+        return code
+
+    def _investigate(self, args: argparse.Namespace) -> tuple[int, str, Path]:
         from ..runner import options as O
         from ..runner.execute import say
         from ..runner.session import execute, resolve_root
@@ -61,7 +77,7 @@ class Command(BaseCommand):
         run_dir = new[-1].parent
         if code == 130:
             say(f"[heaplens] investigate: interrupted; the record so far is {run_dir / 'run.json'}")
-            return 130
+            return 130, "", run_dir / "run.json"
         say("[heaplens] investigate: step 2/4 diagnose every worker (snapshots, retainers)")
         doc = self._report(run_dir, retainers=not args.no_retainers)
         if args.apply:
@@ -78,9 +94,8 @@ class Command(BaseCommand):
         from .report import render
 
         sys.stdout.flush()
-        sys.stdout.write(render(doc, args.format, color=sys.stdout.isatty() if args.format == "terminal" else False))
-        print(f"[heaplens] report: {html or run_dir / 'report.json'}")
-        return 1 if verdict == "not verified" else 0
+        text = render(doc, args.format, color=sys.stdout.isatty() if args.format == "terminal" else False)
+        return (1 if verdict == "not verified" else 0), text, html or run_dir / "report.json"
 
     @staticmethod
     def _report(run_dir: Path, retainers: bool) -> dict:

@@ -41,8 +41,13 @@ class Command(BaseCommand):
         from ..fix.verify import record, verify
         from ..runner.execute import say
 
-        v = verify(args.run_dir, min_drop=args.min_drop, snapshots=args.snapshots, say=say)
-        record(v)
+        import contextlib
+
+        # with --format json, stdout carries the document only: the rerun's lines go to stderr
+        quiet = contextlib.redirect_stdout(sys.stderr) if args.format == "json" else contextlib.nullcontext()
+        with quiet:
+            v = verify(args.run_dir, min_drop=args.min_drop, snapshots=args.snapshots, say=say)
+            record(v)
         if args.format == "json":
             sys.stdout.write(json.dumps({"schema_version": 1, "kind": "heaplens.verification", **v.to_json()},
                                         indent=2) + "\n")
