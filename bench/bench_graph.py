@@ -80,8 +80,6 @@ def main() -> int:
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = ap.parse_args()
     args.peers = [p for p in args.peers.split(",") if p]
-    # warm the numba cache so compilation is not measured
-    subprocess.run([sys.executable, "-c", "import heaplens.graph.kernels as K; K.warm_up()"], check=True)
     results = []
     for snap in args.snapshots:
         size = os.path.getsize(snap)

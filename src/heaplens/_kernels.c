@@ -1607,7 +1607,37 @@ static PyObject *malloc_mmap_threshold(PyObject *self, PyObject *args) {
 #endif
 }
 
+/* g_pack_counts(first:u32[n+1], out:u8[n]) -> number of nodes with 255 edges or more (out = 255) */
+static PyObject *g_pack_counts(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 2};
+    if (!PyArg_ParseTuple(args, "y*w*", &B.b[0], &B.b[1])) return NULL;
+    const uint32_t *first = U32(0);
+    uint8_t *out = U8(1);
+    Py_ssize_t n = LEN(1, 1), big = 0;
+    if (LEN(0, 4) - 1 < n) n = LEN(0, 4) - 1;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < n; k++) {
+        uint32_t c = first[k + 1] - first[k];
+        if (c >= 255) { out[k] = 255; big++; } else out[k] = (uint8_t)c;
+    }
+    Py_END_ALLOW_THREADS
+    bufs_release(&B);
+    return PyLong_FromSsize_t(big);
+}
+
+/* malloc_trim() -> True if memory was released: free memory inside glibc's arenas (the worker
+ * threads' arenas keep what their small allocations freed) goes back to the system. */
+static PyObject *malloc_trim_(PyObject *self, PyObject *args) {
+#ifdef __GLIBC__
+    return PyBool_FromLong(malloc_trim(0));
+#else
+    Py_RETURN_FALSE;
+#endif
+}
+
 static PyMethodDef methods[] = {
+    {"g_pack_counts", g_pack_counts, METH_VARARGS, "Edge counts as bytes (255 = large)."},
+    {"malloc_trim", malloc_trim_, METH_NOARGS, "Return free arena memory to the system (glibc)."},
     {"g_plain_props", g_plain_props, METH_VARARGS, "Plain objects: count, names of their property edges."},
     {"g_interface_keys", g_interface_keys, METH_VARARGS, "DevTools interface name key per plain object."},
     {"g_apply_interfaces", g_apply_interfaces, METH_VARARGS, "Best interface definition per plain object."},

@@ -298,6 +298,30 @@ def top_k(values, k, ntype, skip_type, root):
     return idx[:cnt]
 
 
+def pack_offsets(first):
+    """CSR offsets as one byte per node (edge counts; 255 = look in the overflow list):
+    ``(counts, big_nodes, big_counts)``. :func:`unpack_offsets` rebuilds ``first``."""
+    small = np.empty(len(first) - 1, dtype=np.uint8)
+    C.g_pack_counts(first, small)
+    big = np.flatnonzero(small == 255)
+    return small, big, first[big + 1] - first[big]
+
+
+def unpack_offsets(packed):
+    small, big, big_counts = packed
+    counts = small.astype(np.uint32)
+    counts[big] = big_counts
+    first = np.empty(len(small) + 1, dtype=np.uint32)
+    first[0] = 0
+    np.cumsum(counts, dtype=np.uint32, out=first[1:])
+    return first
+
+
+def release_free_memory() -> None:
+    """Give free memory inside the allocator's arenas back to the system (glibc ``malloc_trim``)."""
+    C.malloc_trim()
+
+
 _THRESHOLD_SET = False
 
 

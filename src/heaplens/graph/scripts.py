@@ -75,12 +75,11 @@ class ScriptIndex:
             return out
         lf = g.snap.layout.location_fields
         nf = g.snap.layout.node_field_count
-        oi = locs[:, lf.index("object_index")].astype(np.int64) // nf
-        sid = locs[:, lf.index("script_id")]
+        oi = locs[:, lf.index("object_index")] // nf
         ok = oi < g.n
-        oi, sid = oi[ok], sid[ok]
-        clos = g.ntype[oi] == self.closure_t
-        oi, sid = oi[clos], sid[clos]
+        oi = oi[ok]
+        clos = np.flatnonzero(ok)[g.ntype[oi] == self.closure_t]
+        oi, sid = oi[g.ntype[oi] == self.closure_t], locs[clos, lf.index("script_id")]
         order = np.argsort(sid, kind="stable")
         sid, oi = sid[order], oi[order]
         uniq, starts = np.unique(sid, return_index=True)
