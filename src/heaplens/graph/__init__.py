@@ -165,7 +165,7 @@ class HeapGraph:
             self.sizes = self._adjusted_sizes()
             return
         self.page = GK.mark_page_owned(self.first, self.etype, self.to, self.page_roots, self.t["weak"])
-        # The essential-edge mask and the reverse CSR are built on this thread (numba, no GIL)
+        # The essential-edge mask and the reverse CSR are built on this thread (C, GIL released)
         # while the other core computes DevTools' shallow sizes; then Lengauer–Tarjan runs alone
         # (it is the memory peak); the class keys are computed while the retained sizes are
         # summed and the distances found.

@@ -332,6 +332,3 @@ def fixed_mmap_threshold(nbytes: int = 1 << 20) -> None:
         C.malloc_mmap_threshold(int(nbytes))
         _THRESHOLD_SET = True
 
-
-def warm_up() -> None:
-    """Nothing to compile any more (kept for callers of the numba era)."""
