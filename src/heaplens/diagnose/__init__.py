@@ -254,6 +254,14 @@ def _through_loader(path_text: str) -> bool:
     return True
 
 
+def held_by_loader(path_text: str, script: str | None, class_name: str) -> bool:
+    """The module loader (or the test runner's own code) keeps the object, not user code: below the
+    loader no user variable holds it in a collection, or the holding code is the runner's, or the
+    object is module code (functions, contexts) reached through the loader."""
+    return (_through_loader(path_text) or tool_script(script)
+            or (code_class(class_name) and LOADER_PATTERN.search(path_text) is not None))
+
+
 def confirm_with_retainers(d: Diagnosis, before, after, rows: int = 4) -> None:
     """Diff the pair by object id, aggregate the retaining chains of the new objects of the top
     classes, and say whether they agree with the verdict (same process only)."""
@@ -285,8 +293,7 @@ def confirm_with_retainers(d: Diagnosis, before, after, rows: int = 4) -> None:
         row_loader = row_user = 0
         for c in agg.chains:
             text = c.example.text()
-            via_loader = _through_loader(text) or tool_script(c.script) or (code_class(r.name) and
-                                                                           LOADER_PATTERN.search(text) is not None)
+            via_loader = held_by_loader(text, c.script, r.name)
             if via_loader:
                 row_loader += c.count
             else:
@@ -309,9 +316,9 @@ def confirm_with_retainers(d: Diagnosis, before, after, rows: int = 4) -> None:
         share = size / d.growth
         d.evidence.append(f"retained size: the new `{name}` objects retain {_mib(size)} "
                           f"({100 * share:.0f} % of the growth), held by user code")
-        if d.verdict == "ambiguous" and share >= RETAINED_SHARE:
+        if d.verdict in ("ambiguous", VERDICTS["runtime"]) and share >= RETAINED_SHARE:
             d.verdict, d.bucket = VERDICTS["runtime"], "runtime"
-            d.confidence = min(0.9, 0.5 + 0.5 * share)
+            d.confidence = max(d.confidence, min(0.9, 0.5 + 0.5 * share))
             d.summary = (f"runtime leak: new `{name}` objects held by user code retain {_mib(size)} "
                          f"({100 * share:.0f} % of the growth)")
     if d.bucket == "runtime":

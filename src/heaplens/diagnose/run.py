@@ -43,6 +43,7 @@ CLEANUP = {
     "global": "delete the global (or reset it) in afterEach/afterAll",
     "variable": "clear the module-level collection in afterEach/afterAll (e.g. `.clear()`), or bound it",
     "external": "drop the references to the Buffers/ArrayBuffers (and close streams) in afterEach/afterAll",
+    "module-loader": "nothing to clean up in the test: the module loader keeps it — isolate the files that load it",
 }
 # The rule label of the leading runtime family → holder kind, when the chain does not say.
 LABEL_KINDS = (("timer", "timer"), ("listener", "listener"), ("server", "server"), ("socket", "server"),
@@ -327,7 +328,7 @@ def _trend(inv: Investigation, rows, progress) -> None:
 
 def holder_of(chain, agg, root: str | None) -> Holder:
     """The variable, source file and kind of holder of one aggregated retaining chain."""
-    from . import USER_HOLDER_HINTS, _below_loader, _through_loader, tool_script
+    from . import USER_HOLDER_HINTS, _below_loader, held_by_loader
 
     text = chain.example.text()
     below = _below_loader(text)
@@ -353,8 +354,11 @@ def holder_of(chain, agg, root: str | None) -> Holder:
         source = source.removeprefix("file://")
         if root and source.startswith(root.rstrip("/") + "/"):
             source = source[len(root.rstrip("/")) + 1:]
+    via_loader = held_by_loader(text, chain.script, agg.class_name)
+    if via_loader:
+        kind = "module-loader"
     return Holder(class_name=agg.class_name, count=chain.count, total=agg.total, variable=variable, source=source,
-                  kind=kind, via_loader=_through_loader(text) or tool_script(chain.script), chain=chain.pattern, sentence=agg.sentence(chain))
+                  kind=kind, via_loader=via_loader, chain=chain.pattern, sentence=agg.sentence(chain))
 
 
 def _holders(inv: Investigation, root: str | None) -> None:
