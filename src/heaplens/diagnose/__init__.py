@@ -269,6 +269,8 @@ def confirm_with_retainers(d: Diagnosis, before, after, rows: int = 4) -> None:
     from ..graph.paths import Aggregation
 
     res = id_diff(before, after, top=12, min_kb=0, keep_graph=True)
+    d.evidence.append(f"id diff: {res.new_total:,} objects allocated after the earlier snapshot survive in the later "
+                      f"one ({_mib(res.new_size_total)}), {res.freed_total:,} freed ({_mib(res.freed_size_total)})")
     try:
         # the classes to explain: the largest new ones that are not plain containers/strings
         interesting = [r for r in res.rows if r.new_count >= 10 and not r.name.startswith("(")
