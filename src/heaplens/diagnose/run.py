@@ -127,7 +127,7 @@ class Investigation:
             "after": self.after,
             "snapshots": self.snapshots,
             **d,
-            "families": [{"type": r.type, "name": r.name, "size_before": r.size_before, "size_after": r.size_after,
+            "families": [{"type": r.type, "name": _cut(r.name), "size_before": r.size_before, "size_after": r.size_after,
                           "size_delta": r.size_delta, "count_before": r.count_before, "count_after": r.count_after,
                           "count_delta": r.count_delta} for r in self.rows],
             "trend": {"snapshots": self.trend_snapshots, "totals": self.totals, "monotonic": self.monotonic,
@@ -230,6 +230,13 @@ def _trace_growth(files: list[dict]) -> dict:
     }
 
 
+NAME_LIMIT = 500  # family names (string families are the string itself: a module's source can be megabytes)
+
+
+def _cut(name: str) -> str:
+    return name if len(name) <= NAME_LIMIT else name[: NAME_LIMIT - 1] + "…"
+
+
 def _fmt(n: int) -> str:
     from ..report.units import fmt_size
 
@@ -316,7 +323,7 @@ def _trend(inv: Investigation, rows, progress) -> None:
     finally:
         first.close()
     inv.trend_snapshots = snaps
-    inv.trend = [{"type": t, "name": n, "sizes": v} for (t, n), v in sizes.items()]
+    inv.trend = [{"type": t, "name": _cut(n), "sizes": v} for (t, n), v in sizes.items()]
     if len(inv.totals) >= 3:
         inv.monotonic = all(b > a for a, b in zip(inv.totals, inv.totals[1:]))
         steps = len(inv.totals) - 1
@@ -429,7 +436,7 @@ def diagnose_run(run_dir: str | os.PathLike, *, rules: RuleSet | None = None, re
                 else:
                     inv.totals = [res.before.self_size_total, res.after.self_size_total]
                     inv.trend_snapshots = list(worker_snaps)
-                    inv.trend = [{"type": r.type, "name": r.name, "sizes": [r.size_before, r.size_after]}
+                    inv.trend = [{"type": r.type, "name": _cut(r.name), "sizes": [r.size_before, r.size_after]}
                                  for r in inv.rows[:8]]
                 if retainers and d.verdict != "no significant growth":
                     if progress:

@@ -387,8 +387,10 @@ def _families_table(fams: list[dict]) -> str:
            '<th class="num">count Δ</th><th class="num">size before → after</th>'
            '<th class="num">count before → after</th></tr></thead><tbody>']
     for f in fams[:MAX_FAMILIES]:
+        name = f.get("name") or chr(34) * 2
+        short = name if len(name) <= 240 else name[:239] + "…"  # a module's source can be megabytes
         out.append(f'<tr><td>{e(f.get("type"))}</td>'
-                   f'<td class="name"><code>{e(f.get("name") or chr(34) * 2)}</code></td>'
+                   f'<td class="name" title="{e(name[:2000])}"><code>{e(short)}</code></td>'
                    f'<td class="num">{e(_size(f.get("size_delta"), True))}</td>'
                    f'<td class="num">{e(fmt_count(f.get("count_delta") or 0, True))}</td>'
                    f'<td class="num">{_size(f.get("size_before"))} → {_size(f.get("size_after"))}</td>'

@@ -28,6 +28,7 @@ def write_atomic(path: Path, data: dict) -> None:
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the record from CI artefact uploads and other users
         os.replace(tmp, path)
     except BaseException:
         try:
