@@ -53,18 +53,9 @@ def render(doc: dict, fmt: str, color: bool | None = None) -> str:
 
 
 def write_text(path: Path, text: str) -> None:
-    import tempfile
+    from ..atomicfile import write_text_atomic
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text)
 
 
 def append_step_summary(markdown: str) -> str | None:

@@ -5,11 +5,11 @@ run still leaves the lanes that finished. Schema: ``docs/runner.md``."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 import time
 from pathlib import Path
+
+from ..atomicfile import write_json_atomic
 
 SCHEMA = "heaplens.run"
 SCHEMA_VERSION = 1
@@ -20,22 +20,7 @@ def new_run_id() -> str:
 
 
 def write_atomic(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".run-", suffix=".json.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=1, sort_keys=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the record from CI artefact uploads and other users
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_json_atomic(path, data)
 
 
 def load(path: Path) -> dict:
