@@ -3,13 +3,13 @@ import { loadSession, sessionCount } from './src/cache.js'
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
-// Each test logs in 1,500 users; nothing clears the cache afterwards (the fix: afterEach(clearSessions)).
+// Each test logs in 3,000 users; nothing clears the cache afterwards (the fix: afterEach(clearSessions)).
 describe('audit', () => {
   for (let t = 0; t < 3; t++) {
     test(`sessions batch ${t}`, async () => {
       const before = sessionCount()
-      for (let i = 0; i < 1500; i++) loadSession(`audit-${t}-${i}`)
-      expect(sessionCount()).toBe(before + 1500)
+      for (let i = 0; i < 3000; i++) loadSession(`audit-${t}-${i}`)
+      expect(sessionCount()).toBe(before + 3000)
       await pause(400)
     })
   }

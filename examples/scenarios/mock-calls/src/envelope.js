@@ -4,7 +4,7 @@ export class Envelope {
   constructor(to, subject) {
     this.to = to
     this.subject = subject
-    this.body = randomBytes(192).toString('base64')
+    this.body = randomBytes(96).toString('base64')
     this.headers = { 'x-test': subject }
   }
 }

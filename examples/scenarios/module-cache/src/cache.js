@@ -9,7 +9,7 @@ export class Session {
     this.user = user
     this.roles = roles
     this.createdAt = Date.now()
-    this.token = randomBytes(192).toString('base64')
+    this.token = randomBytes(96).toString('base64')
     this.hits = 0
   }
 }
