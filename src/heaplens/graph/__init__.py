@@ -68,7 +68,7 @@ def read_for_graph(path, *, locations: bool = True, progress=None):
     from ..snapshot import read_snapshot
 
     # Large arrays stay separate mmaps, returned to the system when freed (see
-    # _kernels.malloc_mmap_threshold): -60 MB peak on the 189 MB file.
+    # _kernels.malloc_mmap_threshold): -25 MB peak on the 189 MB file.
     GK.fixed_mmap_threshold()
     try:
         return read_snapshot(path, node_fields=GRAPH_NODE_FIELDS + ("detachedness",), edges=True,
