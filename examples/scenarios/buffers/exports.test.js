@@ -11,7 +11,7 @@ describe('exports blobs', () => {
       const before = blobCount()
       for (let i = 0; i < 6; i++) put(`exports-${t}-${i}`, 512 * 1024)
       expect(blobCount()).toBe(before + 6)
-      await pause(400)
+      await pause(600)
     })
   }
 })

@@ -12,7 +12,7 @@ describe('daily report', () => {
     test(`builds ${t}`, async () => {
       report = buildReport('daily-' + t, 20000)
       expect(report.rows).toBe(20000)
-      await pause(400)
+      await pause(600)
     })
   }
 })

@@ -12,7 +12,7 @@ describe('monthly report', () => {
     test(`builds ${t}`, async () => {
       report = buildReport('monthly-' + t, 20000)
       expect(report.rows).toBe(20000)
-      await pause(400)
+      await pause(600)
     })
   }
 })

@@ -12,7 +12,7 @@ describe('quarterly report', () => {
     test(`builds ${t}`, async () => {
       report = buildReport('quarterly-' + t, 20000)
       expect(report.rows).toBe(20000)
-      await pause(400)
+      await pause(600)
     })
   }
 })

@@ -12,7 +12,7 @@ describe('weekly report', () => {
     test(`builds ${t}`, async () => {
       report = buildReport('weekly-' + t, 20000)
       expect(report.rows).toBe(20000)
-      await pause(400)
+      await pause(600)
     })
   }
 })

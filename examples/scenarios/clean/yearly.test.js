@@ -12,7 +12,7 @@ describe('yearly report', () => {
     test(`builds ${t}`, async () => {
       report = buildReport('yearly-' + t, 20000)
       expect(report.rows).toBe(20000)
-      await pause(400)
+      await pause(600)
     })
   }
 })

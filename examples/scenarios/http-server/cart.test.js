@@ -16,7 +16,7 @@ describe('cart API', () => {
         const reply = await postJson(api, '/orders', { note: 'cart'.padEnd(2048, '.'), items })
         expect(reply.ok).toBe(true)
       }
-      await pause(400)
+      await pause(600)
     })
   }
 })

@@ -16,7 +16,7 @@ describe('checkout API', () => {
         const reply = await postJson(api, '/orders', { note: 'checkout'.padEnd(2048, '.'), items })
         expect(reply.ok).toBe(true)
       }
-      await pause(400)
+      await pause(600)
     })
   }
 })

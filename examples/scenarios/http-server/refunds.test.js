@@ -16,7 +16,7 @@ describe('refunds API', () => {
         const reply = await postJson(api, '/orders', { note: 'refunds'.padEnd(2048, '.'), items })
         expect(reply.ok).toBe(true)
       }
-      await pause(400)
+      await pause(600)
     })
   }
 })

@@ -12,7 +12,7 @@ describe('alerts mails', () => {
       const users = Array.from({ length: 3000 }, (_, i) => `alerts-${t}-${i}@example.test`)
       await notifyAll(sendMail, users, 'alerts ' + t)
       expect(sendMail).toHaveBeenCalled()
-      await pause(400)
+      await pause(600)
     })
   }
 })

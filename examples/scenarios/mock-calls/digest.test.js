@@ -12,7 +12,7 @@ describe('digest mails', () => {
       const users = Array.from({ length: 3000 }, (_, i) => `digest-${t}-${i}@example.test`)
       await notifyAll(sendMail, users, 'digest ' + t)
       expect(sendMail).toHaveBeenCalled()
-      await pause(400)
+      await pause(600)
     })
   }
 })

@@ -12,7 +12,7 @@ describe('invoice mails', () => {
       const users = Array.from({ length: 3000 }, (_, i) => `invoice-${t}-${i}@example.test`)
       await notifyAll(sendMail, users, 'invoice ' + t)
       expect(sendMail).toHaveBeenCalled()
-      await pause(400)
+      await pause(600)
     })
   }
 })

@@ -12,7 +12,7 @@ describe('reset mails', () => {
       const users = Array.from({ length: 3000 }, (_, i) => `reset-${t}-${i}@example.test`)
       await notifyAll(sendMail, users, 'reset ' + t)
       expect(sendMail).toHaveBeenCalled()
-      await pause(400)
+      await pause(600)
     })
   }
 })

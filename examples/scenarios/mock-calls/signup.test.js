@@ -12,7 +12,7 @@ describe('signup mails', () => {
       const users = Array.from({ length: 3000 }, (_, i) => `signup-${t}-${i}@example.test`)
       await notifyAll(sendMail, users, 'signup ' + t)
       expect(sendMail).toHaveBeenCalled()
-      await pause(400)
+      await pause(600)
     })
   }
 })

@@ -10,7 +10,7 @@ describe('roles', () => {
       const before = sessionCount()
       for (let i = 0; i < 3000; i++) loadSession(`roles-${t}-${i}`)
       expect(sessionCount()).toBe(before + 3000)
-      await pause(400)
+      await pause(600)
     })
   }
 })

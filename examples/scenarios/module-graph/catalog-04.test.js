@@ -7,5 +7,5 @@ import { rules, runAll } from './generated/catalog-04.js'
 test('catalog 04 rules', async () => {
   const results = runAll('catalog-04')
   expect(results).toHaveLength(rules.length)
-  await new Promise((resolve) => setTimeout(resolve, 150))
+  await new Promise((resolve) => setTimeout(resolve, 200))
 })

@@ -7,5 +7,5 @@ import { rules, runAll } from './generated/catalog-11.js'
 test('catalog 11 rules', async () => {
   const results = runAll('catalog-11')
   expect(results).toHaveLength(rules.length)
-  await new Promise((resolve) => setTimeout(resolve, 150))
+  await new Promise((resolve) => setTimeout(resolve, 200))
 })

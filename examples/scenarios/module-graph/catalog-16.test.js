@@ -7,5 +7,5 @@ import { rules, runAll } from './generated/catalog-16.js'
 test('catalog 16 rules', async () => {
   const results = runAll('catalog-16')
   expect(results).toHaveLength(rules.length)
-  await new Promise((resolve) => setTimeout(resolve, 150))
+  await new Promise((resolve) => setTimeout(resolve, 200))
 })

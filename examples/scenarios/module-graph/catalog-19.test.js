@@ -7,5 +7,5 @@ import { rules, runAll } from './generated/catalog-19.js'
 test('catalog 19 rules', async () => {
   const results = runAll('catalog-19')
   expect(results).toHaveLength(rules.length)
-  await new Promise((resolve) => setTimeout(resolve, 150))
+  await new Promise((resolve) => setTimeout(resolve, 200))
 })

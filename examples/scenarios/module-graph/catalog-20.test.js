@@ -7,5 +7,5 @@ import { rules, runAll } from './generated/catalog-20.js'
 test('catalog 20 rules', async () => {
   const results = runAll('catalog-20')
   expect(results).toHaveLength(rules.length)
-  await new Promise((resolve) => setTimeout(resolve, 150))
+  await new Promise((resolve) => setTimeout(resolve, 200))
 })

@@ -7,5 +7,5 @@ import { rules, runAll } from './generated/catalog-21.js'
 test('catalog 21 rules', async () => {
   const results = runAll('catalog-21')
   expect(results).toHaveLength(rules.length)
-  await new Promise((resolve) => setTimeout(resolve, 150))
+  await new Promise((resolve) => setTimeout(resolve, 200))
 })

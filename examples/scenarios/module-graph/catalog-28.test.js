@@ -7,5 +7,5 @@ import { rules, runAll } from './generated/catalog-28.js'
 test('catalog 28 rules', async () => {
   const results = runAll('catalog-28')
   expect(results).toHaveLength(rules.length)
-  await new Promise((resolve) => setTimeout(resolve, 150))
+  await new Promise((resolve) => setTimeout(resolve, 200))
 })

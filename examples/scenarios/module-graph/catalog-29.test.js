@@ -7,5 +7,5 @@ import { rules, runAll } from './generated/catalog-29.js'
 test('catalog 29 rules', async () => {
   const results = runAll('catalog-29')
   expect(results).toHaveLength(rules.length)
-  await new Promise((resolve) => setTimeout(resolve, 150))
+  await new Promise((resolve) => setTimeout(resolve, 200))
 })

@@ -11,7 +11,7 @@ describe('exports queue', () => {
       const queue = new JobQueue('exports-' + t, 3000)
       queue.flushOnExit()
       expect(queue.jobs).toHaveLength(3000)
-      await pause(400)
+      await pause(600)
     })
   }
 })

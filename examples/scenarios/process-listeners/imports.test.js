@@ -11,7 +11,7 @@ describe('imports queue', () => {
       const queue = new JobQueue('imports-' + t, 3000)
       queue.flushOnExit()
       expect(queue.jobs).toHaveLength(3000)
-      await pause(400)
+      await pause(600)
     })
   }
 })

@@ -10,7 +10,7 @@ describe('accounts table', () => {
     test(`loads customers ${t}`, async () => {
       const h = openTestDb('accounts-' + t, 1500)
       expect(h.customers).toHaveLength(1500)
-      await pause(400)
+      await pause(600)
     })
   }
 })
