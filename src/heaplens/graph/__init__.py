@@ -108,9 +108,12 @@ class HeapGraph:
     With ``consume=True`` the ``edge_count`` column is dropped from ``snap.nodes`` once the CSR
     offsets are built and the other columns get compact buffers (much less memory on multi-GB
     snapshots). ``dominators=False`` computes only the CSR offsets and DevTools' shallow sizes.
+    ``interfaces``: plain-object interface definitions to apply instead of this snapshot's own
+    (another graph's ``classes.interfaces``; DevTools' Comparison view names the earlier snapshot's
+    plain objects with the later one's definitions).
     """
 
-    def __init__(self, snap, *, consume: bool = False, dominators: bool = True):
+    def __init__(self, snap, *, consume: bool = False, dominators: bool = True, interfaces: list | None = None):
         for f in GRAPH_NODE_FIELDS:
             if f not in snap.nodes:
                 raise ValueError(f"HeapGraph needs the node column {f!r}")
@@ -118,6 +121,7 @@ class HeapGraph:
             raise ValueError("HeapGraph needs the edges (read_snapshot(..., edges=True))")
         self.snap = snap
         self._consume = consume
+        self._interfaces = interfaces
         lap = _Laps()
         lap("start")
         L = snap.layout
@@ -344,7 +348,7 @@ class HeapGraph:
         """DevTools class ids per node; detached embedder nodes get ``Detached <name>`` classes and
         plain objects their interface names (``{a, b, c}``, :meth:`NodeClasses.name_plain_objects`)."""
         nc = NodeClasses(self.snap, self.ntype, self.nname)
-        nc.name_plain_objects(self.first, self.etype, self.ename)
+        nc.name_plain_objects(self.first, self.etype, self.ename, self._interfaces)
         if self.detached is not None and self.detached.any():
             det = np.flatnonzero(self.detached)
             for cid in np.unique(nc.ids[det]).tolist():

@@ -135,12 +135,16 @@ class NodeClasses:
             self.extra.append(label)
         return i
 
-    def name_plain_objects(self, first: np.ndarray, etype: np.ndarray, ename: np.ndarray) -> list[dict]:
+    def name_plain_objects(self, first: np.ndarray, etype: np.ndarray, ename: np.ndarray,
+                           definitions: list[dict] | None = None) -> list[dict]:
         """DevTools' ``inferInterfaceDefinitions`` + ``applyInterfaceDefinitions``: plain objects
         (``object`` nodes named ``Object``) take the name of the best interface definition they
         match, e.g. ``{a, b, c}``. ``first`` is the CSR of the edges (uint32, n+1), ``etype`` and
-        ``ename`` their type and name index. Returns the definitions (name, properties, count) in
-        DevTools' order. Call it before the ids are re-keyed."""
+        ``ename`` their type and name index. ``definitions`` (DevTools' JSON form: ``name``,
+        ``properties`` as texts, ``count``) are applied instead of inferring this snapshot's own,
+        as DevTools' Comparison view applies the later snapshot's to the earlier one. Returns the
+        definitions in DevTools' order (also kept as :attr:`interfaces`). Call it before the ids
+        are re-keyed."""
         from .. import _kernels as C
 
         layout = self._layout
@@ -170,6 +174,19 @@ class NodeClasses:
         counts = np.empty(total, dtype=np.uint32)
         C.g_interface_keys(first, etype, ename, ntype, nname, object_t, object_s, property_t, proto_s, flen,
                            MAX_INTERFACE_NAME_LENGTH, nodes, hashes, counts)
+        if definitions is not None:
+            defs = [{"name": d["name"], "properties": list(d["properties"]), "count": d.get("count", 0)}
+                    for d in definitions]
+        else:
+            defs = self._infer(first, etype, ename, total, nodes, hashes, counts, used, texts, property_t, proto_s)
+        if not defs:
+            return []
+        self._apply(first, etype, ename, defs, total, nodes, used, texts, property_t)
+        self.interfaces = defs
+        return defs
+
+    def _infer(self, first, etype, ename, total, nodes, hashes, counts, used, texts, property_t, proto_s):
+        """The definitions: names shared by at least max(2, total / 1000) plain objects."""
         named = np.flatnonzero(counts > 0)
         if not len(named):
             return []
@@ -190,25 +207,34 @@ class NodeClasses:
                     props.append(int(ename[e]))
                     if len(props) == want:
                         break
-            defs.append({"name": interface_name([text_of[p] for p in props]), "properties": props,
-                         "count": int(cnt[i])})
-        if not defs:
-            return []
+            names = [text_of[p] for p in props]
+            defs.append({"name": interface_name(names), "properties": names, "count": int(cnt[i])})
+        return defs
+
+    def _apply(self, first, etype, ename, defs, total, nodes, used, texts, property_t) -> None:
+        """Every plain object takes the best definition whose property set it contains."""
+        from .. import _kernels as C
+
         # the trie of sorted property lists; keys are ranks in JavaScript's string order
         order = sorted(range(len(used)), key=lambda j: js_sort_key(texts[j]))
-        rank = np.full(nstr, 0xFFFFFFFF, dtype=np.uint32)
+        rank = np.full(self._nstrings, 0xFFFFFFFF, dtype=np.uint32)
+        rank_of: dict[str, int] = {}
         r, prev = -1, None
         for j in order:
             key = js_sort_key(texts[j])
             if key != prev:
                 r, prev = r + 1, key
             rank[used[j]] = r
+            rank_of[texts[j]] = r
         children: list[dict[int, int]] = [{}]
         match = [-1]
         depth = [0]
         for di, d in enumerate(defs):
+            ranks = [rank_of.get(p) for p in d["properties"]]
+            if not ranks or None in ranks:
+                continue  # a property no plain object of this snapshot has: matches nothing
             t = 0
-            for p in sorted(int(rank[x]) for x in d["properties"]):
+            for p in sorted(ranks):
                 nxt = children[t].get(p)
                 if nxt is None:
                     nxt = len(children)
@@ -233,8 +259,6 @@ class NodeClasses:
         def_cid = np.array([self.extra_id(d["name"]) for d in defs], dtype=np.uint32)
         hit = best >= 0
         self.ids[nodes[hit]] = def_cid[best[hit]]
-        self.interfaces = defs
-        return defs
 
     def _find(self, text: str) -> int:
         from .strings import hash_text
