@@ -8,8 +8,8 @@ const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 describe('leads table', () => {
   for (let t = 0; t < 3; t++) {
     test(`loads customers ${t}`, async () => {
-      const h = openTestDb('leads-' + t, 1500)
-      expect(h.customers).toHaveLength(1500)
+      const h = openTestDb('leads-' + t, 3000)
+      expect(h.customers).toHaveLength(3000)
       await pause(600)
     })
   }
