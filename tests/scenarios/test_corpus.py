@@ -22,15 +22,22 @@ CORPUS = Path(__file__).parents[2] / "examples" / "scenarios"
 LABELS = json.loads((CORPUS / "labels.json").read_text())
 SNAPSHOT_INTERVAL = "2"
 
+# (scenario, name or "holder") → (why heaplens misses it, strict). Strict gaps fail when they get fixed
+# (XPASS): remove them then. Non-strict ones depend on which classes make the retainer top list.
 KNOWN_GAPS = {
     # The rows sit in a plain object ({name, db, statements, customers}) inside the module-level array
     # `openDatabases`. The holder sentence names the nearest named hop (`customers`); the module's variable
     # is an unnamed Vite block-context slot (`system / Context → []`) on the chain, which names it only
     # when it is the nearest holder, and no closure below it gives the script.
-    ("sqlite", "openDatabases"): "a module-level variable below a named property hop is not named",
-    ("sqlite", "sqlite/src/db.js"): "the nearest named holder is a property (`customers`): no source file",
-    ("http-server", "holder"): "http.Server's own connectionsCheckingInterval (a Timeout whose _onTimeout is "
-                               "bound to the server) is the shortest path, so the holder kind is `timer`",
+    ("sqlite", "openDatabases"): ("a module-level variable below a named property hop is not named", True),
+    ("sqlite", "sqlite/src/db.js"): ("the nearest named holder is a property (`customers`): no source file", True),
+    # Named only when `{name, data}` (36–72 objects) makes the retainer top list: its nearest holder is then
+    # the unnamed slot itself; the Buffers' chains name `data` of {name, data} instead.
+    ("buffers", "blobs"): ("a module-level variable below a named property hop is not named", False),
+    ("http-server", "holder"): ("http.Server's own connectionsCheckingInterval (a Timeout whose _onTimeout is "
+                                "bound to the server) is the shortest path, so the holder kind is `timer`", True),
+    ("buffers", "holder"): ("the Buffers' chain is named after `data` of Buffer with the script `node:buffer`, and "
+                            "every `node:` script counts as runner machinery: `through module-loader machinery`", True),
 }
 
 
@@ -80,8 +87,13 @@ def report_text(result: dict) -> str:
                       json.dumps(result.get("retainers", [])), json.dumps(result.get("growth_files", []))])
 
 
-def first_user_holder(result: dict) -> dict | None:
-    return next((h for h in result.get("holders", []) if not h.get("via_loader")), None)
+def first_holder(result: dict) -> dict | None:
+    """The main chain of the first class the retainers explain (the largest new one)."""
+    return (result.get("holders") or [None])[0]
+
+
+def holder_ok(h: dict | None, kind: str) -> bool:
+    return h is not None and not h["via_loader"] and h["kind"] == kind
 
 
 def test_labels_match_the_corpus():
@@ -109,8 +121,8 @@ def test_scenario_verdict(scenario, diagnosed):
     missing = [n for n in label["names"] if n not in text and (scenario, n) not in KNOWN_GAPS]
     assert not missing, f"{scenario}: the report does not name {missing}\n{why}"
     if label["holder"] and (scenario, "holder") not in KNOWN_GAPS:
-        h = first_user_holder(r)
-        assert h is not None and h["kind"] == label["holder"], f"{scenario}: holder {h}"
+        h = first_holder(r)
+        assert holder_ok(h, label["holder"]), f"{scenario}: holder {h}"
     if label["verdict"] == "external memory":
         # RSS grows with the Buffers' backing stores while the JS heap barely moves
         t = r["trace"]
@@ -118,12 +130,12 @@ def test_scenario_verdict(scenario, diagnosed):
 
 
 @pytest.mark.parametrize("scenario,what", [
-    pytest.param(s, w, marks=pytest.mark.xfail(strict=True, reason=why)) for (s, w), why in sorted(KNOWN_GAPS.items())
+    pytest.param(s, w, marks=pytest.mark.xfail(strict=strict, reason=why))
+    for (s, w), (why, strict) in sorted(KNOWN_GAPS.items())
 ])
 def test_known_gap(scenario, what, diagnosed):
     r = diagnosed(scenario)["result"]
     if what == "holder":
-        h = first_user_holder(r)
-        assert h is not None and h["kind"] == LABELS[scenario]["holder"], h
+        assert holder_ok(first_holder(r), LABELS[scenario]["holder"]), first_holder(r)
     else:
         assert what in report_text(r)
