@@ -139,3 +139,14 @@ def test_known_gap(scenario, what, diagnosed):
         assert holder_ok(first_holder(r), LABELS[scenario]["holder"]), first_holder(r)
     else:
         assert what in report_text(r)
+
+
+@pytest.mark.parametrize("scenario", sorted(LABELS))
+def test_lane_dir_verdict(scenario, diagnosed, corpus):
+    """The same verdict from the lane directory alone (`diagnose --lane-dir`: snapshots, no run record)."""
+    out = diagnosed(scenario)
+    lane_dir = out["run_dir"] / "heapsnap" / "unit-fast"
+    cp = _heaplens("diagnose", "--lane-dir", lane_dir, "--retainers", "--format", "json", cwd=corpus)
+    assert cp.returncode == 0, cp.stderr[-4000:]
+    doc = json.loads(cp.stdout)
+    assert doc["verdict"] == LABELS[scenario]["verdict"], f"{doc['summary']}\n" + "\n".join(doc["evidence"])
