@@ -150,3 +150,33 @@ def test_lane_dir_verdict(scenario, diagnosed, corpus):
     assert cp.returncode == 0, cp.stderr[-4000:]
     doc = json.loads(cp.stdout)
     assert doc["verdict"] == LABELS[scenario]["verdict"], f"{doc['summary']}\n" + "\n".join(doc["evidence"])
+
+
+@pytest.mark.parametrize("scenario,variable,held", [
+    ("module-cache", "sessionCache", "Map"), ("sqlite", "openDatabases", "Array"), ("buffers", "blobs", "Array"),
+])
+def test_scope_info_names_module_variables(scenario, variable, held, diagnosed):
+    """heaplens.diagnose.scope_names (not wired in yet): Vitest's `=>{{ … }}` block contexts have unnamed
+    slots, and their ScopeInfo names them in slot order — checked against every named closure slot."""
+    import numpy as np
+
+    from heaplens.diagnose.scope_names import scope_slot_names
+    from heaplens.graph import HeapGraph, find_string, read_for_graph
+
+    g = HeapGraph(read_for_graph(diagnosed(scenario)["result"]["after"]), dominators=False)
+    closure, hidden = g.nt["closure"], g.t["hidden"]
+    contexts = np.flatnonzero(np.asarray(g.nname) == find_string(g.snap, "system / Context"))
+    found, checked, wrong = {}, 0, []
+    for c in map(int, contexts):
+        names = scope_slot_names(g, c)
+        for e in range(int(g.first[c]), int(g.first[c + 1])) if names else ():
+            if int(g.etype[e]) != hidden:
+                continue
+            to, slot = int(g.to[e]), int(g.ename[e])
+            found.setdefault(names[slot], set()).add(g.node_name(to))
+            if int(g.ntype[to]) == closure and g.node_name(to):
+                checked += 1
+                if g.node_name(to) != names[slot]:
+                    wrong.append((names[slot], g.node_name(to)))
+    assert checked > 0 and not wrong, wrong
+    assert held in found.get(variable, set()), sorted(found)[:40]
