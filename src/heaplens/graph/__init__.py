@@ -199,12 +199,15 @@ class HeapGraph:
         lap("lengauer-tarjan")
         # (computing the class keys beside Lengauer–Tarjan was tried: +0.3 GB peak on the 2 GB file)
         with ThreadPoolExecutor(1) as pool:
-            side = pool.submit(lambda: self.class_keys)
+            side = pool.submit(lambda: self.classes)
             self.retained = GK.retained_sizes(self.dom, order, self.sizes)
             del order, vertex  # the DFS order is only needed for the sums
             self.distance  # noqa: B018 - computes and caches
+            self._located  # noqa: B018 - the located objects, for the class keys
             side.result()
-        lap("retained+distances | class keys")
+        self.class_keys  # noqa: B018
+        self.__dict__.pop("_located", None)
+        lap("retained+distances+locations | class names; class keys")
 
     # -- set-up ---------------------------------------------------------------------------------
     @staticmethod
@@ -358,6 +361,36 @@ class HeapGraph:
         return nc
 
     @cached_property
+    def _located(self):
+        """``object`` nodes with a location: ``(ordinals, location index, packed locations, None)``,
+        or ``(ordinals, None, None, (script_ids, lines, columns))`` when the numbers are too large to
+        pack; None without any. Independent of the class names (computed beside them)."""
+        locs = self.snap.locations
+        if locs is None or not len(locs):
+            return None
+        nf = self.snap.layout.node_field_count
+        lf = self.snap.layout.location_fields
+        oi = locs[:, lf.index("object_index")] // nf
+        rows = np.flatnonzero(oi < self.n)
+        rows = rows[self.ntype[oi[rows]] == self.nt.get("object", -1)]
+        if not len(rows):
+            return None
+        oi = oi[rows]
+        # DevTools keeps the last location per node; nodes have at most one in practice
+        sid = locs[rows, lf.index("script_id")].astype(np.int64)
+        line = locs[rows, lf.index("line")].astype(np.int64)
+        col = locs[rows, lf.index("column")].astype(np.int64)
+        del rows
+        if sid.max() < 2**20 and line.max() < 2**22 and col.max() < 2**21:
+            sid <<= 43
+            sid |= line << 21
+            sid |= col
+            del line, col
+            ploc, pinv = np.unique(sid, return_inverse=True)
+            return oi, pinv.reshape(-1).astype(np.uint32), ploc, None
+        return oi, None, None, (sid, line, col)
+
+    @cached_property
     def class_keys(self):
         """DevTools' ``classKeyInternal``: class id, split by location for ``object`` nodes.
 
@@ -369,35 +402,21 @@ class HeapGraph:
         keys = cids  # key == class id except for located objects, updated in place below
         key_cid = np.arange(ncid, dtype=np.int64)
         key_loc: list = [None] * ncid
-        locs = self.snap.locations
-        if locs is not None and len(locs):
-            nf = self.snap.layout.node_field_count
-            lf = self.snap.layout.location_fields
-            oi = locs[:, lf.index("object_index")].astype(np.int64) // nf
-            obj = self.nt.get("object", -1)
-            sel = (oi < self.n)
-            oi, L = oi[sel], locs[sel]
-            is_obj = self.ntype[oi] == obj
-            oi, L = oi[is_obj], L[is_obj]
-            if len(oi):
-                # DevTools keeps the last location per node; nodes have at most one in practice
-                sid = L[:, lf.index("script_id")].astype(np.int64)
-                line = L[:, lf.index("line")].astype(np.int64)
-                col = L[:, lf.index("column")].astype(np.int64)
-                if sid.max() < 2**20 and line.max() < 2**22 and col.max() < 2**21:
-                    packed = (sid << 43) | (line << 21) | col
-                    ploc, pinv = np.unique(packed, return_inverse=True)
-                    combo = pinv.reshape(-1).astype(np.int64) * ncid + cids[oi]
-                    ucombo, inv = np.unique(combo, return_inverse=True)
-                    uloc = ploc[ucombo // ncid]
-                    ucid = ucombo % ncid
-                    uniq = np.stack([uloc >> 43, (uloc >> 21) & (2**22 - 1), uloc & (2**21 - 1), ucid], axis=1)
-                else:
-                    rows = np.stack([sid, line, col, cids[oi].astype(np.int64)], axis=1)
-                    uniq, inv = np.unique(rows, axis=0, return_inverse=True)
-                keys[oi] = ncid + inv.reshape(-1)
-                key_cid = np.concatenate([key_cid, uniq[:, 3]])
-                key_loc += [(int(a), int(b), int(c)) for a, b, c, _ in uniq.tolist()]
+        located = self._located
+        if located is not None:
+            oi, pinv, ploc, raw = located
+            if raw is None:
+                combo = pinv.astype(np.int64) * ncid + cids[oi]
+                ucombo, inv = np.unique(combo, return_inverse=True)
+                uloc = ploc[ucombo // ncid]
+                ucid = ucombo % ncid
+                uniq = np.stack([uloc >> 43, (uloc >> 21) & (2**22 - 1), uloc & (2**21 - 1), ucid], axis=1)
+            else:
+                rows = np.stack([*raw, cids[oi].astype(np.int64)], axis=1)
+                uniq, inv = np.unique(rows, axis=0, return_inverse=True)
+            keys[oi] = ncid + inv.reshape(-1)
+            key_cid = np.concatenate([key_cid, uniq[:, 3]])
+            key_loc += [(int(a), int(b), int(c)) for a, b, c, _ in uniq.tolist()]
         # classes.ids now holds the keys: of_node() translates them back through key_cid
         self.classes.key_cid = key_cid
         return keys, key_cid, key_loc
