@@ -36,6 +36,7 @@ KNOWN_GAPS = {
     ("buffers", "blobs"): ("a module-level variable below a named property hop is not named", False),
     ("http-server", "holder"): ("http.Server's own connectionsCheckingInterval (a Timeout whose _onTimeout is "
                                 "bound to the server) is the shortest path, so the holder kind is `timer`", True),
+    ("http-server", "cleanup"): ("follows the holder kind: clearInterval is suggested instead of close()", True),
     ("buffers", "holder"): ("the Buffers' chain is named after `data` of Buffer with the script `node:buffer`, and "
                             "every `node:` script counts as runner machinery: `through module-loader machinery`", True),
 }
@@ -96,6 +97,17 @@ def holder_ok(h: dict | None, kind: str) -> bool:
     return h is not None and not h["via_loader"] and h["kind"] == kind
 
 
+def report_fix(out: dict) -> dict:
+    """The fix `heaplens report RUN_DIR --format json` gives for the unit-fast worker (cached per run)."""
+    if "fix" not in out:
+        cp = _heaplens("report", out["run_dir"], "--format", "json", cwd=CORPUS)
+        assert cp.returncode == 0, cp.stderr[-4000:]
+        findings = [f for f in json.loads(cp.stdout)["findings"] if f["lane"] == "unit-fast"]
+        assert len(findings) == 1, findings
+        out["fix"] = findings[0]["fix"]
+    return out["fix"]
+
+
 def test_labels_match_the_corpus():
     dirs = sorted(p.name for p in CORPUS.iterdir() if p.is_dir() and any(p.glob("*.test.js")))
     assert sorted(LABELS) == dirs
@@ -103,6 +115,7 @@ def test_labels_match_the_corpus():
         assert label["paths"] == sorted(str(p.relative_to(CORPUS)) for p in (CORPUS / name).glob("*.test.js"))
         assert label["verdict"] in ("module-graph retention", "runtime leak", "external memory",
                                     "no significant growth", "ambiguous")
+        assert label["fix"] in ("cleanup", "isolate", "none") and bool(label["cleanup"]) == (label["fix"] == "cleanup")
 
 
 @pytest.mark.parametrize("scenario", sorted(LABELS))
@@ -129,13 +142,29 @@ def test_scenario_verdict(scenario, diagnosed):
         assert t["external_growth"] > 4 * max(t["heap_growth"], 1 << 20), t
 
 
+@pytest.mark.parametrize("scenario", sorted(LABELS))
+def test_report_fix(scenario, diagnosed):
+    """`heaplens report` proposes the labelled kind of fix: the missing cleanup (its key call), isolating
+    the lane's files, or nothing."""
+    label = LABELS[scenario]
+    fix = report_fix(diagnosed(scenario))
+    assert fix["kind"] == label["fix"], fix
+    if label["fix"] == "cleanup" and (scenario, "cleanup") not in KNOWN_GAPS:
+        assert label["cleanup"] in fix["cleanup"], fix
+    if label["fix"] == "isolate":
+        assert fix["files"] and set(fix["files"]) <= set(label["paths"]), fix
+
+
 @pytest.mark.parametrize("scenario,what", [
     pytest.param(s, w, marks=pytest.mark.xfail(strict=strict, reason=why))
     for (s, w), (why, strict) in sorted(KNOWN_GAPS.items())
 ])
 def test_known_gap(scenario, what, diagnosed):
     r = diagnosed(scenario)["result"]
-    if what == "holder":
+    if what == "cleanup":
+        fix = report_fix(diagnosed(scenario))
+        assert LABELS[scenario]["cleanup"] in (fix.get("cleanup") or ""), fix
+    elif what == "holder":
         assert holder_ok(first_holder(r), LABELS[scenario]["holder"]), first_holder(r)
     else:
         assert what in report_text(r)
