@@ -15,7 +15,7 @@ clearSessions``) and with a plain ``vm.runInThisContext`` of a ``=>{{ … }}`` w
 No source file is needed (unlike matching the declaration order of the source on disk), and a slot
 is named only when the ScopeInfo has exactly one name per hidden slot of the context.
 
-Not wired in: :func:`heaplens.diagnose.slots.slot_name` could try :func:`scope_slot_name` first.
+:func:`heaplens.diagnose.slots.slot_name` tries this first, then the source's declaration order.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """Names for unnamed context slots: ``system / Context → [0] (hidden) → Map``.
 
+The exact names come from the context's ScopeInfo (``diagnose.scope_names``); when a snapshot does
+not carry them, from the module's source, as follows.
+
 Node 20's V8 writes a module function's context locals as hidden, indexed edges, so the chain of a
 leak ends in ``[0]`` where a person wants ``sessionCache``. The slots are allocated in the order the
 variables are declared; the closures in the same context carry their own names (``SessionRecord`` in
@@ -45,6 +48,15 @@ def context_slots(g, ctx: int) -> dict[int, str]:
 
 
 def slot_name(g, ctx: int, slot: int, script_url: str | None) -> str | None:
+    """The context's own ScopeInfo first (exact; ``diagnose.scope_names``), checked against the named
+    closures; else the source's declaration order on disk."""
+    from .scope_names import scope_slot_names
+
+    names = scope_slot_names(g, ctx)
+    if names is not None and 0 <= slot < len(names):
+        known = context_slots(g, ctx)
+        if all(0 <= i < len(names) and names[i] == n for i, n in known.items()):
+            return names[slot]
     path = _script_path(script_url)
     if path is None:
         return None
