@@ -26,10 +26,12 @@ TRACE_MIN_GROWTH = 32 * MIB
 TREND_MAX_SNAPSHOTS = 8
 
 # How the object is held, from the retaining chain below the module loader → the cleanup it misses.
+# A server first: an http.Server is an emitter (its request listener) and holds its connections-checking
+# interval (a timer); closing the server is what releases both.
 HOLDER_KINDS = (
-    ("timer", re.compile(r"\bTimeout\b|_onTimeout|TimersList|_idlePrev|_idleNext|\bImmediate\b")),
-    ("listener", re.compile(r"_events|listeners|EventEmitter|AbortSignal|EventTarget")),
     ("server", re.compile(r"\bServer\b|TCPSERVERWRAP|\bTCP\b|Socket|_connections|HTTPParser")),
+    ("listener", re.compile(r"_events|listeners|EventEmitter|AbortSignal|EventTarget")),
+    ("timer", re.compile(r"\bTimeout\b|_onTimeout|TimersList|_idlePrev|_idleNext|\bImmediate\b")),
     ("db", re.compile(r"\bDatabase\b|Statement|\bConnection\b|\bPool\b|sqlite", re.I)),
     ("mock", re.compile(r"\bmock\b|\bspy\b|tinyspy|\bcalls\b \(property\)|mockState|__vitest_spy", re.I)),
     ("global", re.compile(r"^global\b|globalThis")),
