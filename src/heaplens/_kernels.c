@@ -709,24 +709,28 @@ static PyObject *g_reverse_count(PyObject *self, PyObject *args) {
     return PyLong_FromUnsignedLongLong(total);
 }
 
-/* g_reverse_fill(first, to, ess (empty = all), rfirst, out:u32, store_edge)
- * out gets, per target in edge order, the source ordinal (or the edge index); rfirst is the fill
- * cursor and is restored. */
+/* g_reverse_fill(first, to, ess (empty = all), rfirst, out:u32, store_edge, vnum:u32[n+1] or empty)
+ * out gets, per target in edge order, the source ordinal (its DFS number vnum[ordinal + 1] when vnum
+ * is given; the edge index with store_edge); rfirst is the fill cursor and is restored. */
 static PyObject *g_reverse_fill(PyObject *self, PyObject *args) {
-    Bufs B = {.n = 5};
+    Bufs B = {.n = 6};
     int store_edge;
-    if (!PyArg_ParseTuple(args, "y*y*y*w*w*p", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &B.b[4], &store_edge)) return NULL;
-    const uint32_t *first = U32(0), *to = U32(1);
+    if (!PyArg_ParseTuple(args, "y*y*y*w*w*py*", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &B.b[4], &store_edge,
+                          &B.b[5]))
+        return NULL;
+    const uint32_t *first = U32(0), *to = U32(1), *vnum = U32(5);
     const uint8_t *ess = U8(2);
     uint32_t *rfirst = U32(3), *out = U32(4);
     Py_ssize_t n = LEN(0, 4) - 1;
-    int every = LEN(2, 1) == 0;
+    int every = LEN(2, 1) == 0, numbered = LEN(5, 4) > n;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t v = 0; v < n; v++) {
+        /* the source as stored: edge index, DFS number (vnum[ordinal + 1]) or ordinal */
+        uint32_t src = numbered ? vnum[v + 1] : (uint32_t)v;
         for (uint64_t e = first[v], end = first[v + 1]; e < end; e++) {
             if (every || ess[e]) {
                 uint32_t w = to[e];
-                out[rfirst[w]++] = store_edge ? (uint32_t)e : (uint32_t)v;
+                out[rfirst[w]++] = store_edge ? (uint32_t)e : src;
             }
         }
     }
@@ -911,15 +915,17 @@ static inline uint32_t lt_eval(uint32_t v, uint32_t lo, uint32_t *anc, uint32_t 
     return label[v];
 }
 
-/* g_dominators_main(rfirst, rsrc (overwritten), parent, vertex, label, semi, scratch, bucket_next (zeroed), n)
+/* g_dominators_main(rfirst, rsrc (overwritten), parent, vertex, label, semi, scratch, bucket_next (zeroed), n,
+ *                   numbered: rsrc already holds DFS numbers)
  * Semidominators, buckets, immediate dominators, on DFS numbers (the same steps as DevTools).
  * Afterwards label[:N] holds the immediate dominator of every node and vertex[:N] the nodes in
  * DFS order (ordinals); parent, semi and scratch are garbage. */
 static PyObject *g_dominators_main(PyObject *self, PyObject *args) {
     Bufs B = {.n = 8};
     unsigned int n_arg;
-    if (!PyArg_ParseTuple(args, "y*w*w*w*w*w*w*w*I", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &B.b[4], &B.b[5],
-                          &B.b[6], &B.b[7], &n_arg))
+    int numbered;
+    if (!PyArg_ParseTuple(args, "y*w*w*w*w*w*w*w*Ip", &B.b[0], &B.b[1], &B.b[2], &B.b[3], &B.b[4], &B.b[5],
+                          &B.b[6], &B.b[7], &n_arg, &numbered))
         return NULL;
     const uint32_t *rfirst = U32(0);
     uint32_t *rsrc = U32(1), *parent = U32(2), *vertex = U32(3), *label = U32(4), *semi = U32(5);
@@ -932,7 +938,8 @@ static PyObject *g_dominators_main(PyObject *self, PyObject *args) {
     int oom = 0;
     Py_BEGIN_ALLOW_THREADS
     uint32_t *vnum = semi; /* vertex -> DFS number */
-    for (Py_ssize_t j = 0; j < nr; j++) rsrc[j] = vnum[rsrc[j] + 1];
+    if (!numbered) /* sources to DFS numbers (done by g_reverse_fill when it got vnum) */
+        for (Py_ssize_t j = 0; j < nr; j++) rsrc[j] = vnum[rsrc[j] + 1];
     uint32_t *anc = scratch; /* the DFS parent by number; the forest ancestor once linked */
     anc[0] = 0;
     for (uint32_t i = 1; i <= n; i++) anc[i] = vnum[parent[vertex[i]]];

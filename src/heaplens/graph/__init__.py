@@ -169,7 +169,7 @@ class HeapGraph:
             self.sizes = self._adjusted_sizes()
             return
         self.page = GK.mark_page_owned(self.first, self.etype, self.to, self.page_roots, self.t["weak"])
-        # The essential-edge mask and the reverse CSR are built on this thread (C, GIL released)
+        # The essential-edge mask, the DFS and the reverse CSR run on this thread (C, GIL released)
         # while the other core computes DevTools' shallow sizes; then Lengauer–Tarjan runs alone
         # (it is the memory peak); the class keys are computed while the retained sizes are
         # summed and the distances found.
@@ -178,21 +178,22 @@ class HeapGraph:
             rfirst = np.zeros(self.n + 1, dtype=np.uint32)
             ess, n_ess = GK.essential_reverse_count(*self._ess_args(), rfirst)
             self.page = None  # only the mask needs it (recomputed on demand)
+            parent, vertex, label, semi, scratch, nv, self.n_weak_only, self.n_unreachable = GK.dominators_dfs(
+                self.first, self.to, ess, self.root, rfirst)
+            # the retainers, stored as DFS numbers straight away (semi holds them now)
             rsrc = np.empty(n_ess, dtype=np.uint32)
-            GK.reverse_fill(self.first, self.to, ess, rfirst, rsrc, False)
+            GK.reverse_fill(self.first, self.to, ess, rfirst, rsrc, False, vnum=semi)
+            del ess
             self.sizes = side.result()
-        lap("page+essential+reverse | sizes")
-        parent, vertex, label, semi, scratch, nv, self.n_weak_only, self.n_unreachable = GK.dominators_dfs(
-            self.first, self.to, ess, self.root, rfirst)
-        del ess
-        lap("dfs")
+        lap("essential+dfs+reverse | sizes")
         # Lengauer–Tarjan is the memory peak and needs no forward edges: meanwhile the edge offsets
         # are held as one byte per node (and the few larger counts), and free arena memory goes back
         # to the system (-9 MB peak on the 189 MB file, -80 MB on the 2 GB one).
         packed = GK.pack_offsets(self.first)
         self.first = None
         GK.release_free_memory()
-        self.dom, order = GK.dominators_main(self.root, rfirst, rsrc, parent, vertex, label, semi, scratch, nv)
+        self.dom, order = GK.dominators_main(self.root, rfirst, rsrc, parent, vertex, label, semi, scratch, nv,
+                                             numbered=True)
         del rfirst, rsrc, parent, label, semi, scratch
         self.first = GK.unpack_offsets(packed)
         del packed

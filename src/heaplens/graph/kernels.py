@@ -104,10 +104,13 @@ def reverse_count(to, ess, rfirst):
     return C.g_reverse_count(_u32(to), _u8(ess), rfirst)
 
 
-def reverse_fill(first, to, ess, rfirst, out, store_edge):
+def reverse_fill(first, to, ess, rfirst, out, store_edge, vnum=None):
     """Second pass of the reverse CSR: ``out`` (uint32) gets, per target in edge order, the source
-    ordinal (or the edge index with ``store_edge``). ``rfirst`` is the fill cursor and is restored."""
-    C.g_reverse_fill(first, _u32(to), _u8(ess), rfirst, out, bool(store_edge))
+    ordinal (or the edge index with ``store_edge``; the source's DFS number ``vnum[ordinal + 1]``
+    when ``vnum``, :func:`dominators_dfs`'s ``semi``, is given). ``rfirst`` is the fill cursor and
+    is restored."""
+    C.g_reverse_fill(first, _u32(to), _u8(ess), rfirst, out, bool(store_edge),
+                     np.empty(0, np.uint32) if vnum is None else vnum)
 
 
 def adjusted_self_sizes(first, ntype, nname, etype, to, sizes, owned_type_mask, native_t, ext_string_s,
@@ -142,19 +145,21 @@ def dominators_dfs(first, to, ess, root, rfirst):
     return parent, vertex, None, semi, scratch, n, n_weak_only, n_unreachable
 
 
-def dominators_main(root, rfirst, rsrc, parent, vertex, label, semi, scratch, n):
+def dominators_main(root, rfirst, rsrc, parent, vertex, label, semi, scratch, n, numbered=False):
     """Second half of :func:`dominators`: semidominators, buckets, immediate dominators.
 
     The same steps as DevTools, but on DFS numbers instead of vertex ids (a relabelling: every
     array is indexed by the DFS number), which keeps the random accesses of eval/compress close
     together in memory; the forest ancestors share the DFS-parent array and the bucket heads
-    reuse ``parent``. ``rsrc``, ``parent``, ``semi`` and ``scratch`` are overwritten. Returns
+    reuse ``parent``. ``rsrc`` holds source ordinals, or DFS numbers with ``numbered`` (filled by
+    :func:`reverse_fill` with ``vnum=semi``). ``rsrc``, ``parent``, ``semi`` and ``scratch`` are
+    overwritten. Returns
     ``(dom, order)`` as node ordinals (views of ``label`` and ``vertex``)."""
     L = len(parent)
     if label is None:
         label = np.empty(L, dtype=np.uint32)
     bucket_next = np.zeros(L, dtype=np.uint32)
-    C.g_dominators_main(rfirst, rsrc, parent, vertex, label, semi, scratch, bucket_next, int(n))
+    C.g_dominators_main(rfirst, rsrc, parent, vertex, label, semi, scratch, bucket_next, int(n), bool(numbered))
     return label[:L - 1], vertex[:L - 1]
 
 
