@@ -182,7 +182,7 @@ def test_lane_dir_verdict(scenario, diagnosed, corpus):
     ("module-cache", "sessionCache", "Map"), ("sqlite", "openDatabases", "Array"), ("buffers", "blobs", "Array"),
 ])
 def test_scope_info_names_module_variables(scenario, variable, held, diagnosed):
-    """heaplens.diagnose.scope_names (not wired in yet): Vitest's `=>{{ … }}` block contexts have unnamed
+    """heaplens.diagnose.scope_names (used by diagnose.slots): Vitest's `=>{{ … }}` block contexts have unnamed
     slots, and their ScopeInfo names them in slot order — checked against every named closure slot."""
     import numpy as np
 
