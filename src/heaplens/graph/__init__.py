@@ -180,11 +180,12 @@ class HeapGraph:
             self.page = None  # only the mask needs it (recomputed on demand)
             parent, vertex, label, semi, scratch, nv, self.n_weak_only, self.n_unreachable = GK.dominators_dfs(
                 self.first, self.to, ess, self.root, rfirst)
+            # (the shallow sizes' scratch arrays are gone before the retainers are stored)
+            self.sizes = side.result()
             # the retainers, stored as DFS numbers straight away (semi holds them now)
             rsrc = np.empty(n_ess, dtype=np.uint32)
             GK.reverse_fill(self.first, self.to, ess, rfirst, rsrc, False, vnum=semi)
             del ess
-            self.sizes = side.result()
         lap("essential+dfs+reverse | sizes")
         # Lengauer–Tarjan is the memory peak and needs no forward edges: meanwhile the edge offsets
         # are held as one byte per node (and the few larger counts), and free arena memory goes back
@@ -431,6 +432,7 @@ class HeapGraph:
             self.dom, self.root)
         ret = GK.class_retained(cfirst, kids, keys, nkeys, self.sizes, self.retained, self.root,
                                 np.empty(0, np.uint8))
+        del cfirst, kids  # before the per-key arrays below
         cnt, selfs, dmin = GK.class_aggregates(keys, nkeys, self.sizes, self.distance, True)
         return cnt, selfs, ret, dmin
 
