@@ -24,18 +24,10 @@ SNAPSHOT_INTERVAL = "2"
 
 # (scenario, name, "holder" or "cleanup") → (why heaplens misses it, strict). Strict gaps fail when they get
 # fixed (XPASS): remove them then. Non-strict ones would depend on which classes make the retainer top list.
-KNOWN_GAPS = {
-    # The module-level variables are named now (from the block context's ScopeInfo), but the source file of
-    # the module that declares them is not: sqlite's chain has no script at all, and the Buffers' chain takes
-    # the script of the held object's constructor (`node:buffer`).
-    ("sqlite", "sqlite/src/db.js"): ("the module variable `openDatabases` is named without its source file", True),
-    # Named in some runs: when `{name, data}` makes the retainer top list, its chain names the module.
-    ("buffers", "buffers/src/blob-store.js"): ("`blobs` is reported with the script `node:buffer` (the Buffer "
-                                               "class's), not the module that declares it", False),
-    # ... and every `node:` script counts as runner machinery, so the user-held Buffers read "through
-    # module-loader machinery" (holder kind `module-loader`).
-    ("buffers", "holder"): ("the Buffers' chain gets the script `node:buffer`, and `node:` scripts count as "
-                            "runner machinery: `through module-loader machinery`", True),
+KNOWN_GAPS: dict = {
+    # (scenario, name or "holder" or "cleanup") → (why, strict): what heaplens does not name yet. Empty:
+    # the module variables and their source files are named now (the block context's ScopeInfo, and the
+    # script of the context that declares them).
 }
 
 

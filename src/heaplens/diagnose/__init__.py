@@ -29,7 +29,7 @@ LOADER_PATTERN = re.compile(
 # A retained-size share of the growth held by one user class that makes an ambiguous verdict a leak.
 RETAINED_SHARE = 0.4
 # Scripts of the test runner itself: a chain held there is module-loader machinery, not user code.
-TOOL_SCRIPT = re.compile(r"node_modules/(vitest|vite|@vitest|vite-node|tinypool|tinyspy|@vitejs)/|^node:")
+TOOL_SCRIPT = re.compile(r"node_modules/(vitest|vite|@vitest|vite-node|tinypool|tinyspy|@vitejs)/|^node:internal/")
 
 
 # Objects that are the code of a module (its functions, contexts, records): held through the module
@@ -284,6 +284,7 @@ def confirm_with_retainers(d: Diagnosis, before, after, rows: int = 4) -> None:
                 c.variable = name_chain(res.graph, c.example, c.script)
                 if c.variable:  # "through Map `sessionCache`" says more than "through Function `get x`"
                     c.holder = f"{c.variable[1]} `{c.variable[0]}`"
+                    c.script = c.variable[2] or c.script
     finally:
         res.close()
     loader = user = 0
@@ -316,13 +317,14 @@ def confirm_with_retainers(d: Diagnosis, before, after, rows: int = 4) -> None:
     if user_retained and d.growth:
         size, name = max(user_retained)
         share = size / d.growth
-        d.evidence.append(f"retained size: the new `{name}` objects retain {_mib(size)} "
-                          f"({100 * share:.0f} % of the growth), held by user code")
+        # retained size vs. self-size growth: above 100 % when the new objects replaced freed ones
+        of = (f"{100 * share:.0f} % of the growth" if share <= 1 else
+              f"more than the heap's self-size growth of {_mib(d.growth)}: they replaced freed objects")
+        d.evidence.append(f"retained size: the new `{name}` objects retain {_mib(size)} ({of}), held by user code")
         if d.verdict in ("ambiguous", VERDICTS["runtime"]) and share >= RETAINED_SHARE:
             d.verdict, d.bucket = VERDICTS["runtime"], "runtime"
-            d.confidence = max(d.confidence, min(0.9, 0.5 + 0.5 * share))
-            d.summary = (f"runtime leak: new `{name}` objects held by user code retain {_mib(size)} "
-                         f"({100 * share:.0f} % of the growth)")
+            d.confidence = max(d.confidence, min(0.9, 0.5 + 0.5 * min(share, 1.0)))
+            d.summary = f"runtime leak: new `{name}` objects held by user code retain {_mib(size)} ({of})"
     if d.bucket == "runtime":
         d.confirmed = user >= loader
     elif d.bucket == "module-graph":
