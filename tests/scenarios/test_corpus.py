@@ -3,8 +3,7 @@
 --retainers``) and the verdict, its retainer confirmation, the holder kind and the names in the report
 are checked against ``labels.json``.
 
-What heaplens cannot name yet is listed in KNOWN_GAPS and checked by ``test_known_gap`` as a strict
-xfail: when the gap is closed the test passes unexpectedly and the entry must go."""
+What heaplens cannot name yet would be listed in KNOWN_GAPS (and left out of those checks); it is empty."""
 
 from __future__ import annotations
 
