@@ -5,7 +5,6 @@ bars, nothing is loaded from the network; every text of the document is escaped.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import re
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from heaplens.report.html import render
+from helpers import npm_ci
 from heaplens.report.model import build
 
 HERE = Path(__file__).resolve().parent
@@ -34,14 +34,6 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromi
 PLANT = '</script><script>document.body.setAttribute("data-pwned","1")</script><img src=x onerror=alert(1)>&"\''
 
 # -------------------------------------------------------------------------------------------- helpers
-
-
-def _runner_conftest():
-    """tests/runner/conftest.py (its npm installer of the fixture suites), loaded under its own name."""
-    spec = importlib.util.spec_from_file_location("heaplens_tests_runner_conftest", RUNNER / "conftest.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _heaplens(*args, cwd: Path, runs: Path) -> subprocess.CompletedProcess:
@@ -77,7 +69,7 @@ ODD = 'odd<b>&"q\'.test.js'  # a real file name that needs escaping
 def suite(tmp_path_factory) -> Path:
     """A temp copy of the v4 fixture suite (basic + oom) with a module-level Map that leaks, a file with an
     awkward name, and the fixture's node_modules linked in."""
-    v4 = _runner_conftest()._install(RUNNER / "fixtures" / "v4")
+    v4 = npm_ci(RUNNER / "fixtures" / "v4")
     d = tmp_path_factory.mktemp("html-suite")
     shutil.copy(v4 / "package.json", d / "package.json")
     (d / "node_modules").symlink_to(v4 / "node_modules", target_is_directory=True)

@@ -6,28 +6,17 @@ session when ``node_modules`` is missing (CI: a clean clone)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from helpers import npm_ci
+
 FIXTURES = Path(__file__).parent / "fixtures"
-NPM = shutil.which("npm")
 
 
 def _install(d: Path) -> Path:
-    if NPM is None or shutil.which("node") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("node/npm are not on PATH; the runner tests need them")
-        pytest.skip("node/npm are not installed")
-    if not (d / "node_modules" / "vitest" / "package.json").is_file():
-        cp = subprocess.run([NPM, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=d,
-                            capture_output=True, text=True, timeout=600)
-        if cp.returncode != 0:
-            pytest.fail(f"npm ci in {d} failed:\n{cp.stdout}\n{cp.stderr}")
-    return d
+    return npm_ci(d)
 
 
 @pytest.fixture(scope="session")
