@@ -60,3 +60,18 @@ def size_of(text: str) -> float:
         if t.endswith(unit):
             return sign * float(t[: -len(unit)]) * mult
     raise ValueError(text)
+
+
+def wait_for_trace(runs: Path, lane: str = "unit-fast", timeout: float = 60) -> Path:
+    """The lane's trace file once its worker has written a line (the test file started), then a short
+    pause for the file's own top-level code (signal handlers) to run."""
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        hits = list(runs.glob(f"*/lanes/{lane}/trace.jsonl"))
+        if hits and hits[0].read_text().strip():
+            time.sleep(0.3)
+            return hits[0]
+        time.sleep(0.1)
+    raise AssertionError("the lane never started")

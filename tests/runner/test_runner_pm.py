@@ -21,7 +21,7 @@ import pytest
 
 from heaplens.snapshot.files import parse_name
 
-from runner_helpers import MIB, hl, parse_kv
+from runner_helpers import MIB, hl, parse_kv, wait_for_trace
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -144,16 +144,7 @@ def test_interrupt_through_package_manager(pm_suite, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "heaplens", "run", "suite/slow", "--grace", "2"], cwd=root,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 60
-        trace = None
-        while time.time() < deadline:
-            hits = list(runs.glob("*/lanes/unit-fast/trace.jsonl"))
-            if hits and hits[0].read_text().strip():
-                trace = hits[0]
-                break
-            time.sleep(0.1)
-        assert trace is not None, "the lane never started"
-        time.sleep(0.3)
+        trace = wait_for_trace(runs)
         ev = json.loads(trace.read_text().splitlines()[0])
         tree = _tree(proc.pid)[1:]
         lane_proc = psutil.Process(proc.pid).children()[0]

@@ -15,7 +15,7 @@ import pytest
 
 from heaplens.snapshot.files import parse_name
 
-from runner_helpers import MIB, hl, parse_kv, size_of
+from runner_helpers import MIB, hl, parse_kv, size_of, wait_for_trace
 
 BASIC = ("alloc50", "f1", "f2", "f3", "small")
 
@@ -206,17 +206,7 @@ def test_interrupt_leaves_no_process(v5, tmp_path, sig, suite):
     proc = subprocess.Popen([sys.executable, "-m", "heaplens", "run", suite, "--grace", "2"], cwd=v5,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        # wait until the worker has started the test file (its trace line is on disk)
-        deadline = time.time() + 60
-        trace = None
-        while time.time() < deadline:
-            hits = list(runs.glob("*/lanes/unit-fast/trace.jsonl"))
-            if hits and hits[0].read_text().strip():
-                trace = hits[0]
-                break
-            time.sleep(0.1)
-        assert trace is not None, "the lane never started"
-        time.sleep(0.3)  # let the test file's own top-level code (signal handlers) run
+        trace = wait_for_trace(runs)  # the worker has started the test file (its trace line is on disk)
         ev = json.loads(trace.read_text().splitlines()[0])
         worker, main = ev["pid"], ev["ppid"]
         tree = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
