@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 DECL = re.compile(r"^(?:export\s+)?(?:default\s+)?(?:(?:const|let|var)\s+([A-Za-z_$][\w$]*)|"
                   r"(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)|class\s+([A-Za-z_$][\w$]*))", re.M)
 
@@ -56,7 +57,8 @@ def slot_name(g, ctx: int, slot: int, script_url: str | None) -> str | None:
     if names is not None and 0 <= slot < len(names):
         known = context_slots(g, ctx)
         if all(0 <= i < len(names) and names[i] == n for i, n in known.items()):
-            return names[slot]
+            # internal slots carry symbols (`<symbol>`), not variables
+            return names[slot] if IDENT.fullmatch(names[slot]) else None
     path = _script_path(script_url)
     if path is None:
         return None
