@@ -9,14 +9,26 @@ from . import BaseCommand
 from .isolate import shown_path
 
 
-def positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return n
+def add_update_arguments(p: argparse.ArgumentParser, manifest: str) -> None:
+    """The arguments ``hotspots update`` and ``timings update`` share (``--from``, ``--out``, …)."""
+    p.add_argument("action", choices=("update",))
+    p.add_argument("--from", dest="runs", nargs="+", action="extend", default=[], metavar="RUN",
+                   help="run directory, run.json or run id")
+    p.add_argument("--out", metavar="PATH", help=f"the manifest, relative to the suite root (default {manifest})")
+    p.add_argument("--config", metavar="LABEL", help="the Vitest config named in the manifest")
+    p.add_argument("--root", metavar="DIR", help="the suite root (default: nearest package.json upwards)")
+    p.add_argument("--dry-run", action="store_true", help="print the change as a diff, write nothing")
+
+
+def finish_update(r, what: str, dry_run: bool) -> int:
+    """The diff (dry run) or the written line, then the files that grew without a timing."""
+    if dry_run:
+        sys.stdout.write(r.diff)
+        print(f"would write {len(r.files)} {what} to {shown_path(r.path)}")
+    else:
+        print(f"wrote {len(r.files)} {what} to {shown_path(r.path)}")
+    print_blind_spots(r.blind_spots)
+    return 0
 
 
 def print_blind_spots(spots: list[tuple[str, int]]) -> None:
@@ -38,21 +50,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
-        p.add_argument("action", choices=("update",))
-        p.add_argument("--from", dest="runs", nargs="+", action="extend", default=[], metavar="RUN",
-                       help="run directory, run.json or run id")
+        from ..runner.options import argtype, parse_pos_int
+
+        add_update_arguments(p, "test/fixtures/test-memory-hotspots.unit.json")
         p.add_argument("--log", dest="logs", nargs="+", action="extend", default=[], metavar="FILE",
                        help="a log with [test-parallel][mem] / [heaplens][mem] summary lines")
-        p.add_argument("--out", metavar="PATH", help="the manifest, relative to the suite root "
-                       "(default test/fixtures/test-memory-hotspots.unit.json)")
-        p.add_argument("--min-delta-kb", type=positive_int, default=262144, metavar="N",
+        p.add_argument("--min-delta-kb", type=argtype(parse_pos_int), default=262144, metavar="N",
                        help="keep files that grew by at least N KiB (default 262144 = 256 MiB)")
-        p.add_argument("--limit", type=positive_int, default=64, metavar="N", help="keep the N largest (default 64)")
+        p.add_argument("--limit", type=argtype(parse_pos_int), default=64, metavar="N",
+                       help="keep the N largest (default 64)")
         p.add_argument("--lane", dest="lanes", action="append", metavar="GLOB", help="only these lanes (repeatable)")
-        p.add_argument("--config", metavar="LABEL", help="the Vitest config named in the manifest")
         p.add_argument("--timings", metavar="PATH", help="the timings manifest checked for blind spots")
-        p.add_argument("--root", metavar="DIR", help="the suite root (default: nearest package.json upwards)")
-        p.add_argument("--dry-run", action="store_true", help="print the change as a diff, write nothing")
 
     def run(self, args: argparse.Namespace) -> int:
         from ..fix.hotspots import update
@@ -69,10 +77,4 @@ class Command(BaseCommand):
             print(f"hotspot {f} {fmt_size(v['deltaKb'] * 1024, signed=True)} ({what}; {', '.join(v['sources'])})")
         for f in r.dropped:
             print(f"dropped {f} (beyond --limit {args.limit})")
-        if args.dry_run:
-            sys.stdout.write(r.diff)
-            print(f"would write {len(r.files)} hotspots to {shown_path(r.path)}")
-        else:
-            print(f"wrote {len(r.files)} hotspots to {shown_path(r.path)}")
-        print_blind_spots(r.blind_spots)
-        return 0
+        return finish_update(r, "hotspots", args.dry_run)

@@ -6,8 +6,7 @@ import argparse
 import sys
 
 from . import BaseCommand
-from .hotspots import print_blind_spots
-from .isolate import shown_path
+from .hotspots import add_update_arguments, finish_update
 
 
 class Command(BaseCommand):
@@ -22,17 +21,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
-        p.add_argument("action", choices=("update",))
-        p.add_argument("--from", dest="runs", nargs="+", action="extend", default=[], metavar="RUN",
-                       help="run directory, run.json or run id")
+        add_update_arguments(p, "test/fixtures/test-timings.unit.json")
         p.add_argument("--report", dest="reports", nargs="+", action="extend", default=[], metavar="VITEST_JSON",
                        help="output of vitest run --reporter=json")
-        p.add_argument("--out", metavar="PATH", help="the manifest, relative to the suite root "
-                       "(default test/fixtures/test-timings.unit.json)")
         p.add_argument("--hotspots", metavar="PATH", help="the hotspot manifest checked for blind spots")
-        p.add_argument("--config", metavar="LABEL", help="the Vitest config named in the manifest")
-        p.add_argument("--root", metavar="DIR", help="the suite root (default: nearest package.json upwards)")
-        p.add_argument("--dry-run", action="store_true", help="print the change as a diff, write nothing")
 
     def run(self, args: argparse.Namespace) -> int:
         from ..fix.timings import update
@@ -47,10 +39,4 @@ class Command(BaseCommand):
             v = r.files[f]
             count = f" tests={v['testCount']}" if "testCount" in v else ""
             print(f"timing {f} {v['durationMs']:.2f}ms{count}" + (" (new)" if f in r.added else ""))
-        if args.dry_run:
-            sys.stdout.write(r.diff)
-            print(f"would write {len(r.files)} timings to {shown_path(r.path)}")
-        else:
-            print(f"wrote {len(r.files)} timings to {shown_path(r.path)}")
-        print_blind_spots(r.blind_spots)
-        return 0
+        return finish_update(r, "timings", args.dry_run)
