@@ -72,6 +72,7 @@ class DeltaRow:
     count_after: int
     size_before: int
     size_after: int
+    key: int | None = None  # the family key (FamilyTable.key): finds the same row in other snapshots
 
     @property
     def count_delta(self) -> int:
@@ -184,7 +185,8 @@ def delta(before: Summary, after: Summary, *, by: str = "family", top: int = 30,
     rows = []
     for k in order[:top]:
         typ, name = _label((tb, ta), idx, int(k))
-        rows.append(DeltaRow(typ, name, int(counts[0][k]), int(counts[1][k]), int(sizes[0][k]), int(sizes[1][k])))
+        rows.append(DeltaRow(typ, name, int(counts[0][k]), int(counts[1][k]), int(sizes[0][k]), int(sizes[1][k]),
+                             key=int(keys[k])))
     return DiffResult(
         by=by,
         before=SnapshotInfo.of(before, before_name),

@@ -296,36 +296,33 @@ def _apply_trace(inv: Investigation) -> None:
 
 
 def _trend(inv: Investigation, rows, progress) -> None:
-    """Totals and the top families' sizes in (up to TREND_MAX_SNAPSHOTS) snapshots of the worker."""
-    from ..compare.delta import delta as compute_delta
+    """Totals and the top families' sizes in (up to TREND_MAX_SNAPSHOTS) snapshots of the worker,
+    looked up by family key in each snapshot's summary."""
+    import numpy as np
+
     from ..compare.summary import summarize
 
     snaps = inv.snapshots
     if len(snaps) > TREND_MAX_SNAPSHOTS:
         step = (len(snaps) - 1) / (TREND_MAX_SNAPSHOTS - 1)
         snaps = [snaps[round(i * step)] for i in range(TREND_MAX_SNAPSHOTS)]
-    keys = [(r.type, r.name) for r in rows[:8]]
-    sizes: dict = {k: [] for k in keys}
-    first = summarize(snaps[0])
-    try:
-        inv.totals = [first.total_size]
-        for k in keys:
-            sizes[k].append(next(r.size_before for r in rows if (r.type, r.name) == k))
-        for p in snaps[1:]:
-            if progress:
-                progress(f"trend {Path(p).name}")
-            s = summarize(p)
-            try:
-                inv.totals.append(s.total_size)
-                got = {(r.type, r.name): r.size_after for r in compute_delta(first, s, top=10**9, min_kb=0).rows}
-            finally:
-                s.close()
-            for k in keys:
-                sizes[k].append(got.get(k, 0))
-    finally:
-        first.close()
+    top = rows[:8]
+    keys = np.array([r.key for r in top], dtype=np.uint64)
+    sizes: list[list[int]] = [[] for _ in top]
+    for p in snaps:
+        if progress:
+            progress(f"trend {Path(p).name}")
+        s = summarize(p)
+        try:
+            inv.totals.append(s.total_size)
+            t = s.table("family")
+            hit = t.lookup(keys)
+            for i, r in enumerate(hit):
+                sizes[i].append(int(t.size[r]) if r >= 0 else 0)
+        finally:
+            s.close()
     inv.trend_snapshots = snaps
-    inv.trend = [{"type": t, "name": _cut(n), "sizes": v} for (t, n), v in sizes.items()]
+    inv.trend = [{"type": r.type, "name": _cut(r.name), "sizes": v} for r, v in zip(top, sizes)]
     if len(inv.totals) >= 3:
         inv.monotonic = all(b > a for a, b in zip(inv.totals, inv.totals[1:]))
         steps = len(inv.totals) - 1
