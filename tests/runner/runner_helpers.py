@@ -75,3 +75,39 @@ def wait_for_trace(runs: Path, lane: str = "unit-fast", timeout: float = 60) -> 
             return hits[0]
         time.sleep(0.1)
     raise AssertionError("the lane never started")
+
+
+def alive(pids) -> list[int]:
+    """The PIDs that still run (zombies count as gone)."""
+    import psutil
+
+    out = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                out.append(pid)
+        except psutil.Error:
+            pass
+    return out
+
+
+def interrupt_and_check(proc: subprocess.Popen, sig, tree: list[int], runs: Path) -> None:
+    """Send ``sig`` to a running ``heaplens run``: it exits 130 within 20 s, leaves none of ``tree``
+    behind, and its record says it was interrupted."""
+    import time
+
+    try:
+        t0 = time.time()
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+        took = time.time() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, (out[-2000:], err)
+    time.sleep(0.3)
+    assert alive(tree) == [], "processes left behind"
+    assert took < 20  # (a worker ignoring SIGINT/SIGTERM is still gone: Vitest or the grace-period kill ends it)
+    rec = json.loads(next(runs.glob("*/run.json")).read_text())
+    assert rec["status"] == "interrupted" and rec["exit_code"] == 130
+

@@ -7,7 +7,6 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import UsageError
 from . import BaseCommand
 
 FORMATS = ("terminal", "markdown", "json", "html")

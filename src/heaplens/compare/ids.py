@@ -10,7 +10,6 @@ skipped, as in DevTools.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
