@@ -156,17 +156,11 @@ class RunDiagnosis:
 
 
 def load_run(run_dir: str | os.PathLike) -> tuple[Path, dict]:
-    from ..runner import record as R
+    """(the run directory, its record) — a run directory, its run.json or a run id."""
+    from ..fix.sources import load_run as load_record, run_json_path
 
-    p = Path(run_dir)
-    if p.name == "run.json":
-        p = p.parent
-    if not (p / "run.json").is_file():
-        raise UsageError(f"{run_dir}: not a heaplens run directory (no run.json)")
-    try:
-        return p, R.load(p)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    p = run_json_path(run_dir)
+    return p.parent, load_record(p)
 
 
 def complete(path: str) -> bool:

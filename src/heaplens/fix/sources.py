@@ -54,8 +54,8 @@ def lane_matches(lane: str, globs: list[str] | None) -> bool:
     return not globs or any(fnmatch.fnmatchcase(lane, g) for g in globs)
 
 
-def load_run(given: str | Path, root: Path | None = None) -> dict:
-    """A run record from a run directory, a run.json, or a run id (looked up in ``$HEAPLENS_RUNS_DIR``,
+def run_json_path(given: str | Path, root: Path | None = None) -> Path:
+    """The run.json of a run directory, a run.json, or a run id (looked up in ``$HEAPLENS_RUNS_DIR``,
     then ``<root>/.heaplens/runs``: where ``heaplens run`` puts them)."""
     p = Path(given)
     if not p.exists():
@@ -68,6 +68,12 @@ def load_run(given: str | Path, root: Path | None = None) -> dict:
         p = p / "run.json"
     if not p.is_file():
         raise UsageError(f"no run record at {given}")
+    return p
+
+
+def load_run(given: str | Path, root: Path | None = None) -> dict:
+    """A run record (see :func:`run_json_path`), checked: one-line errors for what is not one."""
+    p = run_json_path(given, root)
     try:
         rec = R.load(p)
     except json.JSONDecodeError as exc:
