@@ -96,3 +96,21 @@ def test_bad_run_dir_is_one_line_exit_2(tmp_path):
     assert cp.returncode == 2 and "newer" in cp.stderr
     cp = hl("diagnose", tmp_path, "--lane", "nope", cwd=tmp_path)
     assert cp.returncode == 2
+
+
+def test_reproduce_command_turns_env_options_into_flags():
+    """Options that came from HEAPLENS_*/OPENCLAW_TEST_* variables are written as the flags with the
+    recorded values (the variables may be gone where the report is read); investigate becomes run."""
+    from heaplens.report.model import reproduce_command
+
+    rec = {"argv": ["heaplens", "investigate", "--workers", "1", "--apply", "--", "--reporter", "dot"],
+           "root": "/suite dir",
+           "options": {"snapshot_interval": 60.0, "max_old_space_mb": 6144, "trace": False, "workers": 1,
+                       "shard": [2, 3]},
+           "option_sources": {"snapshot_interval": "env OPENCLAW_TEST_HEAPSNAPSHOT_INTERVAL_MS",
+                              "max_old_space_mb": "env OPENCLAW_TEST_MAX_OLD_SPACE_SIZE_MB",
+                              "trace": "env HEAPLENS_TRACE", "workers": "cli", "shard": "env HEAPLENS_SHARD"}}
+    assert reproduce_command(rec) == ("cd '/suite dir' && heaplens run --workers 1 --snapshot-interval 60 "
+                                      "--max-old-space-mb 6144 --no-trace --shard 2/3 -- --reporter dot")
+    assert reproduce_command(rec, "unit-fast").startswith(
+        "cd '/suite dir' && heaplens run --workers 1 --lane unit-fast --snapshot-interval 60")

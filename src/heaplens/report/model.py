@@ -53,23 +53,35 @@ def reproduce_command(rec: dict, lane: str | None = None) -> str:
     if len(argv) >= 2 and argv[1] in ("investigate", "verify"):
         argv = ["heaplens", "run", *[a for a in argv[2:] if a not in ("--apply", "--verify")]]
     if lane and "--lane" not in argv:
-        tail = []
-        if "--" in argv:
-            i = argv.index("--")
-            argv, tail = argv[:i], argv[i:]
-        argv = [*argv, "--lane", lane, *tail]
+        argv = [*argv[:argv.index("--")], "--lane", lane, *argv[argv.index("--"):]] if "--" in argv else \
+            [*argv, "--lane", lane]
     root = rec.get("root") or rec.get("cwd")
-    env = []
-    for k, src in (rec.get("option_sources") or {}).items():
-        if isinstance(src, str) and src.startswith("env "):
-            name = src[4:]
-            val = os.environ.get(name)
-            env.append(f"{name}={shlex.quote(val)}" if val is not None else f"{name}=…")
-    cmd = " ".join([*env, shlex.join(argv)])
+    # options that came from HEAPLENS_*/OPENCLAW_TEST_* variables: the recorded values, as flags
+    if "--" in argv:
+        i = argv.index("--")
+        argv, tail = argv[:i], argv[i:]
+    else:
+        tail = []
+    opts = rec.get("options") or {}
+    for key, src in (rec.get("option_sources") or {}).items():
+        if isinstance(src, str) and src.startswith("env ") and opts.get(key) is not None:
+            argv += _flag(key, opts[key])
+    cmd = shlex.join([*argv, *tail])
     return f"cd {shlex.quote(root)} && {cmd}" if root else cmd
 
 
-def _lane_model(name: str, lane: dict, rec: dict) -> dict:
+def _flag(key: str, value) -> list[str]:
+    name = "--" + key.replace("_", "-")
+    if isinstance(value, bool):
+        return [name if value else "--no-" + key.replace("_", "-")]
+    if isinstance(value, (list, tuple)):
+        value = "/".join(map(str, value)) if key == "shard" else ",".join(map(str, value))
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return [name, str(value)]
+
+
+def _lane_model(name: str, lane: dict) -> dict:
     samples = _read_jsonl(lane.get("samples"))
     t0 = lane.get("started_at") or (samples[0]["t"] if samples else 0)
     pts = [{"t": round(s["t"] - t0, 3), "rss": s.get("tree_rss") or 0,
@@ -256,7 +268,7 @@ def build(run_dir: str | os.PathLike, *, rules=None, retainers: bool = True, lan
         "reproduce": reproduce_command(rec),
         "rules": rd.rules.sources,
         "verdicts": counts,
-        "lanes": [_lane_model(n, l, rec) for n, l in lane_recs.items()],
+        "lanes": [_lane_model(n, l) for n, l in lane_recs.items()],
         "findings": findings,
         "skipped": rd.skipped,
         "fixes": fixes,
