@@ -40,6 +40,7 @@ class Verification:
     verdict: str = "not verified"
     lines: list[str] = field(default_factory=list)
     exit_code: int | None = None
+    after_report: dict | None = field(default=None, repr=False)  # the rerun's report model, built once
 
     def to_json(self) -> dict:
         def lanes(d):
@@ -203,7 +204,7 @@ def _families(v: Verification, report: dict, after_dir: Path) -> None:
     from ..commands.report import report_document
 
     try:
-        after = report_document(str(after_dir), retainers=False)
+        after = v.after_report = report_document(str(after_dir), retainers=False)
     except Exception as exc:
         v.lines.append(f"families not compared: {exc}")
         return
@@ -237,7 +238,8 @@ def record(v: Verification) -> None:
         if not d:
             continue
         try:
-            doc = report_document(d, retainers=d == v.before_run)
+            doc = (v.after_report if d == v.after_run and v.after_report is not None
+                   else report_document(d, retainers=d == v.before_run))
         except Exception:
             continue
         doc["verification"] = v.to_json()
