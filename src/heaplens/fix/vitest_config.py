@@ -44,11 +44,12 @@ import re
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..errors import UsageError
+from ..runner.vitest import vitest_bin
 from .atomic import unified_diff, write_text_atomic
-from .jsparse import ArrayLit, Call, Function, JSParseError, Node, ObjectLit, Parser, Prop, string_value
+from .jsparse import ArrayLit, Call, Function, JSParseError, Node, ObjectLit, Parser, Prop, Tok, string_value
 
 CONFIG_NAMES = tuple(
     f"{stem}.config.{ext}" for stem in ("vitest", "vite") for ext in ("ts", "mts", "cts", "js", "mjs", "cjs")
@@ -522,7 +523,6 @@ def project_name(src: str, obj: ObjectLit) -> str | None:
 
 
 def string_value_of(src: str, node: Node) -> str | None:
-    from .jsparse import Tok
     text = node.text(src)
     return string_value(Tok("tmpl" if text.startswith("`") else "str", text, node.start, node.end))
 
@@ -1153,8 +1153,6 @@ class _Redirect(Exception):
 def list_projects(root: Path, config: Path | None = None, timeout: float = 600) -> dict[str, list[str]]:
     """{test file (relative to ``root``): [names of the projects that run it]} as the suite's own Vitest
     lists them (``vitest list --filesOnly --json``)."""
-    from ..runner.vitest import vitest_bin
-
     script = vitest_bin(root)
     if script is None:
         raise Refused("Vitest is not installed for this suite, so heaplens cannot ask it which project runs each "
