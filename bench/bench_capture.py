@@ -3,6 +3,7 @@
     .venv/bin/python bench/suites.py prepare date-fns hono gen200 modules3mb demo     # once
     .venv/bin/python bench/bench_capture.py [--suites date-fns,gen200,...] [--reps 3] [--loads low,hog]
                                             [--timeout 1800] [--json FILE] [--keep-runs] [-- INVESTIGATE ARGS]
+    .venv/bin/python bench/bench_capture.py --report FILE.json…    # saved runs as one Markdown table
 
 Per suite (prepared by bench/suites.py; its marker gives the plain command and the paths), after one unmeasured
 plain run (Vite's caches, the page cache), ``--reps`` rounds; in each round, for each load condition, the two sides
@@ -289,8 +290,38 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def markdown(docs: list[dict]) -> str:
+    """The summaries of saved runs (``--report FILE…``) as one Markdown table, for docs/performance.md."""
+    lines = ["| suite | load | files | plain `vitest run` | `heaplens investigate` | ratio | snapshots (size) | "
+             "per worker | failed tests plain / heaplens | verdicts (distinct sets over the rounds) | load avg |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for doc in docs:
+        for r in doc.get("summary") or summarize(doc["results"]):
+            files = (doc.get("suites", {}).get(r["suite"]) or {}).get("files", "")
+            to = f", {r['timeouts']} timed out" if r["timeouts"] else ""
+            inv = (f"{fmt_s(r['investigate_median'])} ({fmt_s(r['investigate_range'][0])}–"
+                   f"{fmt_s(r['investigate_range'][1])}{to})") if r["investigate_median"] else "-"
+            ratio = (f"{'≥ ' if r['timeouts'] else ''}{r['ratio_median']:.2f}× ({r['ratio_range'][0]:.2f}–"
+                     f"{r['ratio_range'][1]:.2f})") if r["ratio_median"] else "-"
+            pw = " · ".join(",".join(map(str, w)) for w in r["per_worker"]) or "-"
+            lines.append(" | ".join([
+                f"| {r['suite']}", r["load"], str(files),
+                f"{fmt_s(r['plain_median'])} ({fmt_s(r['plain_range'][0])}–{fmt_s(r['plain_range'][1])})",
+                inv, ratio,
+                f"{r['snapshots_median']:g} ({fmt_mb(r['snapshot_bytes_median'] or 0)}, largest {fmt_mb(r['largest_snapshot'])})",
+                pw,
+                f"{','.join(map(str, r['failed_tests_plain']))} / {','.join(map(str, r['failed_tests_investigate']))}",
+                " ‖ ".join(r["verdicts"]).replace("|", "/"),
+                f"{r['load_avg'][0]:.1f}–{r['load_avg'][1]:.1f} |",
+            ]))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--report"]:
+        print(markdown([json.loads(Path(f).read_text()) for f in argv[1:]]))
+        return 0
     extra: list[str] = []
     if "--" in argv:
         i = argv.index("--")
