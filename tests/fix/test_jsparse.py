@@ -3,6 +3,8 @@ edit relies on, and clear errors for text it cannot follow."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from heaplens.fix.jsparse import ArrayLit, Call, Function, JSParseError, ObjectLit, Parser, string_value, tokenize
@@ -129,3 +131,17 @@ export default d
     init, kind = p.declaration("d")
     assert isinstance(init, ObjectLit) and kind == "const"
     assert p.declaration("nope")[0] is None
+
+
+def test_real_code_reads_without_error():
+    """Every JavaScript file of Vitest, Vite, picomatch and postcss as installed from npm (bundles full of regular
+    expressions, templates and division): a wrong regex/division call or string end shows up as an unbalanced
+    bracket or an unterminated literal somewhere in ~5 MB."""
+    from helpers import npm_ci
+
+    nm = npm_ci(Path(__file__).parent.parent / "runner" / "fixtures" / "v4") / "node_modules"
+    files = [f for pkg in ("vitest/dist", "vite/dist", "picomatch", "postcss/lib") for f in (nm / pkg).rglob("*")
+             if f.suffix in (".js", ".mjs", ".cjs") and f.is_file()]
+    assert len(files) > 50
+    for f in files:
+        Parser(f.read_text(encoding="utf-8"))
