@@ -118,6 +118,9 @@ def test_one_line_test_object_is_laid_out_again(tmp_path):
     "import { defineConfig, type UserConfig } from 'vitest/config'\nconst config: UserConfig = defineConfig({\n  test: {\n    isolate: false,\n  },\n})\nexport default config\n",
     # `satisfies` and `as const`
     "import type { UserConfig } from 'vitest/config'\nexport default {\n  test: {\n    isolate: false,\n  },\n} satisfies UserConfig\n",
+    # defineConfig under another name, `vitest.defineConfig`
+    "import { defineConfig as dc } from 'vitest/config'\nexport default dc({\n  test: {\n    isolate: false,\n  },\n})\n",
+    "import * as vitest from 'vitest/config'\nexport default vitest.defineConfig({\n  test: {\n    isolate: false,\n  },\n})\n",
     # test options in a const of their own (used once)
     "import { defineConfig } from 'vitest/config'\nconst test = {\n  isolate: false,\n}\nexport default defineConfig({ test })\n",
 ])
@@ -126,7 +129,7 @@ def test_config_shapes_that_are_edited(tmp_path, text):
     assert not e.refused, e.refused_reason
     assert "name: 'isolated'" in e.text and "isolate: true" in e.text
     shared = e.text[e.text.index("name: 'shared'"):e.text.index("name: 'isolated'")]
-    assert "...configDefaults.exclude," in shared and "'test/hot.test.ts'" in shared
+    assert "configDefaults.exclude," in shared and "'test/hot.test.ts'" in shared
     Parser(e.text)
 
 

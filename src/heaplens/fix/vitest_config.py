@@ -390,7 +390,7 @@ class Reader:
         if isinstance(node, ObjectLit):
             return node, scope
         if isinstance(node, Call):
-            fn = node.callee.split(".")[-1]
+            fn = self.callee_name(node.callee)
             if fn in ("defineConfig", "defineProject"):
                 if len(node.args) != 1 or node.spread_args:
                     raise Refused(f"`{node.callee}(…)` has {len(node.args)} arguments; heaplens expects one")
@@ -406,6 +406,17 @@ class Reader:
                               "returned object")
             return self.config_from(node.returns[0], node.block, "the config function's result")
         raise Refused(f"{what} is computed (`{self.snippet(node)}`)")
+
+    def callee_name(self, callee: str) -> str:
+        """What a called function is: `defineConfig` also when imported under another name
+        (`import { defineConfig as dc } from 'vitest/config'`)."""
+        last = callee.split(".")[-1]
+        if "." not in callee:
+            for imp in self.p.imports():
+                imported = imp.names.get(callee)
+                if imported and imported not in ("default", "*"):
+                    return imported
+        return last
 
     def merge(self, call: Call, scope) -> tuple[ObjectLit, tuple[int, int] | None]:
         seen: list[tuple[ObjectLit, tuple | None]] = []
@@ -1136,7 +1147,7 @@ class Planner:
         if node is None:
             raise Refused(f"{self.path.name}: {how}")
         node, sc = self.r.resolve(node, None, "the workspace")
-        if isinstance(node, Call) and node.callee.split(".")[-1] == "defineWorkspace" and len(node.args) == 1:
+        if isinstance(node, Call) and self.r.callee_name(node.callee) == "defineWorkspace" and len(node.args) == 1:
             node, sc = self.r.resolve(node.args[0], sc, "the workspace")
         if not isinstance(node, ArrayLit):
             raise Refused(f"the workspace is computed (`{self.r.snippet(node)}`)")
