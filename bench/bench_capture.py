@@ -217,6 +217,10 @@ def fmt_mb(b: float) -> str:
     return f"{b / 1048576:.0f}MiB" if b < 10 * 1073741824 else f"{b / 1073741824:.1f}GiB"
 
 
+def _counts(xs: list) -> str:
+    return ",".join("–" if x is None else str(x) for x in xs)
+
+
 def verdict_key(v: list[dict]) -> str:
     """One run's verdicts as a stable text: per lane, the verdicts of its workers (PIDs differ run to run)."""
     by_lane: dict[str, list[str]] = {}
@@ -256,8 +260,11 @@ def summarize(results: list[dict]) -> list[dict]:
             "zero_byte_snapshots": sum(i["snapshots"]["zero_byte"] for i in inv),
             "per_worker": per_worker,
             "verdicts": sorted(set(verdicts)),
-            "failed_tests_plain": [p.get("counts", {}).get("tests", {}).get("failed", 0) for p in plain],
-            "failed_tests_investigate": [i.get("counts", {}).get("tests", {}).get("failed", 0) for i in inv],
+            # None: the run timed out (Vitest printed no summary)
+            "failed_tests_plain": [None if p["timed_out"] else p.get("counts", {}).get("tests", {}).get("failed", 0)
+                                   for p in plain],
+            "failed_tests_investigate": [None if i["timed_out"] else i.get("counts", {}).get("tests", {}).get("failed", 0)
+                                         for i in inv],
             "load_avg": [round(min(r["load_before"] for r in rs), 2), round(max(r["load_after"] for r in rs), 2)],
         })
     return rows
@@ -269,7 +276,7 @@ def table(rows: list[dict]) -> str:
     lines = [head]
     for r in rows:
         to = f" +{r['timeouts']} timeout" if r["timeouts"] else ""
-        pw = " | ".join(",".join(map(str, w)) for w in r["per_worker"]) or "-"
+        pw = " | ".join(",".join(map(str, w)) or "–" for w in r["per_worker"]) or "-"
         lines.append((
             r["suite"], r["load"],
             f"{fmt_s(r['plain_median'])} ({fmt_s(r['plain_range'][0])}–{fmt_s(r['plain_range'][1])})" if r["plain_median"] else "-",
@@ -279,7 +286,7 @@ def table(rows: list[dict]) -> str:
             f"{r['snapshots_median']:g}" if r["snapshots_median"] is not None else "-",
             f"{fmt_mb(r['snapshot_bytes_median'])} (max {fmt_mb(r['largest_snapshot'])})" if r["snapshot_bytes_median"] else "-",
             pw,
-            f"{','.join(map(str, r['failed_tests_plain']))}/{','.join(map(str, r['failed_tests_investigate']))}",
+            f"{_counts(r['failed_tests_plain'])}/{_counts(r['failed_tests_investigate'])}",
             f"{r['load_avg'][0]:.1f}–{r['load_avg'][1]:.1f}",
         ))
     widths = [max(len(str(l[i])) for l in lines) for i in range(len(head))]
@@ -296,21 +303,21 @@ def markdown(docs: list[dict]) -> str:
              "per worker | failed tests plain / heaplens | verdicts (distinct sets over the rounds) | load avg |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for doc in docs:
-        for r in doc.get("summary") or summarize(doc["results"]):
+        for r in summarize(doc["results"]):
             files = (doc.get("suites", {}).get(r["suite"]) or {}).get("files", "")
             to = f", {r['timeouts']} timed out" if r["timeouts"] else ""
             inv = (f"{fmt_s(r['investigate_median'])} ({fmt_s(r['investigate_range'][0])}–"
                    f"{fmt_s(r['investigate_range'][1])}{to})") if r["investigate_median"] else "-"
             ratio = (f"{'≥ ' if r['timeouts'] else ''}{r['ratio_median']:.2f}× ({r['ratio_range'][0]:.2f}–"
                      f"{r['ratio_range'][1]:.2f})") if r["ratio_median"] else "-"
-            pw = " · ".join(",".join(map(str, w)) for w in r["per_worker"]) or "-"
+            pw = " · ".join(",".join(map(str, w)) or "–" for w in r["per_worker"]) or "-"
             lines.append(" | ".join([
                 f"| {r['suite']}", r["load"], str(files),
                 f"{fmt_s(r['plain_median'])} ({fmt_s(r['plain_range'][0])}–{fmt_s(r['plain_range'][1])})",
                 inv, ratio,
                 f"{r['snapshots_median']:g} ({fmt_mb(r['snapshot_bytes_median'] or 0)}, largest {fmt_mb(r['largest_snapshot'])})",
                 pw,
-                f"{','.join(map(str, r['failed_tests_plain']))} / {','.join(map(str, r['failed_tests_investigate']))}",
+                f"{_counts(r['failed_tests_plain'])} / {_counts(r['failed_tests_investigate'])}",
                 " ‖ ".join(r["verdicts"]).replace("|", "/"),
                 f"{r['load_avg'][0]:.1f}–{r['load_avg'][1]:.1f} |",
             ]))
