@@ -40,7 +40,7 @@ def plant(out_dir: Path, count: int, snapshots: int = 2, names: str = "plain") -
     return info
 
 
-def heaplens(*args: str, check: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
+def heaplens(*args: str, check: bool = False, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the installed CLI the way a user does (a separate process)."""
     e = dict(os.environ)
     e.setdefault("HEAPLENS_PROGRESS", "0")
@@ -53,6 +53,7 @@ def heaplens(*args: str, check: bool = False, env: dict | None = None) -> subpro
         env=e,
         check=check,
         timeout=600,
+        cwd=cwd,
     )
 
 

@@ -1,4 +1,4 @@
-"""``heaplens diagnose``: classify the growth between snapshots of one worker, with evidence."""
+"""``heaplens diagnose``: why a worker's heap grew — one finding per cause, with its holder and fix."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ import sys
 
 from ..errors import UsageError
 from . import BaseCommand
-from .diff import non_negative_float
 
 
 class Command(BaseCommand):
     name = "diagnose"
-    help = "classify heap growth: module-graph retention, runtime leak, external memory"
+    help = "why the heap grew: module-graph retention, a runtime leak held by a named variable, external memory"
     description = (
-        "Compare two snapshots of one worker (BEFORE AFTER, the earliest and latest of a PID in "
-        "--lane-dir, or of every worker of every lane of a run: RUN_DIR, with the run's per-file RSS) and classify what grew with the rules in heaplens/diagnose/rules.json (extend them "
-        "with --rules FILE): module-graph retention, runtime leak, external memory, no significant "
-        "growth, or ambiguous. --retainers checks the verdict against the retaining chains of the new "
-        "objects (by object id: same process only)."
+        "Attribute every object that is new in the later of two snapshots of one worker to its nearest "
+        "pre-existing holder, and report one finding per cause (module-graph retention, a runtime leak held by "
+        "a named variable, external memory), biggest first, each with its severity, confidence, holder and fix "
+        "(docs/diagnose.md). RUN_DIR: every worker of a run (with the run's per-file trace: growth per file, "
+        "projection over the lane, growth after the last snapshot) — the same answer as `heaplens report`. "
+        "BEFORE AFTER, or --lane-dir DIR (the earliest and latest snapshot of one PID): a pair without a run."
     )
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
@@ -29,91 +29,53 @@ class Command(BaseCommand):
         p.add_argument("--pid", type=int)
         p.add_argument("--tid", type=int)
         p.add_argument("--rules", action="append", default=[], metavar="FILE",
-                       help="extra rules (JSON, same shape as the built-in file); checked before the built-in ones")
-        p.add_argument("--retainers", action="store_true",
-                       help="confirm with the retaining chains of the new objects (reads the whole graph)")
-        p.add_argument("--min-kb", type=non_negative_float, default=0.0, help=argparse.SUPPRESS)
+                       help="extra rules (JSON, the keys of heaplens/diagnose/rules.json), tried with the built-in ones")
+        p.add_argument("--retainers", action="store_true", default=True, help=argparse.SUPPRESS)  # the default now
+        p.add_argument("--no-retainers", dest="retainers", action="store_false",
+                       help="skip the holder analysis (only the family delta; no verdict)")
+        p.add_argument("--rebuild", action="store_true", help="RUN_DIR: do not reuse the run's cached diagnosis")
         p.add_argument("--format", choices=("table", "json"), default="table")
 
     def run(self, args: argparse.Namespace) -> int:
-        from ..compare import delta as D
-        from ..diagnose import classify_growth, confirm_with_retainers, load_rules
-        from ..report.units import fmt_count, fmt_size
-
-        rules = load_rules(args.rules)
-        if len(args.snapshots) == 1 and not args.lane_dir:
-            return self.run_dir(args, rules)
-        common = dict(by="family", top=20000, min_kb=1 / 1024)
-        if args.lane_dir:
-            if args.snapshots:
-                raise UsageError("give either --lane-dir or snapshot files, not both")
-            result = D.diff_lane_dir(args.lane_dir, pid=args.pid, tid=args.tid, **common)
-        elif len(args.snapshots) == 2:
-            result = D.diff_files(args.snapshots[0], args.snapshots[1], **common)
-        else:
-            raise UsageError("diagnose needs RUN_DIR, BEFORE and AFTER, or --lane-dir DIR")
-        d = classify_growth(result.rows, result.before.self_size_total, rules)
-        if args.retainers and d.verdict not in ("no significant growth",):
-            if result.warnings:
-                d.evidence.append("retainers not checked: the snapshots come from different processes")
-            else:
-                confirm_with_retainers(d, result.before.path, result.after.path)
-        for w in result.warnings:
-            print(f"heaplens: warning: {w}", file=sys.stderr)
-        if args.format == "json":
-            doc = {"schema_version": 1, "kind": "heaplens.diagnosis", "before": result.before.path,
-                   "after": result.after.path, "pid": result.after.pid, "rules": rules.sources, **d.to_json()}
-            sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-            return 0
-        out = [f"before: {result.before.path}", f"after:  {result.after.path}"]
-        if result.series is not None:
-            out.append(f"pid: {result.series.pid} ({result.series.snapshots} snapshots found)")
-        conf = {True: "confirmed by retainers", False: "retainers disagree", None: "retainers not checked"}[d.confirmed]
-        out.append(f"verdict: {d.verdict} (confidence {d.confidence:.0%}; {conf})")
-        out.append(f"  {d.summary}")
-        out.append("evidence:")
-        out.extend(f"  - {e}" for e in d.evidence)
-        out.append("top families:")
-        for row in result.rows[:8]:
-            rule = rules.classify(row.type, row.name)
-            out.append(f"  {fmt_size(row.size_delta, signed=True):>10} {fmt_count(row.count_delta, signed=True):>10}  "
-                       f"{row.type:<20} {row.name[:60] or chr(34) * 2:<60}  [{rule.bucket if rule else 'unclassified'}]")
-        sys.stdout.write("\n".join(out) + "\n")
-        return 0
-
-    def run_dir(self, args: argparse.Namespace, rules) -> int:
-        from ..diagnose.run import diagnose_run
+        from ..diagnose import load_rules
+        from ..diagnose.run import cached_diagnosis, diagnose_files
         from ..progress import enabled, status
 
+        rules = load_rules(args.rules)
         lanes = [n for v in args.lane for n in v.split(",") if n]
         with status(enabled()) as say:
-            rd = diagnose_run(args.snapshots[0], rules=rules, retainers=args.retainers, lanes=lanes or None,
-                              progress=say)
-        if args.pid is not None:
-            rd.investigations = [i for i in rd.investigations if i.pid == args.pid]
+            if len(args.snapshots) == 1 and not args.lane_dir:
+                doc = cached_diagnosis(args.snapshots[0], rules=rules, retainers=args.retainers, lanes=lanes or None,
+                                       rebuild=args.rebuild, progress=say)
+                if args.pid is not None:
+                    doc["workers"] = [w for w in doc["workers"] if w["pid"] == args.pid]
+            else:
+                if args.lane_dir:
+                    if args.snapshots:
+                        raise UsageError("give either --lane-dir or snapshot files, not both")
+                    from ..snapshot.files import find_series
+
+                    s = find_series(args.lane_dir, args.pid, args.tid)
+                    files = [str(f.path) for f in s.files]
+                    before, after = files[0], files[-1]
+                elif len(args.snapshots) == 2:
+                    before, after = args.snapshots
+                    files = None
+                else:
+                    raise UsageError("diagnose needs RUN_DIR, BEFORE and AFTER, or --lane-dir DIR")
+                doc = diagnose_files(before, after, rules=rules, retainers=args.retainers, snapshots=files,
+                                     progress=say).to_json()
         if args.format == "json":
-            doc = {"schema_version": 1, "kind": "heaplens.run-diagnosis", "run": rd.run_dir,
-                   "run_id": rd.record.get("run_id"), "rules": rules.sources,
-                   "results": [i.to_json() for i in rd.investigations], "skipped": rd.skipped}
             sys.stdout.write(json.dumps(doc, indent=2) + "\n")
             return 0
-        from ..report.units import fmt_size
+        from ..report.findings import printable, terminal_lines
 
-        out = [f"run: {rd.run_dir}"]
-        conf = {True: "confirmed by retainers", False: "retainers disagree", None: "retainers not checked"}
-        for inv in rd.investigations:
-            d = inv.diagnosis
-            snaps = f"{len(inv.snapshots)} snapshot(s)" if inv.snapshots else "no snapshots"
+        out = [f"run: {printable(doc['run'])}"] if doc.get("run") else []
+        for w in doc["workers"]:
             out.append("")
-            out.append(f"{inv.lane} pid={inv.pid} ({snaps}): {d.verdict} (confidence {d.confidence:.0%}; "
-                       f"{conf[d.confirmed]})")
-            out.append(f"  {d.summary}")
-            out.extend(f"  - {e}" for e in d.evidence)
-            for h in inv.holders[:3]:
-                where = f" in {h.source}" if h.source else ""
-                out.append(f"  holder: {h.variable or '?'}{where} ({h.kind}) — {h.sentence}")
-            for r in inv.rows[:5]:
-                out.append(f"  {fmt_size(r.size_delta, signed=True):>10}  {r.type:<20} {r.name[:70]}")
-        out.extend(f"skipped {s}" for s in rd.skipped)
+            out += terminal_lines(w)
+        out += [f"skipped {printable(s)}" for s in doc.get("skipped") or []]
+        if not doc["workers"]:
+            out.append("no worker to diagnose")
         sys.stdout.write("\n".join(out) + "\n")
         return 0

@@ -59,6 +59,8 @@ class Cause:
     module_records: int = 0
     callback: tuple[str | None, int | None, str] | None = None  # timers/listeners: (url, line, name)
     events: list[str] = field(default_factory=list)  # listeners: the event names
+    ids: np.ndarray | None = None  # ids of its new objects (for the trend across snapshots)
+    sizes: np.ndarray | None = None
     nodes: np.ndarray | None = None  # positions of its new nodes in the attribution (while the graph is open)
     tops: np.ndarray | None = None  # the new nodes right below its holders (ordinals)
 
@@ -79,6 +81,7 @@ class PairAnalysis:
     module_records_after: int
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    new_modules: list[str] = field(default_factory=list)  # URLs of the module instances evaluated in between
 
 
 def _before_ids(path: str, rules: Rules) -> tuple[np.ndarray, int, int]:
@@ -227,6 +230,8 @@ def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, prog
     out = sorted(causes.values(), key=lambda c: -c.bytes)
     for c in out:
         _describe(g, c, new, size, cat, cls, class_names, rules)
+        c.ids = np.asarray(g.ids)[new[c.nodes]].copy()
+        c.sizes = size[c.nodes].copy()
     # runtime causes whose bytes are mostly backing stores are external memory
     for c in out:
         if c.kind == "runtime-leak" and c.categories.get("external", 0) * 2 >= c.bytes:
@@ -242,6 +247,9 @@ def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, prog
     pa = PairAnalysis(before="", after="", pid=None, new_count=int(len(new)), new_bytes=total,
                       old_count=int(old.sum()), nodes_before=0, nodes_after=g.n, causes=out, other=other,
                       module_records_before=0, module_records_after=0)
+    recs = new[cat == CATEGORIES.index("module")]
+    urls = (_string_prop(g, int(k), rules.url_properties) for k in recs[:20000].tolist())
+    pa.new_modules = list(dict.fromkeys(u for u in urls if u))
     return pa
 
 
@@ -263,6 +271,8 @@ def _decide(g: HeapGraph, hn: HolderName, records: int, callback, rules: Rules) 
         return "runtime-leak", (hn.kind, callback[:2] if callback else hn.type)
     if hn.tool:
         return "tool", ("tool", a.name if a else g.class_label(hn.node))
+    if a is None:  # held by user data that no variable names (the stack, an unnamed closure)
+        return "runtime-leak", ("node", hn.container if hn.container is not None else hn.node)
     return "runtime-leak", ("var", a.kind, a.holder, a.name)
 
 

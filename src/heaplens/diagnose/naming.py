@@ -392,6 +392,14 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
     below = steps[first:]
     hn.path = chain_text(g, steps, 0)
     hn.kind, hn.owner = _kind(g, below, anchor, rules, new_classes or set())
+    if first == 0 and hn.kind in ("timer", "listener", "server", "db", "mock"):
+        # no variable of the user's: the chain is shown from the resource on (the timer list, the emitter)
+        kr = next(k for k in rules.kinds if k.kind == hn.kind)
+        for i, s in enumerate(steps):
+            if ((kr.classes is not None and kr.classes.search(g.class_label(s.src)))
+                    or (kr.edges is not None and kr.edges.search(s.name))):
+                hn.path = chain_text(g, steps, i)
+                break
     # the growing container: the holder if it is a JS object; else the first JS object below it
     cont = None
     if _js_visible(g, holder) and not _is_context(g, holder) and not is_global(g, holder):
@@ -408,7 +416,12 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
                     cont = s.src
                     break
     hn.container = cont
-    hn.tool = bool(anchor and anchor.tool) or anchor is None
+    if anchor is not None:
+        hn.tool = _rank(g, anchor) == 2
+    else:  # no variable: the runner's or Node's own when its chain runs through their code
+        hn.tool = any(_tool_node(g, s.src, rules) or (int(g.ntype[s.src]) == g.nt.get("closure", -1)
+                                                      and rules.tool_script(g.scripts.of_closure(s.src)))
+                      for s in steps[:at])
     if anchor:
         hn.file = anchor.file
         hn.access = _access(g, anchor, steps, at)
@@ -436,7 +449,7 @@ def _access(g: HeapGraph, anchor: Anchor, steps: list[Step], at: int) -> str:
         parts = [g.class_label(anchor.value), "#"]
     else:
         parts = [anchor.name]
-    for s in steps[anchor.index + 1:at + 1]:
+    for s in steps[anchor.index + 1:at]:
         if s.etype in ("property", "shortcut") and s.name not in INTERNAL_EDGES and not s.name.startswith("get "):
             ident = re.fullmatch(r"[A-Za-z_$][\w$]*", s.name)
             dot = "" if parts[-1] == "#" else "."
