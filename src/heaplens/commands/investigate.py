@@ -34,7 +34,8 @@ class Command(BaseCommand):
         p.add_argument("--verify", action="store_true", help="rerun what the fix touched and compare (heaplens verify)")
         p.add_argument("--min-drop", type=float, default=10.0, metavar="PCT",
                        help="--verify: the peak must fall by this many percent (default 10)")
-        p.add_argument("--no-retainers", action="store_true", help="skip the retainer confirmation (faster)")
+        p.add_argument("--no-retainers", action="store_true",
+                       help="skip the holder analysis (only the family delta; no verdict)")
         p.add_argument("--format", choices=("terminal", "markdown", "json"), default="terminal",
                        help="how the report is printed at the end (the HTML file is always written)")
 
@@ -139,7 +140,7 @@ class Command(BaseCommand):
                     sys.stdout.write(res.diff if res.diff.endswith("\n") else res.diff + "\n")
                 for p in fix.get("missing_timings") or []:
                     say(f"[heaplens][fix] no timing for {p}: a scheduling blind spot (heaplens timings update --from {run_dir})")
-            elif fix.get("kind") == "cleanup":
+            elif fix.get("kind") not in (None, "none", "isolate"):
                 fix["applied"] = False
                 say(f"[heaplens][fix] not applied (a code change): {fix.get('text')}")
         if not applied:

@@ -14,22 +14,33 @@ FORMATS = ("terminal", "markdown", "json", "html")
 
 def report_document(run_dir: str, *, rules: list[str] | None = None, lanes: list[str] | None = None,
                     retainers: bool = True, rebuild: bool = False) -> dict:
-    """The report model of a run: ``<run>/report.json`` when it is newer than the run record and built
-    with the same options, otherwise built now (and saved there, atomically)."""
-    from ..diagnose import load_rules
+    """The report model of a run: ``<run>/report.json`` when it was made from the same run record by the
+    same diagnosis engine with the same options and rules (its ``diagnosis`` block records them),
+    otherwise built now (and saved there, atomically). The findings are the run's diagnosis — the same
+    ``heaplens diagnose RUN`` prints."""
+    from ..diagnose import cache_key, load_rules
     from ..diagnose.run import load_run
     from ..progress import enabled, status
     from ..report import model
 
     path, _rec = load_run(run_dir)
+    r = load_rules(rules or [])
+    key = cache_key(r, retainers, lanes)
     cached = path / "report.json"
-    if (not rebuild and not rules and not lanes and retainers and cached.is_file()
-            and cached.stat().st_mtime >= (path / "run.json").stat().st_mtime):
-        return model.load(cached)
+    old = None
+    if cached.is_file():
+        try:
+            old = model.load(cached)
+        except Exception:  # an unreadable or older cache is rebuilt
+            old = None
+    if (not rebuild and old is not None and cached.stat().st_mtime >= (path / "run.json").stat().st_mtime
+            and old.get("schema_version") == model.SCHEMA_VERSION and (old.get("diagnosis") or {}).get("options") == key):
+        return old
     with status(enabled()) as say:
-        doc = model.build(path, rules=load_rules(rules or []), retainers=retainers, lanes=lanes, progress=say)
-    if not rules and not lanes and retainers:
-        model.write(doc, cached)
+        doc = model.build(path, rules=r, retainers=retainers, lanes=lanes, progress=say, rebuild=rebuild)
+    if old is not None and old.get("verification"):
+        doc["verification"] = old["verification"]  # recorded by `heaplens verify`: not the diagnosis's to drop
+    model.write(doc, cached)
     return doc
 
 
@@ -73,7 +84,8 @@ class Command(BaseCommand):
         "Diagnose every worker of a run (see `heaplens diagnose RUN_DIR`) and render the report: terminal "
         "(default), markdown (also appended to $GITHUB_STEP_SUMMARY when set), json (versioned model, "
         "docs/report.md) or html (one self-contained file, <run>/report.html unless -o). The model is kept in "
-        "<run>/report.json and reused while the run record is unchanged (--rebuild to redo it)."
+        "<run>/report.json and reused while the run record, the diagnosis engine, the options and the rules are "
+        "unchanged (--rebuild to redo it)."
     )
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
@@ -82,7 +94,8 @@ class Command(BaseCommand):
         p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
         p.add_argument("--lane", action="append", default=[], metavar="NAME")
         p.add_argument("--rules", action="append", default=[], metavar="FILE")
-        p.add_argument("--no-retainers", action="store_true", help="skip the retainer confirmation (faster)")
+        p.add_argument("--no-retainers", action="store_true",
+                       help="skip the holder analysis (only the family delta; no verdict)")
         p.add_argument("--rebuild", action="store_true", help="rebuild the model even if report.json is current")
 
     def run(self, args: argparse.Namespace) -> int:

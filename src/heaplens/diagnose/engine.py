@@ -20,7 +20,7 @@ from ..graph import HeapGraph, read_for_graph
 from ..graph import kernels as GK
 from ..graph.holders import attribute, generic_mask, old_mask
 from ..snapshot import read_snapshot
-from .naming import HolderName, location, name_holder
+from .naming import HolderName, location, name_holder, registration_line, source_path
 from .rules import Rules
 
 # Causes are named (retaining paths, source lookups) from the largest group down, while a group holds
@@ -212,8 +212,8 @@ def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, prog
         hn = name_holder(g, h, rep, rules, gclasses)
         records = int((gcat == CATEGORIES.index("module")).sum())
         fns = _functions(g, new[idx])
-        callback = (_callback(g, hn, fns, rules) if hn.kind in ("timer", "listener") else
-                    _site(g, new[idx], rules, hn.kind, hn.owner) if hn.kind in ("server", "db") else None)
+        callback = (_callback(g, hn, fns, rules, root) if hn.kind in ("timer", "listener") else
+                    _site(g, new[idx], rules, hn.kind, hn.owner, root) if hn.kind in ("server", "db") else None)
         kind, key = _decide(g, hn, records, callback, rules)
         if kind == "tool":
             other["tool"] += b
@@ -305,27 +305,35 @@ def _describe(g: HeapGraph, c: Cause, new, size, cat, cls, class_names, rules: R
         c.events = _events(g, hn)
 
 
-def _callback(g: HeapGraph, hn: HolderName, fns: np.ndarray, rules: Rules):
-    """The user function a timer calls / a listener runs: named on the chain (``_onTimeout``), else the
-    most common new function of the user's code among the group's."""
+def _callback(g: HeapGraph, hn: HolderName, fns: np.ndarray, rules: Rules, root: str | None):
+    """The user function a timer calls / a listener runs — named on the chain (``_onTimeout``), else the
+    most common new function of the user's code among the group's — as (url, line, name); the line is
+    the one that registers it when the source says so (``process.on('exit', onExit)``)."""
+    found = None
     for s in reversed(hn.steps):
         if s.name in ("_onTimeout", "_onImmediate", "callback", "listener") and \
                 int(g.ntype[s.dst]) == g.nt.get("closure"):
-            url, line = location(g, s.dst)
+            url, line = location(g, s.dst, root)
             if url and not rules.tool_script(url):
-                return url, line, g.node_name(s.dst)
-    seen: dict[tuple, int] = {}
-    for f in fns[:2000].tolist():
-        url, line = location(g, int(f))
-        if url and not rules.tool_script(url):
-            k = (url, line, g.node_name(int(f)))
-            seen[k] = seen.get(k, 0) + 1
-    if seen:
-        return max(seen.items(), key=lambda kv: kv[1])[0]
-    return None
+                found = (url, line, g.node_name(s.dst))
+                break
+    if found is None:
+        seen: dict[tuple, int] = {}
+        for f in fns[:2000].tolist():
+            url, line = location(g, int(f), root)
+            if url and not rules.tool_script(url):
+                k = (url, line, g.node_name(int(f)))
+                seen[k] = seen.get(k, 0) + 1
+        if seen:
+            found = max(seen.items(), key=lambda kv: kv[1])[0]
+    if found is None:
+        return None
+    url, line, name = found
+    reg = registration_line(source_path(url, root), name, line, hn.kind)
+    return url, reg or line, name
 
 
-def _site(g: HeapGraph, nodes: np.ndarray, rules: Rules, kind: str, owner: int | None):
+def _site(g: HeapGraph, nodes: np.ndarray, rules: Rules, kind: str, owner: int | None, root: str | None):
     """Where the new servers (databases) come from: the request listener of a new ``Server`` (its
     ``_events.request``), else the constructor's class — (url, line, name) of the most common."""
     kr = next((k for k in rules.kinds if k.kind == kind), None)
@@ -338,7 +346,7 @@ def _site(g: HeapGraph, nodes: np.ndarray, rules: Rules, kind: str, owner: int |
     for k in cands:
         fn = _listener_of(g, k, "request")
         if fn is not None:
-            url, line = location(g, fn)
+            url, line = location(g, fn, root)
             if url and not rules.tool_script(url):
                 key = (url, line, g.node_name(fn))
                 seen[key] = seen.get(key, 0) + 1

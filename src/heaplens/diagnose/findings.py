@@ -201,7 +201,7 @@ def _holder(c: Cause, ctx: Context, rules: Rules) -> dict:
     if hn.variable and hn.file:
         line = declaration_line(source_path(hn.file, ctx.root), hn.variable.split(".")[-1],
                                 static=hn.anchor is not None and hn.anchor.kind == "static")
-    if c.callback and (kind in ("timer", "server") or hn.variable is None or hn.tool):
+    if c.callback and (kind in ("timer", "server") or hn.variable is None or hn.tool or not file):
         url, cline, _name = c.callback
         file, line = relative(url, ctx.root), cline
     typ = hn.type

@@ -537,8 +537,84 @@ def relative(url: str | None, root: str | None) -> str | None:
     return p
 
 
-def location(g: HeapGraph, fn: int) -> tuple[str | None, int | None]:
-    """(script URL, 1-based line) of a function."""
+def location(g: HeapGraph, fn: int, root: str | None = None) -> tuple[str | None, int | None]:
+    """(script URL, 1-based line in the file on disk) of a function. V8 gives the position in the code it
+    compiled — for Vitest the transformed module, whose lines are shifted by the hoisted imports and
+    export getters — so the line is mapped back to the source file by its text when the file is there."""
     url = g.scripts.of_closure(fn) if int(g.ntype[fn]) == g.nt.get("closure", -1) else g.scripts.of_node(fn)
     loc = g.location_of(fn)
-    return url, (loc[1] + 1 if loc else None)
+    if not loc:
+        return url, None
+    line = loc[1]
+    mapped = original_line(g, fn, url, line, root)
+    return url, (mapped if mapped is not None else line + 1)
+
+
+def _script_source(g: HeapGraph, fn: int) -> str | None:
+    """The source text V8 compiled for a function's script (closure → shared → script → source)."""
+    cache = g.__dict__.setdefault("_heaplens_script_source", {})
+
+    def edge(k: int, names: tuple[str, ...]) -> int | None:
+        for e in range(int(g.first[k]), int(g.first[k + 1])):
+            if g.edge_type(e) not in ("element", "hidden") and g.edge_name(e) in names:
+                return int(g.to[e])
+        return None
+
+    sfi = edge(fn, ("shared",))
+    script = edge(sfi, ("script_or_debug_info", "script")) if sfi is not None else None
+    if script is None:
+        return None
+    if script not in cache:
+        src = edge(script, ("source",))
+        text = None
+        if src is not None:
+            from .engine import string_value
+
+            text = string_value(g, src, limit=MAX_SOURCE)
+        cache[script] = text
+    return cache[script]
+
+
+def original_line(g: HeapGraph, fn: int, url: str | None, line0: int, root: str | None) -> int | None:
+    """The 1-based line of the source file on disk that has the text of line ``line0`` (0-based) of the
+    compiled code — the nearest such line, preferring those above (a transform adds lines on top)."""
+    path = source_path(url, root)
+    code = _script_source(g, fn)
+    if path is None or code is None:
+        return None
+    lines = code.split("\n")
+    if not 0 <= line0 < len(lines):
+        return None
+    want = lines[line0].strip()
+    if not want:
+        return None
+    try:
+        orig = path.read_text(errors="replace").split("\n")
+    except OSError:
+        return None
+    hits = [i for i, text in enumerate(orig) if text.strip() == want]
+    if not hits:
+        return None
+    return min(hits, key=lambda i: (abs(i - line0) + (0 if i <= line0 else 0.5))) + 1
+
+
+def registration_line(path: Path | None, name: str | None, near: int | None, kind: str) -> int | None:
+    """The line that registers a named callback (``process.on('exit', onExit)``,
+    ``setInterval(tick, …)``) nearest after its definition, or None."""
+    if path is None or not name or not re.fullmatch(r"[A-Za-z_$][\w$]*", name):
+        return None
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return None
+    n = re.escape(name)
+    if kind == "listener":
+        pat = rf"\.\s*(?:on|once|addListener|prependListener|prependOnceListener|addEventListener)\s*\(\s*[^,()]+,\s*{n}\b"
+    else:
+        pat = rf"\b(?:setInterval|setTimeout|setImmediate)\s*\(\s*{n}\b"
+    best = None
+    for m in re.finditer(pat, text):
+        ln = text.count("\n", 0, m.start()) + 1
+        if best is None or (near is not None and abs(ln - near) < abs(best - near)):
+            best = ln
+    return best

@@ -489,52 +489,39 @@ def _trace(tr: dict) -> str:
     return '<div class="stats">' + "".join(cells) + "</div>"
 
 
-def _finding(f: dict, n: int) -> str:
-    conf = f.get("confidence")
-    pct = f"{conf * 100:.0f} %" if isinstance(conf, (int, float)) else "–"
-    cb = f.get("confirmed_by_retainers")
-    confirm = {True: '<span class="ok">confirmed by retainers</span>',
-               False: '<span class="bad">retainers disagree</span>'}.get(
-        cb, '<span class="muted">retainers not checked</span>')
-    snaps = f.get("snapshots") or []
-    compared = (f'<code title="{e(f.get("before"))}">{e(_base(f.get("before")))}</code> → '
-                f'<code title="{e(f.get("after"))}">{e(_base(f.get("after")))}</code>'
-                if f.get("before") else '<span class="muted">no snapshot pair (RSS trace only)</span>')
-    gf = "".join(f'<li><code>{e(g.get("file"))}</code> {e(_size(g.get("delta"), True))}'
-                 f'{OVERHEAD if g.get("snapshot_during") else ""}</li>'
-                 for g in f.get("growth_files") or [])
-    meter = ""
-    if isinstance(conf, (int, float)):
-        meter = (f'<span class="meter" title="confidence {pct}">'
-                 f'<i style="width:{max(0, min(1, conf)) * 100:.0f}%"></i></span>')
+KIND_LABEL = {"module-graph": "module-graph retention", "runtime-leak": "runtime leak",
+              "external-memory": "external memory"}
+
+
+def _worker(w: dict, n: int) -> str:
+    from .findings import html as findings_html
+
+    snaps = w.get("snapshots") or []
+    compared = (f'<code title="{e(w.get("before"))}">{e(_base(w.get("before")))}</code> → '
+                f'<code title="{e(w.get("after"))}">{e(_base(w.get("after")))}</code>'
+                if w.get("before") else '<span class="muted">no snapshot pair (RSS trace only)</span>')
+    badges = " ".join(_verdict_badge(KIND_LABEL.get(f.get("kind"))) for f in w.get("findings") or []) or \
+        _verdict_badge("no significant growth" if w.get("analysed") else w.get("verdict"))
     return f"""
-<section class="finding card{'' if f.get('significant', True) else ' minor'}" id="finding-{n}">
+<section class="finding card{'' if w.get('significant', True) else ' minor'}" id="finding-{n}">
  <header class="finding-head">
-  <h3>{n}. {_verdict_badge(f.get('verdict'))} lane <code>{e(f.get('lane'))}</code>
-   · pid <code>{e(f.get('pid'))}</code></h3>
-  <div class="conf">confidence {meter} <b>{e(pct)}</b> · {confirm}</div>
+  <h3>{n}. {badges} lane <code>{e(w.get('lane'))}</code> · pid <code>{e(w.get('pid'))}</code></h3>
  </header>
- <p class="summary">{e(f.get('summary'))}</p>
  <dl class="meta">
   <dt>snapshots compared</dt><dd>{compared} <span class="muted">({len(snaps)} snapshot(s) of this worker)</span>
    {('<details><summary>paths</summary>' + _list(snaps, 'files') + '</details>') if snaps else ''}</dd>
-  <dt>reproduce</dt><dd>{_copyable(f.get('reproduce'))}</dd>
+  <dt>reproduce</dt><dd>{_copyable(w.get('reproduce'))}</dd>
  </dl>
- {_trace(f.get('trace') or {})}
- <div class="cols">
-  <div><h4>Evidence</h4>{_list(f.get('evidence'), 'evidence')}</div>
-  <div><h4>The fix</h4>{_fix(f.get('fix') or {})}
-   {('<h5>files with the most RSS growth</h5><ul class="files">' + gf + '</ul>') if gf else ''}</div>
- </div>
+ {_trace(w.get('trace') or {})}
+ <h4>Findings — one per cause, biggest first</h4>
+ {findings_html(w)}
+ {''.join('<div class="cols"><div><h4>The fix: ' + e(f['title']) + '</h4>' + _fix(f.get('fix') or {}) + '</div></div>'
+          for f in w.get('findings') or [] if (f.get('fix') or {}).get('kind') == 'isolate')}
  <h4>Top families (earliest → latest snapshot)</h4>
- {_families_table(f.get('families') or [])}
- <h4>Growth of the top families across snapshots</h4>
- {_trend_svg(f.get('trend') or {})}
- <h4>Holders and retainer chains</h4>
- {_holders(f)}
+ {_families_table(w.get('families') or [])}
  <div class="cols verif">
-  <div><h4>Verified</h4>{_list(f.get('verified'), 'checks yes')}</div>
-  <div><h4>Not verified</h4>{_list(f.get('not_verified'), 'checks no')}</div>
+  <div><h4>Verified</h4>{_list(w.get('verified'), 'checks yes')}</div>
+  <div><h4>Not verified</h4>{_list(w.get('not_verified'), 'checks no')}</div>
  </div>
 </section>"""
 
@@ -663,8 +650,8 @@ def _header(doc: dict) -> str:
 
 
 def _toc(doc: dict) -> str:
-    items = [f'<li><a href="#finding-{n}">{_verdict_badge(f.get("verdict"))} {e(f.get("lane"))} · '
-             f'pid {e(f.get("pid"))}</a></li>' for n, f in enumerate(doc.get("findings") or [], 1)]
+    items = [f'<li><a href="#finding-{n}">{e(w.get("lane"))} · pid {e(w.get("pid"))}: {e(w.get("verdict"))}</a></li>'
+             for n, w in enumerate(doc.get("workers") or [], 1)]
     lanes = [f'<li><a href="#lane-{i}">lane {e(l.get("name"))}</a></li>' for i, l in enumerate(doc.get("lanes") or [])]
     extra = ['<li><a href="#verification">verification</a></li>'] if doc.get("verification") is not None else []
     if not items and not lanes:
@@ -675,12 +662,12 @@ def _toc(doc: dict) -> str:
 def render(doc: dict) -> str:
     """The report model (``heaplens.report.model.build``) as one self-contained HTML page."""
     run = doc.get("run") or {}
-    findings = doc.get("findings") or []
+    workers = doc.get("workers") or []
     lanes = doc.get("lanes") or []
     body = [_header(doc), _toc(doc), _verification(doc.get("verification"))]
     body.append("<h2>Findings</h2>")
-    if findings:
-        body.extend(_finding(f, n) for n, f in enumerate(findings, 1))
+    if workers:
+        body.extend(_worker(w, n) for n, w in enumerate(workers, 1))
     else:
         body.append('<p class="muted card">No investigated worker: nothing grew, or the run recorded no snapshots '
                     'and no trace.</p>')

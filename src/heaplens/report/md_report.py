@@ -18,22 +18,17 @@ def _code(text) -> str:
     return f"`{t}`"
 
 
-def _conf(f: dict) -> str:
-    c = {True: "confirmed by retainers", False: "**retainers disagree**", None: "retainers not checked"}
-    return c[f.get("confirmed_by_retainers")]
+def _worker(w: dict, n: int) -> list[str]:
+    from .findings import markdown
 
-
-def _finding(f: dict, n: int) -> list[str]:
-    out = [f"### {n}. `{f['lane']}` pid {f['pid']}: {f['verdict']} ({f['confidence']:.0%})", ""]
-    out.append(f"> {_esc(f['summary'])}")
-    out.append("")
-    out.append(f"1. **Reproduce:** {_code(f['reproduce'])}")
-    if f.get("before"):
-        out.append(f"2. **Compared:** lane `{f['lane']}`, pid {f['pid']}, {len(f['snapshots'])} snapshot(s): "
-                   f"{_code(f['before'])} → {_code(f['after'])}")
+    out = [f"### {n}. `{_esc(w['lane'])}` pid {w['pid']}: {_esc(w['verdict'])}", ""]
+    out.append(f"1. **Reproduce:** {_code(w['reproduce'])}")
+    if w.get("before"):
+        out.append(f"2. **Compared:** lane `{_esc(w['lane'])}`, pid {w['pid']}, {len(w['snapshots'])} snapshot(s): "
+                   f"{_code(w['before'])} → {_code(w['after'])}")
     else:
-        out.append(f"2. **Compared:** lane `{f['lane']}`, pid {f['pid']}: no snapshot pair (RSS trace only)")
-    fams = f.get("families") or []
+        out.append(f"2. **Compared:** lane `{_esc(w['lane'])}`, pid {w['pid']}: no snapshot pair (RSS trace only)")
+    fams = w.get("families") or []
     if fams:
         out.append("3. **Dominant families** (self size growth):")
         out.append("")
@@ -45,31 +40,22 @@ def _finding(f: dict, n: int) -> list[str]:
         out.append("")
     else:
         out.append("3. **Dominant families:** none (no snapshot pair)")
-    out.append(f"4. **Verdict:** {f['verdict']}, confidence {f['confidence']:.0%}, {_conf(f)}")
-    for e in f.get("evidence") or []:
-        out.append(f"   - {_esc(e)}")
-    for h in (f.get("holders") or [])[:3]:
-        out.append(f"   - holder: {_code(h.get('variable') or '?')}" + (f" in {_code(h['source'])}" if h.get("source") else "")
-                   + f" ({h['kind']}{', through the module loader' if h.get('via_loader') else ''}) — "
-                   f"{_esc(h['sentence'])}")
-        out.append(f"     chain: {_code(cut(h['chain'], 400))}")
-    fix = f.get("fix") or {}
-    out.append(f"5. **Fix ({fix.get('kind', 'none')}):** {_esc(fix.get('text', ''))}")
-    if fix.get("kind") == "isolate":
-        if fix.get("missing_timings"):
-            out.append("   - missing from the timings manifest (a scheduling blind spot): "
-                       + ", ".join(_code(p) for p in fix["missing_timings"]))
-        if fix.get("manifest_diff"):
-            out.append("")
+    out.append(f"4. **Findings** (one per cause, biggest first) and 5. **their fixes:**")
+    out.append("")
+    out.append(markdown(w, level=4))
+    for f in w.get("findings") or []:
+        fix = f.get("fix") or {}
+        if fix.get("kind") == "isolate" and fix.get("manifest_diff"):
             out.append("   ```diff")
             out.extend("   " + line for line in fix["manifest_diff"].rstrip("\n").splitlines())
             out.append("   ```")
             out.append("")
-    elif fix.get("kind") == "cleanup" and fix.get("chain"):
-        out.append(f"   - retainer chain: {_code(cut(fix['chain'], 400))}")
-    out.append("6. **Verified:** " + ("; ".join(_esc(v) for v in f.get("verified") or []) or "nothing"))
-    if f.get("not_verified"):
-        out.append("   **Not verified:** " + "; ".join(_esc(v) for v in f["not_verified"]))
+        if fix.get("missing_timings"):
+            out.append("   - missing from the timings manifest (a scheduling blind spot): "
+                       + ", ".join(_code(p) for p in fix["missing_timings"]))
+    out.append("6. **Verified:** " + ("; ".join(_esc(v) for v in w.get("verified") or []) or "nothing"))
+    if w.get("not_verified"):
+        out.append("   **Not verified:** " + "; ".join(_esc(v) for v in w["not_verified"]))
     out.append("")
     return out
 
@@ -110,19 +96,19 @@ def render(doc: dict) -> str:
                    f"{fmt_size(s['total_delta'], signed=True) if s.get('total_delta') is not None else ''} | {topt} | "
                    f"{_esc(faults)} | {lane['snapshots']['files']} |")
     out.append("")
-    significant = [f for f in doc["findings"] if f["significant"]]
-    quiet = [f for f in doc["findings"] if not f["significant"]]
+    significant = [w for w in doc["workers"] if w["significant"]]
+    quiet = [w for w in doc["workers"] if not w["significant"]]
     if significant:
         out.append("### Findings")
         out.append("")
-        for i, f in enumerate(significant[:FINDINGS_IN_FULL], 1):
-            out.extend(_finding(f, i))
-        for f in significant[FINDINGS_IN_FULL:]:
-            out.append(f"- `{f['lane']}` pid {f['pid']}: {f['verdict']} — {_esc(f['summary'])}")
+        for i, w in enumerate(significant[:FINDINGS_IN_FULL], 1):
+            out.extend(_worker(w, i))
+        for w in significant[FINDINGS_IN_FULL:]:
+            out.append(f"- `{_esc(w['lane'])}` pid {w['pid']}: {_esc(w['verdict'])}")
     if quiet:
         out.append("")
         out.append(f"{len(quiet)} worker(s) without significant growth: "
-                   + ", ".join(f"`{f['lane']}` pid {f['pid']}" for f in quiet[:20]) + ("…" if len(quiet) > 20 else ""))
+                   + ", ".join(f"`{_esc(w['lane'])}` pid {w['pid']}" for w in quiet[:20]) + ("…" if len(quiet) > 20 else ""))
     for s in doc.get("skipped") or []:
         out.append(f"- skipped {_esc(s)}")
     return "\n".join(out).rstrip() + "\n"

@@ -1,9 +1,11 @@
 """The report model: one versioned JSON document per run that every renderer reads (terminal,
 Markdown, JSON, HTML), built from the run record and the run's diagnosis.
 
-For each investigated worker it holds the seed's six things: the reproduce command, the lane + PID
-compared (with the snapshot files), the dominant families, the verdict with its retainer
-confirmation, the concrete fix, and what was verified and what was not. Beside them, the data the
+For each investigated worker (``workers``) it holds the seed's six things: the reproduce command, the
+lane + PID compared (with the snapshot files), the dominant families, its findings — one per cause,
+biggest first, each with severity, confidence, holder and fix (``heaplens.diagnose``, the same answer
+``heaplens diagnose RUN`` gives) — and what was verified and what was not. ``findings`` lists every
+finding of the run (with its lane and pid), ``counts`` counts them. Beside them, the data the
 HTML report draws: RSS timelines per lane and worker with snapshot markers and faults, per-file RSS
 growth, the top families across snapshots. Schema: docs/report.md.
 """
@@ -17,10 +19,8 @@ import time
 from pathlib import Path
 
 from .. import __version__
-from ..diagnose.run import Investigation, RunDiagnosis, cleanup_for, diagnose_run
-
 SCHEMA = "heaplens.report"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TIMELINE_POINTS = 600  # samples kept per lane (evenly thinned; the peak sample is always kept)
 DEFAULT_BEHAVIOR = "test/fixtures/test-parallel.behavior.json"
 
@@ -128,22 +128,14 @@ def _behavior_path(rec: dict) -> str | None:
     return str(Path(root) / DEFAULT_BEHAVIOR) if root else None
 
 
-def _isolation_fix(inv: Investigation, rec: dict) -> dict:
-    # by JS heap: transformed modules live there, and a snapshot written during a file inflates its RSS
-    files = [f["file"] for f in inv.growth_files(by="heap")]
+def _isolation(f: dict, w: dict, rec: dict) -> None:
+    """An isolate fix also says which manifest it would touch, with the dry-run diff."""
+    fix = f["fix"]
+    files = list(fix.get("files") or [])
     no_timing = set((rec.get("plan") or {}).get("no_timing") or [])
-    fix = {
-        "kind": "isolate",
-        "layer": "scheduling",
-        "files": files,
-        "reason": f"heaplens: module-graph retention in {inv.lane} (pid {inv.pid})",
-        "behavior_manifest": _behavior_path(rec),
-        "missing_timings": [f for f in files if f in no_timing],
-        "manifest_diff": None,
-        "text": (f"isolate {len(files)} file(s) that account for most of the worker's growth "
-                 f"({', '.join(files)}) so they no longer share a long-lived worker" if files else
-                 "isolate the files that grow the worker (no per-file RSS to pick them: rerun with --trace)"),
-    }
+    fix.update({"reason": f"heaplens: module-graph retention in {w['lane']} (pid {w['pid']})",
+                "behavior_manifest": _behavior_path(rec), "missing_timings": [x for x in files if x in no_timing],
+                "manifest_diff": None})
     if files and rec.get("root"):
         try:
             from ..fix.behavior import isolate
@@ -153,124 +145,98 @@ def _isolation_fix(inv: Investigation, rec: dict) -> dict:
             fix["manifest_diff"] = res.diff
         except Exception as exc:  # the proposal stays useful without the diff
             fix["manifest_diff_error"] = str(exc)
-    return fix
 
 
-def _cleanup_fix(inv: Investigation) -> dict:
-    d = inv.diagnosis
-    if d.bucket == "external":
-        files = [f["file"] for f in inv.growth_files()]
-        return {"kind": "cleanup", "layer": "test code", "cleanup": cleanup_for("external"), "holder": None,
-                "files": files,
-                "text": "release the Buffers/ArrayBuffers the tests keep" + (f" (largest growth: {', '.join(files)})"
-                                                                           if files else "")}
-    user = [h for h in inv.holders if not h.via_loader] or inv.holders
-    if not user:
-        return {"kind": "cleanup", "layer": "test code", "holder": None, "cleanup": cleanup_for("variable"),
-                "text": "find the holder with `heaplens retainers` on the latest snapshot (no retainer chain was "
-                        "recovered)"}
-    h = user[0]
-    where = f"`{h.variable}`" if h.variable else "the holder"
-    src = f" in {h.source}" if h.source else ""
-    return {"kind": "cleanup", "layer": "test code", "holder": h.to_json(), "cleanup": cleanup_for(h.kind),
-            "text": f"{h.count:,} new `{h.class_name}` are kept by {where}{src} ({h.kind}); {cleanup_for(h.kind)}",
-            "chain": h.chain}
-
-
-def fix_for(inv: Investigation, rec: dict) -> dict:
-    v = inv.diagnosis.verdict
-    if v == "module-graph retention":
-        return _isolation_fix(inv, rec)
-    if v in ("runtime leak", "external memory"):
-        return _cleanup_fix(inv)
-    if v == "ambiguous":
-        return {"kind": "none", "text": "no fix proposed: the cause is unclear — read the retainer chains below "
-                "(`heaplens retainers SNAPSHOT --class NAME`) before changing anything"}
-    return {"kind": "none", "text": "nothing to fix"}
-
-
-def _verification(inv: Investigation, lane: dict) -> tuple[list[str], list[str]]:
-    d = inv.diagnosis
+def _verification(w: dict, lane: dict) -> tuple[list[str], list[str]]:
     done, not_done = [], []
-    if inv.before:
-        done.append(f"compared {len(inv.snapshots)} snapshot(s) of pid {inv.pid} (earliest vs latest)")
+    snaps = w.get("snapshots") or []
+    if len(snaps) >= 2:
+        done.append(f"compared {len(snaps)} snapshot(s) of pid {w['pid']} by object id: every new object attributed to "
+                    "the pre-existing object that keeps it")
     else:
-        not_done.append("no snapshot pair for this worker: the verdict rests on the RSS trace only")
-    if d.confirmed is True:
-        done.append("the retaining chains of the new objects agree with the verdict (id-based diff, same process)")
-    elif d.confirmed is False:
-        not_done.append("the retaining chains do not agree with the verdict")
-    elif inv.before and d.verdict != "no significant growth":
-        not_done.append("retainers not checked")
-    if inv.monotonic is True:
-        done.append(f"growth monotonic across {len(inv.totals)} snapshots")
-    elif inv.monotonic is False:
-        not_done.append("growth is not monotonic across the intervals")
-    elif inv.before:
-        not_done.append("only two snapshots: monotonic growth across intervals not shown")
-    snaps = lane.get("snapshots") or {}
-    busy = sum(1 for sig in snaps.get("signals") or [] if inv.pid in (sig.get("busy") or []))
+        not_done.append("no snapshot pair for this worker: no verdict, only the RSS trace")
+    for f in w.get("findings") or []:
+        ev = [e for e in f.get("evidence") or [] if e.startswith("across ")]
+        if ev:
+            done.append(f"{f['title']}: {ev[0]}")
+        elif len(snaps) == 2:
+            not_done.append(f"{f['title']}: two snapshots only — growth in every interval not shown")
+    if (w.get("coverage") or {}).get("uncovered"):
+        not_done.append(w["coverage"]["uncovered"])
+    sig = lane.get("snapshots") or {}
+    busy = sum(1 for s in sig.get("signals") or [] if w.get("pid") in (s.get("busy") or []))
     if busy:
-        not_done.append(f"{busy} snapshot signal(s) of pid {inv.pid} skipped: the worker was still writing the "
+        not_done.append(f"{busy} snapshot signal(s) of pid {w['pid']} skipped: the worker was still writing the "
                         "previous snapshot (snapshot overhead)")
-    inflated = [f["file"] for f in inv.growth_files() if inv.snapshot_during(f)]
-    if inflated:
-        not_done.append("per-file RSS of " + ", ".join(inflated) + " includes snapshot writing (RSS overhead)")
-    if snaps.get("dropped"):
-        not_done.append(f"{len(snaps['dropped'])} snapshot(s) dropped by the budget")
+    if sig.get("dropped"):
+        not_done.append(f"{len(sig['dropped'])} snapshot(s) dropped by the budget")
     for fl in lane.get("faults") or []:
-        if fl.get("pid") == inv.pid and not fl.get("snapshots"):
+        if fl.get("pid") == w.get("pid") and not fl.get("snapshots"):
             not_done.append(f"the worker died ({fl.get('kind')}) without a near-limit snapshot")
     return done, not_done
 
 
-def _significant(inv: Investigation) -> bool:
-    return inv.diagnosis.verdict != "no significant growth"
+COUNT_LABELS = {"module-graph": "module-graph retention", "runtime-leak": "runtime leak",
+                "external-memory": "external memory"}
 
 
 def build(run_dir: str | os.PathLike, *, rules=None, retainers: bool = True, lanes: list[str] | None = None,
-          progress=None, diagnosis: RunDiagnosis | None = None) -> dict:
-    rd = diagnosis or diagnose_run(run_dir, rules=rules, retainers=retainers, lanes=lanes, progress=progress)
-    rec = rd.record
+          progress=None, diagnosis: dict | None = None, rebuild: bool = False) -> dict:
+    """The report model; ``diagnosis`` (the run's diagnosis JSON) is made — or read from the run's
+    cache — when not given, so the findings are the ones ``heaplens diagnose RUN`` prints."""
+    from ..diagnose.run import cached_diagnosis, load_run
+
+    path, rec = load_run(run_dir)
+    diag = diagnosis or cached_diagnosis(path, rules=rules, retainers=retainers, lanes=lanes, rebuild=rebuild,
+                                         progress=progress)
     lane_recs = rec.get("lanes") or {}
-    findings = []
-    for inv in rd.investigations:
-        lane = lane_recs.get(inv.lane) or {}
-        done, not_done = _verification(inv, lane)
-        findings.append({
-            **inv.to_json(),
-            "reproduce": reproduce_command(rec, inv.lane),
-            "significant": _significant(inv),
-            "fix": fix_for(inv, rec),
-            "verified": done,
-            "not_verified": not_done,
-        })
-    # most important first: significant verdicts with the most growth
-    findings.sort(key=lambda f: (not f["significant"], -(f.get("growth") or 0), -(f["trace"].get("rss_growth") or 0)
-                                 if f.get("trace") else 0))
-    isolate = sorted({p for f in findings if f["fix"]["kind"] == "isolate" for p in f["fix"]["files"]})
+    workers, findings = [], []
+    for w in diag["workers"]:
+        w = dict(w)
+        lane = lane_recs.get(w["lane"]) or {}
+        w["reproduce"] = reproduce_command(rec, w["lane"])
+        w["significant"] = bool(w.get("findings")) or bool((w.get("coverage") or {}).get("uncovered"))
+        for f in w.get("findings") or []:
+            if f["fix"]["kind"] == "isolate":
+                _isolation(f, w, rec)
+            findings.append({**f, "lane": w["lane"], "pid": w["pid"], "tid": w.get("tid")})
+        w["verified"], w["not_verified"] = _verification(w, lane)
+        workers.append(w)
+    # most important first: workers with findings, the biggest growth first
+    workers.sort(key=lambda w: (not w["significant"],
+                                -sum(f["retained_growth"] for f in w.get("findings") or []),
+                                -((w.get("trace") or {}).get("rss_growth") or 0)))
+    findings.sort(key=lambda f: -f["retained_growth"])
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[COUNT_LABELS[f["kind"]]] = counts.get(COUNT_LABELS[f["kind"]], 0) + 1
+    quiet = sum(1 for w in workers if not w["significant"])
+    if quiet:
+        counts["no significant growth"] = quiet
+    isolate = sorted({p for f in findings if f["fix"]["kind"] == "isolate" for p in f["fix"].get("files") or []})
     fixes = {
         "isolate": isolate,
         "missing_timings": sorted({p for f in findings if f["fix"]["kind"] == "isolate"
-                                   for p in f["fix"]["missing_timings"]}),
-        "cleanups": [f["fix"]["text"] for f in findings if f["fix"]["kind"] == "cleanup"],
+                                   for p in f["fix"].get("missing_timings") or []}),
+        "cleanups": [f"{f['fix']['kind']}: {f['fix']['text']}" for f in findings
+                     if f["fix"]["kind"] not in ("isolate", "none")],
     }
-    counts: dict[str, int] = {}
-    for f in findings:
-        counts[f["verdict"]] = counts.get(f["verdict"], 0) + 1
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "generated_at": time.time(),
         "heaplens": __version__,
+        "diagnosis": {k: diag.get(k) for k in ("engine", "rules", "rules_digest", "options")},
         "run": {k: rec.get(k) for k in ("run_id", "status", "exit_code", "argv", "cwd", "root", "started_at",
-                                          "finished_at", "versions", "options", "snapshot_dir")} | {"dir": rd.run_dir},
+                                          "finished_at", "versions", "options", "snapshot_dir")} | {"dir": str(path)},
         "reproduce": reproduce_command(rec),
-        "rules": rd.rules.sources,
+        "rules": diag.get("rules"),
         "verdicts": counts,
+        "counts": {"findings": len(findings), "workers": len(workers), **{k: v for k, v in counts.items()}},
         "lanes": [_lane_model(n, l) for n, l in lane_recs.items()],
+        "workers": workers,
         "findings": findings,
-        "skipped": rd.skipped,
+        "skipped": diag.get("skipped") or [],
         "fixes": fixes,
         "verification": None,  # filled by `heaplens verify`
     }

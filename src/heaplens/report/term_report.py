@@ -7,27 +7,30 @@ import io
 
 from .units import cut, fmt_count, fmt_size
 
-VERDICT_STYLE = {"runtime leak": "bold red", "module-graph retention": "bold yellow", "external memory": "bold magenta",
-                 "ambiguous": "bold cyan", "no significant growth": "green"}
+SEVERITY_STYLE = {"severe": "bold red", "moderate": "bold yellow", "mild": "green"}
 
 
-def _finding(console, f: dict, n: int) -> None:
+def _worker(console, w: dict, n: int) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    style = VERDICT_STYLE.get(f["verdict"], "bold")
-    conf = {True: "confirmed by retainers", False: "retainers disagree", None: "retainers not checked"}[
-        f.get("confirmed_by_retainers")]
-    console.rule(f"[{style}]{n}. {escape(f['lane'])} pid {f['pid']}: {f['verdict']}[/] "
-                 f"({f['confidence']:.0%}, {conf})", align="left")
-    console.print(escape(f["summary"]))
-    console.print(f"[bold]1 reproduce[/]  {escape(f['reproduce'])}")
-    if f.get("before"):
-        console.print(f"[bold]2 compared[/]   {len(f['snapshots'])} snapshot(s) of pid {f['pid']}: "
-                      f"{escape(f['before'])} → {escape(f['after'])}")
+    from .findings import holder_text, printable
+
+    def p(x) -> str:
+        return escape(printable(x))
+
+    fs = w.get("findings") or []
+    worst = next((f["severity"] for f in fs if f["severity"] == "severe"), None) or \
+        next((f["severity"] for f in fs if f["severity"] == "moderate"), None) or ("mild" if fs else None)
+    style = SEVERITY_STYLE.get(worst or "", "bold")
+    console.rule(f"[{style}]{n}. {p(w['lane'])} pid {w['pid']}: {p(w['verdict'])}[/]", align="left")
+    console.print(f"[bold]1 reproduce[/]  {p(w['reproduce'])}")
+    if w.get("before"):
+        console.print(f"[bold]2 compared[/]   {len(w['snapshots'])} snapshot(s) of pid {w['pid']}: "
+                      f"{p(w['before'])} → {p(w['after'])}")
     else:
-        console.print(f"[bold]2 compared[/]   no snapshot pair for pid {f['pid']} (RSS trace only)")
-    fams = f.get("families") or []
+        console.print(f"[bold]2 compared[/]   no snapshot pair for pid {w['pid']} (RSS trace only)")
+    fams = w.get("families") or []
     if fams:
         console.print("[bold]3 dominant families[/]")
         t = Table(show_edge=False, pad_edge=False, box=None)
@@ -35,25 +38,31 @@ def _finding(console, f: dict, n: int) -> None:
             t.add_column(col, justify=just)
         for r in fams[:8]:
             t.add_row(fmt_size(r["size_delta"], signed=True), fmt_count(r["count_delta"], signed=True),
-                      escape(r["type"] or ""), escape(cut(r["name"] or '""', 80)))
+                      p(r["type"] or ""), p(cut(r["name"] or '""', 80)))
         console.print(t)
-    console.print("[bold]4 evidence[/]")
-    for e in f.get("evidence") or []:
-        console.print(f"  - {escape(e)}")
-    for h in (f.get("holders") or [])[:3]:
-        src = f" in {h['source']}" if h.get("source") else ""
-        console.print(f"  - holder [bold]{escape(h.get('variable') or '?')}[/]{escape(src)} ({h['kind']}): "
-                      f"{escape(h['sentence'])}")
-        console.print(f"    [dim]{escape(cut(h['chain'], 300))}[/]")
-    fix = f.get("fix") or {}
-    console.print(f"[bold]5 fix[/] ({fix.get('kind')}): {escape(fix.get('text', ''))}")
-    if fix.get("missing_timings"):
-        console.print("  missing from timings (scheduling blind spot): " + escape(", ".join(fix["missing_timings"])))
-    if fix.get("manifest_diff"):
-        console.print(escape(fix["manifest_diff"].rstrip("\n")), highlight=False)
-    console.print("[bold]6 verified[/]   " + escape("; ".join(f.get("verified") or []) or "nothing"))
-    if f.get("not_verified"):
-        console.print("  [bold]not verified[/] " + escape("; ".join(f["not_verified"])))
+    console.print(f"[bold]4 findings[/]  {len(fs) or 'none'}")
+    for i, f in enumerate(fs, 1):
+        sev = SEVERITY_STYLE.get(f["severity"], "bold")
+        console.print(f"  [bold]{n}.{i} {p(f['title'])}[/]")
+        console.print(f"      {fmt_size(f['retained_growth'], signed=True)} ({100 * (f.get('share') or 0):.0f} % of the "
+                      f"new objects); [{sev}]{p(f.get('severity_text') or f['severity'])}[/]")
+        console.print(f"      confidence {100 * (f.get('confidence') or 0):.0f} % (the share of it the holder alone keeps)")
+        console.print(f"      holder: {p(holder_text(f.get('holder') or {}))}")
+        for e in (f.get("evidence") or [])[:6]:
+            console.print(f"      - {p(cut(e, 400))}")
+        fix = f.get("fix") or {}
+        console.print(f"      [bold]5 fix[/] \\[{p(fix.get('kind'))}] {p(fix.get('text', ''))}")
+        if fix.get("files"):
+            console.print("        test files: " + p(", ".join(fix["files"][:8])) + (" …" if len(fix["files"]) > 8 else ""))
+        if fix.get("missing_timings"):
+            console.print("        missing from timings (scheduling blind spot): " + p(", ".join(fix["missing_timings"])))
+        if fix.get("manifest_diff"):
+            console.print(p(fix["manifest_diff"].rstrip("\n")), highlight=False)
+    for note in w.get("notes") or []:
+        console.print(f"  [dim]note: {p(note)}[/]")
+    console.print("[bold]6 verified[/]   " + p("; ".join(w.get("verified") or []) or "nothing"))
+    if w.get("not_verified"):
+        console.print("  [bold]not verified[/] " + p("; ".join(w["not_verified"])))
     console.print()
 
 
@@ -85,10 +94,10 @@ def render(doc: dict, width: int | None = None, color: bool | None = None) -> st
                   str(lane["snapshots"]["files"]))
     console.print(t)
     console.print()
-    significant = [f for f in doc["findings"] if f["significant"]]
-    for i, f in enumerate(significant, 1):
-        _finding(console, f, i)
-    quiet = [f for f in doc["findings"] if not f["significant"]]
+    significant = [w for w in doc["workers"] if w["significant"]]
+    for i, w in enumerate(significant, 1):
+        _worker(console, w, i)
+    quiet = [w for w in doc["workers"] if not w["significant"]]
     if quiet:
         console.print(f"{len(quiet)} worker(s) without significant growth: "
                       + escape(", ".join(f"{f['lane']} pid {f['pid']}" for f in quiet[:12])) + ("…" if len(quiet) > 12 else ""))
@@ -106,6 +115,6 @@ def render(doc: dict, width: int | None = None, color: bool | None = None) -> st
         console.rule(f"[bold]verification: {escape(str(ver.get('verdict')))}[/]", align="left")
         for line in ver.get("lines") or []:
             console.print(escape(line))
-    if not doc["findings"]:
+    if not doc["workers"]:
         console.print("no worker ran a file, nothing to diagnose")
     return buf.getvalue()
