@@ -62,7 +62,6 @@ class Cause:
     ids: np.ndarray | None = None  # ids of its new objects (for the trend across snapshots)
     sizes: np.ndarray | None = None
     nodes: np.ndarray | None = None  # positions of its new nodes in the attribution (while the graph is open)
-    tops: np.ndarray | None = None  # the new nodes right below its holders (ordinals)
 
 
 @dataclass
@@ -96,21 +95,31 @@ def _count_records(snap, types, names, rules: Rules) -> int:
     L = snap.layout
     obj = [L.node_type_index(t) for t in ("object", "native") if t in L.node_types]
     sel = np.isin(np.asarray(types), obj)
-    uniq, counts = np.unique(np.asarray(names)[sel], return_counts=True)
+    counts = np.bincount(np.asarray(names)[sel])
+    uniq = np.flatnonzero(counts)
     total = 0
-    for s, c in zip(uniq.tolist(), counts.tolist()):
+    for s, c in zip(uniq.tolist(), counts[uniq].tolist()):
         if rules.module_classes.search(snap.strings[int(s)]):
             total += c
     return total
 
 
+def _dense(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct values, each value's index among them) — by counting, not sorting (the values are
+    small non-negative integers: class ids, node ordinals)."""
+    if not len(values):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    present = np.bincount(values) > 0
+    uniq = np.flatnonzero(present)
+    index = np.cumsum(present) - 1
+    return uniq, index[values]
+
+
 def _categories(g: HeapGraph, nodes: np.ndarray, rules: Rules) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Per node: its category index (CATEGORIES) and class index into the returned name list."""
-    cids = g.node_class_ids()[nodes]
-    uniq, inv = np.unique(cids, return_inverse=True)
+    uniq, inv = _dense(g.node_class_ids()[nodes])
     names = [g.classes.name(int(c)) for c in uniq]
     ntypes = g.snap.layout.node_types
-    t = np.asarray(g.ntype)[nodes]
     cat_of_class = np.zeros(len(uniq), dtype=np.int8)
     for i, n in enumerate(names):
         if rules.external.search(n):
@@ -123,10 +132,13 @@ def _categories(g: HeapGraph, nodes: np.ndarray, rules: Rules) -> tuple[np.ndarr
             cat_of_class[i] = CATEGORIES.index("closure")
         elif n in ("(string)", "(concatenated string)", "(sliced string)"):
             cat_of_class[i] = CATEGORIES.index("string")
-    cat = cat_of_class[inv.reshape(-1)]
-    engine_types = [ntypes.index(x) for x in rules.engine_types if x in ntypes]
-    cat[np.isin(t, engine_types)] = CATEGORIES.index("engine")
-    return cat, inv.reshape(-1), names
+    cat = cat_of_class[inv]
+    engine_types = np.zeros(max(len(ntypes), 1), dtype=bool)
+    for x in rules.engine_types:
+        if x in ntypes:
+            engine_types[ntypes.index(x)] = True
+    cat[engine_types[np.asarray(g.ntype)[nodes]]] = CATEGORIES.index("engine")
+    return cat, inv, names
 
 
 def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = None, pid: int | None = None,
@@ -159,7 +171,7 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
         pa.module_records_after = _count_records(g.snap, g.ntype, g.nname, rules)
         pa.seconds = time.perf_counter() - t0
         for c in pa.causes:
-            c.nodes = c.tops = None
+            c.nodes = None
         return pa
     finally:
         snap.close()
@@ -173,43 +185,52 @@ def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, prog
     size = raw[new]
     total = int(size.sum())
     cat, cls, class_names = _categories(g, new, rules)
-    # groups by holder, biggest first
-    hs, inv = np.unique(att.holder, return_inverse=True)
-    inv = inv.reshape(-1)
-    gbytes = np.bincount(inv, weights=size, minlength=len(hs)).astype(np.int64)
+    # groups by holder, biggest first (by counting: holders are node ordinals)
+    holder = att.holder
+    gb = np.bincount(holder, weights=size, minlength=g.n)
+    hs = np.flatnonzero(np.bincount(holder, minlength=g.n))
+    gbytes = gb[hs].astype(np.int64)
+    del gb
     order = np.argsort(-gbytes, kind="stable")
-    # the nodes of each group, by one sort
-    by_group = np.argsort(inv, kind="stable")
-    starts = np.searchsorted(inv[by_group], np.arange(len(hs)))
-    ends = np.append(starts[1:], len(by_group))
     other = {"tool": 0, "engine": 0, "system": 0, "unnamed": 0}
-    causes: dict[tuple, Cause] = {}
-    named = 0
+    engine_only = _engine_only(holder, cat, g.n)
+    # the groups that get a name: the largest, while they hold a visible share (decided up front, so their
+    # members are found in one pass)
+    plan = []
     for gi in order.tolist():
-        b = int(gbytes[gi])
+        b, h = int(gbytes[gi]), int(hs[gi])
         if b <= 0:
             break
-        idx = by_group[starts[gi]:ends[gi]]  # positions in `new`
-        h = int(hs[gi])
         if generic[h]:
             other["system"] += b
-            continue
-        gcat = cat[idx]
-        if (gcat == CATEGORIES.index("engine")).all():
+        elif engine_only[h]:
             other["engine"] += b
-            continue
-        if named >= MAX_NAMED or (b < NAME_SHARE * total and named > 0):
+        elif len(plan) >= MAX_NAMED or (b < NAME_SHARE * total and plan):
             other["unnamed"] += b
-            continue
-        named += 1
-        if progress and named % 10 == 1:
-            progress(f"name holders ({named})")
+        else:
+            plan.append((h, b))
+    del engine_only
+    slot = np.full(g.n, -1, dtype=np.int16)
+    for i, (h, _b) in enumerate(plan):
+        slot[h] = i
+    gslot = slot[holder]
+    del slot
+    member = np.flatnonzero(gslot >= 0)
+    member = member[np.argsort(gslot[member], kind="stable")]
+    bounds = np.searchsorted(gslot[member], np.arange(len(plan) + 1))
+    del gslot
+    causes: dict[tuple, Cause] = {}
+    for i, (h, b) in enumerate(plan):
+        idx = member[bounds[i]:bounds[i + 1]]  # positions in `new`
+        if progress and i % 10 == 0:
+            progress(f"name holders ({i + 1}/{len(plan)})")
         # the representative: the top node that carries most of the group's bytes
-        tops, tinv = np.unique(att.top[idx], return_inverse=True)
+        tops, tinv = _dense(att.top[idx]) if len(idx) > g.n // 64 else np.unique(att.top[idx], return_inverse=True)
         tb = np.bincount(tinv.reshape(-1), weights=size[idx])
         rep = int(tops[int(np.argmax(tb))])
-        gclasses = {class_names[c] for c in np.unique(cls[idx]).tolist()}
+        gclasses = {class_names[c] for c in np.flatnonzero(np.bincount(cls[idx], minlength=len(class_names)))}
         hn = name_holder(g, h, rep, rules, gclasses)
+        gcat = cat[idx]
         records = int((gcat == CATEGORIES.index("module")).sum())
         fns = _functions(g, new[idx])
         callback = (_callback(g, hn, fns, rules, root) if hn.kind in ("timer", "listener") else
@@ -226,7 +247,7 @@ def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, prog
         c.count += int(len(idx))
         c.by_path += int(size[idx][att.by_path[idx]].sum())
         c.nodes = idx if c.nodes is None else np.concatenate([c.nodes, idx])
-        c.tops = np.unique(att.top[idx]) if c.tops is None else np.union1d(c.tops, att.top[idx])
+    del member
     out = sorted(causes.values(), key=lambda c: -c.bytes)
     for c in out:
         _describe(g, c, new, size, cat, cls, class_names, rules)
@@ -276,6 +297,12 @@ def _decide(g: HeapGraph, hn: HolderName, records: int, callback, rules: Rules) 
     return "runtime-leak", ("var", a.kind, a.holder, a.name)
 
 
+def _engine_only(holder: np.ndarray, cat: np.ndarray, n: int) -> np.ndarray:
+    """Per holder: all of its new objects are V8's own code and feedback (warm-up)."""
+    not_engine = np.bincount(holder[cat != CATEGORIES.index("engine")], minlength=n) == 0
+    return not_engine
+
+
 def _functions(g: HeapGraph, nodes: np.ndarray) -> np.ndarray:
     return nodes[np.asarray(g.ntype)[nodes] == g.nt.get("closure", -1)]
 
@@ -284,12 +311,10 @@ def _describe(g: HeapGraph, c: Cause, new, size, cat, cls, class_names, rules: R
     idx = c.nodes
     cb = np.bincount(cat[idx], weights=size[idx], minlength=len(CATEGORIES))
     c.categories = {CATEGORIES[i]: int(cb[i]) for i in range(len(CATEGORIES)) if cb[i] > 0}
-    uc, ui = np.unique(cls[idx], return_inverse=True)
-    ui = ui.reshape(-1)
-    csz = np.bincount(ui, weights=size[idx])
-    ccnt = np.bincount(ui)
+    csz = np.bincount(cls[idx], weights=size[idx], minlength=len(class_names))
+    ccnt = np.bincount(cls[idx], minlength=len(class_names))
     top = np.argsort(-csz)[:10]
-    c.classes = [{"name": class_names[int(uc[i])], "count": int(ccnt[i]), "size": int(csz[i])} for i in top.tolist()
+    c.classes = [{"name": class_names[int(i)], "count": int(ccnt[i]), "size": int(csz[i])} for i in top.tolist()
                  if csz[i] > 0]
     c.module_records = int((cat[idx] == CATEGORIES.index("module")).sum())
     # who added them: the scripts of the new functions (a sample of them)
@@ -340,7 +365,7 @@ def _site(g: HeapGraph, nodes: np.ndarray, rules: Rules, kind: str, owner: int |
     if kr is None or kr.new_classes is None:
         return None
     cids = g.node_class_ids()[nodes]
-    hit = [int(x) for x in np.unique(cids).tolist() if kr.new_classes.search(g.classes.name(int(x)))]
+    hit = [int(x) for x in _dense(cids)[0].tolist() if kr.new_classes.search(g.classes.name(int(x)))]
     seen: dict[tuple, int] = {}
     cands = nodes[np.isin(cids, hit)][:200].tolist() or ([owner] if owner is not None else [])
     for k in cands:
@@ -419,7 +444,7 @@ def _exclusive(g: HeapGraph, old, att, new, size, causes: list[Cause], rules: Ru
         del under
         cut = hold[src] & is_new[to]
         kind = c.holder.kind if c.holder is not None else None
-        if kind in RESOURCES and c.tops is not None:
+        if kind in RESOURCES:
             # the cleanup (clearInterval, removeListener, close, mockRestore) takes the resource out of
             # every list of the runtime: whatever old object refers to it lets go. The resource: the new
             # objects of its classes (timers, servers and their handles), else what sits right below
@@ -429,12 +454,12 @@ def _exclusive(g: HeapGraph, old, att, new, size, causes: list[Cause], rules: Ru
             if pat is not None:
                 nodes_c = new[c.nodes]
                 cids = g.node_class_ids()[nodes_c]
-                hit = [int(x) for x in np.unique(cids).tolist() if pat.search(g.classes.name(int(x)))]
+                hit = [int(x) for x in _dense(cids)[0].tolist() if pat.search(g.classes.name(int(x)))]
                 res[nodes_c[np.isin(cids, hit)]] = True
             if res.any():
                 cut |= res[to] & ~res[src]  # out of every list (old or new) that is not the resource itself
-            else:
-                res[c.tops] = True
+            else:  # no resource class among them: what sits right below the holder
+                res[att.top[c.nodes]] = True
                 cut |= res[to] & old[src]
             del res
         et = etype.copy()
@@ -450,7 +475,7 @@ def _modules(g: HeapGraph, c: Cause, new, rules: Rules, root: str | None) -> Non
     """The module instances of a module-graph cause: URL, instances, retained size, importers."""
     nodes = new[c.nodes]
     ids = g.node_class_ids()[nodes]
-    names = {int(x): g.classes.name(int(x)) for x in np.unique(ids).tolist()}
+    names = {int(x): g.classes.name(int(x)) for x in _dense(ids)[0].tolist()}
     recs = [int(k) for k, cid in zip(nodes.tolist(), ids.tolist()) if rules.module_record(names[int(cid)])]
     by_url: dict[str, ModuleInfo] = {}
     for k in recs:

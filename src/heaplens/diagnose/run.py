@@ -252,10 +252,14 @@ def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, 
     t_before, t_after = _snapshot_time(before, times or {}), _snapshot_time(after, times or {})
     between, later = [], []
     for f in files:
-        end = (f.get("end_ms") or 0) / 1000
+        start, end = (f.get("start_ms") or 0) / 1000, (f.get("end_ms") or 0) / 1000
         if t_before is not None and end and end <= t_before:
             continue
-        (later if (t_after is not None and end > t_after) else between).append(f)
+        if t_after is not None and start and start >= t_after:
+            later.append(f)  # ran entirely after the later snapshot: nothing of it is in the pair
+        elif t_after is None or not end or end <= t_after:
+            between.append(f)
+        # a file the later snapshot was taken during is partly covered: in neither count
     planned = lane_rec.get("files_planned")
     lane_files = sorted({f["file"] for f in (lane_rec.get("files") or []) if f.get("file")} |
                         set(planned if isinstance(planned, list) and all(isinstance(x, str) for x in planned) else []))
