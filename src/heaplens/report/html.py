@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import PurePath
 
 from ..units import fmt_count, fmt_size
+from .model import CONFIRMATION
 
 __all__ = ["render"]
 
@@ -498,9 +499,7 @@ def _finding(f: dict, n: int) -> str:
     conf = f.get("confidence")
     pct = f"{conf * 100:.0f} %" if isinstance(conf, (int, float)) else "–"
     cb = f.get("confirmed_by_retainers")
-    confirm = {True: '<span class="ok">confirmed by retainers</span>',
-               False: '<span class="bad">retainers disagree</span>'}.get(
-        cb, '<span class="muted">retainers not checked</span>')
+    confirm = f'<span class="{ {True: "ok", False: "bad"}.get(cb, "muted") }">{e(CONFIRMATION.get(cb, CONFIRMATION[None]))}</span>'
     snaps = f.get("snapshots") or []
     compared = (f'<code title="{e(f.get("before"))}">{e(_base(f.get("before")))}</code> → '
                 f'<code title="{e(f.get("after"))}">{e(_base(f.get("after")))}</code>'

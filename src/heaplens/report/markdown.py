@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from ..units import cut, fmt_count, fmt_size
+from .model import CONFIRMATION
 
 FINDINGS_IN_FULL = 6
 EMPTY = '""'
@@ -19,8 +20,8 @@ def _code(text) -> str:
 
 
 def _conf(f: dict) -> str:
-    c = {True: "confirmed by retainers", False: "**retainers disagree**", None: "retainers not checked"}
-    return c[f.get("confirmed_by_retainers")]
+    cb = f.get("confirmed_by_retainers")
+    return f"**{CONFIRMATION[cb]}**" if cb is False else CONFIRMATION.get(cb, CONFIRMATION[None])
 
 
 def _finding(f: dict, n: int) -> list[str]:

@@ -26,6 +26,8 @@ from ..runner.record import LaneRecord, RunRecord
 SCHEMA = "heaplens.report"
 SCHEMA_VERSION = 1
 TIMELINE_POINTS = 600  # samples kept per lane (evenly thinned; the peak sample is always kept)
+# what the retaining chains said of a verdict (``confirmed_by_retainers``), in words: every renderer uses these
+CONFIRMATION = {True: "confirmed by retainers", False: "retainers disagree", None: "retainers not checked"}
 # options that decide where files go, not what the run measures
 NOT_REPRODUCED = frozenset({"runs_dir", "snapshot_dir", "lane"})
 DEFAULT_BEHAVIOR = "test/fixtures/test-parallel.behavior.json"

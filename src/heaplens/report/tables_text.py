@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..compare.delta import DiffResult, TrendResult
 from ..units import cut, fmt_bytes, fmt_count, fmt_size
+from .model import CONFIRMATION
 
 NAME_WIDTH = 96
 
@@ -195,9 +196,6 @@ def render_retainers(r) -> str:
 
 
 # -- heaplens diagnose BEFORE AFTER ---------------------------------------------------------------
-CONFIRMATION = {True: "confirmed by retainers", False: "retainers disagree", None: "retainers not checked"}
-
-
 def render_pair_diagnosis(p) -> str:
     """``p``: :class:`heaplens.workflow.inspect.PairDiagnosis`."""
     result, d = p.result, p.diagnosis

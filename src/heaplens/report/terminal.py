@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..units import cut, fmt_count, fmt_size
+from .model import CONFIRMATION
 
 NO_WRAP = 100_000  # columns of "plain text": rich lays tables out in it, and nothing is wrapped
 VERDICT_STYLE = {"runtime leak": "bold red", "module-graph retention": "bold yellow", "external memory": "bold magenta",
@@ -28,8 +29,7 @@ def _rule(console: Console, title: str, align: str = "left") -> None:
 
 def _finding(console, f: dict, n: int) -> None:
     style = VERDICT_STYLE.get(f["verdict"], "bold")
-    conf = {True: "confirmed by retainers", False: "retainers disagree", None: "retainers not checked"}[
-        f.get("confirmed_by_retainers")]
+    conf = CONFIRMATION.get(f.get("confirmed_by_retainers"), CONFIRMATION[None])
     _rule(console, f"[{style}]{n}. {escape(f['lane'])} pid {f['pid']}: {f['verdict']}[/] "
                  f"({f['confidence']:.0%}, {conf})", align="left")
     console.print(escape(f["summary"]))
@@ -123,9 +123,6 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
     if not doc["findings"]:
         console.print("no worker ran a file, nothing to diagnose")
     return buf.getvalue()
-
-
-CONFIRMATION = {True: "confirmed by retainers", False: "retainers disagree", None: "retainers not checked"}
 
 
 def render_diagnosis(doc: dict, *, color: bool | None = None) -> str:
