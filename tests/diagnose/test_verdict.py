@@ -8,7 +8,6 @@ Each test plants one shape between two snapshots of one process and checks the e
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -197,7 +196,7 @@ def test_no_growth_worker(planted_lane):
 def _pair(tmp_path, script, *args):
     d = tmp_path / "lane"
     d.mkdir()
-    info = json.loads(run_node(JS / script, d, *map(str, args)).stdout.strip().splitlines()[-1])
+    run_node(JS / script, d, *map(str, args))
     cp = heaplens("diagnose", "--lane-dir", d, "--format", "json")
     assert cp.returncode == 0, cp.stderr
     return json.loads(cp.stdout)["workers"][0]

@@ -1,81 +1,71 @@
-"""``heaplens diagnose``: why a worker's heap grew — one finding per cause, with its holder and fix."""
+"""``heaplens diagnose``: classify the growth of every worker of a run (or between two snapshots), with
+evidence, holders and the fix."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ..errors import UsageError
-from . import BaseCommand
+from . import BaseCommand, add_format
 
 
 class Command(BaseCommand):
     name = "diagnose"
     help = "why the heap grew: module-graph retention, a runtime leak held by a named variable, external memory"
     description = (
-        "Attribute every object that is new in the later of two snapshots of one worker to its nearest "
-        "pre-existing holder, and report one finding per cause (module-graph retention, a runtime leak held by "
-        "a named variable, external memory), biggest first, each with its severity, confidence, holder and fix "
-        "(docs/diagnose.md). RUN_DIR: every worker of a run (with the run's per-file trace: growth per file, "
-        "projection over the lane, growth after the last snapshot) — the same answer as `heaplens report`. "
-        "BEFORE AFTER, or --lane-dir DIR (the earliest and latest snapshot of one PID): a pair without a run."
+        "Every object that is new in the later of two snapshots of one worker is attributed to the nearest "
+        "object that already existed (its holder); one finding per cause — module-graph retention, a runtime "
+        "leak held by a named variable, external memory — biggest first, each with severity, confidence, holder "
+        "and fix (docs/diagnose.md). RUN: every worker of every lane of a run, with the run's per-file trace — "
+        "the same findings as `heaplens report RUN` (one model, cached in <run>/report.json). BEFORE AFTER, or "
+        "--lane-dir DIR (the earliest and latest snapshot of a PID): one worker, without a run. --no-retainers "
+        "skips the holder analysis (no verdict). Rules: heaplens/diagnose/rules.json, extended with --rules FILE."
     )
+    examples = ("heaplens diagnose 20261128-022338-cf14ba", "heaplens diagnose .heaplens/runs/<id> --format json",
+                "heaplens diagnose before.heapsnapshot after.heapsnapshot",
+                "heaplens diagnose --lane-dir .heaplens/runs/<id>/heapsnap/unit-fast --pid 16133")
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
-        p.add_argument("snapshots", nargs="*", metavar="RUN_DIR|SNAPSHOT")
+        p.add_argument("inputs", nargs="*", metavar="RUN|SNAPSHOT",
+                       help="a run (directory, run.json or run id), or BEFORE AFTER snapshots")
         p.add_argument("--lane-dir", metavar="DIR")
-        p.add_argument("--lane", action="append", default=[], metavar="NAME", help="with RUN_DIR: only these lanes")
+        p.add_argument("--lane", action="append", default=[], metavar="NAME", help="with RUN: only these lanes")
         p.add_argument("--pid", type=int)
         p.add_argument("--tid", type=int)
         p.add_argument("--rules", action="append", default=[], metavar="FILE",
-                       help="extra rules (JSON, the keys of heaplens/diagnose/rules.json), tried with the built-in ones")
-        p.add_argument("--retainers", action="store_true", default=True, help=argparse.SUPPRESS)  # the default now
-        p.add_argument("--no-retainers", dest="retainers", action="store_false",
+                       help="extra rules (JSON, the keys of the built-in file), tried with the built-in ones")
+        p.add_argument("--no-retainers", action="store_true",
                        help="skip the holder analysis (only the family delta; no verdict)")
-        p.add_argument("--rebuild", action="store_true", help="RUN_DIR: do not reuse the run's cached diagnosis")
-        p.add_argument("--format", choices=("table", "json"), default="table")
+        p.add_argument("--retainers", action="store_true", help=argparse.SUPPRESS)  # the default since 0.2
+        add_format(p, ("text", "json"))
 
     def run(self, args: argparse.Namespace) -> int:
-        from ..diagnose import load_rules
-        from ..diagnose.run import cached_diagnosis, diagnose_files
-        from ..progress import enabled, status
+        from ..diagnose import load_rules  # deferred: see commands/__init__
+        from ..report import tables_json, tables_text
+        from ..report.json_report import diagnosis_document
+        from ..report.terminal import render_diagnosis
+        from ..workflow.inspect import diagnose_pair
+        from ..workflow.report import report_document
 
-        rules = load_rules(args.rules)
-        lanes = [n for v in args.lane for n in v.split(",") if n]
-        with status(enabled()) as say:
-            if len(args.snapshots) == 1 and not args.lane_dir:
-                doc = cached_diagnosis(args.snapshots[0], rules=rules, retainers=args.retainers, lanes=lanes or None,
-                                       rebuild=args.rebuild, progress=say)
-                if args.pid is not None:
-                    doc["workers"] = [w for w in doc["workers"] if w["pid"] == args.pid]
+        retainers = not args.no_retainers
+        if len(args.inputs) == 1 and not args.lane_dir:
+            lanes = [n for v in args.lane for n in v.split(",") if n]
+            doc = report_document(args.inputs[0], rules=args.rules, lanes=lanes, retainers=retainers)
+            if args.pid is not None:
+                doc = dict(doc, workers=[w for w in doc["workers"] if w["pid"] == args.pid],
+                           findings=[f for f in doc["findings"] if f["pid"] == args.pid])
+            if args.format == "json":
+                sys.stdout.write(tables_json.dumps(diagnosis_document(doc)))
             else:
-                if args.lane_dir:
-                    if args.snapshots:
-                        raise UsageError("give either --lane-dir or snapshot files, not both")
-                    from ..snapshot.files import find_series
-
-                    s = find_series(args.lane_dir, args.pid, args.tid)
-                    files = [str(f.path) for f in s.files]
-                    before, after = files[0], files[-1]
-                elif len(args.snapshots) == 2:
-                    before, after = args.snapshots
-                    files = None
-                else:
-                    raise UsageError("diagnose needs RUN_DIR, BEFORE and AFTER, or --lane-dir DIR")
-                doc = diagnose_files(before, after, rules=rules, retainers=args.retainers, snapshots=files,
-                                     progress=say).to_json()
-        if args.format == "json":
-            sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+                sys.stdout.write(render_diagnosis(doc))
             return 0
-        from ..report.findings import printable, terminal_lines
-
-        out = [f"run: {printable(doc['run'])}"] if doc.get("run") else []
-        for w in doc["workers"]:
-            out.append("")
-            out += terminal_lines(w)
-        out += [f"skipped {printable(s)}" for s in doc.get("skipped") or []]
-        if not doc["workers"]:
-            out.append("no worker to diagnose")
-        sys.stdout.write("\n".join(out) + "\n")
+        if not args.lane_dir and len(args.inputs) != 2:
+            raise UsageError("diagnose needs RUN, BEFORE and AFTER, or --lane-dir DIR")
+        p = diagnose_pair(args.inputs, rules=load_rules(args.rules), lane_dir=args.lane_dir, pid=args.pid,
+                          tid=args.tid, retainers=retainers)
+        if args.format == "json":
+            sys.stdout.write(tables_json.dumps(tables_json.pair_diagnosis_document(p)))
+        else:
+            sys.stdout.write(tables_text.render_pair_diagnosis(p))
         return 0

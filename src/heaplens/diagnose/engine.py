@@ -10,6 +10,7 @@ and are made by :mod:`heaplens.diagnose.findings`.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from ..graph import HeapGraph, read_for_graph
 from ..graph import kernels as GK
 from ..graph.holders import attribute, generic_mask, old_mask
 from ..snapshot import read_snapshot
-from .naming import HolderName, location, name_holder, registration_line, source_path
+from .naming import HolderName, location, name_holder, registration_line, source_path, string_value
 from .rules import Rules
 
 # Causes are named (retaining paths, source lookups) from the largest group down, while a group holds
@@ -143,8 +144,6 @@ def _categories(g: HeapGraph, nodes: np.ndarray, rules: Rules) -> tuple[np.ndarr
 
 def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = None, pid: int | None = None,
                  progress=None) -> PairAnalysis:
-    import time
-
     t0 = time.perf_counter()
     for p in (before, after):
         if Path(p).is_dir():
@@ -491,34 +490,6 @@ def _modules(g: HeapGraph, c: Cause, new, rules: Rules, root: str | None) -> Non
             if imp not in m.importers:
                 m.importers.append(imp)
     c.modules = sorted(by_url.values(), key=lambda m: -m.retained)
-
-
-def string_value(g: HeapGraph, k: int, limit: int = 4096) -> str | None:
-    """The text of a string node; concatenated strings are flattened through their ``first``/``second``
-    edges (V8 names them ``(concatenated string)``), sliced ones through ``parent`` (whole parent)."""
-    t = g.snap.layout.node_types[int(g.ntype[k])]
-    if t == "string":
-        return g.node_name(k)
-    if t not in ("concatenated string", "sliced string"):
-        return None
-    parts: list[str] = []
-    stack = [k]
-    budget = 64
-    while stack and budget > 0 and sum(map(len, parts)) < limit:
-        v = stack.pop()
-        budget -= 1
-        tv = g.snap.layout.node_types[int(g.ntype[v])]
-        if tv == "string":
-            parts.append(g.node_name(v))
-            continue
-        kids = {g.edge_name(e): int(g.to[e]) for e in range(int(g.first[v]), int(g.first[v + 1]))}
-        if tv == "concatenated string" and "first" in kids and "second" in kids:
-            stack += [kids["second"], kids["first"]]
-        elif tv == "sliced string" and "parent" in kids:
-            return None  # the slice's offsets are not in the snapshot
-        else:
-            return None
-    return "".join(parts) if not stack else None
 
 
 def _string_prop(g: HeapGraph, k: int, props: list[str]) -> str | None:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .engine import Cause, PairAnalysis
+from ..units import fmt_size
+from .engine import TEST_FILE, Cause, PairAnalysis
 from .naming import declaration_line, relative, source_path
 from .rules import Rules
 
@@ -45,8 +46,6 @@ class Context:
 
 
 def fmt(n: float | None, signed: bool = True) -> str:
-    from ..report.units import fmt_size
-
     return "?" if n is None else fmt_size(n, signed=signed)
 
 
@@ -75,8 +74,6 @@ def _test_files(urls: list[str], ctx: Context) -> list[str]:
 
 
 def _looks_like_test(path: str) -> bool:
-    from .engine import TEST_FILE
-
     return TEST_FILE.search(path) is not None
 
 

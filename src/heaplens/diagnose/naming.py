@@ -12,6 +12,7 @@ are tried for one that starts in the user's code.
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import numpy as np
 from ..graph import HeapGraph
 from ..graph.paths import best_path_edges
 from .rules import Rules
+from .slots import slot_name
 
 JS_SOURCE = re.compile(r"\.(m|c)?(j|t)sx?$|\.(vue|svelte|astro)$")
 MAX_SOURCE = 5 * 2**20
@@ -191,8 +193,6 @@ def module_level(g: HeapGraph, ctx: int) -> bool:
 
 
 def _anchor_of(g: HeapGraph, s: Step, i: int, rules: Rules) -> Anchor | None:
-    from .slots import slot_name
-
     if s.etype in ("context", "hidden") and _is_context(g, s.src):
         url = _context_url(g, s.src)
         name = s.name
@@ -298,8 +298,6 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
     """Breadth-first over the retainers of ``x`` (weak edges and the root left out): the nearest
     module-level variable, global or static of the user's code that keeps it. Returns
     ``(steps from the root to x, index of the anchor step)`` or None."""
-    from collections import deque
-
     rfirst, redge = g.reverse
     weak = g.t["weak"]
     ctx_types = {g.t["context"], g.t["hidden"]}
@@ -550,6 +548,34 @@ def location(g: HeapGraph, fn: int, root: str | None = None) -> tuple[str | None
     return url, (mapped if mapped is not None else line + 1)
 
 
+def string_value(g: HeapGraph, k: int, limit: int = 4096) -> str | None:
+    """The text of a string node; concatenated strings are flattened through their ``first``/``second``
+    edges (V8 names them ``(concatenated string)``), sliced ones through ``parent`` (whole parent)."""
+    t = g.snap.layout.node_types[int(g.ntype[k])]
+    if t == "string":
+        return g.node_name(k)
+    if t not in ("concatenated string", "sliced string"):
+        return None
+    parts: list[str] = []
+    stack = [k]
+    budget = 64
+    while stack and budget > 0 and sum(map(len, parts)) < limit:
+        v = stack.pop()
+        budget -= 1
+        tv = g.snap.layout.node_types[int(g.ntype[v])]
+        if tv == "string":
+            parts.append(g.node_name(v))
+            continue
+        kids = {g.edge_name(e): int(g.to[e]) for e in range(int(g.first[v]), int(g.first[v + 1]))}
+        if tv == "concatenated string" and "first" in kids and "second" in kids:
+            stack += [kids["second"], kids["first"]]
+        elif tv == "sliced string" and "parent" in kids:
+            return None  # the slice's offsets are not in the snapshot
+        else:
+            return None
+    return "".join(parts) if not stack else None
+
+
 def _script_source(g: HeapGraph, fn: int) -> str | None:
     """The source text V8 compiled for a function's script (closure → shared → script → source)."""
     cache = g.__dict__.setdefault("_heaplens_script_source", {})
@@ -568,8 +594,6 @@ def _script_source(g: HeapGraph, fn: int) -> str | None:
         src = edge(script, ("source",))
         text = None
         if src is not None:
-            from .engine import string_value
-
             text = string_value(g, src, limit=MAX_SOURCE)
         cache[script] = text
     return cache[script]

@@ -7,22 +7,26 @@ between the two snapshots (the per-file growth and its projection over the lane)
 snapshots in between give each cause's growth per interval. A worker without a pair gets the trace's
 figures and no verdict.
 
-``diagnose RUN``, ``report RUN`` and ``investigate`` all call :func:`diagnose_run`; the report model
-caches its JSON keyed by :data:`ENGINE_VERSION`, the options and the rules digest.
+``diagnose RUN``, ``report RUN`` and ``investigate`` all get it through the report model
+(``heaplens.workflow.report``), cached with what produced it.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..compare.delta import diff_files
 from ..errors import UsageError
+from ..runner.record import LaneRecord, RunRecord
+from ..snapshot import read_snapshot
 from ..snapshot.files import parse_name
 from .engine import PairAnalysis, analyse_pair
-from .findings import FLOOR, DEFAULT_HEAP_LIMIT, Context, findings, fmt, heap_growth
+from .findings import DEFAULT_HEAP_LIMIT, FLOOR, Context, findings, fmt, heap_growth
 from .rules import Rules, load_rules
 
 ENGINE_VERSION = "holders-1"
@@ -67,7 +71,7 @@ class WorkerDiagnosis:
 @dataclass
 class RunDiagnosis:
     run_dir: str | None
-    record: dict
+    record: RunRecord | None
     rules: Rules
     workers: list[WorkerDiagnosis]
     skipped: list[str]
@@ -76,7 +80,7 @@ class RunDiagnosis:
     def to_json(self) -> dict:
         return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "engine": ENGINE_VERSION,
                 "rules": self.rules.sources, "rules_digest": self.rules.digest, "options": self.options,
-                "run": self.run_dir, "run_id": self.record.get("run_id"),
+                "run": self.run_dir, "run_id": self.record.run_id if self.record else None,
                 "workers": [w.to_json() for w in self.workers], "skipped": self.skipped}
 
 
@@ -87,14 +91,6 @@ def cache_key(rules: Rules, retainers: bool, lanes: list[str] | None) -> dict:
 
 
 # -- the run record --------------------------------------------------------------------------------
-
-def load_run(run_dir: str | os.PathLike) -> tuple[Path, dict]:
-    """(the run directory, its record) — a run directory, its run.json or a run id."""
-    from ..fix.sources import load_run as load_record, run_json_path
-
-    p = run_json_path(run_dir)
-    return p.parent, load_record(p)
-
 
 def complete(path: str) -> bool:
     """A snapshot Node finished writing: not empty and ending with the closing brace (a worker that
@@ -113,11 +109,10 @@ def complete(path: str) -> bool:
         return False
 
 
-def _snapshot_entries(lane: dict) -> tuple[list[str], dict[str, float]]:
+def _snapshot_entries(lane: LaneRecord) -> tuple[list[str], dict[str, float]]:
     """The lane's snapshot files and, where the record says, when each was taken (epoch seconds)."""
-    snaps = lane.get("snapshots") or {}
     files, times = [], {}
-    for f in snaps.get("files") or []:
+    for f in lane.snapshots.files:
         if isinstance(f, dict):  # a richer record: {"path"/"file", "t"/"time", …}
             p = f.get("path") or f.get("file")
             if not p:
@@ -131,13 +126,12 @@ def _snapshot_entries(lane: dict) -> tuple[list[str], dict[str, float]]:
     return files, times
 
 
-def worker_snapshots(lane: dict, incomplete: list[str] | None = None,
+def worker_snapshots(lane: LaneRecord, incomplete: list[str] | None = None,
                      run_dir: Path | None = None) -> dict[tuple[int, int], list[str]]:
     """(PID, TID) → its complete snapshot files that still exist, in Node's sequence order (cut ones go
     to ``incomplete``)."""
-    snaps = lane.get("snapshots") or {}
     files, _times = _snapshot_entries(lane)
-    d = snaps.get("dir")
+    d = lane.snapshots.dir
     if run_dir is not None and d and not Path(d).is_dir():
         # a run directory that was moved or downloaded (a CI artefact): its own heapsnap/<lane>
         moved = Path(run_dir) / "heapsnap" / Path(d).name
@@ -192,8 +186,6 @@ def trace_growth(files: list[dict]) -> dict:
 
 def _families(before: str, after: str) -> list[dict]:
     """The dominant families of the earliest → latest delta (the seed's third item)."""
-    from ..compare.delta import diff_files
-
     res = diff_files(before, after, by="family", top=FAMILY_ROWS * 4, min_kb=1 / 1024)
     rows = [r for r in res.rows if r.size_delta > 0][:FAMILY_ROWS]
     return [{"type": r.type, "name": r.name[:200] + ("…" if len(r.name) > 200 else ""), "size_delta": r.size_delta,
@@ -203,8 +195,6 @@ def _families(before: str, after: str) -> list[dict]:
 def _trend(pa: PairAnalysis, middle: list[str], progress) -> dict:
     """For each cause: the bytes of its new objects that already existed at each snapshot (0 at the
     first, all of it at the last) — its growth per interval, from ids alone."""
-    from ..snapshot import read_snapshot
-
     causes = [c for c in pa.causes if c.ids is not None and c.kind in ("module-graph", "runtime-leak",
                                                                       "external-memory")]
     if not causes or not middle:
@@ -229,13 +219,10 @@ def _trend(pa: PairAnalysis, middle: list[str], progress) -> dict:
 
 
 def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, files: list[dict] | None = None,
-                    lane_rec: dict | None = None, root: str | None = None, retainers: bool = True,
+                    lane_rec: LaneRecord | None = None, root: str | None = None, retainers: bool = True,
                     times: dict[str, float] | None = None, workers_in_lane: int = 1, progress=None) -> WorkerDiagnosis:
-    import time
-
     t0 = time.perf_counter()
     files = files or []
-    lane_rec = lane_rec or {}
     name = parse_name(snaps[0]) if snaps else None
     w = WorkerDiagnosis(lane, name.pid if name else (files[0].get("pid") if files else None),
                         name.tid if name else None, list(snaps), files=files)
@@ -260,13 +247,11 @@ def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, 
         elif t_after is None or not end or end <= t_after:
             between.append(f)
         # a file the later snapshot was taken during is partly covered: in neither count
-    planned = lane_rec.get("files_planned")
-    lane_files = sorted({f["file"] for f in (lane_rec.get("files") or []) if f.get("file")} |
-                        set(planned if isinstance(planned, list) and all(isinstance(x, str) for x in planned) else []))
+    lane_files = sorted({f.file for f in lane_rec.files} | set(lane_rec.files_planned)) if lane_rec else []
     ctx = Context(root=root, files_between=between if files else [], files_after=later,
                   files_in_lane=len(lane_files) or None, workers_in_lane=workers_in_lane,
-                  heap_limit=w.trace.get("heap_limit"), isolate=lane_rec.get("isolate"), lane_files=lane_files,
-                  traced=bool(files))
+                  heap_limit=w.trace.get("heap_limit"), isolate=lane_rec.isolate if lane_rec else None,
+                  lane_files=lane_files, traced=bool(files))
     try:
         w.families = _families(before, after)
     except UsageError:
@@ -324,30 +309,33 @@ def _trace_only(w: WorkerDiagnosis, heap_limit: int) -> list[str]:
 
 # -- a run -----------------------------------------------------------------------------------------
 
-def diagnose_run(run_dir: str | os.PathLike, *, rules: Rules | None = None, retainers: bool = True,
+def diagnose_run(run: RunRecord | str | os.PathLike, *, rules: Rules | None = None, retainers: bool = True,
                  lanes: list[str] | None = None, progress=None) -> RunDiagnosis:
-    """Every lane of the run: one WorkerDiagnosis per worker that ran a file or was snapshotted."""
-    path, rec = load_run(run_dir)
+    """Every lane of the run (a record, or a run directory / run.json / run id): one WorkerDiagnosis per
+    worker that ran a file or was snapshotted."""
+    rec = run if isinstance(run, RunRecord) else RunRecord.load(run)
+    path = rec.dir
     rules = rules or load_rules()
-    root = rec.get("root")
+    root = rec.root
     workers: list[WorkerDiagnosis] = []
     skipped: list[str] = []
-    lane_items = list((rec.get("lanes") or {}).items())
+    lane_items = list(rec.lanes.items())
     if lanes:
         unknown = [n for n in lanes if n not in dict(lane_items)]
         if unknown:
             raise UsageError(f"no lane {', '.join(unknown)} in {path} (lanes: {', '.join(n for n, _ in lane_items)})")
         lane_items = [(n, l) for n, l in lane_items if n in lanes]
     for name, lane in lane_items:
-        files_by_pid: dict[int, list[dict]] = {}
-        for f in lane.get("files") or []:
-            files_by_pid.setdefault(f.get("pid"), []).append(f)
+        files_by_pid: dict[int | None, list[dict]] = {}
+        for f in lane.files:
+            files_by_pid.setdefault(f.pid, []).append(f.to_json())
         for fs in files_by_pid.values():
             fs.sort(key=lambda f: f.get("end_ms") or 0)
         cut: list[str] = []
         snaps = worker_snapshots(lane, cut, path)
         _files, times = _snapshot_entries(lane)
-        keys = list(dict.fromkeys([*snaps, *((p, None) for p in files_by_pid if p not in {k[0] for k in snaps})]))
+        seen_pids = {k[0] for k in snaps}
+        keys = [*snaps, *((p, None) for p in files_by_pid if p not in seen_pids)]
         found = False
         n_workers = max(len(files_by_pid), 1)
         for key in keys:
@@ -367,7 +355,7 @@ def diagnose_run(run_dir: str | os.PathLike, *, rules: Rules | None = None, reta
             workers.append(w)
             found = True
         if not found:
-            skipped.append(f"{name}: no worker ran a file (status {lane.get('status')})")
+            skipped.append(f"{name}: no worker ran a file (status {lane.status})")
     opts = cache_key(rules, retainers, lanes)
     return RunDiagnosis(str(path), rec, rules, workers, skipped, opts)
 
@@ -382,41 +370,4 @@ def diagnose_files(before: str, after: str, *, rules: Rules | None = None, retai
                          "snapshots of one worker")
     snaps = snapshots or [str(before), str(after)]
     w = diagnose_worker(snaps, rules, retainers=retainers, root=os.getcwd(), progress=progress)
-    return RunDiagnosis(None, {}, rules, [w], [], cache_key(rules, retainers, None))
-
-
-# -- the cache: one answer per run -----------------------------------------------------------------
-
-CACHE_NAME = "diagnosis.cache.json"
-
-
-def cached_diagnosis(run_dir: str | os.PathLike, *, rules: Rules | None = None, retainers: bool = True,
-                     lanes: list[str] | None = None, rebuild: bool = False, progress=None) -> dict:
-    """The run's diagnosis as JSON (:meth:`RunDiagnosis.to_json`): ``<run>/diagnosis.cache.json`` when
-    it was made by this engine with the same options and rules from the same run record, else made now
-    and saved there. ``diagnose RUN``, ``report RUN`` and ``investigate`` all come through here."""
-    import json
-
-    from ..atomicfile import write_text_atomic
-
-    path, rec = load_run(run_dir)
-    rules = rules or load_rules()
-    key = cache_key(rules, retainers, lanes)
-    cache = path / CACHE_NAME
-    record = path / "run.json"
-    if not rebuild and cache.is_file():
-        try:
-            doc = json.loads(cache.read_text())
-            fresh = cache.stat().st_mtime >= record.stat().st_mtime
-        except (OSError, ValueError):
-            doc, fresh = None, False
-        if (fresh and isinstance(doc, dict) and doc.get("schema") == SCHEMA
-                and doc.get("schema_version") == SCHEMA_VERSION and doc.get("options") == key):
-            return doc
-    rd = diagnose_run(path, rules=rules, retainers=retainers, lanes=lanes, progress=progress)
-    doc = rd.to_json()
-    try:
-        write_text_atomic(cache, json.dumps(doc, indent=1) + "\n")
-    except OSError:
-        pass  # a read-only run directory: the answer is the same, only not kept
-    return doc
+    return RunDiagnosis(None, None, rules, [w], [], cache_key(rules, retainers, None))

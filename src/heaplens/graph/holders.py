@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..snapshot.strings import find_string
 from . import HeapGraph
 from . import kernels as GK
+from .paths import best_path_edges
 
 
 @dataclass
@@ -47,8 +49,6 @@ def generic_mask(g: HeapGraph) -> np.ndarray:
     syn = g.nt.get("synthetic", -1)
     if syn >= 0:
         out[np.asarray(g.ntype) == syn] = True
-    from . import find_string
-
     s = find_string(g.snap, "system / NativeContext")
     if s >= 0:
         out[np.asarray(g.nname) == s] = True
@@ -89,8 +89,6 @@ def attribute(g: HeapGraph, old: np.ndarray, generic: np.ndarray | None = None) 
 def path_holders(g: HeapGraph, targets: np.ndarray, old: np.ndarray, generic: np.ndarray):
     """For each target: the first old, non-generic node on its retaining path (from the target
     outwards) and the node right below it on the path; (-1, -1) when the path has none."""
-    from .paths import best_path_edges
-
     targets = np.asarray(targets, dtype=np.int64)
     h = np.full(len(targets), -1, dtype=np.int64)
     t = np.full(len(targets), -1, dtype=np.int64)

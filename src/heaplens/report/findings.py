@@ -11,7 +11,7 @@ from __future__ import annotations
 import html as _html
 import re
 
-from .units import fmt_size
+from ..units import fmt_size
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 LABEL = {"module-graph": "module-graph retention", "runtime-leak": "runtime leak", "external-memory": "external memory"}

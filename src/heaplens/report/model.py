@@ -3,9 +3,9 @@ Markdown, JSON, HTML), built from the run record and the run's diagnosis.
 
 For each investigated worker (``workers``) it holds the seed's six things: the reproduce command, the
 lane + PID compared (with the snapshot files), the dominant families, its findings — one per cause,
-biggest first, each with severity, confidence, holder and fix (``heaplens.diagnose``, the same answer
-``heaplens diagnose RUN`` gives) — and what was verified and what was not. ``findings`` lists every
-finding of the run (with its lane and pid), ``counts`` counts them. Beside them, the data the
+biggest first, each with severity, confidence, holder and fix (``heaplens.diagnose``) — and what was
+verified and what was not. ``findings`` lists every finding of the run with its lane and pid, biggest
+first; ``counts`` counts them. Beside them, the data the
 HTML report draws: RSS timelines per lane and worker with snapshot markers and faults, per-file RSS
 growth, the top families across snapshots. Schema: docs/report.md.
 """
@@ -19,9 +19,17 @@ import time
 from pathlib import Path
 
 from .. import __version__
+from ..atomicfile import write_json_atomic
+from ..diagnose.run import RunDiagnosis
+from ..errors import UsageError
+from ..runner.options import OPTS
+from ..runner.record import LaneRecord, RunRecord
+
 SCHEMA = "heaplens.report"
 SCHEMA_VERSION = 2
 TIMELINE_POINTS = 600  # samples kept per lane (evenly thinned; the peak sample is always kept)
+# options that decide where files go, not what the run measures
+NOT_REPRODUCED = frozenset({"runs_dir", "snapshot_dir", "lane"})
 DEFAULT_BEHAVIOR = "test/fixtures/test-parallel.behavior.json"
 
 
@@ -32,9 +40,11 @@ def _read_jsonl(path: str | None) -> list[dict]:
     with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
             try:
-                out.append(json.loads(line))
-            except ValueError:
+                item = json.loads(line)
+            except (ValueError, RecursionError):
                 continue  # a line cut by a crash
+            if isinstance(item, dict) and isinstance(item.get("t"), (int, float)):
+                out.append(item)
     return out
 
 
@@ -47,25 +57,33 @@ def _thin(samples: list[dict], n: int) -> list[dict]:
     return [samples[i] for i in keep]
 
 
-def reproduce_command(rec: dict, lane: str | None = None) -> str:
+def reproduce_command(rec: RunRecord, lane: str | None = None) -> str:
     """The command that reruns the run (or one lane of it) the same way."""
-    argv = list(rec.get("argv") or ["heaplens", "run"])
+    argv = list(rec.argv or ["heaplens", "run"])
+    if len(argv) >= 2 and argv[1] == "merge" and rec.shard_argv:
+        argv = list(rec.shard_argv[0])  # a merged run: the shards ran alike
     if len(argv) >= 2 and argv[1] in ("investigate", "verify"):
         argv = ["heaplens", "run", *[a for a in argv[2:] if a not in ("--apply", "--verify")]]
     if lane and "--lane" not in argv:
         argv = [*argv[:argv.index("--")], "--lane", lane, *argv[argv.index("--"):]] if "--" in argv else \
             [*argv, "--lane", lane]
-    root = rec.get("root") or rec.get("cwd")
+    root = rec.root or rec.cwd
     # options that came from HEAPLENS_*/OPENCLAW_TEST_* variables: the recorded values, as flags
     if "--" in argv:
         i = argv.index("--")
         argv, tail = argv[:i], argv[i:]
     else:
         tail = []
-    opts = rec.get("options") or {}
-    for key, src in (rec.get("option_sources") or {}).items():
-        if isinstance(src, str) and src.startswith("env ") and opts.get(key) is not None:
-            argv += _flag(key, opts[key])
+    # every option that shaped the run and is not on its command line (from HEAPLENS_*/OPENCLAW_TEST_*,
+    # heaplens.toml, or investigate's own defaults): the recorded value as a flag, so the command reruns it
+    # alike wherever it is read
+    defaults = {o.key: o.default for o in OPTS}
+    for key, value in rec.options.items():
+        src = rec.option_sources.get(key, "default")
+        if src == "cli" or key in NOT_REPRODUCED or value is None or key not in defaults:
+            continue
+        if value != defaults[key] and not (key == "shard" and list(value) == list(defaults[key] or [])):
+            argv += _flag(key, value)
     cmd = shlex.join([*argv, *tail])
     return f"cd {shlex.quote(root)} && {cmd}" if root else cmd
 
@@ -81,80 +99,69 @@ def _flag(key: str, value) -> list[str]:
     return [name, str(value)]
 
 
-def _lane_model(name: str, lane: dict) -> dict:
-    samples = _read_jsonl(lane.get("samples"))
-    t0 = lane.get("started_at") or (samples[0]["t"] if samples else 0)
+def _lane_model(name: str, lane: LaneRecord) -> dict:
+    samples = _read_jsonl(lane.samples)
+    t0 = lane.started_at or (samples[0]["t"] if samples else 0)
     pts = [{"t": round(s["t"] - t0, 3), "rss": s.get("tree_rss") or 0,
             "workers": {str(k): v for k, v in (s.get("workers") or {}).items()}} for s in _thin(samples, TIMELINE_POINTS)]
-    snaps = lane.get("snapshots") or {}
-    markers = []
-    for sig in snaps.get("signals") or []:
-        if sig.get("signaled"):
-            markers.append({"t": round(sig["t"] - t0, 3), "seq": sig.get("seq"), "pids": sig.get("pids") or []})
-    spans = [{"file": f["file"], "pid": f.get("pid"), "start": round(f["start_ms"] / 1000 - t0, 3),
-              "end": round(f["end_ms"] / 1000 - t0, 3), "delta": f.get("delta"), "rss_end": f.get("rss_end"),
-              "peak": f.get("peak"), "heap_delta": (f.get("heap_used_end") or 0) - (f.get("heap_used_start") or 0)}
-             for f in lane.get("files") or [] if f.get("start_ms") and f.get("end_ms")]
+    snaps = lane.snapshots
+    markers = [{"t": round(sig.t - t0, 3), "seq": sig.seq, "pids": sig.pids} for sig in snaps.signals if sig.signaled]
+    spans = [{"file": f.file, "pid": f.pid, "start": round(f.start_ms / 1000 - t0, 3),
+              "end": round(f.end_ms / 1000 - t0, 3), "delta": f.delta, "rss_end": f.rss_end,
+              "peak": f.peak, "heap_delta": f.heap_delta or 0}
+             for f in lane.files if f.start_ms and f.end_ms]
     faults = []
-    for fl in lane.get("faults") or []:
+    for fl in lane.faults:
         # when it died: the last sample that still saw the worker
-        seen = [s["t"] for s in samples if str(fl.get("pid")) in {str(k) for k in (s.get("workers") or {})}]
-        faults.append({**fl, "t": round(seen[-1] - t0, 3) if seen else None})
-    busy = sum(len(sig.get("busy") or []) for sig in snaps.get("signals") or [])
+        seen = [s["t"] for s in samples if str(fl.pid) in {str(k) for k in (s.get("workers") or {})}]
+        faults.append({**fl.to_json(), "t": round(seen[-1] - t0, 3) if seen else None})
+    busy = sum(len(sig.busy) for sig in snaps.signals)
     return {
         "name": name,
-        "kind": lane.get("kind"),
-        "status": lane.get("status"),
-        "exit_code": lane.get("exit_code"),
-        "elapsed_s": lane.get("elapsed_s"),
-        "workers": lane.get("workers_option"),
-        "isolate": lane.get("isolate"),
-        "files_planned": len(lane.get("files_planned") or []),
-        "summary": lane.get("summary") or {},
+        "kind": lane.kind,
+        "status": lane.status,
+        "exit_code": lane.exit_code,
+        "elapsed_s": lane.elapsed_s,
+        "workers": lane.workers_option,
+        "isolate": lane.isolate,
+        "files_planned": len(lane.files_planned),
+        "summary": lane.summary.to_json(),
         "faults": faults,
-        "snapshots": {"dir": snaps.get("dir"), "files": len(snaps.get("files") or []),
-                      "signals": len(snaps.get("signals") or []), "busy_skips": busy,
-                      "dropped": snaps.get("dropped") or []},
+        "snapshots": {"dir": snaps.dir, "files": len(snaps.files), "signals": len(snaps.signals), "busy_skips": busy,
+                      "dropped": snaps.dropped},
         "timeline": {"samples": pts, "snapshots": markers, "files": spans},
-        "log": lane.get("log"),
+        "log": lane.log,
     }
 
 
-def _behavior_path(rec: dict) -> str | None:
-    m = ((rec.get("plan") or {}).get("manifests") or {}).get("behavior")
+def _behavior_path(rec: RunRecord) -> str | None:
+    m = rec.plan.manifests.get("behavior")
     if m:
         return m
-    root = rec.get("root")
-    return str(Path(root) / DEFAULT_BEHAVIOR) if root else None
+    return str(Path(rec.root) / DEFAULT_BEHAVIOR) if rec.root else None
 
 
-def _isolation(f: dict, w: dict, rec: dict) -> None:
-    """An isolate fix also says which manifest it would touch, with the dry-run diff."""
+def _isolation(f: dict, w: dict, rec: RunRecord) -> None:
+    """An isolate fix also says which manifest it would touch (the concrete edit, ``manifest_diff``, is
+    added by the workflow: heaplens.fix makes it) and which of its files have no timing."""
     fix = f["fix"]
     files = list(fix.get("files") or [])
-    no_timing = set((rec.get("plan") or {}).get("no_timing") or [])
-    fix.update({"reason": f"heaplens: module-graph retention in {w['lane']} (pid {w['pid']})",
+    no_timing = set(rec.plan.no_timing)
+    fix.update({"layer": "scheduling", "reason": f"heaplens: module-graph retention in {w['lane']} (pid {w['pid']})",
                 "behavior_manifest": _behavior_path(rec), "missing_timings": [x for x in files if x in no_timing],
                 "manifest_diff": None})
-    if files and rec.get("root"):
-        try:
-            from ..fix.behavior import isolate
-
-            res = isolate(rec["root"], files, reason=fix["reason"], kind="isolated",
-                          behavior_path=fix["behavior_manifest"], dry_run=True)
-            fix["manifest_diff"] = res.diff
-        except Exception as exc:  # the proposal stays useful without the diff
-            fix["manifest_diff_error"] = str(exc)
 
 
-def _verification(w: dict, lane: dict) -> tuple[list[str], list[str]]:
+def _verification(w: dict, lane: LaneRecord | None) -> tuple[list[str], list[str]]:
     done, not_done = [], []
     snaps = w.get("snapshots") or []
     if len(snaps) >= 2:
-        done.append(f"compared {len(snaps)} snapshot(s) of pid {w['pid']} by object id: every new object attributed to "
-                    "the pre-existing object that keeps it")
+        done.append(f"compared {len(snaps)} snapshot(s) of pid {w['pid']} by object id: every new object attributed "
+                    "to the pre-existing object that keeps it")
     else:
         not_done.append("no snapshot pair for this worker: no verdict, only the RSS trace")
+    if len(snaps) >= 2 and not w.get("analysed"):
+        not_done.append("holders not analysed (--no-retainers)")
     for f in w.get("findings") or []:
         ev = [e for e in f.get("evidence") or [] if e.startswith("across ")]
         if ev:
@@ -163,103 +170,105 @@ def _verification(w: dict, lane: dict) -> tuple[list[str], list[str]]:
             not_done.append(f"{f['title']}: two snapshots only — growth in every interval not shown")
     if (w.get("coverage") or {}).get("uncovered"):
         not_done.append(w["coverage"]["uncovered"])
-    sig = lane.get("snapshots") or {}
-    busy = sum(1 for s in sig.get("signals") or [] if w.get("pid") in (s.get("busy") or []))
+    if lane is None:
+        return done, not_done
+    busy = sum(1 for sig in lane.snapshots.signals if w.get("pid") in sig.busy)
     if busy:
         not_done.append(f"{busy} snapshot signal(s) of pid {w['pid']} skipped: the worker was still writing the "
                         "previous snapshot (snapshot overhead)")
-    if sig.get("dropped"):
-        not_done.append(f"{len(sig['dropped'])} snapshot(s) dropped by the budget")
-    for fl in lane.get("faults") or []:
-        if fl.get("pid") == w.get("pid") and not fl.get("snapshots"):
-            not_done.append(f"the worker died ({fl.get('kind')}) without a near-limit snapshot")
+    if lane.snapshots.dropped:
+        not_done.append(f"{len(lane.snapshots.dropped)} snapshot(s) dropped by the budget")
+    for fl in lane.faults:
+        if fl.pid == w.get("pid") and not fl.snapshots:
+            not_done.append(f"the worker died ({fl.kind}) without a near-limit snapshot")
     return done, not_done
 
 
-COUNT_LABELS = {"module-graph": "module-graph retention", "runtime-leak": "runtime leak",
-                "external-memory": "external memory"}
+# the words of each finding kind (counts, badges): every renderer uses these
+KIND_LABELS = {"module-graph": "module-graph retention", "runtime-leak": "runtime leak",
+               "external-memory": "external memory"}
 
 
-def build(run_dir: str | os.PathLike, *, rules=None, retainers: bool = True, lanes: list[str] | None = None,
-          progress=None, diagnosis: dict | None = None, rebuild: bool = False) -> dict:
-    """The report model; ``diagnosis`` (the run's diagnosis JSON) is made — or read from the run's
-    cache — when not given, so the findings are the ones ``heaplens diagnose RUN`` prints."""
-    from ..diagnose.run import cached_diagnosis, load_run
-
-    path, rec = load_run(run_dir)
-    diag = diagnosis or cached_diagnosis(path, rules=rules, retainers=retainers, lanes=lanes, rebuild=rebuild,
-                                         progress=progress)
-    lane_recs = rec.get("lanes") or {}
+def build(rd: RunDiagnosis) -> dict:
+    """The report model of a diagnosed run (:func:`heaplens.diagnose.run.diagnose_run`): ``workers`` (the
+    seed's six things per worker, its findings one per cause) and ``findings`` (all of them, with their lane
+    and pid, biggest first) — the same findings ``heaplens diagnose RUN`` prints."""
+    rec = rd.record
     workers, findings = [], []
-    for w in diag["workers"]:
-        w = dict(w)
-        lane = lane_recs.get(w["lane"]) or {}
+    for wd in rd.workers:
+        w = wd.to_json()
+        lane = rec.lanes.get(w["lane"])
         w["reproduce"] = reproduce_command(rec, w["lane"])
-        w["significant"] = bool(w.get("findings")) or bool((w.get("coverage") or {}).get("uncovered"))
-        for f in w.get("findings") or []:
+        w["significant"] = bool(w["findings"]) or bool((w.get("coverage") or {}).get("uncovered"))
+        for f in w["findings"]:
             if f["fix"]["kind"] == "isolate":
                 _isolation(f, w, rec)
             findings.append({**f, "lane": w["lane"], "pid": w["pid"], "tid": w.get("tid")})
         w["verified"], w["not_verified"] = _verification(w, lane)
         workers.append(w)
     # most important first: workers with findings, the biggest growth first
-    workers.sort(key=lambda w: (not w["significant"],
-                                -sum(f["retained_growth"] for f in w.get("findings") or []),
+    workers.sort(key=lambda w: (not w["significant"], -sum(f["retained_growth"] for f in w["findings"]),
                                 -((w.get("trace") or {}).get("rss_growth") or 0)))
     findings.sort(key=lambda f: -f["retained_growth"])
-    counts: dict[str, int] = {}
-    for f in findings:
-        counts[COUNT_LABELS[f["kind"]]] = counts.get(COUNT_LABELS[f["kind"]], 0) + 1
-    quiet = sum(1 for w in workers if not w["significant"])
-    if quiet:
-        counts["no significant growth"] = quiet
-    isolate = sorted({p for f in findings if f["fix"]["kind"] == "isolate" for p in f["fix"].get("files") or []})
     fixes = {
-        "isolate": isolate,
+        "isolate": sorted({p for f in findings if f["fix"]["kind"] == "isolate" for p in f["fix"].get("files") or []}),
         "missing_timings": sorted({p for f in findings if f["fix"]["kind"] == "isolate"
                                    for p in f["fix"].get("missing_timings") or []}),
         "cleanups": [f"{f['fix']['kind']}: {f['fix']['text']}" for f in findings
                      if f["fix"]["kind"] not in ("isolate", "none")],
     }
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[KIND_LABELS[f["kind"]]] = counts.get(KIND_LABELS[f["kind"]], 0) + 1
+    quiet = sum(1 for w in workers if not w["significant"])
+    if quiet:
+        counts["no significant growth"] = quiet
+    run = {k: getattr(rec, k) for k in ("run_id", "status", "exit_code", "argv", "cwd", "root", "started_at",
+                                         "finished_at", "options", "snapshot_dir")}
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "generated_at": time.time(),
         "heaplens": __version__,
-        "diagnosis": {k: diag.get(k) for k in ("engine", "rules", "rules_digest", "options")},
-        "run": {k: rec.get(k) for k in ("run_id", "status", "exit_code", "argv", "cwd", "root", "started_at",
-                                          "finished_at", "versions", "options", "snapshot_dir")} | {"dir": str(path)},
+        "produced_by": None,  # what produced it (engine, options, rules): set by the workflow that caches it
+        "diagnosis": rd.to_json() | {"workers": None},  # engine, rules digest, options (the workers are below)
+        "run": run | {"versions": rec.versions.to_json(), "dir": str(rec.dir)},
         "reproduce": reproduce_command(rec),
-        "rules": diag.get("rules"),
+        "rules": rd.rules.sources,
         "verdicts": counts,
-        "counts": {"findings": len(findings), "workers": len(workers), **{k: v for k, v in counts.items()}},
-        "lanes": [_lane_model(n, l) for n, l in lane_recs.items()],
+        "counts": {"findings": len(findings), "workers": len(workers), **counts},
+        "lanes": [_lane_model(n, l) for n, l in rec.lanes.items()],
         "workers": workers,
         "findings": findings,
-        "skipped": diag.get("skipped") or [],
+        "skipped": rd.skipped,
         "fixes": fixes,
         "verification": None,  # filled by `heaplens verify`
     }
 
 
 def write(doc: dict, path: str | os.PathLike) -> Path:
-    from ..runner.record import write_atomic
-
     p = Path(path)
-    write_atomic(p, doc)
+    write_json_atomic(p, doc)
     return p
 
 
 def load(path: str | os.PathLike) -> dict:
-    from ..errors import UsageError
-
+    """A saved report model; :class:`UsageError` (one line) when it is not one this heaplens can read."""
     p = Path(path)
     try:
-        doc = json.loads(p.read_text())
+        doc = json.loads(p.read_bytes())
+    except RecursionError:
+        raise UsageError(f"{p}: not a heaplens report (nested too deeply)") from None
     except (OSError, ValueError) as exc:
         raise UsageError(f"{p}: cannot read the report: {exc}") from None
-    if doc.get("schema") != SCHEMA:
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise UsageError(f"{p}: not a heaplens report")
-    if int(doc.get("schema_version", 0)) > SCHEMA_VERSION:
-        raise UsageError(f"{p}: report schema_version {doc.get('schema_version')} is newer than this heaplens")
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UsageError(f"{p}: report schema_version: expected an integer")
+    if version > SCHEMA_VERSION:
+        raise UsageError(f"{p}: report schema_version {version} is newer than this heaplens")
+    for key, kind in (("run", dict), ("lanes", list), ("workers", list), ("findings", list), ("fixes", dict)):
+        if not isinstance(doc.get(key), kind):
+            raise UsageError(f"{p}: report key {key!r} is missing or of the wrong type")
     return doc
