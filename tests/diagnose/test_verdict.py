@@ -117,6 +117,18 @@ def test_buffers_held_by_an_old_array_are_external_memory(planted):
     assert f["fix"]["kind"] == "array-clear"
 
 
+def test_data_of_a_new_module_instance_is_held_by_its_variable(planted):
+    """A module first evaluated between the snapshots keeps data in a module-level array: the data is not
+    module code — its holder is the variable (the module's own instance is a separate, small cause)."""
+    info = planted("newmodule", 80, 65536)
+    w = info["worker"]
+    assert [f["kind"] for f in w["findings"]] == ["external-memory"], w["verdict"]
+    f = w["findings"][0]
+    assert f["holder"]["type"] == "Array" and f["holder"]["variable"] in ("keep", "__keptUploads"), f["holder"]
+    assert cls(f, "Buffer")["count"] == info["expect"]["buffers"]
+    assert f["fix"]["kind"] in ("array-clear", "delete-global")
+
+
 def test_formats_name_the_findings(planted):
     info = planted("mixed", 40000, 40)
     cp = heaplens("diagnose", *info["files"], cwd=FIXTURE)

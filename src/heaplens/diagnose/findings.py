@@ -35,7 +35,9 @@ class Context:
 
     root: str | None = None
     files_between: list[dict] = field(default_factory=list)  # trace entries of the files between the snapshots
-    files_after: list[dict] = field(default_factory=list)  # … that ended after the later snapshot
+    files_after: list[dict] = field(default_factory=list)  # … that started after the later snapshot
+    files_before: list[dict] = field(default_factory=list)  # … that ended before the earlier snapshot
+    files_all: list[dict] = field(default_factory=list)  # all the worker's files
     files_in_lane: int | None = None
     workers_in_lane: int = 1
     heap_limit: int | None = None
@@ -75,6 +77,50 @@ def _test_files(urls: list[str], ctx: Context) -> list[str]:
 
 def _looks_like_test(path: str) -> bool:
     return TEST_FILE.search(path) is not None
+
+
+def _heavy_loaders(c: Cause, ctx: Context) -> list[str]:
+    """The test files that load the new module instances, each weighed by the retained size of the modules
+    it loads (a module loaded by several files split between them; a test file's own instance its own), and
+    of those the ones that load more than the average file does — the files that grow the graph."""
+    by_url = {m.url: m for m in c.modules}
+    weight: dict[str, float] = {}
+    for m in c.modules:
+        owners, seen, todo = [], {m.url}, [m.url]
+        while todo and len(seen) < 200:  # up the importers to the test files
+            u = todo.pop()
+            t = _test_files([u], ctx)
+            if t:
+                owners += t
+                continue
+            for imp in (by_url[u].importers if u in by_url else []):
+                if imp not in seen:
+                    seen.add(imp)
+                    todo.append(imp)
+        for o in dict.fromkeys(owners):
+            weight[o] = weight.get(o, 0.0) + m.retained / len(set(owners))
+    if not weight:
+        return []
+    mean = sum(weight.values()) / len(weight)
+    return sorted((f for f, wt in weight.items() if wt >= mean), key=lambda f: -weight[f])
+
+
+def _like_outside(files: list[str], ctx: Context) -> list[str]:
+    """The worker's other files whose JS heap grew, in the trace, by the same order (at least half the least)
+    as the files the heap shows loading new module instances: the pair did not see them load (they ran
+    before the earlier snapshot, or after, or while it was written), but they load modules of that weight."""
+    growth = {f["file"]: heap_growth(f) for f in ctx.files_all if f.get("file")}
+    known = [growth[x] for x in files if growth.get(x) is not None]
+    if not known or min(known) <= 0:
+        return []
+    least = min(known) / 2
+    return sorted(x for x, gr in growth.items() if x not in files and gr is not None and gr >= least)
+
+
+def _overlapping(ctx: Context) -> list[str]:
+    """The files a snapshot was taken during (partly in the pair): the only candidates left."""
+    out = {id(f) for f in [*ctx.files_before, *ctx.files_between, *ctx.files_after]}
+    return [f["file"] for f in ctx.files_all if id(f) not in out and f.get("file")]
 
 
 def _interval_files(ctx: Context) -> list[str]:
@@ -246,11 +292,12 @@ def _title(c: Cause, holder: dict) -> str:
 
 def _files_adding(c: Cause, ctx: Context, pa: PairAnalysis) -> list[str]:
     if c.kind == "module-graph":
-        urls = [u for m in c.modules for u in (m.url, *m.importers)]
-        return _test_files(urls, ctx) or _interval_files(ctx)
+        files = _heavy_loaders(c, ctx) or _interval_files(ctx)
+        return files + _like_outside(files, ctx)
     # the test files whose functions are among the new objects; else the files that ran in between (the
     # trace, largest heap growth first; without a trace, the test modules evaluated in between)
-    return _test_files(c.scripts, ctx) or _interval_files(ctx) or _test_files(pa.new_modules, ctx)
+    return (_test_files(c.scripts, ctx) or _interval_files(ctx) or _test_files(pa.new_modules, ctx)
+            or _overlapping(ctx))
 
 
 def _fix(c: Cause, holder: dict, ctx: Context, rules: Rules, pa: PairAnalysis) -> dict:

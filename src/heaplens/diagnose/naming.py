@@ -371,15 +371,22 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
         steps = upper + [Step(holder, "?", "…", top)]
         at = len(upper)
     hn = HolderName(node=holder, steps=steps)
-    anchor = find_anchor(g, steps, at, rules)
+    # a global object or a context holds its new value through the variable itself: that edge is the anchor
+    own = _is_context(g, holder) or is_global(g, holder)
+    anchor = find_anchor(g, steps, at + 1 if own and at < len(steps) else at, rules)
     if anchor is None or _rank(g, anchor) > 0:
         # the shortest path goes through the runner's or Node's own code, or a function's local: is the
-        # holder also kept by a variable of the user's modules?
-        found = nearest_user_anchor(g, holder, rules)
+        # holder (or, held by a variable itself, its value) also kept by a variable of the user's modules?
+        start = steps[at].dst if own and at < len(steps) else holder
+        found = nearest_user_anchor(g, start, rules)
         if found is not None:
             alt, ai = found
-            steps = alt + steps[at:]
-            at = len(alt)
+            if start != holder:  # the path ends at the value: the holder's edge to it is replaced
+                steps = alt + steps[at + 1:]
+                at = len(alt) - 1
+            else:
+                steps = alt + steps[at:]
+                at = len(alt)
             anchor = _anchor_of(g, alt[ai], ai, rules)
             hn.steps = steps
     hn.anchor = anchor

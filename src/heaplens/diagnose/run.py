@@ -237,10 +237,11 @@ def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, 
         return w
     before, after = snaps[0], snaps[-1]
     t_before, t_after = _snapshot_time(before, times or {}), _snapshot_time(after, times or {})
-    between, later = [], []
+    earlier, between, later = [], [], []
     for f in files:
         start, end = (f.get("start_ms") or 0) / 1000, (f.get("end_ms") or 0) / 1000
         if t_before is not None and end and end <= t_before:
+            earlier.append(f)  # done before the earlier snapshot: its objects are old
             continue
         if t_after is not None and start and start >= t_after:
             later.append(f)  # ran entirely after the later snapshot: nothing of it is in the pair
@@ -248,7 +249,8 @@ def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, 
             between.append(f)
         # a file the later snapshot was taken during is partly covered: in neither count
     lane_files = sorted({f.file for f in lane_rec.files} | set(lane_rec.files_planned)) if lane_rec else []
-    ctx = Context(root=root, files_between=between if files else [], files_after=later,
+    ctx = Context(root=root, files_between=between if files else [], files_after=later, files_before=earlier,
+                  files_all=files,
                   files_in_lane=len(lane_files) or None, workers_in_lane=workers_in_lane,
                   heap_limit=w.trace.get("heap_limit"), isolate=lane_rec.isolate if lane_rec else None,
                   lane_files=lane_files, traced=bool(files))

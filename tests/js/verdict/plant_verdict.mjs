@@ -13,6 +13,8 @@
 //                   generated modules (module instances that did not exist before)
 //   modules C       C new generated modules only
 //   buffers N S     a test file keeps N Buffers of S bytes in `uploads` (src/blobs.js)
+//   newmodule N S   a test file first evaluated between the snapshots keeps N Buffers in its own
+//                   module-level array `keep` (also globalThis.__keptUploads)
 import v8 from 'node:v8';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +96,17 @@ for (let i = 0; i < ${M}; i++) place(i);
   snap();
   await load(testFile('uploads.test.js'), null, `import { upload } from '../src/blobs.js';
 for (let i = 0; i < ${N}; i++) upload(${S}, i & 0xff);
+`);
+  snap();
+  Object.assign(expect, { buffers: N, bytes: N * S });
+} else if (scenario === 'newmodule') {
+  const [N, S] = n;
+  snap();
+  // a test file first loaded between the snapshots: its module-level array (also published as a global)
+  // keeps Buffers — new data of a new module instance, held by a variable, not module code
+  await load(testFile('keep.test.js'), null, `const keep = [];
+globalThis.__keptUploads = keep;
+for (let i = 0; i < ${N}; i++) keep.push(Buffer.alloc(${S}, i & 0xff));
 `);
   snap();
   Object.assign(expect, { buffers: N, bytes: N * S });
