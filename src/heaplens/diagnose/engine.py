@@ -30,6 +30,8 @@ NAME_SHARE = 0.002
 MAX_NAMED = 60
 RESOURCES = ("timer", "listener", "server", "db", "mock")
 CATEGORIES = ("data", "string", "closure", "engine", "module", "external")
+IDENT = re.compile(r"[A-Za-z_$][\w$]*")
+MAX_CLASSES = 40
 TEST_FILE = re.compile(r"(^|/)[^/]*\.(test|spec)\.[cm]?[jt]sx?$|(^|/)__tests__/")
 
 
@@ -312,9 +314,11 @@ def _describe(g: HeapGraph, c: Cause, new, size, cat, cls, class_names, rules: R
     c.categories = {CATEGORIES[i]: int(cb[i]) for i in range(len(CATEGORIES)) if cb[i] > 0}
     csz = np.bincount(cls[idx], weights=size[idx], minlength=len(class_names))
     ccnt = np.bincount(cls[idx], minlength=len(class_names))
-    top = np.argsort(-csz)[:10]
-    c.classes = [{"name": class_names[int(i)], "count": int(ccnt[i]), "size": int(csz[i])} for i in top.tolist()
-                 if csz[i] > 0]
+    by_size = [int(i) for i in np.argsort(-csz).tolist() if ccnt[i] > 0]
+    # the largest classes, then every class named by a constructor (a `JobQueue` of 15 objects still says
+    # what leaks), at most MAX_CLASSES
+    keep = by_size[:10] + [i for i in by_size[10:] if IDENT.fullmatch(class_names[i])]
+    c.classes = [{"name": class_names[i], "count": int(ccnt[i]), "size": int(csz[i])} for i in keep[:MAX_CLASSES]]
     c.module_records = int((cat[idx] == CATEGORIES.index("module")).sum())
     # who added them: the scripts of the new functions (a sample of them)
     fns = _functions(g, new[idx])

@@ -45,6 +45,7 @@ class Context:
     lane_files: list[str] = field(default_factory=list)  # the lane's test files (relative paths)
     trend: dict = field(default_factory=dict)  # cause key → bytes present at each snapshot
     traced: bool = False  # the worker has per-file trace entries
+    trend_files: list[int] = field(default_factory=list)  # files completed in each interval of the trend
 
 
 def fmt(n: float | None, signed: bool = True) -> str:
@@ -179,9 +180,15 @@ def _finding(c: Cause, pa: PairAnalysis, ctx: Context, rules: Rules, limit: int,
     per_file = b / max(n_between, 1) if n_between is not None else None
     trend = ctx.trend.get(c.key)
     stopped = False
-    if trend and len(trend) >= 3:
+    if trend and len(trend) >= 3 and len(ctx.trend_files) == len(trend) - 1:
+        # the last intervals in which at least one file ran added nothing, earlier ones did: a one-time growth
         steps = [y - x for x, y in zip(trend, trend[1:])]
-        stopped = steps[-1] <= 0.01 * b and sum(s > 0.01 * b for s in steps) >= 1
+        tail, nfiles, i = 0, 0, len(steps) - 1
+        while i >= 0 and nfiles == 0:
+            tail += steps[i]
+            nfiles += ctx.trend_files[i]
+            i -= 1
+        stopped = nfiles > 0 and i >= 0 and tail <= 0.01 * b and any(s > 0.01 * b for s in steps[:i + 1])
     if per_file is None:
         projected = None
         files_note = "files between the snapshots unknown: no projection"
@@ -220,7 +227,7 @@ def _finding(c: Cause, pa: PairAnalysis, ctx: Context, rules: Rules, limit: int,
         "severity_text": sev_text,
         "confidence": round(c.exclusive, 3) if c.exclusive is not None else 0.0,
         "holder": holder,
-        "classes": c.classes[:8],
+        "classes": c.classes,
         "made_of": c.categories,
         "objects": c.count,
         "modules": [{"url": relative(m.url, ctx.root), "instances": m.instances, "retained": m.retained,

@@ -192,13 +192,14 @@ def _families(before: str, after: str) -> list[dict]:
              "count_delta": r.count_delta, "size_after": r.size_after} for r in rows]
 
 
-def _trend(pa: PairAnalysis, middle: list[str], progress) -> dict:
+def _trend(pa: PairAnalysis, middle: list[str], progress) -> tuple[dict, list[str]]:
     """For each cause: the bytes of its new objects that already existed at each snapshot (0 at the
-    first, all of it at the last) — its growth per interval, from ids alone."""
+    first, all of it at the last) — its growth per interval, from ids alone; and the snapshots in between
+    that were read."""
     causes = [c for c in pa.causes if c.ids is not None and c.kind in ("module-graph", "runtime-leak",
                                                                       "external-memory")]
     if not causes or not middle:
-        return {}
+        return {}, []
     if len(middle) > TREND_MAX_SNAPSHOTS:
         step = (len(middle) - 1) / (TREND_MAX_SNAPSHOTS - 1)
         middle = [middle[round(i * step)] for i in range(TREND_MAX_SNAPSHOTS)]
@@ -215,7 +216,7 @@ def _trend(pa: PairAnalysis, middle: list[str], progress) -> dict:
             out[c.key].append(int(c.sizes[there].sum()))
     for c in causes:
         out[c.key].append(int(c.sizes.sum()))
-    return out
+    return out, middle
 
 
 def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, files: list[dict] | None = None,
@@ -265,7 +266,13 @@ def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, 
         return w
     pa = analyse_pair(before, after, rules, root=root, pid=w.pid, progress=progress)
     w.analysed = True
-    ctx.trend = _trend(pa, snaps[1:-1], progress)
+    ctx.trend, middle = _trend(pa, snaps[1:-1], progress)
+    if files and ctx.trend:
+        # the files completed in each interval: a cause that stopped growing must have had files to grow in
+        marks = [t_before, *(_snapshot_time(m, times or {}) for m in middle), t_after]
+        if all(t is not None for t in marks):
+            ends = [(f.get("end_ms") or 0) / 1000 for f in files]
+            ctx.trend_files = [sum(1 for e in ends if a < e <= b) for a, b in zip(marks, marks[1:])]
     w.findings, notes, w.growth = findings(pa, ctx, rules)
     w.growth["analysis_seconds"] = round(pa.seconds, 2)
     w.notes += notes
