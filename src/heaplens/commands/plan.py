@@ -6,13 +6,11 @@ import argparse
 import json
 import sys
 
-from . import BaseCommand
+from ..runner.options import argtype, parse_lanes, parse_nonneg_float, parse_pos_int, parse_shard
+from . import BaseCommand, add_format
 
 
 def add_plan_arguments(p: argparse.ArgumentParser) -> None:
-    from ..runner.options import argtype, parse_lanes, parse_nonneg_float, parse_pos_int, parse_shard
-
-
     p.add_argument("paths", nargs="*", metavar="PATH", help="test files or directories (Vitest filters); default: all")
     p.add_argument("--root", metavar="DIR", help="the suite root (default: nearest package.json upwards)")
     p.add_argument("--config", metavar="FILE", help="the suite's Vitest config (default: Vitest's own lookup)")
@@ -44,14 +42,17 @@ class Command(BaseCommand):
         "timings and memory-hotspot manifests, and print one line per lane: name, files, workers, pool, "
         "isolate. --explain FILE says which lane a file lands in and why."
     )
+    examples = ("heaplens plan", "heaplens plan --files src/", "heaplens plan --explain src/cache.test.ts",
+                "heaplens plan --format json")
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
         add_plan_arguments(p)
         p.add_argument("--explain", metavar="FILE", help="which lane FILE lands in, and why")
         p.add_argument("--files", action="store_true", help="list each lane's files under it")
-        p.add_argument("--format", choices=("text", "json"), default="text")
+        add_format(p, ("text", "json"))
 
     def run(self, args: argparse.Namespace) -> int:
+        # deferred: the runner imports psutil and starts nothing until here (see commands/__init__)
         from pathlib import Path
 
         from ..errors import UsageError
