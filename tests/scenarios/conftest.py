@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from corpus_labels import CORPUS, installs
 from corpus_probe import ProbeRun, run_probe
+
 from helpers import NODE, npm_ci
 
 

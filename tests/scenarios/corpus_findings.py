@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus_labels import scenario_dir
+
 from helpers import NODE
 
 LEGACY_KINDS = {"runtime leak": "runtime-leak", "module-graph retention": "module-graph",

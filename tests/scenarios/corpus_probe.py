@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus_labels import CORPUS, install_dir, scenario_dir
+
 from helpers import NODE
 
 PROBE_CONFIG = CORPUS / "scripts" / "plant-probe" / "config.mjs"

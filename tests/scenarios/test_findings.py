@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 import corpus_docs
+import pytest
 from corpus_findings import compare, investigate, short
 from corpus_labels import LABELS, hog_mode, mode
 

@@ -10,9 +10,18 @@ import re
 import subprocess
 
 import pytest
+from corpus_labels import (
+    CORPUS,
+    FINDING_KINDS,
+    FIX_KINDS,
+    HOLDER_KINDS,
+    LABELS,
+    PROBE_MODES,
+    SEVERITIES,
+    files_on_disk,
+    scenario_dir,
+)
 
-from corpus_labels import (CORPUS, FINDING_KINDS, FIX_KINDS, HOLDER_KINDS, LABELS, PROBE_MODES, SEVERITIES,
-                           scenario_dir, files_on_disk)
 from helpers import NODE
 
 pytestmark = pytest.mark.scenarios

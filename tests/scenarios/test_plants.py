@@ -16,7 +16,6 @@ import subprocess
 import sys
 
 import pytest
-
 from corpus_heapref import RefSnapshot, count_spec
 from corpus_labels import LABELS
 
