@@ -10,16 +10,15 @@ from pathlib import Path
 from ..errors import UsageError
 from . import BaseCommand
 
-DEFAULT_INTERVAL = 5.0  # seconds between snapshots when nothing else sets it
-
 
 class Command(BaseCommand):
     name = "investigate"
     accepts_passthrough = True
     help = "run, diagnose, report, fix (--apply) and verify (--verify): the whole workflow"
     description = (
-        "Run the suite in lanes with the memory trace and heap snapshots (every 5 s unless "
-        "--snapshot-interval, HEAPLENS_*/OPENCLAW_TEST_* or heaplens.toml say otherwise), diagnose every worker, "
+        "Run the suite in lanes as its config says, with the memory trace and heap snapshots taken inside each "
+        "worker at test-file boundaries within the overhead budget (--no-snapshots, HEAPLENS_*/OPENCLAW_TEST_* or "
+        "heaplens.toml can say otherwise), diagnose every worker, "
         "print the report (also <run>/report.html and report.json), and with --apply add the files of "
         "module-graph findings to the behavior manifest (a leak's cleanup is shown, never applied); with "
         "--verify rerun what the fix touched and compare. Exit 0, or 1 when --verify says `not verified`."
@@ -64,8 +63,8 @@ class Command(BaseCommand):
         paths = list(args.paths)
         root = resolve_root(cli.get("root"), paths)
         values, sources = O.resolve(cli, root)
-        if sources.get("snapshot_interval") == "default":
-            cli["snapshot_interval"] = DEFAULT_INTERVAL
+        if sources.get("snapshots") == "default":
+            cli["snapshots"] = True
         runs = Path(values["runs_dir"]) if values["runs_dir"] else root / ".heaplens" / "runs"
         runs = runs if runs.is_absolute() else Path.cwd() / runs
         existing = set(runs.glob("*/run.json")) if runs.is_dir() else set()
