@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['*/**/*.test.js'],
+    // a shared worker per run, as OpenClaw's unit-fast lane (README): heaplens runs the suite as configured
+    isolate: false,
     exclude: ['**/node_modules/**', 'scripts/**'],
   },
 })

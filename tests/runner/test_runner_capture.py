@@ -62,17 +62,17 @@ def test_threads_pool_suite_with_a_leak(version, request, tmp_path):
     by_worker = snapshots_by_worker(lane)
     for key, w in workers.items():
         snaps = by_worker.get(key, [])
-        if len(w["files"]) < 2:
-            continue
-        assert len(snaps) >= 2, (key, w, snaps)
-        assert snaps[0]["reason"] == "first" and snaps[-1]["reason"] == "last"
+        # after its first file's collection, the end of its first file, ..., the end of its last file
+        assert [(s["reason"], s["at"]) for s in snaps[:2]] == [("first", "collected"), ("first", "end")], snaps
+        assert len(w["files"]) < 2 or snaps[-1]["reason"] == "last"
         assert w["files_after_last_snapshot"] == []
         names = [parse_name(s["path"]) for s in snaps]
         assert all(n is not None and n.pid == w["pid"] and n.tid == w["tid"] for n in names)
-        # exact counts: 1500 objects per file the thread had run when each snapshot was written
-        first, last = snaps[0], snaps[-1]
-        assert count(first["path"], "ThreadLeak") == 1500 * first["index"]
-        assert count(last["path"], "ThreadLeak") == 1500 * len(w["files"])
+        assert len({n.seq for n in names}) == len(names)
+        # exact counts: 1500 objects per file the thread had ended when each snapshot was written
+        assert count(snaps[0]["path"], "ThreadLeak") == 0
+        assert count(snaps[1]["path"], "ThreadLeak") == 1500
+        assert count(snaps[-1]["path"], "ThreadLeak") == 1500 * len(w["files"])
     assert any(len(w["files"]) >= 2 for w in workers.values()), "no thread ran two files"
 
 
@@ -112,10 +112,11 @@ def test_many_sub_second_files_leaking_a_little_each(version, request, tmp_path)
     assert several
     for key, w in several.items():
         snaps = by_worker[key]
-        assert len(snaps) >= 2 and snaps[0]["reason"] == "first" and snaps[-1]["reason"] == "last"
-        assert snaps[-1]["index"] == len(w["files"])
-        assert count(snaps[-1]["path"], "SpreadLeak") == 1200 * len(w["files"])
-        assert count(snaps[0]["path"], "SpreadLeak") == 1200 * snaps[0]["index"]
+        ends = [s for s in snaps if s["at"] != "collected"]
+        assert len(ends) >= 2 and ends[0]["reason"] == "first" and ends[-1]["reason"] == "last"
+        assert ends[-1]["index"] == len(w["files"])
+        assert count(ends[-1]["path"], "SpreadLeak") == 1200 * len(w["files"])
+        assert count(ends[0]["path"], "SpreadLeak") == 1200
     # one line per snapshot, no signal-round lines, at most one "spacing out" line
     wrote = r.lines("[heaplens][heap] unit-fast wrote ")
     assert len(wrote) == len(lane["snapshots"]["written"])
@@ -129,7 +130,7 @@ def test_many_sub_second_files_leaking_a_little_each(version, request, tmp_path)
     ends = [e for e in trace if e["ev"] == "end"]
     assert len(ends) == 20 and all(e["settled"] and e["heapUsed"] > 0 and "arrayBuffers" in e for e in ends)
     stats = lane["snapshots"]["stats"]
-    assert stats["workers_with_two"] == len(several)
+    assert stats["workers_with_two"] == stats["workers"]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -177,7 +178,7 @@ def test_pool_and_isolate_per_project(version, request, tmp_path):
         assert 200 * 2**20 <= f["heap_limit"] <= 330 * 2**20
     written = lane["snapshots"]["written"]
     procs = [s for s in written if s["tid"] == 0]
-    assert procs and procs[0]["reason"] == "first"
+    assert [(s["reason"], s["at"]) for s in procs[:2]] == [("first", "collected"), ("first", "end")]
     threads = [s for s in written if s["tid"] >= 1]
     # the threads project's first file (slot first) gets its pair, named by the thread
     assert [s["at"] for s in threads[:2]] == ["collected", "end"] and threads[0]["tid"] == threads[1]["tid"]

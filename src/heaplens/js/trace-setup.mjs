@@ -12,8 +12,8 @@
 //   snapshot-deferred / snapshot-skipped   why a boundary got no snapshot (said once per worker and reason)
 //
 // Snapshots ($HEAPLENS_SNAPSHOTS=1) are taken at test-file boundaries, after a forced full GC:
-// - a worker that runs several files (isolate: false, or a vm pool): the end of its first file, the end of
-//   its last file, and file ends in between when the overhead budget allows. A worker knows its file was its
+// - a worker that runs several files (isolate: false, or a vm pool): after its first file's collection, the
+//   end of its first file, the end of its last file, and file ends in between when the overhead budget allows. A worker knows its file was its
 //   last when the lane has started every planned file: each file start appends one byte to $HEAPLENS_STARTED,
 //   whose size is compared with $HEAPLENS_PLANNED (files × projects running them). Otherwise its last file
 //   end is written when Vitest tells it to stop (the `stop` message of Vitest >= 4, which stops a worker as
@@ -364,11 +364,19 @@ if (first) {
   record('start', file, { heapLimit: v8.getHeapStatistics().heap_size_limit, settled: false })
 }
 
-if (perFile) {
+// After the file's collection (its imports and top-level code done, no test run yet): the GC-settled
+// baseline of a worker per file, and its pair's first snapshot; for a worker that runs several files, its
+// first file only — the earliest snapshot of that worker, so that even a worker that gets a single file has
+// two, and module state that exists before the tests counts as old.
+if (perFile || (first && snapDir)) {
   beforeAll(() => {
     const gcMs = fullGc()
     const m = record('collected', file, { settled: true, gcMs })
     if (!snapDir) return
+    if (!perFile) {
+      if (allowed(1, true, m.heapUsed)) snapshot('first', 'collected', file, { ...m, gcMs })
+      return
+    }
     // the pair opens only if both snapshots fit; the slot's first file always gets one
     const slotFirst = !ledger().some((e) => e.ev === 'snapshot' && e.slot === slot)
     if (allowed(2, slotFirst, m.heapUsed) && snapshot(slotFirst ? 'first' : 'budget', 'collected', file, { ...m, gcMs })) {
