@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup demo demo-snapshots test bench bench-quick bench-graph bench-runner clean check-node
+.PHONY: setup demo demo-snapshots test lint bench bench-quick bench-graph bench-runner clean check-node
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("heaplens needs Python >= 3.10") if sys.version_info < (3, 10) else None'
@@ -25,8 +25,13 @@ demo: setup
 demo-snapshots: setup
 	$(BIN)/python examples/demo/snapshots_demo.py
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# the layering (import-linter contract in pyproject.toml) and the linter (ruff: imports at the top, no unused names)
+lint: setup
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python bench/bench_reader.py

@@ -29,6 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from measure import run_measured  # noqa: E402
+
 CACHE = HERE / ".cache"
 PY = sys.executable
 SIZES = {"200MB": (144_000, 160_000), "2GB": (1_440_000, 1_600_000)}

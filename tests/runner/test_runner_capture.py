@@ -12,11 +12,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from runner_helpers import hl, parse_kv
 
 from heaplens.snapshot.files import parse_name
-
 from reference import classes, load
-from runner_helpers import hl, parse_kv
 
 CAPTURE = Path(__file__).parent / "fixtures" / "capture"
 VERSIONS = ["v3", "v4", "v5"]

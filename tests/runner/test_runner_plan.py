@@ -6,13 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from runner_helpers import hl, parse_kv
 
 from heaplens.errors import UsageError
 from heaplens.runner import manifests as M
 from heaplens.runner import options as O
 from heaplens.runner.plan import PlanOptions, build_plan, explain, pack_lpt, safe_name, split_by_budget
-
-from runner_helpers import hl, parse_kv
 
 FILES = [f"src/m{i}/f{i}.test.ts" for i in range(12)]
 

@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from runner_helpers import MIB, hl, parse_kv
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"

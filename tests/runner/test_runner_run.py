@@ -12,10 +12,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from runner_helpers import MIB, hl, interrupt_and_check, parse_kv, size_of, wait_for_trace
 
 from heaplens.snapshot.files import parse_name
-
-from runner_helpers import MIB, hl, interrupt_and_check, parse_kv, size_of, wait_for_trace
 
 BASIC = ("alloc50", "f1", "f2", "f3", "small")
 
@@ -68,7 +67,7 @@ def check_basic_run(r, root: Path, workers: int, max_old_mb: int, isolate: bool 
     assert kv["files"] == "5" and size_of(kv["totalDelta"]) >= 40 * MIB and size_of(kv["peak"]) > 50 * MIB
     assert summ[0].split("top=")[1].startswith("suite/basic/alloc50.test.js:+")
     # record: versioned, complete, written atomically (no temp file left)
-    assert rec["schema"] == "heaplens.run" and rec["schema_version"] == 1 and rec["status"] == "passed"
+    assert rec["schema"] == "heaplens.run" and rec["schema_version"] == 2 and rec["status"] == "passed"
     assert rec["root"] == str(root) and rec["plan"]["lanes"][0]["name"] == "unit-fast"
     assert lane["exit_code"] == 0 and lane["elapsed_s"] > 0
     run_dir = next(r.runs.iterdir())
@@ -235,10 +234,17 @@ def test_shards_and_merge(v5, tmp_path):
     m = hl("merge", recs[0].parent, recs[1], "-o", out, cwd=v5)
     assert m.code == 0, m.err
     merged = json.loads(out.read_text())
-    assert merged["schema_version"] == 1 and len(merged["shards"]) == 2
+    assert merged["schema_version"] == 2 and len(merged["shards"]) == 2
     files = {f["file"] for lane in merged["lanes"].values() for f in lane["files"]}
     assert len(files) == 5
     assert merged["plan"]["merged_shards"] == ["1/2", "2/2"]
+    # every command that reads a run reads the merged one (heaplens report crashed on it: issue 14.11)
+    for fmt in ("text", "json", "markdown"):
+        rep = hl("report", out, "--format", fmt, "--no-retainers", cwd=v5)
+        assert rep.code == 0 and "Traceback" not in rep.err, rep.err[-2000:]
+    doc = json.loads(hl("report", out, "--format", "json", "--no-retainers", cwd=v5).out)
+    assert {lane["name"] for lane in doc["lanes"]} == set(merged["lanes"])
+    assert doc["reproduce"].endswith("heaplens run suite/basic --shard 1/2 --workers 1")  # a shard's command
     bad = hl("merge", tmp_path / "nope", cwd=v5)
     assert bad.code == 2 and "Traceback" not in bad.err
 

@@ -6,12 +6,11 @@ import argparse
 import json
 import sys
 
-from . import BaseCommand
+from ..runner.options import argtype, parse_lanes, parse_nonneg_float, parse_pool, parse_pos_int, parse_shard
+from . import BaseCommand, add_format
 
 
 def add_plan_arguments(p: argparse.ArgumentParser) -> None:
-    from ..runner.options import argtype, parse_lanes, parse_nonneg_float, parse_pool, parse_pos_int, parse_shard
-
     p.add_argument("paths", nargs="*", metavar="PATH", help="test files or directories (Vitest filters); default: all")
     p.add_argument("--root", metavar="DIR", help="the suite root (default: nearest package.json upwards)")
     p.add_argument("--config", metavar="FILE", help="the suite's Vitest config (default: Vitest's own lookup)")
@@ -44,18 +43,22 @@ class Command(BaseCommand):
     name = "plan"
     help = "print the lanes a run would use"
     description = (
-        "List the suite's test files with Vitest's own resolution (vitest list), read OpenClaw's behavior, "
-        "timings and memory-hotspot manifests, and print one line per lane: name, files, workers, pool, "
-        "isolate. --explain FILE says which lane a file lands in and why."
+        "List the suite's test files and each project's resolved config with Vitest's own resolution, read "
+        "OpenClaw's behavior, timings and memory-hotspot manifests, and print one line per lane: name, files, "
+        "workers, pool, isolate (the suite's own unless a manifest or an option changes them: each such "
+        "deviation is printed under its lane). --explain FILE says which lane a file lands in and why."
     )
+    examples = ("heaplens plan", "heaplens plan --files src/", "heaplens plan --explain src/cache.test.ts",
+                "heaplens plan --format json")
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
         add_plan_arguments(p)
         p.add_argument("--explain", metavar="FILE", help="which lane FILE lands in, and why")
         p.add_argument("--files", action="store_true", help="list each lane's files under it")
-        p.add_argument("--format", choices=("text", "json"), default="text")
+        add_format(p, ("text", "json"))
 
     def run(self, args: argparse.Namespace) -> int:
+        # deferred: the runner imports psutil and starts nothing until here (see commands/__init__)
         from pathlib import Path
 
         from ..errors import UsageError

@@ -18,7 +18,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,8 +25,10 @@ from pathlib import Path
 
 import psutil
 
-from ..report.units import fmt_size
+from ..console import say
+from ..console import write as _write
 from ..snapshot.files import parse_name
+from ..units import fmt_elapsed, fmt_size
 from .plan import Lane
 from .vitest import POOLS, THREAD_POOLS, Suite, projects_hook_path, run_argv, write_wrapper_config
 
@@ -48,28 +49,6 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 HELPER_TITLES = frozenset({"vitest-watchdog"})
 TAIL_CHARS = 200_000
 SNAPSHOT_TIMEOUT_MS = 600_000
-
-_print_lock = threading.Lock()
-
-
-def say(line: str) -> None:
-    _write(line + "\n")
-
-
-def _write(text: str) -> None:
-    """Our stdout may be a pipe that closed (``heaplens run | head``, a killed ``grep``): the lanes must
-    still be watched and stopped properly, so a failed write is dropped, never raised."""
-    with _print_lock:
-        try:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        except (OSError, ValueError):
-            pass
-
-
-def fmt_elapsed(seconds: float) -> str:
-    return f"{seconds:.1f}s" if seconds >= 1 else f"{int(seconds * 1000)}ms"
-
 
 @dataclass
 class RunSettings:

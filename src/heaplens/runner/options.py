@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +23,6 @@ else:  # pragma: no cover
 
 def argtype(fn: Callable[[str], Any]) -> Callable[[str], Any]:
     """An argparse ``type=`` from a parser of this module (its ValueError becomes argparse's error)."""
-    import argparse
-
     def conv(text):
         try:
             return fn(text)
@@ -92,12 +92,10 @@ def parse_percent(text) -> float:
 
 
 def parse_signal(text) -> str:
-    import signal as _s
-
     name = str(text).strip().upper()
     if not name.startswith("SIG"):
         name = "SIG" + name
-    if not hasattr(_s, name):
+    if not hasattr(signal, name):
         raise ValueError(f"unknown signal: {text}")
     return name
 

@@ -26,9 +26,9 @@ lists the *deviations* (printed by ``plan``, kept in the run record, stated in t
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import re
-import fnmatch
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 

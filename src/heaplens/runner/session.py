@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import signal
 import sys
 import threading
 import time
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
+from .. import __version__
 from ..errors import UsageError
 from . import manifests as M
 from . import options as O
@@ -83,8 +87,6 @@ def prepare(cli: dict, paths: list[str]) -> tuple[Suite, Plan, dict, dict, M.Tim
 
 
 def _glob(pattern: str, name: str) -> bool:
-    import fnmatch
-
     return any(c in pattern for c in "*?[") and fnmatch.fnmatchcase(name, pattern)
 
 
@@ -118,7 +120,19 @@ class Interrupt:
             signal.signal(sig, old)
 
 
-def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]) -> int:
+@dataclass
+class RunResult:
+    """What a run leaves: its record (saved in its directory) and heaplens's exit code."""
+
+    record: R.RunRecord
+    exit_code: int
+
+    @property
+    def dir(self) -> Path:
+        return self.record.dir
+
+
+def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]) -> RunResult:
     suite, plan, values, sources, _, _ = prepare(cli, paths)
     run_id = R.new_run_id()
     runs = Path(values["runs_dir"]) if values["runs_dir"] else suite.root / ".heaplens" / "runs"
@@ -162,30 +176,23 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
         say(f"[heaplens] lane {lane.line()}")
         for d in lane.deviations:
             say(f"[heaplens]   deviation {d['text']}")
-    record = {
-        "schema": R.SCHEMA,
-        "schema_version": R.SCHEMA_VERSION,
-        "run_id": run_id,
-        "status": "running",
-        "argv": argv,
-        "cwd": str(Path.cwd()),
-        "root": str(suite.root),
-        "started_at": time.time(),
-        "finished_at": None,
-        "exit_code": None,
-        "versions": {"vitest": suite.vitest_version, "node": suite.node_version,
-                     "package_manager": suite.package_manager, "heaplens": _version()},
-        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in values.items()},
-        "option_sources": sources,
-        "vitest_args": vitest_args,
-        "snapshot_dir": str(snap_base) if snap_base else None,
-        "snapshot_disk_budget": disk_budget,
-        "plan": plan.to_json(),
-        "lanes": {},
-        "shards": [run_id],
-    }
-    path = run_dir / "run.json"
-    R.write_atomic(path, record)
+    record = R.RunRecord.create(
+        run_dir,
+        argv=list(argv),
+        cwd=str(Path.cwd()),
+        root=str(suite.root),
+        started_at=time.time(),
+        versions=R.Versions(vitest=suite.vitest_version, node=suite.node_version,
+                            package_manager=suite.package_manager, heaplens=__version__),
+        options={k: (str(v) if isinstance(v, Path) else v) for k, v in values.items()},
+        option_sources=sources,
+        vitest_args=list(vitest_args),
+        snapshot_dir=str(snap_base) if snap_base else None,
+        snapshot_disk_budget=disk_budget,
+        plan=R.PlanRecord.from_json(plan.to_json(), "plan"),
+        shards=[run_id],
+    )
+    record.save()
     lock = threading.Lock()
     runners: list[LaneRunner] = []
     with Interrupt() as intr:
@@ -194,15 +201,13 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
 
         def lane_done(r: LaneRunner) -> None:
             with lock:
-                record["lanes"][r.lane.name] = r.to_json()
-                R.write_atomic(path, record)
+                record.lanes[r.lane.name] = R.LaneRecord.from_json(r.to_json(), f"lanes.{r.lane.name}")
+                record.save()
 
         def work(r: LaneRunner) -> None:
             try:
                 r.run()
             except Exception as exc:  # a heaplens bug must fail the lane loudly, not pass it
-                import traceback
-
                 traceback.print_exc()
                 r.status, r.exit_code = "error", 70
                 r.faults.append({"kind": "heaplens-error", "pid": None, "files": [], "error": repr(exc)})
@@ -229,16 +234,16 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
     exit_code = 130 if interrupted else (1 if any(c != 0 for c in codes) else 0)
     not_run = [l.name for l in plan.lanes if l.name not in {r.lane.name for r in runners}]
     with lock:
-        record["status"] = "interrupted" if interrupted else ("failed" if exit_code else "passed")
-        record["exit_code"] = exit_code
-        record["finished_at"] = time.time()
-        record["not_run"] = not_run
-        R.write_atomic(path, record)
+        record.status = "interrupted" if interrupted else ("failed" if exit_code else "passed")
+        record.exit_code = exit_code
+        record.finished_at = time.time()
+        record.not_run = not_run
+        record.save()
     failed = [r.lane.name for r in runners if r.exit_code]
     say(f"[heaplens] finished {run_id} lanes={len(runners)} failed={len(failed)}"
         + (f" ({', '.join(failed)})" if failed else "") + (f" not_run={len(not_run)}" if not_run else "")
-        + f" record={path}")
-    return exit_code
+        + f" record={record.path}")
+    return RunResult(record, exit_code)
 
 
 DEFAULT_DISK_BUDGET = 20 * 1024**3
@@ -259,9 +264,3 @@ def disk_budget_bytes(gb: float | None, snap_base: Path | None) -> int | None:
     except OSError:
         return DEFAULT_DISK_BUDGET
     return min(DEFAULT_DISK_BUDGET, free // 2)
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__

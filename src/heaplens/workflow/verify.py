@@ -15,6 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
+from ..report import model
+from ..runner.record import LaneRecord, RunRecord
+from ..runner.session import execute, prepare
+from ..units import cut, fmt_size
+from .report import report_document
 
 MIN_DROP = 10.0  # percent: a peak that falls by less is "not verified"
 
@@ -62,24 +67,18 @@ def _pct(a: float, b: float) -> float | None:
     return None if not a else round(100.0 * (b - a) / a, 1)
 
 
-def lane_figures(lane: dict) -> LaneFigures:
-    workers = lane.get("workers") or {}
-    peak = max((w.get("peak_rss") or 0 for w in workers.values()), default=0)
-    by_pid: dict = {}
-    for f in lane.get("files") or []:
-        by_pid.setdefault(f.get("pid"), []).append(f)
+def lane_figures(lane: LaneRecord) -> LaneFigures:
     # the heap a long-lived worker keeps per file it runs: only workers that ran two files or more
     slope = 0.0
-    for files in by_pid.values():
-        if len(files) >= 2 and files[0].get("heap_used_start") is not None and files[-1].get("heap_used_end") is not None:
-            slope = max(slope, (files[-1]["heap_used_end"] - files[0]["heap_used_start"]) / len(files))
-    return LaneFigures(peak=int(peak), slope=slope, files=len(lane.get("files") or []),
-                       faults=len(lane.get("faults") or []))
+    for files in lane.files_by_pid().values():
+        if len(files) >= 2 and files[0].heap_used_start is not None and files[-1].heap_used_end is not None:
+            slope = max(slope, (files[-1].heap_used_end - files[0].heap_used_start) / len(files))
+    return LaneFigures(peak=lane.peak_rss(), slope=slope, files=len(lane.files), faults=len(lane.faults))
 
 
-def touched(rec: dict, current_lane_of: dict[str, str], finding_lanes: list[str]) -> tuple[list[str], list[str], bool]:
+def touched(rec: RunRecord, current_lane_of: dict[str, str], finding_lanes: list[str]) -> tuple[list[str], list[str], bool]:
     """(files to rerun, lanes of the run they were in, whether files moved between lanes)."""
-    old_lane_of = {f: l["name"] for l in (rec.get("plan") or {}).get("lanes") or [] for f in l.get("files") or []}
+    old_lane_of = rec.plan.lane_of()
     moved = sorted(f for f, lane in old_lane_of.items() if f in current_lane_of and current_lane_of[f] != lane)
     if moved:
         lanes = sorted({old_lane_of[f] for f in moved})
@@ -89,78 +88,60 @@ def touched(rec: dict, current_lane_of: dict[str, str], finding_lanes: list[str]
     return files, lanes, bool(moved)
 
 
-def _current_plan(rec: dict) -> dict[str, str]:
-    from ..runner.session import prepare
-
+def _current_plan(rec: RunRecord) -> dict[str, str]:
     cli = _cli(rec)
     cli["lane"] = None
     _suite, plan, *_ = prepare(cli, [])
     return {f: l.name for l in plan.lanes for f in l.files}
 
 
-def _cli(rec: dict) -> dict:
-    opts = dict(rec.get("options") or {})
-    cli = {k: opts.get(k) for k in ("config", "workers", "behavior", "timings", "hotspots", "heavy_min_ms",
-                                    "heavy_lanes", "batch_ms", "memory_min_kb", "max_old_space_mb", "trace",
-                                    "poll_ms", "top", "snapshot_signal", "snapshot_budget_gb", "parallel",
-                                    "grace", "runs_dir")}
-    cli["root"] = rec.get("root")
+def _cli(rec: RunRecord) -> dict:
+    """The run's resolved options as command-line values (the rerun runs with them, whatever the
+    environment says now); the lane selection, shard and snapshots are decided by the verification."""
+    cli = {k: v for k, v in rec.options.items() if k not in ("lane", "shard", "snapshot_interval", "snapshot_dir")}
+    cli["root"] = rec.root
     return cli
 
 
 def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots: bool | None = None,
            say=print) -> Verification:
-    from ..diagnose.run import load_run
-    from ..runner import record as R
-    from ..runner.session import execute
-
-    path, rec = load_run(run_dir)
-    if rec.get("status") == "running":
+    rec = RunRecord.load(run_dir)
+    path = rec.dir
+    if not rec.finished:
         raise UsageError(f"{path}: the run has not finished")
-    report = _report(path)
+    report = _report(rec)
     finding_lanes = [f["lane"] for f in report["findings"] if f["significant"]] if report else []
     files, lanes, moved = touched(rec, _current_plan(rec), finding_lanes)
     if not files:
         raise UsageError(f"{path}: nothing to verify — no file changed lanes and no lane had a finding")
-    lane_recs = rec.get("lanes") or {}
-    before_snaps = any((lane_recs.get(l) or {}).get("snapshots", {}).get("files") for l in lanes)
-    finished = all((lane_recs.get(l) or {}).get("status") == "passed" for l in lanes)
+    lane_recs = rec.lanes
+    before_snaps = any(lane_recs[l].snapshots.files for l in lanes if l in lane_recs)
+    finished = all(l in lane_recs and lane_recs[l].status == "passed" for l in lanes)
     use_snaps = (before_snaps and finished) if snapshots is None else snapshots
     v = Verification(before_run=str(path), after_run=None, touched_files=files, moved=moved, snapshots=use_snaps)
     v.lanes_before = {l: lane_figures(lane_recs[l]) for l in lanes if l in lane_recs}
     say(f"[heaplens] verify: {len(files)} file(s) of lane(s) {', '.join(lanes)} "
         + ("moved to other lanes by the manifests" if moved else "rerun after the fix")
-        + (f"; snapshots every {rec['options'].get('snapshot_interval')}s" if use_snaps else "; snapshots off"))
+        + (f"; snapshots every {rec.options.get('snapshot_interval')}s" if use_snaps else "; snapshots off"))
     cli = _cli(rec)
-    cli["snapshot_interval"] = rec["options"].get("snapshot_interval") if use_snaps else 0.0
-    root = Path(rec["root"])
-    runs = Path(cli["runs_dir"]) if cli.get("runs_dir") else root / ".heaplens" / "runs"
-    existing = set(runs.glob("*/run.json")) if runs.is_dir() else set()
+    cli["snapshot_interval"] = rec.options.get("snapshot_interval") if use_snaps else 0.0
     argv = ["heaplens", "run", *files]
-    v.exit_code = execute(cli, files, list(rec.get("vitest_args") or []), argv)
-    new = sorted(set(runs.glob("*/run.json")) - existing)
-    if not new:
-        raise UsageError("the verification run left no run record")
-    after_dir = new[-1].parent
-    v.after_run = str(after_dir)
-    after = R.load(after_dir)
-    v.lanes_after = {n: lane_figures(l) for n, l in (after.get("lanes") or {}).items()}
-    _compare(v, report, after_dir if use_snaps else None, min_drop)
+    result = execute(cli, files, list(rec.vitest_args), argv)
+    v.exit_code = result.exit_code
+    v.after_run = str(result.dir)
+    v.lanes_after = {n: lane_figures(l) for n, l in result.record.lanes.items()}
+    _compare(v, report, result.record if use_snaps else None, min_drop)
     return v
 
 
-def _report(path: Path) -> dict | None:
-    from ..commands.report import report_document
-
+def _report(rec: RunRecord) -> dict | None:
     try:
-        return report_document(str(path))
-    except Exception:  # a report that cannot be built must not stop the verification
+        return report_document(rec)
+    except UsageError:  # a report that cannot be built must not stop the verification
         return None
 
 
-def _compare(v: Verification, report: dict | None, after_dir: Path | None, min_drop: float) -> None:
-    from ..report.units import fmt_size
-
+def _compare(v: Verification, report: dict | None, after: RunRecord | None, min_drop: float) -> None:
     pb, pa = v.peak(v.lanes_before), v.peak(v.lanes_after)
     for name, b in v.lanes_before.items():
         a = v.lanes_after.get(name)
@@ -184,8 +165,8 @@ def _compare(v: Verification, report: dict | None, after_dir: Path | None, min_d
     faults_a = sum(a.faults for a in v.lanes_after.values())
     if faults_b or faults_a:
         v.lines.append(f"worker faults (OOM/crash): {faults_b} → {faults_a}")
-    if report and after_dir is not None:
-        _families(v, report, after_dir)
+    if report and after is not None:
+        _families(v, report, after)
     dropped = ch is not None and -ch >= min_drop
     if faults_a > faults_b:
         v.verdict = "not verified"
@@ -199,13 +180,11 @@ def _compare(v: Verification, report: dict | None, after_dir: Path | None, min_d
         v.lines.append(f"note: the rerun exited {v.exit_code} (failing tests?)")
 
 
-def _families(v: Verification, report: dict, after_dir: Path) -> None:
+def _families(v: Verification, report: dict, after_rec: RunRecord) -> None:
     """The finding's top families: their growth before vs. in the rerun's lane of the same name."""
-    from ..commands.report import report_document
-
     try:
-        after = v.after_report = report_document(str(after_dir), retainers=False)
-    except Exception as exc:
+        after = v.after_report = report_document(after_rec)
+    except UsageError as exc:
         v.lines.append(f"families not compared: {exc}")
         return
     for f in report["findings"]:
@@ -222,8 +201,6 @@ def _families(v: Verification, report: dict, after_dir: Path) -> None:
             v.families.append({"lane": f["lane"], "type": r["type"], "name": r["name"],
                                "before": r["size_delta"], "after": got.get(key, 0)})
     if v.families:
-        from ..report.units import cut, fmt_size
-
         for fam in v.families[:5]:
             v.lines.append(f"{fam['lane']} family {fam['type']} {cut(fam['name'] or '', 50)}: "
                            f"{fmt_size(fam['before'], signed=True)} → {fmt_size(fam['after'], signed=True)}")
@@ -231,16 +208,12 @@ def _families(v: Verification, report: dict, after_dir: Path) -> None:
 
 def record(v: Verification) -> None:
     """Both runs' reports carry the verification (report.json beside each run.json)."""
-    from ..commands.report import report_document
-    from ..report import model
-
     for d in (v.before_run, v.after_run):
         if not d:
             continue
         try:
-            doc = (v.after_report if d == v.after_run and v.after_report is not None
-                   else report_document(d, retainers=d == v.before_run))
-        except Exception:
+            doc = v.after_report if d == v.after_run and v.after_report is not None else report_document(d)
+        except UsageError:
             continue
         doc["verification"] = v.to_json()
         model.write(doc, Path(d) / "report.json")

@@ -107,3 +107,42 @@ def id_diff_document(r) -> dict:
             for x in r.rows
         ],
     }
+
+
+# -- heaplens top / retainers -----------------------------------------------------------------------
+def top_document(r) -> dict:
+    """``r``: :class:`heaplens.workflow.inspect.TopResult`."""
+    def cls(c) -> dict:
+        d = {"class": c.name, "count": c.count, "shallow_size": c.shallow, "retained_size": c.retained,
+             "distance": c.distance}
+        if c.location is not None:
+            d["location"] = {"script_id": c.location[0], "line": c.location[1], "column": c.location[2], "url": c.url}
+        return d
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "heaplens.top",
+        "snapshot": {"path": r.snapshot, "node_count": r.node_count, "edge_count": r.edge_count,
+                     "total_size": r.total, "unreachable": r.unreachable, "weak_only": r.weak_only},
+        "classes": [cls(c) for c in r.classes],
+        "objects": [{"label": o.label, "id": o.id, "class": o.class_name, "shallow_size": o.shallow,
+                     "retained_size": o.retained, "distance": o.distance} for o in r.objects],
+    }
+
+
+def retainers_document(r) -> dict:
+    """``r``: :class:`~heaplens.workflow.inspect.ObjectRetainers` or ``ClassRetainers``."""
+    if hasattr(r, "paths"):
+        info = {"label": r.label, "id": r.id, "class": r.class_name, "shallow_size": r.shallow,
+                "retained_size": r.retained, "distance": r.distance, "dominator": r.dominator}
+        return {"schema_version": SCHEMA_VERSION, "kind": "heaplens.retainers", "snapshot": r.snapshot,
+                "object": info, "paths": [p.to_json() for p in r.paths]}
+    return {"schema_version": SCHEMA_VERSION, "kind": "heaplens.retainers", "snapshot": r.snapshot, "class": r.name,
+            "count": r.count, "retained_size": r.retained, "aggregation": r.aggregation.to_json()}
+
+
+def pair_diagnosis_document(p) -> dict:
+    """``p``: :class:`heaplens.workflow.inspect.PairDiagnosis`."""
+    r = p.result
+    return {"schema_version": SCHEMA_VERSION, "kind": "heaplens.diagnosis", "before": r.before.path,
+            "after": r.after.path, "pid": r.after.pid, "rules": p.rules.sources, **p.diagnosis.to_json()}

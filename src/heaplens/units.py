@@ -1,4 +1,5 @@
-"""Sizes as OpenClaw's wrapper prints them: 1024-based, KiB below 1 MiB, MiB below 1 GiB."""
+"""Sizes, counts and durations as heaplens prints them (OpenClaw's wrapper's style: 1024-based, KiB below
+1 MiB, MiB below 1 GiB, GiB above). The one place that formats them."""
 
 from __future__ import annotations
 
@@ -19,6 +20,22 @@ def fmt_size(n: float, signed: bool = False) -> str:
     return sign + body
 
 
+def fmt_bytes(n: float) -> str:
+    """Like :func:`fmt_size`, but small sizes in bytes ("40 B", not "0.0KiB")."""
+    return f"{int(n)} B" if abs(n) < 1024 else fmt_size(n)
+
+
+def fmt_elapsed(seconds: float) -> str:
+    return f"{seconds:.1f}s" if seconds >= 1 else f"{int(seconds * 1000)}ms"
+
+
+def fmt_pct(before: float, after: float) -> str:
+    """The change from ``before`` to ``after`` as " (−12 %)" (typographic minus), "" when before is 0."""
+    if not before:
+        return ""
+    return f" ({100.0 * (after - before) / before:+.0f} %)".replace("-", "−")
+
+
 def fmt_count(n: int, signed: bool = False) -> str:
     return f"{n:+,}" if signed else f"{n:,}"
 
@@ -27,15 +44,3 @@ def cut(text: str, width: int) -> str:
     """One line, at most ``width`` characters, with an ellipsis when cut."""
     text = " ".join(text.split()) if ("\n" in text or "\r" in text or "\t" in text) else text
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def row_cells(row, by: str, width: int, intervals: bool = False) -> list[str]:
-    """The cells of one delta (or trend) row: size and count growth, [per-interval growth],
-    [type,] name cut to ``width``."""
-    cells = [fmt_size(row.size_delta, signed=True), fmt_count(row.count_delta, signed=True)]
-    if intervals:
-        cells += [fmt_size(d, signed=True) for d in row.size_deltas]
-    if by == "family":
-        cells.append(row.type or "")
-    cells.append(cut(row.name or '""', width))
-    return cells
