@@ -308,3 +308,22 @@ def test_batches_only_with_a_timings_manifest():
     plan = build_plan(many, M.Behavior(), M.Timings(), M.Hotspots(),
                       PlanOptions(batch_ms=20000, sources={"batch_ms": "cli"}))
     assert len(plan.lanes) == 5
+
+
+def test_a_lane_with_every_file_runs_the_suites_own_command(tmp_path):
+    """The lane that holds every listed file passes the run's PATHS (or nothing), not a list of files; a lane
+    that holds some of them names its files."""
+    from heaplens.runner.vitest import Suite, run_argv
+
+    plan = build_plan(FILES, M.Behavior(), M.Timings(), M.Hotspots(), PlanOptions(filters=["/abs/src"]))
+    (lane,) = plan.lanes
+    assert lane.all_files and lane.filters == ["/abs/src"]
+    b = M.Behavior(entries=[M.Entry(FILES[0], None, "unit", "isolated", "x: unit.isolated")])
+    plan = build_plan(FILES, b, M.Timings(), M.Hotspots(), PlanOptions(filters=["/abs/src"]))
+    assert not any(l.all_files or l.filters for l in plan.lanes)
+    suite = Suite(root=tmp_path, package_manager="npm", vitest_version="4.1.12", node_version="v20", config=None)
+    argv = run_argv(suite, tmp_path / "c.mjs", None, extra=["--reporter=dot"])
+    assert argv[argv.index("run") + 1:] == ["--root", str(tmp_path), "--config", str(tmp_path / "c.mjs"), "--reporter=dot"]
+    assert not any(a.startswith(("--pool", "--maxWorkers", "--isolate", "--no-isolate")) for a in argv)
+    argv = run_argv(suite, tmp_path / "c.mjs", ["a.test.ts"], workers=2, pool="threads", isolate=False)
+    assert argv[argv.index("run") + 5:] == ["--pool=threads", "--maxWorkers=2", "--no-isolate", str(tmp_path / "a.test.ts")]

@@ -64,7 +64,7 @@ class PlanOptions:
     sources: dict[str, str] = field(default_factory=dict)
     # heaplens.toml [lanes."<glob>"] tables: (glob, {"pool"|"isolate"|"workers": value, "reason": text})
     lane_overrides: list[tuple[str, dict]] = field(default_factory=list)
-    filtered: bool = False  # PATHS were given: lanes always name their files
+    filters: list[str] = field(default_factory=list)  # PATHS as given to Vitest (a lane with every file passes them)
 
 
 @dataclass
@@ -82,7 +82,8 @@ class Lane:
     why: dict[str, str] = field(default_factory=dict)  # setting → why it is overridden
     config: dict[str, str] = field(default_factory=dict)  # setting → the suite's value(s), from annotate()
     deviations: list[dict] = field(default_factory=list)  # from annotate()
-    all_files: bool = False  # the lane runs every file the suite has: no file filters on its command line
+    all_files: bool = False  # the lane runs every listed file: its command line has the run's PATHS, not the files
+    filters: list[str] = field(default_factory=list)  # those PATHS (none: the whole suite)
     runs: int = 0  # test-file runs Vitest will start (a file in two projects runs twice); from annotate()
 
     def set(self, setting: str, value, reason: str) -> None:
@@ -103,7 +104,7 @@ class Lane:
         return {"name": self.name, "kind": self.kind, "files": self.files, "workers": self.workers,
                 "isolate": self.isolate, "pool": self.pool, "reasons": self.reasons,
                 "overrides": {k: {"value": getattr(self, k), "reason": r} for k, r in self.why.items()},
-                "config": self.config, "deviations": self.deviations, "all_files": self.all_files,
+                "config": self.config, "deviations": self.deviations, "all_files": self.all_files, "filters": self.filters,
                 "runs": self.runs}
 
 
@@ -370,9 +371,11 @@ def build_plan(files: list[str], behavior: Behavior, timings: Timings, hotspots:
             lanes.append(lane)
     lanes += list(pinned.values())
     _apply_options(lanes, opts)
-    if not opts.filtered and shard is None:
+    if shard is None:
         for lane in lanes:
             lane.all_files = len(lane.files) == len(files)
+            if lane.all_files:
+                lane.filters = list(opts.filters)
     return Plan(
         lanes=lanes,
         files=files,
@@ -429,5 +432,5 @@ def explain(plan: Plan, file: str, timings: Timings, hotspots: Hotspots) -> list
         "command=vitest run" + (f" --pool={lane.pool}" if lane.pool else "")
         + (f" --maxWorkers={lane.workers}" if lane.workers else "")
         + ("" if lane.isolate is None else (" --isolate" if lane.isolate else " --no-isolate"))
-        + ("" if lane.all_files else f" <{len(lane.files)} file(s) of {lane.name}>"),
+        + ("".join(f" {f}" for f in lane.filters) if lane.all_files else f" <{len(lane.files)} file(s) of {lane.name}>"),
     ]

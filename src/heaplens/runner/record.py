@@ -391,7 +391,8 @@ class PlanLane(_Part):
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # setting → {value, reason}
     config: dict[str, str] = field(default_factory=dict)  # the suite's own values for the lane's files
     deviations: list[dict[str, Any]] = field(default_factory=list)
-    all_files: bool = False  # run without file filters (the lane is the whole suite)
+    all_files: bool = False  # every listed file: run with the run's PATHS (``filters``), not a file list
+    filters: list[str] = field(default_factory=list)
     runs: int = 0
 
 

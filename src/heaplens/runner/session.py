@@ -69,7 +69,7 @@ def prepare(cli: dict, paths: list[str]) -> tuple[Suite, Plan, dict, dict, M.Tim
         isolate=values["isolate"],
         sources=sources,
         lane_overrides=values["lane_overrides"],
-        filtered=bool(paths),
+        filters=filters_for(paths, root),
     )
     plan = build_plan(files, behavior, timings, hotspots, popts)
     annotate(plan, config)
