@@ -58,11 +58,20 @@ def severity(projected: float, heap_limit: int) -> str:
 
 
 def heap_growth(f: dict) -> int | None:
-    """A file's JS heap growth in the trace: GC-settled when the runner recorded it."""
-    for a, b in (("heap_settled_start", "heap_settled_end"), ("heap_used_start", "heap_used_end")):
-        if f.get(a) is not None and f.get(b) is not None:
-            return int(f[b]) - int(f[a])
+    """A file's JS heap growth in the trace: GC-settled when the runner recorded it (``heap_growth``, from
+    the settled start to the settled end), else the heap used at its start and end."""
+    if f.get("heap_growth") is not None:
+        return int(f["heap_growth"])
+    s, e = f.get("settled_start") or {}, f.get("settled_end") or {}
+    if s.get("heap_used") is not None and e.get("heap_used") is not None:
+        return int(e["heap_used"]) - int(s["heap_used"])
+    if f.get("heap_used_start") is not None and f.get("heap_used_end") is not None:
+        return int(f["heap_used_end"]) - int(f["heap_used_start"])
     return None
+
+
+def settled(f: dict) -> bool:
+    return f.get("heap_growth") is not None or bool(f.get("settled_end"))
 
 
 def _test_files(urls: list[str], ctx: Context) -> list[str]:

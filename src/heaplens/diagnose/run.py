@@ -26,7 +26,7 @@ from ..runner.record import LaneRecord, RunRecord
 from ..snapshot import read_snapshot
 from ..snapshot.files import parse_name
 from .engine import PairAnalysis, analyse_pair
-from .findings import DEFAULT_HEAP_LIMIT, FLOOR, Context, findings, fmt, heap_growth
+from .findings import DEFAULT_HEAP_LIMIT, FLOOR, Context, findings, fmt, heap_growth, settled
 from .rules import Rules, load_rules
 
 ENGINE_VERSION = "holders-1"
@@ -110,19 +110,13 @@ def complete(path: str) -> bool:
 
 
 def _snapshot_entries(lane: LaneRecord) -> tuple[list[str], dict[str, float]]:
-    """The lane's snapshot files and, where the record says, when each was taken (epoch seconds)."""
-    files, times = [], {}
-    for f in lane.snapshots.files:
-        if isinstance(f, dict):  # a richer record: {"path"/"file", "t"/"time", …}
-            p = f.get("path") or f.get("file")
-            if not p:
-                continue
-            files.append(str(p))
-            t = f.get("t", f.get("time"))
-            if isinstance(t, (int, float)):
-                times[os.path.abspath(str(p))] = float(t)
-        else:
-            files.append(str(f))
+    """The lane's snapshot files and, for those the workers wrote at file boundaries, when (epoch seconds)."""
+    files = [str(f) for f in lane.snapshots.files]
+    times = {}
+    for w in lane.snapshots.written:
+        files.append(str(w.path))
+        if w.t:
+            times[os.path.abspath(str(w.path))] = float(w.t) / 1000
     return files, times
 
 
@@ -291,9 +285,9 @@ def _coverage(ctx: Context, heap_limit: int) -> dict:
     out = {"files_between": len(ctx.files_between), "files_after": len(ctx.files_after),
            "heap_between": between, "heap_after": after, "uncovered": None}
     if ctx.files_after and after >= FLOOR * heap_limit:
-        settled = any(f.get("heap_settled_end") is not None for f in ctx.files_after)
+        gc = any(settled(f) for f in ctx.files_after)
         out["uncovered"] = (f"not covered: {len(ctx.files_after)} file(s) ran after the last snapshot and the "
-                            f"{'GC-settled ' if settled else ''}JS heap grew {fmt(after)} over them (trace) — this "
+                            f"{'GC-settled ' if gc else ''}JS heap grew {fmt(after)} over them (trace) — this "
                             "diagnosis cannot say what that growth is")
     return out
 
@@ -335,21 +329,20 @@ def diagnose_run(run: RunRecord | str | os.PathLike, *, rules: Rules | None = No
             raise UsageError(f"no lane {', '.join(unknown)} in {path} (lanes: {', '.join(n for n, _ in lane_items)})")
         lane_items = [(n, l) for n, l in lane_items if n in lanes]
     for name, lane in lane_items:
-        files_by_pid: dict[int | None, list[dict]] = {}
+        files_by_worker: dict[tuple, list[dict]] = {}
         for f in lane.files:
-            files_by_pid.setdefault(f.pid, []).append(f.to_json())
-        for fs in files_by_pid.values():
+            files_by_worker.setdefault((f.pid, f.tid or 0), []).append(f.to_json())
+        for fs in files_by_worker.values():
             fs.sort(key=lambda f: f.get("end_ms") or 0)
         cut: list[str] = []
         snaps = worker_snapshots(lane, cut, path)
         _files, times = _snapshot_entries(lane)
-        seen_pids = {k[0] for k in snaps}
-        keys = [*snaps, *((p, None) for p in files_by_pid if p not in seen_pids)]
+        keys = list(dict.fromkeys([*snaps, *files_by_worker]))
         found = False
-        n_workers = max(len(files_by_pid), 1)
+        n_workers = max(len(files_by_worker), 1)
         for key in keys:
             pid = key[0]
-            fs = files_by_pid.get(pid, [])
+            fs = files_by_worker.get(key, [])
             ws = snaps.get(key, [])
             if not ws and not fs:
                 continue
