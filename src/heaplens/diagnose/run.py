@@ -265,8 +265,10 @@ def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, 
         # the files completed in each interval: a cause that stopped growing must have had files to grow in
         marks = [t_before, *(_snapshot_time(m, times or {}) for m in middle), t_after]
         if all(t is not None for t in marks):
-            ends = [(f.get("end_ms") or 0) / 1000 for f in files]
-            ctx.trend_files = [sum(1 for e in ends if a < e <= b) for a, b in zip(marks, marks[1:])]
+            # a file counts for an interval only when it ran entirely inside it (a snapshot taken during a
+            # file says nothing of which side its growth fell on)
+            spans = [((f.get("start_ms") or 0) / 1000, (f.get("end_ms") or 0) / 1000) for f in files]
+            ctx.trend_files = [sum(1 for s0, e in spans if a <= s0 and e <= b) for a, b in zip(marks, marks[1:])]
     w.findings, notes, w.growth = findings(pa, ctx, rules)
     w.growth["analysis_seconds"] = round(pa.seconds, 2)
     w.notes += notes
