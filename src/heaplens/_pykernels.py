@@ -36,7 +36,8 @@ FNV_OFFSET = 0xCBF29CE484222325
 FNV_PRIME = 0x100000001B3
 FNV_MAX = 8192  # longest string hashed with FNV-1a (longer: BLAKE2b)
 MAXF = 64
-WINDOW = 1 << 22  # bytes per bulk step
+WINDOW = 1 << 20  # bytes per bulk step (bounds the temporaries: ~10 per byte)
+ELEMS = 1 << 18  # array elements per step of the per-node and per-edge loops (bounds their temporaries)
 _MASK64 = (1 << 64) - 1
 
 _WS = np.zeros(256, dtype=bool)
@@ -229,8 +230,8 @@ def first_at_least(col, limit) -> int:
     if limit > int(np.iinfo(c.dtype).max):
         return -1
     lim = c.dtype.type(limit)
-    for i in range(0, len(c), WINDOW):
-        m = c[i:i + WINDOW] >= lim
+    for i in range(0, len(c), ELEMS):
+        m = c[i:i + ELEMS] >= lim
         k = int(m.argmax())
         if m[k]:
             return i + k
@@ -792,8 +793,8 @@ def group_sums(types, names, sizes, size_itemsize, masks, base, pair_count, pair
     ps = np.asarray(pair_size).view(np.int64)
     count = min(len(t), len(n), len(z))
     total = min(len(pc), len(ps))
-    for a0 in range(0, count, WINDOW):
-        sl = slice(a0, min(count, a0 + WINDOW))
+    for a0 in range(0, count, ELEMS):
+        sl = slice(a0, min(count, a0 + ELEMS))
         tt, nn, zz = t[sl], n[sl], z[sl]
         ok = (nn < len(m)) & (tt < 32)
         if not ok.all():
@@ -818,8 +819,8 @@ def edge_targets(to, nfields, count) -> tuple[int, int]:
         raise BufferError("edge_targets: the column must be writable")
     v = arr.reshape(-1).view(np.uint32 if arr.dtype.itemsize == 4 else np.uint64)
     f = v.dtype.type(nf)
-    for i in range(0, len(v), WINDOW):
-        blk = v[i:i + WINDOW]
+    for i in range(0, len(v), ELEMS):
+        blk = v[i:i + ELEMS]
         q = blk // f
         bad1 = q * f != blk
         bad2 = q >= count if count <= int(np.iinfo(v.dtype).max) else np.zeros(len(q), dtype=bool)
@@ -843,8 +844,8 @@ def named_edges_in_range(types, names, named, nstrings) -> int:
         return -1
     table = np.zeros(256, dtype=bool)
     table[: len(mk)] = mk != 0
-    for i in range(0, n, WINDOW):
-        j = min(n, i + WINDOW)
+    for i in range(0, n, ELEMS):
+        j = min(n, i + ELEMS)
         hit = table[t[i:j]] & (nm[i:j] >= nm.dtype.type(lim))
         k = int(hit.argmax())
         if hit[k]:
