@@ -91,7 +91,8 @@ skip_value = skip_ws = None
 
 def use(pure: bool) -> None:
     """Bind the reader's functions to the numpy path (``pure``) or the C. Tests and bench/ call it
-    to run both in one process; heaplens itself decides once, at import."""
+    to run both in one process; heaplens itself decides once, at import. The graph kernels are not
+    affected (:func:`compiled`)."""
     global PURE
     if not pure and _C is None:
         raise KernelsMissing("use(pure=False)")
@@ -117,15 +118,20 @@ class _Missing:
 RETAINERS_HINT = "`--no-retainers` diagnoses from the object families alone, without them"
 
 
+# The graph kernels exist when the extension does and HEAPLENS_PURE=1 was not set when heaplens started
+# (use(), for tests in one process, switches only the reader's functions).
+_GRAPH = _C if not pure_forced() else None
+
+
 def compiled():
     """The compiled module for the graph kernels, or a stand-in that raises :class:`KernelsMissing`."""
-    return _C if (_C is not None and not PURE) else _Missing()
+    return _GRAPH if _GRAPH is not None else _Missing()
 
 
 def require_compiled(hint: str = "") -> None:
     """Raise :class:`KernelsMissing` now (before minutes of work) when the graph kernels are missing;
     ``hint`` says how to do without them (e.g. ``--no-retainers``)."""
-    if _C is None or PURE:
+    if _GRAPH is None:
         raise KernelsMissing(hint)
 
 

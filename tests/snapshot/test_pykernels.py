@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import random
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,6 +38,25 @@ def pure_reader():
     K.use(True)
     yield
     K.use(False)
+
+
+def test_every_reader_kernel_has_a_numpy_twin():
+    """A reader kernel added to _kernels.c needs its numpy path in _pykernels.py (and its name in
+    kernels.READER_FUNCTIONS); the graph kernels (g_*) and the allocator calls have none."""
+    compiled = {n for n in dir(C) if not n.startswith(("_", "g_")) and callable(getattr(C, n))}
+    assert compiled - {"malloc_trim", "malloc_mmap_threshold"} == set(K.READER_FUNCTIONS)
+    for name in K.READER_FUNCTIONS:
+        assert callable(getattr(P, name)), name
+    constants = {n for n in dir(C) if n.isupper()}
+    assert all(getattr(P, n) == getattr(C, n) for n in constants), constants
+    # and what the reader layers call is there on both paths
+    src = Path(K.__file__).parent
+    used = set()
+    for f in ("snapshot/reader.py", "snapshot/strings.py", "snapshot/classes.py", "compare/summary.py"):
+        used |= set(re.findall(r"\bK\.([A-Za-z_][A-Za-z_0-9]*)", (src / f).read_text()))
+    for pure in (True, False):
+        K.use(pure)
+        assert all(hasattr(K, n) for n in used), sorted(n for n in used if not hasattr(K, n))
 
 
 # -- inputs --------------------------------------------------------------------------------------
