@@ -38,6 +38,8 @@ def write_suite(d: Path, files: int = 7) -> Path:
     os.symlink(npm_ci(V4) / "node_modules", d / "node_modules")
     (d / "package.json").write_text(json.dumps({"name": "leak-suite", "private": True, "type": "module"}))
     (d / "package-lock.json").write_text(json.dumps({"name": "leak-suite", "lockfileVersion": 3, "packages": {}}))
+    # one long-lived worker per file stream: the suite turns isolation off (heaplens runs it as configured)
+    (d / "vitest.config.js").write_text("export default { test: { isolate: false } }\n")
     (d / "src" / "cache.js").write_text(CACHE)
     for i in range(1, files + 1):
         (d / "test" / f"leak{i}.test.js").write_text(LEAK.replace("{i}", str(i)))

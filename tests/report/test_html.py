@@ -75,6 +75,8 @@ def suite(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("html-suite")
     shutil.copy(v4 / "package.json", d / "package.json")
     (d / "node_modules").symlink_to(v4 / "node_modules", target_is_directory=True)
+    # one long-lived worker for the files: the suite turns isolation off (heaplens runs it as configured)
+    (d / "vitest.config.js").write_text("export default { test: { isolate: false } }\n")
     (d / "src").mkdir()
     (d / "src" / "store.js").write_text(STORE)
     basic = d / "suite" / "basic"

@@ -107,3 +107,27 @@ def test_config_shape(scenario, corpus):
     cp = subprocess.run([NODE, str(CORPUS / "scripts" / "plant-probe" / "shape.mjs"), str(d / "vitest.config.js")],
                         cwd=d, capture_output=True, text=True, timeout=120, check=True)
     assert json.loads(cp.stdout) == label["config"]
+
+
+def growth_files(label: dict) -> float:
+    """How many files' worth of growth lie between a worker's two compared snapshots: a shared worker's
+    first and last file end (its files − 1, the files spread over the workers), or one file's start and end."""
+    c = label["config"]
+    return 1 if c["isolate"] else len(label["files"]) / c["workers"] - 1
+
+
+@pytest.mark.parametrize("scenario", sorted(LABELS))
+def test_sizing(scenario):
+    """No label sits near a significance floor: every planted cause retains at least 10 MiB between a
+    worker's compared snapshots (the scale of issue 11's mild example, +12 MiB over a lane), by the lower
+    end of its labelled range; the clean ones without a trap retain under 1.5 MiB by the upper end."""
+    label = LABELS[scenario]
+    plant = label["plant"]
+    n = growth_files(label)
+    if not label["findings"]:
+        if not label.get("notes", "").startswith("A trap"):
+            assert plant["heap_per_file_mb"][1] * n <= 1.5
+        return
+    external = any(f["kind"] == "external-memory" for f in label["findings"])
+    lo = plant["external_per_file_mb" if external else "heap_per_file_mb"][0]
+    assert lo * n >= 10, f"{scenario}: at least {lo} MiB/file × {n:g} files = {lo * n:.1f} MiB"

@@ -183,3 +183,15 @@ def test_id_diff_agrees(scenario, probed):
         row = rows.get(spec["class"])
         got = row["net_count"] if row else 0
         assert got == want, f"{scenario}: heaplens diff --ids {spec['class']} net {got}, reference {want} ({row})"
+
+
+def test_reference_reader_on_a_known_plant(planted_pair):
+    """The reference reader's counts on snapshots with a known plant (tests/js/plant.mjs: 5,000 PlantedLeak,
+    each with a PlantedPayload and a closure, kept between the two)."""
+    before, after = (RefSnapshot(p) for p in planted_pair)
+    assert (before.count("PlantedLeak"), after.count("PlantedLeak")) == (0, 5000)
+    assert after.count("PlantedPayload") == 5000
+    assert after.count("PlantedLeak", props=["payload", "touch"]) == 5000  # `id` is a small integer: no edge
+    assert after.count("PlantedLeak", props=["payload"]) == 0  # the exact set of property edges
+    assert after.count("PlantedLeak", type="closure") == 1  # the class itself: objects are counted by type
+    assert after.js_heap_size() - before.js_heap_size() > 5000 * 3 * 16

@@ -16,8 +16,9 @@ class Command(BaseCommand):
     accepts_passthrough = True
     help = "run, diagnose, report, fix (--apply) and verify (--verify): the whole workflow"
     description = (
-        "Run the suite in lanes with the memory trace and heap snapshots (every 5 s unless "
-        "--snapshot-interval, HEAPLENS_*/OPENCLAW_TEST_* or heaplens.toml say otherwise), diagnose every worker, "
+        "Run the suite in lanes as its config says, with the memory trace and heap snapshots written inside each "
+        "worker at test-file boundaries within the overhead budget (--no-snapshots, HEAPLENS_*/OPENCLAW_TEST_* or "
+        "heaplens.toml can say otherwise), diagnose every worker, "
         "print the report (also <run>/report.html and report.json), and with --apply add the files of "
         "module-graph findings to the behavior manifest (a leak's cleanup is shown, never applied); with "
         "--verify rerun what the fix touched and compare. Exit 0, or 1 when --verify says `not verified`."

@@ -557,7 +557,9 @@ def _lane(lane: dict, i: int, doc: dict) -> str:
     snaps = lane.get("snapshots") or {}
     stats = [("status", lane.get("status")), ("exit code", lane.get("exit_code")), ("kind", lane.get("kind")),
              ("elapsed", _secs(lane.get("elapsed_s"))), ("workers", lane.get("workers")),
-             ("isolate", lane.get("isolate")), ("files planned", lane.get("files_planned")),
+             ("isolate", lane.get("isolate")), ("pool", lane.get("pool")),
+             ("suite config", ", ".join(f"{k}={v}" for k, v in (lane.get("config") or {}).items()) or None),
+             ("files planned", lane.get("files_planned")),
              ("peak RSS", _size(summ.get("peak")) if summ.get("peak") is not None else None),
              ("peak at", summ.get("peak_at")), ("total file RSS Δ", _size(summ.get("total_delta"), True)
                                                  if summ.get("total_delta") is not None else None),
@@ -578,11 +580,18 @@ def _lane(lane: dict, i: int, doc: dict) -> str:
               '<th class="num">last RSS</th><th class="num">peak RSS</th><th>exit</th><th>near-limit snapshot</th>'
               f'</tr></thead><tbody>{rows}</tbody></table>')
     status_cls = "ok" if lane.get("status") == "passed" else "bad"
+    devs = "".join(f"<li>{e(d)}</li>" for d in lane.get("deviations") or [])
+    devs = f'<h4>Deviations from the suite\'s config</h4><ul class="deviations">{devs}</ul>' if devs else ""
+    after = "".join(f"<li>worker <code>{e(k)}</code>: {len(v)} file(s) ran after its last snapshot: "
+                    + ", ".join(f"<code>{e(x)}</code>" for x in v) + "</li>"
+                    for k, v in ((lane.get("snapshots") or {}).get("after_last") or {}).items())
+    after = f'<ul class="after-last">{after}</ul>' if after else ""
     return f"""
 <section class="lane card" id="lane-{i}">
  <header><h3>lane <code>{e(lane.get('name'))}</code>
   <span class="{status_cls}">{e(lane.get('status'))}</span></h3></header>
  <div class="stats">{cells}</div>
+ {devs}{after}
  {ft}
  <h4>RSS timeline</h4>
  {_timeline_svg(lane, i, hl)}

@@ -111,6 +111,14 @@ def render(doc: dict, *, color: bool | None = None) -> str:
                    f"{fmt_size(s['total_delta'], signed=True) if s.get('total_delta') is not None else ''} | {topt} | "
                    f"{_esc(faults)} | {lane['snapshots']['files']} |")
     out.append("")
+    for lane in doc["lanes"]:
+        for d in lane.get("deviations") or []:
+            out.append(f"- deviation `{_esc(lane['name'])}`: {_esc(d)}")
+        for key, files in ((lane.get("snapshots") or {}).get("after_last") or {}).items():
+            out.append(f"- `{_esc(lane['name'])}` worker {_esc(key)}: {len(files)} file(s) ran after its last snapshot: "
+                       + ", ".join(_esc(f) for f in files))
+    if any(lane.get("deviations") or (lane.get("snapshots") or {}).get("after_last") for lane in doc["lanes"]):
+        out.append("")
     significant = [f for f in doc["findings"] if f["significant"]]
     quiet = [f for f in doc["findings"] if not f["significant"]]
     if significant:

@@ -106,7 +106,12 @@ def _lane_model(name: str, lane: LaneRecord) -> dict:
             "workers": {str(k): v for k, v in (s.get("workers") or {}).items()}} for s in _thin(samples, TIMELINE_POINTS)]
     snaps = lane.snapshots
     markers = [{"t": round(sig.t - t0, 3), "seq": sig.seq, "pids": sig.pids} for sig in snaps.signals if sig.signaled]
-    spans = [{"file": f.file, "pid": f.pid, "start": round(f.start_ms / 1000 - t0, 3),
+    # snapshots the workers wrote themselves at file boundaries (one marker each)
+    markers += [{"t": round(w.t / 1000 - t0, 3), "seq": i, "pids": [w.pid]}
+                for i, w in enumerate(snaps.written, 1) if w.t]
+    markers.sort(key=lambda m: m["t"])
+    # a worker is a process or a thread: its row is its key (PID, or PID.TID)
+    spans = [{"file": f.file, "pid": f.worker or f.pid, "start": round(f.start_ms / 1000 - t0, 3),
               "end": round(f.end_ms / 1000 - t0, 3), "delta": f.delta, "rss_end": f.rss_end,
               "peak": f.peak, "heap_delta": f.heap_delta or 0}
              for f in lane.files if f.start_ms and f.end_ms]
@@ -124,11 +129,16 @@ def _lane_model(name: str, lane: LaneRecord) -> dict:
         "elapsed_s": lane.elapsed_s,
         "workers": lane.workers_option,
         "isolate": lane.isolate,
+        "pool": lane.pool,
+        # the suite's own settings for the lane's files, and every way the lane differed from them
+        "config": lane.config,
+        "deviations": [str(d.get("text") or "") for d in lane.deviations],
         "files_planned": len(lane.files_planned),
         "summary": lane.summary.to_json(),
         "faults": faults,
         "snapshots": {"dir": snaps.dir, "files": len(snaps.files), "signals": len(snaps.signals), "busy_skips": busy,
-                      "dropped": snaps.dropped},
+                      "dropped": snaps.dropped, "written": len(snaps.written), "stats": snaps.stats,
+                      "notices": [n.text for n in snaps.notices], "after_last": snaps.after_last},
         "timeline": {"samples": pts, "snapshots": markers, "files": spans},
         "log": lane.log,
     }

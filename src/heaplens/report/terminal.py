@@ -98,6 +98,12 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
                   escape(", ".join(f"{fl.get('kind')} pid {fl.get('pid')}" for fl in lane.get("faults") or [])),
                   str(lane["snapshots"]["files"]))
     console.print(t)
+    for lane in doc["lanes"]:
+        for d in lane.get("deviations") or []:
+            console.print(escape(f"deviation {lane['name']}: {d}"))
+        for key, files in ((lane.get("snapshots") or {}).get("after_last") or {}).items():
+            console.print(escape(f"{lane['name']} worker {key}: {len(files)} file(s) ran after its last snapshot: "
+                                 + ", ".join(files)))
     console.print()
     significant = [f for f in doc["findings"] if f["significant"]]
     for i, f in enumerate(significant, 1):

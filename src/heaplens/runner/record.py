@@ -167,11 +167,26 @@ class _Part:
 
 
 @dataclass
+class Settled(_Part):
+    """A worker's memory right after a forced full GC (a GC-settled trace line): what it really keeps."""
+
+    heap_used: int | None = None
+    external: int | None = None  # includes array_buffers
+    array_buffers: int | None = None
+    rss: int | None = None
+
+
+@dataclass
 class FileRecord(_Part):
-    """One test file as one worker ran it (from the trace setup file's start/end lines)."""
+    """One test file as one worker ran it (from the trace setup file's start/collected/end lines)."""
 
     file: str
     pid: int | None = None
+    tid: int = 0  # the worker thread (threads, vmThreads); 0 for a worker process
+    worker: str | None = None  # the worker's key in ``LaneRecord.workers`` (PID, or PID.TID)
+    project: str = ""  # the Vitest project that ran it ("" for the root project)
+    pool: str | None = None  # as the worker saw its config
+    isolate: bool | None = None
     start_ms: float | None = None
     end_ms: float | None = None
     duration_ms: float | None = None
@@ -188,6 +203,19 @@ class FileRecord(_Part):
     heap_limit: int | None = None
     pool_id: str | None = None
     worker_id: str | None = None
+    # RSS: of the worker process, or of the whole process for a worker thread ("process")
+    rss_scope: str = "worker"
+    rss_inflated: bool = False  # a snapshot was written between rss_start and rss_end (or just before)
+    # GC-settled growth: from ``settled_start`` (after the file's collection, else the worker's previous
+    # file end, else the worker's settled start: ``settled_base`` says which) to ``settled_end``
+    settled_base: str | None = None  # collected | previous-end | worker-start
+    settled_start: Settled | None = None
+    settled_end: Settled | None = None
+    heap_growth: int | None = None
+    external_growth: int | None = None
+    gc_ms: float | None = None  # the forced GC at the file's end
+    index: int | None = None  # 1 for the worker's first file, …
+    snapshots: list[str] = field(default_factory=list)  # written at this file's boundaries
 
     @property
     def heap_delta(self) -> int | None:
@@ -202,6 +230,13 @@ class WorkerRecord(_Part):
     peak_rss: int = 0
     last_rss: int = 0
     unfinished: list[str] = field(default_factory=list)  # started, never ended
+    pid: int | None = None
+    tid: int = 0
+    pool: str | None = None
+    isolate: bool | None = None
+    project: str | None = None
+    snapshots: list[str] = field(default_factory=list)  # its boundary snapshots, in order
+    files_after_last_snapshot: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -224,6 +259,7 @@ class LaneSummary(_Part):
 class Fault(_Part):
     kind: str  # oom, crash, interrupted, heaplens-error
     pid: int | None = None
+    tid: int = 0
     files: list[str] = field(default_factory=list)
     last_rss: int | None = None
     peak_rss: int | None = None
@@ -245,11 +281,51 @@ class SnapshotSignal(_Part):
 
 
 @dataclass
+class WrittenSnapshot(_Part):
+    """A heap snapshot a worker wrote itself at a test-file boundary, after a forced full GC."""
+
+    path: str
+    worker: str  # PID, or PID.TID
+    pid: int
+    tid: int = 0
+    file: str | None = None  # the test file at whose boundary it was written
+    reason: str | None = None  # first | last | budget | pair
+    at: str | None = None  # collected (after the file's collection) | end | idle / stop (its last file's end)
+    bytes: int = 0
+    seconds: float = 0.0  # write time
+    t: float | None = None  # ms
+    heap_used: int | None = None  # GC-settled, just before
+    rss_before: int | None = None
+    rss_after: int | None = None
+    index: int | None = None  # files the worker had started
+    pool_id: str | None = None
+
+
+@dataclass
+class SnapshotNotice(_Part):
+    """Said once per lane: snapshots spaced out by the overhead budget, the disk budget reached, a write failed."""
+
+    kind: str  # snapshot-deferred | snapshot-skipped
+    reason: str  # budget | disk-budget | disk-free | error:<code>
+    text: str
+    event: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class LaneSnapshots(_Part):
     dir: str | None = None
     signals: list[SnapshotSignal] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    mode: str | None = None  # boundary | off, +interval
+    overhead: float | None = None  # the share of the lane's time snapshot writing may take
+    disk_left: int | None = None  # of the run's disk budget when the lane started (None: no budget)
+    written: list[WrittenSnapshot] = field(default_factory=list)
+    notices: list[SnapshotNotice] = field(default_factory=list)
+    stopped: str | None = None  # why snapshots stopped (disk-budget, disk-free, ENOSPC, …)
+    stats: dict[str, Any] = field(default_factory=dict)
+    # worker → the files that ended after its last snapshot (workers that run several files)
+    after_last: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -262,10 +338,16 @@ class LaneRecord(_Part):
     started_at: float | None = None
     elapsed_s: float | None = None
     argv: list[str] = field(default_factory=list)
-    workers_option: int | None = None
-    isolate: bool | None = None
+    workers_option: int | None = None  # the lane's override of the worker count (None: the suite's)
+    isolate: bool | None = None  # the lane's override (None: the suite's config, per project)
+    pool: str | None = None  # the lane's override (None: the suite's config, per project)
+    config: dict[str, str] = field(default_factory=dict)  # the suite's own pool/isolate/workers ("a|b" per project)
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # setting → {value, reason}
+    deviations: list[dict[str, Any]] = field(default_factory=list)  # as PlanRecord.deviations
+    env: dict[str, str] = field(default_factory=dict)  # what heaplens added to the lane's environment
     vitest_main_pid: int | None = None
     files_planned: list[str] = field(default_factory=list)
+    runs_planned: int | None = None  # test-file runs (a file in two projects runs twice)
     files: list[FileRecord] = field(default_factory=list)
     workers: dict[str, WorkerRecord] = field(default_factory=dict)
     summary: LaneSummary = field(default_factory=LaneSummary)
@@ -283,6 +365,14 @@ class LaneRecord(_Part):
             out.setdefault(f.pid, []).append(f)
         return out
 
+    def files_by_worker(self) -> dict[str, list[FileRecord]]:
+        """Worker key (PID, or PID.TID for a worker thread) → its files, in order."""
+        out: dict[str, list[FileRecord]] = {}
+        for f in self.files:
+            key = f.worker or (str(f.pid) if not f.tid else f"{f.pid}.{f.tid}")
+            out.setdefault(key, []).append(f)
+        return out
+
     def peak_rss(self) -> int:
         """The highest RSS any worker of the lane reached."""
         return max((w.peak_rss for w in self.workers.values()), default=0)
@@ -293,10 +383,17 @@ class PlanLane(_Part):
     name: str
     kind: str
     files: list[str] = field(default_factory=list)
+    # overrides (None: the suite's own config, per project); records before issue 12 always had values
     workers: int | None = None
-    isolate: bool = False
-    pool: str = "forks"
+    isolate: bool | None = None
+    pool: str | None = None
     reasons: dict[str, str] = field(default_factory=dict)
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # setting → {value, reason}
+    config: dict[str, str] = field(default_factory=dict)  # the suite's own values for the lane's files
+    deviations: list[dict[str, Any]] = field(default_factory=list)
+    all_files: bool = False  # every listed file: run with the run's PATHS (``filters``), not a file list
+    filters: list[str] = field(default_factory=list)
+    runs: int = 0
 
 
 @dataclass
@@ -308,6 +405,11 @@ class PlanRecord(_Part):
     manifests: dict[str, str | None] = field(default_factory=dict)
     ignored_entries: list[str] = field(default_factory=list)
     merged_shards: list[str | None] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    # the suite's config as Vitest resolved it: {source, known, projects: [{name, pool, isolate, …}]}
+    suite_config: dict[str, Any] | None = None
+    # every deviation of a lane from the suite's config: {lane, setting, value, config, projects, reason, text}
+    deviations: list[dict[str, Any]] = field(default_factory=list)
 
     def lane_of(self) -> dict[str, str]:
         """file → the lane it was planned into."""
@@ -364,6 +466,7 @@ class RunRecord(_Part):
     option_sources: dict[str, str] = field(default_factory=dict)
     vitest_args: list[str] = field(default_factory=list)
     snapshot_dir: str | None = None
+    snapshot_disk_budget: int | None = None  # bytes of snapshots per run (None: none)
     plan: PlanRecord = field(default_factory=PlanRecord)
     lanes: dict[str, LaneRecord] = field(default_factory=dict)
     not_run: list[str] = field(default_factory=list)

@@ -19,8 +19,6 @@ from ..runner.session import execute, resolve_root
 from .report import render, report_document
 from .verify import Verification, record, verify
 
-DEFAULT_INTERVAL = 5.0  # seconds between snapshots when nothing else sets it
-
 
 @dataclass
 class Investigation:
@@ -40,11 +38,12 @@ def investigate(cli: dict, paths: list[str], vitest_args: list[str], argv: list[
         require_compiled(RETAINERS_HINT)
     _values, sources = O.resolve(cli, root)
     cli = dict(cli)
-    if sources.get("snapshot_interval") == "default":
-        # investigate's own default, recorded as if typed (the reproduce command must carry it)
-        cli["snapshot_interval"] = DEFAULT_INTERVAL
+    if sources.get("snapshots") == "default":
+        # investigate's own default (file-boundary snapshots), recorded as if typed (the reproduce command
+        # must carry it)
+        cli["snapshots"] = True
         cut = argv.index("--") if "--" in argv else len(argv)
-        argv = [*argv[:cut], "--snapshot-interval", f"{DEFAULT_INTERVAL:g}", *argv[cut:]]
+        argv = [*argv[:cut], "--snapshots", *argv[cut:]]
     say(f"[heaplens] investigate {root}: step 1/4 run with trace and snapshots")
     result = execute(cli, paths, vitest_args, argv)
     run_dir = result.dir
