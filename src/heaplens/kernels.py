@@ -42,7 +42,7 @@ class KernelsMissing(HeaplensError):
 
     def __init__(self, hint: str = ""):
         reason = ("HEAPLENS_PURE=1 is set" if _C is not None and pure_forced() else
-                  "this install of heaplens has none (it was built without a C compiler)")
+                  "this install of heaplens has none (a pure wheel, or built where no C compiler was found)")
         super().__init__(
             f"this command needs the compiled kernels (heaplens._kernels) for dominators and retaining paths, and "
             f"{reason}; {hint + '; ' if hint else ''}install a binary wheel, or reinstall where a C compiler is "
