@@ -18,6 +18,7 @@ from ..errors import UsageError
 from ..graph import HeapGraph, read_for_graph
 from ..graph import kernels as GK
 from ..graph import paths as P
+from ..kernels import RETAINERS_HINT, require_compiled
 from ..progress import byte_progress, enabled
 
 
@@ -217,6 +218,8 @@ def diagnose_pair(snapshots: list[str], *, rules: RuleSet, lane_dir: str | None 
     """Classify the growth between two snapshots of one worker (BEFORE AFTER, or the earliest and latest
     of a PID in a lane directory)."""
     _check_pair_args(snapshots, lane_dir, pid, tid)
+    if retainers:
+        require_compiled(RETAINERS_HINT)
     common = dict(by="family", top=20000, min_kb=1 / 1024)
     if lane_dir:
         result = D.diff_lane_dir(lane_dir, pid=pid, tid=tid, **common)
