@@ -18,6 +18,7 @@ from ..errors import UsageError
 from ..graph import HeapGraph, read_for_graph
 from ..graph import kernels as GK
 from ..graph import paths as P
+from ..kernels import RETAINERS_HINT, require_compiled
 from ..progress import byte_progress, enabled, status
 from ..snapshot.files import find_series
 
@@ -212,6 +213,8 @@ def diagnose_pair(snapshots: list[str], *, rules: Rules, lane_dir: str | None = 
     PID in a lane directory — with the snapshots in between for each cause's growth per interval): the
     same findings as for a run, without the run's per-file figures."""
     _check_pair_args(snapshots, lane_dir, pid, tid)
+    if retainers:
+        require_compiled(RETAINERS_HINT)
     with status(enabled()) as say:
         if lane_dir:
             series = find_series(lane_dir, pid, tid)
