@@ -14,7 +14,8 @@ labels do not have, or two findings of one cause. Optional labelled findings may
 worker must have two snapshots: "no finding" without a comparison is not a clean verdict.
 
 Before issue 11's engine, ``diagnose`` printed ``results[]`` (one verdict per worker); those are read as
-one finding per worker (``legacy``) so that the docs table can show what that engine gets right."""
+one finding per worker (``legacy``) and compared on what that engine gives — kind, holder kind, variable
+and file, classes — so that the docs table can show what it gets right; strict mode fails them anyway."""
 
 from __future__ import annotations
 
@@ -146,20 +147,23 @@ def detail_problems(want: dict, got: dict, label: dict) -> list[str]:
     out = []
     if gh.get("kind") != wh["kind"]:
         out.append(f"holder kind {gh.get('kind')!r}, labelled {wh['kind']!r}")
-    for key in ("variable", "line", "type"):
+    legacy = "legacy_verdict" in got  # that engine gives no line, type, path, fix kind, severity or fix files
+    for key in ("variable",) if legacy else ("variable", "line", "type"):
         if wh.get(key) is not None and gh.get(key) != wh[key]:
             out.append(f"holder {key} {gh.get(key)!r}, labelled {wh[key]!r}")
     if wh.get("file") is not None and _rel(gh.get("file"), root) != wh["file"]:
         out.append(f"holder file {gh.get('file')!r}, labelled {wh['file']!r}")
+    names = {c.get("name") for c in got.get("classes") or []}
+    missing = [c for c in want["classes"] if c not in names]
+    if missing:
+        out.append(f"classes {sorted(n for n in names if n)[:8]} lack {missing}")
+    if legacy:
+        return out
     if wh.get("property") and wh["property"] not in (gh.get("path") or ""):
         out.append(f"holder path {gh.get('path')!r} does not name the property {wh['property']!r}")
     fix = got.get("fix") or {}
     if fix.get("kind") != want["fix"]:
         out.append(f"fix {fix.get('kind')!r}, labelled {want['fix']!r}")
-    names = {c.get("name") for c in got.get("classes") or []}
-    missing = [c for c in want["classes"] if c not in names]
-    if missing:
-        out.append(f"classes {sorted(n for n in names if n)[:8]} lack {missing}")
     if want.get("severity") and got.get("severity") != want["severity"]:
         out.append(f"severity {got.get('severity')!r}, labelled {want['severity']!r}")
     allowed = set(want.get("fix_files") or label["files"])
