@@ -57,6 +57,10 @@ def test_every_reader_kernel_has_a_numpy_twin():
     for pure in (True, False):
         K.use(pure)
         assert all(hasattr(K, n) for n in used), sorted(n for n in used if not hasattr(K, n))
+    # the stub lists exactly what the extension has
+    stub = (src / "_kernels.pyi").read_text()
+    stubbed = set(re.findall(r"^def (\w+)\(", stub, re.M)) | set(re.findall(r"^([A-Z_]+): int$", stub, re.M))
+    assert stubbed == {n for n in dir(C) if not n.startswith("_")}
 
 
 # -- inputs --------------------------------------------------------------------------------------
