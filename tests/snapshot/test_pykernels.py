@@ -309,6 +309,43 @@ def test_real_snapshots_summarize_the_same(node_snapshots, pure_reader):
         assert any(r.name == "PlantedLeak" and r.count_after - r.count_before == 3000 for r in fast)
 
 
+def test_real_snapshots_class_ids_the_same(node_snapshots, pure_reader):
+    """DevTools class ids per node (node_class_ids, remap_ids: "<div id=…>" cut to "<div>") on both paths."""
+    from heaplens.snapshot.classes import NodeClasses
+
+    def ids(path):
+        with read_snapshot(path, node_fields=("type", "name")) as s:
+            c = NodeClasses(s)
+            return c.ids.copy(), list(c.extra)
+
+    for path in node_snapshots:
+        pure = ids(path)
+        K.use(False)
+        fast = ids(path)
+        K.use(True)
+        assert np.array_equal(pure[0], fast[0]) and pure[1] == fast[1], path
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 30)), max_size=60), st.integers(0, 3),
+       st.lists(st.integers(-1, 40), min_size=8, max_size=8))
+def test_class_id_kernels_same_as_c(nodes, ntypes_extra, per):
+    ntype = np.array([t for t, _ in nodes], dtype=np.uint8)
+    nname = np.array([n for _, n in nodes], dtype=np.uint32)
+    per_type = np.array(per[: 6 + ntypes_extra % 3], dtype=np.int64)
+    nstr = 28
+    outs = []
+    for mod in (C, P):
+        out = np.full(len(nodes), 7, dtype=np.uint32)
+        used = np.zeros(nstr, dtype=np.uint8)
+        r = mod.node_class_ids(ntype, nname, per_type, out, used)
+        remap = np.where(np.arange(nstr) % 3 == 0, np.arange(nstr) + 100, -1).astype(np.int64)
+        mod.remap_ids(out, ntype, per_type, remap)
+        outs.append((r, out, used))
+    assert outs[0][0] == outs[1][0]
+    assert np.array_equal(outs[0][1], outs[1][1]) and np.array_equal(outs[0][2], outs[1][2])
+
+
 # -- malformed files: the same one-line error, the same offset -------------------------------------
 
 def _error(path, **kw):
