@@ -566,6 +566,10 @@ def _kind(g: HeapGraph, below: list[Step], anchor: Anchor | None, rules: Rules,
                 node = s.src if kr.classes.search(g.class_label(s.src)) else s.dst
             elif kr.edges is not None and s.etype in ("property", "internal", "context") and kr.edges.search(s.name):
                 node = s.src
+            elif kr.scripts is not None and int(g.ntype[s.dst]) == g.nt.get("closure", -1):
+                url = g.scripts.of_closure(s.dst)
+                if url and kr.scripts.search(url):
+                    node = s.dst  # a function of the mock library: a spy
             if node is None:
                 continue
             if kr.kind == "timer":
@@ -575,10 +579,6 @@ def _kind(g: HeapGraph, below: list[Step], anchor: Anchor | None, rules: Rules,
                         if owner is not None:  # a server's or socket's own timer: closing it is the cleanup
                             return owner
             return kr.kind, node
-            if kr.scripts is not None and int(g.ntype[s.dst]) == g.nt.get("closure", -1):
-                url = g.scripts.of_closure(s.dst)
-                if url and kr.scripts.search(url):
-                    return kr.kind, s.dst
         if (kr.context_variables is not None and anchor is not None and anchor.kind == "variable"
                 and kr.context_variables.search(anchor.name)):
             return kr.kind, anchor.value
