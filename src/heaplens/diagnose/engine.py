@@ -581,8 +581,8 @@ def _modules(g: HeapGraph, c: Cause, new, rules: Rules, root: str | None) -> Non
     """The module instances of a module-graph cause: URL, instances, retained size, importers."""
     nodes = new[c.nodes]
     ids = g.node_class_ids()[nodes]
-    names = {int(x): g.classes.name(int(x)) for x in _dense(ids)[0].tolist()}
-    recs = [int(k) for k, cid in zip(nodes.tolist(), ids.tolist()) if rules.module_record(names[int(cid)])]
+    record_classes = [int(x) for x in _dense(ids)[0].tolist() if rules.module_record(g.classes.name(int(x)))]
+    recs = nodes[np.isin(ids, record_classes)].tolist()
     by_url: dict[str, ModuleInfo] = {}
     for k in recs:
         url = _string_prop(g, k, rules.url_properties)

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..graph import HeapGraph
 from ..graph.paths import best_path_edges
+from ..snapshot.strings import find_string
 from .rules import Rules
 from .slots import slot_name
 
@@ -358,19 +359,22 @@ def js_type(g: HeapGraph, k: int) -> str:
     """The JS type of an object: its constructor's name through ``__proto__.constructor`` when that differs
     from V8's name for it (Node makes an ``AbortSignal`` as an ``EventTarget`` and sets its prototype)."""
     label = g.class_label(k)
-    proto = None
-    for e in range(int(g.first[k]), int(g.first[k + 1])):
-        if g.edge_type(e) == "property" and g.edge_name(e) == "__proto__":
-            proto = int(g.to[e])
-            break
-    if proto is None:
+    proto = property_edge(g, k, "__proto__")
+    fn = property_edge(g, proto, "constructor") if proto is not None else None
+    if fn is None or int(g.ntype[fn]) != g.nt.get("closure", -1):
         return label
-    for e in range(int(g.first[proto]), int(g.first[proto + 1])):
-        if g.edge_type(e) == "property" and g.edge_name(e) == "constructor":
-            fn = int(g.to[e])
-            name = g.node_name(fn) if int(g.ntype[fn]) == g.nt.get("closure", -1) else ""
-            return name if name and IDENTIFIER.fullmatch(name) else label
-    return label
+    name = g.node_name(fn)
+    return name if name and IDENTIFIER.fullmatch(name) else label
+
+
+def property_edge(g: HeapGraph, k: int, name: str) -> int | None:
+    """The target of node ``k``'s property ``name`` (vectorised over its edges: an array can have millions)."""
+    s = find_string(g.snap, name)
+    if s < 0:
+        return None
+    lo, hi = int(g.first[k]), int(g.first[k + 1])
+    hit = np.flatnonzero((np.asarray(g.ename[lo:hi]) == s) & (np.asarray(g.etype[lo:hi]) == g.t["property"]))
+    return int(g.to[lo + int(hit[0])]) if len(hit) else None
 
 
 IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
