@@ -22,6 +22,15 @@ import threading
 import numpy as np
 
 from . import _pykernels
+from ._pykernels import (  # noqa: F401  the same numbers as in _kernels.c (tests/snapshot/test_pykernels.py)
+    ERR_BYTE,
+    ERR_CONTROL,
+    ERR_EOF,
+    ERR_NUMBER,
+    ERR_TOO_MANY,
+    OK_CHUNK,
+    OK_END,
+)
 from .errors import HeaplensError
 
 try:
@@ -33,8 +42,6 @@ except ImportError:  # built without a C compiler
 READER_FUNCTIONS = ("count_byte", "count_until_close", "edge_targets", "find_byte", "first_at_least", "fnv1a",
                     "group_fill", "group_masks", "group_sums", "named_edges_in_range", "node_class_ids",
                     "parse_uint_array", "remap_ids", "scan_strings", "skip_value", "skip_ws")
-STATUS = ("OK_CHUNK", "OK_END", "ERR_BYTE", "ERR_TOO_MANY", "ERR_EOF", "ERR_NUMBER", "ERR_CONTROL")
-OK_CHUNK, OK_END, ERR_BYTE, ERR_TOO_MANY, ERR_EOF, ERR_NUMBER, ERR_CONTROL = range(7)
 
 
 class KernelsMissing(HeaplensError):
