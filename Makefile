@@ -63,6 +63,6 @@ wheel: setup
 
 clean:
 	rm -rf $(VENV) .heaplens build dist *.egg-info src/*.egg-info src/heaplens/*.so bench/.cache bench/node_modules \
-		tests/runner/fixtures/*/node_modules \
+		tests/runner/fixtures/*/node_modules tests/workflow/fixtures/*/node_modules \
 		examples/scenarios/node_modules examples/scenarios/*/node_modules examples/scenarios/module-graph/generated \
 		examples/scenarios/mixed-causes/src/generated examples/scenarios/module-fanout/src/generated examples/demo/suite/node_modules examples/demo/suite/src/generated
