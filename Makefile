@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 .PHONY: setup demo demo-snapshots test lint bench bench-quick bench-graph bench-runner wheel clean check-node
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py src/heaplens/_kernels.c  # a merged C change rebuilds the extension
 	@$(PYTHON) -c 'import sys; sys.exit("heaplens needs Python >= 3.10") if sys.version_info < (3, 10) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
