@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from conftest import copy_suite, plant_leak
 
 REPO = Path(__file__).parents[2]
