@@ -15,7 +15,10 @@ worker must have two snapshots: "no finding" without a comparison is not a clean
 
 Before issue 11's engine, ``diagnose`` printed ``results[]`` (one verdict per worker); those are read as
 one finding per worker (``legacy``) and compared on what that engine gives — kind, holder kind, variable
-and file, classes — so that the docs table can show what it gets right; strict mode fails them anyway."""
+and file, classes — so that the docs table can show what it gets right; strict mode fails them anyway.
+
+``one_answer_problems``: the findings ``investigate`` printed (its report's ``workers``) must be the ones
+``diagnose RUN`` gives for the same run (issue 11.4)."""
 
 from __future__ import annotations
 
@@ -61,11 +64,17 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+# A busy loop that also ends by itself when the test process is gone (killed before its `finally` ran) or
+# after an hour: a hog must never outlive the tests.
+HOG_JS = ("const parent = Number(process.argv[1]), end = Date.now() + 3600e3;"
+          "for (let i = 0; ; i++) if ((i & 0xffffff) === 0 && (process.ppid !== parent || Date.now() > end)) process.exit(0)")
+
+
 @contextlib.contextmanager
 def cpu_hog(n: int):
     """n busy processes (a Node busy loop each) beside the block; killed, and reaped, when it ends."""
-    procs = [subprocess.Popen([NODE, "-e", "for (;;) {}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True) for _ in range(n)]
+    procs = [subprocess.Popen([NODE, "-e", HOG_JS, str(os.getpid())], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True) for _ in range(n)]
     try:
         time.sleep(0.5)  # busy before the run starts
         yield procs
@@ -102,6 +111,28 @@ def investigate(label: dict, runs_dir: Path, hogs: int = 0) -> Outcome:
         out.legacy = True
         out.workers = [_legacy_worker(r) for r in doc.get("results", [])]
     return out
+
+
+def _answer(workers: list[dict]) -> list[tuple]:
+    """A run's findings as comparable keys: per worker, each finding's kind, holder, fix kind, severity."""
+    out = []
+    for w in workers:
+        for f in w.get("findings") or []:
+            h, fix = f.get("holder") or {}, f.get("fix") or {}
+            out.append((w.get("lane"), w.get("pid"), w.get("tid"), f.get("kind"), h.get("kind"), h.get("variable"),
+                        h.get("file"), h.get("line"), h.get("type"), fix.get("kind"), f.get("severity")))
+    return sorted(out, key=repr)
+
+
+def one_answer_problems(out: Outcome) -> list[str]:
+    """issue 11.4: the findings `investigate` printed are the ones `diagnose RUN` gives for that run."""
+    if out.legacy or not isinstance(out.report.get("workers"), list):
+        return []
+    printed, diagnosed = _answer(out.report["workers"]), _answer(out.diagnosis["workers"])
+    if printed == diagnosed:
+        return []
+    return [f"investigate printed {len(printed)} finding(s), diagnose RUN gives {len(diagnosed)}, and they differ: "
+            f"{sorted(set(printed) ^ set(diagnosed), key=repr)[:4]}"]
 
 
 def _legacy_worker(r: dict) -> dict:
