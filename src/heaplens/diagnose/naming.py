@@ -435,17 +435,18 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
     cont = None
     if _js_visible(g, holder) and not _is_context(g, holder) and not is_global(g, holder):
         cont = holder
-    else:
+    elif not (_is_context(g, holder) or is_global(g, holder)):
+        # an internal array or table (a Map's, a Set's, an Array's elements): the JS object that owns it
+        for s in reversed(steps[:at]):
+            if _js_visible(g, s.src) and not _is_context(g, s.src):
+                cont = s.src
+                break
+    if cont is None:
+        # a variable (a context slot, a global) holds the new value itself: the value
         for s in steps[at:]:
             if _js_visible(g, s.dst) and not _is_context(g, s.dst):
                 cont = s.dst
                 break
-        if cont is None and not (_is_context(g, holder) or is_global(g, holder)):
-            # an internal array or table: the JS object that owns it, up the path
-            for s in reversed(steps[:at]):
-                if _js_visible(g, s.src) and not _is_context(g, s.src):
-                    cont = s.src
-                    break
     hn.container = cont
     if hn.kind == "variable" and anchor is not None:
         # a property of the variable's value holds the new objects (`resolver.memo`), not the variable itself
