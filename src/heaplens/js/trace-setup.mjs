@@ -27,6 +27,7 @@
 // the lane's ledger ($HEAPLENS_LEDGER), which every worker reads to apply the budgets.
 import { afterAll, beforeAll, expect } from 'vitest'
 import fs from 'node:fs'
+import inspector from 'node:inspector'
 import path from 'node:path'
 import timers from 'node:timers'
 import v8 from 'node:v8'
@@ -50,8 +51,7 @@ function state() {
     snaps: 0,
     said: {},
     pairOpen: false,
-    lastWrite: null, // seconds the last snapshot of this worker took
-    lastBytes: null,
+    lastRef: null, // this worker's last snapshot: {seconds, bytes, heapUsed}
     idle: null,
     hr: process.hrtime.bigint,
     epoch0: Date.now(),
@@ -215,11 +215,13 @@ function allowed(count, force, heapUsed) {
   }
   const mine = entries.filter((e) => e.ev === 'snapshot' && e.slot === slot)
   const all = entries.filter((e) => e.ev === 'snapshot')
-  const last = mine.length ? mine[mine.length - 1] : all.length ? all[all.length - 1] : null
-  // A snapshot of V8's heap is written at ~30-60 MB/s and is about twice the used heap on disk: an
-  // estimate for the first one only; afterwards the measured write time and size of the previous one.
-  const est = st.lastWrite ?? (last ? last.seconds : 0.2 + heapUsed / 40e6)
-  const estBytes = st.lastBytes ?? (last ? last.bytes : heapUsed * 2)
+  // The cost of a snapshot grows with the heap it writes: the measured write time and size per byte of
+  // (GC-settled) heap of the most recent snapshot — this worker's, else its slot's, else the lane's — times the
+  // heap now. Before any: ~40 MB/s and twice the heap on disk, plus a fixed 0.2 s.
+  const ref = st.lastRef || (mine.length ? mine[mine.length - 1] : all.length ? all[all.length - 1] : null)
+  const refHeap = ref && ref.heapUsed > 0 ? ref.heapUsed : 0
+  const est = refHeap ? ref.seconds * (heapUsed / refHeap) : 0.2 + heapUsed / 40e6
+  const estBytes = refHeap ? ref.bytes * (heapUsed / refHeap) : heapUsed * 2
   const spentBytes = all.reduce((a, e) => a + (e.bytes || 0), 0)
   if (spentBytes + count * estBytes > diskBudget) {
     say('snapshot-skipped', 'disk-budget', { budget: diskBudget, spent: spentBytes, estimate: estBytes })
@@ -246,11 +248,29 @@ function allowed(count, force, heapUsed) {
   return false
 }
 
+// V8 (Node 20) writes each function's source location by scanning its script's source when the script has no
+// line-end table: quadratic in large generated modules (a 3 MB module: 6.9 s for a 10 MB heap). Enabling the
+// debugger for an instant makes V8 build that table for every script (it reports each script's end line), and
+// the table stays: the same snapshot then takes 1.1-1.4 s. No breakpoint is set; it is disabled right away.
+function primeLineEnds() {
+  let session = null
+  try {
+    session = new inspector.Session()
+    session.connect()
+    session.post('Debugger.enable', () => {})
+    session.post('Debugger.disable', () => {})
+  } catch {
+  } finally {
+    try { if (session) session.disconnect() } catch {}
+  }
+}
+
 function snapshot(reason, at, file, settled) {
   const target = snapshotName()
   const rssBefore = settled ? settled.rss : st.memoryUsage().rss
   const t0 = st.hr()
   try {
+    primeLineEnds()
     v8.writeHeapSnapshot(target)
   } catch (e) {
     const code = (e && e.code) || String(e)
@@ -265,12 +285,12 @@ function snapshot(reason, at, file, settled) {
   const seconds = Number(st.hr() - t0) / 1e9
   let bytes = 0
   try { bytes = st.stat(target).size } catch {}
-  st.lastWrite = seconds
-  st.lastBytes = bytes
   st.snaps += 1
   st.snapAt = st.ended
   const rssAfter = st.memoryUsage().rss
-  const entry = { ev: 'snapshot', slot, pid: process.pid, tid: threadId, seconds, bytes, t: Math.round(now()) }
+  const heapUsed = settled ? settled.heapUsed : st.memoryUsage().heapUsed
+  const entry = { ev: 'snapshot', slot, pid: process.pid, tid: threadId, seconds, bytes, heapUsed, t: Math.round(now()) }
+  st.lastRef = entry
   if (ledgerPath) {
     try { st.append(ledgerPath, JSON.stringify(entry) + '\n') } catch {}
   }

@@ -908,11 +908,18 @@ class LaneRunner:
         shared = [w for w in self.workers.values() if w.files and not self._per_file_worker(w)]
         single = [w for w in self.workers.values() if w.files and self._per_file_worker(w)]
         seconds = sum(x["seconds"] for x in self.written)
+        # the budget is per pool slot (workers run side by side): the busiest slot's share of the lane's time
+        slots: dict[str, float] = {}
+        for x in self.written:
+            w = self.workers.get(x["worker"])
+            key = f"{w.pool if w else '?'}:{x.get('pool_id') or x['worker']}"
+            slots[key] = slots.get(key, 0.0) + x["seconds"]
         return {
             "written": len(self.written),
             "bytes": sum(x["bytes"] for x in self.written),
             "seconds": round(seconds, 3),
-            "share": round(seconds / self.elapsed, 4) if self.elapsed else None,
+            "share": round(max(slots.values(), default=0.0) / self.elapsed, 4) if self.elapsed else None,
+            "slots": {k: round(v, 3) for k, v in slots.items()},
             "workers": len(shared),
             "workers_with_two": sum(1 for w in shared if len(w.snapshots) >= 2),
             "per_file_workers": len(single),
@@ -921,8 +928,9 @@ class LaneRunner:
 
     def _snapshot_summary(self) -> None:
         st = self.snapshot_stats()
-        share = f" = {st['share']:.0%} of the lane's {self.elapsed:.1f}s" if st["share"] is not None else ""
-        parts = [f"{st['written']} written ({fmt_size(st['bytes'])}, {st['seconds']:.1f}s{share})"]
+        share = (f"; the busiest worker slot wrote for {st['share']:.0%} of the lane's {self.elapsed:.1f}s"
+                 if st["share"] is not None else "")
+        parts = [f"{st['written']} written ({fmt_size(st['bytes'])} in {st['seconds']:.1f}s{share})"]
         if st["workers"]:
             parts.append(f"{st['workers_with_two']} of {st['workers']} worker(s) running several files have >= 2")
         if st["per_file_workers"]:
