@@ -68,6 +68,10 @@ function state() {
     clearInterval: timers.clearInterval,
     gc: null,
     ended: 0, // files ended in this worker
+    gcSpent: 0, // ms of forced GC in this worker
+    gcLast: 0,
+    t0: 0, // when its first file began
+    mark: 0, // middle snapshots taken
     snapAt: -1, // `ended` when its last snapshot was written
     lastFile: null,
     stopHook: false,
@@ -78,6 +82,40 @@ function state() {
 
 const st = state()
 const now = () => st.epoch0 + Number(st.hr() - st.hr0) / 1e6
+
+// The forced GC of the per-file line has a budget of its own in a worker that runs several files (its heap
+// grows, and so does a full GC: ~70 ms at 20 MB on a busy machine, which would double a suite of 0.2 s
+// files): a file end is GC-settled when the worker's GC time so far, plus the last one's, stays within
+// $HEAPLENS_GC_OVERHEAD (default 5 %) of its time since its first file began; the first file end and every
+// snapshot boundary always are. An end without the GC says `settled: false`; the growth then spans the files
+// since the previous settled end.
+const gcOverhead = Number(env.HEAPLENS_GC_OVERHEAD || 0.05)
+
+// Snapshots between a worker's first and last file end: at fixed shares of the files it is expected to run
+// (the lane's planned runs over the most workers it can have), so that the same files get them whatever the
+// machine's load and a trend has points in between. A middle that the overhead budget does not allow yet
+// waits for a later file end (said once); marks passed meanwhile are covered by the one snapshot taken.
+const MIDDLES = Math.max(0, Number(env.HEAPLENS_SNAPSHOT_MIDDLES ?? 1))
+
+function marksPassed() {
+  const maxWorkers = Math.max(1, Number(env.HEAPLENS_MAX_WORKERS || 1))
+  const expected = Math.max(1, Math.ceil(planned / maxWorkers))
+  let n = 0
+  for (let k = 1; k <= MIDDLES; k++) {
+    const at = Math.round((expected * k) / (MIDDLES + 1))
+    if (at > 1 && st.files >= at) n = k
+  }
+  return n
+}
+
+function middleDue() {
+  return marksPassed() > st.mark
+}
+
+function gcAllowed() {
+  const elapsed = now() - (st.t0 || now())
+  return st.gcSpent + (st.gcLast || 0) <= gcOverhead * elapsed
+}
 
 function fullGc() {
   // A full, forced GC without exposing `gc` to the tests: the flag is set, one new context gets the
@@ -98,7 +136,10 @@ function fullGc() {
   }
   const t0 = st.hr()
   try { st.gc() } catch {}
-  return Number(st.hr() - t0) / 1e6
+  const ms = Number(st.hr() - t0) / 1e6
+  st.gcSpent += ms
+  st.gcLast = ms
+  return ms
 }
 
 function currentFile() {
@@ -377,6 +418,7 @@ st.files += 1
 st.current = file
 const first = st.files === 1
 if (first) {
+  st.t0 = now()
   // the worker's baseline, after a full GC, before the file's imports
   const gcMs = fullGc()
   record('start', file, { heapLimit: v8.getHeapStatistics().heap_size_limit, settled: true, gcMs })
@@ -385,10 +427,12 @@ if (first) {
 }
 
 // After the file's collection (its imports and top-level code done, no test run yet): the GC-settled
-// baseline of a worker per file, and its pair's first snapshot; for a worker that runs several files, its
-// first file only — the earliest snapshot of that worker, so that even a worker that gets a single file has
-// two, and module state that exists before the tests counts as old.
-if (perFile || (first && snapDir)) {
+// baseline of a worker per file, and its pair's first snapshot. A worker of a pool that runs several files
+// per worker gets one here too when it may get a single file — the lane plans no more file runs than it can
+// have workers ($HEAPLENS_MAX_WORKERS) — so that it still has two snapshots; otherwise its first file's end
+// is its earliest one.
+const mayRunOne = planned > 0 && planned <= Number(env.HEAPLENS_MAX_WORKERS || 0)
+if (perFile || (first && snapDir && mayRunOne)) {
   beforeAll(() => {
     const gcMs = fullGc()
     const m = record('collected', file, { settled: true, gcMs })
@@ -406,21 +450,37 @@ if (perFile || (first && snapDir)) {
 }
 
 afterAll(() => {
-  const gcMs = fullGc()
   st.ended += 1
   st.lastFile = file
-  const m = record('end', file, { settled: true, gcMs })
-  if (!snapDir) return
   if (perFile) {
-    if (st.pairOpen && allowed(1, true, m.heapUsed)) snapshot('pair', 'end', file, { ...m, gcMs })
+    // a fresh worker's heap: its forced GC is cheap, and its end is the file's whole story
+    const gcMs = fullGc()
+    const m = record('end', file, { settled: true, gcMs })
+    if (snapDir && st.pairOpen && allowed(1, true, m.heapUsed)) snapshot('pair', 'end', file, { ...m, gcMs })
     st.pairOpen = false
     return
   }
+  // A worker that runs several files: first whether a snapshot is due (it needs the GC anyway), then
+  // whether the GC budget allows a settled line without one.
   let reason = null
-  if (drained()) reason = 'last'
-  else if (first) reason = 'first'
-  const taken = reason ? allowed(1, true, m.heapUsed) && snapshot(reason, 'end', file, { ...m, gcMs })
-    : allowed(1, false, m.heapUsed) && snapshot('budget', 'end', file, { ...m, gcMs })
-  // no snapshot at this end: if it turns out to be the worker's last, the idle watch takes it
-  if (!taken && reason !== 'last' && !st.stopped) watchIdle(file, st.files)
+  let take = false
+  if (snapDir && !st.stopped) {
+    const heap = st.memoryUsage().heapUsed
+    if (drained()) reason = 'last'
+    else if (first) reason = 'first'
+    if (reason) take = allowed(1, true, heap)
+    else if (middleDue()) {
+      take = allowed(1, false, heap)
+      if (take) {
+        reason = 'middle'
+        st.mark = marksPassed()
+      }
+    }
+  }
+  const settle = take || first || gcAllowed()
+  const gcMs = settle ? fullGc() : null
+  const m = record('end', file, { settled: settle, gcMs })
+  const taken = take && snapshot(reason, 'end', file, { ...m, gcMs })
+  // no snapshot at this end: if it turns out to be the worker's last, the idle watch / stop message takes it
+  if (snapDir && !taken && reason !== 'last' && !st.stopped) watchIdle(file, st.files)
 }, HOOK_TIMEOUT)

@@ -105,6 +105,7 @@ class Worker:
     snapshots: list = field(default_factory=list)  # paths, in order
     snapshot_at_files: int = -1  # how many files had ended when its last snapshot was written
     snap_since_end: bool = False  # a snapshot was written after its last file end (RSS inflated)
+    unsettled: int = 0  # files ended without a forced GC since its last settled line
 
     @property
     def key(self) -> str:
@@ -179,6 +180,26 @@ class LaneRunner:
         got = {p for p in (self.lane.config.get("pool") or "").split("|") if p in POOLS}
         return got or set(POOLS)
 
+    def max_workers(self) -> int:
+        """The most workers the lane can run at once: its override, else the largest count its projects ask
+        for (a number, or a percentage of the cores), else Vitest's default (never more than the cores)."""
+        if self.lane.workers:
+            return int(self.lane.workers)
+        cpus = os.cpu_count() or 1
+        best = 0
+        for v in (self.lane.config.get("workers") or "default").split("|"):
+            v = v.strip()
+            if v.endswith("%"):
+                try:
+                    best = max(best, max(1, int(cpus * float(v[:-1]) / 100)))
+                except ValueError:
+                    best = max(best, cpus)
+            elif v.isdigit():
+                best = max(best, int(v))
+            else:
+                best = max(best, cpus)
+        return best or cpus
+
     def exec_argv(self) -> list[str]:
         """Node flags for worker *processes* (forks, vmForks); worker threads refuse V8 flags in execArgv."""
         a = []
@@ -223,6 +244,7 @@ class LaneRunner:
         env["HEAPLENS_LANE_T0"] = str(int(t0_ms))
         env["HEAPLENS_STARTED"] = str(self.started_path)
         env["HEAPLENS_PLANNED"] = str(max(1, self.lane.runs or len(self.lane.files)))
+        env["HEAPLENS_MAX_WORKERS"] = str(self.max_workers())
         env["HEAPLENS_LEDGER"] = str(self.ledger_path)
         env["VITEST_GROUP"] = self.lane.name
         for k in ("HEAPLENS_SNAPSHOTS", "HEAPLENS_SNAPSHOT_DIR", "HEAPLENS_SNAPSHOT_OVERHEAD", "HEAPLENS_SNAPSHOT_DISK"):
@@ -525,6 +547,8 @@ class LaneRunner:
             "settled_base": base_kind,
             "settled_start": base_fig,
             "settled_end": end_fig,
+            # the files the settled growth spans: this one, and those before it that ended without a GC
+            "settled_files": (w.unsettled + 1) if end_fig and base_fig else None,
             "heap_growth": (end_fig["heap_used"] - base_fig["heap_used"]) if end_fig and base_fig else None,
             "external_growth": (end_fig["external"] - base_fig["external"]) if end_fig and base_fig else None,
             "gc_ms": ev.get("gcMs"),
@@ -539,6 +563,9 @@ class LaneRunner:
         w.files.append(file)
         if ev.get("settled"):
             w.settled = ev
+            w.unsettled = 0
+        else:
+            w.unsettled += 1
         w.snap_since_end = False
         heap = ""
         if rec["heap_growth"] is not None:
@@ -904,6 +931,20 @@ class LaneRunner:
                 out[w.key] = rest
         return out
 
+    def unpaired(self, limit: int = 5) -> list[dict]:
+        """Files that had a worker of their own but no snapshot pair, largest GC-settled growth inside the file
+        first: where a rerun of that file alone (``heaplens run FILE --snapshots``: its slot's first) looks."""
+        paired = {(x["worker"], x["file"]) for x in self.written if x.get("at") == "end"}
+        out = []
+        for f in self.files:
+            w = self.workers.get(f["worker"])
+            if w is None or not self._per_file_worker(w) or (f["worker"], f["file"]) in paired:
+                continue
+            grew = (f.get("heap_growth") or 0) + (f.get("external_growth") or 0)
+            if f.get("settled_base") == "collected" and grew > 0:
+                out.append({"file": f["file"], "worker": f["worker"], "growth": grew})
+        return sorted(out, key=lambda x: -x["growth"])[:limit]
+
     def snapshot_stats(self) -> dict:
         shared = [w for w in self.workers.values() if w.files and not self._per_file_worker(w)]
         single = [w for w in self.workers.values() if w.files and self._per_file_worker(w)]
@@ -942,6 +983,11 @@ class LaneRunner:
         for key, files in after.items():
             shown = ", ".join(files[:8]) + (f", … ({len(files) - 8} more)" if len(files) > 8 else "")
             say(f"[heaplens][heap] {self.lane.name} worker {key}: {len(files)} file(s) ran after its last snapshot: {shown}")
+        top = self.unpaired(3)
+        if top:
+            say(f"[heaplens][heap] {self.lane.name} largest GC-settled growth inside a file without a snapshot pair: "
+                + ", ".join(f"{x['file']} {fmt_size(x['growth'], signed=True)}" for x in top)
+                + f" (heaplens run {top[0]['file']} --snapshots gives it one)")
 
     def totals(self) -> dict:
         total_delta = sum(f["delta"] for f in self.files)
@@ -996,6 +1042,7 @@ class LaneRunner:
                 "stopped": self.stopped,
                 "stats": self.snapshot_stats(),
                 "after_last": self.after_last_snapshot() if self.snapshots_on else {},
+                "unpaired": self.unpaired() if self.snapshots_on else [],
                 "dropped": [],
             },
             "trace": str(self.trace_path),
