@@ -5,15 +5,18 @@
 //
 // Events (docs/runner.md, "Memory trace"):
 //   start      the file begins (before its imports); the worker's first file also measures after a full GC
-//   collected  after the file's imports and collection (a beforeAll registered here runs first); only when each
-//              file has a worker of its own (isolate with forks/threads), measured after a full GC
-//   end        the file is done (an afterAll registered here runs last), measured after a full GC
+//   collected  after the file's imports and collection (a beforeAll registered here runs first), after a full
+//              GC: for a worker per file (isolate with forks/threads), and for a worker's first file when it
+//              may get a single one
+//   end        the file is done (an afterAll registered here runs last); after a full GC for a worker per file,
+//              at snapshot boundaries and as the GC budget allows (`settled`)
 //   snapshot   a heap snapshot written by this worker (v8.writeHeapSnapshot: the calling isolate's heap)
 //   snapshot-deferred / snapshot-skipped   why a boundary got no snapshot (said once per worker and reason)
 //
 // Snapshots ($HEAPLENS_SNAPSHOTS=1) are taken at test-file boundaries, after a forced full GC:
-// - a worker that runs several files (isolate: false, or a vm pool): after its first file's collection, the
-//   end of its first file, the end of its last file, and file ends in between when the overhead budget allows. A worker knows its file was its
+// - a worker that runs several files (isolate: false, or a vm pool): the end of its first file, the end of its
+//   last file, and middles at fixed shares of the files it is expected to run when the overhead budget allows
+//   (after its first file's collection too when it may get a single file). A worker knows its file was its
 //   last when the lane has started every planned file: each file start appends one byte to $HEAPLENS_STARTED,
 //   whose size is compared with $HEAPLENS_PLANNED (files × projects running them). Otherwise its last file
 //   end is written when Vitest tells it to stop (the `stop` message of Vitest >= 4, which stops a worker as
@@ -22,7 +25,7 @@
 // - a worker per file (isolate with forks/threads): the pair "after collection" / "end of file", for the first
 //   file of each pool slot and for later files when the budget allows both.
 // The budget: the snapshot seconds of the worker's pool slot (VITEST_POOL_ID) stay within
-// $HEAPLENS_SNAPSHOT_OVERHEAD of the lane's wall time, judged from the measured write time of the previous
+// $HEAPLENS_SNAPSHOT_OVERHEAD of the lane's wall time, judged from the measured write rate of the previous
 // snapshot; the lane's snapshot bytes stay within $HEAPLENS_SNAPSHOT_DISK. Each snapshot is also appended to
 // the lane's ledger ($HEAPLENS_LEDGER), which every worker reads to apply the budgets.
 import { afterAll, beforeAll, expect } from 'vitest'
