@@ -77,8 +77,9 @@ def test_threads_pool_suite_with_a_leak(version, request, tmp_path):
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_isolate_true_leak_inside_one_file(version, request, tmp_path):
-    """Vitest's default isolate:true (a worker per file): the pair is after the file's collection (its module
-    state exists, empty) and its end — the growth inside the file is in the second snapshot only."""
+    """Vitest's default isolate:true (a worker per file): the lane measures each file's GC-settled growth (after its
+    collection → its end); the file that grew most is rerun in a follow-up lane for its pair, after its collection
+    (its module state exists, empty) and at its end — the growth inside the file is in the second snapshot only."""
     root = suite("isolated-leak", request.getfixturevalue(version), tmp_path)
     r = hl("run", "--snapshots", cwd=root, runs=tmp_path / "runs")
     assert r.code == 0, r.out[-3000:] + r.err
@@ -86,18 +87,23 @@ def test_isolate_true_leak_inside_one_file(version, request, tmp_path):
     lane = lane_of(r)
     leaky = next(f for f in lane["files"] if f["file"] == "leaky.test.js")
     assert leaky["settled_base"] == "collected"
-    pair = [s for s in lane["snapshots"]["written"] if s["file"] == "leaky.test.js"]
+    assert lane["snapshots"]["written"] == []  # the lane itself only measures
+    assert lane["snapshots"]["pairs_planned"][0]["file"] == "leaky.test.js"
+    pairs = r.record["lanes"]["unit-fast-pairs"]
+    assert pairs["follow_up_of"] == "unit-fast" and pairs["files_planned"][0] == "leaky.test.js"
+    assert pairs["deviations"] == [] and not any(a.startswith(("--pool", "--isolate", "--no-isolate", "--maxWorkers"))
+                                                 for a in pairs["argv"])
+    pair = [s for s in pairs["snapshots"]["written"] if s["file"] == "leaky.test.js"]
     assert [s["at"] for s in pair] == ["collected", "end"], pair
-    assert pair[0]["pid"] == pair[1]["pid"] == leaky["pid"]
+    rerun = next(f for f in pairs["files"] if f["file"] == "leaky.test.js")
+    assert pair[0]["pid"] == pair[1]["pid"] == rerun["pid"]
     assert count(pair[0]["path"], "InFileLeak") == 0
     assert count(pair[1]["path"], "InFileLeak") == 4000
     # the cheap GC-settled line saw the growth too: more than the clean file's
     clean = next(f for f in lane["files"] if f["file"] == "clean.test.js")
     assert leaky["heap_growth"] > clean["heap_growth"] + 100_000
-    assert leaky["rss_inflated"]  # a snapshot was written between its RSS start and end
-    # a file without a pair is named with its in-file growth (where to look next), never one that has its pair
-    unpaired = lane["snapshots"]["unpaired"]
-    assert all(u["file"] != "leaky.test.js" and u["growth"] > 0 for u in unpaired)
+    assert rerun["rss_inflated"] and not leaky["rss_inflated"]  # a snapshot was written between its RSS start and end
+    assert "rerun for a snapshot pair in unit-fast-pairs" in r.out
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -198,7 +204,10 @@ def test_pool_and_isolate_per_project(version, request, tmp_path):
     written = lane["snapshots"]["written"]
     procs = [s for s in written if s["tid"] == 0]
     assert (procs[0]["reason"], procs[0]["at"]) == ("first", "end")
-    threads = [s for s in written if s["tid"] >= 1]
-    # the threads project's first file (slot first) gets its pair, named by the thread
-    assert [s["at"] for s in threads[:2]] == ["collected", "end"] and threads[0]["tid"] == threads[1]["tid"]
+    assert not [s for s in written if s["tid"] >= 1]  # a worker per file: measured in the lane, ...
+    # ... its pair taken in the follow-up lane, named by the thread that wrote it
+    pairs = r.record["lanes"]["unit-fast-pairs"]
+    assert all(f.startswith("threads/") for f in pairs["files_planned"])
+    threads = pairs["snapshots"]["written"]
+    assert [s["at"] for s in threads[:2]] == ["collected", "end"] and threads[0]["tid"] == threads[1]["tid"] >= 1
     assert lane["env"].get("NODE_OPTIONS") == "--max-old-space-size=200"

@@ -22,8 +22,8 @@
 //   end is written when Vitest tells it to stop (the `stop` message of Vitest >= 4, which stops a worker as
 //   soon as no file is left for it), or when it sees the counter complete while idle (Vitest 3 keeps idle
 //   workers to the end);
-// - a worker per file (isolate with forks/threads): the pair "after collection" / "end of file", for the first
-//   file of each pool slot and for later files when the budget allows both.
+// - a worker per file (isolate with forks/threads): the pair "after collection" / "end of file", in heaplens's
+//   follow-up lane ($HEAPLENS_PAIRS=1) that reruns the files that grew most inside the file in the lane.
 // The budget: the snapshot seconds of the worker's pool slot (VITEST_POOL_ID) stay within
 // $HEAPLENS_SNAPSHOT_OVERHEAD of the lane's wall time, judged from the measured write rate of the previous
 // snapshot; the lane's snapshot bytes stay within $HEAPLENS_SNAPSHOT_DISK. Each snapshot is also appended to
@@ -75,6 +75,7 @@ function state() {
     gcLast: 0,
     t0: 0, // when its first file began
     mark: 0, // middle snapshots taken
+    settledHeap: 0, // heap used at its last GC-settled line
     snapAt: -1, // `ended` when its last snapshot was written
     lastFile: null,
     stopHook: false,
@@ -178,6 +179,7 @@ function write(line) {
 
 function record(ev, file, extra) {
   const m = st.memoryUsage()
+  if (extra && extra.settled) st.settledHeap = m.heapUsed
   write({
     ev,
     pid: process.pid,
@@ -208,6 +210,7 @@ const overhead = Number(env.HEAPLENS_SNAPSHOT_OVERHEAD || 0.25)
 const diskBudget = env.HEAPLENS_SNAPSHOT_DISK ? Number(env.HEAPLENS_SNAPSHOT_DISK) : Infinity
 const laneT0 = Number(env.HEAPLENS_LANE_T0 || 0) || now()
 const ledgerPath = env.HEAPLENS_LEDGER
+const pairsLane = env.HEAPLENS_PAIRS === '1'
 
 function ledger() {
   if (!ledgerPath) return []
@@ -444,9 +447,9 @@ if (perFile || (first && snapDir && mayRunOne)) {
       if (allowed(1, true, m.heapUsed)) snapshot('first', 'collected', file, { ...m, gcMs })
       return
     }
-    // the pair opens only if both snapshots fit; the slot's first file always gets one
-    const slotFirst = !ledger().some((e) => e.ev === 'snapshot' && e.slot === slot)
-    if (allowed(2, slotFirst, m.heapUsed) && snapshot(slotFirst ? 'first' : 'budget', 'collected', file, { ...m, gcMs })) {
+    // A worker per file: the pair is taken in heaplens's follow-up lane ($HEAPLENS_PAIRS=1), which reruns the
+    // files whose GC-settled growth inside the file was the largest in the lane; the lane itself only measures.
+    if (pairsLane && allowed(2, true, m.heapUsed) && snapshot('pair', 'collected', file, { ...m, gcMs })) {
       st.pairOpen = true
     }
   }, HOOK_TIMEOUT)
@@ -468,7 +471,8 @@ afterAll(() => {
   let reason = null
   let take = false
   if (snapDir && !st.stopped) {
-    const heap = st.memoryUsage().heapUsed
+    // the estimate's heap: the last GC-settled figure (the heap now holds garbage, up to a few times more)
+    const heap = st.settledHeap || st.memoryUsage().heapUsed
     if (drained()) reason = 'last'
     else if (first) reason = 'first'
     if (reason) take = allowed(1, true, heap)

@@ -120,8 +120,9 @@ def worker_key(pid: int, tid: int = 0) -> str:
 
 class LaneRunner:
     def __init__(self, lane: Lane, suite: Suite, settings: RunSettings, run_dir: Path, stop: threading.Event,
-                 stop_signal: list, disk: DiskLedger | None = None):
+                 stop_signal: list, disk: DiskLedger | None = None, follow_up_of: LaneRunner | None = None):
         self.lane = lane
+        self.follow_up_of = follow_up_of  # the lane whose files this pairs lane reruns
         self.suite = suite
         self.s = settings
         self.run_dir = run_dir
@@ -170,6 +171,7 @@ class LaneRunner:
         self._samples_fh = None
         self.proc: subprocess.Popen | None = None
         self.snapshots_on = bool(settings.snapshots and self.snap_dir is not None)
+        self.pairs_planned: list[dict] = []  # files to rerun in a follow-up lane for their snapshot pair
         self.disk_left: int | None = None
 
     # ---------------------------------------------------------------- setup
@@ -249,6 +251,9 @@ class LaneRunner:
         env["VITEST_GROUP"] = self.lane.name
         for k in ("HEAPLENS_SNAPSHOTS", "HEAPLENS_SNAPSHOT_DIR", "HEAPLENS_SNAPSHOT_OVERHEAD", "HEAPLENS_SNAPSHOT_DISK"):
             env.pop(k, None)
+        env.pop("HEAPLENS_PAIRS", None)
+        if self.follow_up_of is not None:
+            env["HEAPLENS_PAIRS"] = "1"
         if self.snapshots_on:
             env["HEAPLENS_SNAPSHOTS"] = "1"
             env["HEAPLENS_SNAPSHOT_DIR"] = str(self.snap_dir)
@@ -281,8 +286,15 @@ class LaneRunner:
             say(f"[heaplens] deviation {lane.name}: {d['text']}")
         if self.snapshots_on:
             budget = "none" if self.disk_left is None else fmt_size(self.disk_left)
-            say(f"[heaplens][heap] {lane.name} snapshots at test-file boundaries after a full GC: the first and last "
-                f"file of each worker, others while writing takes at most {self.s.overhead:.0%} of the lane's time; "
+            if self.follow_up_of is not None:
+                what = "a snapshot pair for each file, after its collection and at its end"
+            else:
+                what = (f"the first and last file end of each worker that runs several files, one in between while "
+                        f"writing takes at most {self.s.overhead:.0%} of the lane's time")
+                if "yes" in (lane.effective("isolate") or "") and self.pools() & {"forks", "threads"}:
+                    what += ("; a worker per file gets GC-settled lines, and the files that grow most inside the "
+                             "file are rerun for a snapshot pair")
+            say(f"[heaplens][heap] {lane.name} snapshots at test-file boundaries after a full GC: {what}; "
                 f"disk left {budget}; dir={self.snap_dir}")
         if self.s.snapshot_interval > 0:
             say(f"[heaplens][heap] {lane.name} snapshots every {self.s.snapshot_interval:g}s by signal (worker "
@@ -912,6 +924,7 @@ class LaneRunner:
             self.status = "passed" if self.exit_code == 0 else "failed"
         if self.s.trace:
             self._summary()
+        self.pairs_planned = self.pair_candidates()
         if self.snapshots_on:
             self._snapshot_summary()
         say(f"[heaplens] done {self.lane.name} code={self.exit_code} elapsed={fmt_elapsed(self.elapsed)}")
@@ -929,6 +942,36 @@ class LaneRunner:
             rest = w.files[max(0, w.snapshot_at_files):] if w.snapshots else list(w.files)
             if rest:
                 out[w.key] = rest
+        return out
+
+    def pair_candidates(self) -> list[dict]:
+        """Files that had a worker of their own (isolate with forks/threads), by GC-settled growth inside the file
+        (after its collection → its end), largest first: those to rerun for a snapshot pair. The largest always;
+        more while their cost — the file's measured duration plus two snapshots of its end heap (at the lane's
+        measured write rate, else 20 MB/s + 0.2 s) — fits what the overhead budget leaves of the lane's time."""
+        if not self.snapshots_on or self.follow_up_of is not None or self.stop.is_set():
+            return []
+        grown = []
+        for f in self.files:
+            w = self.workers.get(f["worker"])
+            if w is None or not self._per_file_worker(w) or f.get("settled_base") != "collected":
+                continue
+            g = (f.get("heap_growth") or 0) + (f.get("external_growth") or 0)
+            if g > 0 and f["file"] not in {x["file"] for x in grown}:
+                grown.append({"file": f["file"], "growth": g, "duration_s": (f.get("duration_ms") or 0) / 1000,
+                              "heap": ((f.get("settled_end") or {}).get("heap_used") or 0)})
+        grown.sort(key=lambda x: -x["growth"])
+        rated = [x for x in self.written if x.get("heap_used")]
+        rate = (sum(x["seconds"] for x in rated) / sum(x["heap_used"] for x in rated)) if rated else 1 / 20e6
+        left = self.s.overhead * self.elapsed - sum(x["seconds"] for x in self.written)
+        out = []
+        for x in grown:
+            cost = x["duration_s"] + 2 * (0.2 + rate * x["heap"])
+            if out and cost > left:
+                break
+            x["cost_s"] = round(cost, 2)
+            out.append(x)
+            left -= cost
         return out
 
     def unpaired(self, limit: int = 5) -> list[dict]:
@@ -983,9 +1026,14 @@ class LaneRunner:
         for key, files in after.items():
             shown = ", ".join(files[:8]) + (f", … ({len(files) - 8} more)" if len(files) > 8 else "")
             say(f"[heaplens][heap] {self.lane.name} worker {key}: {len(files)} file(s) ran after its last snapshot: {shown}")
-        top = self.unpaired(3)
-        if top:
-            say(f"[heaplens][heap] {self.lane.name} largest GC-settled growth inside a file without a snapshot pair: "
+        if self.pairs_planned:
+            say(f"[heaplens][heap] {self.lane.name} largest GC-settled growth inside a file (a worker per file): "
+                + ", ".join(f"{x['file']} {fmt_size(x['growth'], signed=True)}" for x in self.pairs_planned)
+                + f" — rerun for a snapshot pair in {self.lane.name}-pairs")
+        top = [x for x in self.unpaired(3 + len(self.pairs_planned))
+               if x["file"] not in {c["file"] for c in self.pairs_planned}][:3]
+        if top and self.follow_up_of is None:
+            say(f"[heaplens][heap] {self.lane.name} next largest, without a pair (the budget is spent): "
                 + ", ".join(f"{x['file']} {fmt_size(x['growth'], signed=True)}" for x in top)
                 + f" (heaplens run {top[0]['file']} --snapshots gives it one)")
 
@@ -1018,6 +1066,7 @@ class LaneRunner:
             "overrides": {k: {"value": getattr(self.lane, k), "reason": r} for k, r in self.lane.why.items()},
             "deviations": self.lane.deviations,
             "env": self.env_extra,
+            "follow_up_of": self.follow_up_of.lane.name if self.follow_up_of else None,
             "vitest_main_pid": self.main_pid,
             "files_planned": self.lane.files,
             "runs_planned": self.lane.runs,
@@ -1043,6 +1092,7 @@ class LaneRunner:
                 "stats": self.snapshot_stats(),
                 "after_last": self.after_last_snapshot() if self.snapshots_on else {},
                 "unpaired": self.unpaired() if self.snapshots_on else [],
+                "pairs_planned": self.pairs_planned,
                 "dropped": [],
             },
             "trace": str(self.trace_path),

@@ -330,6 +330,8 @@ class LaneSnapshots(_Part):
     # files with a worker of their own and no pair, largest GC-settled growth inside the file first:
     # {file, worker, growth (heap + external, bytes)}
     unpaired: list[dict[str, Any]] = field(default_factory=list)
+    # files rerun in the follow-up pairs lane: {file, growth, duration_s, heap, cost_s}
+    pairs_planned: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -349,6 +351,7 @@ class LaneRecord(_Part):
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # setting → {value, reason}
     deviations: list[dict[str, Any]] = field(default_factory=list)  # as PlanRecord.deviations
     env: dict[str, str] = field(default_factory=dict)  # what heaplens added to the lane's environment
+    follow_up_of: str | None = None  # a pairs lane: the lane whose files it reruns for their snapshot pairs
     vitest_main_pid: int | None = None
     files_planned: list[str] = field(default_factory=list)
     runs_planned: int | None = None  # test-file runs (a file in two projects runs twice)
