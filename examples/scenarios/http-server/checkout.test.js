@@ -9,7 +9,7 @@ describe('checkout API', () => {
 
   for (let t = 0; t < 3; t++) {
     test(`accepts orders ${t}`, async () => {
-      for (let i = 0; i < 60; i++) {
+      for (let i = 0; i < 130; i++) {
         const items = Array.from({ length: 60 }, (_, k) => ['checkout-sku-' + k, (i + k) % 7])
         const reply = await postJson(api, '/orders', { note: 'checkout'.padEnd(2048, '.'), items })
         expect(reply.ok).toBe(true)

@@ -9,7 +9,7 @@ describe('stock API', () => {
 
   for (let t = 0; t < 3; t++) {
     test(`accepts orders ${t}`, async () => {
-      for (let i = 0; i < 60; i++) {
+      for (let i = 0; i < 130; i++) {
         const items = Array.from({ length: 60 }, (_, k) => ['stock-sku-' + k, (i + k) % 7])
         const reply = await postJson(api, '/orders', { note: 'stock'.padEnd(2048, '.'), items })
         expect(reply.ok).toBe(true)

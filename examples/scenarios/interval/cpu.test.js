@@ -10,7 +10,7 @@ describe('cpu metrics', () => {
     test(`polls ${t}`, async () => {
       const poller = new MetricsPoller('cpu-' + t)
       await pause(250)
-      expect(poller.samples.length).toBeGreaterThan(1500)
+      expect(poller.samples.length).toBeGreaterThan(5000)
     })
   }
 })

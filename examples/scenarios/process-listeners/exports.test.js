@@ -6,9 +6,9 @@ import { JobQueue } from './src/job-queue.js'
 describe('exports queue', () => {
   for (let t = 0; t < 3; t++) {
     test(`flushes on exit ${t}`, () => {
-      const queue = new JobQueue('exports-' + t, 3000)
+      const queue = new JobQueue('exports-' + t, 6000)
       queue.flushOnExit()
-      expect(queue.jobs).toHaveLength(3000)
+      expect(queue.jobs).toHaveLength(6000)
     })
   }
 })

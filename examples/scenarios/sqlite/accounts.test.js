@@ -6,8 +6,8 @@ import { openTestDb } from './src/db.js'
 describe('accounts table', () => {
   for (let t = 0; t < 3; t++) {
     test(`loads customers ${t}`, () => {
-      const h = openTestDb('accounts-' + t, 3000)
-      expect(h.customers).toHaveLength(3000)
+      const h = openTestDb('accounts-' + t, 4000)
+      expect(h.customers).toHaveLength(4000)
     })
   }
 })

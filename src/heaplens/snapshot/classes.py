@@ -14,10 +14,11 @@ import re
 
 import numpy as np
 
-from .. import _kernels as C
 from .. import kernels as K
 from .reader import HeapSnapshot
 from .strings import hash_text
+
+C = K.compiled()  # the graph's plain-object kernels (g_*): only name_plain_objects uses them
 
 TYPE_CLASS = {
     "hidden": "(system)",

@@ -12,6 +12,7 @@ from ..atomicfile import write_text_atomic
 from ..console import say
 from ..errors import UsageError
 from ..fix.behavior import isolate
+from ..kernels import RETAINERS_HINT, require_compiled
 from ..report import model
 from ..runner import options as O
 from ..runner.session import execute, resolve_root
@@ -33,6 +34,8 @@ def investigate(cli: dict, paths: list[str], vitest_args: list[str], argv: list[
     """Steps 1–4; progress lines go to standard output through :func:`heaplens.console.say` (the command
     sends them to stderr when stdout carries a machine-readable report)."""
     root = resolve_root(cli.get("root"), paths)
+    if retainers:  # before minutes of running the suite
+        require_compiled(RETAINERS_HINT)
     _values, sources = O.resolve(cli, root)
     cli = dict(cli)
     if sources.get("snapshots") == "default":
@@ -90,7 +93,7 @@ def apply_fixes(doc: dict, run_dir: Path) -> None:
                 sys.stdout.write(res.diff if res.diff.endswith("\n") else res.diff + "\n")
             for p in fix.get("missing_timings") or []:
                 say(f"[heaplens][fix] no timing for {p}: a scheduling blind spot (heaplens timings update --from {run_dir})")
-        elif fix.get("kind") == "cleanup":
+        elif fix.get("kind") not in (None, "none", "isolate"):
             fix["applied"] = False
             say(f"[heaplens][fix] not applied (a code change): {fix.get('text')}")
     if not applied:

@@ -21,6 +21,7 @@ from ..diagnose import load_rules
 from ..diagnose.run import diagnose_run
 from ..errors import UsageError
 from ..fix.behavior import isolate
+from ..kernels import RETAINERS_HINT, require_compiled
 from ..progress import enabled, status
 from ..report import RENDERERS, model
 from ..runner.record import RunRecord
@@ -81,6 +82,8 @@ def report_document(run: RunRecord | str | os.PathLike, *, rules: list[str] | No
             doc = None  # a damaged cache is rebuilt, not trusted
         if doc is not None and doc.get("produced_by") == key:
             return doc
+    if retainers:
+        require_compiled(RETAINERS_HINT)
     with status(enabled(progress)) as say:
         rd = diagnose_run(rec, rules=load_rules(list(opts.rules)), retainers=retainers, lanes=list(opts.lanes) or None,
                           progress=say)

@@ -110,7 +110,7 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
     if not rec.finished:
         raise UsageError(f"{path}: the run has not finished")
     report = _report(rec)
-    finding_lanes = [f["lane"] for f in report["findings"] if f["significant"]] if report else []
+    finding_lanes = [w["lane"] for w in report["workers"] if w["significant"]] if report else []
     files, lanes, moved = touched(rec, _current_plan(rec), finding_lanes)
     if not files:
         raise UsageError(f"{path}: nothing to verify — no file changed lanes and no lane had a finding")
@@ -187,10 +187,10 @@ def _families(v: Verification, report: dict, after_rec: RunRecord) -> None:
     except UsageError as exc:
         v.lines.append(f"families not compared: {exc}")
         return
-    for f in report["findings"]:
+    for f in report["workers"]:
         if not f["significant"] or f["lane"] not in v.lanes_before:
             continue
-        later = [g for g in after["findings"] if g["lane"] == f["lane"] and g.get("families") is not None]
+        later = [g for g in after["workers"] if g["lane"] == f["lane"] and g.get("families") is not None]
         got = {}
         for g in later:
             for r in g.get("families") or []:

@@ -7,7 +7,7 @@ describe('gift-cards totals', () => {
   for (let t = 0; t < 3; t++) {
     test(`projects orders ${t}`, () => {
       const totals = orderTotals()
-      for (let i = 0; i < 500; i++) {
+      for (let i = 0; i < 800; i++) {
         placeOrder(`gift-cards-${t}-${i}`, [
           { sku: 'sku-' + (i % 17), qty: 1 + (i % 3), price: 250 },
           { sku: 'sku-' + (i % 11), qty: 2, price: 990 },

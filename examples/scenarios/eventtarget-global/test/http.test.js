@@ -7,8 +7,8 @@ describe('http tracing', () => {
   for (let t = 0; t < 3; t++) {
     test(`traces requests ${t}`, () => {
       const tracer = createTracer('http-' + t)
-      for (let i = 0; i < 1500; i++) tracer.span('http.op', { route: `/http/${t}/${i}`, status: 200 + (i % 3) })
-      expect(tracer.spans).toHaveLength(1500)
+      for (let i = 0; i < 6000; i++) tracer.span('http.op', { route: `/http/${t}/${i}`, status: 200 + (i % 3) })
+      expect(tracer.spans).toHaveLength(6000)
     })
   }
 })

@@ -8,7 +8,7 @@ const LOCALES = ['en', 'de', 'fr', 'es', 'it', 'nl', 'pl', 'pt']
 describe('errors translations', () => {
   for (let t = 0; t < 3; t++) {
     test(`renders namespaces ${t}`, () => {
-      for (let n = 0; n < 60; n++) {
+      for (let n = 0; n < 80; n++) {
         for (const locale of LOCALES) {
           const catalog = loadCatalog(locale, `errors-${t}-component${n}`)
           expect(catalog.t(`errors-${t}-component${n}.key3`)).toContain(locale)

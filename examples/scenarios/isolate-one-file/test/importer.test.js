@@ -10,8 +10,8 @@ describe('csv importer', () => {
   for (let t = 0; t < 4; t++) {
     test(`stages batch ${t}`, () => {
       const before = stagedCount()
-      expect(stage(csv(5000, 'batch' + t))).toBe(5000)
-      expect(stagedCount()).toBe(before + 5000)
+      expect(stage(csv(12000, 'batch' + t))).toBe(12000)
+      expect(stagedCount()).toBe(before + 12000)
     })
   }
 })

@@ -41,7 +41,8 @@ export function render(template, data) {
   const key = `${template}:${JSON.stringify(data)}`
   let html = fragments.get(key)
   if (html === undefined) {
-    html = `<div class="${template}">${Object.entries(data).map(([k, v]) => `<span data-k="${k}">${v}</span>`).join('')}</div>`
+    const cells = Object.entries(data).map(([k, v]) => `<span data-k="${k}">${v}</span>`).join('')
+    html = `<div class="${template}">${cells}<p>${String(data.label).repeat(4)}</p>${'<i></i>'.repeat(700)}</div>`
     fragments.set(key, html)
   }
   return html

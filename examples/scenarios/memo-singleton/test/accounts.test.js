@@ -6,7 +6,7 @@ import { resolver } from '../src/routes.js'
 describe('accounts routes', () => {
   for (let t = 0; t < 3; t++) {
     test(`resolves batch ${t}`, () => {
-      for (let i = 0; i < 2000; i++) {
+      for (let i = 0; i < 5000; i++) {
         const url = i % 2 ? `/shop/accounts-${t}/products/${i}` : `/orders/${i}/lines/${t}`
         const match = resolver.resolve(url)
         expect(match).not.toBeNull()

@@ -11,7 +11,7 @@ vi.mock('../src/catalog-client.js', () => ({ fetchProducts: vi.fn() }))
 
 describe('books pricing', () => {
   beforeEach(() => {
-    client.fetchProducts.mockResolvedValue(products('books', 4000))
+    client.fetchProducts.mockResolvedValue(products('books', 8000))
   })
 
   test('finds the cheapest product', async () => {

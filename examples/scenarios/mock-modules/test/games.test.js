@@ -11,7 +11,7 @@ vi.mock('../src/catalog-client.js', () => ({ fetchProducts: vi.fn() }))
 
 describe('games pricing', () => {
   beforeEach(() => {
-    client.fetchProducts.mockResolvedValue(products('games', 4000))
+    client.fetchProducts.mockResolvedValue(products('games', 8000))
   })
 
   test('finds the cheapest product', async () => {

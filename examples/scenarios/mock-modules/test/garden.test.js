@@ -11,7 +11,7 @@ vi.mock('../src/catalog-client.js', () => ({ fetchProducts: vi.fn() }))
 
 describe('garden pricing', () => {
   beforeEach(() => {
-    client.fetchProducts.mockResolvedValue(products('garden', 4000))
+    client.fetchProducts.mockResolvedValue(products('garden', 8000))
   })
 
   test('finds the cheapest product', async () => {

@@ -11,7 +11,7 @@ vi.mock('../src/catalog-client.js', () => ({ fetchProducts: vi.fn() }))
 
 describe('music pricing', () => {
   beforeEach(() => {
-    client.fetchProducts.mockResolvedValue(products('music', 4000))
+    client.fetchProducts.mockResolvedValue(products('music', 8000))
   })
 
   test('finds the cheapest product', async () => {

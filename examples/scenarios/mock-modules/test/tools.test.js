@@ -11,7 +11,7 @@ vi.mock('../src/catalog-client.js', () => ({ fetchProducts: vi.fn() }))
 
 describe('tools pricing', () => {
   beforeEach(() => {
-    client.fetchProducts.mockResolvedValue(products('tools', 4000))
+    client.fetchProducts.mockResolvedValue(products('tools', 8000))
   })
 
   test('finds the cheapest product', async () => {

@@ -9,11 +9,11 @@ describe('reminders delivery', () => {
   for (let t = 0; t < 3; t++) {
     test(`retries failed sends ${t}`, async () => {
       const outbox = createOutbox(failingTransport)
-      for (let i = 0; i < 400; i++) {
+      for (let i = 0; i < 1800; i++) {
         const body = `reminders ${t}/${i} `.padEnd(1024, 'lorem ipsum ')
         expect(await outbox.send(new OutboundMessage(`user${i}@example.test`, 'reminders ' + i, body))).toBe('retry-scheduled')
       }
-      expect(outbox.pendingCount()).toBe(400)
+      expect(outbox.pendingCount()).toBe(1800)
     })
   }
 })

@@ -9,11 +9,11 @@ describe('status presence', () => {
 
   for (let t = 0; t < 3; t++) {
     test(`clients report in ${t}`, async () => {
-      for (let c = 0; c < 40; c++) {
-        const lines = Array.from({ length: 50 }, (_, i) => `status ${t} client ${c} line ${i} `.padEnd(120, '~'))
-        expect(await chat(presence.port, lines)).toBe(50)
+      for (let c = 0; c < 60; c++) {
+        const lines = Array.from({ length: 150 }, (_, i) => `status ${t} client ${c} line ${i} `.padEnd(120, '~'))
+        expect(await chat(presence.port, lines)).toBe(150)
       }
-      expect(presence.server.history.length).toBe((t + 1) * 40)
+      expect(presence.server.history.length).toBe((t + 1) * 60)
     })
   }
 })

@@ -7,8 +7,8 @@ describe('backup jobs', () => {
   for (let t = 0; t < 3; t++) {
     test(`collects results ${t}`, () => {
       const watcher = watchJobs('backup-' + t)
-      for (let i = 0; i < 3000; i++) jobEvents.done(`backup-${t}-${i}`, { bytes: i * 512, path: `/tmp/backup/${t}/${i}.out` })
-      expect(watcher.results).toHaveLength(3000)
+      for (let i = 0; i < 6000; i++) jobEvents.done(`backup-${t}-${i}`, { bytes: i * 512, path: `/tmp/backup/${t}/${i}.out` })
+      expect(watcher.results).toHaveLength(6000)
     })
   }
 })

@@ -7,8 +7,8 @@ describe('reindex jobs', () => {
   for (let t = 0; t < 3; t++) {
     test(`collects results ${t}`, () => {
       const watcher = watchJobs('reindex-' + t)
-      for (let i = 0; i < 3000; i++) jobEvents.done(`reindex-${t}-${i}`, { bytes: i * 512, path: `/tmp/reindex/${t}/${i}.out` })
-      expect(watcher.results).toHaveLength(3000)
+      for (let i = 0; i < 6000; i++) jobEvents.done(`reindex-${t}-${i}`, { bytes: i * 512, path: `/tmp/reindex/${t}/${i}.out` })
+      expect(watcher.results).toHaveLength(6000)
     })
   }
 })

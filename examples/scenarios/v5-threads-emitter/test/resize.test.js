@@ -7,8 +7,8 @@ describe('resize jobs', () => {
   for (let t = 0; t < 3; t++) {
     test(`collects results ${t}`, () => {
       const watcher = watchJobs('resize-' + t)
-      for (let i = 0; i < 3000; i++) jobEvents.done(`resize-${t}-${i}`, { bytes: i * 512, path: `/tmp/resize/${t}/${i}.out` })
-      expect(watcher.results).toHaveLength(3000)
+      for (let i = 0; i < 6000; i++) jobEvents.done(`resize-${t}-${i}`, { bytes: i * 512, path: `/tmp/resize/${t}/${i}.out` })
+      expect(watcher.results).toHaveLength(6000)
     })
   }
 })

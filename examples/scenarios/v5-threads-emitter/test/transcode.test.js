@@ -7,8 +7,8 @@ describe('transcode jobs', () => {
   for (let t = 0; t < 3; t++) {
     test(`collects results ${t}`, () => {
       const watcher = watchJobs('transcode-' + t)
-      for (let i = 0; i < 3000; i++) jobEvents.done(`transcode-${t}-${i}`, { bytes: i * 512, path: `/tmp/transcode/${t}/${i}.out` })
-      expect(watcher.results).toHaveLength(3000)
+      for (let i = 0; i < 6000; i++) jobEvents.done(`transcode-${t}-${i}`, { bytes: i * 512, path: `/tmp/transcode/${t}/${i}.out` })
+      expect(watcher.results).toHaveLength(6000)
     })
   }
 })

@@ -4,7 +4,7 @@ export class RequestContext {
   constructor(request) {
     this.requestId = request.id
     this.user = `user-${request.id % 1000}`
-    this.trace = Array.from({ length: 8 }, (_, i) => `${request.path}#${i}`)
+    this.span = `${request.path}#${request.id}`
   }
 }
 
@@ -18,5 +18,5 @@ export function contextOf(request) {
 
 export function handle(request) {
   const ctx = contextOf(request)
-  return { status: 200, user: ctx.user, spans: ctx.trace.length }
+  return { status: 200, user: ctx.user, span: ctx.span }
 }
