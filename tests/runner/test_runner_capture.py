@@ -133,23 +133,21 @@ def test_many_sub_second_files_leaking_a_little_each(version, request, tmp_path)
     assert not [l for l in r.out.splitlines() if " seq=" in l]
     summary = r.lines("[heaplens][heap] summary unit-fast")
     assert len(summary) == 1 and "files after a worker's last snapshot: none" in summary[0]
-    # every file end has a line (heap used, external, ArrayBuffers); it is GC-settled at every snapshot boundary
-    # and as the GC budget allows in between, and each settled growth says how many files it spans
+    # every file end has a GC-settled line: heap used, external, ArrayBuffers after the forced GC
     trace = [json.loads(l) for l in Path(lane["trace"]).read_text().splitlines()]
     ends = [e for e in trace if e["ev"] == "end"]
-    assert len(ends) == 20 and all(e["heapUsed"] > 0 and "arrayBuffers" in e for e in ends)
-    for key, w in lane["workers"].items():
-        mine = [f for f in lane["files"] if f["worker"] == key]
-        for f in mine:
-            if f["snapshots"]:
-                assert f["settled_end"] is not None, f
-        assert sum(f["settled_files"] or 0 for f in mine) == len(mine)
-    stats = lane["snapshots"]["stats"]
-    assert stats["workers_with_two"] == stats["workers"]
-    # HEAPLENS_GC_OVERHEAD=1: no GC budget, every file end GC-settled
-    r = hl("run", "--no-snapshots", cwd=root, runs=tmp_path / "gc", env={"HEAPLENS_GC_OVERHEAD": "1"})
+    assert len(ends) == 20 and all(e["settled"] and e["heapUsed"] > 0 and "arrayBuffers" in e for e in ends)
+    assert all(f["settled_files"] == 1 and f["heap_growth"] is not None for f in lane["files"])
+    # with a GC budget (HEAPLENS_GC_OVERHEAD) a file end is settled as it allows, a snapshot boundary always;
+    # each settled growth says how many files it spans, and together they span every file once
+    r = hl("run", "--snapshots", cwd=root, runs=tmp_path / "gc", env={"HEAPLENS_GC_OVERHEAD": "0.0001"})
     assert r.code == 0
-    assert all(f["settled_files"] == 1 and f["heap_growth"] is not None for f in lane_of(r)["files"])
+    budgeted = lane_of(r)
+    for key in budgeted["workers"]:
+        mine = [f for f in budgeted["files"] if f["worker"] == key]
+        assert all(f["settled_end"] is not None for f in mine if f["snapshots"])
+        assert sum(f["settled_files"] or 0 for f in mine) == len(mine)
+        assert len(mine) < 3 or any(f["settled_end"] is None for f in mine)
     # a lane of one file (a worker that gets a single file): also a snapshot after the file's collection
     r = hl("run", "s01.test.js", "--snapshots", cwd=root, runs=tmp_path / "one")
     assert r.code == 0, r.out[-3000:]

@@ -87,13 +87,14 @@ function state() {
 const st = state()
 const now = () => st.epoch0 + Number(st.hr() - st.hr0) / 1e6
 
-// The forced GC of the per-file line has a budget of its own in a worker that runs several files (its heap
-// grows, and so does a full GC: ~70 ms at 20 MB on a busy machine, which would double a suite of 0.2 s
-// files): a file end is GC-settled when the worker's GC time so far, plus the last one's, stays within
-// $HEAPLENS_GC_OVERHEAD (default 5 %) of its time since its first file began; the first file end and every
-// snapshot boundary always are. An end without the GC says `settled: false`; the growth then spans the files
-// since the previous settled end.
-const gcOverhead = Number(env.HEAPLENS_GC_OVERHEAD || 0.05)
+// Every file end is GC-settled by default: the per-file line is the number for per-file growth, hotspots,
+// baselines and verification. Its forced GC grows with a long-lived worker's heap (~15 ms at 20 MB on an idle
+// machine, ~70 ms on a busy one: up to a third of a suite of 0.2 s files), so it can be given a budget:
+// $HEAPLENS_GC_OVERHEAD (a fraction, e.g. 0.05) — a file end is then settled when the worker's GC time so far,
+// plus the last one's, stays within that share of its time since its first file began; the first file end and
+// every snapshot boundary always are. An end without the GC says `settled: false`; the growth then spans the
+// files since the previous settled end.
+const gcOverhead = env.HEAPLENS_GC_OVERHEAD ? Number(env.HEAPLENS_GC_OVERHEAD) : Infinity
 
 // Snapshots between a worker's first and last file end: at fixed shares of the files it is expected to run
 // (the lane's planned runs over the most workers it can have), so that the same files get them whatever the
@@ -299,6 +300,8 @@ function allowed(count, force, heapUsed) {
 // line-end table: quadratic in large generated modules (a 3 MB module: 6.9 s for a 10 MB heap). Enabling the
 // debugger for an instant makes V8 build that table for every script (it reports each script's end line), and
 // the table stays: the same snapshot then takes 1.1-1.4 s. No breakpoint is set; it is disabled right away.
+// Done once per worker, before its first snapshot: the tables are new objects held by the scripts, so doing it
+// again before a later snapshot would plant growth (held by old scripts) between the two.
 function primeLineEnds() {
   let session = null
   try {
@@ -317,7 +320,12 @@ function snapshot(reason, at, file, settled) {
   const rssBefore = settled ? settled.rss : st.memoryUsage().rss
   const t0 = st.hr()
   try {
-    primeLineEnds()
+    if (!st.primed) {
+      // once, before the worker's first snapshot: the tables are then part of its earliest state (old), not
+      // new objects held by old scripts in every later one
+      st.primed = true
+      primeLineEnds()
+    }
     v8.writeHeapSnapshot(target)
   } catch (e) {
     const code = (e && e.code) || String(e)
@@ -433,12 +441,11 @@ if (first) {
 }
 
 // After the file's collection (its imports and top-level code done, no test run yet): the GC-settled
-// baseline of a worker per file, and its pair's first snapshot. A worker of a pool that runs several files
-// per worker gets one here too when it may get a single file — the lane plans no more file runs than it can
-// have workers ($HEAPLENS_MAX_WORKERS) — so that it still has two snapshots; otherwise its first file's end
-// is its earliest one.
-const mayRunOne = planned > 0 && planned <= Number(env.HEAPLENS_MAX_WORKERS || 0)
-if (perFile || (first && snapDir && mayRunOne)) {
+// baseline of a worker per file, and its pair's first snapshot. A worker that runs several files gets its
+// earliest snapshot here, on its first file: what that file's tests leave is then new in every later
+// snapshot (a leak in a worker's first file is not hidden in its baseline), and a worker that gets a single
+// file still has two.
+if (perFile || (first && snapDir)) {
   beforeAll(() => {
     const gcMs = fullGc()
     const m = record('collected', file, { settled: true, gcMs })
