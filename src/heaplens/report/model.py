@@ -61,7 +61,13 @@ def reproduce_command(rec: RunRecord, lane: str | None = None) -> str:
     """The command that reruns the run (or one lane of it) the same way."""
     argv = list(rec.argv or ["heaplens", "run"])
     if len(argv) >= 2 and argv[1] == "merge" and rec.shard_argv:
-        argv = list(rec.shard_argv[0])  # a merged run: the shards ran alike
+        # a merged run: a lane's own shard's command (its lane by its name there), else the first shard's
+        i = 0
+        src = rec.lanes.get(lane) if lane else None
+        if src is not None and src.run_id in rec.shards and len(rec.shards) == len(rec.shard_argv):
+            i = rec.shards.index(src.run_id)
+            lane = src.name
+        argv = list(rec.shard_argv[i])
     if len(argv) >= 2 and argv[1] in ("investigate", "verify"):
         argv = ["heaplens", "run", *[a for a in argv[2:] if a not in ("--apply", "--verify")]]
     if lane and "--lane" not in argv:

@@ -31,7 +31,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__
 from ..atomicfile import write_text_atomic
 from ..errors import UsageError
 from ..report.findings import printable
@@ -399,7 +398,7 @@ class Baseline:
                 e["lanes"] = sorted(e["lanes"])
                 findings.append(e)
             findings.sort(key=lambda e: (e["kind"], e["file"] or "", e["variable"] or ""))
-        return cls(runner=first.runner, runner_version=first.runner_version, node=first.node, heaplens=__version__,
+        return cls(runner=first.runner, runner_version=first.runner_version, node=first.node, heaplens=first.heaplens,
                    config=first.config, config_digest=first.digest, snapshots=all(r.snapshots for r in runs),
                    runs=[{"run_id": r.run_id, "status": r.status, "shards": r.shards,
                           "findings": r.findings is not None} for r in runs],
