@@ -141,12 +141,27 @@ def snapshots_of(run_dir: Path) -> dict:
             "per_worker": dict(sorted(per_worker.items()))}
 
 
+KIND_WORDS = {"module-graph": "module-graph retention", "runtime-leak": "runtime leak", "external-memory": "external memory"}
+
+
 def verdicts_of(run_dir: Path) -> list[dict]:
+    """Every diagnosed worker's verdict from the run's report.json: ``verdict`` is the kinds of its findings
+    (``runtime leak + module-graph retention``) or, without one, what the report says (``no significant
+    growth``, ``no snapshot pair``, …). Reads both report shapes: ``workers[]`` with ``findings[].kind``
+    (issue 11 onwards) and the earlier ``findings[]`` with one ``verdict`` per worker."""
     try:
         doc = json.loads((run_dir / "report.json").read_text())
     except (OSError, ValueError):
         return []
     out = []
+    if isinstance(doc.get("workers"), list):
+        for w in doc["workers"]:
+            kinds = sorted({KIND_WORDS.get(f.get("kind"), str(f.get("kind"))) for f in w.get("findings") or []})
+            verdict = " + ".join(kinds) if kinds else str(w.get("verdict") or "no finding")
+            out.append({"lane": w.get("lane"), "pid": w.get("pid"), "verdict": verdict,
+                        "titles": [f.get("title") for f in w.get("findings") or []],
+                        "snapshots": len(w.get("snapshots") or [])})
+        return out
     for f in doc.get("findings") or []:
         out.append({"lane": f.get("lane"), "pid": f.get("pid"), "verdict": f.get("verdict"),
                     "confidence": f.get("confidence"), "snapshots": len(f.get("snapshots") or []),
@@ -223,10 +238,12 @@ def _counts(xs: list) -> str:
 
 def verdict_key(v: list[dict]) -> str:
     """One run's verdicts as a stable text: per lane, the verdicts of its workers (PIDs differ run to run)."""
-    by_lane: dict[str, list[str]] = {}
+    by_lane: dict[str, dict[str, int]] = {}
     for f in v:
-        by_lane.setdefault(str(f["lane"]), []).append(str(f["verdict"]))
-    return "; ".join(f"{lane}: {', '.join(sorted(vs))}" for lane, vs in sorted(by_lane.items())) or "(no finding)"
+        c = by_lane.setdefault(str(f["lane"]), {})
+        c[str(f["verdict"])] = c.get(str(f["verdict"]), 0) + 1
+    return "; ".join(f"{lane}: " + ", ".join(f"{k}{f' ×{n}' if n > 1 else ''}" for k, n in sorted(c.items()))
+                     for lane, c in sorted(by_lane.items())) or "(no finding)"
 
 
 def summarize(results: list[dict]) -> list[dict]:
