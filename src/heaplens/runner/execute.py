@@ -853,7 +853,7 @@ class LaneRunner:
     def _finish(self) -> None:
         self._scan_signal_files(final=True)
         out = "".join(self.tail)
-        oom_seen = any(p in out for p in OOM_PATTERNS)
+        oom_seen = any(p in out for p in (*OOM_PATTERNS, *self.runner.oom_patterns))
         crash_seen = any(p in out for p in self.runner.crash_patterns)
         oom_pids = set()
         if oom_seen:
@@ -1086,7 +1086,7 @@ class LaneRunner:
                                 "last_rss": w.last_rss, "unfinished": sorted(w.open), "snapshots": w.snapshots,
                                 "files_after_last_snapshot": self.after_last_snapshot().get(w.key, [])
                                 if self.snapshots_on else []}
-                        for w in self.workers.values()},
+                        for w in self.workers.values() if w.started or not self.runner.untraced_children_are_helpers},
             "summary": self.totals(),
             "faults": self.faults,
             "snapshots": {

@@ -63,6 +63,10 @@ class Runner(Protocol):
     thread_pools: tuple[str, ...]  # pools whose workers are threads of the main process (no per-worker RSS)
     helper_titles: frozenset[str]  # children of the main process that are not workers, by process title
     crash_patterns: tuple[str, ...]  # its output when a worker died
+    oom_patterns: tuple[str, ...]  # its own output when a worker ran out of heap (besides Node's)
+    # children of the main process that never wrote a trace line are its helpers, not workers (Jest: the crawl
+    # workers of jest-haste-map run the same jest-worker child script as the test workers)
+    untraced_children_are_helpers: bool
     exit_pattern: re.Pattern | None  # groups (how, files) of its "worker exited … while running FILES" line
 
     def evidence(self, root: Path, pkg: dict) -> list[tuple[int, str]]:

@@ -444,6 +444,8 @@ class VitestRunner:
     # "vitest-watchdog" (same Node binary, started with the first worker) that kills the workers if the main
     # process dies: it has no snapshot signal handler (SIGUSR2 would kill it) and ignores SIGINT/SIGTERM.
     helper_titles = frozenset({"vitest-watchdog"})
+    oom_patterns: tuple[str, ...] = ()  # Node's own words (execute.OOM_PATTERNS) are enough
+    untraced_children_are_helpers = False  # its helpers are told apart by title
     crash_patterns = ("Worker exited unexpectedly", "Worker terminated due to", "Channel closed", "worker exited")
     exit_pattern = VITEST_EXIT
 
