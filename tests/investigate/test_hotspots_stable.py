@@ -10,10 +10,9 @@ import os
 import shutil
 from pathlib import Path
 
-from helpers import heaplens, npm_ci
-
 from heaplens.diagnose.findings import retained_by_file, retained_hotspots
 from heaplens.runner.record import RunRecord
+from helpers import heaplens, npm_ci
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "examples" / "scenarios"
