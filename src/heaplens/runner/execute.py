@@ -1000,7 +1000,8 @@ class LaneRunner:
                 continue
             grew = (f.get("heap_growth") or 0) + (f.get("external_growth") or 0)
             if f.get("settled_base") == "collected" and grew > 0:
-                out.append({"file": f["file"], "worker": f["worker"], "growth": grew})
+                floor = PAIR_FLOOR * (f.get("heap_limit") or DEFAULT_HEAP_LIMIT)
+                out.append({"file": f["file"], "worker": f["worker"], "growth": grew, "below_floor": grew < floor})
         return sorted(out, key=lambda x: -x["growth"])[:limit]
 
     def snapshot_stats(self) -> dict:
@@ -1047,10 +1048,17 @@ class LaneRunner:
                 + f" — rerun for a snapshot pair in {self.lane.name}-pairs")
         top = [x for x in self.unpaired(3 + len(self.pairs_planned))
                if x["file"] not in {c["file"] for c in self.pairs_planned}][:3]
-        if top and self.follow_up_of is None:
+        if self.follow_up_of is not None:
+            return
+        spent = [x for x in top if not x["below_floor"]]
+        if spent:
             say(f"[heaplens][heap] {self.lane.name} next largest, without a pair (the budget is spent): "
-                + ", ".join(f"{x['file']} {fmt_size(x['growth'], signed=True)}" for x in top)
-                + f" (heaplens run {top[0]['file']} --snapshots gives it one)")
+                + ", ".join(f"{x['file']} {fmt_size(x['growth'], signed=True)}" for x in spent)
+                + f" (heaplens run {spent[0]['file']} --snapshots gives it one)")
+        elif top and not self.pairs_planned:
+            say(f"[heaplens][heap] {self.lane.name} no file grew inside itself by the diagnosis's floor "
+                f"({PAIR_FLOOR:.1%} of its heap limit), so none is rerun for a snapshot pair; the largest: "
+                + ", ".join(f"{x['file']} {fmt_size(x['growth'], signed=True)}" for x in top))
 
     def totals(self) -> dict:
         total_delta = sum(f["delta"] for f in self.files)
