@@ -212,6 +212,12 @@ const diskBudget = env.HEAPLENS_SNAPSHOT_DISK ? Number(env.HEAPLENS_SNAPSHOT_DIS
 const laneT0 = Number(env.HEAPLENS_LANE_T0 || 0) || now()
 const ledgerPath = env.HEAPLENS_LEDGER
 const pairsLane = env.HEAPLENS_PAIRS === '1'
+// A follow-up lane's pairs share what the overhead budget left of the lane whose files it reruns:
+// $HEAPLENS_PAIRS_BUDGET seconds of snapshot writing. The file that grew most there ($HEAPLENS_PAIRS_FIRST,
+// relative to the root) always gets its pair; another only while the pairs written so far plus this one's
+// estimate (the measured write rate of the lane's last snapshot, per byte of heap) fit.
+const pairsBudget = env.HEAPLENS_PAIRS_BUDGET ? Number(env.HEAPLENS_PAIRS_BUDGET) : Infinity
+const pairsFirst = env.HEAPLENS_PAIRS_FIRST || null
 
 function ledger() {
   if (!ledgerPath) return []
@@ -313,6 +319,20 @@ function primeLineEnds() {
   } finally {
     try { if (session) session.disconnect() } catch {}
   }
+}
+
+function pairAllowed(file, heapUsed) {
+  if (!allowed(2, true, heapUsed)) return false
+  const f = String(file || '').split(path.sep).join('/')
+  if (pairsFirst && (f === pairsFirst || f.endsWith('/' + pairsFirst))) return true
+  const written = ledger().filter((e) => e.ev === 'snapshot')
+  const spent = written.reduce((a, e) => a + (e.seconds || 0), 0)
+  const ref = written.length ? written[written.length - 1] : null
+  const est = ref && ref.heapUsed > 0 ? ref.seconds * (heapUsed / ref.heapUsed) : 0.2 + heapUsed / 40e6
+  // the end snapshot holds the file's growth as well: two of this one's size is the least the pair costs
+  if (spent + 2 * est <= pairsBudget) return true
+  say('snapshot-skipped', 'pair-budget', { budget: pairsBudget, spent, estimate: 2 * est })
+  return false
 }
 
 function snapshot(reason, at, file, settled) {
@@ -456,7 +476,7 @@ if (perFile || (first && snapDir)) {
     }
     // A worker per file: the pair is taken in heaplens's follow-up lane ($HEAPLENS_PAIRS=1), which reruns the
     // files whose GC-settled growth inside the file was the largest in the lane; the lane itself only measures.
-    if (pairsLane && allowed(2, true, m.heapUsed) && snapshot('pair', 'collected', file, { ...m, gcMs })) {
+    if (pairsLane && pairAllowed(file, m.heapUsed) && snapshot('pair', 'collected', file, { ...m, gcMs })) {
       st.pairOpen = true
     }
   }, HOOK_TIMEOUT)
