@@ -214,7 +214,7 @@ const ledgerPath = env.HEAPLENS_LEDGER
 const pairsLane = env.HEAPLENS_PAIRS === '1'
 // A follow-up lane's pairs share what the overhead budget left of the lane whose files it reruns:
 // $HEAPLENS_PAIRS_BUDGET seconds of snapshot writing. The file that grew most there ($HEAPLENS_PAIRS_FIRST,
-// relative to the root) always gets its pair; another only while the pairs written so far plus this one's
+// relative to the root) always gets its pair, once; another only while the pairs written so far plus this one's
 // estimate (the measured write rate of the lane's last snapshot, per byte of heap) fit.
 const pairsBudget = env.HEAPLENS_PAIRS_BUDGET ? Number(env.HEAPLENS_PAIRS_BUDGET) : Infinity
 const pairsFirst = env.HEAPLENS_PAIRS_FIRST || null
@@ -323,9 +323,14 @@ function primeLineEnds() {
 
 function pairAllowed(file, heapUsed) {
   if (!allowed(2, true, heapUsed)) return false
-  const f = String(file || '').split(path.sep).join('/')
-  if (pairsFirst && (f === pairsFirst || f.endsWith('/' + pairsFirst))) return true
   const written = ledger().filter((e) => e.ev === 'snapshot')
+  // the largest file's pair is the lane's first, once: a file that several projects include runs once per
+  // project (hono's jsx-dom files: three times), and only the first run is owed a pair
+  const isFirst = (x) => {
+    const f = String(x || '').split(path.sep).join('/')
+    return Boolean(pairsFirst) && (f === pairsFirst || f.endsWith('/' + pairsFirst))
+  }
+  if (isFirst(file) && !written.some((e) => isFirst(e.file))) return true
   const spent = written.reduce((a, e) => a + (e.seconds || 0), 0)
   const ref = written.length ? written[written.length - 1] : null
   const est = ref && ref.heapUsed > 0 ? ref.seconds * (heapUsed / ref.heapUsed) : 0.2 + heapUsed / 40e6
@@ -364,7 +369,7 @@ function snapshot(reason, at, file, settled) {
   st.snapAt = st.ended
   const rssAfter = st.memoryUsage().rss
   const heapUsed = settled ? settled.heapUsed : st.memoryUsage().heapUsed
-  const entry = { ev: 'snapshot', slot, pid: process.pid, tid: threadId, seconds, bytes, heapUsed, t: Math.round(now()) }
+  const entry = { ev: 'snapshot', slot, pid: process.pid, tid: threadId, seconds, bytes, heapUsed, file, t: Math.round(now()) }
   st.lastRef = entry
   if (ledgerPath) {
     try { st.append(ledgerPath, JSON.stringify(entry) + '\n') } catch {}
