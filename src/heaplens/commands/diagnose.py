@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from .. import printable
 from ..errors import UsageError
 from . import BaseCommand
 from .diff import non_negative_float
@@ -38,7 +39,7 @@ class Command(BaseCommand):
     def run(self, args: argparse.Namespace) -> int:
         from ..compare import delta as D
         from ..diagnose import classify_growth, confirm_with_retainers, load_rules
-        from ..report.units import fmt_count, fmt_size
+        from ..report.units import cut, fmt_count, fmt_size
 
         rules = load_rules(args.rules)
         if len(args.snapshots) == 1 and not args.lane_dir:
@@ -59,11 +60,11 @@ class Command(BaseCommand):
             else:
                 confirm_with_retainers(d, result.before.path, result.after.path)
         for w in result.warnings:
-            print(f"heaplens: warning: {w}", file=sys.stderr)
+            print(f"heaplens: warning: {printable.line(w)}", file=sys.stderr)
         if args.format == "json":
             doc = {"schema_version": 1, "kind": "heaplens.diagnosis", "before": result.before.path,
                    "after": result.after.path, "pid": result.after.pid, "rules": rules.sources, **d.to_json()}
-            sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+            sys.stdout.write(printable.text(json.dumps(doc, indent=2) + "\n"))
             return 0
         out = [f"before: {result.before.path}", f"after:  {result.after.path}"]
         if result.series is not None:
@@ -77,8 +78,8 @@ class Command(BaseCommand):
         for row in result.rows[:8]:
             rule = rules.classify(row.type, row.name)
             out.append(f"  {fmt_size(row.size_delta, signed=True):>10} {fmt_count(row.count_delta, signed=True):>10}  "
-                       f"{row.type:<20} {row.name[:60] or chr(34) * 2:<60}  [{rule.bucket if rule else 'unclassified'}]")
-        sys.stdout.write("\n".join(out) + "\n")
+                       f"{row.type:<20} {cut(row.name, 60) or chr(34) * 2:<60}  [{rule.bucket if rule else 'unclassified'}]")
+        sys.stdout.write(printable.text("\n".join(out) + "\n"))
         return 0
 
     def run_dir(self, args: argparse.Namespace, rules) -> int:
@@ -95,9 +96,9 @@ class Command(BaseCommand):
             doc = {"schema_version": 1, "kind": "heaplens.run-diagnosis", "run": rd.run_dir,
                    "run_id": rd.record.get("run_id"), "rules": rules.sources,
                    "results": [i.to_json() for i in rd.investigations], "skipped": rd.skipped}
-            sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+            sys.stdout.write(printable.text(json.dumps(doc, indent=2) + "\n"))
             return 0
-        from ..report.units import fmt_size
+        from ..report.units import cut, fmt_size
 
         out = [f"run: {rd.run_dir}"]
         conf = {True: "confirmed by retainers", False: "retainers disagree", None: "retainers not checked"}
@@ -113,7 +114,7 @@ class Command(BaseCommand):
                 where = f" in {h.source}" if h.source else ""
                 out.append(f"  holder: {h.variable or '?'}{where} ({h.kind}) — {h.sentence}")
             for r in inv.rows[:5]:
-                out.append(f"  {fmt_size(r.size_delta, signed=True):>10}  {r.type:<20} {r.name[:70]}")
+                out.append(f"  {fmt_size(r.size_delta, signed=True):>10}  {r.type:<20} {cut(r.name, 70)}")
         out.extend(f"skipped {s}" for s in rd.skipped)
-        sys.stdout.write("\n".join(out) + "\n")
+        sys.stdout.write(printable.text("\n".join(out) + "\n"))
         return 0

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from .. import printable
 from ..errors import UsageError
 from . import BaseCommand
 
@@ -106,7 +107,7 @@ class Command(BaseCommand):
                 result = D.diff_files(snaps[0], snaps[1], **common)
 
         for w in result.warnings:
-            print(f"heaplens: warning: {w}", file=sys.stderr)
+            print(f"heaplens: warning: {printable.line(w)}", file=sys.stderr)
         trend = args.trend
         if args.format == "json":
             text = jsonout.dumps(jsonout.trend_document(result) if trend else jsonout.diff_document(result))
@@ -114,7 +115,7 @@ class Command(BaseCommand):
             text = markdown.render_trend(result) if trend else markdown.render_diff(result)
         else:
             text = terminal.render_trend(result) if trend else terminal.render_diff(result)
-        sys.stdout.write(text)
+        sys.stdout.write(printable.text(text))
         return 0
 
 
@@ -157,7 +158,7 @@ class Command(BaseCommand):
             if args.retainers:
                 I.add_retainers(result)
             for w in result.warnings:
-                print(f"heaplens: warning: {w}", file=sys.stderr)
+                print(f"heaplens: warning: {printable.line(w)}", file=sys.stderr)
             if args.format == "json":
                 text = jsonout.dumps(jsonout.id_diff_document(result))
             elif args.format == "markdown":
@@ -166,5 +167,5 @@ class Command(BaseCommand):
                 text = terminal.render_id_diff(result)
         finally:
             result.close()
-        sys.stdout.write(text)
+        sys.stdout.write(printable.text(text))
         return 0

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from .. import printable
 from . import BaseCommand
 
 FORMATS = ("terminal", "markdown", "json", "html")
@@ -34,6 +35,8 @@ def report_document(run_dir: str, *, rules: list[str] | None = None, lanes: list
 
 
 def render(doc: dict, fmt: str, color: bool | None = None) -> str:
+    if fmt != "json":
+        doc = printable.deep(doc)  # names and paths from snapshots and the record, made printable
     if fmt == "json":
         import json
 

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 
+from .. import printable
 from . import BaseCommand
 from .diff import positive_int
 from .top import SCHEMA_VERSION, open_graph
@@ -54,7 +55,7 @@ class Command(BaseCommand):
                 if args.format == "json":
                     doc = {"schema_version": SCHEMA_VERSION, "kind": "heaplens.retainers", "snapshot": args.snapshot,
                            "object": info, "paths": [p.to_json() for p in found]}
-                    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+                    sys.stdout.write(printable.text(json.dumps(doc, indent=2) + "\n"))
                     return 0
                 out = [f"## Retainers of `{info['label']}`" if md else f"object: {info['label']}", ""] if md else \
                       [f"object: {info['label']}"]
@@ -65,7 +66,7 @@ class Command(BaseCommand):
                     out.append(f"{i}. {p.text()}" if md else f"path {i}: {p.text()}")
                 if not found:
                     out.append("no retainers")
-                sys.stdout.write("\n".join(out) + "\n")
+                sys.stdout.write(printable.text("\n".join(out) + "\n"))
                 return 0
 
             name = args.class_name
@@ -80,7 +81,7 @@ class Command(BaseCommand):
                 doc = {"schema_version": SCHEMA_VERSION, "kind": "heaplens.retainers", "snapshot": args.snapshot,
                        "class": name, "count": int(len(nodes)), "retained_size": retained,
                        "aggregation": agg.to_json()}
-                sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+                sys.stdout.write(printable.text(json.dumps(doc, indent=2) + "\n"))
                 return 0
             out = [f"## Retainers of `{name}`", ""] if md else [f"class: {name}"]
             out.append(f"{bullet}{fmt_count(len(nodes))} instances, retained {fmt_size(retained)}")
@@ -89,7 +90,7 @@ class Command(BaseCommand):
                 out.append(f"{bullet}{agg.sentence(c)}")
                 out.append(f"    chain:   {c.pattern}")
                 out.append(f"    example: {c.example.text()}")
-            sys.stdout.write("\n".join(out) + "\n")
+            sys.stdout.write(printable.text("\n".join(out) + "\n"))
             return 0
         finally:
             g.snap.close()

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from .. import printable
 from . import BaseCommand
 from .diff import positive_int
 
@@ -105,7 +106,7 @@ class Command(BaseCommand):
                                  "shallow_size": int(g.sizes[k]), "retained_size": int(g.retained[k]),
                                  "distance": int(g.distance[k])} for k in objs],
                 }
-                sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+                sys.stdout.write(printable.text(json.dumps(doc, indent=2) + "\n"))
                 return 0
             md = args.format == "markdown"
             out = []
@@ -139,7 +140,7 @@ class Command(BaseCommand):
                 cells = [[fmt_size(g.retained[k]), fmt_size(g.sizes[k]), str(int(g.distance[k])),
                           cut(g.node_label(k), 100)] for k in objs]
                 out += _render(head, cells, md)
-            sys.stdout.write("\n".join(out) + "\n")
+            sys.stdout.write(printable.text("\n".join(out) + "\n"))
             return 0
         finally:
             g.snap.close()
