@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import UsageError
+from ..inputfile import parse_json, read_text
 
 VERDICTS = {
     "module-graph": "module-graph retention",
@@ -107,12 +108,10 @@ def load_rules(extra: list[str | Path] | None = None) -> RuleSet:
     rules: list[Rule] = []
     sources = []
     for path in extra or []:
-        try:
-            doc = json.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise UsageError(f"{path}: no such rules file") from None
-        except ValueError as exc:
-            raise UsageError(f"{path}: not valid JSON: {exc}") from None
+        if not Path(path).exists():
+            raise UsageError(f"{path}: no such rules file")
+        # a FIFO or device is refused, not waited on; deep nesting is one line, not a RecursionError
+        doc = parse_json(read_text(path, "rules file"), f"rules file {path}", unique_keys=False)
         r, b, v = _parse_rules(doc, str(path))
         rules.extend(r)
         buckets.update(b)
