@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 .PHONY: setup demo demo-snapshots test bench bench-quick bench-graph bench-runner clean check-node
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml src/heaplens/_kernels.c
 	@$(PYTHON) -c 'import sys; sys.exit("heaplens needs Python >= 3.10") if sys.version_info < (3, 10) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip

@@ -18,11 +18,22 @@
 #include <malloc.h>
 #endif
 
-enum { OK_CHUNK = 0, OK_END = 1, ERR_BYTE = 2, ERR_TOO_MANY = 3, ERR_EOF = 4, ERR_NUMBER = 5, ERR_CONTROL = 6 };
+enum { OK_CHUNK = 0, OK_END = 1, ERR_BYTE = 2, ERR_TOO_MANY = 3, ERR_EOF = 4, ERR_NUMBER = 5, ERR_CONTROL = 6,
+       ERR_SPACE = 7 };
 
+/* The longest run of whitespace accepted inside a section (V8 writes one newline at a time): a longer
+ * run would be walked in one call, its pages resident until the call returns. ERR_SPACE at its start. */
+#define MAX_WS_RUN (1 << 20)
 #define IS_WS(c) ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
 #define FNV_OFFSET 0xCBF29CE484222325ULL
 #define FNV_PRIME 0x100000001B3ULL
+
+/* Skip whitespace from i, but never more than MAX_WS_RUN + 1 bytes (so the caller can tell a run too long). */
+static inline Py_ssize_t skip_ws_bounded(const unsigned char *p, Py_ssize_t i, Py_ssize_t end) {
+    Py_ssize_t lim = end - i > MAX_WS_RUN + 1 ? i + MAX_WS_RUN + 1 : end;
+    while (i < lim && IS_WS(p[i])) i++;
+    return i;
+}
 
 static int clamp_range(Py_ssize_t len, Py_ssize_t *a, Py_ssize_t *b) {
     if (*a < 0) *a = 0;
@@ -86,14 +97,20 @@ static PyObject *parse_uint_array(PyObject *self, PyObject *args) {
     Py_ssize_t i = pos;
     Py_BEGIN_ALLOW_THREADS
     Py_ssize_t field = count % nfields, row = count / nfields;
-    while (i < end && IS_WS(p[i])) i++;
+    i = skip_ws_bounded(p, i, end);
+    if (i - pos > MAX_WS_RUN) { status = ERR_SPACE; i = pos; goto done; }
     if (i < end && p[i] == ']' && count == 0) { status = OK_END; i++; goto done; }
     for (;;) {
         if (i >= end) { status = ERR_EOF; goto done; }
         unsigned char c = p[i];
         unsigned d = (unsigned)c - '0';
         if (d >= 10) {
-            if (IS_WS(c)) { i++; continue; }
+            if (IS_WS(c)) {
+                Py_ssize_t s = i;
+                i = skip_ws_bounded(p, i, end);
+                if (i - s > MAX_WS_RUN) { status = ERR_SPACE; i = s; goto done; }
+                continue;
+            }
             status = ERR_BYTE; goto done;
         }
         Py_ssize_t start = i;
@@ -131,8 +148,11 @@ static PyObject *parse_uint_array(PyObject *self, PyObject *args) {
             if (i >= stop_hint) { status = OK_CHUNK; goto done; }
             continue;
         }
-        while (IS_WS(c)) {
-            if (++i >= end) { status = ERR_EOF; goto done; }
+        if (IS_WS(c)) {
+            Py_ssize_t ws0 = i;
+            i = skip_ws_bounded(p, i, end);
+            if (i - ws0 > MAX_WS_RUN) { status = ERR_SPACE; i = ws0; goto done; }
+            if (i >= end) { status = ERR_EOF; goto done; }
             c = p[i];
         }
         if (c == ',') {
@@ -210,6 +230,22 @@ static PyObject *skip_ws(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(i);
 }
 
+/* skip_ws_back(buf, start, end) -> one past the last offset in [start, end) that is not JSON whitespace
+ * (start if there is none) */
+static PyObject *skip_ws_back(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    Py_ssize_t a, b;
+    if (!PyArg_ParseTuple(args, "y*nn", &buf, &a, &b)) return NULL;
+    clamp_range(buf.len, &a, &b);
+    const unsigned char *p = (const unsigned char *)buf.buf;
+    Py_ssize_t i = b;
+    Py_BEGIN_ALLOW_THREADS
+    while (i > a && IS_WS(p[i - 1])) i--;
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&buf);
+    return PyLong_FromSsize_t(i);
+}
+
 /* find_byte(buf, start, end, byte) -> offset or -1 */
 static PyObject *find_byte(PyObject *self, PyObject *args) {
     Py_buffer buf;
@@ -249,7 +285,9 @@ static PyObject *scan_strings(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     int first = count == 0;
     for (;;) {
-        while (i < end && IS_WS(p[i])) i++;
+        Py_ssize_t ws0 = i;
+        i = skip_ws_bounded(p, i, end);
+        if (i - ws0 > MAX_WS_RUN) { status = ERR_SPACE; i = ws0; break; }
         if (i >= end) { status = ERR_EOF; break; }
         unsigned char c = p[i];
         if (c == ']' && first) { status = OK_END; i++; break; }
@@ -285,7 +323,9 @@ static PyObject *scan_strings(PyObject *self, PyObject *args) {
         hashes[count] = h;
         count++;
         i++;
-        while (i < end && IS_WS(p[i])) i++;
+        ws0 = i;
+        i = skip_ws_bounded(p, i, end);
+        if (i - ws0 > MAX_WS_RUN) { status = ERR_SPACE; i = ws0; break; }
         if (i >= end) { status = ERR_EOF; break; }
         c = p[i];
         if (c == ',') {
@@ -334,7 +374,13 @@ static PyObject *skip_value(PyObject *self, PyObject *args) {
         } else if (c == ']' || c == '}') {
             if (--depth < 0) { status = ERR_BYTE; break; }
             if (depth == 0) { status = OK_END; i++; break; }
-        } else if (depth == 0 && (c == ',' || IS_WS(c))) {
+        } else if (IS_WS(c)) {
+            if (depth == 0 && i > pos) { status = OK_END; break; }
+            Py_ssize_t s = i;
+            i = skip_ws_bounded(p, i, end);
+            if (i - s > MAX_WS_RUN) { status = ERR_SPACE; i = s; break; }
+            continue;
+        } else if (depth == 0 && c == ',') {
             if (i > pos) { status = OK_END; break; }
         }
         i++;
@@ -1677,6 +1723,7 @@ static PyMethodDef methods[] = {
     {"count_byte", count_byte, METH_VARARGS, "Count one byte value in a range."},
     {"count_until_close", count_until_close, METH_VARARGS, "Commas up to the first ']', and where it is."},
     {"skip_ws", skip_ws, METH_VARARGS, "Skip JSON whitespace."},
+    {"skip_ws_back", skip_ws_back, METH_VARARGS, "Skip JSON whitespace backwards."},
     {"find_byte", find_byte, METH_VARARGS, "memchr over a range."},
     {"scan_strings", scan_strings, METH_VARARGS, "Index a JSON array of strings."},
     {"skip_value", skip_value, METH_VARARGS, "Skip one JSON value."},
@@ -1699,5 +1746,7 @@ PyMODINIT_FUNC PyInit__kernels(void) {
     PyModule_AddIntConstant(m, "ERR_EOF", ERR_EOF);
     PyModule_AddIntConstant(m, "ERR_NUMBER", ERR_NUMBER);
     PyModule_AddIntConstant(m, "ERR_CONTROL", ERR_CONTROL);
+    PyModule_AddIntConstant(m, "ERR_SPACE", ERR_SPACE);
+    PyModule_AddIntConstant(m, "MAX_WS_RUN", MAX_WS_RUN);
     return m;
 }

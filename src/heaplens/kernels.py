@@ -15,7 +15,9 @@ from ._kernels import (  # noqa: F401  (re-exported)
     ERR_CONTROL,
     ERR_EOF,
     ERR_NUMBER,
+    ERR_SPACE,
     ERR_TOO_MANY,
+    MAX_WS_RUN,
     OK_CHUNK,
     OK_END,
     count_byte,
@@ -34,6 +36,7 @@ from ._kernels import (  # noqa: F401  (re-exported)
     scan_strings,
     skip_value,
     skip_ws,
+    skip_ws_back,
 )
 
 
