@@ -35,6 +35,11 @@ static inline Py_ssize_t skip_ws_bounded(const unsigned char *p, Py_ssize_t i, P
     return i;
 }
 
+/* Skip a run of whitespace that is longer than V8 writes (out of the parsing loop, so the loop stays tight). */
+static Py_ssize_t __attribute__((noinline, cold)) skip_ws_cold(const unsigned char *p, Py_ssize_t i, Py_ssize_t end) {
+    return skip_ws_bounded(p, i, end);
+}
+
 static int clamp_range(Py_ssize_t len, Py_ssize_t *a, Py_ssize_t *b) {
     if (*a < 0) *a = 0;
     if (*b > len) *b = len;
@@ -101,14 +106,14 @@ static PyObject *parse_uint_array(PyObject *self, PyObject *args) {
     if (i - pos > MAX_WS_RUN) { status = ERR_SPACE; i = pos; goto done; }
     if (i < end && p[i] == ']' && count == 0) { status = OK_END; i++; goto done; }
     for (;;) {
+    top:
         if (i >= end) { status = ERR_EOF; goto done; }
         unsigned char c = p[i];
         unsigned d = (unsigned)c - '0';
         if (d >= 10) {
             if (IS_WS(c)) {
-                Py_ssize_t s = i;
-                i = skip_ws_bounded(p, i, end);
-                if (i - s > MAX_WS_RUN) { status = ERR_SPACE; i = s; goto done; }
+                if (__builtin_expect(i + 1 < end && IS_WS(p[i + 1]), 0)) goto ws_run;
+                i++;
                 continue;
             }
             status = ERR_BYTE; goto done;
@@ -148,12 +153,10 @@ static PyObject *parse_uint_array(PyObject *self, PyObject *args) {
             if (i >= stop_hint) { status = OK_CHUNK; goto done; }
             continue;
         }
-        if (IS_WS(c)) {
-            Py_ssize_t ws0 = i;
-            i = skip_ws_bounded(p, i, end);
-            if (i - ws0 > MAX_WS_RUN) { status = ERR_SPACE; i = ws0; goto done; }
-            if (i >= end) { status = ERR_EOF; goto done; }
+        while (IS_WS(c)) {
+            if (++i >= end) { status = ERR_EOF; goto done; }
             c = p[i];
+            if (__builtin_expect(IS_WS(c), 0)) goto ws_run;
         }
         if (c == ',') {
             i++;
@@ -163,6 +166,13 @@ static PyObject *parse_uint_array(PyObject *self, PyObject *args) {
         } else {
             status = ERR_BYTE; goto done;
         }
+    }
+ws_run:
+    {   /* two or more whitespace bytes in a row (V8 writes one): at most MAX_WS_RUN of them */
+        Py_ssize_t s = i;
+        i = skip_ws_cold(p, i, end);
+        if (i - s > MAX_WS_RUN) { status = ERR_SPACE; i = s; goto done; }
+        goto top;
     }
 done:;
     Py_END_ALLOW_THREADS
@@ -285,9 +295,11 @@ static PyObject *scan_strings(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     int first = count == 0;
     for (;;) {
-        Py_ssize_t ws0 = i;
-        i = skip_ws_bounded(p, i, end);
-        if (i - ws0 > MAX_WS_RUN) { status = ERR_SPACE; i = ws0; break; }
+        if (i < end && IS_WS(p[i]) && ++i < end && __builtin_expect(IS_WS(p[i]), 0)) {
+            Py_ssize_t ws0 = i - 1;  /* more than the one newline V8 writes */
+            i = skip_ws_cold(p, i, end);
+            if (i - ws0 > MAX_WS_RUN) { status = ERR_SPACE; i = ws0; break; }
+        }
         if (i >= end) { status = ERR_EOF; break; }
         unsigned char c = p[i];
         if (c == ']' && first) { status = OK_END; i++; break; }
@@ -323,9 +335,11 @@ static PyObject *scan_strings(PyObject *self, PyObject *args) {
         hashes[count] = h;
         count++;
         i++;
-        ws0 = i;
-        i = skip_ws_bounded(p, i, end);
-        if (i - ws0 > MAX_WS_RUN) { status = ERR_SPACE; i = ws0; break; }
+        if (i < end && IS_WS(p[i]) && ++i < end && __builtin_expect(IS_WS(p[i]), 0)) {
+            Py_ssize_t ws0 = i - 1;  /* more than the one newline V8 writes */
+            i = skip_ws_cold(p, i, end);
+            if (i - ws0 > MAX_WS_RUN) { status = ERR_SPACE; i = ws0; break; }
+        }
         if (i >= end) { status = ERR_EOF; break; }
         c = p[i];
         if (c == ',') {

@@ -638,8 +638,9 @@ class _Walker:
         return pos + 1
 
     def rfind(self, needle: bytes, lo: int, hi: int) -> int:
-        """``mm.rfind(needle, lo, hi)`` a chunk at a time from ``hi`` down, releasing each chunk
-        searched in vain (the search may cross gigabytes of padding)."""
+        """``mm.rfind(needle, lo, hi)`` a chunk at a time from ``hi`` down. A chunk searched in vain
+        that is only whitespace (padding: the search may cross gigabytes of it) is released; one with
+        content is kept, as the parser reads it next (releasing it would only fault it in again)."""
         mm = self.src.mm
         n = len(needle)
         b = hi
@@ -648,7 +649,8 @@ class _Walker:
             at = mm.rfind(needle, a, min(hi, b + n - 1))
             if at >= 0:
                 return at
-            self.src.release(a + n, b)
+            if int(K.skip_ws(self.buf, a, b)) == b:
+                self.src.release(a, b)
             b = a
         return -1
 
