@@ -295,9 +295,9 @@ static PyObject *scan_strings(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     int first = count == 0;
     for (;;) {
-        if (i < end && IS_WS(p[i]) && ++i < end && __builtin_expect(IS_WS(p[i]), 0)) {
-            Py_ssize_t ws0 = i - 1;  /* more than the one newline V8 writes */
-            i = skip_ws_cold(p, i, end);
+        if (i < end && IS_WS(p[i])) {
+            Py_ssize_t ws0 = i;
+            i = skip_ws_bounded(p, i, end);
             if (i - ws0 > MAX_WS_RUN) { status = ERR_SPACE; i = ws0; break; }
         }
         if (i >= end) { status = ERR_EOF; break; }
@@ -335,9 +335,9 @@ static PyObject *scan_strings(PyObject *self, PyObject *args) {
         hashes[count] = h;
         count++;
         i++;
-        if (i < end && IS_WS(p[i]) && ++i < end && __builtin_expect(IS_WS(p[i]), 0)) {
-            Py_ssize_t ws0 = i - 1;  /* more than the one newline V8 writes */
-            i = skip_ws_cold(p, i, end);
+        if (i < end && IS_WS(p[i])) {
+            Py_ssize_t ws0 = i;
+            i = skip_ws_bounded(p, i, end);
             if (i - ws0 > MAX_WS_RUN) { status = ERR_SPACE; i = ws0; break; }
         }
         if (i >= end) { status = ERR_EOF; break; }
