@@ -104,8 +104,12 @@ def test_a_missing_directory_that_cannot_be_created(tmp_path):
 
 
 def test_the_target_is_not_a_regular_file(tmp_path):
+    """A rename over a FIFO or a device would replace it with a file (never aim this at /dev/null)."""
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
     with pytest.raises(WriteError, match="not a regular file"):
-        atomicfile.write_text_atomic(Path("/dev/null"), "x")
+        atomicfile.write_text_atomic(fifo, "x")
+    assert fifo.is_fifo() and listing(tmp_path) == ["fifo.json"]
 
 
 # ---- what JSON readers disagree on ----------------------------------------------------------------
