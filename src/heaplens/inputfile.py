@@ -115,6 +115,11 @@ class _Duplicate(ValueError):
     pass
 
 
+def _no_constant(name: str):
+    # NaN and Infinity are Python's extension; JSON (and JSON.parse) has no such values
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _unique_pairs(pairs):
     obj = {}
     for k, v in pairs:
@@ -130,7 +135,7 @@ def parse_json(text: str, where: str, *, unique_keys: bool = True, max_depth: in
     if _depth_exceeds(text, max_depth):
         raise UsageError(f"{where} nests deeper than {max_depth} levels; nothing this deep is a valid input")
     try:
-        return json.loads(text, object_pairs_hook=_unique_pairs if unique_keys else None)
+        return json.loads(text, object_pairs_hook=_unique_pairs if unique_keys else None, parse_constant=_no_constant)
     except _Duplicate as exc:
         raise UsageError(f"{where} has the key {json.dumps(exc.args[0], ensure_ascii=True)} twice in one object; "
                          f"JSON readers disagree on which one counts — keep one") from None

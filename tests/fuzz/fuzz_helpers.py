@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -91,23 +90,28 @@ def one_line_error(cp: subprocess.CompletedProcess, *needles: str) -> str:
     return lines[0]
 
 
-def peak_rss(cmd: list[str], env: dict | None = None, timeout: float = 300) -> tuple[int, int, str]:
-    """Run ``cmd``; returns (exit code, peak RSS in bytes of that process, stderr)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env_clean(env))
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            raise AssertionError(f"{cmd} did not finish in {timeout} s")
-        time.sleep(0.02)
-    err = proc.stderr.read().decode("utf-8", "replace")
-    proc.stderr.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss * 1024, err
+_HWM = """
+import atexit, sys
+out = sys.argv.pop(1)
+def hwm():
+    with open("/proc/self/status") as fh:
+        kb = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:"))
+    with open(out, "w") as fh:
+        fh.write(str(kb * 1024))
+atexit.register(hwm)
+from heaplens.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def peak_rss(args: list, tmp: Path, env: dict | None = None, timeout: float = 300) -> tuple[int, int, str]:
+    """Run ``heaplens ARGS``; returns (exit code, peak RSS in bytes, stderr). The peak is the process's
+    own high-water mark after exec (VmHWM): ``ru_maxrss`` would include the test process it was forked
+    from."""
+    out = tmp / "hwm.txt"
+    cp = subprocess.run([sys.executable, "-c", _HWM, str(out), *map(str, args)], capture_output=True,
+                        env=env_clean(env), timeout=timeout)
+    return cp.returncode, int(out.read_text()), cp.stderr.decode("utf-8", "replace")
 
 
 def hostile_pair(out: Path) -> tuple[Path, Path]:

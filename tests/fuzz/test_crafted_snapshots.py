@@ -88,6 +88,20 @@ def test_element_index_beyond_32_bits(small, tmp_path):
             assert cp.returncode == 0, (argv, cp.stderr)
 
 
+def test_a_huge_name_index_is_refused_before_anything_is_sized_by_it(small, tmp_path):
+    """The summary groups nodes by name index while the strings are still being counted: an index
+    of 4,294,967,295 must not size a 4-billion-entry table first (it took 30 s and GBs)."""
+    doc = copy.deepcopy(small["doc"])
+    i = small["meta"]["node_fields"].index("name")
+    doc["nodes"][33 * small["nf"] + i] = 2**32 - 1
+    p = dump(doc, tmp_path / "bigname.heapsnapshot")
+    code, rss, err = peak_rss(["diagnose", small["before"], p], tmp_path)
+    assert code == 2 and "node 33 names string 4,294,967,295, but there are only" in err, err
+    assert rss < 200 << 20, rss
+    for argv, cp in all_commands(small, p):
+        one_line_error(cp, "names string 4,294,967,295")
+
+
 def test_self_size_beyond_32_bits_still_reads(small, tmp_path):
     """Self sizes are not limited to 32 bits (native nodes can be large): read as 64-bit, not refused."""
     doc = copy.deepcopy(small["doc"])

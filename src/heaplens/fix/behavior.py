@@ -126,7 +126,7 @@ def isolate(root: str | Path, files: list[str | Path], reason: str | None = None
             raise UsageError(f"{path} uses the new schema (surfaces with isolated/threadPinned), whose planner "
                              f"ignores {kind}: use --as isolated")
         section = data.get(surface)
-        if section is not None and not isinstance(section, dict):
+        if surface in data and not isinstance(section, dict):  # null too: there is nothing to add to
             raise UsageError(f"{path}: {surface} is not an object")
         if isinstance(section, dict) and kind in section and not isinstance(section[kind], list):
             raise UsageError(f"{path}: {surface}.{kind} is not a list")

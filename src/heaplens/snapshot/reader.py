@@ -830,7 +830,17 @@ def _read_body(w, src, display, layout, node_count, edge_count, extra, nf, keep_
                 raise w.err(f"node {bad:,} has type {int(col[bad])}, outside the {len(layout.node_types)} node types")
         columns[fname] = col
     del cols
-    task = _pool().submit(nodes_task, columns) if nodes_task is not None else None
+    task = None
+    if nodes_task is not None:
+        # The task sizes its tables by the largest name index, before the strings are counted: a file
+        # cannot hold more strings than its tail has room for (3 bytes each), so a larger index (a
+        # crafted file) skips the task (no 4-billion-entry table) and fails the name check below.
+        names = columns.get("name")
+        room = (w.end - (strings_at if strings_at is not None else pos)) // 3 + 1
+        if names is not None and names.size and int(names.max()) >= room:
+            task = _pool().submit(lambda _columns: None, columns)
+        else:
+            task = _pool().submit(nodes_task, columns)
     if task is not None and not keep_nodes:
         names = columns.get("name")  # still needed to check the string indices below
         columns = {"name": names} if names is not None else {}
