@@ -202,6 +202,10 @@ JUNK = [None, True, -1, 2**32, 2**64, 1.5, "", "x\u001b", [], {}, [[[]]], {"a": 
         [[f"t{i}" for i in range(40)]], ["name"] * 3]
 
 
+def _int(v) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
 def header_case(rnd, work: Path):
     base = (work / "base.heapsnapshot").read_bytes()
     cut = base.index(b'"nodes"')
@@ -222,7 +226,7 @@ def header_case(rnd, work: Path):
             target[rnd.choice(list(target) + ["extra"])] = copy.deepcopy(rnd.choice(JUNK))
         elif op == "count":
             h[rnd.choice(["node_count", "edge_count", "trace_function_count", "extra_native_bytes"])] = \
-                rnd.choice([0, 1, -1, h.get("node_count", 0) + rnd.choice([-1, 1, 7]), 2**31, 2**32 + 1, "12"])
+                rnd.choice([0, 1, -1, _int(h.get("node_count")) + rnd.choice([-1, 1, 7]), 2**31, 2**32 + 1, "12"])
         elif op == "fields":
             key = rnd.choice(["node_fields", "edge_fields", "location_fields"])
             v = list(meta.get(key) or [])

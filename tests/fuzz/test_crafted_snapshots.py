@@ -102,6 +102,15 @@ def test_a_huge_name_index_is_refused_before_anything_is_sized_by_it(small, tmp_
         one_line_error(cp, "names string 4,294,967,295")
 
 
+@pytest.mark.parametrize("field", ["object_index", "script_id", "line", "column"])
+def test_location_fields_without_a_required_one(small, tmp_path, field):
+    doc = copy.deepcopy(small["doc"])
+    doc["snapshot"]["meta"]["location_fields"] = [f for f in doc["snapshot"]["meta"]["location_fields"] if f != field]
+    p = dump(doc, tmp_path / "loc.heapsnapshot")
+    for argv, cp in all_commands(small, p):
+        one_line_error(cp, f"snapshot.meta.location_fields lacks '{field}'")
+
+
 def test_self_size_beyond_32_bits_still_reads(small, tmp_path):
     """Self sizes are not limited to 32 bits (native nodes can be large): read as 64-bit, not refused."""
     doc = copy.deepcopy(small["doc"])
@@ -237,4 +246,5 @@ def test_whitespace_is_not_kept_resident(small, padded, where, command, tmp_path
         assert code == 2 and "whitespace in one run" in err, (code, err)
     else:
         assert code == 0, err
+    print(f"\n{command} with {PAD >> 20} MiB of whitespace {where}: exit {code}, peak RSS {rss / 2**20:.0f} MiB")
     assert rss < 140 << 20, f"peak RSS {rss >> 20} MiB with {PAD >> 20} MiB of whitespace {where}"

@@ -29,7 +29,7 @@ DRIVER = Path(__file__).parent / "fuzz_driver.py"
 SEED = os.environ.get("HEAPLENS_FUZZ_SEED", "14")
 SCALE = float(os.environ.get("HEAPLENS_FUZZ_SCALE", "1"))
 # cases and seconds per family in `make test`
-PLAN = {"snapshot": (150, 60), "header": (120, 30), "gzip": (60, 40), "special": (40, 30), "manifest": (250, 30),
+PLAN = {"snapshot": (300, 60), "header": (400, 40), "gzip": (60, 40), "special": (60, 20), "manifest": (500, 40),
         "record": (80, 40)}
 
 

@@ -67,6 +67,7 @@ def test_a_bomb_that_is_not_a_snapshot_stops_at_its_first_bytes(snaps, tmp_path)
     t = time.monotonic()
     cp = hl("diff", snaps["before"], p, fsize=16 * MiB)  # could not write more than 16 MiB anyway
     one_line_error(cp, "not JSON", "at byte 0")
+    print(f"\n4 GiB of 'A' in {p.stat().st_size:,} bytes of gzip: refused in {time.monotonic() - t:.2f} s")
     assert time.monotonic() - t < 60
 
 
@@ -76,12 +77,16 @@ def test_a_whitespace_bomb_stops_at_the_ratio_limit(snaps, tmp_path):
     p = gz_stream(tmp_path / "ws.heapsnapshot.gz", [snaps["after"].read_bytes().rstrip()] +
                   [b" " * (4 * MiB) for _ in range(256)])
     limit = max(R.GZIP_FLOOR, 100 * p.stat().st_size)
+    t = time.monotonic()
     cp = hl("top", p, fsize=limit + 8 * MiB)
     line = one_line_error(cp, "likely gzip bomb", "HEAPLENS_GZIP_MAX_RATIO")
+    print(f"\n1 GiB of whitespace after a snapshot in {p.stat().st_size:,} bytes of gzip: stopped at "
+          f"{limit:,} bytes in {time.monotonic() - t:.2f} s")
     assert f"{limit:,} bytes" in line
     # raised, it is read — with the whitespace walked through and released, not kept resident
     code, rss, err = peak_rss(["top", p], tmp_path, env={"HEAPLENS_GZIP_MAX_RATIO": "100000"})
     assert code == 0, err
+    print(f"the same with the limit raised: read, peak RSS {rss / MiB:.0f} MiB")
     assert rss < 160 * MiB, rss
 
 

@@ -74,3 +74,9 @@ def test_manifests_rules_and_logs_refuse_special_files(tmp_path):
     one_line_error(hl("hotspots", "update", "--log", "/dev/zero", cwd=root, timeout=60), "/dev/zero")
     one_line_error(hl("diagnose", "--rules", fifo, "a", "b", cwd=root, timeout=60), str(fifo))
     one_line_error(hl("diagnose", "--rules", "/dev/zero", "a", "b", cwd=root, timeout=60), "/dev/zero")
+
+
+def test_a_lane_directory_that_is_a_symlink_loop(tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to("loop")
+    one_line_error(hl("diff", "--lane-dir", loop, timeout=60), "cannot list it")

@@ -51,6 +51,7 @@ _U64_MAX = 0xFFFFFFFFFFFFFFFF
 
 REQUIRED_NODE_FIELDS = ("type", "name", "id", "self_size", "edge_count")
 REQUIRED_EDGE_FIELDS = ("type", "name_or_index", "to_node")
+REQUIRED_LOCATION_FIELDS = ("object_index", "script_id", "line", "column")  # when there are locations
 STRING_EDGE_TYPES = ("context", "property", "internal", "shortcut", "weak")
 FLAT_SECTIONS = ("trace_function_infos", "samples", "locations")  # flat number arrays
 
@@ -342,6 +343,10 @@ def _parse_layout(path, meta) -> Layout:
     for f in REQUIRED_EDGE_FIELDS:
         if f not in edge_fields:
             raise SnapshotError(path, f"snapshot.meta.edge_fields lacks {f!r}")
+    location_fields = str_list("location_fields", required=False)
+    for f in REQUIRED_LOCATION_FIELDS if location_fields else ():
+        if f not in location_fields:
+            raise SnapshotError(path, f"snapshot.meta.location_fields lacks {f!r}")
     node_types = enum("node_types")
     if len(node_types) > 32:
         raise SnapshotError(path, f"snapshot.meta.node_types lists {len(node_types)} types (at most 32 supported)")
@@ -350,7 +355,7 @@ def _parse_layout(path, meta) -> Layout:
         node_types=node_types,
         edge_fields=edge_fields,
         edge_types=enum("edge_types"),
-        location_fields=str_list("location_fields", required=False),
+        location_fields=location_fields,
     )
 
 
