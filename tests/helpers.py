@@ -40,10 +40,12 @@ def plant(out_dir: Path, count: int, snapshots: int = 2, names: str = "plain") -
     return info
 
 
-def heaplens(*args: str, check: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the installed CLI the way a user does (a separate process)."""
-    e = dict(os.environ)
-    e.setdefault("HEAPLENS_PROGRESS", "0")
+def heaplens(*args: str, check: bool = False, env: dict | None = None, cwd: Path | None = None,
+             timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the installed CLI the way a user does (a separate process), in a clean environment: no
+    OPENCLAW_TEST_*/HEAPLENS_*/GITHUB_* variable of the developer's shell leaks in (``env`` adds some)."""
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCLAW_TEST_", "HEAPLENS_", "GITHUB_"))}
+    e["HEAPLENS_PROGRESS"] = "0"
     if env:
         e.update(env)
     return subprocess.run(
@@ -51,8 +53,9 @@ def heaplens(*args: str, check: bool = False, env: dict | None = None) -> subpro
         capture_output=True,
         text=True,
         env=e,
+        cwd=cwd,
         check=check,
-        timeout=600,
+        timeout=timeout,
     )
 
 

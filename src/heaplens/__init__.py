@@ -1,3 +1,3 @@
 """heaplens: find out why a test suite's memory grows, and fix it."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

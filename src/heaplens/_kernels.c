@@ -156,7 +156,8 @@ static PyObject *parse_uint_array(PyObject *self, PyObject *args) {
         while (IS_WS(c)) {
             if (++i >= end) { status = ERR_EOF; goto done; }
             c = p[i];
-            if (__builtin_expect(IS_WS(c), 0)) goto ws_run;
+            if (c == ',') break;
+            if (__builtin_expect(IS_WS(c), 0)) { i--; goto ws_value; }  /* the run starts a byte back */
         }
         if (c == ',') {
             i++;
@@ -173,6 +174,20 @@ ws_run:
         i = skip_ws_cold(p, i, end);
         if (i - s > MAX_WS_RUN) { status = ERR_SPACE; i = s; goto done; }
         goto top;
+    }
+ws_value:
+    {   /* the same after a value: then a comma or the closing bracket */
+        Py_ssize_t s = i;
+        i = skip_ws_cold(p, i, end);
+        if (i - s > MAX_WS_RUN) { status = ERR_SPACE; i = s; goto done; }
+        if (i >= end) { status = ERR_EOF; goto done; }
+        if (p[i] == ',') {
+            i++;
+            if (i >= stop_hint) { status = OK_CHUNK; goto done; }
+            goto top;
+        }
+        if (p[i] == ']') { status = OK_END; i++; goto done; }
+        status = ERR_BYTE; goto done;
     }
 done:;
     Py_END_ALLOW_THREADS
@@ -295,9 +310,9 @@ static PyObject *scan_strings(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     int first = count == 0;
     for (;;) {
-        if (i < end && IS_WS(p[i])) {
-            Py_ssize_t ws0 = i;
-            i = skip_ws_bounded(p, i, end);
+        if (i < end && IS_WS(p[i]) && ++i < end && __builtin_expect(IS_WS(p[i]), 0)) {
+            Py_ssize_t ws0 = i - 1;  /* more than the one newline V8 writes */
+            i = skip_ws_cold(p, i, end);
             if (i - ws0 > MAX_WS_RUN) { status = ERR_SPACE; i = ws0; break; }
         }
         if (i >= end) { status = ERR_EOF; break; }
@@ -335,9 +350,9 @@ static PyObject *scan_strings(PyObject *self, PyObject *args) {
         hashes[count] = h;
         count++;
         i++;
-        if (i < end && IS_WS(p[i])) {
-            Py_ssize_t ws0 = i;
-            i = skip_ws_bounded(p, i, end);
+        if (i < end && IS_WS(p[i]) && ++i < end && __builtin_expect(IS_WS(p[i]), 0)) {
+            Py_ssize_t ws0 = i - 1;  /* more than the one newline V8 writes */
+            i = skip_ws_cold(p, i, end);
             if (i - ws0 > MAX_WS_RUN) { status = ERR_SPACE; i = ws0; break; }
         }
         if (i >= end) { status = ERR_EOF; break; }

@@ -15,6 +15,15 @@ from .commands import COMMANDS
 from .errors import HeaplensError
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions re-flowed to the terminal, the examples kept as written (one command per line)."""
+
+    def _fill_text(self, text, width, indent):
+        if text.startswith("examples:"):
+            return super()._fill_text(text, width, indent)
+        return argparse.HelpFormatter._fill_text(self, text, width, indent)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="heaplens",
@@ -25,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for module in COMMANDS:
         cmd = importlib.import_module(f"heaplens.commands.{module}").Command()
-        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description or cmd.help)
+        epilog = "examples:\n" + "\n".join(f"  {e}" for e in cmd.examples) if cmd.examples else None
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description or cmd.help, epilog=epilog,
+                           formatter_class=_Formatter)
         cmd.add_arguments(p)
         p.set_defaults(_command=cmd)
     return parser

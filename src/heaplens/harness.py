@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
+from .compare.ids import id_diff
 from .errors import HeaplensError, UsageError
+from .graph import find_string
+from .graph.paths import aggregate
 
 JS_DIR = Path(__file__).parent / "js" / "harness"
 MARK = "@@heaplens "
@@ -260,13 +265,9 @@ class FailureAnalysis:
         }
 
 
-def tracked_targets(g) -> "np.ndarray":
+def tracked_targets(g) -> np.ndarray:
     """Ordinals of the objects that the WeakRefs in ``globalThis.__heaplensTrackedRefs`` still point
     at (``g`` is a :class:`heaplens.graph.HeapGraph`)."""
-    import numpy as np
-
-    from .graph import find_string
-
     refs_name, target_name = find_string(g.snap, REFS_GLOBAL), find_string(g.snap, "target")
     if refs_name < 0 or target_name < 0:
         return np.empty(0, dtype=np.int64)
@@ -288,11 +289,6 @@ def tracked_targets(g) -> "np.ndarray":
 def explain_failure(run: HarnessRun, top_classes: int = 3, top_growth: int = 8) -> FailureAnalysis:
     """Find the surviving tracked objects in the last snapshot and what retains them, and diff the
     baseline and the last batch by object id (both snapshots come from the same process)."""
-    import numpy as np
-
-    from .compare.ids import id_diff
-    from .graph.paths import aggregate
-
     last = run.last.snapshot
     base = run.baseline.snapshot  # type: ignore[union-attr]
     ids = id_diff(base, last, top=top_growth, min_kb=0, keep_graph=True)

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import stat
-from pathlib import Path
 
 from .errors import UsageError
 

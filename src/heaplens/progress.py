@@ -11,6 +11,9 @@ import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
 
 def enabled(flag: bool | None = None) -> bool:
     env = os.environ.get("HEAPLENS_PROGRESS")
@@ -27,9 +30,6 @@ def byte_progress(show: bool) -> Iterator[Callable[[str, int], Callable[[int], N
     if not show:
         yield lambda label, total: (lambda n: None)
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-
     console = Console(stderr=True)
     with Progress(
         TextColumn("{task.description}"),
@@ -54,8 +54,6 @@ def status(show: bool) -> Iterator[Callable[[str], None]]:
     if not show:
         yield lambda text: None
         return
-    from rich.console import Console
-
     console = Console(stderr=True)
     with console.status("heaplens") as st:
         yield lambda text: st.update(f"heaplens: {text}")

@@ -7,9 +7,9 @@ import json
 import pytest
 
 import reference as ref
-from helpers import heaplens, plant
 from heaplens.compare.delta import diff_files, diff_lane_dir, trend_lane_dir
 from heaplens.compare.summary import summarize
+from helpers import heaplens, plant
 
 
 @pytest.fixture(scope="module")

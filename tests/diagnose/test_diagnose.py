@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from helpers import JS, heaplens, requires_node, run_node
 
 pytestmark = requires_node

@@ -9,7 +9,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from fix_helpers import FIXTURES, hl
 
 

@@ -240,8 +240,9 @@ def test_plan_puts_the_isolated_file_in_its_own_lane(v4, tmp_path):
     lanes = {l["name"]: l for l in json.loads(cp.stdout)["lanes"]}
     assert sorted(lanes) == ["unit-alloc50-isolated", "unit-fast"]
     iso = lanes["unit-alloc50-isolated"]
-    assert (iso["kind"], iso["files"], iso["workers"], iso["isolate"]) == (
-        "isolated", ["suite/basic/alloc50.test.js"], 1, True)
+    # a lane of one file runs alone: nothing of the suite's config needs overriding
+    assert (iso["kind"], iso["files"], iso["workers"], iso["isolate"], iso["deviations"]) == (
+        "isolated", ["suite/basic/alloc50.test.js"], None, None, [])
     assert iso["reasons"]["suite/basic/alloc50.test.js"] == (
         'behavior unit.isolated (behavior.json) reason="grows its worker by 50 MiB"')
     assert lanes["unit-fast"]["files"] == [f"suite/basic/{n}.test.js" for n in ("f1", "f2", "f3", "small")]

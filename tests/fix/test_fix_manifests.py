@@ -9,13 +9,12 @@ import re
 import subprocess
 
 import pytest
-
 from fix_helpers import hl, one_line_error, suite
 
 from heaplens.fix import hotspots as H
 from heaplens.fix import timings as T
 from heaplens.fix.sources import log_growth, size_kb
-from heaplens.report.units import fmt_size
+from heaplens.units import fmt_size
 
 ALLOC = "suite/basic/alloc50.test.js"
 SMALL = [f"suite/basic/{n}.test.js" for n in ("f1", "f2", "f3", "small")]
@@ -241,7 +240,7 @@ def test_bad_input_is_one_line_exit_2(cmd, tmp_path):
     cases = {
         ("--from", tmp_path / "missing"): "no run record at",
         ("--from", empty): "holds no run.json (not a heaplens run directory)",
-        ("--from", notjson): "is not valid JSON",
+        ("--from", notjson): "not valid JSON",
         ("--from", other): "not a heaplens run record",
         (): "needs",
     }

@@ -13,12 +13,11 @@ import json
 from pathlib import Path
 
 import pytest
-
 from fuzz_helpers import assert_clean, hl, one_line_error, peak_rss
-from helpers import plant
 
 from heaplens.errors import SnapshotError
 from heaplens.snapshot import read_snapshot
+from helpers import plant
 
 # every command that reads one snapshot, with what it reads
 GRAPH = [["top"], ["retainers", "--class", "Object"], ["retainers", "--id", "1"]]

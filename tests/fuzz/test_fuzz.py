@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fuzz_helpers import env_clean
+
 from helpers import NODE, plant
 
 DRIVER = Path(__file__).parent / "fuzz_driver.py"

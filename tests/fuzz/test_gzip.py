@@ -18,13 +18,12 @@ import tempfile
 import time
 
 import pytest
-
 from fuzz_helpers import assert_clean, env_clean, hl, one_line_error, peak_rss
-from helpers import plant
 
 from heaplens.errors import SnapshotError
 from heaplens.snapshot import read_snapshot
 from heaplens.snapshot import reader as R
+from helpers import plant
 
 MiB = 1 << 20
 

@@ -17,7 +17,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from fuzz_helpers import env_clean, hl, one_line_error
 
 from heaplens import atomicfile

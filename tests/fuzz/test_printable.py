@@ -15,7 +15,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from fuzz_helpers import EVIL, EVIL2, UNSAFE, assert_clean, hl, hostile_pair, one_line_error
 
 from heaplens import printable

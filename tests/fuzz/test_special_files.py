@@ -9,8 +9,8 @@ import socket
 import time
 
 import pytest
-
 from fuzz_helpers import hl, one_line_error
+
 from helpers import plant
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from graph_helpers import JS, run_js  # noqa: F401
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pytest
-
 from graph_helpers import devtools_summary
-from heaplens.graph import GRAPH_NODE_FIELDS, HeapGraph
+
+from heaplens.graph import HeapGraph
 from heaplens.graph import kernels as GK
 from heaplens.snapshot import read_snapshot
 
@@ -100,8 +99,9 @@ def test_class_retained_sizes_equal_devtools(which, scenario, planted_pair, grap
 
 def test_class_retained_sizes_equal_devtools_bigger(tmp_path, graph_cache):
     """A ~25 MB snapshot with 20,000 records from bench/gen_snapshot.mjs."""
-    from graph_helpers import NODE, ROOT
     import subprocess
+
+    from graph_helpers import NODE, ROOT
 
     if NODE is None:
         pytest.skip("node is not installed")

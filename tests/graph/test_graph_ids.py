@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
-
 from graph_helpers import devtools_diff
+
 from heaplens.compare.ids import add_retainers, id_diff
 from heaplens.graph import paths as P
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from graph_helpers import devtools_summary, run_js
+
 from heaplens.snapshot.classes import format_property_name, interface_name, js_sort_key, utf16_len
 
 LONG = [f"property_{i:02d}abc" for i in range(12)]

@@ -11,12 +11,13 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from graph_helpers import ROOT
-from helpers import node_binary
+from test_graph_dominators import _compare_with_devtools, _nx_idom
+
 from heaplens.graph import HeapGraph, read_for_graph
 from heaplens.graph import paths as P
-from test_graph_dominators import _compare_with_devtools, _nx_idom
+from helpers import node_binary
+
 
 def node_bin(version: str):
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):

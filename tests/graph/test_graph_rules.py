@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from graph_helpers import devtools_summary
+
 from heaplens.graph import GRAPH_NODE_FIELDS, HeapGraph
 from heaplens.snapshot import read_snapshot
 

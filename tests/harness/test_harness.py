@@ -7,8 +7,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
 from helpers import heaplens, requires_node
 
 SC = Path(__file__).parent / "scenarios"

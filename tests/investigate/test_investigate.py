@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from helpers import npm_ci
 
 ROOT = Path(__file__).resolve().parents[2]

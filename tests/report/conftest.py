@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import heaplens as hl
 from helpers import npm_ci
 
 V4 = Path(__file__).parents[1] / "runner" / "fixtures" / "v4"
@@ -39,18 +38,12 @@ def write_suite(d: Path, files: int = 7) -> Path:
     os.symlink(npm_ci(V4) / "node_modules", d / "node_modules")
     (d / "package.json").write_text(json.dumps({"name": "leak-suite", "private": True, "type": "module"}))
     (d / "package-lock.json").write_text(json.dumps({"name": "leak-suite", "lockfileVersion": 3, "packages": {}}))
+    # one long-lived worker per file stream: the suite turns isolation off (heaplens runs it as configured)
+    (d / "vitest.config.js").write_text("export default { test: { isolate: false } }\n")
     (d / "src" / "cache.js").write_text(CACHE)
     for i in range(1, files + 1):
         (d / "test" / f"leak{i}.test.js").write_text(LEAK.replace("{i}", str(i)))
     return d
-
-
-def hl(*args, cwd: Path, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCLAW_TEST_", "HEAPLENS_", "GITHUB_"))}
-    e["HEAPLENS_PROGRESS"] = "0"
-    e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "heaplens", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, env=e, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,9 @@ bars, nothing is loaded from the network; every text of the document is escaped.
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import json
 import os
 import re
@@ -16,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from heaplens.report.html import render
+from heaplens.workflow.report import report_document as build
 from helpers import npm_ci
-from heaplens.report.model import build
 
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE.parent / "runner"
@@ -73,6 +75,8 @@ def suite(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("html-suite")
     shutil.copy(v4 / "package.json", d / "package.json")
     (d / "node_modules").symlink_to(v4 / "node_modules", target_is_directory=True)
+    # one long-lived worker for the files: the suite turns isolation off (heaplens runs it as configured)
+    (d / "vitest.config.js").write_text("export default { test: { isolate: false } }\n")
     (d / "src").mkdir()
     (d / "src" / "store.js").write_text(STORE)
     basic = d / "suite" / "basic"
@@ -211,7 +215,7 @@ def test_verification_is_rendered_generically(leak_doc):
 
 
 def test_verification_of_heaplens_verify(leak_doc):
-    from heaplens.fix.verify import LaneFigures, Verification
+    from heaplens.workflow.verify import LaneFigures, Verification
 
     v = Verification(before_run="runs/a", after_run="runs/b", touched_files=["suite/basic/leak3.test.js"],
                      moved=True, snapshots=False, verdict="verified", lines=["peak RSS 300.0MiB → 120.0MiB (-60 %)"],
@@ -280,16 +284,25 @@ def test_leak_report_in_chromium(leak_doc, tmp_path):
     print(f"screenshot: {page.screenshot}")
 
     # the hover read-out: a mouse move over the middle of the timeline shows the samples there
-    probe = """<script>
+    # (the page's CSP runs only its own script, by hash: the probe's hash is added for this test)
+    probe = """
       var svg = document.querySelector("svg.timeline"), r = svg.getBoundingClientRect();
       svg.dispatchEvent(new MouseEvent("mousemove", {clientX: r.left + r.width * 0.6, clientY: r.top + r.height * 0.3}));
       var box = svg.parentNode.querySelector(".readout");
       document.body.setAttribute("data-readout", box.hidden ? "hidden" : box.textContent);
-    </script></body>"""
-    hover = open_in_chromium(html.replace("</body>", probe), tmp_path, "hover")
+    """
+    probe_hash = "sha256-" + base64.b64encode(hashlib.sha256(probe.encode()).digest()).decode()
+    probed = html.replace("</body>", f"<script>{probe}</script></body>").replace("script-src '", f"script-src '{probe_hash}' '")
+    hover = open_in_chromium(probed, tmp_path, "hover")
     assert hover.console == []
     readout = re.search(r'data-readout="([^"]*)"', hover.body).group(1)
     assert "process tree" in readout and f"pid {f['pid']}" in readout and "t =" in readout
+    # a script that got into the page some other way does not run: the CSP names the report's own by hash
+    assert "unsafe-inline'; img" not in html and "script-src 'sha256-" in html
+    injected = html.replace("</body>", '<script>document.body.setAttribute("data-pwned", "1")</script></body>')
+    blocked = open_in_chromium(injected, tmp_path, "injected")
+    assert "data-pwned" not in blocked.body and 'data-rendered="1"' in blocked.body
+    assert any("Content Security Policy" in line for line in blocked.console)
 
 
 @needs_chromium

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import hl  # tests/report/conftest.py (this directory is on sys.path)
+from helpers import heaplens as hl
 
 
 def _diagnosis(run) -> dict:
@@ -102,15 +102,23 @@ def test_reproduce_command_turns_env_options_into_flags():
     """Options that came from HEAPLENS_*/OPENCLAW_TEST_* variables are written as the flags with the
     recorded values (the variables may be gone where the report is read); investigate becomes run."""
     from heaplens.report.model import reproduce_command
+    from heaplens.runner.record import RunRecord
 
-    rec = {"argv": ["heaplens", "investigate", "--workers", "1", "--apply", "--", "--reporter", "dot"],
-           "root": "/suite dir",
-           "options": {"snapshot_interval": 60.0, "max_old_space_mb": 6144, "trace": False, "workers": 1,
-                       "shard": [2, 3]},
-           "option_sources": {"snapshot_interval": "env OPENCLAW_TEST_HEAPSNAPSHOT_INTERVAL_MS",
-                              "max_old_space_mb": "env OPENCLAW_TEST_MAX_OLD_SPACE_SIZE_MB",
-                              "trace": "env HEAPLENS_TRACE", "workers": "cli", "shard": "env HEAPLENS_SHARD"}}
+    rec = RunRecord(run_id="r", argv=["heaplens", "investigate", "--workers", "1", "--apply", "--", "--reporter", "dot"],
+                    root="/suite dir",
+                    options={"snapshot_interval": 60.0, "max_old_space_mb": 6144, "trace": False, "workers": 1,
+                             "shard": [2, 3], "poll_ms": 1000, "runs_dir": "/tmp/runs", "grace": 9.0},
+                    option_sources={"snapshot_interval": "env OPENCLAW_TEST_HEAPSNAPSHOT_INTERVAL_MS",
+                                    "max_old_space_mb": "env OPENCLAW_TEST_MAX_OLD_SPACE_SIZE_MB",
+                                    "trace": "env HEAPLENS_TRACE", "workers": "cli", "shard": "env HEAPLENS_SHARD",
+                                    "poll_ms": "default", "runs_dir": "env HEAPLENS_RUNS_DIR",
+                                    "grace": "heaplens.toml"})
+    # env and heaplens.toml values become flags; defaults and where-files-go options do not
     assert reproduce_command(rec) == ("cd '/suite dir' && heaplens run --workers 1 --snapshot-interval 60 "
-                                      "--max-old-space-mb 6144 --no-trace --shard 2/3 -- --reporter dot")
+                                      "--max-old-space-mb 6144 --no-trace --shard 2/3 --grace 9 -- --reporter dot")
     assert reproduce_command(rec, "unit-fast").startswith(
         "cd '/suite dir' && heaplens run --workers 1 --lane unit-fast --snapshot-interval 60")
+    # investigate's own snapshot interval (5 s, source "cli" after investigate set it) stays on the command
+    rec.options["snapshot_interval"], rec.option_sources["snapshot_interval"] = 5.0, "cli"
+    rec.argv = ["heaplens", "investigate", "--snapshot-interval", "5"]
+    assert "--snapshot-interval 5" in reproduce_command(rec)

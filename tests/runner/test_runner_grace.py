@@ -35,10 +35,10 @@ def test_lane_ignoring_signals_is_killed_after_grace(tmp_path):
     (tmp_path / "stubborn.py").write_text(STUBBORN)
     suite = StandIn(root=tmp_path, package_manager="npm", vitest_version="5.1.2", node_version="v20.20.2", config=None)
     settings = RunSettings(workers=None, max_old_space_mb=None, trace=False, poll_ms=100, top=6, snapshot_interval=0,
-                           snapshot_base=None, snapshot_signal="SIGUSR2", snapshot_budget_gb=0, grace=1.0,
+                           snapshot_base=None, snapshot_signal="SIGUSR2", grace=1.0,
                            vitest_args=[])
     stop = threading.Event()
-    lane = Lane("unit-fast", "fast", ["a.test.js"], None, False)
+    lane = Lane("unit-fast", "fast", ["a.test.js"])
     r = LaneRunner(lane, suite, settings, tmp_path / "run", stop, [signal.SIGINT])
     t = threading.Thread(target=r.run)
     t.start()

@@ -6,13 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from runner_helpers import hl, parse_kv
 
 from heaplens.errors import UsageError
 from heaplens.runner import manifests as M
 from heaplens.runner import options as O
 from heaplens.runner.plan import PlanOptions, build_plan, explain, pack_lpt, safe_name, split_by_budget
-
-from runner_helpers import hl, parse_kv
 
 FILES = [f"src/m{i}/f{i}.test.ts" for i in range(12)]
 
@@ -36,11 +35,20 @@ def test_old_behavior_schema(tmp_path):
     plan = build_plan(FILES, b, M.Timings(), M.Hotspots(), PlanOptions())
     lanes = {l.name: l for l in plan.lanes}
     assert lanes["unit-f0-isolated"].files == ["src/m0/f0.test.ts"]
-    assert lanes["unit-f0-isolated"].workers == 1 and lanes["unit-f0-isolated"].isolate
+    # one file in a lane of its own runs alone whatever the settings: nothing is overridden
+    iso = lanes["unit-f0-isolated"]
+    assert (iso.workers, iso.isolate, iso.pool) == (None, None, None)
     assert lanes["unit-singleton"].files == ["src/m1/f1.test.ts", "src/m2/f2.test.ts"]
-    assert lanes["unit-singleton"].workers == 1
-    assert lanes["unit-pinned"].files == ["src/m3/f3.test.ts", "src/m4/f4.test.ts"]
-    assert lanes["unit-fast"].isolate is False and lanes["unit-fast"].workers is None
+    assert lanes["unit-singleton"].workers == 1 and lanes["unit-singleton"].isolate is True
+    assert "singletonIsolated" in lanes["unit-singleton"].why["isolate"]
+    # OpenClaw v1: threadSingleton ran in threads, vmForkSingleton in vmForks, one worker each
+    assert lanes["unit-threads"].files == ["src/m3/f3.test.ts"]
+    assert (lanes["unit-threads"].pool, lanes["unit-threads"].workers) == ("threads", 1)
+    assert lanes["unit-vmforks"].files == ["src/m4/f4.test.ts"]
+    assert (lanes["unit-vmforks"].pool, lanes["unit-vmforks"].workers) == ("vmForks", 1)
+    # the shared lane runs as the suite's config says
+    fast = lanes["unit-fast"]
+    assert (fast.isolate, fast.workers, fast.pool, fast.why) == (None, None, None, {})
     assert len(lanes["unit-fast"].files) == 7
     assert 'reason="Mutates process.cwd()"' in lanes["unit-f0-isolated"].reasons["src/m0/f0.test.ts"]
     assert any("src/gone.test.ts" in e for e in plan.ignored_entries)
@@ -63,6 +71,8 @@ def test_new_behavior_schema_with_prefixes(tmp_path):
     assert names["channels-bot-isolated"] == ["extensions/telegram/src/bot.test.ts"]
     assert names["unit-x-isolated"] == ["src/x.test.ts"]
     assert names["base-pinned"] == ["src/pin.test.ts"]
+    pinned = plan.lane_of("src/pin.test.ts")
+    assert (pinned.workers, pinned.pool) == (1, None)  # the planner's threadPinned: one worker, the suite's pool
     assert names["unit-fast"] == ["src/y.test.ts"]
     lane = plan.lane_of("extensions/discord/src/monitor/a.test.ts")
     assert "isolatedPrefixes" in lane.reasons["extensions/discord/src/monitor/a.test.ts"]
@@ -86,7 +96,7 @@ def test_timings_heavy_lpt_batches_and_no_timing(tmp_path):
     assert [l.name for l in fast] == [f"unit-fast-batch-{i}" for i in range(1, len(fast) + 1)]
     assert [l.files for l in fast][0] == [FILES[5]]
     assert [l.files for l in fast][1] == [FILES[6], FILES[7]]
-    assert all(not l.isolate for l in fast)
+    assert all(l.isolate is None for l in fast)
     assert plan.no_timing == [FILES[7], *FILES[8:]]
     assert "no timing" in explain(plan, FILES[9], t, M.Hotspots())[3]
 
@@ -178,11 +188,15 @@ def test_plan_cli_uses_vitest_list(v5, tmp_path):
     lines = r.out.splitlines()
     assert lines[0].startswith(f"root={v5} vitest=5.") and "files=5" in lines[0]
     lanes = {l.split()[0]: parse_kv(l) for l in lines if " pool=" in l}
+    # the fixture's config sets nothing: Vitest's defaults (forks, isolate), read from Vitest itself
+    for kv in lanes.values():
+        del kv["workers"]  # Vitest's default count depends on the machine (Vitest 5 resolves it to a number)
     assert lanes == {
-        "unit-fast": {"files": "3", "workers": "default", "pool": "forks", "isolate": "no"},
-        "unit-heavy-1": {"files": "1", "workers": "default", "pool": "forks", "isolate": "no"},
-        "unit-f1-isolated": {"files": "1", "workers": "1", "pool": "forks", "isolate": "yes"},
+        "unit-fast": {"files": "3", "pool": "forks", "isolate": "yes"},
+        "unit-heavy-1": {"files": "1", "pool": "forks", "isolate": "yes"},
+        "unit-f1-isolated": {"files": "1", "pool": "forks", "isolate": "yes"},
     }
+    assert "deviation" not in r.out
     assert "no timing: 4 file(s) (default 250 ms)" in r.out
     assert "  no timing suite/basic/small.test.js" in r.out
     assert "suite/oom" not in r.out  # the path filter went to Vitest
@@ -206,3 +220,110 @@ def test_plan_cli_json_lane_filter_and_errors(v5, tmp_path):
     assert r.code == 2 and "no lane named nosuch" in r.err
     r = hl("plan", "--root", str(tmp_path), cwd=v5)
     assert r.code == 2 and "vitest is not installed" in r.err
+
+
+# ---------------------------------------------------------------- fidelity: the suite's own config, deviations
+
+def _config(files, projects, owner):
+    """A SuiteConfig as inspect_suite builds it: ``owner`` maps each file to its project indexes."""
+    from heaplens.runner.vitest import SuiteConfig
+
+    return SuiteConfig(list(files), projects, {f: owner(f) for f in files}, "vitest")
+
+
+def test_no_manifest_runs_the_suite_as_configured():
+    from heaplens.runner.plan import annotate
+    from heaplens.runner.vitest import Project
+
+    cfg = _config(FILES, [Project("", pool="threads", isolate=True)], lambda f: [0])
+    plan = build_plan(FILES, M.Behavior(), M.Timings(), M.Hotspots(), PlanOptions())
+    annotate(plan, cfg)
+    (lane,) = plan.lanes  # no timings manifest: no batches, one lane with every file, run without filters
+    assert lane.name == "unit-fast" and lane.all_files and lane.runs == len(FILES)
+    assert (lane.pool, lane.isolate, lane.workers) == (None, None, None)
+    assert lane.deviations == []
+    assert lane.line() == f"unit-fast files={len(FILES)} workers=default pool=threads isolate=yes"
+
+
+def test_deviations_name_the_setting_the_config_and_the_reason():
+    from heaplens.runner.plan import annotate
+    from heaplens.runner.vitest import Project
+
+    projects = [Project("unit", pool="forks", isolate=True), Project("dom", pool="threads", isolate=False)]
+    cfg = _config(FILES, projects, lambda f: [0] if f < FILES[6] else [1])
+    b = M.Behavior(entries=[M.Entry(FILES[0], None, "unit", "singletonIsolated", "beh.json: unit.singletonIsolated"),
+                            M.Entry(FILES[1], None, "unit", "singletonIsolated", "beh.json: unit.singletonIsolated")])
+    opts = PlanOptions(isolate=False, sources={"isolate": "env OPENCLAW_TEST_NO_ISOLATE"})
+    plan = build_plan(FILES, b, M.Timings(), M.Hotspots(), opts)
+    annotate(plan, cfg)
+    lanes = {l.name: l for l in plan.lanes}
+    fast = lanes["unit-fast"]
+    # isolate=false differs from project unit only; dom already says false
+    (dev,) = fast.deviations
+    assert dev["setting"] == "isolate" and dev["value"] is False and dev["projects"] == ["unit"]
+    assert dev["text"] == ("ran with isolate=no although the config says yes (project unit), "
+                           "because isolate=false (env OPENCLAW_TEST_NO_ISOLATE)")
+    assert fast.effective("pool") == "forks|threads"
+    single = lanes["unit-singleton"]
+    assert {d["setting"] for d in single.deviations} == {"workers"}  # isolate=true is what project unit says
+    assert "one file at a time" in single.deviations[0]["reason"]
+    js = plan.to_json()
+    assert {(d["lane"], d["setting"]) for d in js["deviations"]} == {("unit-fast", "isolate"), ("unit-singleton", "workers")}
+    # a config that could not be read: every override is a deviation from an unknown value
+    from heaplens.runner.vitest import SuiteConfig
+
+    plan = build_plan(FILES, b, M.Timings(), M.Hotspots(), opts)
+    annotate(plan, SuiteConfig(FILES, [], {f: [] for f in FILES}, "reading failed", known=False))
+    assert all("unknown" in d["text"] for l in plan.lanes for d in l.deviations)
+
+
+def test_heaplens_toml_lane_tables_and_openclaw_isolation_variables(tmp_path):
+    (tmp_path / "heaplens.toml").write_text(
+        '[lanes."unit-fast*"]\nisolate = false\npool = "vmforks"\nreason = "as OpenClaw CI runs it"\n')
+    v, src = O.resolve({}, tmp_path, {"OPENCLAW_TEST_NO_ISOLATE": "1"})
+    assert v["isolate"] is False and src["isolate"] == "env OPENCLAW_TEST_NO_ISOLATE"
+    v2, _ = O.resolve({}, tmp_path, {"OPENCLAW_TEST_ISOLATE": "1"})
+    assert v2["isolate"] is True
+    assert v["lane_overrides"] == [("unit-fast*", {"isolate": False, "pool": "vmForks", "reason": "as OpenClaw CI runs it"})]
+    plan = build_plan(FILES, M.Behavior(), M.Timings(), M.Hotspots(),
+                      PlanOptions(lane_overrides=v["lane_overrides"]))
+    (lane,) = plan.lanes
+    assert (lane.pool, lane.isolate) == ("vmForks", False)
+    assert lane.why["pool"] == 'heaplens.toml [lanes."unit-fast*"] pool=vmforks: as OpenClaw CI runs it'
+    (tmp_path / "heaplens.toml").write_text('[lanes."x"]\nisolation = true\n')
+    with pytest.raises(UsageError, match="unknown key 'isolation'"):
+        O.resolve({}, tmp_path, {})
+    (tmp_path / "heaplens.toml").write_text('[lanes."x"]\npool = "fibers"\n')
+    with pytest.raises(UsageError, match="not a Vitest pool"):
+        O.resolve({}, tmp_path, {})
+
+
+def test_batches_only_with_a_timings_manifest():
+    many = [f"src/f{i}.test.ts" for i in range(400)]  # 400 × 250 ms default = 100 s > the 45 s batch budget
+    plan = build_plan(many, M.Behavior(), M.Timings(), M.Hotspots(), PlanOptions())
+    assert [l.name for l in plan.lanes] == ["unit-fast"]
+    t = M.Timings(path="t.json", files={many[0]: 100.0})
+    plan = build_plan(many, M.Behavior(), t, M.Hotspots(), PlanOptions())
+    assert len(plan.lanes) > 1 and not any(l.all_files for l in plan.lanes)
+    plan = build_plan(many, M.Behavior(), M.Timings(), M.Hotspots(),
+                      PlanOptions(batch_ms=20000, sources={"batch_ms": "cli"}))
+    assert len(plan.lanes) == 5
+
+
+def test_a_lane_with_every_file_runs_the_suites_own_command(tmp_path):
+    """The lane that holds every listed file passes the run's PATHS (or nothing), not a list of files; a lane
+    that holds some of them names its files."""
+    from heaplens.runner.vitest import Suite, run_argv
+
+    plan = build_plan(FILES, M.Behavior(), M.Timings(), M.Hotspots(), PlanOptions(filters=["/abs/src"]))
+    (lane,) = plan.lanes
+    assert lane.all_files and lane.filters == ["/abs/src"]
+    b = M.Behavior(entries=[M.Entry(FILES[0], None, "unit", "isolated", "x: unit.isolated")])
+    plan = build_plan(FILES, b, M.Timings(), M.Hotspots(), PlanOptions(filters=["/abs/src"]))
+    assert not any(l.all_files or l.filters for l in plan.lanes)
+    suite = Suite(root=tmp_path, package_manager="npm", vitest_version="4.1.12", node_version="v20", config=None)
+    argv = run_argv(suite, tmp_path / "c.mjs", None, extra=["--reporter=dot"])
+    assert argv[argv.index("run") + 1:] == ["--root", str(tmp_path), "--config", str(tmp_path / "c.mjs"), "--reporter=dot"]
+    assert not any(a.startswith(("--pool", "--maxWorkers", "--isolate", "--no-isolate")) for a in argv)
+    argv = run_argv(suite, tmp_path / "c.mjs", ["a.test.ts"], workers=2, pool="threads", isolate=False)
+    assert argv[argv.index("run") + 5:] == ["--pool=threads", "--maxWorkers=2", "--no-isolate", str(tmp_path / "a.test.ts")]

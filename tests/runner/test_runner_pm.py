@@ -17,10 +17,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from runner_helpers import MIB, hl, interrupt_and_check, parse_kv, wait_for_trace
 
 from heaplens.snapshot.files import parse_name
-
-from runner_helpers import MIB, hl, interrupt_and_check, parse_kv, wait_for_trace
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from runner_helpers import MIB, hl, interrupt_and_check, parse_kv, size_of, wait_for_trace
 
 from heaplens.snapshot.files import parse_name
-
-from runner_helpers import MIB, hl, interrupt_and_check, parse_kv, size_of, wait_for_trace
 
 BASIC = ("alloc50", "f1", "f2", "f3", "small")
 
@@ -28,9 +27,10 @@ def mem_lines(r, lane="unit-fast"):
     return out
 
 
-def check_basic_run(r, root: Path, workers: int, max_old_mb: int):
+def check_basic_run(r, root: Path, workers: int, max_old_mb: int, isolate: bool = True):
     assert r.code == 0, r.out[-3000:] + r.err
-    assert r.lines("[heaplens] start unit-fast") == [f"[heaplens] start unit-fast workers={workers} files=5"]
+    assert r.lines("[heaplens] start unit-fast") == [
+        f"[heaplens] start unit-fast workers={workers} files=5 pool=forks isolate={'yes' if isolate else 'no'}"]
     done = r.lines("[heaplens] done unit-fast")
     assert len(done) == 1 and parse_kv(done[0])["code"] == "0"
     files = mem_lines(r)
@@ -51,12 +51,15 @@ def check_basic_run(r, root: Path, workers: int, max_old_mb: int):
         assert f["peak"] >= f["rss_end"]
         # --max-old-space-mb reached the worker: V8's limit = old space + young generation
         assert max_old_mb * MIB <= f["heap_limit"] <= (max_old_mb + 128) * MIB, f["heap_limit"]
-    # workers are the children of Vitest's main process, at most --workers of them at once
+    # workers are the children of Vitest's main process
     pids = {f["pid"] for f in by_file.values()}
-    assert 1 <= len(pids) <= workers
     assert lane["vitest_main_pid"] and lane["vitest_main_pid"] not in pids
-    # isolate=false in the shared lane: a worker runs several files, its PID stays
-    assert len(pids) < 5
+    if isolate:
+        # the suite's own setting (Vitest's default): every file in a new worker process
+        assert len(pids) == 5
+    else:
+        # isolate=false: a worker runs several files, its PID stays; at most --workers of them
+        assert 1 <= len(pids) <= workers and len(pids) < 5
     # summary
     summ = r.lines("[heaplens][mem] summary unit-fast")
     assert len(summ) == 1
@@ -64,14 +67,25 @@ def check_basic_run(r, root: Path, workers: int, max_old_mb: int):
     assert kv["files"] == "5" and size_of(kv["totalDelta"]) >= 40 * MIB and size_of(kv["peak"]) > 50 * MIB
     assert summ[0].split("top=")[1].startswith("suite/basic/alloc50.test.js:+")
     # record: versioned, complete, written atomically (no temp file left)
-    assert rec["schema"] == "heaplens.run" and rec["schema_version"] == 1 and rec["status"] == "passed"
+    assert rec["schema"] == "heaplens.run" and rec["schema_version"] == 2 and rec["status"] == "passed"
     assert rec["root"] == str(root) and rec["plan"]["lanes"][0]["name"] == "unit-fast"
     assert lane["exit_code"] == 0 and lane["elapsed_s"] > 0
     run_dir = next(r.runs.iterdir())
     assert not list(run_dir.glob(".run-*"))
     trace = [json.loads(l) for l in Path(lane["trace"]).read_text().splitlines()]
-    assert {e["ev"] for e in trace} == {"start", "end"} and len(trace) == 10
-    assert all(e["ppid"] == lane["vitest_main_pid"] for e in trace)
+    if isolate:  # a worker per file: the GC-settled line after the file's collection too
+        assert {e["ev"] for e in trace} == {"start", "collected", "end"} and len(trace) == 15
+    else:
+        assert {e["ev"] for e in trace} == {"start", "end"} and len(trace) == 10
+    assert all(e["ppid"] == lane["vitest_main_pid"] == e["main"] and e["tid"] == 0 for e in trace)
+    # every file end is GC-settled, and so is the baseline it grew from
+    assert all(e["settled"] and e["gcMs"] >= 0 for e in trace if e["ev"] in ("end", "collected"))
+    for f in by_file.values():
+        assert f["settled_base"] == ("collected" if isolate else f["settled_base"])
+        assert f["settled_end"]["heap_used"] > 0 and f["heap_growth"] is not None
+    # --workers is a deviation from the config's worker count (unless the config says the same)
+    wdev = [d for d in lane["deviations"] if d["setting"] == "workers"]
+    assert (wdev and wdev[0]["reason"] == f"workers={workers} (cli)") or lane["config"]["workers"] == str(workers)
     samples = [json.loads(l) for l in Path(lane["samples"]).read_text().splitlines()]
     assert samples and all(s["tree_rss"] > 0 for s in samples)
     assert not (root / ".heaplens" / "config" / rec["run_id"]).exists()  # the generated config is removed
@@ -91,9 +105,12 @@ def test_run_vitest3(v3, tmp_path):
 
 
 def test_run_vitest4(v4, tmp_path):
-    r = hl("run", "suite/basic", "--workers", "2", "--max-old-space-mb", "256", cwd=v4, runs=tmp_path / "runs")
+    r = hl("run", "suite/basic", "--workers", "2", "--max-old-space-mb", "256", "--no-isolate", cwd=v4,
+           runs=tmp_path / "runs")
     assert "vitest=4." in r.out
-    check_basic_run(r, v4, 2, 256)
+    check_basic_run(r, v4, 2, 256, isolate=False)
+    assert any("ran with isolate=no although the config says yes, because isolate=false (cli)" in l
+               for l in r.lines("[heaplens] deviation unit-fast"))
     r = hl("run", "suite/oom", "--max-old-space-mb", "48", "--workers", "1", cwd=v4, runs=tmp_path / "oom")
     assert r.code == 1
     kv = parse_kv(r.lines("[heaplens][fault] unit-fast")[0])
@@ -130,29 +147,31 @@ def test_oom_is_reported_with_its_file(v5, tmp_path):
 
 
 def test_interval_snapshots_through_openclaw_variables(v5, tmp_path):
-    """The seed's reproduce command, with heaplens run in place of pnpm test."""
+    """The seed's reproduce command, with heaplens run in place of pnpm test: the interval signal still works
+    (worker processes), each snapshot Node writes is printed once, and no line is printed per signal round."""
     snaps = tmp_path / "heapsnap"
     env = {"OPENCLAW_TEST_MEMORY_TRACE": "1", "OPENCLAW_TEST_HEAPSNAPSHOT_INTERVAL_MS": "1000",
            "OPENCLAW_TEST_HEAPSNAPSHOT_DIR": str(snaps), "OPENCLAW_TEST_WORKERS": "2",
            "OPENCLAW_TEST_MAX_OLD_SPACE_SIZE_MB": "512", "OPENCLAW_TEST_MEMORY_TRACE_TOP_COUNT": "1"}
     r = hl("run", "suite/heap", "suite/basic", cwd=v5, runs=tmp_path / "runs", env=env)
     assert r.code == 0, r.out[-3000:] + r.err
-    assert r.lines("[heaplens] start unit-fast") == ["[heaplens] start unit-fast workers=2 files=6"]
-    heap = r.lines("[heaplens][heap] unit-fast seq=")
-    assert heap, r.out[-2000:]
-    assert any(parse_kv(h)["signaled"].split("/")[0] != "0" for h in heap)
-    assert all(parse_kv(h)["dir"] == str(snaps / "unit-fast") for h in heap)
+    assert r.lines("[heaplens] start unit-fast") == ["[heaplens] start unit-fast workers=2 files=6 pool=forks isolate=yes"]
     assert any("timeouts raised" in l for l in r.lines("[heaplens][heap]"))
+    assert not [l for l in r.lines("[heaplens][heap]") if " seq=" in l or "busy=" in l]
+    wrote = [l for l in r.lines("[heaplens][heap] unit-fast wrote ") if "after the signal" in l]
+    assert wrote, r.out[-2000:]
     top = r.lines("[heaplens][mem] summary")[0].split("top=")[1]
     assert top.count(":+") == 1  # TOP_COUNT=1
     rec = r.record
     assert rec["option_sources"]["workers"] == "env OPENCLAW_TEST_WORKERS"
     lane = rec["lanes"]["unit-fast"]
+    assert lane["snapshots"]["signals"] and lane["snapshots"]["mode"] == "off+interval"
     assert all(512 * MIB <= f["heap_limit"] <= 640 * MIB for f in lane["files"])
     files = sorted((snaps / "unit-fast").iterdir())
     names = [parse_name(f) for f in files]
     assert names and all(n is not None for n in names), files
-    worker_pids = {int(p) for p in lane["workers"]}
+    assert len(wrote) == len(files), (wrote, files)  # one line per snapshot written
+    worker_pids = {w["pid"] for w in lane["workers"].values()}
     assert {n.pid for n in names} <= worker_pids
     # a PID with two or more snapshots can be compared with heaplens diff --lane-dir as it is
     counts = {}
@@ -164,25 +183,15 @@ def test_interval_snapshots_through_openclaw_variables(v5, tmp_path):
     assert "RetainedByTest" in d.out
 
 
-def test_snapshot_budget_keeps_first_and_newest(v5, tmp_path):
-    snaps = tmp_path / "s"
-    r = hl("run", "suite/heap", "--snapshot-interval", "1", "--snapshot-dir", snaps, "--snapshot-budget-gb",
-           "0.00001", cwd=v5, runs=tmp_path / "runs", env={"RETAIN_STEPS": "60"})
-    assert r.code == 0, r.out[-3000:]
-    dropped = [l for l in r.lines("[heaplens][heap] unit-fast budget=")]
-    assert dropped, r.out[-2000:]
-    files = sorted((snaps / "unit-fast").iterdir())
-    by_pid = {}
-    for f in files:
-        n = parse_name(f)
-        by_pid.setdefault(n.pid, []).append(n.seq)
+def test_snapshot_disk_budget_stops_snapshots_with_one_line(v5, tmp_path):
+    r = hl("run", "suite/basic", "--snapshots", "--snapshot-budget-gb", "0.00001", cwd=v5, runs=tmp_path / "runs")
+    assert r.code == 0, r.out[-3000:]  # the tests go on
+    said = [l for l in r.lines("[heaplens][heap] unit-fast ") if "disk budget" in l]
+    assert len(said) == 1 and "no more snapshots" in said[0], r.out[-2000:]
     lane = r.record["lanes"]["unit-fast"]
-    assert lane["snapshots"]["dropped"]
-    for pid, seqs in by_pid.items():
-        assert len(seqs) <= 3  # first, newest, and at most one written after the last check
-        assert min(seqs) == 1
-    for p in lane["snapshots"]["dropped"]:
-        assert not Path(p).exists()
+    assert lane["snapshots"]["written"] == [] and lane["snapshots"]["stopped"] == "disk-budget"
+    assert [n["reason"] for n in lane["snapshots"]["notices"]] == ["disk-budget"]
+    assert r.record["snapshot_disk_budget"] == int(0.00001 * 1024**3)
 
 
 @pytest.mark.parametrize("sig,suite", [(signal.SIGINT, "suite/slow"), (signal.SIGTERM, "suite/slow"),
@@ -225,10 +234,17 @@ def test_shards_and_merge(v5, tmp_path):
     m = hl("merge", recs[0].parent, recs[1], "-o", out, cwd=v5)
     assert m.code == 0, m.err
     merged = json.loads(out.read_text())
-    assert merged["schema_version"] == 1 and len(merged["shards"]) == 2
+    assert merged["schema_version"] == 2 and len(merged["shards"]) == 2
     files = {f["file"] for lane in merged["lanes"].values() for f in lane["files"]}
     assert len(files) == 5
     assert merged["plan"]["merged_shards"] == ["1/2", "2/2"]
+    # every command that reads a run reads the merged one (heaplens report crashed on it: issue 14.11)
+    for fmt in ("text", "json", "markdown"):
+        rep = hl("report", out, "--format", fmt, "--no-retainers", cwd=v5)
+        assert rep.code == 0 and "Traceback" not in rep.err, rep.err[-2000:]
+    doc = json.loads(hl("report", out, "--format", "json", "--no-retainers", cwd=v5).out)
+    assert {lane["name"] for lane in doc["lanes"]} == set(merged["lanes"])
+    assert doc["reproduce"].endswith("heaplens run suite/basic --shard 1/2 --workers 1")  # a shard's command
     bad = hl("merge", tmp_path / "nope", cwd=v5)
     assert bad.code == 2 and "Traceback" not in bad.err
 

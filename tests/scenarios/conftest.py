@@ -1,28 +1,28 @@
-"""The labelled scenario corpus (``examples/scenarios``): a real Vitest 4 project installed with ``npm ci``
-(once, when its ``node_modules/vitest`` is missing — CI: a clean clone), whose large generated modules
-are written by its ``prepare`` script (and here, when missing)."""
+"""The labelled scenario corpus (``examples/scenarios``): real Vitest 3/4/5 projects installed with ``npm ci``
+(once per install, when its ``node_modules/vitest`` is missing — CI: a clean clone), whose generated modules
+are written by the corpus's ``prepare`` script (and here, when missing or outdated)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
 import pytest
+from corpus_labels import CORPUS, installs
+from corpus_probe import ProbeRun, run_probe
 
 from helpers import NODE, npm_ci
 
-CORPUS = Path(__file__).parents[2] / "examples" / "scenarios"
-
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "scenarios: runs heaplens on the labelled Vitest scenario corpus "
-                                       "(examples/scenarios; needs node/npm, ~3 min)")
+    config.addinivalue_line("markers", "scenarios: runs the labelled Vitest scenario corpus (examples/scenarios; "
+                                       "needs node/npm; HEAPLENS_CORPUS=plants|report|strict)")
 
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
-    npm_ci(CORPUS)
+    for d in installs():
+        npm_ci(d)
     # `npm ci` runs the generator (prepare); an older install may predate it or its version
     cp = subprocess.run([NODE, "scripts/generate-modules.mjs"], cwd=CORPUS, capture_output=True, text=True,
                         timeout=120)
@@ -32,5 +32,13 @@ def corpus() -> Path:
 
 
 @pytest.fixture(scope="session")
-def labels() -> dict:
-    return json.loads((CORPUS / "labels.json").read_text())
+def probed(corpus, tmp_path_factory):
+    """scenario label → its plant-probe run (once per session)."""
+    cache: dict[str, ProbeRun] = {}
+
+    def get(label: dict) -> ProbeRun:
+        if label["dir"] not in cache:
+            cache[label["dir"]] = run_probe(label, tmp_path_factory.mktemp(f"probe-{label['dir']}"))
+        return cache[label["dir"]]
+
+    return get

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reference as ref
-from helpers import heaplens, plant
 from heaplens.errors import SnapshotError
 from heaplens.snapshot import read_snapshot
+from helpers import heaplens, plant
 
 
 @pytest.fixture(scope="module")

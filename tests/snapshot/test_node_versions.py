@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 import reference as ref
-from helpers import JS, node_binary
 from heaplens.compare.delta import diff_files
 from heaplens.compare.summary import summarize
+from helpers import JS, node_binary
 
 # (version, node fields expected, trace_node_id present, detachedness present)
 VERSIONS = {

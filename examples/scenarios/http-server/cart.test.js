@@ -1,8 +1,6 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 import { postJson, startOrderServer } from './src/server.js'
 
-const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
 // One server per file, started in beforeAll and never closed
 // (the fix: afterAll(() => api.stop()) — server.close() and the agent's sockets destroyed).
 describe('cart API', () => {
@@ -11,12 +9,11 @@ describe('cart API', () => {
 
   for (let t = 0; t < 3; t++) {
     test(`accepts orders ${t}`, async () => {
-      for (let i = 0; i < 60; i++) {
+      for (let i = 0; i < 130; i++) {
         const items = Array.from({ length: 60 }, (_, k) => ['cart-sku-' + k, (i + k) % 7])
         const reply = await postJson(api, '/orders', { note: 'cart'.padEnd(2048, '.'), items })
         expect(reply.ok).toBe(true)
       }
-      await pause(600)
     })
   }
 })

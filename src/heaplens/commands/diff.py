@@ -3,32 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from .. import printable
 from ..errors import UsageError
-from . import BaseCommand
-
-
-def positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
-    return v
-
-
-def non_negative_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if v < 0 or v != v:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
-    return v
+from . import BaseCommand, add_format, non_negative_float, positive_int
 
 
 class Command(BaseCommand):
@@ -40,6 +19,10 @@ class Command(BaseCommand):
         "heapsnapshot-delta.mjs) or DevTools classes (--by class) whose self size grew by at least "
         "--min-kb, largest growth first. --trend lists what grew in every interval."
     )
+
+    examples = ("heaplens diff before.heapsnapshot after.heapsnapshot",
+                "heaplens diff --lane-dir .heaplens/runs/<id>/heapsnap/unit-fast --pid 16133",
+                "heaplens diff --lane-dir DIR --trend --by class", "heaplens diff A B --ids --retainers")
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
         p.add_argument("snapshots", nargs="*", metavar="SNAPSHOT", help="BEFORE and AFTER (.heapsnapshot or .gz)")
@@ -54,7 +37,7 @@ class Command(BaseCommand):
                        help="smallest self-size growth shown, KiB (default 64)")
         p.add_argument("--by", choices=("family", "class"), default="family",
                        help="group by V8 type + name (family, default) or by DevTools class name")
-        p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+        add_format(p, ("text", "markdown", "json"))
         p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
         p.add_argument("--ids", action="store_true",
                        help="id-based diff for two snapshots of one PID: per class new/freed count and size, "
@@ -65,107 +48,39 @@ class Command(BaseCommand):
                             "under each of the top 5 rows")
 
     def run(self, args: argparse.Namespace) -> int:
-        if args.ids or args.retainers:
-            code = self._run_ids(args)
-            if code is not None:
-                return code
-        from ..compare import delta as D
-        from ..compare.summary import summarize
-        from ..progress import byte_progress, enabled
-        from ..report import jsonout, markdown, terminal
+        from ..report import tables_json, tables_markdown, tables_text  # deferred: see commands/__init__
+        from ..workflow import inspect
 
-        snaps = args.snapshots
-        if args.lane_dir:
-            if snaps:
-                raise UsageError("give either --lane-dir or snapshot files, not both")
-        else:
-            if args.pid is not None or args.tid is not None:
-                raise UsageError("--pid and --tid select snapshots in a --lane-dir")
-            if args.trend and len(snaps) < 2:
-                raise UsageError("--trend needs --lane-dir DIR or at least two snapshot files")
-            if not args.trend and len(snaps) != 2:
-                raise UsageError(f"diff needs BEFORE and AFTER (got {len(snaps)} files), or --lane-dir DIR")
-
-        with byte_progress(enabled(not args.no_progress)) as task:
-
-            def opener(path: str):
-                try:
-                    size = os.path.getsize(path)
-                except OSError:
-                    size = 0
-                return summarize(path, progress=task(f"reading {os.path.basename(path)}", size))
-
-            common = dict(by=args.by, top=args.top, min_kb=args.min_kb, opener=opener)
-            if args.trend:
-                if args.lane_dir:
-                    result = D.trend_lane_dir(args.lane_dir, pid=args.pid, tid=args.tid, **common)
-                else:
-                    result = D.trend_files(snaps, **common)
-            elif args.lane_dir:
-                result = D.diff_lane_dir(args.lane_dir, pid=args.pid, tid=args.tid, **common)
-            else:
-                result = D.diff_files(snaps[0], snaps[1], **common)
-
-        for w in result.warnings:
-            print(f"heaplens: warning: {printable.line(w)}", file=sys.stderr)
-        trend = args.trend
-        if args.format == "json":
-            text = jsonout.dumps(jsonout.trend_document(result) if trend else jsonout.diff_document(result))
-        elif args.format == "markdown":
-            text = markdown.render_trend(result) if trend else markdown.render_diff(result)
-        else:
-            text = terminal.render_trend(result) if trend else terminal.render_diff(result)
-        sys.stdout.write(printable.text(text))
-        return 0
-
-
-    # -- id-based diff (heaplens.compare.ids) -------------------------------------------------------
-    def _run_ids(self, args: argparse.Namespace) -> int | None:
-        """The id diff; None to fall back to the family delta (snapshots of different PIDs)."""
-        from ..compare import ids as I
-        from ..progress import byte_progress, enabled
-        from ..report import jsonout, markdown, terminal
-
-        if args.trend:
+        pick = dict(lane_dir=args.lane_dir, pid=args.pid, tid=args.tid, top=args.top, min_kb=args.min_kb,
+                    progress=False if args.no_progress else None)
+        if (args.ids or args.retainers) and args.trend:
             raise UsageError("--ids/--retainers compare two snapshots; they do not combine with --trend")
-        if args.lane_dir:
-            if args.snapshots:
-                raise UsageError("give either --lane-dir or snapshot files, not both")
-            before, after, _ = I.lane_pair(args.lane_dir, args.pid, args.tid)
-        else:
-            if args.pid is not None or args.tid is not None:
-                raise UsageError("--pid and --tid select snapshots in a --lane-dir")
-            if len(args.snapshots) != 2:
-                raise UsageError(f"diff needs BEFORE and AFTER (got {len(args.snapshots)} files), or --lane-dir DIR")
-            before, after = args.snapshots
-        same, _ = I.same_pid(before, after)
-        if same is False:
+        if args.ids or args.retainers:
+            r = inspect.id_diff(args.snapshots, retainers=args.retainers, **pick)
+            if r is not None:
+                _warn(r.warnings)
+                if args.format == "json":
+                    sys.stdout.write(printable.text(tables_json.dumps(tables_json.id_diff_document(r))))
+                elif args.format == "markdown":
+                    sys.stdout.write(printable.text(tables_markdown.render_id_diff(r)))
+                else:
+                    sys.stdout.write(printable.text(tables_text.render_id_diff(r)))
+                return 0
             print("heaplens: warning: the snapshots come from different processes (file names); object ids "
                   "do not carry over, showing the family delta instead of --ids", file=sys.stderr)
-            return None
-        with byte_progress(enabled(not args.no_progress)) as task:
-
-            def progress(path):
-                try:
-                    size = os.path.getsize(path)
-                except OSError:
-                    size = 0
-                return task(f"reading {os.path.basename(str(path))}", size)
-
-            result = I.id_diff(before, after, top=args.top, min_kb=args.min_kb, progress=progress,
-                               keep_graph=args.retainers)
-        try:
-            if args.retainers:
-                I.add_retainers(result)
-            for w in result.warnings:
-                print(f"heaplens: warning: {printable.line(w)}", file=sys.stderr)
-            if args.format == "json":
-                text = jsonout.dumps(jsonout.id_diff_document(result))
-            elif args.format == "markdown":
-                text = markdown.render_id_diff(result)
-            else:
-                text = terminal.render_id_diff(result)
-        finally:
-            result.close()
+        r = inspect.diff(args.snapshots, trend=args.trend, by=args.by, **pick)
+        _warn(r.warnings)
+        if args.format == "json":
+            text = tables_json.dumps(tables_json.trend_document(r) if args.trend else tables_json.diff_document(r))
+        elif args.format == "markdown":
+            text = tables_markdown.render_trend(r) if args.trend else tables_markdown.render_diff(r)
+        else:
+            text = tables_text.render_trend(r) if args.trend else tables_text.render_diff(r)
         sys.stdout.write(printable.text(text))
         return 0
+
+
+def _warn(warnings: list[str]) -> None:
+    for w in warnings:
+        print(f"heaplens: warning: {printable.line(w)}", file=sys.stderr)
+

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from . import BaseCommand
-from .diff import non_negative_float, positive_int
+from ..units import fmt_size
+from . import BaseCommand, add_format, non_negative_float, positive_int
 
 
 class Command(BaseCommand):
@@ -23,6 +23,9 @@ class Command(BaseCommand):
         "that throws, or a --sensitivity run whose planted leak is not caught, exits 2."
     )
 
+    examples = ("heaplens harness scenario.mjs", "heaplens harness scenario.mjs --iterations 100 --sensitivity",
+                "heaplens harness scenario.mjs --mode fixed --format json")
+
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
         p.add_argument("scenario", metavar="SCENARIO.mjs")
         p.add_argument("--iterations", type=positive_int, default=50, help="iterations per batch (default 50)")
@@ -36,7 +39,7 @@ class Command(BaseCommand):
                        help="also run with a planted leak (every tracked object kept in a module-level "
                             "bucket); exit 2 if that run does not FAIL")
         p.add_argument("--dir", default=".heaplens/harness", help="where run directories go (default .heaplens/harness)")
-        p.add_argument("--format", choices=("table", "json"), default="table")
+        add_format(p, ("text", "json"))
 
     def run(self, args: argparse.Namespace) -> int:
         from .. import harness as H
@@ -44,7 +47,7 @@ class Command(BaseCommand):
 
         if args.survivors_limit < 0:
             raise UsageError("--survivors-limit must be 0 or more")
-        human = args.format == "table"
+        human = args.format == "text"
         out = sys.stdout if human else sys.stderr  # progress lines never mix with JSON
         base = Path(args.dir)
 
@@ -57,10 +60,10 @@ class Command(BaseCommand):
 
             def on_event(ev):
                 if ev.get("event") == "baseline":
-                    print(f"  baseline rss={_mib(ev['rss'])} heap={_mib(ev['heapUsed'])}", file=out, flush=True)
+                    print(f"  baseline rss={fmt_size(ev['rss'])} heap={fmt_size(ev['heapUsed'])}", file=out, flush=True)
                 elif ev.get("event") == "batch":
-                    print(f"  batch {ev['batch']} totalIters={ev['totalIterations']} rss={_mib(ev['rss'])} "
-                          f"heap={_mib(ev['heapUsed'])} trackedFinalized={ev['finalized']}/{ev['tracked']}",
+                    print(f"  batch {ev['batch']} totalIters={ev['totalIterations']} rss={fmt_size(ev['rss'])} "
+                          f"heap={fmt_size(ev['heapUsed'])} trackedFinalized={ev['finalized']}/{ev['tracked']}",
                           file=out, flush=True)
 
             r = H.run_scenario(args.scenario, mode=args.mode, iterations=args.iterations, batches=args.batches,
@@ -89,10 +92,6 @@ class Command(BaseCommand):
         if sens is not None and sens[1].passed:
             return 2
         return 0 if verdict.passed else 1
-
-
-def _mib(n: int) -> str:
-    return f"{n / 2**20:.1f}MiB"
 
 
 def _print_verdict(run, verdict, analysis, out, args) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import BaseCommand
+from ..runner.options import argtype, parse_pos_int
+from ..units import fmt_size
+from . import RUN_HELP, BaseCommand
 from .isolate import shown_path
 
 
@@ -13,7 +15,7 @@ def add_update_arguments(p: argparse.ArgumentParser, manifest: str) -> None:
     """The arguments ``hotspots update`` and ``timings update`` share (``--from``, ``--out``, …)."""
     p.add_argument("action", choices=("update",))
     p.add_argument("--from", dest="runs", nargs="+", action="extend", default=[], metavar="RUN",
-                   help="run directory, run.json or run id")
+                   help=RUN_HELP)
     p.add_argument("--out", metavar="PATH", help=f"the manifest, relative to the suite root (default {manifest})")
     p.add_argument("--config", metavar="LABEL", help="the Vitest config named in the manifest")
     p.add_argument("--root", metavar="DIR", help="the suite root (default: nearest package.json upwards)")
@@ -32,8 +34,6 @@ def finish_update(r, what: str, dry_run: bool) -> int:
 
 
 def print_blind_spots(spots: list[tuple[str, int]]) -> None:
-    from ..report.units import fmt_size
-
     for f, kb in spots:
         print(f"no timing: {f} ({fmt_size(kb * 1024, signed=True)}) — a scheduling blind spot")
 
@@ -49,9 +49,10 @@ class Command(BaseCommand):
         "it atomically. Files that grew but have no timing are called out."
     )
 
-    def add_arguments(self, p: argparse.ArgumentParser) -> None:
-        from ..runner.options import argtype, parse_pos_int
+    examples = ("heaplens hotspots update --from 20261128-022338-cf14ba",
+                "heaplens hotspots update --from runs/*/ --log ci-unit.log --min-delta-kb 131072 --dry-run")
 
+    def add_arguments(self, p: argparse.ArgumentParser) -> None:
         add_update_arguments(p, "test/fixtures/test-memory-hotspots.unit.json")
         p.add_argument("--log", dest="logs", nargs="+", action="extend", default=[], metavar="FILE",
                        help="a log with [test-parallel][mem] / [heaplens][mem] summary lines")
@@ -63,8 +64,7 @@ class Command(BaseCommand):
         p.add_argument("--timings", metavar="PATH", help="the timings manifest checked for blind spots")
 
     def run(self, args: argparse.Namespace) -> int:
-        from ..fix.hotspots import update
-        from ..report.units import fmt_size
+        from ..fix.hotspots import update  # deferred: see commands/__init__
         from ..runner.session import resolve_root
 
         root = resolve_root(args.root, [])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from . import BaseCommand
 
@@ -19,6 +20,9 @@ class Command(BaseCommand):
         "added again; a missing file is refused and nothing is written."
     )
 
+    examples = ("heaplens isolate src/cache.test.ts", "heaplens isolate a.test.ts b.test.ts --reason \"heaplens run X\"",
+                "heaplens isolate src/big.test.ts --as singletonIsolated --dry-run")
+
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
         p.add_argument("files", nargs="+", metavar="FILE", help="test file (relative to here or to the suite root)")
         p.add_argument("--reason", metavar="TEXT", help="why (stored as {\"file\", \"reason\"} entries)")
@@ -31,7 +35,7 @@ class Command(BaseCommand):
         p.add_argument("--dry-run", action="store_true", help="print the change as a diff, write nothing")
 
     def run(self, args: argparse.Namespace) -> int:
-        from ..fix.behavior import isolate
+        from ..fix.behavior import isolate  # deferred: see commands/__init__
         from ..runner.session import resolve_root
 
         root = resolve_root(args.root, [])
@@ -52,8 +56,6 @@ class Command(BaseCommand):
 
 def shown_path(path) -> str:
     """The manifest as the user would type it: relative to the working directory when inside it."""
-    from pathlib import Path
-
     try:
         return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:

@@ -6,17 +6,20 @@ import argparse
 import json
 import sys
 
-from . import BaseCommand
+from ..runner.options import argtype, parse_lanes, parse_nonneg_float, parse_pool, parse_pos_int, parse_shard
+from . import BaseCommand, add_format
 
 
 def add_plan_arguments(p: argparse.ArgumentParser) -> None:
-    from ..runner.options import argtype, parse_lanes, parse_nonneg_float, parse_pos_int, parse_shard
-
-
     p.add_argument("paths", nargs="*", metavar="PATH", help="test files or directories (Vitest filters); default: all")
     p.add_argument("--root", metavar="DIR", help="the suite root (default: nearest package.json upwards)")
     p.add_argument("--config", metavar="FILE", help="the suite's Vitest config (default: Vitest's own lookup)")
-    p.add_argument("--workers", type=argtype(parse_pos_int), metavar="N", help="--maxWorkers for every lane")
+    p.add_argument("--workers", type=argtype(parse_pos_int), metavar="N",
+                   help="--maxWorkers for every lane (default: the suite's config)")
+    p.add_argument("--pool", type=argtype(parse_pool), metavar="POOL",
+                   help="forks, threads, vmForks or vmThreads for the shared lanes (default: the suite's config)")
+    p.add_argument("--isolate", action=argparse.BooleanOptionalAction, default=None,
+                   help="isolate each test file in the shared lanes, or not (default: the suite's config)")
     p.add_argument("--lane", type=argtype(parse_lanes), metavar="NAME[,NAME]", help="only these lanes (globs allowed)")
     p.add_argument("--shard", type=argtype(parse_shard), metavar="i/n", help="only shard i of n (files split by duration)")
     p.add_argument("--behavior", metavar="FILE", help="behavior manifest (default test/fixtures/test-parallel.behavior.json)")
@@ -29,7 +32,7 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cli_values(args: argparse.Namespace) -> dict:
-    keys = ("root", "config", "workers", "lane", "shard", "behavior", "timings", "hotspots", "heavy_min_ms",
+    keys = ("root", "config", "workers", "pool", "isolate", "snapshots", "snapshot_overhead", "lane", "shard", "behavior", "timings", "hotspots", "heavy_min_ms",
             "heavy_lanes", "batch_ms", "memory_min_kb", "max_old_space_mb", "trace", "poll_ms", "top",
             "snapshot_interval", "snapshot_dir", "snapshot_signal", "snapshot_budget_gb", "parallel", "grace",
             "runs_dir")
@@ -40,18 +43,22 @@ class Command(BaseCommand):
     name = "plan"
     help = "print the lanes a run would use"
     description = (
-        "List the suite's test files with Vitest's own resolution (vitest list), read OpenClaw's behavior, "
-        "timings and memory-hotspot manifests, and print one line per lane: name, files, workers, pool, "
-        "isolate. --explain FILE says which lane a file lands in and why."
+        "List the suite's test files and each project's resolved config with Vitest's own resolution, read "
+        "OpenClaw's behavior, timings and memory-hotspot manifests, and print one line per lane: name, files, "
+        "workers, pool, isolate (the suite's own unless a manifest or an option changes them: each such "
+        "deviation is printed under its lane). --explain FILE says which lane a file lands in and why."
     )
+    examples = ("heaplens plan", "heaplens plan --files src/", "heaplens plan --explain src/cache.test.ts",
+                "heaplens plan --format json")
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
         add_plan_arguments(p)
         p.add_argument("--explain", metavar="FILE", help="which lane FILE lands in, and why")
         p.add_argument("--files", action="store_true", help="list each lane's files under it")
-        p.add_argument("--format", choices=("text", "json"), default="text")
+        add_format(p, ("text", "json"))
 
     def run(self, args: argparse.Namespace) -> int:
+        # deferred: the runner imports psutil and starts nothing until here (see commands/__init__)
         from pathlib import Path
 
         from ..errors import UsageError
@@ -81,8 +88,12 @@ class Command(BaseCommand):
         print(session.plan_header(suite, plan))
         for m, path in plan.manifests.items():
             print(f"manifest {m}={path or 'none'}")
+        for note in plan.notes:
+            print(f"note {note}")
         for lane in plan.lanes:
             print(lane.line())
+            for d in lane.deviations:
+                print(f"  deviation {d['text']}")
             if args.files:
                 for f in lane.files:
                     print(f"  {f}")

@@ -20,6 +20,9 @@ class Command(BaseCommand):
         "timing are called out."
     )
 
+    examples = ("heaplens timings update --from 20261128-022338-cf14ba",
+                "heaplens timings update --report vitest-report.json --dry-run")
+
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
         add_update_arguments(p, "test/fixtures/test-timings.unit.json")
         p.add_argument("--report", dest="reports", nargs="+", action="extend", default=[], metavar="VITEST_JSON",
@@ -27,7 +30,7 @@ class Command(BaseCommand):
         p.add_argument("--hotspots", metavar="PATH", help="the hotspot manifest checked for blind spots")
 
     def run(self, args: argparse.Namespace) -> int:
-        from ..fix.timings import update
+        from ..fix.timings import update  # deferred: see commands/__init__
         from ..runner.session import resolve_root
 
         root = resolve_root(args.root, [])

@@ -6,13 +6,8 @@ import argparse
 import json
 import sys
 
-from . import BaseCommand
-
-
-def print_verification(v, out=sys.stdout) -> None:
-    for line in v.lines:
-        print(f"[heaplens][verify] {line}", file=out)
-    print(f"[heaplens][verify] {v.verdict}", file=out)
+from ..console import progress_to_stderr
+from . import BaseCommand, add_format, add_run, non_negative_float
 
 
 class Command(BaseCommand):
@@ -26,31 +21,30 @@ class Command(BaseCommand):
         "are compared. Prints `verified` (exit 0) when the peak falls by --min-drop percent or more (or OOMs "
         "are gone), otherwise `not verified` (exit 1). Both runs' report.json record the verification."
     )
+    examples = ("heaplens verify 20261128-022338-cf14ba", "heaplens verify .heaplens/runs/<id> --min-drop 20",
+                "heaplens verify <run> --format json")
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
-        from ..runner.options import argtype, parse_nonneg_float
-
-        p.add_argument("run_dir", metavar="RUN")
-        p.add_argument("--min-drop", type=argtype(parse_nonneg_float), default=10.0, metavar="PCT",
+        add_run(p)
+        p.add_argument("--min-drop", type=non_negative_float, default=10.0, metavar="PCT",
                        help="the peak must fall by this many percent (default 10)")
         p.add_argument("--snapshots", action=argparse.BooleanOptionalAction, default=None,
                        help="force snapshots on/off in the rerun (default: as the lanes managed before)")
-        p.add_argument("--format", choices=("text", "json"), default="text")
+        add_format(p, ("text", "json"))
 
     def run(self, args: argparse.Namespace) -> int:
-        from ..fix.verify import record, verify
-        from ..runner.execute import say
-
-        import contextlib
+        from ..console import say  # deferred: see commands/__init__
+        from ..workflow.verify import record, verify
 
         # with --format json, stdout carries the document only: the rerun's lines go to stderr
-        quiet = contextlib.redirect_stdout(sys.stderr) if args.format == "json" else contextlib.nullcontext()
-        with quiet:
-            v = verify(args.run_dir, min_drop=args.min_drop, snapshots=args.snapshots, say=say)
+        with progress_to_stderr(args.format == "json"):
+            v = verify(args.run, min_drop=args.min_drop, snapshots=args.snapshots, say=say)
             record(v)
         if args.format == "json":
             sys.stdout.write(json.dumps({"schema_version": 1, "kind": "heaplens.verification", **v.to_json()},
                                         indent=2) + "\n")
         else:
-            print_verification(v)
+            for line in v.lines:
+                print(f"[heaplens][verify] {line}")
+            print(f"[heaplens][verify] {v.verdict}")
         return 0 if v.verdict == "verified" else 1

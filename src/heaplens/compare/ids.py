@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..graph import HeapGraph, read_for_graph
+from ..graph.paths import aggregate
 from ..snapshot.files import find_series, parse_name
 
 
@@ -172,8 +173,6 @@ def id_diff(before, after, *, top: int = 30, min_kb: float = 64.0, progress=None
 
 def add_retainers(result: IdDiffResult, rows: int = 5, chains: int = 3) -> None:
     """Aggregate the retaining paths of the new instances of the top ``rows`` classes."""
-    from ..graph.paths import aggregate
-
     g = result.graph
     if g is None:
         raise ValueError("id_diff(..., keep_graph=True) is needed for retainers")

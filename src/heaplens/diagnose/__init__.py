@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from ..compare.ids import add_retainers, id_diff
 from ..errors import UsageError
+from ..graph.paths import Aggregation
 from ..inputfile import parse_json, read_text
+from .slots import name_chain
 
 VERDICTS = {
     "module-graph": "module-graph retention",
@@ -264,9 +267,6 @@ def held_by_loader(path_text: str, script: str | None, class_name: str) -> bool:
 def confirm_with_retainers(d: Diagnosis, before, after, rows: int = 4) -> None:
     """Diff the pair by object id, aggregate the retaining chains of the new objects of the top
     classes, and say whether they agree with the verdict (same process only)."""
-    from ..compare.ids import add_retainers, id_diff
-    from ..graph.paths import Aggregation
-
     res = id_diff(before, after, top=12, min_kb=0, keep_graph=True)
     d.evidence.append(f"id diff: {res.new_total:,} objects allocated after the earlier snapshot survive in the later "
                       f"one ({_mib(res.new_size_total)}), {res.freed_total:,} freed ({_mib(res.freed_size_total)})")
@@ -276,8 +276,6 @@ def confirm_with_retainers(d: Diagnosis, before, after, rows: int = 4) -> None:
                        and r.name not in ("Object", "Array")]
         res.rows = (interesting or res.rows)[:rows]
         add_retainers(res, rows=rows, chains=2)
-        from .slots import name_chain
-
         for r in res.rows:
             for c in (r.retainers.chains if r.retainers else []):
                 c.variable = name_chain(res.graph, c.example, c.script)

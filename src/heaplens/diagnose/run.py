@@ -15,9 +15,26 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from ..compare.delta import diff_files
+from ..compare.summary import summarize
 from ..errors import UsageError
+from ..runner.record import LaneRecord, RunRecord
 from ..snapshot.files import parse_name
-from . import Diagnosis, RuleSet, classify_growth, confirm_with_retainers, load_rules
+from ..units import fmt_size
+from . import (
+    _NAMED_HOP,
+    GENERIC_NAMES,
+    USER_HOLDER_HINTS,
+    Diagnosis,
+    RuleSet,
+    _below_loader,
+    classify_growth,
+    confirm_with_retainers,
+    held_by_loader,
+    load_rules,
+)
 
 MIB = 1024 * 1024
 # A worker whose RSS grew less than this over its files is not worth a verdict from the trace alone.
@@ -146,21 +163,13 @@ class Investigation:
 @dataclass
 class RunDiagnosis:
     run_dir: str
-    record: dict
+    record: RunRecord
     rules: RuleSet
     investigations: list[Investigation]
     skipped: list[str]  # lanes with nothing to say, and why
 
 
 # --------------------------------------------------------------------------------------------------
-
-
-def load_run(run_dir: str | os.PathLike) -> tuple[Path, dict]:
-    """(the run directory, its record) — a run directory, its run.json or a run id."""
-    from ..fix.sources import load_run as load_record, run_json_path
-
-    p = run_json_path(run_dir)
-    return p.parent, load_record(p)
 
 
 def complete(path: str) -> bool:
@@ -180,13 +189,12 @@ def complete(path: str) -> bool:
         return False
 
 
-def _worker_snapshots(lane: dict, incomplete: list[str] | None = None,
+def _worker_snapshots(lane: LaneRecord, incomplete: list[str] | None = None,
                       run_dir: Path | None = None) -> dict[int, list[str]]:
     """PID → its complete snapshot files that still exist, in Node's sequence order (cut ones go to
     ``incomplete``)."""
-    snaps = lane.get("snapshots") or {}
-    files = list(snaps.get("files") or [])
-    d = snaps.get("dir")
+    files = list(lane.snapshots.files)
+    d = lane.snapshots.dir
     if run_dir is not None and d and not Path(d).is_dir():
         # a run directory that was moved or downloaded (a CI artefact): its own heapsnap/<lane>
         moved = Path(run_dir) / "heapsnap" / Path(d).name
@@ -234,8 +242,6 @@ def _cut(name: str) -> str:
 
 
 def _fmt(n: int) -> str:
-    from ..report.units import fmt_size
-
     return fmt_size(n, signed=True)
 
 
@@ -292,10 +298,6 @@ def _apply_trace(inv: Investigation) -> None:
 def _trend(inv: Investigation, rows, progress) -> None:
     """Totals and the top families' sizes in (up to TREND_MAX_SNAPSHOTS) snapshots of the worker,
     looked up by family key in each snapshot's summary."""
-    import numpy as np
-
-    from ..compare.summary import summarize
-
     snaps = inv.snapshots
     if len(snaps) > TREND_MAX_SNAPSHOTS:
         step = (len(snaps) - 1) / (TREND_MAX_SNAPSHOTS - 1)
@@ -328,8 +330,6 @@ def _trend(inv: Investigation, rows, progress) -> None:
 
 def holder_of(chain, agg, root: str | None) -> Holder:
     """The variable, source file and kind of holder of one aggregated retaining chain."""
-    from . import USER_HOLDER_HINTS, _below_loader, held_by_loader
-
     text = chain.example.text()
     below = _below_loader(text)
     near = " → ".join(below)
@@ -342,8 +342,6 @@ def holder_of(chain, agg, root: str | None) -> Holder:
         m = re.search(r"`(?:get |set )?([^`]+)`", chain.holder)
         variable = m.group(1) if m else None
     if variable is None:
-        from . import GENERIC_NAMES, _NAMED_HOP
-
         for hop in reversed(below):
             m = _NAMED_HOP.match(hop)
             if m and m.group("name") not in GENERIC_NAMES and not m.group("name").startswith("<"):
@@ -386,17 +384,17 @@ def cleanup_for(kind: str) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def diagnose_run(run_dir: str | os.PathLike, *, rules: RuleSet | None = None, retainers: bool = True,
+def diagnose_run(run: RunRecord | str | os.PathLike, *, rules: RuleSet | None = None, retainers: bool = True,
                  lanes: list[str] | None = None, progress=None) -> RunDiagnosis:
-    """Every lane of the run: one Investigation per worker that grew or has a snapshot pair."""
-    from ..compare.delta import diff_files
-
-    path, rec = load_run(run_dir)
+    """Every lane of the run (a record, or a run directory / run.json / run id): one Investigation per
+    worker that grew or has a snapshot pair."""
+    rec = run if isinstance(run, RunRecord) else RunRecord.load(run)
+    path = rec.dir
     rules = rules or load_rules()
-    root = rec.get("root")
+    root = rec.root
     invs: list[Investigation] = []
     skipped: list[str] = []
-    lane_items = list((rec.get("lanes") or {}).items())
+    lane_items = list(rec.lanes.items())
     if lanes:
         unknown = [n for n in lanes if n not in dict(lane_items)]
         if unknown:
@@ -404,14 +402,14 @@ def diagnose_run(run_dir: str | os.PathLike, *, rules: RuleSet | None = None, re
         lane_items = [(n, l) for n, l in lane_items if n in lanes]
     for name, lane in lane_items:
         files_by_pid: dict[int, list[dict]] = {}
-        for f in lane.get("files") or []:
-            files_by_pid.setdefault(f.get("pid"), []).append(f)
+        for f in lane.files:
+            files_by_pid.setdefault(f.pid, []).append(f.to_json())
         cut_files: list[str] = []
         snaps = _worker_snapshots(lane, cut_files, path)
         signals: dict[int, list[float]] = {}
-        for sig in (lane.get("snapshots") or {}).get("signals") or []:
-            for p in sig.get("pids") or []:
-                signals.setdefault(p, []).append(sig["t"] * 1000)
+        for sig in lane.snapshots.signals:
+            for p in sig.pids:
+                signals.setdefault(p, []).append(sig.t * 1000)
         pids = list(dict.fromkeys([*snaps, *files_by_pid]))
         found = False
         for pid in pids:
@@ -452,5 +450,5 @@ def diagnose_run(run_dir: str | os.PathLike, *, rules: RuleSet | None = None, re
                                                   "writing it)")
             invs.append(inv)
         if not found:
-            skipped.append(f"{name}: no worker ran a file (status {lane.get('status')})")
+            skipped.append(f"{name}: no worker ran a file (status {lane.status})")
     return RunDiagnosis(str(path), rec, rules, invs, skipped)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .scope_names import scope_slot_names
+
 IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 DECL = re.compile(r"^(?:export\s+)?(?:default\s+)?(?:(?:const|let|var)\s+([A-Za-z_$][\w$]*)|"
                   r"(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)|class\s+([A-Za-z_$][\w$]*))", re.M)
@@ -51,8 +53,6 @@ def context_slots(g, ctx: int) -> dict[int, str]:
 def slot_name(g, ctx: int, slot: int, script_url: str | None) -> str | None:
     """The context's own ScopeInfo first (exact; ``diagnose.scope_names``), checked against the named
     closures; else the source's declaration order on disk."""
-    from .scope_names import scope_slot_names
-
     names = scope_slot_names(g, ctx)
     if names is not None and 0 <= slot < len(names):
         known = context_slots(g, ctx)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..runner import manifests as M
+from ..runner.record import RunRecord
 from . import sources as S
 from .atomic import unified_diff, write_text_atomic
 from .common import label, manifest_path, now_iso, read_manifest
@@ -65,7 +66,7 @@ def update(root: str | Path, runs: list[str | Path] = (), logs: list[str | Path]
     growth: list[S.Growth] = []
     top: dict[str, int] = {}
     for r in runs:
-        rec = S.load_run(r, root)
+        rec = RunRecord.load(r, root)
         growth += S.run_growth(rec, lanes)
         for g in S.run_top(rec, lanes):
             top[g.file] = max(top.get(g.file, 0), g.delta_kb)

@@ -1,13 +1,11 @@
-"""What the manifest updaters read: heaplens run records and OpenClaw-style wrapper logs.
-
-Every problem with an input (missing, not JSON, not a run record, a run directory without run.json)
-is a :class:`UsageError`: one line naming the file, exit 2, and no manifest is written.
+"""What the manifest updaters read: heaplens run records (through their owner, ``runner.record``) and
+OpenClaw-style wrapper logs. Every problem with an input is one line naming the file, exit 2, and no
+manifest is written.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import json
 import math
 import os
 import re
@@ -55,82 +53,33 @@ def lane_matches(lane: str, globs: list[str] | None) -> bool:
     return not globs or any(fnmatch.fnmatchcase(lane, g) for g in globs)
 
 
-def run_json_path(given: str | Path, root: Path | None = None) -> Path:
-    """The run.json of a run directory, a run.json, or a run id (looked up in ``$HEAPLENS_RUNS_DIR``,
-    then ``<root>/.heaplens/runs``: where ``heaplens run`` puts them)."""
-    p = Path(given)
-    if not p.exists():
-        dirs = [Path(os.environ["HEAPLENS_RUNS_DIR"])] if os.environ.get("HEAPLENS_RUNS_DIR") else []
-        dirs += [root / ".heaplens" / "runs"] if root is not None else []
-        p = next((d / str(given) for d in dirs if (d / str(given)).is_dir()), p)
-    if p.is_dir():
-        if not (p / "run.json").is_file():
-            raise UsageError(f"{p} holds no run.json (not a heaplens run directory)")
-        p = p / "run.json"
-    if not p.is_file():
-        raise UsageError(f"no run record at {given}")
-    return p
-
-
-def load_run(given: str | Path, root: Path | None = None) -> dict:
-    """A run record (see :func:`run_json_path`), checked: one-line errors for what is not one."""
-    p = run_json_path(given, root)
-    try:
-        rec = R.load(p)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{p} is not valid JSON: {exc}") from None
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise UsageError(str(exc).splitlines()[0] if str(exc) else f"{p}: not a heaplens run record") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {p}: {exc.strerror}") from None
-    lanes = rec.get("lanes")
-    if not isinstance(lanes, dict) or not all(isinstance(l, dict) and isinstance(l.get("files", []), list)
-                                              for l in lanes.values()):
-        raise UsageError(f"{p}: not a heaplens run record (no lanes with files)")
-    rec.setdefault("run_id", p.parent.name)
-    return rec
-
-
-def run_files(rec: dict, lanes: list[str] | None = None):
+def run_files(rec: R.RunRecord, lanes: list[str] | None = None):
     """``(lane, file record)`` for every finished file of every lane matching ``lanes``."""
-    for name, lane in rec["lanes"].items():
-        if not lane_matches(name, lanes):
-            continue
-        for f in lane.get("files") or []:
-            if isinstance(f, dict) and isinstance(f.get("file"), str):
+    for name, lane in rec.lanes.items():
+        if lane_matches(name, lanes):
+            for f in lane.files:
                 yield name, f
 
 
-def run_growth(rec: dict, lanes: list[str] | None = None) -> list[Growth]:
+def run_growth(rec: R.RunRecord, lanes: list[str] | None = None) -> list[Growth]:
     """Each file's growth (``delta``: the worker's RSS growth while it ran), positive ones only."""
-    out = []
-    for lane, f in run_files(rec, lanes):
-        delta = f.get("delta")
-        if isinstance(delta, (int, float)) and delta > 0:
-            out.append(Growth(norm(f["file"]), js_round(delta / 1024), f"{rec['run_id']}:{lane}"))
-    return out
+    return [Growth(norm(f.file), js_round(f.delta / 1024), f"{rec.run_id}:{lane}")
+            for lane, f in run_files(rec, lanes) if f.delta is not None and f.delta > 0]
 
 
-def run_top(rec: dict, lanes: list[str] | None = None) -> list[Growth]:
+def run_top(rec: R.RunRecord, lanes: list[str] | None = None) -> list[Growth]:
     """The lanes' top growth lists (``summary.top``), as the run printed them."""
-    out = []
-    for name, lane in rec["lanes"].items():
-        if not lane_matches(name, lanes):
-            continue
-        for t in ((lane.get("summary") or {}).get("top") or []):
-            if isinstance(t, dict) and isinstance(t.get("file"), str) and isinstance(t.get("delta"), (int, float)):
-                out.append(Growth(norm(t["file"]), js_round(t["delta"] / 1024), f"{rec['run_id']}:{name}"))
-    return out
+    return [Growth(norm(t.file), js_round(t.delta / 1024), f"{rec.run_id}:{name}")
+            for name, lane in rec.lanes.items() if lane_matches(name, lanes) for t in lane.summary.top]
 
 
-def lane_test_counts(lane: dict) -> dict[str, int]:
+def lane_test_counts(lane: R.LaneRecord) -> dict[str, int]:
     """Tests per file from the lane's Vitest output (``vitest.log`` beside the record), when it is still
     there: the run record itself does not count tests."""
-    log = lane.get("log")
-    if not isinstance(log, str):
+    if not lane.log:
         return {}
     try:
-        text = Path(log).read_bytes().decode("utf-8", errors="replace")
+        text = Path(lane.log).read_bytes().decode("utf-8", errors="replace")
     except OSError:
         return {}
     out = {}

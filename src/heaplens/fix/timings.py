@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..runner import manifests as M
+from ..runner.record import RunRecord
 from . import sources as S
 from .atomic import unified_diff, write_text_atomic
 from .common import label, manifest_path, now_iso, read_manifest
@@ -36,16 +37,15 @@ class TimingsResult:
     written: bool = False
 
 
-def run_durations(rec: dict) -> dict[str, tuple[float, int | None]]:
+def run_durations(rec) -> dict[str, tuple[float, int | None]]:
     """``{file: (durationMs, testCount or None)}`` from a run record; the test counts come from the lanes'
     Vitest output when it is still beside the record."""
     out = {}
-    counts = {name: S.lane_test_counts(lane) for name, lane in rec["lanes"].items()}
+    counts = {name: S.lane_test_counts(lane) for name, lane in rec.lanes.items()}
     for lane, f in S.run_files(rec):
-        d = f.get("duration_ms")
-        if isinstance(d, (int, float)) and d > 0:
-            file = M.norm(f["file"])
-            out[file] = (float(d), counts[lane].get(file))
+        if f.duration_ms is not None and f.duration_ms > 0:
+            file = M.norm(f.file)
+            out[file] = (float(f.duration_ms), counts[lane].get(file))
     return out
 
 
@@ -101,9 +101,9 @@ def update(root: str | Path, runs: list[str | Path] = (), reports: list[str | Pa
     measured: dict[str, tuple[float, int | None]] = {}
     grew: dict[str, int] = {}
     for r in runs:
-        rec = S.load_run(r, root)
-        if (rec.get("options") or {}).get("snapshot_interval"):
-            result.warnings.append(f"run {rec['run_id']} took heap snapshots: its durations include the pauses")
+        rec = RunRecord.load(r, root)
+        if rec.options.get("snapshot_interval"):
+            result.warnings.append(f"run {rec.run_id} took heap snapshots: its durations include the pauses")
         measured.update(run_durations(rec))
         for g in S.run_top(rec):
             grew[g.file] = max(grew.get(g.file, 0), g.delta_kb)

@@ -11,17 +11,22 @@ Everything follows DevTools' ``HeapSnapshot.ts`` / ``JSHeapSnapshot`` (see docs/
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
 from ..errors import SnapshotError
+from ..snapshot import read_snapshot
 from ..snapshot.classes import NodeClasses
-from ..snapshot.strings import hash_text
+from ..snapshot.strings import find_string
 from . import kernels as GK
+from .scripts import ScriptIndex
 
 GRAPH_NODE_FIELDS = ("type", "name", "id", "self_size", "edge_count")
 
@@ -30,9 +35,6 @@ class _Laps:
     """Phase timings and memory (VmRSS / VmHWM) on stderr when HEAPLENS_TIMING=1."""
 
     def __init__(self):
-        import os
-        import time
-
         self.on = os.environ.get("HEAPLENS_TIMING") == "1"
         self._clock = time.perf_counter
         self.t = self._clock()
@@ -40,8 +42,6 @@ class _Laps:
     def __call__(self, phase: str) -> None:
         if not self.on:
             return
-        import sys
-
         mem = {}
         try:
             with open("/proc/self/status") as fh:
@@ -65,8 +65,6 @@ _EPHEMERON = re.compile(
 def read_for_graph(path, *, locations: bool = True, progress=None):
     """``read_snapshot`` with the columns :class:`HeapGraph` uses (``detachedness`` when the
     snapshot has it: DevTools names detached embedder objects ``Detached <name>``)."""
-    from ..snapshot import read_snapshot
-
     # Large arrays stay separate mmaps, returned to the system when freed (see
     # _kernels.malloc_mmap_threshold): -25 MB peak on the 189 MB file.
     GK.fixed_mmap_threshold()
@@ -78,15 +76,6 @@ def read_for_graph(path, *, locations: bool = True, progress=None):
             raise
     return read_snapshot(path, node_fields=GRAPH_NODE_FIELDS, edges=True, locations=locations,
                          progress=progress)
-
-
-def find_string(snap, text: str) -> int:
-    """Index of ``text`` in the string table, -1 if absent."""
-    h = hash_text(text)
-    for i in np.flatnonzero(snap.strings.hashes == np.uint64(h)):
-        if snap.strings[int(i)] == text:
-            return int(i)
-    return -1
 
 
 @dataclass
@@ -546,8 +535,6 @@ class HeapGraph:
 
     @cached_property
     def scripts(self):
-        from .scripts import ScriptIndex
-
         return ScriptIndex(self)
 
     def ordinal_of_id(self, node_id: int) -> int:

@@ -1,6 +1,7 @@
 """Graph kernels: CSR, essential edges, dominators, retained sizes, distances, retaining paths.
 
-The loops are C (``heaplens._kernels``, the ``g_*`` functions); this module checks the dtypes,
+The loops are C (``heaplens._kernels``, the ``g_*`` functions, reached through :mod:`heaplens.kernels`:
+without them every function here raises ``KernelsMissing``); this module checks the dtypes,
 allocates the outputs with numpy and keeps the signatures the rest of heaplens uses. No numba:
 the C extension loads in a millisecond and adds no memory (numba's import and first calls cost
 ~0.3–0.7 s and 115–150 MB per process).
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _kernels as C
+from ..kernels import compiled
+
+C = compiled()  # heaplens._kernels, or a stand-in whose every use is a one-line error (no numpy path here)
 
 NO_DISTANCE = -5
 BASE_SYSTEM_DISTANCE = 100_000_000

@@ -8,6 +8,7 @@ it is a shortest path from a user root (``global``) or, for objects only the sys
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -159,8 +160,6 @@ def k_paths(g: HeapGraph, k: int, count: int, max_len: int = 40, budget: int = 5
         if d < 0:
             return 0
         return d - 1 if d < GK.BASE_SYSTEM_DISTANCE else d - GK.BASE_SYSTEM_DISTANCE - 1
-
-    import heapq
 
     found: list[list[int]] = []
     first = retaining_path(g, k)

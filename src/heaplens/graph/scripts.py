@@ -8,7 +8,7 @@ from functools import cached_property
 
 import numpy as np
 
-from . import find_string
+from ..snapshot.strings import find_string
 
 SCRIPT_EDGES = ("script_or_debug_info", "script")  # V8 11.3 / later versions
 

@@ -11,13 +11,18 @@ Every text from the document is escaped: file names, chains and commands can hol
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
+import hashlib
 import html as _html
 import json
 import math
+from functools import cache
+from importlib import resources
 from pathlib import PurePath
 
-from .units import fmt_count, fmt_size
+from ..units import fmt_count, fmt_size
+from .model import CONFIRMATION
 
 __all__ = ["render"]
 
@@ -31,8 +36,9 @@ VERDICT_CLASS = {
     "ambiguous": "v-ambiguous",
     "no significant growth": "v-none",
 }
-# No load of any kind, except the page's own inline style and script: the file works (and stays) offline.
-CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+# No load of any kind: the page's own style, and its one script by hash (nothing injected into the page
+# could run), so the file works (and stays) offline. Style and script live in report/assets/.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src '{script_hash}'; img-src data:"
 OVERHEAD = ' <span class="warn">(a snapshot was written during it)</span>'
 MAX_FILE_BARS = 40  # per lane; the rest are counted
 MAX_FAMILIES = 15  # rows of the families table
@@ -493,9 +499,7 @@ def _finding(f: dict, n: int) -> str:
     conf = f.get("confidence")
     pct = f"{conf * 100:.0f} %" if isinstance(conf, (int, float)) else "–"
     cb = f.get("confirmed_by_retainers")
-    confirm = {True: '<span class="ok">confirmed by retainers</span>',
-               False: '<span class="bad">retainers disagree</span>'}.get(
-        cb, '<span class="muted">retainers not checked</span>')
+    confirm = f'<span class="{ {True: "ok", False: "bad"}.get(cb, "muted") }">{e(CONFIRMATION.get(cb, CONFIRMATION[None]))}</span>'
     snaps = f.get("snapshots") or []
     compared = (f'<code title="{e(f.get("before"))}">{e(_base(f.get("before")))}</code> → '
                 f'<code title="{e(f.get("after"))}">{e(_base(f.get("after")))}</code>'
@@ -553,7 +557,9 @@ def _lane(lane: dict, i: int, doc: dict) -> str:
     snaps = lane.get("snapshots") or {}
     stats = [("status", lane.get("status")), ("exit code", lane.get("exit_code")), ("kind", lane.get("kind")),
              ("elapsed", _secs(lane.get("elapsed_s"))), ("workers", lane.get("workers")),
-             ("isolate", lane.get("isolate")), ("files planned", lane.get("files_planned")),
+             ("isolate", lane.get("isolate")), ("pool", lane.get("pool")),
+             ("suite config", ", ".join(f"{k}={v}" for k, v in (lane.get("config") or {}).items()) or None),
+             ("files planned", lane.get("files_planned")),
              ("peak RSS", _size(summ.get("peak")) if summ.get("peak") is not None else None),
              ("peak at", summ.get("peak_at")), ("total file RSS Δ", _size(summ.get("total_delta"), True)
                                                  if summ.get("total_delta") is not None else None),
@@ -574,11 +580,18 @@ def _lane(lane: dict, i: int, doc: dict) -> str:
               '<th class="num">last RSS</th><th class="num">peak RSS</th><th>exit</th><th>near-limit snapshot</th>'
               f'</tr></thead><tbody>{rows}</tbody></table>')
     status_cls = "ok" if lane.get("status") == "passed" else "bad"
+    devs = "".join(f"<li>{e(d)}</li>" for d in lane.get("deviations") or [])
+    devs = f'<h4>Deviations from the suite\'s config</h4><ul class="deviations">{devs}</ul>' if devs else ""
+    after = "".join(f"<li>worker <code>{e(k)}</code>: {len(v)} file(s) ran after its last snapshot: "
+                    + ", ".join(f"<code>{e(x)}</code>" for x in v) + "</li>"
+                    for k, v in ((lane.get("snapshots") or {}).get("after_last") or {}).items())
+    after = f'<ul class="after-last">{after}</ul>' if after else ""
     return f"""
 <section class="lane card" id="lane-{i}">
  <header><h3>lane <code>{e(lane.get('name'))}</code>
   <span class="{status_cls}">{e(lane.get('status'))}</span></h3></header>
  <div class="stats">{cells}</div>
+ {devs}{after}
  {ft}
  <h4>RSS timeline</h4>
  {_timeline_svg(lane, i, hl)}
@@ -672,7 +685,17 @@ def _toc(doc: dict) -> str:
     return '<nav class="toc"><ul>' + "".join(items + lanes + extra) + "</ul></nav>"
 
 
-def render(doc: dict) -> str:
+@cache
+def assets() -> tuple[str, str, str]:
+    """(CSS, JS, the CSP source of the JS: ``sha256-…``) from the package's report/assets/."""
+    folder = resources.files(__package__).joinpath("assets")
+    css = folder.joinpath("report.css").read_text(encoding="utf-8")
+    js = folder.joinpath("report.js").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode("ascii")
+    return css, js, f"sha256-{digest}"
+
+
+def render(doc: dict, *, color: bool | None = None) -> str:
     """The report model (``heaplens.report.model.build``) as one self-contained HTML page."""
     run = doc.get("run") or {}
     findings = doc.get("findings") or []
@@ -692,232 +715,23 @@ def render(doc: dict) -> str:
     body.append(f'<footer class="muted">heaplens {e(doc.get("heaplens"))} · schema {e(doc.get("schema"))} '
                 f'v{e(doc.get("schema_version"))} · generated {e(_when(doc.get("generated_at")))}</footer>')
     title = f"heaplens report {run.get('run_id') or ''}".strip()
+    css, js, script_hash = assets()
+    csp = CSP.format(script_hash=script_hash)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
 <title>{e(title)}</title>
-<style>{CSS}</style>
+<style>{css}</style>
 </head>
 <body>
 <main>
 {"".join(body)}
 </main>
 <script type="application/json" id="heaplens-report">{_json_for_script(doc)}</script>
-<script>{JS}</script>
+<script>{js}</script>
 </body>
 </html>
-"""
-
-
-CSS = """
-:root { --ink:#1f2328; --muted:#656d76; --line:#d0d7de; --bg:#f6f8fa; --card:#fff; --accent:#2563eb;
-  --ok:#1a7f37; --bad:#cf222e; --warn:#9a6700; --snap:#8250df; }
-* { box-sizing: border-box; }
-body { margin:0; background:var(--bg); color:var(--ink);
-  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1280px; margin: 0 auto; padding: 20px 24px 40px; }
-code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; font-size: 12.5px; }
-code { background:#eff1f3; border-radius:4px; padding:0 4px; overflow-wrap:anywhere; }
-h1 { font-size: 22px; margin: 0 0 6px; }
-h1 .muted, h1 .status { font-size: 14px; font-weight: 400; }
-h2 { font-size: 18px; margin: 28px 0 10px; }
-.card > h2:first-child { margin-top: 0; }
-h3 { font-size: 16px; margin: 0; }
-h4 { font-size: 14px; margin: 18px 0 6px; }
-h5 { font-size: 13px; margin: 10px 0 4px; color: var(--muted); }
-.card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:16px 20px; margin: 0 0 16px; }
-.muted { color: var(--muted); }
-.ok { color: var(--ok); font-weight:600; }
-.bad { color: var(--bad); font-weight:600; }
-.warn { color: var(--warn); }
-.status { font-size: 13px; padding: 2px 8px; border-radius: 12px; vertical-align: middle; border:1px solid currentColor; }
-.badge { display:inline-block; font-size:12px; font-weight:600; padding:1px 8px; border-radius:10px; white-space:nowrap;
-  border:1px solid transparent; }
-.v-leak { background:#ffebe9; color:#a40e26; border-color:#ffcecb; }
-.v-graph { background:#fff1e5; color:#953800; border-color:#ffd8b5; }
-.v-external { background:#fbefff; color:#6e40c9; border-color:#ecd8ff; }
-.v-ambiguous { background:#fff8c5; color:#7d4e00; border-color:#f5e0a0; }
-.v-none { background:#dafbe1; color:#116329; border-color:#aceebb; }
-.v-other { background:#eaeef2; color:#424a53; }
-.chips, .counts { display:flex; flex-wrap:wrap; gap:6px 10px; }
-.chip { font-size:12px; border:1px solid var(--line); border-radius:12px; padding:1px 8px; background:#fff; }
-.chip span { color: var(--muted); }
-.count b { margin-left: 2px; }
-.copy { display:flex; gap:8px; align-items:flex-start; }
-pre.cmd { flex:1; margin:0; padding:8px 10px; background:#f6f8fa; border:1px solid var(--line); border-radius:6px;
-  white-space:pre-wrap; word-break:break-all; }
-pre.cmd code { background:none; padding:0; }
-button.copy-btn { font: inherit; font-size:12px; padding:6px 10px; border:1px solid var(--line); border-radius:6px;
-  background:#fff; cursor:pointer; }
-button.copy-btn:hover { background:#f3f4f6; }
-.toc ul { list-style:none; padding:0; margin:0 0 8px; display:flex; flex-wrap:wrap; gap:6px 14px; }
-.toc a { color: var(--accent); text-decoration:none; }
-.finding-head { display:flex; flex-wrap:wrap; justify-content:space-between; align-items:center; gap:8px;
-  border-bottom:1px solid var(--line); padding-bottom:8px; }
-.finding.minor { opacity: .85; }
-.summary { font-size: 15px; margin: 10px 0; }
-.conf { font-size: 13px; }
-.meter { display:inline-block; width:80px; height:8px; background:#eaeef2; border-radius:4px; vertical-align:middle; overflow:hidden; }
-.meter i { display:block; height:100%; background: var(--accent); }
-dl.meta { display:grid; grid-template-columns: 160px 1fr; gap:6px 12px; margin: 8px 0; }
-dl.meta dt { color: var(--muted); }
-dl.meta dd { margin:0; min-width:0; }
-.stats { display:flex; flex-wrap:wrap; gap:8px; margin: 8px 0; }
-.stat { border:1px solid var(--line); border-radius:6px; padding:4px 10px; background:#fafbfc; min-width:90px; }
-.stat span { display:block; font-size:11px; color: var(--muted); text-transform: uppercase; letter-spacing:.02em; }
-.stat b { font-size: 13px; overflow-wrap:anywhere; }
-.cols { display:grid; grid-template-columns: 1fr 1fr; gap: 0 24px; }
-.cols > div { min-width: 0; }
-@media (max-width: 900px) { .cols { grid-template-columns: 1fr; } }
-ul { padding-left: 20px; margin: 4px 0; }
-li, td, dd, p { overflow-wrap: anywhere; }
-ul.evidence li { margin-bottom: 3px; }
-ul.checks { list-style:none; padding-left:0; }
-ul.checks li { padding-left: 22px; position:relative; margin-bottom:3px; }
-ul.checks.yes li::before { content:"\\2713"; color: var(--ok); position:absolute; left:4px; font-weight:700; }
-ul.checks.no li::before { content:"\\2717"; color: var(--bad); position:absolute; left:4px; font-weight:700; }
-table { border-collapse: collapse; width: 100%; font-size: 13px; }
-th, td { text-align:left; padding: 4px 8px; border-bottom: 1px solid #eaeef2; vertical-align: top; }
-th { font-weight:600; color: var(--muted); font-size: 12px; border-bottom: 1px solid var(--line); }
-td.num, th.num { text-align:right; white-space:nowrap; font-variant-numeric: tabular-nums; }
-td.name, td.file { max-width: 460px; }
-tr.total td { font-weight:600; border-top: 1px solid var(--line); }
-table.bars td { vertical-align: middle; }
-table.bars tr.hl td { background: #fff8e6; }
-.star { color: #d97706; }
-.fix { border-left: 4px solid var(--accent); background:#f5f8ff; padding: 8px 12px; border-radius: 0 6px 6px 0; }
-.fix-none { border-left-color: var(--line); background:#fafbfc; }
-.fix-cleanup { border-left-color: #cf222e; background:#fff7f7; }
-.fix-isolate { border-left-color: #d97706; background:#fffaf0; }
-.fix-head { margin: 0 0 6px; }
-.pill { display:inline-block; font-size:11px; padding:0 6px; border-radius:8px; background:#eaeef2; color:#424a53; margin-right:4px; }
-pre.diff { background:#f6f8fa; border:1px solid var(--line); border-radius:6px; padding:8px; overflow:auto; max-height: 320px; }
-pre.diff .add { color:#116329; background:#dafbe1; display:inline-block; width:100%; }
-pre.diff .del { color:#a40e26; background:#ffebe9; display:inline-block; width:100%; }
-pre.diff .hunk { color: var(--snap); }
-ol.chain { list-style:none; padding:0; margin:6px 0; display:flex; flex-wrap:wrap; gap:4px 0; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:12px; }
-ol.chain li { background:#eff1f3; border-radius:4px; padding:1px 6px; overflow-wrap:anywhere; }
-ol.chain li + li::before { content:"\\2192"; color: var(--muted); margin: 0 6px 0 -2px; padding-right: 4px; }
-ol.chain li:last-child { background:#ffebe9; font-weight:600; }
-.holder { border:1px solid var(--line); border-radius:6px; padding:8px 12px; margin-bottom:8px; }
-.holder-head { margin: 0 0 4px; }
-details.retainers { margin: 6px 0; }
-details summary { cursor:pointer; color: var(--accent); }
-.rchain { border-left: 3px solid var(--line); padding: 2px 10px; margin: 6px 0; }
-.rchain p { margin: 2px 0; }
-.chart-wrap { position: relative; }
-svg.chart { width: 100%; height: auto; display:block; background:#fff; }
-svg .grid, svg .grid-x { stroke:#eef0f2; stroke-width:1; }
-svg .axis { stroke:#8c959f; stroke-width:1; }
-svg .tick { fill: var(--muted); font-size: 11px; font-family: system-ui, sans-serif; }
-svg .series { fill:none; stroke-width:2; stroke-linejoin:round; stroke-linecap:round; }
-svg .series.tree { stroke: var(--ink); stroke-width:2.5; }
-svg .snap-marker line { stroke: var(--snap); stroke-dasharray: 4 3; stroke-width:1.2; }
-svg .snap-marker path { fill: var(--snap); }
-svg .fault-marker line { stroke: var(--bad); stroke-width:2; }
-svg .fault-marker circle { fill: var(--bad); }
-svg .fault-marker text { fill: var(--bad); font-size:12px; font-weight:700; font-family: system-ui, sans-serif; }
-svg rect.span { opacity:.35; stroke:#fff; stroke-width:1; }
-svg .span-label { font-size: 10.5px; fill: #1f2328; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; pointer-events:none; }
-svg rect.span.hl { opacity:.85; fill:#d97706; stroke:#92400e; stroke-width:1.5; }
-svg .cursor { stroke:#8c959f; stroke-width:1; stroke-dasharray: 2 2; }
-svg.barsvg { display:block; width:300px; max-width:100%; }
-svg.barsvg rect.bar { fill: #93a8c8; }
-svg.barsvg rect.bar.hl { fill: #d97706; }
-svg.barsvg rect.bar.neg { fill: #9fd3ae; }
-svg.barsvg .zero { stroke:#8c959f; stroke-width:1; }
-.readout { position:absolute; pointer-events:none; background: rgba(255,255,255,.96); border:1px solid var(--line);
-  border-radius:6px; padding:6px 8px; font-size:12px; box-shadow: 0 2px 6px rgba(0,0,0,.08); white-space:nowrap; }
-.legend { display:flex; flex-wrap:wrap; gap:4px 16px; font-size:12px; margin: 6px 0 4px; color: var(--muted); }
-i.sw { display:inline-block; width:14px; height:4px; border-radius:2px; vertical-align:middle; margin-right:5px; }
-i.sw.tree { background: var(--ink); height:5px; }
-i.sw.snap { background: var(--snap); }
-i.sw.fault { background: var(--bad); }
-i.sw.hlspan { background:#d97706; height:8px; }
-.trend-wrap { display:grid; grid-template-columns: minmax(360px, 600px) 1fr; gap: 16px; align-items:start; }
-.trend-wrap > div { min-width:0; }
-@media (max-width: 1000px) { .trend-wrap { grid-template-columns: 1fr; } }
-svg.trend .fam circle { stroke:#fff; stroke-width:1; }
-svg.totals .series.total { stroke:#57606a; stroke-dasharray: 5 3; }
-svg.totals circle { fill:#57606a; }
-svg.trend .tick, svg.totals .tick { font-size: 13px; }
-table.kv { width:auto; }
-table.kv th { text-align:left; white-space:nowrap; }
-.verdict-line { font-size: 15px; }
-footer { margin-top: 24px; font-size: 12px; }
-"""
-
-JS = r"""
-(function () {
-  "use strict";
-  var doc = null;
-  try { doc = JSON.parse(document.getElementById("heaplens-report").textContent); } catch (err) { doc = null; }
-  function size(n) {
-    if (typeof n !== "number") return "–";
-    var a = Math.abs(n), s = n < 0 ? "-" : "";
-    if (a < 1048576) return s + (a / 1024).toFixed(1) + "KiB";
-    if (a < 1073741824) return s + (a / 1048576).toFixed(1) + "MiB";
-    return s + (a / 1073741824).toFixed(2) + "GiB";
-  }
-  // copy buttons
-  Array.prototype.forEach.call(document.querySelectorAll("button.copy-btn"), function (b) {
-    b.addEventListener("click", function () {
-      var text = b.getAttribute("data-copy") || "";
-      function done(ok) { b.textContent = ok ? "copied" : "select + copy"; setTimeout(function () { b.textContent = "copy"; }, 1500); }
-      function fallback() {
-        var ta = document.createElement("textarea");
-        ta.value = text; ta.setAttribute("readonly", ""); ta.style.position = "fixed"; ta.style.opacity = "0";
-        document.body.appendChild(ta); ta.select();
-        var ok = false;
-        try { ok = document.execCommand("copy"); } catch (err) { ok = false; }
-        document.body.removeChild(ta); done(ok);
-      }
-      if (navigator.clipboard && navigator.clipboard.writeText) {
-        navigator.clipboard.writeText(text).then(function () { done(true); }, fallback);
-      } else { fallback(); }
-    });
-  });
-  // hover read-outs on the RSS timelines
-  var charts = document.querySelectorAll("svg.timeline");
-  Array.prototype.forEach.call(charts, function (svg) {
-    var lane = doc && doc.lanes ? doc.lanes[+svg.getAttribute("data-lane")] : null;
-    var tl = lane && lane.timeline ? lane.timeline : {};
-    var samples = tl.samples || [], files = tl.files || [];
-    if (!samples.length) return;
-    var x0 = +svg.getAttribute("data-x0"), x1 = +svg.getAttribute("data-x1"), tmax = +svg.getAttribute("data-tmax");
-    var top = +svg.getAttribute("data-top"), bottom = +svg.getAttribute("data-bottom");
-    var cursor = svg.querySelector(".cursor"), box = svg.parentNode.querySelector(".readout");
-    function hide() { cursor.setAttribute("visibility", "hidden"); box.hidden = true; }
-    svg.addEventListener("mouseleave", hide);
-    svg.addEventListener("mousemove", function (ev) {
-      var r = svg.getBoundingClientRect(), vb = svg.viewBox.baseVal;
-      var ux = (ev.clientX - r.left) * vb.width / r.width, uy = (ev.clientY - r.top) * vb.height / r.height;
-      if (ux < x0 || ux > x1 || uy < top - 10 || uy > bottom) { hide(); return; }
-      var t = (ux - x0) / (x1 - x0) * tmax, best = samples[0];
-      for (var i = 1; i < samples.length; i++) if (Math.abs(samples[i].t - t) < Math.abs(best.t - t)) best = samples[i];
-      var x = x0 + (x1 - x0) * best.t / tmax;
-      cursor.setAttribute("x1", x); cursor.setAttribute("x2", x); cursor.setAttribute("visibility", "visible");
-      box.textContent = "";
-      function line(label, value) {
-        var d = document.createElement("div"), b = document.createElement("b");
-        d.appendChild(document.createTextNode(label + " ")); b.textContent = value; d.appendChild(b); box.appendChild(d);
-      }
-      line("t =", best.t.toFixed(1) + " s");
-      line("process tree", size(best.rss));
-      var w = best.workers || {};
-      Object.keys(w).forEach(function (p) { line("pid " + p, size(w[p])); });
-      files.forEach(function (f) { if (f.start <= best.t && best.t <= f.end) line("running", f.file + " (pid " + f.pid + ")"); });
-      box.hidden = false;
-      var px = (x / vb.width) * r.width;
-      box.style.top = "8px";
-      if (px > r.width / 2) { box.style.left = ""; box.style.right = (r.width - px + 10) + "px"; }
-      else { box.style.right = ""; box.style.left = (px + 10) + "px"; }
-    });
-  });
-  document.body.setAttribute("data-rendered", "1");
-  document.body.setAttribute("data-timelines", String(charts.length));
-})();
 """

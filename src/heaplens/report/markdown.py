@@ -1,94 +1,137 @@
-"""Markdown tables (``--format markdown``), e.g. for a CI job summary."""
+"""The run report as Markdown (``heaplens report RUN_DIR --format markdown``), for PR comments and
+``$GITHUB_STEP_SUMMARY``. Renders the report model (``heaplens.report.model``), nothing else."""
 
 from __future__ import annotations
 
-from ..compare.delta import DiffResult, TrendResult
-from .units import cut, fmt_count, fmt_size, row_cells
+from ..units import cut, fmt_count, fmt_size
+from .model import CONFIRMATION
 
-NAME_WIDTH = 120
-
-
-def _esc(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`").replace("<", "&lt;")
+FINDINGS_IN_FULL = 6
+EMPTY = '""'
 
 
-def render_diff(r: DiffResult) -> str:
-    out = ["## Heap snapshot delta", ""]
-    out.append(f"- before: `{r.before.path}` ({r.before.node_count:,} nodes)")
-    out.append(f"- after: `{r.after.path}` ({r.after.node_count:,} nodes, {r.after.node_count - r.before.node_count:+,})")
-    if r.series is not None:
-        out.append(f"- PID {r.series.pid}: {r.series.snapshots} snapshots in `{r.series.lane_dir}`")
-    out.append(f"- self size: {fmt_size(r.before.self_size_total)} → {fmt_size(r.after.self_size_total)} "
-               f"({fmt_size(r.size_delta_total, signed=True)})")
-    out.append(f"- filter: top {r.top}, growth ≥ {r.min_kb:g} KiB, by {r.by}")
-    out.extend(f"- **warning:** {_esc(w)}" for w in r.warnings)
+def _esc(text) -> str:
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _code(text) -> str:
+    t = str(text).replace("`", "'")
+    return f"`{t}`"
+
+
+def _conf(f: dict) -> str:
+    cb = f.get("confirmed_by_retainers")
+    return f"**{CONFIRMATION[cb]}**" if cb is False else CONFIRMATION.get(cb, CONFIRMATION[None])
+
+
+def _finding(f: dict, n: int) -> list[str]:
+    out = [f"### {n}. `{f['lane']}` pid {f['pid']}: {f['verdict']} ({f['confidence']:.0%})", ""]
+    out.append(f"> {_esc(f['summary'])}")
     out.append("")
-    if not r.rows:
-        out.append(f"No {'class' if r.by == 'class' else 'family'} grew by {r.min_kb:g} KiB or more.")
-        return "\n".join(out) + "\n"
-    if r.by == "family":
-        out.append("| size Δ | count Δ | type | name |")
-        out.append("|---:|---:|---|---|")
+    out.append(f"1. **Reproduce:** {_code(f['reproduce'])}")
+    if f.get("before"):
+        out.append(f"2. **Compared:** lane `{f['lane']}`, pid {f['pid']}, {len(f['snapshots'])} snapshot(s): "
+                   f"{_code(f['before'])} → {_code(f['after'])}")
     else:
-        out.append("| size Δ | count Δ | class |")
-        out.append("|---:|---:|---|")
-    for row in r.rows:
-        cells = row_cells(row, r.by, NAME_WIDTH)
-        cells[-1] = _esc(cells[-1])
-        out.append("| " + " | ".join(cells) + " |")
-    if r.matching > len(r.rows):
+        out.append(f"2. **Compared:** lane `{f['lane']}`, pid {f['pid']}: no snapshot pair (RSS trace only)")
+    fams = f.get("families") or []
+    if fams:
+        out.append("3. **Dominant families** (self size growth):")
         out.append("")
-        out.append(f"{r.matching - len(r.rows)} more rows above the threshold.")
-    return "\n".join(out) + "\n"
-
-
-def render_trend(r: TrendResult) -> str:
-    n = len(r.snapshots) - 1
-    out = ["## Heap growth across snapshots", ""]
-    if r.series is not None:
-        out.append(f"- PID {r.series.pid}: {r.series.snapshots} snapshots in `{r.series.lane_dir}`")
-    out.append(f"- families that grew in every one of {n} intervals, total ≥ {r.min_kb:g} KiB (top {r.top}, by {r.by})")
-    out.extend(f"- **warning:** {_esc(w)}" for w in r.warnings)
+        out.append("   | size Δ | count Δ | type | name |")
+        out.append("   |---:|---:|---|---|")
+        for r in fams[:8]:
+            out.append(f"   | {fmt_size(r['size_delta'], signed=True)} | {fmt_count(r['count_delta'], signed=True)} | "
+                       f"{_esc(r['type'])} | {_esc(cut(r['name'] or EMPTY, 90))} |")
+        out.append("")
+    else:
+        out.append("3. **Dominant families:** none (no snapshot pair)")
+    out.append(f"4. **Verdict:** {f['verdict']}, confidence {f['confidence']:.0%}, {_conf(f)}")
+    for e in f.get("evidence") or []:
+        out.append(f"   - {_esc(e)}")
+    for h in (f.get("holders") or [])[:3]:
+        out.append(f"   - holder: {_code(h.get('variable') or '?')}" + (f" in {_code(h['source'])}" if h.get("source") else "")
+                   + f" ({h['kind']}{', through the module loader' if h.get('via_loader') else ''}) — "
+                   f"{_esc(h['sentence'])}")
+        out.append(f"     chain: {_code(cut(h['chain'], 400))}")
+    fix = f.get("fix") or {}
+    out.append(f"5. **Fix ({fix.get('kind', 'none')}):** {_esc(fix.get('text', ''))}")
+    if fix.get("kind") == "isolate":
+        if fix.get("missing_timings"):
+            out.append("   - missing from the timings manifest (a scheduling blind spot): "
+                       + ", ".join(_code(p) for p in fix["missing_timings"]))
+        if fix.get("manifest_diff"):
+            out.append("")
+            out.append("   ```diff")
+            out.extend("   " + line for line in fix["manifest_diff"].rstrip("\n").splitlines())
+            out.append("   ```")
+            out.append("")
+    elif fix.get("kind") == "cleanup" and fix.get("chain"):
+        out.append(f"   - retainer chain: {_code(cut(fix['chain'], 400))}")
+    out.append("6. **Verified:** " + ("; ".join(_esc(v) for v in f.get("verified") or []) or "nothing"))
+    if f.get("not_verified"):
+        out.append("   **Not verified:** " + "; ".join(_esc(v) for v in f["not_verified"]))
     out.append("")
-    if not r.rows:
-        out.append("Nothing grew in every interval.")
-        return "\n".join(out) + "\n"
-    head = ["total Δ", "count Δ"] + [f"#{i}→#{i + 1}" for i in range(n)] + (["type"] if r.by == "family" else []) + ["name"]
-    out.append("| " + " | ".join(head) + " |")
-    out.append("|" + "---:|" * (2 + n) + ("---|" if r.by == "family" else "") + "---|")
-    for row in r.rows:
-        cells = row_cells(row, r.by, NAME_WIDTH, intervals=True)
-        cells[-1] = _esc(cells[-1])
-        out.append("| " + " | ".join(cells) + " |")
-    return "\n".join(out) + "\n"
+    return out
 
 
-# -- id-based diff (heaplens diff --ids) ------------------------------------------------------------
-def render_id_diff(r) -> str:
-    """``r`` is a :class:`heaplens.compare.ids.IdDiffResult`."""
-    out = ["## Heap snapshot id diff", ""]
-    out.append(f"- before: `{r.before}` ({r.node_count_before:,} nodes)")
-    out.append(f"- after: `{r.after}` ({r.node_count_after:,} nodes)")
-    if r.pid is not None:
-        out.append(f"- PID {r.pid}")
-    out.append(f"- ids: {r.new_total:,} new, {r.freed_total:,} freed, {r.carried:,} in both; new "
-               f"{fmt_size(r.new_size_total)}, freed {fmt_size(r.freed_size_total)}")
-    out.extend(f"- **warning:** {_esc(w)}" for w in r.warnings)
+def render(doc: dict, *, color: bool | None = None) -> str:
+    run = doc["run"]
+    out = [f"## heaplens report — run `{run.get('run_id')}`", ""]
+    v = run.get("versions") or {}
+    out.append(f"- status: **{run.get('status')}** (exit {run.get('exit_code')}); Vitest {v.get('vitest')}, "
+               f"Node {v.get('node')}, {v.get('package_manager')}")
+    out.append(f"- reproduce: {_code(doc['reproduce'])}")
+    verdicts = ", ".join(f"{k}: {n}" for k, n in sorted(doc.get("verdicts", {}).items())) or "no workers investigated"
+    out.append(f"- verdicts: {verdicts}")
+    fixes = doc.get("fixes") or {}
+    if fixes.get("isolate"):
+        out.append("- isolate: " + ", ".join(_code(p) for p in fixes["isolate"]))
+    if fixes.get("missing_timings"):
+        out.append("- missing timings: " + ", ".join(_code(p) for p in fixes["missing_timings"]))
+    for c in fixes.get("cleanups") or []:
+        out.append(f"- cleanup: {_esc(c)}")
+    ver = doc.get("verification")
+    if ver:
+        out.append(f"- verification: **{_esc(ver.get('verdict'))}**")
+        for line in ver.get("lines") or []:
+            out.append(f"  - {_esc(line)}")
     out.append("")
-    if not r.rows:
-        out.append(f"No class grew by {r.min_kb:g} KiB or more.")
-        return "\n".join(out) + "\n"
-    out.append("| net size | # new | new size | # freed | freed size | retained by new | class |")
-    out.append("|---:|---:|---:|---:|---:|---:|---|")
-    for x in r.rows:
-        out.append(f"| {fmt_size(x.net_size, signed=True)} | {fmt_count(x.new_count)} | {fmt_size(x.new_size)} | "
-                   f"{fmt_count(x.freed_count)} | {fmt_size(x.freed_size)} | {fmt_size(x.new_retained)} | "
-                   f"{_esc(cut(x.name, NAME_WIDTH))} |")
-    chains = [x for x in r.rows if x.retainers is not None and x.retainers.chains]
-    if chains:
-        out += ["", "### Retainers of the new objects", ""]
-        for x in chains:
-            for c in x.retainers.chains:
-                out.append(f"- {_esc(x.retainers.sentence(c, 'new'))}")
-                out.append(f"  - `{c.pattern}`")
-    return "\n".join(out) + "\n"
+    out.append("### Lanes")
+    out.append("")
+    out.append("| lane | status | files | peak RSS | total Δ | top file | faults | snapshots |")
+    out.append("|---|---|---:|---:|---:|---|---|---:|")
+    for lane in doc["lanes"]:
+        s = lane.get("summary") or {}
+        top = (s.get("top") or [{}])[0]
+        topt = f"{_esc(top['file'])} {fmt_size(top['delta'], signed=True)}" if top.get("file") else ""
+        faults = ", ".join(f"{fl.get('kind')} pid {fl.get('pid')}" for fl in lane.get("faults") or [])
+        out.append(f"| {_esc(lane['name'])} | {lane.get('status')} ({lane.get('exit_code')}) | {s.get('files', 0)} | "
+                   f"{fmt_size(s['peak']) if s.get('peak') else ''} | "
+                   f"{fmt_size(s['total_delta'], signed=True) if s.get('total_delta') is not None else ''} | {topt} | "
+                   f"{_esc(faults)} | {lane['snapshots']['files']} |")
+    out.append("")
+    for lane in doc["lanes"]:
+        for d in lane.get("deviations") or []:
+            out.append(f"- deviation `{_esc(lane['name'])}`: {_esc(d)}")
+        for key, files in ((lane.get("snapshots") or {}).get("after_last") or {}).items():
+            out.append(f"- `{_esc(lane['name'])}` worker {_esc(key)}: {len(files)} file(s) ran after its last snapshot: "
+                       + ", ".join(_esc(f) for f in files))
+    if any(lane.get("deviations") or (lane.get("snapshots") or {}).get("after_last") for lane in doc["lanes"]):
+        out.append("")
+    significant = [f for f in doc["findings"] if f["significant"]]
+    quiet = [f for f in doc["findings"] if not f["significant"]]
+    if significant:
+        out.append("### Findings")
+        out.append("")
+        for i, f in enumerate(significant[:FINDINGS_IN_FULL], 1):
+            out.extend(_finding(f, i))
+        for f in significant[FINDINGS_IN_FULL:]:
+            out.append(f"- `{f['lane']}` pid {f['pid']}: {f['verdict']} — {_esc(f['summary'])}")
+    if quiet:
+        out.append("")
+        out.append(f"{len(quiet)} worker(s) without significant growth: "
+                   + ", ".join(f"`{f['lane']}` pid {f['pid']}" for f in quiet[:20]) + ("…" if len(quiet) > 20 else ""))
+    for s in doc.get("skipped") or []:
+        out.append(f"- skipped {_esc(s)}")
+    return "\n".join(out).rstrip() + "\n"

@@ -17,11 +17,19 @@ import time
 from pathlib import Path
 
 from .. import __version__
-from ..diagnose.run import Investigation, RunDiagnosis, cleanup_for, diagnose_run
+from ..atomicfile import write_json_atomic
+from ..diagnose.run import Investigation, RunDiagnosis, cleanup_for
+from ..errors import UsageError
+from ..runner.options import OPTS
+from ..runner.record import LaneRecord, RunRecord
 
 SCHEMA = "heaplens.report"
 SCHEMA_VERSION = 1
 TIMELINE_POINTS = 600  # samples kept per lane (evenly thinned; the peak sample is always kept)
+# what the retaining chains said of a verdict (``confirmed_by_retainers``), in words: every renderer uses these
+CONFIRMATION = {True: "confirmed by retainers", False: "retainers disagree", None: "retainers not checked"}
+# options that decide where files go, not what the run measures
+NOT_REPRODUCED = frozenset({"runs_dir", "snapshot_dir", "lane"})
 DEFAULT_BEHAVIOR = "test/fixtures/test-parallel.behavior.json"
 
 
@@ -32,9 +40,11 @@ def _read_jsonl(path: str | None) -> list[dict]:
     with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
             try:
-                out.append(json.loads(line))
-            except ValueError:
+                item = json.loads(line)
+            except (ValueError, RecursionError):
                 continue  # a line cut by a crash
+            if isinstance(item, dict) and isinstance(item.get("t"), (int, float)):
+                out.append(item)
     return out
 
 
@@ -47,25 +57,33 @@ def _thin(samples: list[dict], n: int) -> list[dict]:
     return [samples[i] for i in keep]
 
 
-def reproduce_command(rec: dict, lane: str | None = None) -> str:
+def reproduce_command(rec: RunRecord, lane: str | None = None) -> str:
     """The command that reruns the run (or one lane of it) the same way."""
-    argv = list(rec.get("argv") or ["heaplens", "run"])
+    argv = list(rec.argv or ["heaplens", "run"])
+    if len(argv) >= 2 and argv[1] == "merge" and rec.shard_argv:
+        argv = list(rec.shard_argv[0])  # a merged run: the shards ran alike
     if len(argv) >= 2 and argv[1] in ("investigate", "verify"):
         argv = ["heaplens", "run", *[a for a in argv[2:] if a not in ("--apply", "--verify")]]
     if lane and "--lane" not in argv:
         argv = [*argv[:argv.index("--")], "--lane", lane, *argv[argv.index("--"):]] if "--" in argv else \
             [*argv, "--lane", lane]
-    root = rec.get("root") or rec.get("cwd")
+    root = rec.root or rec.cwd
     # options that came from HEAPLENS_*/OPENCLAW_TEST_* variables: the recorded values, as flags
     if "--" in argv:
         i = argv.index("--")
         argv, tail = argv[:i], argv[i:]
     else:
         tail = []
-    opts = rec.get("options") or {}
-    for key, src in (rec.get("option_sources") or {}).items():
-        if isinstance(src, str) and src.startswith("env ") and opts.get(key) is not None:
-            argv += _flag(key, opts[key])
+    # every option that shaped the run and is not on its command line (from HEAPLENS_*/OPENCLAW_TEST_*,
+    # heaplens.toml, or investigate's own defaults): the recorded value as a flag, so the command reruns it
+    # alike wherever it is read
+    defaults = {o.key: o.default for o in OPTS}
+    for key, value in rec.options.items():
+        src = rec.option_sources.get(key, "default")
+        if src == "cli" or key in NOT_REPRODUCED or value is None or key not in defaults:
+            continue
+        if value != defaults[key] and not (key == "shard" and list(value) == list(defaults[key] or [])):
+            argv += _flag(key, value)
     cmd = shlex.join([*argv, *tail])
     return f"cd {shlex.quote(root)} && {cmd}" if root else cmd
 
@@ -81,57 +99,62 @@ def _flag(key: str, value) -> list[str]:
     return [name, str(value)]
 
 
-def _lane_model(name: str, lane: dict) -> dict:
-    samples = _read_jsonl(lane.get("samples"))
-    t0 = lane.get("started_at") or (samples[0]["t"] if samples else 0)
+def _lane_model(name: str, lane: LaneRecord) -> dict:
+    samples = _read_jsonl(lane.samples)
+    t0 = lane.started_at or (samples[0]["t"] if samples else 0)
     pts = [{"t": round(s["t"] - t0, 3), "rss": s.get("tree_rss") or 0,
             "workers": {str(k): v for k, v in (s.get("workers") or {}).items()}} for s in _thin(samples, TIMELINE_POINTS)]
-    snaps = lane.get("snapshots") or {}
-    markers = []
-    for sig in snaps.get("signals") or []:
-        if sig.get("signaled"):
-            markers.append({"t": round(sig["t"] - t0, 3), "seq": sig.get("seq"), "pids": sig.get("pids") or []})
-    spans = [{"file": f["file"], "pid": f.get("pid"), "start": round(f["start_ms"] / 1000 - t0, 3),
-              "end": round(f["end_ms"] / 1000 - t0, 3), "delta": f.get("delta"), "rss_end": f.get("rss_end"),
-              "peak": f.get("peak"), "heap_delta": (f.get("heap_used_end") or 0) - (f.get("heap_used_start") or 0)}
-             for f in lane.get("files") or [] if f.get("start_ms") and f.get("end_ms")]
+    snaps = lane.snapshots
+    markers = [{"t": round(sig.t - t0, 3), "seq": sig.seq, "pids": sig.pids} for sig in snaps.signals if sig.signaled]
+    # snapshots the workers wrote themselves at file boundaries (one marker each)
+    markers += [{"t": round(w.t / 1000 - t0, 3), "seq": i, "pids": [w.pid]}
+                for i, w in enumerate(snaps.written, 1) if w.t]
+    markers.sort(key=lambda m: m["t"])
+    # a worker is a process or a thread: its row is its key (PID, or PID.TID)
+    spans = [{"file": f.file, "pid": f.worker or f.pid, "start": round(f.start_ms / 1000 - t0, 3),
+              "end": round(f.end_ms / 1000 - t0, 3), "delta": f.delta, "rss_end": f.rss_end,
+              "peak": f.peak, "heap_delta": f.heap_delta or 0}
+             for f in lane.files if f.start_ms and f.end_ms]
     faults = []
-    for fl in lane.get("faults") or []:
+    for fl in lane.faults:
         # when it died: the last sample that still saw the worker
-        seen = [s["t"] for s in samples if str(fl.get("pid")) in {str(k) for k in (s.get("workers") or {})}]
-        faults.append({**fl, "t": round(seen[-1] - t0, 3) if seen else None})
-    busy = sum(len(sig.get("busy") or []) for sig in snaps.get("signals") or [])
+        seen = [s["t"] for s in samples if str(fl.pid) in {str(k) for k in (s.get("workers") or {})}]
+        faults.append({**fl.to_json(), "t": round(seen[-1] - t0, 3) if seen else None})
+    busy = sum(len(sig.busy) for sig in snaps.signals)
     return {
         "name": name,
-        "kind": lane.get("kind"),
-        "status": lane.get("status"),
-        "exit_code": lane.get("exit_code"),
-        "elapsed_s": lane.get("elapsed_s"),
-        "workers": lane.get("workers_option"),
-        "isolate": lane.get("isolate"),
-        "files_planned": len(lane.get("files_planned") or []),
-        "summary": lane.get("summary") or {},
+        "kind": lane.kind,
+        "status": lane.status,
+        "exit_code": lane.exit_code,
+        "elapsed_s": lane.elapsed_s,
+        "workers": lane.workers_option,
+        "isolate": lane.isolate,
+        "pool": lane.pool,
+        # the suite's own settings for the lane's files, and every way the lane differed from them
+        "config": lane.config,
+        "deviations": [str(d.get("text") or "") for d in lane.deviations],
+        "files_planned": len(lane.files_planned),
+        "summary": lane.summary.to_json(),
         "faults": faults,
-        "snapshots": {"dir": snaps.get("dir"), "files": len(snaps.get("files") or []),
-                      "signals": len(snaps.get("signals") or []), "busy_skips": busy,
-                      "dropped": snaps.get("dropped") or []},
+        "snapshots": {"dir": snaps.dir, "files": len(snaps.files), "signals": len(snaps.signals), "busy_skips": busy,
+                      "dropped": snaps.dropped, "written": len(snaps.written), "stats": snaps.stats,
+                      "notices": [n.text for n in snaps.notices], "after_last": snaps.after_last},
         "timeline": {"samples": pts, "snapshots": markers, "files": spans},
-        "log": lane.get("log"),
+        "log": lane.log,
     }
 
 
-def _behavior_path(rec: dict) -> str | None:
-    m = ((rec.get("plan") or {}).get("manifests") or {}).get("behavior")
+def _behavior_path(rec: RunRecord) -> str | None:
+    m = rec.plan.manifests.get("behavior")
     if m:
         return m
-    root = rec.get("root")
-    return str(Path(root) / DEFAULT_BEHAVIOR) if root else None
+    return str(Path(rec.root) / DEFAULT_BEHAVIOR) if rec.root else None
 
 
-def _isolation_fix(inv: Investigation, rec: dict) -> dict:
+def _isolation_fix(inv: Investigation, rec: RunRecord) -> dict:
     # by JS heap: transformed modules live there, and a snapshot written during a file inflates its RSS
     files = [f["file"] for f in inv.growth_files(by="heap")]
-    no_timing = set((rec.get("plan") or {}).get("no_timing") or [])
+    no_timing = set(rec.plan.no_timing)
     fix = {
         "kind": "isolate",
         "layer": "scheduling",
@@ -139,20 +162,11 @@ def _isolation_fix(inv: Investigation, rec: dict) -> dict:
         "reason": f"heaplens: module-graph retention in {inv.lane} (pid {inv.pid})",
         "behavior_manifest": _behavior_path(rec),
         "missing_timings": [f for f in files if f in no_timing],
-        "manifest_diff": None,
+        "manifest_diff": None,  # the concrete edit, added by the workflow (heaplens.fix makes it)
         "text": (f"isolate {len(files)} file(s) that account for most of the worker's growth "
                  f"({', '.join(files)}) so they no longer share a long-lived worker" if files else
                  "isolate the files that grow the worker (no per-file RSS to pick them: rerun with --trace)"),
     }
-    if files and rec.get("root"):
-        try:
-            from ..fix.behavior import isolate
-
-            res = isolate(rec["root"], files, reason=fix["reason"], kind="isolated",
-                          behavior_path=fix["behavior_manifest"], dry_run=True)
-            fix["manifest_diff"] = res.diff
-        except Exception as exc:  # the proposal stays useful without the diff
-            fix["manifest_diff_error"] = str(exc)
     return fix
 
 
@@ -177,7 +191,7 @@ def _cleanup_fix(inv: Investigation) -> dict:
             "chain": h.chain}
 
 
-def fix_for(inv: Investigation, rec: dict) -> dict:
+def fix_for(inv: Investigation, rec: RunRecord) -> dict:
     v = inv.diagnosis.verdict
     if v == "module-graph retention":
         return _isolation_fix(inv, rec)
@@ -189,7 +203,7 @@ def fix_for(inv: Investigation, rec: dict) -> dict:
     return {"kind": "none", "text": "nothing to fix"}
 
 
-def _verification(inv: Investigation, lane: dict) -> tuple[list[str], list[str]]:
+def _verification(inv: Investigation, lane: LaneRecord | None) -> tuple[list[str], list[str]]:
     d = inv.diagnosis
     done, not_done = [], []
     if inv.before:
@@ -208,19 +222,20 @@ def _verification(inv: Investigation, lane: dict) -> tuple[list[str], list[str]]
         not_done.append("growth is not monotonic across the intervals")
     elif inv.before:
         not_done.append("only two snapshots: monotonic growth across intervals not shown")
-    snaps = lane.get("snapshots") or {}
-    busy = sum(1 for sig in snaps.get("signals") or [] if inv.pid in (sig.get("busy") or []))
+    if lane is None:
+        return done, not_done
+    busy = sum(1 for sig in lane.snapshots.signals if inv.pid in sig.busy)
     if busy:
         not_done.append(f"{busy} snapshot signal(s) of pid {inv.pid} skipped: the worker was still writing the "
                         "previous snapshot (snapshot overhead)")
     inflated = [f["file"] for f in inv.growth_files() if inv.snapshot_during(f)]
     if inflated:
         not_done.append("per-file RSS of " + ", ".join(inflated) + " includes snapshot writing (RSS overhead)")
-    if snaps.get("dropped"):
-        not_done.append(f"{len(snaps['dropped'])} snapshot(s) dropped by the budget")
-    for fl in lane.get("faults") or []:
-        if fl.get("pid") == inv.pid and not fl.get("snapshots"):
-            not_done.append(f"the worker died ({fl.get('kind')}) without a near-limit snapshot")
+    if lane.snapshots.dropped:
+        not_done.append(f"{len(lane.snapshots.dropped)} snapshot(s) dropped by the budget")
+    for fl in lane.faults:
+        if fl.pid == inv.pid and not fl.snapshots:
+            not_done.append(f"the worker died ({fl.kind}) without a near-limit snapshot")
     return done, not_done
 
 
@@ -228,14 +243,12 @@ def _significant(inv: Investigation) -> bool:
     return inv.diagnosis.verdict != "no significant growth"
 
 
-def build(run_dir: str | os.PathLike, *, rules=None, retainers: bool = True, lanes: list[str] | None = None,
-          progress=None, diagnosis: RunDiagnosis | None = None) -> dict:
-    rd = diagnosis or diagnose_run(run_dir, rules=rules, retainers=retainers, lanes=lanes, progress=progress)
+def build(rd: RunDiagnosis) -> dict:
+    """The report model of a diagnosed run (:func:`heaplens.diagnose.run.diagnose_run`)."""
     rec = rd.record
-    lane_recs = rec.get("lanes") or {}
     findings = []
     for inv in rd.investigations:
-        lane = lane_recs.get(inv.lane) or {}
+        lane = rec.lanes.get(inv.lane)
         done, not_done = _verification(inv, lane)
         findings.append({
             **inv.to_json(),
@@ -258,17 +271,19 @@ def build(run_dir: str | os.PathLike, *, rules=None, retainers: bool = True, lan
     counts: dict[str, int] = {}
     for f in findings:
         counts[f["verdict"]] = counts.get(f["verdict"], 0) + 1
+    run = {k: getattr(rec, k) for k in ("run_id", "status", "exit_code", "argv", "cwd", "root", "started_at",
+                                         "finished_at", "options", "snapshot_dir")}
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "generated_at": time.time(),
         "heaplens": __version__,
-        "run": {k: rec.get(k) for k in ("run_id", "status", "exit_code", "argv", "cwd", "root", "started_at",
-                                          "finished_at", "versions", "options", "snapshot_dir")} | {"dir": rd.run_dir},
+        "produced_by": None,  # what produced it (engine, options, rules): set by the workflow that caches it
+        "run": run | {"versions": rec.versions.to_json(), "dir": str(rec.dir)},
         "reproduce": reproduce_command(rec),
         "rules": rd.rules.sources,
         "verdicts": counts,
-        "lanes": [_lane_model(n, l) for n, l in lane_recs.items()],
+        "lanes": [_lane_model(n, l) for n, l in rec.lanes.items()],
         "findings": findings,
         "skipped": rd.skipped,
         "fixes": fixes,
@@ -277,23 +292,28 @@ def build(run_dir: str | os.PathLike, *, rules=None, retainers: bool = True, lan
 
 
 def write(doc: dict, path: str | os.PathLike) -> Path:
-    from ..runner.record import write_atomic
-
     p = Path(path)
-    write_atomic(p, doc)
+    write_json_atomic(p, doc)
     return p
 
 
 def load(path: str | os.PathLike) -> dict:
-    from ..errors import UsageError
-
+    """A saved report model; :class:`UsageError` (one line) when it is not one this heaplens can read."""
     p = Path(path)
     try:
-        doc = json.loads(p.read_text())
+        doc = json.loads(p.read_bytes())
+    except RecursionError:
+        raise UsageError(f"{p}: not a heaplens report (nested too deeply)") from None
     except (OSError, ValueError) as exc:
         raise UsageError(f"{p}: cannot read the report: {exc}") from None
-    if doc.get("schema") != SCHEMA:
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise UsageError(f"{p}: not a heaplens report")
-    if int(doc.get("schema_version", 0)) > SCHEMA_VERSION:
-        raise UsageError(f"{p}: report schema_version {doc.get('schema_version')} is newer than this heaplens")
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UsageError(f"{p}: report schema_version: expected an integer")
+    if version > SCHEMA_VERSION:
+        raise UsageError(f"{p}: report schema_version {version} is newer than this heaplens")
+    for key, kind in (("run", dict), ("lanes", list), ("findings", list), ("fixes", dict)):
+        if not isinstance(doc.get(key), kind):
+            raise UsageError(f"{p}: report key {key!r} is missing or of the wrong type")
     return doc

@@ -1,9 +1,13 @@
 """Run the lanes: one ``vitest run`` process per lane, in its own process group, watched by one thread.
 
-The watcher reads the lane's JSONL trace as the workers write it (one line per file start/end, from the
-injected setup file), samples the lane's process tree with psutil every ``poll_ms`` (workers = the child
-processes of Vitest's main process, whose PID the generated config writes), signals the workers for
-heap snapshots every interval, and at the end works out which workers died and what they were running.
+The watcher reads the lane's JSONL trace as the workers write it (file start / after collection / end lines,
+GC-settled heap figures, and the heap snapshots the workers write themselves at file boundaries, from the
+injected setup file ``js/trace-setup.mjs``), tells the workers when the lane has started every planned file
+(so that each can tell its last file), samples the lane's process tree with psutil every ``poll_ms`` (fork
+workers = the child processes of Vitest's main process, whose PID the generated config writes), optionally
+signals fork workers for heap snapshots every interval, and at the end works out which workers died and what
+they were running. A worker is a process (forks, vmForks) or a worker thread (threads, vmThreads): it is
+identified by PID and thread id.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,10 +25,12 @@ from pathlib import Path
 
 import psutil
 
-from ..report.units import fmt_size
+from ..console import say
+from ..console import write as _write
 from ..snapshot.files import parse_name
+from ..units import fmt_elapsed, fmt_size
 from .plan import Lane
-from .vitest import Suite, projects_hook_path, run_argv, write_wrapper_config
+from .vitest import POOLS, THREAD_POOLS, Suite, projects_hook_path, run_argv, write_wrapper_config
 
 OOM_PATTERNS = (
     "JavaScript heap out of memory",
@@ -45,28 +50,6 @@ HELPER_TITLES = frozenset({"vitest-watchdog"})
 TAIL_CHARS = 200_000
 SNAPSHOT_TIMEOUT_MS = 600_000
 
-_print_lock = threading.Lock()
-
-
-def say(line: str) -> None:
-    _write(line + "\n")
-
-
-def _write(text: str) -> None:
-    """Our stdout may be a pipe that closed (``heaplens run | head``, a killed ``grep``): the lanes must
-    still be watched and stopped properly, so a failed write is dropped, never raised."""
-    with _print_lock:
-        try:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        except (OSError, ValueError):
-            pass
-
-
-def fmt_elapsed(seconds: float) -> str:
-    return f"{seconds:.1f}s" if seconds >= 1 else f"{int(seconds * 1000)}ms"
-
-
 @dataclass
 class RunSettings:
     workers: int | None
@@ -77,40 +60,82 @@ class RunSettings:
     snapshot_interval: float
     snapshot_base: Path | None
     snapshot_signal: str
-    snapshot_budget_gb: float
     grace: float
     vitest_args: list[str]
+    snapshots: bool = False  # in-worker snapshots at test-file boundaries
+    overhead: float = 0.25  # share of a lane's wall time snapshot writing may take
+    disk_budget: int | None = None  # bytes of snapshots per run (None: no budget)
+
+
+class DiskLedger:
+    """The run's snapshot bytes, shared by its lanes (the disk budget is per run)."""
+
+    def __init__(self, budget: int | None):
+        self.budget = budget
+        self.used = 0
+        self.lock = threading.Lock()
+        self.reached_said = False
+
+    def left(self) -> int | None:
+        with self.lock:
+            return None if self.budget is None else max(0, self.budget - self.used)
+
+    def add(self, n: int) -> None:
+        with self.lock:
+            self.used += n
 
 
 @dataclass
 class Worker:
     pid: int
     first_seen: float
+    tid: int = 0  # worker thread id (threads, vmThreads); 0 for a worker process
     last_rss: int = 0
     peak_rss: int = 0
     alive: bool = True
     started: bool = False  # has written a trace line: its Node is booted, signal handlers in place
     open: dict = field(default_factory=dict)  # file -> start event
+    collected: dict = field(default_factory=dict)  # file -> collected event
     window_peak: int = 0
     files: list = field(default_factory=list)
+    pool: str | None = None
+    isolate: bool | None = None
+    project: str | None = None
+    settled: dict | None = None  # the last GC-settled figures (start of its first file, or a file end)
+    snapshots: list = field(default_factory=list)  # paths, in order
+    snapshot_at_files: int = -1  # how many files had ended when its last snapshot was written
+    snap_since_end: bool = False  # a snapshot was written after its last file end (RSS inflated)
+
+    @property
+    def key(self) -> str:
+        return worker_key(self.pid, self.tid)
+
+
+def worker_key(pid: int, tid: int = 0) -> str:
+    """A worker's key in the run record: its PID, or PID.TID for a worker thread (Node's snapshot names
+    carry the same two numbers)."""
+    return str(pid) if not tid else f"{pid}.{tid}"
 
 
 class LaneRunner:
     def __init__(self, lane: Lane, suite: Suite, settings: RunSettings, run_dir: Path, stop: threading.Event,
-                 stop_signal: list):
+                 stop_signal: list, disk: DiskLedger | None = None):
         self.lane = lane
         self.suite = suite
         self.s = settings
         self.run_dir = run_dir
         self.stop = stop
         self.stop_signal = stop_signal
+        self.disk = disk or DiskLedger(settings.disk_budget)
         self.lane_dir = run_dir / "lanes" / lane.name
         self.trace_path = self.lane_dir / "trace.jsonl"
         self.samples_path = self.lane_dir / "samples.jsonl"
         self.log_path = self.lane_dir / "vitest.log"
         self.pid_path = self.lane_dir / "vitest-main.pid"
+        self.ledger_path = self.lane_dir / "snapshots.jsonl"
+        self.started_path = self.lane_dir / "started"
         self.snap_dir = (settings.snapshot_base / lane.name) if settings.snapshot_base else None
-        self.workers: dict[int, Worker] = {}
+        self.workers: dict[str, Worker] = {}
         self.main_pid: int | None = None
         self.main_exe: str | None = None
         self.seen_pids: set[int] = set()
@@ -124,9 +149,13 @@ class LaneRunner:
         self.snap_seq = 0
         self.snap_events: list[dict] = []
         self.snap_sent: dict[int, int] = {}
+        self.written: list[dict] = []  # snapshots the workers wrote (trace `snapshot` lines)
+        self.signal_files: dict[str, dict] = {}  # snapshots Node wrote on a signal: path → {size, reported}
+        self.notices: list[dict] = []  # spacing out / disk budget / errors, once per lane and reason
+        self.stopped: str | None = None  # why snapshots stopped in this lane
+        self.started_files = 0
         self._rel_cache: dict[str, str] = {}
         self._root_resolved = suite.root.resolve()
-        self.dropped: list[str] = []
         self.faults: list[dict] = []
         self.exit_code: int | None = None
         self.signal_name: str | None = None
@@ -134,22 +163,31 @@ class LaneRunner:
         self.elapsed = 0.0
         self.started_at: float | None = None
         self.argv: list[str] = []
+        self.env_extra: dict[str, str] = {}
         self._trace_pos = 0
         self._trace_buf = b""
         self._samples_fh = None
         self.proc: subprocess.Popen | None = None
+        self.snapshots_on = bool(settings.snapshots and self.snap_dir is not None)
+        self.disk_left: int | None = None
 
     # ---------------------------------------------------------------- setup
+    def pools(self) -> set[str]:
+        """The pools this lane's workers run in: the lane's override, else its projects' (unknown: all)."""
+        if self.lane.pool:
+            return {self.lane.pool}
+        got = {p for p in (self.lane.config.get("pool") or "").split("|") if p in POOLS}
+        return got or set(POOLS)
+
     def exec_argv(self) -> list[str]:
+        """Node flags for worker *processes* (forks, vmForks); worker threads refuse V8 flags in execArgv."""
         a = []
         if self.s.max_old_space_mb:
             a.append(f"--max-old-space-size={self.s.max_old_space_mb}")
         if self.snap_dir is not None:
-            a += [
-                f"--heapsnapshot-signal={self.s.snapshot_signal}",
-                f"--diagnostic-dir={self.snap_dir}",
-                "--heapsnapshot-near-heap-limit=1",
-            ]
+            a += [f"--diagnostic-dir={self.snap_dir}", "--heapsnapshot-near-heap-limit=1"]
+            if self.s.snapshot_interval > 0:
+                a.append(f"--heapsnapshot-signal={self.s.snapshot_signal}")
         return a
 
     def prepare(self) -> None:
@@ -164,26 +202,72 @@ class LaneRunner:
             self.config_path,
             self.suite,
             exec_argv=self.exec_argv(),
-            isolate=self.lane.isolate,
-            trace=self.s.trace,
+            trace=self.s.trace or self.snapshots_on,
             test_timeout_ms=SNAPSHOT_TIMEOUT_MS if self.s.snapshot_interval > 0 else None,
+            pool=self.lane.pool,
+            isolate=self.lane.isolate,
         )
-        self.argv = run_argv(self.suite, cfg, self.lane.files, self.lane.workers, self.lane.isolate, self.s.vitest_args)
+        # a lane with every listed file runs as the suite's own `vitest run [PATHS]`; others name their files
+        self.argv = run_argv(self.suite, cfg, None if self.lane.all_files else self.lane.files,
+                             workers=self.lane.workers, pool=self.lane.pool, isolate=self.lane.isolate,
+                             extra=[*self.s.vitest_args, *(self.lane.filters if self.lane.all_files else [])])
         self.trace_path.write_bytes(b"")
+        self.ledger_path.write_bytes(b"")
+        self.started_path.write_bytes(b"")
 
-    # ---------------------------------------------------------------- run
-    def run(self) -> None:
-        self.prepare()
+    def lane_env(self, t0_ms: float) -> dict:
         env = dict(os.environ)
         env["HEAPLENS_TRACE_FILE"] = str(self.trace_path)
         env["HEAPLENS_MAIN_PID_FILE"] = str(self.pid_path)
         env["HEAPLENS_LANE"] = self.lane.name
+        env["HEAPLENS_LANE_T0"] = str(int(t0_ms))
+        env["HEAPLENS_STARTED"] = str(self.started_path)
+        env["HEAPLENS_PLANNED"] = str(max(1, self.lane.runs or len(self.lane.files)))
+        env["HEAPLENS_LEDGER"] = str(self.ledger_path)
         env["VITEST_GROUP"] = self.lane.name
-        say(f"[heaplens] start {self.lane.name} workers={self.lane.workers or 'default'} files={len(self.lane.files)}")
-        if self.s.snapshot_interval > 0:
-            say(f"[heaplens][heap] {self.lane.name} snapshots every {self.s.snapshot_interval:g}s: test, hook and "
-                f"teardown timeouts raised to {SNAPSHOT_TIMEOUT_MS // 1000}s")
+        for k in ("HEAPLENS_SNAPSHOTS", "HEAPLENS_SNAPSHOT_DIR", "HEAPLENS_SNAPSHOT_OVERHEAD", "HEAPLENS_SNAPSHOT_DISK"):
+            env.pop(k, None)
+        if self.snapshots_on:
+            env["HEAPLENS_SNAPSHOTS"] = "1"
+            env["HEAPLENS_SNAPSHOT_DIR"] = str(self.snap_dir)
+            env["HEAPLENS_SNAPSHOT_OVERHEAD"] = f"{self.s.overhead:g}"
+            if self.disk_left is not None:
+                env["HEAPLENS_SNAPSHOT_DISK"] = str(self.disk_left)
+        if self.s.max_old_space_mb and self.pools() & set(THREAD_POOLS):
+            # worker threads take V8's heap limit from the process's flags (the Vitest main process's)
+            flag = f"--max-old-space-size={self.s.max_old_space_mb}"
+            env["NODE_OPTIONS"] = (env.get("NODE_OPTIONS", "") + " " + flag).strip()
+            self.env_extra["NODE_OPTIONS"] = flag
+        return env
+
+    # ---------------------------------------------------------------- run
+    def run(self) -> None:
+        if self.snapshots_on:
+            self.disk_left = self.disk.left()
+            if self.disk_left is not None and self.disk_left <= 0:
+                self.snapshots_on = False
+                self.stopped = "disk-budget"
+                self._notice("snapshot-skipped", "disk-budget", f"the run's snapshot disk budget "
+                             f"({fmt_size(self.disk.budget or 0)}) is used up: no snapshots in this lane")
+        self.prepare()
         self.started_at = time.time()
+        env = self.lane_env(self.started_at * 1000)
+        lane = self.lane
+        say(f"[heaplens] start {lane.name} workers={lane.effective('workers')} files={len(lane.files)} "
+            f"pool={lane.effective('pool')} isolate={lane.effective('isolate')}")
+        for d in lane.deviations:
+            say(f"[heaplens] deviation {lane.name}: {d['text']}")
+        if self.snapshots_on:
+            budget = "none" if self.disk_left is None else fmt_size(self.disk_left)
+            say(f"[heaplens][heap] {lane.name} snapshots at test-file boundaries after a full GC: the first and last "
+                f"file of each worker, others while writing takes at most {self.s.overhead:.0%} of the lane's time; "
+                f"disk left {budget}; dir={self.snap_dir}")
+        if self.s.snapshot_interval > 0:
+            say(f"[heaplens][heap] {lane.name} snapshots every {self.s.snapshot_interval:g}s by signal (worker "
+                f"processes only): test, hook and teardown timeouts raised to {SNAPSHOT_TIMEOUT_MS // 1000}s")
+            if not self.pools() & {"forks", "vmForks"}:
+                say(f"[heaplens][heap] {lane.name} runs in worker threads ({'/'.join(sorted(self.pools()))}): "
+                    "a thread cannot be signalled, no interval snapshots")
         t0 = time.monotonic()
         self.status = "running"
         self._samples_fh = open(self.samples_path, "w", buffering=1)
@@ -212,7 +296,7 @@ class LaneRunner:
             self._samples_fh.close()
         self.elapsed = time.monotonic() - t0
         self._finish()
-        for generated in (self.config_path, projects_hook_path(self.config_path)):
+        for generated in (self.config_path, projects_hook_path(self.config_path), self.started_path):
             try:
                 generated.unlink()
             except OSError:
@@ -330,14 +414,19 @@ class LaneRunner:
                 ev = json.loads(line)
             except ValueError:
                 continue
-            self._on_event(ev)
+            if isinstance(ev, dict):
+                self._on_event(ev)
 
-    def _worker(self, pid: int) -> Worker:
-        w = self.workers.get(pid)
+    def _worker(self, pid: int, tid: int = 0) -> Worker:
+        key = worker_key(pid, tid)
+        w = self.workers.get(key)
         if w is None:
-            w = self.workers[pid] = Worker(pid, time.time())
+            w = self.workers[key] = Worker(pid, time.time(), tid=tid)
             self.seen_pids.add(pid)
         return w
+
+    def _workers_of(self, pid: int) -> list[Worker]:
+        return [w for w in self.workers.values() if w.pid == pid]
 
     def _rel(self, file: str | None) -> str:
         if not file:
@@ -351,30 +440,73 @@ class LaneRunner:
             self._rel_cache[file] = hit
         return hit
 
+    @staticmethod
+    def _figures(ev: dict | None) -> dict | None:
+        if not ev:
+            return None
+        return {"heap_used": ev.get("heapUsed"), "external": ev.get("external"),
+                "array_buffers": ev.get("arrayBuffers"), "rss": ev.get("rss")}
+
     def _on_event(self, ev: dict) -> None:
-        pid = int(ev.get("pid", 0))
-        if self.main_pid is None and ev.get("ppid"):
-            self._set_main(int(ev["ppid"]))
-        w = self._worker(pid)
+        kind = ev.get("ev")
+        try:
+            pid = int(ev.get("pid", 0))
+            tid = int(ev.get("tid") or 0)
+        except (TypeError, ValueError):
+            return
+        if kind in ("snapshot-deferred", "snapshot-skipped"):
+            self._on_notice(ev)
+            return
+        if self.main_pid is None and (ev.get("main") or ev.get("ppid")):
+            self._set_main(int(ev.get("main") or ev["ppid"]))
+        w = self._worker(pid, tid)
         w.started = True
         file = self._rel(ev.get("file"))
-        rss = int(ev.get("rss", 0))
+        if kind == "snapshot":
+            self._on_snapshot(w, ev, file)
+            return
+        rss = int(ev.get("rss") or 0)
         w.last_rss = rss
         w.peak_rss = max(w.peak_rss, rss)
-        if ev.get("ev") == "start":
+        if kind == "start":
             w.open[file] = ev
             w.window_peak = rss
+            w.pool, w.isolate, w.project = ev.get("pool"), ev.get("isolate"), ev.get("project")
+            if ev.get("settled"):
+                w.settled = ev
+            self.started_files += 1
             return
-        if ev.get("ev") != "end":
+        if kind == "collected":
+            w.collected[file] = ev
+            return
+        if kind != "end":
             return
         start = w.open.pop(file, None)
         if start is None:
             return
+        collected = w.collected.pop(file, None)
+        # The GC-settled baseline of this file: after its collection (a worker per file), else the previous
+        # file end of the same worker, else the settled start of the worker's first file.
+        if collected is not None:
+            base, base_kind = collected, "collected"
+        elif w.settled is not None:
+            base, base_kind = w.settled, ("worker-start" if w.settled.get("ev") == "start" else "previous-end")
+        else:
+            base, base_kind = None, None
+        inflated = w.snap_since_end or any(
+            x.get("at") == "collected" and x.get("file") == file and x.get("worker") == w.key for x in self.written)
         peak = max(w.window_peak, rss, int(start.get("rss", 0)))
         delta = rss - int(start.get("rss", 0))
+        end_fig = self._figures(ev) if ev.get("settled") else None
+        base_fig = self._figures(base)
         rec = {
             "file": file,
             "pid": pid,
+            "tid": tid,
+            "worker": w.key,
+            "project": ev.get("project") or start.get("project") or "",
+            "pool": ev.get("pool"),
+            "isolate": ev.get("isolate"),
             "start_ms": start.get("t"),
             "end_ms": ev.get("t"),
             "duration_ms": (ev.get("t") or 0) - (start.get("t") or 0),
@@ -382,20 +514,91 @@ class LaneRunner:
             "rss_end": rss,
             "delta": delta,
             "peak": peak,
+            "rss_inflated": bool(inflated),
+            "rss_scope": "process" if tid else "worker",
             "heap_used_start": start.get("heapUsed"),
             "heap_used_end": ev.get("heapUsed"),
             "external_start": start.get("external"),
             "external_end": ev.get("external"),
             "array_buffers_start": start.get("arrayBuffers"),
             "array_buffers_end": ev.get("arrayBuffers"),
+            "settled_base": base_kind,
+            "settled_start": base_fig,
+            "settled_end": end_fig,
+            "heap_growth": (end_fig["heap_used"] - base_fig["heap_used"]) if end_fig and base_fig else None,
+            "external_growth": (end_fig["external"] - base_fig["external"]) if end_fig and base_fig else None,
+            "gc_ms": ev.get("gcMs"),
             "heap_limit": start.get("heapLimit"),
             "pool_id": start.get("poolId"),
             "worker_id": start.get("workerId"),
+            "index": ev.get("n"),
+            "snapshots": [x["path"] for x in self.written if x.get("worker") == w.key and x.get("file") == file
+                          and x.get("at") == "collected"],
         }
         self.files.append(rec)
         w.files.append(file)
+        if ev.get("settled"):
+            w.settled = ev
+        w.snap_since_end = False
+        heap = ""
+        if rec["heap_growth"] is not None:
+            heap = f" heap={fmt_size(end_fig['heap_used'])} heapDelta={fmt_size(rec['heap_growth'], signed=True)}"
+        who = f"pid={pid}" + (f" tid={tid}" if tid else "")
+        note = " rssNote=snapshot" if inflated else ""
         say(f"[heaplens][mem] {self.lane.name} file={file} rss={fmt_size(rss)} delta={fmt_size(delta, signed=True)} "
-            f"peak={fmt_size(peak)} pid={pid}")
+            f"peak={fmt_size(peak)}{heap} {who}{note}")
+
+    def _on_snapshot(self, w: Worker, ev: dict, file: str) -> None:
+        path = str(ev.get("path") or "")
+        entry = {"path": path, "worker": w.key, "pid": w.pid, "tid": w.tid, "file": file,
+                 "reason": ev.get("reason"), "at": ev.get("at"), "bytes": int(ev.get("bytes") or 0),
+                 "seconds": float(ev.get("seconds") or 0.0), "t": ev.get("t"), "heap_used": ev.get("heapUsed"),
+                 "rss_before": ev.get("rssBefore"), "rss_after": ev.get("rssAfter"), "index": ev.get("n"),
+                 "pool_id": ev.get("poolId")}
+        self.written.append(entry)
+        self.disk.add(entry["bytes"])
+        w.snapshots.append(path)
+        w.snapshot_at_files = len(w.files)
+        if ev.get("at") in ("end", "idle", "stop"):
+            w.snap_since_end = True
+            if self.files:
+                for rec in reversed(self.files):
+                    if rec["worker"] == w.key and rec["file"] == file:
+                        rec["snapshots"].append(path)
+                        break
+        where = {"end": "end of", "collected": "after the collection of", "idle": "end (idle) of",
+                 "stop": "end (stopping) of"}.get(ev.get("at"), "at")
+        who = f"pid={w.pid}" + (f" tid={w.tid}" if w.tid else "")
+        say(f"[heaplens][heap] {self.lane.name} wrote {Path(path).name} {fmt_size(entry['bytes'])} in "
+            f"{entry['seconds']:.1f}s {who} {where} {file} reason={entry['reason']}")
+
+    def _notice(self, kind: str, reason: str, text: str, ev: dict | None = None) -> None:
+        if any(n["kind"] == kind and n["reason"] == reason for n in self.notices):
+            return
+        self.notices.append({"kind": kind, "reason": reason, "text": text, **({"event": ev} if ev else {})})
+        say(f"[heaplens][heap] {self.lane.name} {text}")
+
+    def _on_notice(self, ev: dict) -> None:
+        kind, reason = ev.get("ev"), ev.get("reason")
+        if kind == "snapshot-deferred":
+            est = float(ev.get("estimate") or 0)
+            frac = float(ev.get("overhead") or self.s.overhead)
+            self._notice(kind, str(reason), f"spacing snapshots out: one takes ~{est:.1f}s and writing may take "
+                         f"{frac:.0%} of the lane's time (worker slot {ev.get('slot')} has spent "
+                         f"{float(ev.get('spent') or 0):.1f}s of {float(ev.get('elapsed') or 0):.1f}s); file ends "
+                         "in between wait, each worker's first and last are still written", ev)
+        elif reason == "disk-budget":
+            self.stopped = self.stopped or "disk-budget"
+            self._notice(kind, reason, f"snapshot disk budget reached ({fmt_size(self.disk.budget or 0)} per run, "
+                         f"{fmt_size(int(ev.get('spent') or 0))} written in this lane): no more snapshots", ev)
+        elif reason == "disk-free":
+            self.stopped = self.stopped or "disk-free"
+            self._notice(kind, reason, f"too little free disk for another snapshot ({fmt_size(int(ev.get('free') or 0))}"
+                         f" free, ~{fmt_size(int(ev.get('estimate') or 0))} needed): no more snapshots", ev)
+        elif reason == "error":
+            self.stopped = str(ev.get("error") or "error")
+            self._notice(kind, f"error:{ev.get('error')}", f"writing a snapshot failed ({ev.get('error')}: "
+                         f"{ev.get('message')}): snapshots stopped in this lane, the tests go on", ev)
 
     def _set_main(self, pid: int) -> None:
         self.main_pid = pid
@@ -445,9 +648,9 @@ class LaneRunner:
         cmd = p.cmdline()
         if p.name() in HELPER_TITLES or (cmd and cmd[0] in HELPER_TITLES):
             self.helpers.add(p.pid)
-            w = self.workers.get(p.pid)
+            w = self.workers.get(worker_key(p.pid))
             if w is not None and not w.started:
-                del self.workers[p.pid]
+                del self.workers[w.key]
             return True
         return False
 
@@ -482,9 +685,15 @@ class LaneRunner:
             if w.open:
                 w.window_peak = max(w.window_peak, r)
             wrec[str(pid)] = r
-        for pid, w in self.workers.items():
-            if pid not in rss_of and w.alive and pid not in worker_pids:
-                if not psutil.pid_exists(pid):
+        for w in self.workers.values():
+            if w.tid and w.pid in rss_of:
+                # a worker thread: its process's RSS (shared with the main process and the other threads)
+                r = rss_of[w.pid]
+                w.peak_rss = max(w.peak_rss, r)
+                if w.open:
+                    w.window_peak = max(w.window_peak, r)
+            if w.pid not in rss_of and w.alive and w.pid not in worker_pids:
+                if not psutil.pid_exists(w.pid):
                     w.alive = False
         if total > self.tree_peak:
             # peakAt: the file the largest worker was running at the peak sample, else "poll"
@@ -493,9 +702,13 @@ class LaneRunner:
             at = reason
             busiest = sorted(((rss_of.get(pid, 0), pid) for pid in worker_pids), reverse=True)
             for _, pid in busiest[:1]:
-                w = self.workers.get(pid)
+                w = self.workers.get(worker_key(pid))
                 if w is not None and w.open:
                     at = next(iter(w.open))
+            if at == reason:
+                running = [w for w in self.workers.values() if w.open]
+                if running:
+                    at = next(iter(running[0].open))
             self.tree_peak_at = at
         if self._samples_fh is not None and total > 0:
             self._samples_fh.write(json.dumps({"t": round(t, 3), "reason": reason if reason == "poll" else "file",
@@ -503,18 +716,22 @@ class LaneRunner:
 
     # ---------------------------------------------------------------- snapshots
     def _snapshot_round(self) -> None:
+        """The interval signal (``--snapshot-interval``, OpenClaw's ``…_HEAPSNAPSHOT_INTERVAL_MS``): Node writes a
+        snapshot of each signalled worker *process*; threads cannot be signalled. Nothing is printed per round;
+        each snapshot is printed once written (:meth:`_scan_signal_files`)."""
+        self._scan_signal_files()
+        left = self.disk_left
+        if left is not None and self._lane_bytes() >= left:
+            self._notice("snapshot-skipped", "disk-budget", f"snapshot disk budget reached "
+                         f"({fmt_size(self.disk.budget or 0)} per run): no more interval snapshots")
+            return
         sig = getattr(signal, self.s.snapshot_signal)
         targets = []
         for p in self.worker_procs():
-            w = self.workers.get(p.pid)
-            # A Node that has not finished booting has no handler yet: the signal would kill it.
-            booted = (w is not None and w.started)
-            if not booted:
-                try:
-                    booted = time.time() - p.create_time() > 3.0
-                except psutil.Error:
-                    booted = False
-            if booted:
+            w = self.workers.get(worker_key(p.pid))
+            # Only a worker that is running a test file (its Node is booted, its signal handler in place; an idle
+            # one would only write the same heap again).
+            if w is not None and w.started and w.open:
                 targets.append(p.pid)
         busy = [pid for pid in targets if self._snapshot_busy(pid)]
         targets = [pid for pid in targets if pid not in busy]
@@ -529,9 +746,6 @@ class LaneRunner:
         self.snap_seq += 1
         self.snap_events.append({"seq": self.snap_seq, "t": time.time(), "signaled": ok, "targets": len(targets),
                                  "pids": targets, "busy": busy})
-        extra = f" busy={len(busy)}" if busy else ""
-        say(f"[heaplens][heap] {self.lane.name} seq={self.snap_seq} signaled={ok}/{len(targets)}{extra} dir={self.snap_dir}")
-        self._apply_budget()
 
     def _snapshot_busy(self, pid: int) -> bool:
         """A worker still writing its last snapshot is not signalled again, nor one whose last snapshot was
@@ -540,7 +754,7 @@ class LaneRunner:
         sent = self.snap_sent.get(pid, 0)
         if not sent:
             return False
-        mine = [p for p in self.snapshot_files() if parse_name(p).pid == pid]
+        mine = [Path(f) for f, info in self.signal_files.items() if info["pid"] == pid]
         if len(mine) < sent:
             return True
         try:
@@ -548,46 +762,56 @@ class LaneRunner:
         except (OSError, ValueError):
             return False
 
-    def snapshot_files(self) -> list[Path]:
-        if self.snap_dir is None or not self.snap_dir.is_dir():
-            return []
-        return sorted(p for p in self.snap_dir.iterdir() if parse_name(p) is not None)
+    def _worker_pids(self) -> set[int]:
+        return {w.pid for w in self.workers.values()}
 
-    def _apply_budget(self) -> None:
-        budget = self.s.snapshot_budget_gb
-        if budget <= 0 or self.snap_dir is None:
+    def _scan_signal_files(self, final: bool = False) -> None:
+        """Snapshots Node wrote itself (on the signal, or near the heap limit) for this lane's worker processes:
+        printed once complete (size stable between two looks), counted against the disk budget."""
+        if self.snap_dir is None or not self.snap_dir.is_dir():
             return
-        files = self.snapshot_files()
-        sizes = {}
-        for p in files:
+        mine = self._worker_pids()
+        written = {x["path"] for x in self.written}
+        try:
+            entries = list(os.scandir(self.snap_dir))
+        except OSError:
+            return
+        for e in entries:
+            n = parse_name(e.path)
+            if n is None or n.pid not in mine or e.path in written:
+                continue
             try:
-                sizes[p] = p.stat().st_size
+                size = e.stat().st_size
             except OSError:
-                pass
-        if sum(sizes.values()) <= budget * 1024**3:
-            return
-        by_pid: dict[int, list] = {}
-        for p in sizes:
-            n = parse_name(p)
-            by_pid.setdefault(n.pid, []).append((n.sort_key, p))
-        dropped = []
-        for pid, items in by_pid.items():
-            items.sort()
-            for _, p in items[1:-1]:
+                continue
+            info = self.signal_files.setdefault(e.path, {"pid": n.pid, "tid": n.tid, "size": -1, "reported": False,
+                                                         "first_seen": time.time()})
+            if not info["reported"] and size > 0 and (size == info["size"] or final):
+                info["reported"] = True
+                self.disk.add(size)
                 try:
-                    p.unlink()
-                    dropped.append(p)
+                    mtime = e.stat().st_mtime
                 except OSError:
-                    pass
-        if dropped:
-            self.dropped += [str(p) for p in dropped]
-            left = sum(s for p, s in sizes.items() if p not in dropped)
-            say(f"[heaplens][heap] {self.lane.name} budget={budget:g}GiB exceeded: kept each PID's first and newest, "
-                f"dropped {len(dropped)}: " + ", ".join(p.name for p in dropped) + f" (now {fmt_size(left)})")
+                    mtime = time.time()
+                sent = [ev["t"] for ev in self.snap_events if n.pid in ev["pids"] and ev["t"] <= mtime]
+                took = f"~{mtime - max(sent):.1f}s after the signal" if sent else "near the heap limit"
+                say(f"[heaplens][heap] {self.lane.name} wrote {Path(e.path).name} {fmt_size(size)} pid={n.pid} "
+                    f"(by Node: {took})")
+            info["size"] = size
+
+    def _lane_bytes(self) -> int:
+        return sum(x["bytes"] for x in self.written) + sum(max(0, i["size"]) for i in self.signal_files.values())
+
+    def snapshot_files(self) -> list[Path]:
+        """This lane's snapshots: those its workers wrote (trace), and Node's own for its worker processes (a
+        shared snapshot directory may hold other runs' files: they are not this lane's)."""
+        paths = {x["path"] for x in self.written if Path(x["path"]).is_file()}
+        paths |= {f for f in self.signal_files if Path(f).is_file()}
+        return sorted((Path(p) for p in paths), key=lambda q: (parse_name(q).sort_key if parse_name(q) else (q.name,)))
 
     # ---------------------------------------------------------------- end
     def _finish(self) -> None:
-        self._apply_budget()
+        self._scan_signal_files(final=True)
         out = "".join(self.tail)
         oom_seen = any(p in out for p in OOM_PATTERNS)
         crash_seen = any(p in out for p in CRASH_PATTERNS)
@@ -595,11 +819,13 @@ class LaneRunner:
         if oom_seen:
             for m in GC_LINE_PID.finditer(out):
                 oom_pids.add(int(m.group(1)))
-        open_workers = {pid: w for pid, w in self.workers.items() if w.open}
+        open_workers = {w.pid: w for w in self.workers.values() if w.open and not w.tid}
+        open_workers.update({w.key: w for w in self.workers.values() if w.open and w.tid})
         exits = [(m.group(1), [self._rel(f.strip()) for f in m.group(2).split(",") if f.strip()])
                  for m in VITEST_EXIT.finditer(ANSI.sub("", out))]
         snaps = self.snapshot_files()
-        for pid, w in sorted(open_workers.items()):
+        for _, w in sorted(open_workers.items(), key=lambda kv: str(kv[0])):
+            pid = w.pid
             if self.stop.is_set():
                 kind = "interrupted"
             elif pid in oom_pids or (oom_seen and not oom_pids and len(open_workers) == 1):
@@ -610,11 +836,12 @@ class LaneRunner:
                 kind = None
             if kind is None:
                 continue
-            near = [str(p) for p in snaps if parse_name(p).pid == pid]
+            near = [str(p) for p in snaps if parse_name(p).pid == pid and parse_name(p).tid == w.tid]
             fault_files = sorted(w.open)
             fault = {
                 "kind": kind,
                 "pid": pid,
+                "tid": w.tid,
                 "files": sorted(w.open),
                 "last_rss": w.last_rss,
                 "peak_rss": w.peak_rss,
@@ -658,7 +885,55 @@ class LaneRunner:
             self.status = "passed" if self.exit_code == 0 else "failed"
         if self.s.trace:
             self._summary()
+        if self.snapshots_on:
+            self._snapshot_summary()
         say(f"[heaplens] done {self.lane.name} code={self.exit_code} elapsed={fmt_elapsed(self.elapsed)}")
+
+    def _per_file_worker(self, w: Worker) -> bool:
+        return bool(w.isolate) and w.pool in ("forks", "threads")
+
+    def after_last_snapshot(self) -> dict[str, list[str]]:
+        """For each worker that runs several files: the files that ended after its last snapshot (all of
+        them if it has none). Empty lists are left out."""
+        out = {}
+        for w in self.workers.values():
+            if self._per_file_worker(w) or not w.files:
+                continue
+            rest = w.files[max(0, w.snapshot_at_files):] if w.snapshots else list(w.files)
+            if rest:
+                out[w.key] = rest
+        return out
+
+    def snapshot_stats(self) -> dict:
+        shared = [w for w in self.workers.values() if w.files and not self._per_file_worker(w)]
+        single = [w for w in self.workers.values() if w.files and self._per_file_worker(w)]
+        seconds = sum(x["seconds"] for x in self.written)
+        return {
+            "written": len(self.written),
+            "bytes": sum(x["bytes"] for x in self.written),
+            "seconds": round(seconds, 3),
+            "share": round(seconds / self.elapsed, 4) if self.elapsed else None,
+            "workers": len(shared),
+            "workers_with_two": sum(1 for w in shared if len(w.snapshots) >= 2),
+            "per_file_workers": len(single),
+            "pairs": sum(1 for w in single if len(w.snapshots) >= 2),
+        }
+
+    def _snapshot_summary(self) -> None:
+        st = self.snapshot_stats()
+        share = f" = {st['share']:.0%} of the lane's {self.elapsed:.1f}s" if st["share"] is not None else ""
+        parts = [f"{st['written']} written ({fmt_size(st['bytes'])}, {st['seconds']:.1f}s{share})"]
+        if st["workers"]:
+            parts.append(f"{st['workers_with_two']} of {st['workers']} worker(s) running several files have >= 2")
+        if st["per_file_workers"]:
+            parts.append(f"{st['pairs']} of {st['per_file_workers']} file(s) in a worker of their own have a pair")
+        after = self.after_last_snapshot()
+        n_after = sum(len(v) for v in after.values())
+        parts.append(f"files after a worker's last snapshot: {n_after or 'none'}")
+        say(f"[heaplens][heap] summary {self.lane.name} snapshots: " + "; ".join(parts))
+        for key, files in after.items():
+            shown = ", ".join(files[:8]) + (f", … ({len(files) - 8} more)" if len(files) > 8 else "")
+            say(f"[heaplens][heap] {self.lane.name} worker {key}: {len(files)} file(s) ran after its last snapshot: {shown}")
 
     def totals(self) -> dict:
         total_delta = sum(f["delta"] for f in self.files)
@@ -684,18 +959,36 @@ class LaneRunner:
             "argv": self.argv,
             "workers_option": self.lane.workers,
             "isolate": self.lane.isolate,
+            "pool": self.lane.pool,
+            "config": self.lane.config,
+            "overrides": {k: {"value": getattr(self.lane, k), "reason": r} for k, r in self.lane.why.items()},
+            "deviations": self.lane.deviations,
+            "env": self.env_extra,
             "vitest_main_pid": self.main_pid,
             "files_planned": self.lane.files,
+            "runs_planned": self.lane.runs,
             "files": self.files,
-            "workers": {str(pid): {"files": w.files, "peak_rss": w.peak_rss, "last_rss": w.last_rss,
-                                   "unfinished": sorted(w.open)} for pid, w in self.workers.items()},
+            "workers": {w.key: {"pid": w.pid, "tid": w.tid, "pool": w.pool, "isolate": w.isolate,
+                                "project": w.project, "files": w.files, "peak_rss": w.peak_rss,
+                                "last_rss": w.last_rss, "unfinished": sorted(w.open), "snapshots": w.snapshots,
+                                "files_after_last_snapshot": self.after_last_snapshot().get(w.key, [])
+                                if self.snapshots_on else []}
+                        for w in self.workers.values()},
             "summary": self.totals(),
             "faults": self.faults,
             "snapshots": {
                 "dir": str(self.snap_dir) if self.snap_dir else None,
+                "mode": ("boundary" if self.snapshots_on else "off") + ("+interval" if self.s.snapshot_interval > 0 else ""),
+                "overhead": self.s.overhead,
+                "disk_left": self.disk_left,
                 "signals": self.snap_events,
                 "files": [str(p) for p in self.snapshot_files()],
-                "dropped": self.dropped,
+                "written": self.written,
+                "notices": self.notices,
+                "stopped": self.stopped,
+                "stats": self.snapshot_stats(),
+                "after_last": self.after_last_snapshot() if self.snapshots_on else {},
+                "dropped": [],
             },
             "trace": str(self.trace_path),
             "samples": str(self.samples_path),

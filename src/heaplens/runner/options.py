@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +23,6 @@ else:  # pragma: no cover
 
 def argtype(fn: Callable[[str], Any]) -> Callable[[str], Any]:
     """An argparse ``type=`` from a parser of this module (its ValueError becomes argparse's error)."""
-    import argparse
-
     def conv(text):
         try:
             return fn(text)
@@ -73,13 +73,29 @@ def parse_lanes(text) -> list[str]:
     return [t.strip() for t in str(text).split(",") if t.strip()]
 
 
-def parse_signal(text) -> str:
-    import signal as _s
+POOL_NAMES = {"forks": "forks", "threads": "threads", "vmforks": "vmForks", "vmthreads": "vmThreads"}
 
+
+def parse_pool(text) -> str:
+    name = POOL_NAMES.get(str(text).strip().lower())
+    if name is None:
+        raise ValueError(f"not a Vitest pool (forks, threads, vmForks, vmThreads): {text!r}")
+    return name
+
+
+def parse_percent(text) -> float:
+    t = str(text).strip().rstrip("%")
+    v = float(t)
+    if not (0 < v <= 100):
+        raise ValueError(f"must be a percentage above 0 and at most 100: {text}")
+    return v
+
+
+def parse_signal(text) -> str:
     name = str(text).strip().upper()
     if not name.startswith("SIG"):
         name = "SIG" + name
-    if not hasattr(_s, name):
+    if not hasattr(signal, name):
         raise ValueError(f"unknown signal: {text}")
     return name
 
@@ -91,6 +107,7 @@ class Opt:
     default: Any
     env: tuple[str, ...] = ()
     scale: float | None = None  # for OpenClaw's *_MS variables given in ms where heaplens takes seconds
+    invert: tuple[str, ...] = ()  # variables whose boolean means the opposite (OPENCLAW_TEST_NO_ISOLATE)
 
 
 OPTS = (
@@ -102,7 +119,12 @@ OPTS = (
     Opt("snapshot_interval", parse_nonneg_float, 0.0, ("HEAPLENS_SNAPSHOT_INTERVAL", "OPENCLAW_TEST_HEAPSNAPSHOT_INTERVAL_MS")),
     Opt("snapshot_dir", str, None, ("HEAPLENS_SNAPSHOT_DIR", "OPENCLAW_TEST_HEAPSNAPSHOT_DIR")),
     Opt("snapshot_signal", parse_signal, "SIGUSR2", ("HEAPLENS_SNAPSHOT_SIGNAL", "OPENCLAW_TEST_HEAPSNAPSHOT_SIGNAL")),
-    Opt("snapshot_budget_gb", parse_nonneg_float, 0.0, ("HEAPLENS_SNAPSHOT_BUDGET_GB",)),
+    Opt("snapshots", parse_bool, False, ("HEAPLENS_SNAPSHOTS",)),
+    Opt("snapshot_overhead", parse_percent, 25.0, ("HEAPLENS_SNAPSHOT_OVERHEAD",)),
+    Opt("snapshot_budget_gb", parse_nonneg_float, None, ("HEAPLENS_SNAPSHOT_BUDGET_GB",)),
+    Opt("pool", parse_pool, None, ("HEAPLENS_POOL", "OPENCLAW_TEST_UNIT_DEFAULT_POOL")),
+    Opt("isolate", parse_bool, None, ("HEAPLENS_ISOLATE", "OPENCLAW_TEST_ISOLATE", "OPENCLAW_TEST_NO_ISOLATE"),
+        invert=("OPENCLAW_TEST_NO_ISOLATE",)),
     Opt("lane", parse_lanes, None, ("HEAPLENS_LANE",)),
     Opt("shard", parse_shard, None, ("HEAPLENS_SHARD",)),
     Opt("parallel", parse_pos_int, 1, ("HEAPLENS_PARALLEL",)),
@@ -121,6 +143,30 @@ OPTS = (
 MS_ENV = {"OPENCLAW_TEST_HEAPSNAPSHOT_INTERVAL_MS"}  # ms → seconds
 
 
+LANE_KEYS = {"pool": parse_pool, "isolate": parse_bool, "workers": parse_pos_int, "reason": str}
+
+
+def _lane_tables(path: Path, tables) -> list[tuple[str, dict]]:
+    """``[lanes."<glob>"]`` tables: per-lane pool/isolate/workers (and a reason), in file order."""
+    if not isinstance(tables, dict):
+        raise UsageError(f"{path}: [lanes] must hold one table per lane name or glob")
+    out = []
+    for glob, table in tables.items():
+        if not isinstance(table, dict):
+            raise UsageError(f'{path}: [lanes."{glob}"] must be a table')
+        parsed = {}
+        for k, v in table.items():
+            k = k.replace("-", "_")
+            if k not in LANE_KEYS:
+                raise UsageError(f'{path}: [lanes."{glob}"] unknown key {k!r} (known: {", ".join(LANE_KEYS)})')
+            try:
+                parsed[k] = LANE_KEYS[k](v)
+            except (ValueError, TypeError) as exc:
+                raise UsageError(f'{path}: [lanes."{glob}"] {k}: {exc}') from None
+        out.append((str(glob), parsed))
+    return out
+
+
 def load_toml(root: Path) -> tuple[dict, str | None]:
     path = root / "heaplens.toml"
     if not path.is_file():
@@ -131,12 +177,14 @@ def load_toml(root: Path) -> tuple[dict, str | None]:
         raise UsageError(f"{path}: {exc}") from None
     flat: dict = {}
     for k, v in data.items():
-        if isinstance(v, dict) and k in ("run", "plan", "heaplens"):
+        if k == "lanes":
+            flat["lane_overrides"] = _lane_tables(path, v)
+        elif isinstance(v, dict) and k in ("run", "plan", "heaplens"):
             for k2, v2 in v.items():
                 flat[k2.replace("-", "_")] = v2
         else:
             flat[k.replace("-", "_")] = v
-    known = {o.key for o in OPTS}
+    known = {o.key for o in OPTS} | {"lane_overrides"}
     unknown = sorted(set(flat) - known)
     if unknown:
         raise UsageError(f"{path}: unknown key(s): {', '.join(unknown)}")
@@ -164,6 +212,8 @@ def resolve(cli: dict, root: Path, environ: dict | None = None) -> tuple[dict, d
                 raise UsageError(f"{name}={raw!r}: {exc}") from None
             if name in MS_ENV:
                 v = v / 1000.0
+            if name in o.invert:
+                v = not v
             values[o.key], sources[o.key] = v, f"env {name}"
             got = True
             break
@@ -177,4 +227,6 @@ def resolve(cli: dict, root: Path, environ: dict | None = None) -> tuple[dict, d
             sources[o.key] = "heaplens.toml"
             continue
         values[o.key], sources[o.key] = o.default, "default"
+    values["lane_overrides"] = toml.get("lane_overrides", [])
+    sources["lane_overrides"] = "heaplens.toml" if values["lane_overrides"] else "default"
     return values, sources

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import shutil
 import signal
 import sys
 import threading
 import time
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
+from .. import __version__
 from ..errors import UsageError
 from . import manifests as M
 from . import options as O
 from . import record as R
-from .execute import LaneRunner, RunSettings, say
-from .plan import Plan, PlanOptions, build_plan
-from .vitest import Suite, find_root, list_files, load_suite
+from .execute import DiskLedger, LaneRunner, RunSettings, say
+from .plan import Plan, PlanOptions, annotate, build_plan
+from .vitest import Suite, find_root, inspect_suite, load_suite
 
 
 def resolve_root(cli_root: str | None, paths: list[str]) -> Path:
@@ -49,7 +54,8 @@ def prepare(cli: dict, paths: list[str]) -> tuple[Suite, Plan, dict, dict, M.Tim
     behavior = M.load_behavior(root, values["behavior"])
     timings = M.load_timings(root, values["timings"])
     hotspots = M.load_hotspots(root, values["hotspots"])
-    files = list_files(suite, filters_for(paths, root))
+    config = inspect_suite(suite, filters_for(paths, root))
+    files = config.files
     if not files:
         raise UsageError(f"Vitest lists no test files under {root}" + (f" for {' '.join(paths)}" if paths else ""))
     popts = PlanOptions(
@@ -59,8 +65,18 @@ def prepare(cli: dict, paths: list[str]) -> tuple[Suite, Plan, dict, dict, M.Tim
         memory_min_kb=values["memory_min_kb"],
         workers=values["workers"],
         shard=values["shard"],
+        pool=values["pool"],
+        isolate=values["isolate"],
+        sources=sources,
+        lane_overrides=values["lane_overrides"],
+        filters=filters_for(paths, root),
     )
     plan = build_plan(files, behavior, timings, hotspots, popts)
+    annotate(plan, config)
+    plan.suite_config = config
+    if not config.known:
+        plan.notes.append(f"the suite's Vitest config could not be read ({config.source}): lanes run it as it is, "
+                          "deviations cannot be checked")
     if values["lane"]:
         names = {l.name for l in plan.lanes}
         missing = [n for n in values["lane"] if n not in names and not any(_glob(n, x) for x in names)]
@@ -71,8 +87,6 @@ def prepare(cli: dict, paths: list[str]) -> tuple[Suite, Plan, dict, dict, M.Tim
 
 
 def _glob(pattern: str, name: str) -> bool:
-    import fnmatch
-
     return any(c in pattern for c in "*?[") and fnmatch.fnmatchcase(name, pattern)
 
 
@@ -106,7 +120,19 @@ class Interrupt:
             signal.signal(sig, old)
 
 
-def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]) -> int:
+@dataclass
+class RunResult:
+    """What a run leaves: its record (saved in its directory) and heaplens's exit code."""
+
+    record: R.RunRecord
+    exit_code: int
+
+    @property
+    def dir(self) -> Path:
+        return self.record.dir
+
+
+def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]) -> RunResult:
     suite, plan, values, sources, _, _ = prepare(cli, paths)
     run_id = R.new_run_id()
     runs = Path(values["runs_dir"]) if values["runs_dir"] else suite.root / ".heaplens" / "runs"
@@ -120,8 +146,12 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
     if values["snapshot_dir"]:
         snap_base = Path(values["snapshot_dir"])
         snap_base = (snap_base if snap_base.is_absolute() else Path.cwd() / snap_base).resolve()
-    elif interval > 0:
+    elif interval > 0 or values["snapshots"]:
         snap_base = run_dir / "heapsnap"
+    disk_budget = disk_budget_bytes(values["snapshot_budget_gb"], snap_base)
+    if values["snapshots"] and not values["trace"]:
+        say("[heaplens] --snapshots needs the setup file of the trace: the trace is on")
+        values["trace"] = True
     settings = RunSettings(
         workers=values["workers"],
         max_old_space_mb=values["max_old_space_mb"],
@@ -131,37 +161,38 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
         snapshot_interval=interval,
         snapshot_base=snap_base,
         snapshot_signal=values["snapshot_signal"],
-        snapshot_budget_gb=values["snapshot_budget_gb"],
         grace=values["grace"],
         vitest_args=vitest_args,
+        snapshots=bool(values["snapshots"]),
+        overhead=values["snapshot_overhead"] / 100.0,
+        disk_budget=disk_budget,
     )
+    disk = DiskLedger(disk_budget)
     say(f"[heaplens] run {run_id} " + plan_header(suite, plan))
     say(f"[heaplens] record {run_dir / 'run.json'}")
+    for note in plan.notes:
+        say(f"[heaplens] note {note}")
     for lane in plan.lanes:
         say(f"[heaplens] lane {lane.line()}")
-    record = {
-        "schema": R.SCHEMA,
-        "schema_version": R.SCHEMA_VERSION,
-        "run_id": run_id,
-        "status": "running",
-        "argv": argv,
-        "cwd": str(Path.cwd()),
-        "root": str(suite.root),
-        "started_at": time.time(),
-        "finished_at": None,
-        "exit_code": None,
-        "versions": {"vitest": suite.vitest_version, "node": suite.node_version,
-                     "package_manager": suite.package_manager, "heaplens": _version()},
-        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in values.items()},
-        "option_sources": sources,
-        "vitest_args": vitest_args,
-        "snapshot_dir": str(snap_base) if snap_base else None,
-        "plan": plan.to_json(),
-        "lanes": {},
-        "shards": [run_id],
-    }
-    path = run_dir / "run.json"
-    R.write_atomic(path, record)
+        for d in lane.deviations:
+            say(f"[heaplens]   deviation {d['text']}")
+    record = R.RunRecord.create(
+        run_dir,
+        argv=list(argv),
+        cwd=str(Path.cwd()),
+        root=str(suite.root),
+        started_at=time.time(),
+        versions=R.Versions(vitest=suite.vitest_version, node=suite.node_version,
+                            package_manager=suite.package_manager, heaplens=__version__),
+        options={k: (str(v) if isinstance(v, Path) else v) for k, v in values.items()},
+        option_sources=sources,
+        vitest_args=list(vitest_args),
+        snapshot_dir=str(snap_base) if snap_base else None,
+        snapshot_disk_budget=disk_budget,
+        plan=R.PlanRecord.from_json(plan.to_json(), "plan"),
+        shards=[run_id],
+    )
+    record.save()
     lock = threading.Lock()
     runners: list[LaneRunner] = []
     with Interrupt() as intr:
@@ -170,15 +201,13 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
 
         def lane_done(r: LaneRunner) -> None:
             with lock:
-                record["lanes"][r.lane.name] = r.to_json()
-                R.write_atomic(path, record)
+                record.lanes[r.lane.name] = R.LaneRecord.from_json(r.to_json(), f"lanes.{r.lane.name}")
+                record.save()
 
         def work(r: LaneRunner) -> None:
             try:
                 r.run()
             except Exception as exc:  # a heaplens bug must fail the lane loudly, not pass it
-                import traceback
-
                 traceback.print_exc()
                 r.status, r.exit_code = "error", 70
                 r.faults.append({"kind": "heaplens-error", "pid": None, "files": [], "error": repr(exc)})
@@ -189,7 +218,7 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
         while pending or active:
             while pending and len(active) < values["parallel"] and not intr.stop.is_set():
                 lane = pending.pop(0)
-                r = LaneRunner(lane, suite, settings, run_dir, intr.stop, intr.signal)
+                r = LaneRunner(lane, suite, settings, run_dir, intr.stop, intr.signal, disk)
                 runners.append(r)
                 t = threading.Thread(target=work, args=(r,), name=f"lane-{lane.name}", daemon=True)
                 t.start()
@@ -205,19 +234,33 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
     exit_code = 130 if interrupted else (1 if any(c != 0 for c in codes) else 0)
     not_run = [l.name for l in plan.lanes if l.name not in {r.lane.name for r in runners}]
     with lock:
-        record["status"] = "interrupted" if interrupted else ("failed" if exit_code else "passed")
-        record["exit_code"] = exit_code
-        record["finished_at"] = time.time()
-        record["not_run"] = not_run
-        R.write_atomic(path, record)
+        record.status = "interrupted" if interrupted else ("failed" if exit_code else "passed")
+        record.exit_code = exit_code
+        record.finished_at = time.time()
+        record.not_run = not_run
+        record.save()
     failed = [r.lane.name for r in runners if r.exit_code]
     say(f"[heaplens] finished {run_id} lanes={len(runners)} failed={len(failed)}"
         + (f" ({', '.join(failed)})" if failed else "") + (f" not_run={len(not_run)}" if not_run else "")
-        + f" record={path}")
-    return exit_code
+        + f" record={record.path}")
+    return RunResult(record, exit_code)
 
 
-def _version() -> str:
-    from .. import __version__
+DEFAULT_DISK_BUDGET = 20 * 1024**3
 
-    return __version__
+
+def disk_budget_bytes(gb: float | None, snap_base: Path | None) -> int | None:
+    """The run's snapshot disk budget: the option (0 = none), else the smaller of 20 GiB and half the free
+    space of the snapshot directory's file system at the start."""
+    if gb is not None:
+        return None if gb <= 0 else int(gb * 1024**3)
+    if snap_base is None:
+        return None
+    probe = snap_base
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError:
+        return DEFAULT_DISK_BUDGET
+    return min(DEFAULT_DISK_BUDGET, free // 2)

@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -157,6 +157,146 @@ def load_suite(root: Path, config: str | None = None) -> Suite:
     )
 
 
+POOLS = ("forks", "threads", "vmForks", "vmThreads")
+THREAD_POOLS = ("threads", "vmThreads")
+
+
+@dataclass
+class Project:
+    """One Vitest project's options that decide how its files run, as Vitest resolved them."""
+
+    name: str
+    pool: str = "forks"
+    isolate: bool = True
+    max_workers: int | str | None = None  # None: Vitest's default
+    file_parallelism: bool = True
+    environment: str = "node"
+    setup_files: list[str] = field(default_factory=list)
+    exec_argv: list[str] = field(default_factory=list)
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.name or "(root)"
+
+    @property
+    def per_file_worker(self) -> bool:
+        """Each test file gets a fresh worker (forks/threads with isolate); vm pools reuse theirs."""
+        return self.isolate and self.pool in ("forks", "threads")
+
+    def value(self, setting: str):
+        return {"pool": self.pool, "isolate": self.isolate,
+                "workers": 1 if not self.file_parallelism else self.max_workers}[setting]
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "pool": self.pool, "isolate": self.isolate, "max_workers": self.max_workers,
+                "file_parallelism": self.file_parallelism, "environment": self.environment,
+                "setup_files": self.setup_files, "exec_argv": self.exec_argv}
+
+
+@dataclass
+class SuiteConfig:
+    """The suite's test files and, for each, the projects that run it (a file in two projects runs twice)."""
+
+    files: list[str]
+    projects: list[Project]
+    file_projects: dict[str, list[int]]
+    source: str  # "vitest" (read from Vitest's resolved config) or why it could not be read
+    known: bool = True  # False: only the file list is known (the config could not be read)
+
+    def projects_of(self, file: str) -> list[Project]:
+        return [self.projects[i] for i in self.file_projects.get(file, [])]
+
+    def runs(self, files: list[str]) -> int:
+        """How many times Vitest starts a test file for these files: once per project that includes it."""
+        return sum(max(1, len(self.file_projects.get(f, []))) for f in files)
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "known": self.known, "projects": [p.to_json() for p in self.projects]}
+
+
+def _node_entry(suite: Suite) -> Path | None:
+    """The file ``import 'vitest/node'`` resolves to in the suite (from its package.json ``exports``)."""
+    pj = vitest_package(suite.root)
+    if pj is None:
+        return None
+    try:
+        exports = json.loads(pj.read_text()).get("exports") or {}
+    except (OSError, ValueError):
+        return None
+    entry = exports.get("./node") if isinstance(exports, dict) else None
+    for _ in range(4):  # nested conditions: {"import": {"default": …}} etc.
+        if isinstance(entry, dict):
+            entry = entry.get("import") or entry.get("default") or entry.get("node")
+    if not isinstance(entry, str):
+        return None
+    path = (pj.parent / entry).resolve()
+    return path if path.is_file() else None
+
+
+def _rel(suite: Suite, f: str) -> str:
+    p = Path(f)
+    if not p.is_absolute():
+        p = suite.root / p
+    try:
+        return p.resolve().relative_to(suite.root.resolve()).as_posix()
+    except ValueError:
+        return p.resolve().as_posix()
+
+
+def _project(doc: dict) -> Project:
+    mw = doc.get("maxWorkers")
+    return Project(
+        name=str(doc.get("name") or ""),
+        pool=str(doc.get("pool") or "forks"),
+        isolate=bool(doc.get("isolate", True)),
+        max_workers=mw if isinstance(mw, (int, str)) and not isinstance(mw, bool) else None,
+        file_parallelism=bool(doc.get("fileParallelism", True)),
+        environment=str(doc.get("environment") or "node"),
+        setup_files=[str(x) for x in doc.get("setupFiles") or []],
+        exec_argv=[str(x) for x in doc.get("execArgv") or []],
+        raw=doc,
+    )
+
+
+def inspect_suite(suite: Suite, filters: list[str], timeout: float = 600) -> SuiteConfig:
+    """The test files (relative to the root, POSIX separators, Vitest's order, no duplicates) and each
+    project's resolved options, read from Vitest itself (``js/inspect.mjs``: ``createVitest`` + the
+    ``getRelevantTestSpecifications`` call ``vitest list --filesOnly`` makes). If that fails (a Vitest
+    without this API), the files come from ``vitest list`` and the config is marked unknown."""
+    entry = _node_entry(suite)
+    node = shutil.which("node")
+    why = "vitest/node not found"
+    if entry is not None and node:
+        with tempfile.TemporaryDirectory(prefix="heaplens-inspect-") as tmp:
+            out = Path(tmp) / "suite.json"
+            script = Path(str(resources.files("heaplens") / "js" / "inspect.mjs"))
+            argv = [node, str(script), str(entry), str(out), str(suite.config or ""), *filters]
+            env = dict(os.environ)
+            env.setdefault("CI", "true")
+            env["HEAPLENS_VITEST_MAJOR"] = str(suite.vitest_major)
+            try:
+                cp = subprocess.run(argv, cwd=suite.root, capture_output=True, text=True, env=env, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise VitestError(f"reading the Vitest config took more than {timeout:.0f} s") from None
+            if cp.returncode == 0 and out.is_file():
+                doc = json.loads(out.read_text())
+                projects = [_project(p) for p in doc.get("projects") or []]
+                files: dict[str, list[int]] = {}
+                for e in doc.get("files") or []:
+                    rel = _rel(suite, e["file"])
+                    idx = files.setdefault(rel, [])
+                    if e.get("project") is not None and e["project"] not in idx:
+                        idx.append(int(e["project"]))
+                return SuiteConfig(list(files), projects, files, "vitest")
+            tail = (cp.stderr or cp.stdout).strip().splitlines()[-3:]
+            if "No test files found" in (cp.stdout + cp.stderr):
+                return SuiteConfig([], [], {}, "vitest")
+            why = "reading the config failed: " + " | ".join(tail)
+    files = list_files(suite, filters)
+    return SuiteConfig(files, [], {f: [] for f in files}, why, known=False)
+
+
 def list_files(suite: Suite, filters: list[str], extra: list[str] | None = None, timeout: float = 600) -> list[str]:
     """Test files as Vitest itself resolves them (``vitest list --filesOnly --json=FILE``), relative to
     the root, POSIX separators, in Vitest's order, without duplicates (a file in two projects is one file)."""
@@ -185,14 +325,7 @@ def list_files(suite: Suite, filters: list[str], extra: list[str] | None = None,
         f = entry.get("file") if isinstance(entry, dict) else entry
         if not f:
             continue
-        p = Path(f)
-        if not p.is_absolute():
-            p = suite.root / p
-        try:
-            rel = p.resolve().relative_to(suite.root.resolve()).as_posix()
-        except ValueError:
-            rel = p.resolve().as_posix()
-        seen.setdefault(rel, None)
+        seen.setdefault(_rel(suite, f), None)
     return list(seen)
 
 
@@ -211,12 +344,23 @@ WORKSPACE_FILES = tuple(
 # Vitest's main process, after the projects are resolved and before any worker of the run starts (the pool
 # reads `setupFiles` and, on Vitest >= 4, `execArgv` from each project's config when it starts a worker).
 # Adding is idempotent: a project that already has a value (it extends the root config) keeps one copy.
+# The worker flags go only to projects whose pool runs a process per worker (forks, vmForks): a worker
+# thread refuses V8 flags in its execArgv (ERR_WORKER_INVALID_EXEC_ARGV); threads get the heap limit from
+# the lane's NODE_OPTIONS instead.
 PROJECTS_HOOK = """// Generated by heaplens for one lane; safe to delete.
 const heaplens = %s;
+const THREADS = ['threads', 'vmThreads'];
+function toList(list) {
+  return Array.isArray(list) ? [...list] : (list == null ? [] : [list]);
+}
 function withAll(list, items) {
-  const out = Array.isArray(list) ? [...list] : (list == null ? [] : [list]);
+  const out = toList(list);
   for (const item of items) if (!out.includes(item)) out.push(item);
   return out;
+}
+function first(list, items) {
+  const out = toList(list).filter((x) => !items.includes(x));
+  return [...items, ...out];
 }
 export default function heaplensProjects(project) {
   const vitest = project && project.vitest;
@@ -225,13 +369,23 @@ export default function heaplensProjects(project) {
   for (const p of projects) {
     const c = p && p.config;
     if (!c) continue;
-    if (heaplens.setupFiles.length) c.setupFiles = withAll(c.setupFiles, heaplens.setupFiles);
+    if (heaplens.setupFiles.length) c.setupFiles = first(c.setupFiles, heaplens.setupFiles);
+    const pool = c.pool || 'forks';
     if (heaplens.major >= 4) {
-      c.execArgv = withAll(c.execArgv, heaplens.execArgv);
+      if (!THREADS.includes(pool)) c.execArgv = withAll(c.execArgv, heaplens.execArgv);
+      else if (c.execArgv) c.execArgv = toList(c.execArgv).filter((x) => !heaplens.execArgv.includes(x));
     } else {
       c.poolOptions = c.poolOptions || {};
-      c.poolOptions.forks = c.poolOptions.forks || {};
-      c.poolOptions.forks.execArgv = withAll(c.poolOptions.forks.execArgv, heaplens.execArgv);
+      for (const key of ['forks', 'vmForks']) {
+        c.poolOptions[key] = c.poolOptions[key] || {};
+        c.poolOptions[key].execArgv = withAll(c.poolOptions[key].execArgv, heaplens.execArgv);
+      }
+      if (heaplens.isolate != null) {
+        for (const key of ['forks', 'threads']) {
+          c.poolOptions[key] = c.poolOptions[key] || {};
+          c.poolOptions[key].isolate = heaplens.isolate;
+        }
+      }
     }
     for (const [key, value] of Object.entries(heaplens.timeouts)) c[key] = value;
   }
@@ -251,74 +405,101 @@ def write_wrapper_config(
     suite: Suite,
     *,
     exec_argv: list[str],
-    isolate: bool,
     trace: bool,
     test_timeout_ms: int | None,
+    pool: str | None = None,
+    isolate: bool | None = None,
 ) -> Path:
-    """A Vitest config that imports the suite's own config and adds heaplens's parts: the trace setup
-    file, the worker Node flags (``execArgv``, where each major version wants them) and the isolate
-    setting. It also writes Vitest's main PID (the config is evaluated in that process), which is how
-    the workers are found: as that process's children.
+    """A Vitest config that imports the suite's own config and adds heaplens's parts only: the trace setup
+    file (first, so that its hooks wrap the suite's), the worker Node flags (``execArgv`` where each major
+    version wants them, for process pools only) and, with interval snapshots, raised timeouts. The suite's
+    pool, isolate, workers, environment and projects are left as its config says; a lane that deviates
+    (``pool``/``isolate`` given) also says so on the command line (:func:`run_argv`), and on Vitest 3 in the
+    per-pool options that would otherwise win. It also writes Vitest's main PID (the config is evaluated
+    in that process): the fork workers are that process's children.
 
     When the suite's config declares ``test.projects`` (or ``test.workspace``, or a ``vitest.workspace.*``
     file exists), the same parts are also added to every resolved project by a generated globalSetup
     (:data:`PROJECTS_HOOK`, written beside ``path``), since projects that do not extend the root config
     would not see them."""
-    test: dict = {}
-    if trace:
-        test["setupFiles"] = [str(setup_file())]
-    major = suite.vitest_major
-    if major and major < 4:
-        test["poolOptions"] = {"forks": {"execArgv": exec_argv, "isolate": isolate}}
-    else:
-        test["execArgv"] = exec_argv
-    test["isolate"] = isolate
+    setup = [str(setup_file())] if trace else []
+    major = suite.vitest_major or 99
     timeouts = {}
     if test_timeout_ms:
         timeouts = {"testTimeout": test_timeout_ms, "hookTimeout": test_timeout_ms,
                     "teardownTimeout": test_timeout_ms}
-        test.update(timeouts)
-    overrides = {"test": test}
     hook = projects_hook_path(path)
     hook.write_text(PROJECTS_HOOK % json.dumps({
-        "setupFiles": test.get("setupFiles", []),
+        "setupFiles": setup,
         "execArgv": exec_argv,
-        "major": major or 99,
+        "major": major,
         "timeouts": timeouts,
+        "isolate": isolate,
     }, indent=2))
     workspace_file = any((suite.root / n).is_file() for n in WORKSPACE_FILES)
     user_import = f"import * as userModule from {json.dumps(str(suite.config))};" if suite.config else "const userModule = {};"
+    lane = {"setupFiles": setup, "execArgv": exec_argv, "major": major, "timeouts": timeouts, "pool": pool,
+            "isolate": isolate}
     text = f"""// Generated by heaplens for one lane; safe to delete.
 import fs from 'node:fs';
 import {{ mergeConfig }} from 'vitest/config';
 {user_import}
-const overrides = {json.dumps(overrides, indent=2)};
+const lane = {json.dumps(lane, indent=2)};
 const projectsHook = {json.dumps(str(hook))};
 const workspaceFile = {json.dumps(workspace_file)};
+const THREADS = ['threads', 'vmThreads'];
 if (process.env.HEAPLENS_MAIN_PID_FILE) {{
   try {{ fs.writeFileSync(process.env.HEAPLENS_MAIN_PID_FILE, String(process.pid)); }} catch {{}}
 }}
+const toList = (x) => (Array.isArray(x) ? x : x == null ? [] : [x]);
 export default async function heaplensConfig(env) {{
   let user = userModule.default ?? {{}};
   if (typeof user === 'function') user = await user(env);
   user = (await user) ?? {{}};
   const t = user.test ?? {{}};
+  const pool = lane.pool ?? t.pool ?? 'forks';
+  const test = {{ ...lane.timeouts }};
   const projects = workspaceFile || t.projects != null || t.workspace != null;
-  return mergeConfig(user, projects ? mergeConfig(overrides, {{ test: {{ globalSetup: [projectsHook] }} }}) : overrides);
+  if (lane.major >= 4) {{
+    // with projects, each project gets the flags from the projects hook, by its own pool
+    if (!projects && !THREADS.includes(pool) && lane.execArgv.length) test.execArgv = lane.execArgv;
+    if (lane.isolate != null) test.isolate = lane.isolate;
+  }} else {{
+    test.poolOptions = {{ forks: {{ execArgv: lane.execArgv }}, vmForks: {{ execArgv: lane.execArgv }} }};
+    if (lane.isolate != null) {{
+      test.isolate = lane.isolate;
+      test.poolOptions.forks.isolate = lane.isolate;
+      test.poolOptions.threads = {{ isolate: lane.isolate }};
+    }}
+  }}
+  if (projects) test.globalSetup = [projectsHook];
+  const merged = mergeConfig(user, {{ test }});
+  merged.test = merged.test ?? {{}};
+  if (lane.setupFiles.length) {{
+    merged.test.setupFiles = [...lane.setupFiles, ...toList(merged.test.setupFiles).filter((f) => !lane.setupFiles.includes(f))];
+  }}
+  return merged;
 }}
 """
     path.write_text(text)
     return path
 
 
-def run_argv(suite: Suite, config_path: Path, files: list[str], workers: int | None, isolate: bool,
-             extra: list[str]) -> list[str]:
-    argv = [*suite.exec_prefix(), "run", "--root", str(suite.root), "--config", str(config_path), "--pool=forks"]
+def run_argv(suite: Suite, config_path: Path, files: list[str] | None, *, workers: int | None = None,
+             pool: str | None = None, isolate: bool | None = None, extra: list[str] | None = None) -> list[str]:
+    """The lane's command line. Only what the lane changes is given: no ``--pool``, ``--isolate`` or
+    ``--maxWorkers`` unless the lane deviates from the suite's config, and no file filters when the lane
+    runs every file (``files`` None), so the run is the suite's own ``vitest run``."""
+    argv = [*suite.exec_prefix(), "run", "--root", str(suite.root), "--config", str(config_path)]
+    if pool:
+        argv.append(f"--pool={pool}")
     if workers:
         argv.append(f"--maxWorkers={workers}")
         if suite.vitest_major and suite.vitest_major < 4:
             argv.append("--minWorkers=1")
-    argv.append("--isolate" if isolate else "--no-isolate")
-    argv += extra
-    argv += [str((suite.root / f).resolve()) for f in files]
+    if isolate is not None:
+        argv.append("--isolate" if isolate else "--no-isolate")
+    argv += list(extra or [])
+    if files:
+        argv += [str((suite.root / f).resolve()) for f in files]
     return argv

@@ -14,7 +14,11 @@ import re
 
 import numpy as np
 
+from .. import kernels as K
 from .reader import HeapSnapshot
+from .strings import hash_text
+
+C = K.compiled()  # the graph's plain-object kernels (g_*): only name_plain_objects uses them
 
 TYPE_CLASS = {
     "hidden": "(system)",
@@ -87,8 +91,6 @@ class NodeClasses:
     """
 
     def __init__(self, snap: HeapSnapshot, ntype: np.ndarray | None = None, nname: np.ndarray | None = None):
-        from .. import kernels as K
-
         ntype = snap.nodes["type"] if ntype is None else ntype
         nname = snap.nodes["name"] if nname is None else nname
         nstrings = len(snap.strings)
@@ -145,8 +147,6 @@ class NodeClasses:
         as DevTools' Comparison view applies the later snapshot's to the earlier one. Returns the
         definitions in DevTools' order (also kept as :attr:`interfaces`). Call it before the ids
         are re-keyed."""
-        from .. import _kernels as C
-
         layout = self._layout
         object_t = layout.node_type_index("object")
         property_t = layout.edge_type_index("property")
@@ -213,8 +213,6 @@ class NodeClasses:
 
     def _apply(self, first, etype, ename, defs, total, nodes, used, texts, property_t) -> None:
         """Every plain object takes the best definition whose property set it contains."""
-        from .. import _kernels as C
-
         # the trie of sorted property lists; keys are ranks in JavaScript's string order
         order = sorted(range(len(used)), key=lambda j: js_sort_key(texts[j]))
         rank = np.full(self._nstrings, 0xFFFFFFFF, dtype=np.uint32)
@@ -261,8 +259,6 @@ class NodeClasses:
         self.ids[nodes[hit]] = def_cid[best[hit]]
 
     def _find(self, text: str) -> int:
-        from .strings import hash_text
-
         h = hash_text(text)
         for i in np.flatnonzero(self._strings.hashes == np.uint64(h)).tolist():
             if self._strings[i] == text:

@@ -18,8 +18,8 @@ import mmap
 import os
 import re
 import sys
-import time
 import tempfile
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field

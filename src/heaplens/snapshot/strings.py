@@ -66,3 +66,12 @@ def hash_text(text: str) -> int:
     Only exact for strings V8 writes without escapes; used for names heaplens builds itself.
     """
     return int(K.fnv1a(json.dumps(text, ensure_ascii=True)[1:-1].encode("ascii")))
+
+
+def find_string(snap, text: str) -> int:
+    """Index of ``text`` in the string table, -1 if absent."""
+    h = hash_text(text)
+    for i in np.flatnonzero(snap.strings.hashes == np.uint64(h)):
+        if snap.strings[int(i)] == text:
+            return int(i)
+    return -1

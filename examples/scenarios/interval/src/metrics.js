@@ -14,7 +14,7 @@ export class MetricsPoller {
   constructor(source, everyMs = 100) {
     this.source = source
     this.samples = []
-    this.record(1500)
+    this.record(5000)
     this.timer = setInterval(() => this.record(20), everyMs)
   }
 

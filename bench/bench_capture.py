@@ -1,0 +1,382 @@
+"""The cost of capture: `heaplens investigate` beside the suite's own plain `vitest run`, on real and generated suites.
+
+    .venv/bin/python bench/suites.py prepare date-fns hono gen200 modules3mb demo     # once
+    .venv/bin/python bench/bench_capture.py [--suites date-fns,gen200,...] [--reps 3] [--loads low,hog]
+                                            [--timeout 1800] [--json FILE] [--keep-runs] [-- INVESTIGATE ARGS]
+
+Per suite (prepared by bench/suites.py; its marker gives the plain command and the paths), after one unmeasured
+plain run (Vite's caches, the page cache), ``--reps`` rounds; in each round, for each load condition, the two sides
+run back to back in alternating order (plain first in odd rounds, investigate first in even ones):
+
+  plain        the suite's own command: ``npm exec --no -- vitest run [PATHS]`` (CI=true)
+  investigate  ``heaplens investigate [PATHS] [INVESTIGATE ARGS] --format json`` (its defaults otherwise), with
+               its runs directory in a temporary place that is removed afterwards (``--keep-runs`` keeps it)
+
+Load conditions: ``low`` — nothing added (the load average of the machine at the time is recorded); ``hog`` — a
+busy process spinning on one core beside both sides (started before the pair, stopped after it).
+
+Recorded per measurement: wall seconds, exit code, the test counts Vitest printed (failed tests), the load
+average before and after; for investigate also the snapshots written (count, total and largest size, zero-byte
+ones), the snapshot count per worker (PID.TID from Node's file names), and the verdict of every diagnosed worker
+(from the run's report.json). Printed: one line per measurement on stderr, then a table of medians with the
+spread (min–max) and the per-round ratio investigate ÷ plain; all of it also as JSON (``--json``, default
+bench/.cache/capture-<time>.json). A run that passes ``--timeout`` is stopped (SIGTERM, then SIGKILL of its
+process tree) and recorded as such; its ratio is then a lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+import suites as S  # noqa: E402
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+SNAP_NAME = re.compile(r"^Heap\.\d{8}\.\d{6}\.(\d+)\.(\d+)\.(\d+)\.heapsnapshot$")
+TESTS_LINE = re.compile(r"^\s*Tests\s+(.*)$", re.M)
+FILES_LINE = re.compile(r"^\s*Test Files\s+(.*)$", re.M)
+COUNT = re.compile(r"(\d+) (failed|passed|skipped|todo)")
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def clean_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEAPLENS_", "OPENCLAW_TEST_", "VITEST"))}
+    env["CI"] = "true"
+    return env
+
+
+def counts(text: str) -> dict:
+    """Vitest's summary lines (the last ones in the text): {'tests': {'passed': n, 'failed': m, …}, 'files': {…}}."""
+    text = ANSI.sub("", text)
+    out: dict = {}
+    for key, rx in (("tests", TESTS_LINE), ("files", FILES_LINE)):
+        found = rx.findall(text)
+        if found:
+            out[key] = {}
+            for line in found:  # several lanes: add them up
+                for n, what in COUNT.findall(line):
+                    out[key][what] = out[key].get(what, 0) + int(n)
+    return out
+
+
+def run_tree(argv: list[str], cwd: Path, env: dict, timeout: float, stdout_path: Path) -> tuple[float, int | None, bool]:
+    """Runs argv in its own session; (wall seconds, exit code, timed out). On timeout: SIGTERM to the process
+    (heaplens stops its lanes on it), then SIGKILL to every process of its tree that is still there."""
+    with open(stdout_path, "wb") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            code = proc.wait(timeout=timeout)
+            return time.perf_counter() - t0, code, False
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            tree = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.Error:
+            tree = []
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        wall = time.perf_counter() - t0
+        for p in tree:
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+        return wall, None, True
+
+
+class Hog:
+    """A busy process on one core (``--loads hog``), started and stopped by its own PID."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+def snapshots_of(run_dir: Path) -> dict:
+    files = [p for p in run_dir.rglob("*.heapsnapshot")]
+    per_worker: dict[str, int] = {}
+    sizes = []
+    zero = 0
+    for p in files:
+        size = p.stat().st_size
+        sizes.append(size)
+        zero += size == 0
+        m = SNAP_NAME.match(p.name)
+        key = f"{p.parent.name}:{m.group(1)}.{m.group(2)}" if m else f"{p.parent.name}:?"
+        per_worker[key] = per_worker.get(key, 0) + 1
+    return {"count": len(files), "bytes": sum(sizes), "largest": max(sizes, default=0), "zero_byte": zero,
+            "per_worker": dict(sorted(per_worker.items()))}
+
+
+def verdicts_of(run_dir: Path) -> list[dict]:
+    try:
+        doc = json.loads((run_dir / "report.json").read_text())
+    except (OSError, ValueError):
+        return []
+    out = []
+    for f in doc.get("findings") or []:
+        out.append({"lane": f.get("lane"), "pid": f.get("pid"), "verdict": f.get("verdict"),
+                    "confidence": f.get("confidence"), "snapshots": len(f.get("snapshots") or []),
+                    "summary": (f.get("summary") or "")[:200]})
+    return out
+
+
+def lanes_of(run_dir: Path) -> tuple[list[dict], dict]:
+    """Lane statuses from run.json and the test counts from the lanes' Vitest logs (added up)."""
+    lanes = []
+    try:
+        rec = json.loads((run_dir / "run.json").read_text())
+        raw = rec.get("lanes") or {}
+        for lane in (raw.values() if isinstance(raw, dict) else raw):
+            lanes.append({"name": lane.get("name"), "status": lane.get("status"), "exit_code": lane.get("exit_code"),
+                          "isolate": lane.get("isolate"), "files": len(lane.get("files_planned") or []),
+                          "elapsed_s": lane.get("elapsed_s")})
+    except (OSError, ValueError):
+        pass
+    text = "".join(p.read_text(errors="replace") for p in sorted(run_dir.glob("lanes/*/vitest.log")))
+    return lanes, counts(text)
+
+
+def measure_plain(suite: Path, marker: dict, timeout: float, log_dir: Path, tag: str) -> dict:
+    argv = list(marker["command"])
+    log = log_dir / f"{tag}-plain.log"
+    l0 = os.getloadavg()[0]
+    wall, code, timed_out = run_tree(argv, suite, clean_env(), timeout, log)
+    return {"side": "plain", "wall": wall, "exit_code": code, "timed_out": timed_out,
+            "counts": counts(log.read_text(errors="replace")), "load_before": l0, "load_after": os.getloadavg()[0],
+            "argv": argv}
+
+
+def measure_investigate(suite: Path, marker: dict, timeout: float, log_dir: Path, tag: str, extra: list[str],
+                        keep: bool) -> dict:
+    runs = Path(tempfile.mkdtemp(prefix=f"capture-{tag}-", dir=log_dir))
+    env = clean_env()
+    env["HEAPLENS_RUNS_DIR"] = str(runs)
+    argv = [sys.executable, "-m", "heaplens", "investigate", *marker["paths"], *extra, "--format", "json"]
+    log = log_dir / f"{tag}-investigate.log"
+    l0 = os.getloadavg()[0]
+    wall, code, timed_out = run_tree(argv, suite, env, timeout, log)
+    res = {"side": "investigate", "wall": wall, "exit_code": code, "timed_out": timed_out,
+           "load_before": l0, "load_after": os.getloadavg()[0], "argv": argv[1:]}
+    run_dirs = sorted(p.parent for p in runs.glob("*/run.json"))
+    if run_dirs:
+        rd = run_dirs[-1]
+        res["run_id"] = rd.name
+        res["snapshots"] = snapshots_of(rd)
+        res["verdicts"] = verdicts_of(rd)
+        res["lanes"], res["counts"] = lanes_of(rd)
+        shutil.rmtree(suite / ".heaplens" / "config" / rd.name, ignore_errors=True)
+    else:
+        res["snapshots"] = snapshots_of(runs)
+        res["verdicts"], res["lanes"], res["counts"] = [], [], {}
+    if keep:
+        res["runs_dir"] = str(runs)
+    else:
+        shutil.rmtree(runs, ignore_errors=True)
+    return res
+
+
+def fmt_s(x: float) -> str:
+    return f"{x:.1f}s"
+
+
+def fmt_mb(b: float) -> str:
+    return f"{b / 1048576:.0f}MiB" if b < 10 * 1073741824 else f"{b / 1073741824:.1f}GiB"
+
+
+def verdict_key(v: list[dict]) -> str:
+    """One run's verdicts as a stable text: per lane, the verdicts of its workers (PIDs differ run to run)."""
+    by_lane: dict[str, list[str]] = {}
+    for f in v:
+        by_lane.setdefault(str(f["lane"]), []).append(str(f["verdict"]))
+    return "; ".join(f"{lane}: {', '.join(sorted(vs))}" for lane, vs in sorted(by_lane.items())) or "(no finding)"
+
+
+def summarize(results: list[dict]) -> list[dict]:
+    rows = []
+    keys = sorted({(r["suite"], r["load"]) for r in results}, key=lambda k: (k[0], k[1] != "low"))
+    for suite, load in keys:
+        rs = [r for r in results if r["suite"] == suite and r["load"] == load]
+        plain = [r for r in rs if r["side"] == "plain"]
+        inv = [r for r in rs if r["side"] == "investigate"]
+        ratios = []
+        for p in plain:
+            q = next((i for i in inv if i["rep"] == p["rep"]), None)
+            if q:
+                ratios.append(q["wall"] / p["wall"])
+        snaps = [i["snapshots"]["count"] for i in inv]
+        sizes = [i["snapshots"]["bytes"] for i in inv]
+        per_worker = [sorted(i["snapshots"]["per_worker"].values()) for i in inv]
+        verdicts = [verdict_key(i.get("verdicts") or []) for i in inv]
+        rows.append({
+            "suite": suite, "load": load, "reps": len(plain),
+            "plain_median": statistics.median(p["wall"] for p in plain) if plain else None,
+            "plain_range": [min(p["wall"] for p in plain), max(p["wall"] for p in plain)] if plain else None,
+            "investigate_median": statistics.median(i["wall"] for i in inv) if inv else None,
+            "investigate_range": [min(i["wall"] for i in inv), max(i["wall"] for i in inv)] if inv else None,
+            "timeouts": sum(1 for i in inv if i["timed_out"]),
+            "ratio_median": statistics.median(ratios) if ratios else None,
+            "ratio_range": [min(ratios), max(ratios)] if ratios else None,
+            "snapshots_median": statistics.median(snaps) if snaps else None,
+            "snapshot_bytes_median": statistics.median(sizes) if sizes else None,
+            "largest_snapshot": max((i["snapshots"]["largest"] for i in inv), default=0),
+            "zero_byte_snapshots": sum(i["snapshots"]["zero_byte"] for i in inv),
+            "per_worker": per_worker,
+            "verdicts": sorted(set(verdicts)),
+            "failed_tests_plain": [p.get("counts", {}).get("tests", {}).get("failed", 0) for p in plain],
+            "failed_tests_investigate": [i.get("counts", {}).get("tests", {}).get("failed", 0) for i in inv],
+            "load_avg": [round(min(r["load_before"] for r in rs), 2), round(max(r["load_after"] for r in rs), 2)],
+        })
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    head = ("suite", "load", "plain (min–max)", "investigate (min–max)", "ratio (min–max)", "snaps", "snap size",
+            "per worker", "failed p/h", "load avg")
+    lines = [head]
+    for r in rows:
+        to = f" +{r['timeouts']} timeout" if r["timeouts"] else ""
+        pw = " | ".join(",".join(map(str, w)) for w in r["per_worker"]) or "-"
+        lines.append((
+            r["suite"], r["load"],
+            f"{fmt_s(r['plain_median'])} ({fmt_s(r['plain_range'][0])}–{fmt_s(r['plain_range'][1])})" if r["plain_median"] else "-",
+            f"{fmt_s(r['investigate_median'])} ({fmt_s(r['investigate_range'][0])}–{fmt_s(r['investigate_range'][1])}){to}"
+            if r["investigate_median"] else "-",
+            f"{r['ratio_median']:.2f}× ({r['ratio_range'][0]:.2f}–{r['ratio_range'][1]:.2f})" if r["ratio_median"] else "-",
+            f"{r['snapshots_median']:g}" if r["snapshots_median"] is not None else "-",
+            f"{fmt_mb(r['snapshot_bytes_median'])} (max {fmt_mb(r['largest_snapshot'])})" if r["snapshot_bytes_median"] else "-",
+            pw,
+            f"{','.join(map(str, r['failed_tests_plain']))}/{','.join(map(str, r['failed_tests_investigate']))}",
+            f"{r['load_avg'][0]:.1f}–{r['load_avg'][1]:.1f}",
+        ))
+    widths = [max(len(str(l[i])) for l in lines) for i in range(len(head))]
+    out = ["  ".join(str(c).ljust(w) for c, w in zip(l, widths)).rstrip() for l in lines]
+    out.append("")
+    for r in rows:
+        out.append(f"verdicts {r['suite']} ({r['load']}): " + " ‖ ".join(r["verdicts"]))
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--suites", default="demo,gen200,modules3mb,date-fns,hono")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--loads", default="low,hog", help="low, hog or both (default)")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds per run (default 1800)")
+    ap.add_argument("--json", metavar="FILE")
+    ap.add_argument("--keep-runs", action="store_true", help="keep heaplens's run directories (snapshots!)")
+    ap.add_argument("--no-warmup", action="store_true")
+    a = ap.parse_args(argv)
+    names = [s for s in a.suites.split(",") if s]
+    loads = [x for x in a.loads.split(",") if x]
+    for x in loads:
+        if x not in ("low", "hog"):
+            ap.error(f"--loads: {x!r} is not low or hog")
+    prepared = {}
+    for name in names:
+        if name not in S.SUITE_NAMES:
+            ap.error(f"unknown suite {name!r} (one of {', '.join(S.SUITE_NAMES)})")
+        path = S.suite_path(name)
+        marker = S.read_marker(path)
+        if marker is None:
+            print(f"bench_capture: {name} is not prepared: .venv/bin/python bench/suites.py prepare {name}",
+                  file=sys.stderr)
+            return 2
+        prepared[name] = (path, marker)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out_json = Path(a.json) if a.json else HERE / ".cache" / f"capture-{stamp}.json"
+    log_dir = HERE / ".cache" / f"capture-logs-{stamp}"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    machine = {"cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+               "node": S.node_version(), "python": sys.version.split()[0],
+               "heaplens_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                                                 capture_output=True, text=True).stdout.strip()}
+    doc = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "machine": machine,
+           "argv": sys.argv, "investigate_args": extra,
+           "suites": {n: {k: m.get(k) for k in ("vitest", "files", "commit", "command", "paths")}
+                      for n, (p, m) in prepared.items()},
+           "results": []}
+    hog = Hog()
+    try:
+        for name, (path, marker) in prepared.items():
+            if not a.no_warmup:
+                say(f"[capture] {name}: warm-up plain run")
+                measure_plain(path, marker, a.timeout, log_dir, f"{name}-warmup")
+            for rep in range(1, a.reps + 1):
+                for load in loads:
+                    if load == "hog":
+                        hog.start()
+                    try:
+                        order = ("plain", "investigate") if rep % 2 else ("investigate", "plain")
+                        for side in order:
+                            tag = f"{name}-{load}-{rep}"
+                            if side == "plain":
+                                r = measure_plain(path, marker, a.timeout, log_dir, tag)
+                            else:
+                                r = measure_investigate(path, marker, a.timeout, log_dir, tag, extra, a.keep_runs)
+                            r.update({"suite": name, "load": load, "rep": rep})
+                            doc["results"].append(r)
+                            extra_info = ""
+                            if side == "investigate":
+                                extra_info = (f" snaps={r['snapshots']['count']} ({fmt_mb(r['snapshots']['bytes'])})"
+                                              f" verdicts={verdict_key(r.get('verdicts') or [])}")
+                            failed = r.get("counts", {}).get("tests", {}).get("failed", 0)
+                            say(f"[capture] {name} load={load} rep={rep} {side}: {r['wall']:.1f}s exit={r['exit_code']}"
+                                f"{' TIMEOUT' if r['timed_out'] else ''} failed={failed} "
+                                f"loadavg={r['load_before']:.1f}→{r['load_after']:.1f}{extra_info}")
+                            out_json.parent.mkdir(parents=True, exist_ok=True)
+                            out_json.write_text(json.dumps(doc, indent=1))
+                    finally:
+                        hog.stop()
+    finally:
+        hog.stop()
+    doc["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    doc["summary"] = summarize(doc["results"])
+    out_json.write_text(json.dumps(doc, indent=1))
+    print(f"machine: {machine['cpus']} CPUs, {machine['memory_gib']} GiB, Node {machine['node']}, "
+          f"Python {machine['python']}, heaplens {machine['heaplens_commit']}; {doc['started']} → {doc['finished']}")
+    print(f"investigate args: {' '.join(extra) or '(defaults)'}; reps={a.reps}; logs {log_dir}")
+    print(table(doc["summary"]))
+    print(f"\nJSON: {out_json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,7 @@
+import { expect, test } from 'vitest'
+import { validate } from '../src/validate.js'
+
+// Form field 028: 200 values through the `email` rule (each call leaves a small audit entry behind).
+test('field 028 accepts valid email values', () => {
+  for (let i = 0; i < 200; i++) expect(validate('email', `user${i}.n028@example.test`)).toBe(true)
+})

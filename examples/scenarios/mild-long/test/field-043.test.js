@@ -1,0 +1,7 @@
+import { expect, test } from 'vitest'
+import { validate } from '../src/validate.js'
+
+// Form field 043: 200 values through the `short` rule (each call leaves a small audit entry behind).
+test('field 043 accepts valid short values', () => {
+  for (let i = 0; i < 200; i++) expect(validate('short', `v43-${i}`)).toBe(true)
+})

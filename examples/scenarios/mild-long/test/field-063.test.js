@@ -1,0 +1,7 @@
+import { expect, test } from 'vitest'
+import { validate } from '../src/validate.js'
+
+// Form field 063: 200 values through the `short` rule (each call leaves a small audit entry behind).
+test('field 063 accepts valid short values', () => {
+  for (let i = 0; i < 200; i++) expect(validate('short', `v63-${i}`)).toBe(true)
+})

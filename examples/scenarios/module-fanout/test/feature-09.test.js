@@ -1,0 +1,13 @@
+import { describe, expect, test } from 'vitest'
+import { runFeature, stepCount } from '../src/generated/feature-09/index.js'
+
+// Loads one feature: its index and ten part modules (plus shared utilities). In a shared worker
+// (isolate=false) every file's modules stay in the module runner's cache: the number of evaluated
+// modules grows by eleven per file.
+describe('feature 09', () => {
+  test('runs every step', () => {
+    const out = runFeature(10)
+    expect(out).toHaveLength(stepCount)
+    expect(out.every((r) => r.ok)).toBe(true)
+  })
+})

@@ -1,0 +1,133 @@
+"""The report of a run: built from its record and its diagnosis, cached in ``<run>/report.json`` with
+what produced it, rendered in one format.
+
+One answer per run: ``heaplens diagnose RUN``, ``heaplens report RUN`` and ``heaplens investigate`` all read
+:func:`report_document`. The cached model is reused only when it was produced by the same engine (a digest
+of the diagnosis code and rules this heaplens ships), the same options (retainers, lanes) and the same extra
+rules, and the run record has not changed since; otherwise it is rebuilt (and saved).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from .. import __version__, printable
+from ..diagnose import load_rules
+from ..diagnose.run import diagnose_run
+from ..errors import UsageError
+from ..fix.behavior import isolate
+from ..kernels import RETAINERS_HINT, require_compiled
+from ..progress import enabled, status
+from ..report import RENDERERS, model
+from ..runner.record import RunRecord
+
+REPORT_FILE = "report.json"
+
+
+@cache
+def engine_digest() -> str:
+    """A digest of what decides a report's content: the diagnosis package (code and rules) and the report
+    model, as installed."""
+    h = hashlib.sha256(__version__.encode())
+    for package, pattern in (("heaplens.diagnose", "*"), ("heaplens.report", "model.py")):
+        folder = resources.files(package)
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.is_file() and Path(entry.name).match(pattern) and entry.name.endswith((".py", ".json")):
+                h.update(entry.name.encode())
+                h.update(entry.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _rules_digest(paths: list[str]) -> str | None:
+    if not paths:
+        return None
+    h = hashlib.sha256()
+    for p in paths:
+        try:
+            h.update(Path(p).read_bytes())
+        except OSError as exc:
+            raise UsageError(f"cannot read the rules file {p}: {exc.strerror}") from None
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    rules: tuple[str, ...] = ()
+    lanes: tuple[str, ...] = ()
+    retainers: bool = True
+
+    def produced_by(self) -> dict:
+        return {"engine": engine_digest(), "heaplens": __version__, "retainers": self.retainers,
+                "lanes": sorted(self.lanes), "rules": _rules_digest(list(self.rules))}
+
+
+def report_document(run: RunRecord | str | os.PathLike, *, rules: list[str] | None = None,
+                    lanes: list[str] | None = None, retainers: bool = True, rebuild: bool = False,
+                    progress: bool | None = None) -> dict:
+    """The report model of a run: ``<run>/report.json`` when it was produced the same way and is newer than
+    the run record, otherwise built now (and saved there, atomically)."""
+    rec = run if isinstance(run, RunRecord) else RunRecord.load(run)
+    opts = ReportOptions(tuple(rules or ()), tuple(lanes or ()), retainers)
+    key = opts.produced_by()
+    cached = rec.dir / REPORT_FILE
+    if not rebuild and cached.is_file() and cached.stat().st_mtime >= rec.path.stat().st_mtime:
+        try:
+            doc = model.load(cached)
+        except UsageError:
+            doc = None  # a damaged cache is rebuilt, not trusted
+        if doc is not None and doc.get("produced_by") == key:
+            return doc
+    if retainers:
+        require_compiled(RETAINERS_HINT)
+    with status(enabled(progress)) as say:
+        rd = diagnose_run(rec, rules=load_rules(list(opts.rules)), retainers=retainers, lanes=list(opts.lanes) or None,
+                          progress=say)
+    doc = model.build(rd)
+    doc["produced_by"] = key
+    add_fix_edits(doc, rec)
+    model.write(doc, cached)
+    return doc
+
+
+def add_fix_edits(doc: dict, rec: RunRecord) -> None:
+    """The concrete edit of each isolation fix (a diff of the manifest it would change), computed by the fix
+    layer without writing anything."""
+    for f in doc["findings"]:
+        fix = f.get("fix") or {}
+        if fix.get("kind") != "isolate" or not fix.get("files") or not rec.root:
+            continue
+        try:
+            res = isolate(rec.root, fix["files"], reason=fix.get("reason"), kind="isolated",
+                          behavior_path=fix.get("behavior_manifest"), dry_run=True)
+            fix["manifest_diff"] = res.diff
+        except UsageError as exc:  # the proposal stays useful without the diff
+            fix["manifest_diff_error"] = str(exc)
+
+
+def render(doc: dict, fmt: str, *, color: bool | None = None) -> str:
+    """The report model in one format (``text``, ``markdown``, ``json``, ``html``)."""
+    try:
+        renderer = RENDERERS[fmt]
+    except KeyError:
+        raise UsageError(f"no report format {fmt!r} (formats: {', '.join(RENDERERS)})") from None
+    if fmt != "json":  # names and paths from snapshots and the record, made printable (JSON escapes them)
+        doc = printable.deep(doc)
+    return renderer(doc, color=color)
+
+
+def append_step_summary(markdown: str) -> str | None:
+    """Append the Markdown report to ``$GITHUB_STEP_SUMMARY`` when set; the file written, or None."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return None
+    try:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(markdown)
+    except OSError as exc:
+        raise UsageError(f"cannot append to $GITHUB_STEP_SUMMARY ({target}): {exc.strerror}") from None
+    return target

@@ -1,0 +1,219 @@
+"""``heaplens verify RUN``: rerun what a fix touched and compare before with after.
+
+Touched files: those the current manifests plan into a different lane than the run did (an
+isolation patch), or, when no file moved (a cleanup fix in the code), the files of the lanes that had
+a finding. They are rerun with the run's options — with snapshots if their lanes finished with
+snapshots before, otherwise without (snapshot overhead must not decide the comparison) — and compared:
+the highest worker RSS peak over the touched lanes, per-lane peaks, the JS-heap slope per file, and
+the growth of the families that dominated the finding.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UsageError
+from ..report import model
+from ..runner.record import LaneRecord, RunRecord
+from ..runner.session import execute, prepare
+from ..units import cut, fmt_size
+from .report import report_document
+
+MIN_DROP = 10.0  # percent: a peak that falls by less is "not verified"
+
+
+@dataclass
+class LaneFigures:
+    peak: int  # highest worker RSS (bytes)
+    slope: float  # JS heap kept per file by the worst worker that ran two files or more (bytes/file)
+    files: int
+    faults: int
+
+
+@dataclass
+class Verification:
+    before_run: str
+    after_run: str | None
+    touched_files: list[str]
+    moved: bool  # files changed lanes (an isolation patch) vs. a rerun of the same lanes
+    snapshots: bool
+    lanes_before: dict[str, LaneFigures] = field(default_factory=dict)
+    lanes_after: dict[str, LaneFigures] = field(default_factory=dict)
+    families: list[dict] = field(default_factory=list)
+    verdict: str = "not verified"
+    lines: list[str] = field(default_factory=list)
+    exit_code: int | None = None
+    after_report: dict | None = field(default=None, repr=False)  # the rerun's report model, built once
+
+    def to_json(self) -> dict:
+        def lanes(d):
+            return {k: v.__dict__ for k, v in d.items()}
+
+        pb, pa = self.peak(self.lanes_before), self.peak(self.lanes_after)
+        return {"before_run": self.before_run, "after_run": self.after_run, "touched_files": self.touched_files,
+                "moved": self.moved, "snapshots": self.snapshots, "peak_before": pb, "peak_after": pa,
+                "change_pct": _pct(pb, pa), "lanes_before": lanes(self.lanes_before),
+                "lanes_after": lanes(self.lanes_after), "families": self.families, "verdict": self.verdict,
+                "lines": self.lines, "exit_code": self.exit_code}
+
+    @staticmethod
+    def peak(lanes: dict[str, LaneFigures]) -> int:
+        return max((f.peak for f in lanes.values()), default=0)
+
+
+def _pct(a: float, b: float) -> float | None:
+    return None if not a else round(100.0 * (b - a) / a, 1)
+
+
+def lane_figures(lane: LaneRecord) -> LaneFigures:
+    # the heap a long-lived worker keeps per file it runs: only workers that ran two files or more
+    slope = 0.0
+    for files in lane.files_by_pid().values():
+        if len(files) >= 2 and files[0].heap_used_start is not None and files[-1].heap_used_end is not None:
+            slope = max(slope, (files[-1].heap_used_end - files[0].heap_used_start) / len(files))
+    return LaneFigures(peak=lane.peak_rss(), slope=slope, files=len(lane.files), faults=len(lane.faults))
+
+
+def touched(rec: RunRecord, current_lane_of: dict[str, str], finding_lanes: list[str]) -> tuple[list[str], list[str], bool]:
+    """(files to rerun, lanes of the run they were in, whether files moved between lanes)."""
+    old_lane_of = rec.plan.lane_of()
+    moved = sorted(f for f, lane in old_lane_of.items() if f in current_lane_of and current_lane_of[f] != lane)
+    if moved:
+        lanes = sorted({old_lane_of[f] for f in moved})
+    else:
+        lanes = sorted(set(finding_lanes))
+    files = [f for f, lane in old_lane_of.items() if lane in lanes]
+    return files, lanes, bool(moved)
+
+
+def _current_plan(rec: RunRecord) -> dict[str, str]:
+    cli = _cli(rec)
+    cli["lane"] = None
+    _suite, plan, *_ = prepare(cli, [])
+    return {f: l.name for l in plan.lanes for f in l.files}
+
+
+def _cli(rec: RunRecord) -> dict:
+    """The run's resolved options as command-line values (the rerun runs with them, whatever the
+    environment says now); the lane selection, shard and snapshots are decided by the verification."""
+    cli = {k: v for k, v in rec.options.items() if k not in ("lane", "shard", "snapshot_interval", "snapshot_dir")}
+    cli["root"] = rec.root
+    return cli
+
+
+def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots: bool | None = None,
+           say=print) -> Verification:
+    rec = RunRecord.load(run_dir)
+    path = rec.dir
+    if not rec.finished:
+        raise UsageError(f"{path}: the run has not finished")
+    report = _report(rec)
+    finding_lanes = [f["lane"] for f in report["findings"] if f["significant"]] if report else []
+    files, lanes, moved = touched(rec, _current_plan(rec), finding_lanes)
+    if not files:
+        raise UsageError(f"{path}: nothing to verify — no file changed lanes and no lane had a finding")
+    lane_recs = rec.lanes
+    before_snaps = any(lane_recs[l].snapshots.files for l in lanes if l in lane_recs)
+    finished = all(l in lane_recs and lane_recs[l].status == "passed" for l in lanes)
+    use_snaps = (before_snaps and finished) if snapshots is None else snapshots
+    v = Verification(before_run=str(path), after_run=None, touched_files=files, moved=moved, snapshots=use_snaps)
+    v.lanes_before = {l: lane_figures(lane_recs[l]) for l in lanes if l in lane_recs}
+    say(f"[heaplens] verify: {len(files)} file(s) of lane(s) {', '.join(lanes)} "
+        + ("moved to other lanes by the manifests" if moved else "rerun after the fix")
+        + (f"; snapshots every {rec.options.get('snapshot_interval')}s" if use_snaps else "; snapshots off"))
+    cli = _cli(rec)
+    cli["snapshot_interval"] = rec.options.get("snapshot_interval") if use_snaps else 0.0
+    argv = ["heaplens", "run", *files]
+    result = execute(cli, files, list(rec.vitest_args), argv)
+    v.exit_code = result.exit_code
+    v.after_run = str(result.dir)
+    v.lanes_after = {n: lane_figures(l) for n, l in result.record.lanes.items()}
+    _compare(v, report, result.record if use_snaps else None, min_drop)
+    return v
+
+
+def _report(rec: RunRecord) -> dict | None:
+    try:
+        return report_document(rec)
+    except UsageError:  # a report that cannot be built must not stop the verification
+        return None
+
+
+def _compare(v: Verification, report: dict | None, after: RunRecord | None, min_drop: float) -> None:
+    pb, pa = v.peak(v.lanes_before), v.peak(v.lanes_after)
+    for name, b in v.lanes_before.items():
+        a = v.lanes_after.get(name)
+        if a is None:
+            v.lines.append(f"{name} peak RSS {fmt_size(b.peak)} → lane gone (its files moved)")
+            continue
+        ch = _pct(b.peak, a.peak)
+        v.lines.append(f"{name} peak RSS {fmt_size(b.peak)} → {fmt_size(a.peak)}"
+                       + (f" ({ch:+.0f} %)".replace("-", "−") if ch is not None else ""))
+    for name, a in v.lanes_after.items():
+        if name not in v.lanes_before:
+            v.lines.append(f"{name} (new lane) peak RSS {fmt_size(a.peak)}, {a.files} file(s)")
+    ch = _pct(pb, pa)
+    v.lines.append(f"highest worker peak over the touched lanes: {fmt_size(pb)} → {fmt_size(pa)}"
+                   + (f" ({ch:+.0f} %)".replace("-", "−") if ch is not None else ""))
+    sb = max((b.slope for b in v.lanes_before.values()), default=0.0)
+    sa = max((a.slope for a in v.lanes_after.values()), default=0.0)
+    v.lines.append(f"JS heap kept per file by a shared worker (worst): {fmt_size(sb, signed=True)}/file → "
+                   f"{fmt_size(sa, signed=True)}/file")
+    faults_b = sum(b.faults for b in v.lanes_before.values())
+    faults_a = sum(a.faults for a in v.lanes_after.values())
+    if faults_b or faults_a:
+        v.lines.append(f"worker faults (OOM/crash): {faults_b} → {faults_a}")
+    if report and after is not None:
+        _families(v, report, after)
+    dropped = ch is not None and -ch >= min_drop
+    if faults_a > faults_b:
+        v.verdict = "not verified"
+        v.lines.append("not verified: workers failed in the rerun")
+    elif (dropped and faults_a <= faults_b) or (faults_b and not faults_a):
+        v.verdict = "verified"
+    else:
+        v.verdict = "not verified"
+        v.lines.append(f"not verified: the peak did not fall by {min_drop:g} % or more")
+    if v.exit_code and v.verdict == "verified":
+        v.lines.append(f"note: the rerun exited {v.exit_code} (failing tests?)")
+
+
+def _families(v: Verification, report: dict, after_rec: RunRecord) -> None:
+    """The finding's top families: their growth before vs. in the rerun's lane of the same name."""
+    try:
+        after = v.after_report = report_document(after_rec)
+    except UsageError as exc:
+        v.lines.append(f"families not compared: {exc}")
+        return
+    for f in report["findings"]:
+        if not f["significant"] or f["lane"] not in v.lanes_before:
+            continue
+        later = [g for g in after["findings"] if g["lane"] == f["lane"] and g.get("families") is not None]
+        got = {}
+        for g in later:
+            for r in g.get("families") or []:
+                key = (r["type"], r["name"])
+                got[key] = max(got.get(key, 0), r["size_delta"])
+        for r in (f.get("families") or [])[:5]:
+            key = (r["type"], r["name"])
+            v.families.append({"lane": f["lane"], "type": r["type"], "name": r["name"],
+                               "before": r["size_delta"], "after": got.get(key, 0)})
+    if v.families:
+        for fam in v.families[:5]:
+            v.lines.append(f"{fam['lane']} family {fam['type']} {cut(fam['name'] or '', 50)}: "
+                           f"{fmt_size(fam['before'], signed=True)} → {fmt_size(fam['after'], signed=True)}")
+
+
+def record(v: Verification) -> None:
+    """Both runs' reports carry the verification (report.json beside each run.json)."""
+    for d in (v.before_run, v.after_run):
+        if not d:
+            continue
+        try:
+            doc = v.after_report if d == v.after_run and v.after_report is not None else report_document(d)
+        except UsageError:
+            continue
+        doc["verification"] = v.to_json()
+        model.write(doc, Path(d) / "report.json")

@@ -1,0 +1,184 @@
+"""Capture that reflects the suite (issue 12): the suite's own pool/isolate/projects, snapshots written from
+inside the worker (processes and threads) at test-file boundaries after a full GC, the overhead budget, and
+the GC-settled per-file line. Each suite under ``fixtures/capture/`` is copied to a temporary directory with one
+version fixture's ``node_modules`` linked into it, so the same suite runs on Vitest 3.2, 4 and 5; the snapshots
+are real V8 snapshots, read back with the slow reference reader and counted by class."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from runner_helpers import hl, parse_kv
+
+from heaplens.snapshot.files import parse_name
+from reference import classes, load
+
+CAPTURE = Path(__file__).parent / "fixtures" / "capture"
+VERSIONS = ["v3", "v4", "v5"]
+
+
+def suite(name: str, fixture: Path, tmp_path: Path) -> Path:
+    root = tmp_path / name
+    shutil.copytree(CAPTURE / name, root, ignore=shutil.ignore_patterns("node_modules", ".heaplens"))
+    os.symlink(fixture / "node_modules", root / "node_modules")
+    return root
+
+
+def count(path: str, cls: str) -> int:
+    return classes(load(Path(path))).get(cls, (0, 0))[0]
+
+
+def lane_of(r) -> dict:
+    return r.record["lanes"]["unit-fast"]
+
+
+def snapshots_by_worker(lane: dict) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for s in lane["snapshots"]["written"]:
+        out.setdefault(s["worker"], []).append(s)
+    return out
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_threads_pool_suite_with_a_leak(version, request, tmp_path):
+    """pool: 'threads' is kept (it used to run as forks); each worker thread writes its own snapshots, named
+    by PID and thread id, at its first and last file end, and the later one holds the objects its files kept."""
+    root = suite("threads-leak", request.getfixturevalue(version), tmp_path)
+    r = hl("run", "--snapshots", cwd=root, runs=tmp_path / "runs")
+    assert r.code == 0, r.out[-3000:] + r.err  # the test files assert that they run in a worker thread
+    assert "deviation" not in r.out
+    start = parse_kv(r.lines("[heaplens] start unit-fast")[0])
+    assert (start["pool"], start["isolate"]) == ("threads", "no")
+    lane = lane_of(r)
+    assert "--pool=threads" not in lane["argv"] and not any(a.startswith("--pool") for a in lane["argv"])
+    assert all(f["tid"] >= 1 and f["pool"] == "threads" and f["rss_scope"] == "process" for f in lane["files"])
+    workers = {k: w for k, w in lane["workers"].items() if w["files"]}
+    assert workers and all(w["tid"] >= 1 for w in workers.values())
+    by_worker = snapshots_by_worker(lane)
+    for key, w in workers.items():
+        snaps = by_worker.get(key, [])
+        # after its first file's collection, the end of its first file, ..., the end of its last file
+        assert [(s["reason"], s["at"]) for s in snaps[:2]] == [("first", "collected"), ("first", "end")], snaps
+        assert len(w["files"]) < 2 or snaps[-1]["reason"] == "last"
+        assert w["files_after_last_snapshot"] == []
+        names = [parse_name(s["path"]) for s in snaps]
+        assert all(n is not None and n.pid == w["pid"] and n.tid == w["tid"] for n in names)
+        assert len({n.seq for n in names}) == len(names)
+        # exact counts: 1500 objects per file the thread had ended when each snapshot was written
+        assert count(snaps[0]["path"], "ThreadLeak") == 0
+        assert count(snaps[1]["path"], "ThreadLeak") == 1500
+        assert count(snaps[-1]["path"], "ThreadLeak") == 1500 * len(w["files"])
+    assert any(len(w["files"]) >= 2 for w in workers.values()), "no thread ran two files"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_isolate_true_leak_inside_one_file(version, request, tmp_path):
+    """Vitest's default isolate:true (a worker per file): the pair is after the file's collection (its module
+    state exists, empty) and its end — the growth inside the file is in the second snapshot only."""
+    root = suite("isolated-leak", request.getfixturevalue(version), tmp_path)
+    r = hl("run", "--snapshots", cwd=root, runs=tmp_path / "runs")
+    assert r.code == 0, r.out[-3000:] + r.err
+    assert "deviation" not in r.out and "isolate=yes" in r.lines("[heaplens] start unit-fast")[0]
+    lane = lane_of(r)
+    leaky = next(f for f in lane["files"] if f["file"] == "leaky.test.js")
+    assert leaky["settled_base"] == "collected"
+    pair = [s for s in lane["snapshots"]["written"] if s["file"] == "leaky.test.js"]
+    assert [s["at"] for s in pair] == ["collected", "end"], pair
+    assert pair[0]["pid"] == pair[1]["pid"] == leaky["pid"]
+    assert count(pair[0]["path"], "InFileLeak") == 0
+    assert count(pair[1]["path"], "InFileLeak") == 4000
+    # the cheap GC-settled line saw the growth too: more than the clean file's
+    clean = next(f for f in lane["files"] if f["file"] == "clean.test.js")
+    assert leaky["heap_growth"] > clean["heap_growth"] + 100_000
+    assert leaky["rss_inflated"]  # a snapshot was written between its RSS start and end
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_many_sub_second_files_leaking_a_little_each(version, request, tmp_path):
+    """20 files of ~0.1 s without isolation, each keeping 1200 objects: with default settings every worker that
+    ran two or more files has at least two GC-settled snapshots (its first and its last file end), and the
+    last one holds every object its files kept. Snapshots in between are spaced out by the budget, said once."""
+    root = suite("spread", request.getfixturevalue(version), tmp_path)
+    r = hl("run", "--snapshots", cwd=root, runs=tmp_path / "runs")
+    assert r.code == 0, r.out[-3000:] + r.err
+    lane = lane_of(r)
+    by_worker = snapshots_by_worker(lane)
+    several = {k: w for k, w in lane["workers"].items() if len(w["files"]) >= 2}
+    assert several
+    for key, w in several.items():
+        snaps = by_worker[key]
+        ends = [s for s in snaps if s["at"] != "collected"]
+        assert len(ends) >= 2 and ends[0]["reason"] == "first" and ends[-1]["reason"] == "last"
+        assert ends[-1]["index"] == len(w["files"])
+        assert count(ends[-1]["path"], "SpreadLeak") == 1200 * len(w["files"])
+        assert count(ends[0]["path"], "SpreadLeak") == 1200
+    # one line per snapshot, no signal-round lines, at most one "spacing out" line
+    wrote = r.lines("[heaplens][heap] unit-fast wrote ")
+    assert len(wrote) == len(lane["snapshots"]["written"])
+    assert all(" in " in l and "MiB" in l or "KiB" in l for l in wrote)
+    assert len([l for l in r.lines("[heaplens][heap] unit-fast ") if "spacing snapshots out" in l]) <= 1
+    assert not [l for l in r.out.splitlines() if " seq=" in l]
+    summary = r.lines("[heaplens][heap] summary unit-fast")
+    assert len(summary) == 1 and "files after a worker's last snapshot: none" in summary[0]
+    # every file end has a GC-settled line: heap used, external, ArrayBuffers after the forced GC
+    trace = [json.loads(l) for l in Path(lane["trace"]).read_text().splitlines()]
+    ends = [e for e in trace if e["ev"] == "end"]
+    assert len(ends) == 20 and all(e["settled"] and e["heapUsed"] > 0 and "arrayBuffers" in e for e in ends)
+    stats = lane["snapshots"]["stats"]
+    assert stats["workers_with_two"] == stats["workers"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_isolate_true_is_kept(version, request, tmp_path):
+    """A suite whose files pass only with isolation: it passes under heaplens run (no manifest, no option), and
+    fails when isolation is turned off — which heaplens then states as a deviation with its reason."""
+    root = suite("isolate-kept", request.getfixturevalue(version), tmp_path)
+    r = hl("plan", cwd=root)
+    assert r.code == 0 and "isolate=yes" in r.out and "deviation" not in r.out, r.out
+    r = hl("run", cwd=root, runs=tmp_path / "a")
+    assert r.code == 0, r.out[-3000:]
+    lane = lane_of(r)
+    assert lane["deviations"] == [] and not any(a in lane["argv"] for a in ("--isolate", "--no-isolate"))
+    assert len({f["pid"] for f in lane["files"]}) == 3  # a worker per file
+    r = hl("run", "--no-isolate", cwd=root, runs=tmp_path / "b")
+    assert r.code == 1  # the check can fail: without isolation the second file sees the first one's state
+    dev = r.lines("[heaplens] deviation unit-fast")
+    assert dev == ["[heaplens] deviation unit-fast: ran with isolate=no although the config says yes, "
+                   "because isolate=false (cli)"]
+    assert r.record["plan"]["deviations"][0]["setting"] == "isolate"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_pool_and_isolate_per_project(version, request, tmp_path):
+    """Projects with their own pool/isolate run as configured, side by side in one lane: forks without isolation
+    (snapshots at its worker's first and last file) and threads with isolation (a worker thread per file); the
+    heap limit reaches both (execArgv for the processes, the Vitest process's flags for the threads)."""
+    root = suite("per-project", request.getfixturevalue(version), tmp_path)
+    r = hl("plan", cwd=root)
+    assert r.code == 0, r.err
+    line = next(l for l in r.out.splitlines() if l.startswith("unit-fast "))
+    assert parse_kv(line)["pool"] == "forks|threads" and parse_kv(line)["isolate"] == "no|yes"
+    r = hl("run", "--snapshots", "--max-old-space-mb", "200", cwd=root, runs=tmp_path / "runs",
+           env={"HEAPLENS_FIXTURE_HEAP_MB": "200"})
+    assert r.code == 0, r.out[-3000:] + r.err  # the files check their runtime and their heap limit
+    lane = lane_of(r)
+    files = {f["file"]: f for f in lane["files"]}
+    assert set(files) == {"procs/p1.test.js", "procs/p2.test.js", "threads/t1.test.js", "threads/t2.test.js"}
+    for name, f in files.items():
+        if name.startswith("procs/"):
+            assert (f["pool"], f["isolate"], f["tid"], f["project"]) == ("forks", False, 0, "procs")
+        else:
+            assert (f["pool"], f["isolate"], f["project"]) == ("threads", True, "threads") and f["tid"] >= 1
+            assert f["settled_base"] == "collected"
+        assert 200 * 2**20 <= f["heap_limit"] <= 330 * 2**20
+    written = lane["snapshots"]["written"]
+    procs = [s for s in written if s["tid"] == 0]
+    assert [(s["reason"], s["at"]) for s in procs[:2]] == [("first", "collected"), ("first", "end")]
+    threads = [s for s in written if s["tid"] >= 1]
+    # the threads project's first file (slot first) gets its pair, named by the thread
+    assert [s["at"] for s in threads[:2]] == ["collected", "end"] and threads[0]["tid"] == threads[1]["tid"]
+    assert lane["env"].get("NODE_OPTIONS") == "--max-old-space-size=200"
