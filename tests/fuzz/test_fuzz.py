@@ -104,8 +104,6 @@ def run_dir(work) -> Path:
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
-@pytest.mark.xfail(strict=True, reason="issue 14 item 6: run records are validated by the lead's typed record "
-                                       "(runner/record.py); remove this mark when it lands")
 def test_fuzz_records(run_dir, work):
     results, seconds = run_family("record", work)
     report("record", results, seconds, work)

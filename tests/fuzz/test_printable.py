@@ -119,11 +119,11 @@ def test_an_error_line_with_bytes_from_the_file(pair, tmp_path):
 
 SUITE_TEST = r"""import { test, expect } from 'vitest';
 const tag = '\x1b]52;c;ZXZpbA==\x07\x1b[2J\x1b[31mEvilClass';
-const K = new Function('return class {}')();
+const K = new Function('return class { constructor(k) { this.pad = "x".repeat(400) + k; } }')();
 Object.defineProperty(K.prototype, Symbol.toStringTag, { value: tag });
 globalThis.__hostile ??= [];
 test('hostile {i}', async () => {
-  for (let k = 0; k < 20000; k++) globalThis.__hostile.push(new K());
+  for (let k = 0; k < 20000; k++) globalThis.__hostile.push(new K(k));
   await new Promise((r) => setTimeout(r, 1200));
   expect(1).toBe(1);
 });
@@ -141,6 +141,7 @@ def hostile_run(tmp_path_factory):
     os.symlink(v4 / "node_modules", d / "node_modules")
     (d / "package.json").write_text(json.dumps({"name": "hostile-suite", "private": True, "type": "module"}))
     (d / "package-lock.json").write_text(json.dumps({"name": "hostile-suite", "lockfileVersion": 3, "packages": {}}))
+    (d / "vitest.config.js").write_text("export default { test: { isolate: false } }\n")  # one long-lived worker
     for i in range(1, 8):
         (d / "test" / f"h{i}.test.js").write_text(SUITE_TEST.replace("{i}", str(i)))
     cp = hl("run", "--workers", "1", "--snapshot-interval", "2", cwd=d, timeout=600)
