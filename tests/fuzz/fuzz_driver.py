@@ -229,7 +229,8 @@ def header_case(rnd, work: Path):
                 rnd.choice([0, 1, -1, _int(h.get("node_count")) + rnd.choice([-1, 1, 7]), 2**31, 2**32 + 1, "12"])
         elif op == "fields":
             key = rnd.choice(["node_fields", "edge_fields", "location_fields"])
-            v = list(meta.get(key) or [])
+            v = meta.get(key)
+            v = list(v) if isinstance(v, list) else []
             if v:
                 rnd.choice([lambda: rnd.shuffle(v), lambda: v.pop(rnd.randrange(len(v))),
                             lambda: v.append(rnd.choice(v)), lambda: v.extend(f"f{i}" for i in range(70))])()
