@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 .PHONY: setup demo demo-snapshots test lint bench bench-quick bench-graph bench-runner wheel clean check-node
 
-$(STAMP): pyproject.toml src/heaplens/_kernels.c
+$(STAMP): pyproject.toml setup.py src/heaplens/_kernels.c  # a merged C change rebuilds the extension
 	@$(PYTHON) -c 'import sys; sys.exit("heaplens needs Python >= 3.10") if sys.version_info < (3, 10) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -63,6 +63,6 @@ wheel: setup
 
 clean:
 	rm -rf $(VENV) .heaplens build dist *.egg-info src/*.egg-info src/heaplens/*.so bench/.cache bench/node_modules \
-		tests/runner/fixtures/*/node_modules \
+		tests/runner/fixtures/*/node_modules tests/workflow/fixtures/*/node_modules \
 		examples/scenarios/node_modules examples/scenarios/*/node_modules examples/scenarios/module-graph/generated \
 		examples/scenarios/mixed-causes/src/generated examples/scenarios/module-fanout/src/generated examples/demo/suite/node_modules examples/demo/suite/src/generated

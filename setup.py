@@ -11,9 +11,13 @@ import os
 import sys
 
 from setuptools import Extension, setup
-from setuptools.command.bdist_wheel import bdist_wheel
 from setuptools.command.build_ext import build_ext
 from setuptools.errors import CCompilerError, ExecError, PlatformError
+
+try:
+    from setuptools.command.bdist_wheel import bdist_wheel
+except ImportError:  # setuptools < 70.1 (pyproject.toml asks for >= 77; a direct `setup.py build_ext` may not)
+    bdist_wheel = None
 
 NO_EXTENSION = os.environ.get("HEAPLENS_NO_EXTENSION", "") not in ("", "0")
 
@@ -50,15 +54,20 @@ class optional_build_ext(build_ext):
              "kernels (install a binary wheel, or reinstall where a C compiler is found)")
 
 
-class wheel_for_what_was_built(bdist_wheel):
-    """A wheel tagged py3-none-any when the extension was not built (it holds no binary)."""
+cmdclass = {"build_ext": optional_build_ext}
+if bdist_wheel is not None:
 
-    def run(self):
-        if not self.skip_build:
-            self.run_command("build")
-        if getattr(self.distribution, "heaplens_kernels", None) is False:
-            self.root_is_pure = True
-        super().run()
+    class wheel_for_what_was_built(bdist_wheel):
+        """A wheel tagged py3-none-any when the extension was not built (it holds no binary)."""
+
+        def run(self):
+            if not self.skip_build:
+                self.run_command("build")
+            if getattr(self.distribution, "heaplens_kernels", None) is False:
+                self.root_is_pure = True
+            super().run()
+
+    cmdclass["bdist_wheel"] = wheel_for_what_was_built
 
 
 setup(
@@ -69,5 +78,5 @@ setup(
             extra_compile_args=["-O3", "-std=c11", "-Wall", "-Wno-unused-function"],
         )
     ],
-    cmdclass={"build_ext": optional_build_ext, "bdist_wheel": wheel_for_what_was_built},
+    cmdclass=cmdclass,
 )

@@ -1717,6 +1717,53 @@ static PyObject *malloc_trim_(PyObject *self, PyObject *args) {
 #endif
 }
 
+
+/* g_nearest_marked(dom:u32[n], mark:u8[n], root, out:u32[n]) — for every node its nearest strict
+ * dominator-tree ancestor a with mark[a] != 0 (the root when none; the root maps to itself).
+ * One pass with memoisation: each node's chain is walked once up to a resolved or marked node, then
+ * every node on it gets the answer (all of them share it: none of their dominators up to there is
+ * marked). Used for "the nearest pre-existing holder" of every new object (heaplens.graph.holders). */
+static PyObject *g_nearest_marked(PyObject *self, PyObject *args) {
+    Bufs B = {.n = 3};
+    Py_ssize_t root;
+    if (!PyArg_ParseTuple(args, "y*y*nw*", &B.b[0], &B.b[1], &root, &B.b[2])) return NULL;
+    const uint32_t *dom = U32(0);
+    const uint8_t *mark = U8(1);
+    uint32_t *out = U32(2);
+    Py_ssize_t n = LEN(0, 4);
+    if (LEN(1, 1) < n || LEN(2, 4) < n || root < 0 || root >= n) {
+        bufs_release(&B);
+        PyErr_SetString(PyExc_ValueError, "g_nearest_marked: array lengths or root out of range");
+        return NULL;
+    }
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    const uint32_t UNSET = 0xFFFFFFFFu;
+    for (Py_ssize_t k = 0; k < n; k++) out[k] = UNSET;
+    out[root] = (uint32_t)root;
+    for (Py_ssize_t k = 0; k < n && !bad; k++) {
+        if (out[k] != UNSET) continue;
+        uint32_t v = (uint32_t)k, a = (uint32_t)root;
+        Py_ssize_t steps = 0;
+        for (;;) {
+            uint32_t d = dom[v];
+            if (d >= n || ++steps > n) { bad = 1; break; }     /* not a tree: refuse */
+            if (mark[d] || d == (uint32_t)root) { a = d; break; }
+            if (out[d] != UNSET) { a = out[d]; break; }
+            v = d;
+        }
+        if (bad) break;
+        for (uint32_t w = (uint32_t)k;; w = dom[w]) {          /* k .. v inclusive */
+            out[w] = a;
+            if (w == v) break;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    bufs_release(&B);
+    if (bad) { PyErr_SetString(PyExc_ValueError, "g_nearest_marked: the dominator array is not a tree"); return NULL; }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"g_pack_counts", g_pack_counts, METH_VARARGS, "Edge counts as bytes (255 = large)."},
     {"malloc_trim", malloc_trim_, METH_NOARGS, "Return free arena memory to the system (glibc)."},
@@ -1743,6 +1790,7 @@ static PyMethodDef methods[] = {
     {"g_path_signatures", g_path_signatures, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
     {"g_dom_state", g_dom_state, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
     {"g_top_k", g_top_k, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
+    {"g_nearest_marked", g_nearest_marked, METH_VARARGS, "graph kernel (see heaplens.graph.kernels)."},
     {"node_class_ids", node_class_ids, METH_VARARGS, "DevTools class id per node."},
     {"remap_ids", remap_ids, METH_VARARGS, "Remap the class ids of named nodes."},
     {"first_at_least", first_at_least, METH_VARARGS, "Index of the first value >= limit, or -1."},

@@ -27,6 +27,7 @@ The graph kernels (``g_*``: dominators, retained sizes, paths) have no numpy pat
 from __future__ import annotations
 
 import hashlib
+import sys
 
 import numpy as np
 
@@ -39,6 +40,7 @@ FNV_MAX = 8192  # longest string hashed with FNV-1a (longer: BLAKE2b)
 MAXF = 64
 WINDOW = 1 << 20  # bytes per bulk step (bounds the temporaries: ~10 per byte)
 ELEMS = 1 << 18  # array elements per step of the per-node and per-edge loops (bounds their temporaries)
+PACK_MAX = 1 << 26  # group_masks: one flag byte per (name, type) up to this many, else a pass per type
 _MASK64 = (1 << 64) - 1
 
 _WS = np.zeros(256, dtype=bool)
@@ -834,8 +836,14 @@ def group_masks(types, names, masks) -> int:
     bad = np.flatnonzero((n >= len(m)) | (t >= 32))
     stop = int(bad[0]) if len(bad) else count
     t, n = t[:stop], n[:stop]
-    for ty in np.unique(t).tolist():
-        m[n[t == ty]] |= np.uint32(1 << ty)
+    ns = len(m)
+    if ns * 32 <= PACK_MAX and sys.byteorder == "little":  # one flag per (name, type), packed into the masks
+        flags = np.zeros(ns * 32, dtype=bool)
+        flags[n.astype(np.int64) * 32 + t] = True
+        m |= np.packbits(flags.reshape(ns, 32), axis=1, bitorder="little").view(np.uint32).reshape(ns)
+    else:
+        for ty in np.unique(t).tolist():
+            m[n[t == ty]] |= np.uint32(1 << ty)
     return -1 if len(bad) else 0
 
 
@@ -847,7 +855,10 @@ def group_fill(masks, base, pair_type, pair_name) -> None:
     ns = min(len(m), len(b) - 1)
     total = min(len(pt), len(pn))
     m, b = m[:ns], b[:ns]
+    seen = int(np.bitwise_or.reduce(m)) if ns else 0
     for ty in range(32):
+        if not seen >> ty & 1:
+            continue
         s = np.flatnonzero(m & np.uint32(1 << ty))
         if not len(s):
             continue

@@ -22,6 +22,17 @@ import threading
 import numpy as np
 
 from . import _pykernels
+from ._pykernels import (  # noqa: F401  the same numbers as in _kernels.c (tests/snapshot/test_pykernels.py)
+    ERR_BYTE,
+    ERR_CONTROL,
+    ERR_EOF,
+    ERR_NUMBER,
+    ERR_SPACE,
+    ERR_TOO_MANY,
+    MAX_WS_RUN,
+    OK_CHUNK,
+    OK_END,
+)
 from .errors import HeaplensError
 
 try:
@@ -33,9 +44,6 @@ except ImportError:  # built without a C compiler
 READER_FUNCTIONS = ("count_byte", "count_until_close", "edge_targets", "find_byte", "first_at_least", "fnv1a",
                     "group_fill", "group_masks", "group_sums", "named_edges_in_range", "node_class_ids",
                     "parse_uint_array", "remap_ids", "scan_strings", "skip_value", "skip_ws", "skip_ws_back")
-STATUS = ("OK_CHUNK", "OK_END", "ERR_BYTE", "ERR_TOO_MANY", "ERR_EOF", "ERR_NUMBER", "ERR_CONTROL", "ERR_SPACE")
-OK_CHUNK, OK_END, ERR_BYTE, ERR_TOO_MANY, ERR_EOF, ERR_NUMBER, ERR_CONTROL, ERR_SPACE = range(8)
-MAX_WS_RUN = 1 << 20  # the longest whitespace run accepted inside a section (both paths; _kernels.c says why)
 
 
 class KernelsMissing(HeaplensError):
@@ -43,7 +51,7 @@ class KernelsMissing(HeaplensError):
 
     def __init__(self, hint: str = ""):
         reason = ("HEAPLENS_PURE=1 is set" if _C is not None and pure_forced() else
-                  "this install of heaplens has none (it was built without a C compiler)")
+                  "this install of heaplens has none (a pure wheel, or built where no C compiler was found)")
         super().__init__(
             f"this command needs the compiled kernels (heaplens._kernels) for dominators and retaining paths, and "
             f"{reason}; {hint + '; ' if hint else ''}install a binary wheel, or reinstall where a C compiler is "

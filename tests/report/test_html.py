@@ -162,18 +162,22 @@ def planted(doc: dict) -> dict:
         lane["name"] = PLANT
         for s in lane["timeline"]["files"]:
             s["file"] = "suite/" + PLANT + s["file"]
-    for f in d["findings"]:
-        f["summary"] = PLANT
-        f["evidence"] = [*f["evidence"], PLANT]
-        f["lane"] = PLANT
-        for g in f["growth_files"]:
-            g["file"] = "suite/" + PLANT + g["file"]
-        for h in f["holders"]:
-            h["chain"] = h["chain"] + " → " + PLANT
-            h["variable"] = PLANT
-        for fam in f["families"]:
+    for w in d["workers"]:
+        w["lane"] = PLANT
+        w["verdict"] = PLANT
+        w["notes"] = [*w["notes"], PLANT]
+        for fam in w["families"]:
             fam["name"] = PLANT
-        f["fix"]["text"] = PLANT
+        for f in w["findings"]:
+            f["title"] = PLANT
+            f["evidence"] = [*f["evidence"], PLANT]
+            f["holder"]["access"] = PLANT
+            f["holder"]["file"] = "suite/" + PLANT
+            f["fix"]["text"] = PLANT
+            f["fix"]["files"] = [*f["fix"]["files"], "suite/" + PLANT]
+    for f in d["findings"]:
+        f["title"] = PLANT
+        f["lane"] = PLANT
     d["verification"] = {"verdict": PLANT, PLANT: {"peak_rss": 1}}
     return d
 
@@ -189,9 +193,10 @@ def test_empty_and_partial_documents_render():
             {"file": "a.test.js", "pid": 1, "start": 0.1, "end": 0.5, "delta": -2048}]},
          "faults": [{"kind": "oom", "pid": 1, "files": ["a.test.js"], "t": None}]},
         {"name": "one-sample", "timeline": {"samples": [{"t": 0.0, "rss": 0, "workers": {}}]}},
-    ], "findings": [{"lane": "empty", "pid": None, "verdict": "ambiguous", "trend": {}, "fix": {}, "trace": {}}],
-        "verification": {}})
-    assert "No RSS samples" in html and "No per-file RSS" in html and "time unknown" in html and "Fewer than two snapshots" in html
+    ], "workers": [{"lane": "empty", "pid": None, "verdict": "no snapshot pair", "findings": [], "trace": {}}],
+        "findings": [], "verification": {}})
+    assert "No RSS samples" in html and "No per-file RSS" in html and "time unknown" in html
+    assert "no snapshot pair (RSS trace only)" in html
     assert 'id="verification"' in html and "heaplens report" in html
 
 
@@ -235,8 +240,10 @@ def test_verification_of_heaplens_verify(leak_doc):
 @needs_chromium
 def test_leak_report_in_chromium(leak_doc, tmp_path):
     doc = leak_doc
-    f = doc["findings"][0]  # the planted Map grows the worker: a significant finding with holders
-    assert f["significant"] and f["holders"] and f["before"], f["summary"]
+    w = doc["workers"][0]  # the planted Map grows the worker: a finding held by `sessionStore`
+    assert w["significant"] and w["before"], w["verdict"]
+    f = w["findings"][0]
+    assert f["kind"] == "runtime-leak" and f["holder"]["variable"] == "sessionStore", w["verdict"]
     html = render(doc)
     assert_offline(html)
     assert not re.search(r"https?://", html)  # not even as text: the run carries no URL
@@ -254,30 +261,20 @@ def test_leak_report_in_chromium(leak_doc, tmp_path):
     assert page.count(r'<g class="snap-marker">') == len(tl["snapshots"])
     assert page.count(r'<rect class="span(?: hl)?"') == len(tl["files"]) == 12
     assert page.count(r'<g class="fault-marker">') == 0
-    # the growth bars: one per file, the files of the finding highlighted
+    # the growth bars: one per file, the files of the finding's fix highlighted
     assert page.count(r'<rect class="bar(?: hl| neg)?"') == len(tl["files"])
-    hl = {g["file"] for g in f["growth_files"]}
+    hl = set(f["fix"]["files"])
     assert hl and page.count(r'<rect class="bar hl"') == len(hl)
     assert page.count(r'<rect class="span hl"') == len(hl)
-    # the families across snapshots: one line per family of the trend
-    m = re.search(r'<svg class="chart trend"[^>]*data-series="(\d+)"', page.dom)
-    assert int(m.group(1)) == len(f["trend"]["families"]) > 0
-    assert page.count(r'<g class="fam"') == len(f["trend"]["families"])
-    assert page.count(r'<svg class="chart totals"') == 1  # the heap total at each snapshot, on its own scale
-    # the seed's six things are on the page
+    # the seed's six things are on the page, the finding with its severity, confidence, holder and fix
     text = page.dom
     assert "heaplens run suite/basic --workers 1 --snapshot-interval 1 --lane unit-fast" in text
-    assert f"pid <code>{f['pid']}</code>" in text
-    assert Path(f["before"]).name in text and Path(f["after"]).name in text
-    for h in f["holders"]:
-        assert f"<code>{h['class_name']}</code>" in text and h["chain"].split(" → ")[-1] in text
-        if h["variable"]:
-            assert f"<code>{h['variable']}</code>" in text
-    if f["fix"].get("cleanup"):
-        assert f["fix"]["cleanup"].replace("&", "&amp;") in text  # the missing cleanup
-    assert {True: "confirmed by retainers", False: "retainers disagree"}.get(f["confirmed_by_retainers"],
-                                                                             "retainers not checked") in text
-    for line in f["verified"] + f["not_verified"]:
+    assert f"pid <code>{w['pid']}</code>" in text
+    assert Path(w["before"]).name in text and Path(w["after"]).name in text
+    assert page.count(r'<div class="finding kind-runtime-leak sev-(?:mild|moderate|severe)">') == len(w["findings"])
+    assert "runtime leak held by `sessionStore`" in text and "<code>map-clear</code>" in text
+    assert "sessionStore.clear()" in text and f["severity"] in text
+    for line in w["verified"] + w["not_verified"]:
         assert line.replace("&", "&amp;") in text
     # the awkward real file name arrives as text
     assert 'odd&lt;b&gt;&amp;"q\'.test.js' in text and "odd<b>" not in text
@@ -296,7 +293,7 @@ def test_leak_report_in_chromium(leak_doc, tmp_path):
     hover = open_in_chromium(probed, tmp_path, "hover")
     assert hover.console == []
     readout = re.search(r'data-readout="([^"]*)"', hover.body).group(1)
-    assert "process tree" in readout and f"pid {f['pid']}" in readout and "t =" in readout
+    assert "process tree" in readout and f"pid {w['pid']}" in readout and "t =" in readout
     # a script that got into the page some other way does not run: the CSP names the report's own by hash
     assert "unsafe-inline'; img" not in html and "script-src 'sha256-" in html
     injected = html.replace("</body>", '<script>document.body.setAttribute("data-pwned", "1")</script></body>')
@@ -336,8 +333,8 @@ def test_a_console_error_is_caught(tmp_path):
 
 def test_isolation_fix_shows_the_manifest_diff_and_blind_spots(leak_doc):
     d = copy.deepcopy(leak_doc)
-    f = d["findings"][0]
-    f["verdict"] = "module-graph retention"
+    f = d["workers"][0]["findings"][0]
+    f["kind"] = "module-graph"
     f["fix"] = {"kind": "isolate", "layer": "scheduling", "files": ["suite/basic/leak3.test.js", "suite/<b>.test.js"],
                 "reason": "heaplens: module-graph retention", "behavior_manifest": "test/fixtures/b.behavior.json",
                 "missing_timings": ["suite/<b>.test.js"], "text": "isolate 2 file(s)",

@@ -8,29 +8,31 @@ from helpers import heaplens as hl
 
 
 def _diagnosis(run) -> dict:
-    cp = hl("diagnose", run, "--retainers", "--format", "json", cwd=run)
+    cp = hl("diagnose", run, "--format", "json", cwd=run)
     assert cp.returncode == 0, cp.stderr
     return json.loads(cp.stdout)
 
 
 def test_diagnose_run_dir_names_the_leak_and_its_holder(leak_run):
     doc = _diagnosis(leak_run["run"])
-    assert doc["kind"] == "heaplens.run-diagnosis"
-    [res] = doc["results"]  # one lane, one worker
-    assert res["lane"] == "unit-fast"
-    assert len(res["snapshots"]) >= 2 and res["before"] != res["after"]
-    assert res["verdict"] == "runtime leak"
-    assert res["confirmed_by_retainers"] is True
-    holder = res["holders"][0]
-    assert holder["class_name"] == "SessionRecord"
-    assert holder["variable"] == "sessionCache"
-    assert holder["source"] == "src/cache.js"
-    assert not holder["via_loader"]
+    assert doc["schema"] == "heaplens.diagnosis"
+    [w] = doc["workers"]  # one lane, one worker
+    assert w["lane"] == "unit-fast"
+    assert len(w["snapshots"]) >= 2 and w["before"] != w["after"]
+    [f] = w["findings"]  # one cause
+    assert f["kind"] == "runtime-leak"
+    assert {k: f["holder"][k] for k in ("kind", "variable", "file", "line", "type")} == {
+        "kind": "variable", "variable": "sessionCache", "file": "src/cache.js", "line": 1, "type": "Map"}
     # every SessionRecord created between the two snapshots is held there (4,000 per file)
-    assert holder["count"] == holder["total"] and holder["count"] % 4000 == 0 and holder["count"] >= 4000
-    # the per-file RSS of the worker is part of the evidence, with the files that ran in it
-    assert any(e.startswith("per-file RSS:") and "test/leak" in e for e in res["evidence"])
-    assert res["trace"]["files"] == 7
+    rec = next(c for c in f["classes"] if c["name"] == "SessionRecord")
+    assert rec["count"] % 4000 == 0 and rec["count"] >= 4000
+    assert f["fix"]["kind"] == "map-clear" and "sessionCache.clear()" in f["fix"]["text"]
+    assert f["fix"]["files"] and all(x.startswith("test/leak") for x in f["fix"]["files"])
+    # per file, projected over the lane's 7 files, against the worker's heap limit
+    assert f["files_in_lane"] == 7 and f["per_file"] > 0 and f["projected"] >= f["per_file"]
+    assert f["severity"] == "mild" and "over the 7 files of the lane: mild" in f["severity_text"]
+    assert f["confidence"] >= 0.95
+    assert w["trace"]["files"] == 7
 
 
 def test_report_markdown_has_the_six_items(leak_run, tmp_path):
@@ -41,10 +43,10 @@ def test_report_markdown_has_the_six_items(leak_run, tmp_path):
     assert cp.returncode == 0, cp.stderr
     md = cp.stdout
     for item in ("1. **Reproduce:**", "2. **Compared:** lane `unit-fast`", "3. **Dominant families**",
-                 "4. **Verdict:** runtime leak", "5. **Fix (cleanup):**", "6. **Verified:**"):
+                 "4. **Findings**", "runtime leak held by \\`sessionCache\\` (src/cache.js:1)",
+                 "fix (`map-clear`)", "6. **Verified:**"):
         assert item in md, item
     assert "heaplens run --workers 1 --snapshot-interval 2 --lane unit-fast" in md
-    assert "`sessionCache` in src/cache.js" in md
     assert "SessionRecord" in md
     # appended to the job summary, after what was there
     assert summary.read_text() == "earlier step\n" + md
@@ -55,35 +57,39 @@ def test_report_json_terminal_and_reuse(leak_run):
     cp = hl("report", leak_run["run"], "--format", "json", cwd=leak_run["suite"])
     assert cp.returncode == 0, cp.stderr
     doc = json.loads(cp.stdout)
-    assert doc["schema"] == "heaplens.report" and doc["schema_version"] == 1
-    assert doc["verdicts"] == {"runtime leak": 1}
+    assert doc["schema"] == "heaplens.report" and doc["schema_version"] == 2
+    assert doc["verdicts"] == {"runtime leak": 1} and doc["counts"]["findings"] == 1
     [lane] = doc["lanes"]
     assert lane["name"] == "unit-fast" and lane["summary"]["files"] == 7
     tl = lane["timeline"]
     assert len(tl["files"]) == 7 and tl["samples"] and tl["snapshots"]
-    f = doc["findings"][0]
-    assert f["fix"]["kind"] == "cleanup" and f["fix"]["holder"]["variable"] == "sessionCache"
-    assert "clear the module-level collection" in f["fix"]["cleanup"]
-    assert f["verified"] and f["reproduce"].endswith("--lane unit-fast")
+    [f] = doc["findings"]
+    assert f["lane"] == "unit-fast" and f["fix"]["kind"] == "map-clear" and f["holder"]["variable"] == "sessionCache"
+    [w] = doc["workers"]
+    assert w["findings"] == [{k: v for k, v in f.items() if k not in ("lane", "pid", "tid")}]
+    assert w["verified"] and w["reproduce"].endswith("--lane unit-fast")
+    # diagnose RUN gives the same findings (one answer per run)
+    assert _diagnosis(leak_run["run"])["workers"][0]["findings"] == w["findings"]
     # the saved model is reused: the same document comes back
     again = json.loads(hl("report", leak_run["run"], "--format", "json", cwd=leak_run["suite"]).stdout)
     assert again["generated_at"] == doc["generated_at"]
     term = hl("report", leak_run["run"], cwd=leak_run["suite"])
     assert term.returncode == 0
-    assert "unit-fast pid" in term.stdout and "runtime leak" in term.stdout and "sessionCache" in term.stdout
+    assert "unit-fast pid" in term.stdout and "runtime leak held by `sessionCache`" in term.stdout
 
 
 def test_trace_only_run_says_what_it_could_not_verify(trace_only_run):
     cp = hl("report", trace_only_run["run"], "--format", "json", cwd=trace_only_run["suite"])
     assert cp.returncode == 0, cp.stderr
     doc = json.loads(cp.stdout)
-    [f] = doc["findings"]
-    assert f["snapshots"] == [] and f["before"] is None
-    # 6 files x 4,000 records of ~2 KiB: the RSS grows well past the trace threshold
-    assert f["trace"]["rss_growth"] > 32 * 2**20
-    assert f["verdict"] == "ambiguous"
-    assert "rerun the lane with --snapshot-interval" in f["summary"]
-    assert any("no snapshot pair" in n for n in f["not_verified"])
+    assert doc["findings"] == []
+    [w] = doc["workers"]
+    assert w["snapshots"] == [] and w["before"] is None and w["findings"] == []
+    # 6 files x 4,000 records of ~2 KiB: the RSS grows, but without snapshots there is no verdict
+    assert w["trace"]["rss_growth"] > 32 * 2**20
+    assert w["verdict"] == "no snapshot pair"
+    assert any("rerun with snapshots" in n for n in w["notes"])
+    assert any("no snapshot pair" in n for n in w["not_verified"])
 
 
 def test_bad_run_dir_is_one_line_exit_2(tmp_path):

@@ -138,17 +138,20 @@ def test_packing_helpers():
     assert split_by_budget(list(d), d, 0) == [list(d)]
 
 
-def test_shards_partition_the_files():
-    d = {f: 100.0 * (i + 1) for i, f in enumerate(FILES)}
-    t = M.Timings(files=d)
-    seen = []
-    for i in (1, 2, 3):
-        plan = build_plan(FILES, M.Behavior(), t, M.Hotspots(), PlanOptions(shard=(i, 3), heavy_min_ms=1e9))
-        seen += plan.files
-        assert plan.sharded_out == len(FILES) - len(plan.files)
-    assert sorted(seen) == sorted(FILES)
-    with pytest.raises(UsageError):
-        build_plan(FILES, M.Behavior(), t, M.Hotspots(), PlanOptions(shard=(4, 3)))
+def test_a_shard_is_the_runners():
+    # the files given are the shard's (Vitest picked them); heaplens does not split them again. A lane with all
+    # of them runs as CI's own `vitest run --shard=i/n`; lanes with some of them name their files.
+    t = M.Timings(files={f: 100.0 for f in FILES})
+    plan = build_plan(FILES[:3], M.Behavior(), t, M.Hotspots(),
+                      PlanOptions(shard=(2, 3), sharded_out=len(FILES) - 3, heavy_min_ms=1e9, filters=["src"]))
+    assert plan.files == FILES[:3] and plan.sharded_out == len(FILES) - 3
+    (lane,) = plan.lanes
+    assert lane.all_files and lane.filters == ["src"] and lane.runner_args == ["--shard=2/3"]
+    assert plan.to_json()["shard"] == "2/3" and plan.to_json()["lanes"][0]["runner_args"] == ["--shard=2/3"]
+    heavy = M.Timings(files={FILES[0]: 5000.0})
+    split = build_plan(FILES[:3], M.Behavior(), heavy, M.Hotspots(), PlanOptions(shard=(2, 3)))
+    assert [len(l.files) for l in split.lanes] == [2, 1]
+    assert all(not l.all_files and not l.runner_args for l in split.lanes)
 
 
 def test_workers_override_reaches_singletons():

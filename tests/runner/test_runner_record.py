@@ -130,9 +130,12 @@ def test_a_running_record_whose_owner_died_is_abandoned(tmp_path):
 def test_merge_shards(tmp_path):
     a = make(tmp_path, "r1", "1/2", ["unit-fast", "unit-heavy-1"])
     b = make(tmp_path, "r2", "2/2", ["unit-fast", "unit-x-isolated"], status="failed", code=1)
-    m = merge_records([a, b])
-    assert set(m.lanes) == {"unit-fast", "unit-heavy-1", "unit-x-isolated", "unit-fast@2/2"}
-    assert m.lanes["unit-fast"].shard == "1/2" and m.lanes["unit-fast@2/2"].run_id == "r2"
+    m = merge_records([b, a])  # in any order: shards are merged in their order, every lane named by its shard
+    assert list(m.lanes) == ["unit-fast@1of2", "unit-heavy-1@1of2", "unit-fast@2of2", "unit-x-isolated@2of2"]
+    assert m.lanes["unit-fast@1of2"].shard == "1/2" and m.lanes["unit-fast@2of2"].run_id == "r2"
+    assert [pl.name for pl in m.plan.lanes] == list(m.lanes)  # the plan's lanes carry the same names
+    assert m.plan.notes == [] and m.options.get("shard") is None
+    assert merge_records([a]).plan.notes == ["shard(s) 2/2 missing from the merge: their files are not in this run"]
     assert m.status == "failed" and m.exit_code == 1
     assert m.shards == ["r1", "r2"] and m.plan.merged_shards == ["1/2", "2/2"]
     assert m.shard_argv == [["heaplens", "run"], ["heaplens", "run"]] and m.argv[:2] == ["heaplens", "merge"]

@@ -64,7 +64,7 @@ def _result(r: dict | None) -> str:
     if r is None:
         return "—"
     if r["ok"]:
-        return f"✅ as labelled ({r['seconds']:.0f} s)"
+        return f"✅ as labelled ({r['seconds']:.0f} s)" + (" — kind, holder and classes (legacy)" if r["legacy"] else "")
     got = "; ".join(r["got"]) or "no finding"
     first = r["problems"][0] if r["problems"] else ""
     more = f" (+{len(r['problems']) - 1} more)" if len(r["problems"]) > 1 else ""
@@ -115,8 +115,9 @@ def render() -> str:
     ]
     if legacy:
         lines += ["", "This engine predates the findings contract (`diagnose` printed one verdict per worker, "
-                  "`results[]`): its verdict is read as one finding with the first holder it named; it proposes "
-                  "no FIX_KIND."]
+                  "`results[]`): its verdict is read as one finding with the first holder it named, and compared "
+                  "on what it gives — the kind, the holder's kind, variable and file, the classes. It gives no "
+                  "line, type, FIX_KIND, severity or fix files, so ✅ here is not a pass in strict mode."]
     lines += ["", "| scenario | labelled | heaplens | with a CPU hog |", "|---|---|---|---|"]
     for s, label in LABELS.items():
         lines.append(f"| `{s}` | {_labelled(label)} | {_result(RESULTS.get((s, 'low')))} "

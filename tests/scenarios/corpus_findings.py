@@ -14,7 +14,11 @@ labels do not have, or two findings of one cause. Optional labelled findings may
 worker must have two snapshots: "no finding" without a comparison is not a clean verdict.
 
 Before issue 11's engine, ``diagnose`` printed ``results[]`` (one verdict per worker); those are read as
-one finding per worker (``legacy``) so that the docs table can show what that engine gets right."""
+one finding per worker (``legacy``) and compared on what that engine gives — kind, holder kind, variable
+and file, classes — so that the docs table can show what it gets right; strict mode fails them anyway.
+
+``one_answer_problems``: the findings ``investigate`` printed (its report's ``workers``) must be the ones
+``diagnose RUN`` gives for the same run (issue 11.4)."""
 
 from __future__ import annotations
 
@@ -60,11 +64,17 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+# A busy loop that also ends by itself when the test process is gone (killed before its `finally` ran) or
+# after an hour: a hog must never outlive the tests.
+HOG_JS = ("const parent = Number(process.argv[1]), end = Date.now() + 3600e3;"
+          "for (let i = 0; ; i++) if ((i & 0xffffff) === 0 && (process.ppid !== parent || Date.now() > end)) process.exit(0)")
+
+
 @contextlib.contextmanager
 def cpu_hog(n: int):
     """n busy processes (a Node busy loop each) beside the block; killed, and reaped, when it ends."""
-    procs = [subprocess.Popen([NODE, "-e", "for (;;) {}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True) for _ in range(n)]
+    procs = [subprocess.Popen([NODE, "-e", HOG_JS, str(os.getpid())], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True) for _ in range(n)]
     try:
         time.sleep(0.5)  # busy before the run starts
         yield procs
@@ -101,6 +111,28 @@ def investigate(label: dict, runs_dir: Path, hogs: int = 0) -> Outcome:
         out.legacy = True
         out.workers = [_legacy_worker(r) for r in doc.get("results", [])]
     return out
+
+
+def _answer(workers: list[dict]) -> list[tuple]:
+    """A run's findings as comparable keys: per worker, each finding's kind, holder, fix kind, severity."""
+    out = []
+    for w in workers:
+        for f in w.get("findings") or []:
+            h, fix = f.get("holder") or {}, f.get("fix") or {}
+            out.append((w.get("lane"), w.get("pid"), w.get("tid"), f.get("kind"), h.get("kind"), h.get("variable"),
+                        h.get("file"), h.get("line"), h.get("type"), fix.get("kind"), f.get("severity")))
+    return sorted(out, key=repr)
+
+
+def one_answer_problems(out: Outcome) -> list[str]:
+    """issue 11.4: the findings `investigate` printed are the ones `diagnose RUN` gives for that run."""
+    if out.legacy or not isinstance(out.report.get("workers"), list):
+        return []
+    printed, diagnosed = _answer(out.report["workers"]), _answer(out.diagnosis["workers"])
+    if printed == diagnosed:
+        return []
+    return [f"investigate printed {len(printed)} finding(s), diagnose RUN gives {len(diagnosed)}, and they differ: "
+            f"{sorted(set(printed) ^ set(diagnosed), key=repr)[:4]}"]
 
 
 def _legacy_worker(r: dict) -> dict:
@@ -146,20 +178,23 @@ def detail_problems(want: dict, got: dict, label: dict) -> list[str]:
     out = []
     if gh.get("kind") != wh["kind"]:
         out.append(f"holder kind {gh.get('kind')!r}, labelled {wh['kind']!r}")
-    for key in ("variable", "line", "type"):
+    legacy = "legacy_verdict" in got  # that engine gives no line, type, path, fix kind, severity or fix files
+    for key in ("variable",) if legacy else ("variable", "line", "type"):
         if wh.get(key) is not None and gh.get(key) != wh[key]:
             out.append(f"holder {key} {gh.get(key)!r}, labelled {wh[key]!r}")
     if wh.get("file") is not None and _rel(gh.get("file"), root) != wh["file"]:
         out.append(f"holder file {gh.get('file')!r}, labelled {wh['file']!r}")
+    names = {c.get("name") for c in got.get("classes") or []}
+    missing = [c for c in want["classes"] if c not in names]
+    if missing:
+        out.append(f"classes {sorted(n for n in names if n)[:8]} lack {missing}")
+    if legacy:
+        return out
     if wh.get("property") and wh["property"] not in (gh.get("path") or ""):
         out.append(f"holder path {gh.get('path')!r} does not name the property {wh['property']!r}")
     fix = got.get("fix") or {}
     if fix.get("kind") != want["fix"]:
         out.append(f"fix {fix.get('kind')!r}, labelled {want['fix']!r}")
-    names = {c.get("name") for c in got.get("classes") or []}
-    missing = [c for c in want["classes"] if c not in names]
-    if missing:
-        out.append(f"classes {sorted(n for n in names if n)[:8]} lack {missing}")
     if want.get("severity") and got.get("severity") != want["severity"]:
         out.append(f"severity {got.get('severity')!r}, labelled {want['severity']!r}")
     allowed = set(want.get("fix_files") or label["files"])

@@ -25,7 +25,7 @@ MiB = 1 << 20
 
 
 def read(run, snapshot: str) -> dict:
-    """The label's counts and the total heap size of one snapshot (each snapshot read once)."""
+    """The label's counts and the JS heap size of one snapshot (each snapshot read once)."""
     if snapshot not in run.counts:
         snap = RefSnapshot(snapshot)
         run.counts[snapshot] = {"counts": [count_spec(snap, spec) for spec in run.label["plant"]["counts"]],
@@ -83,9 +83,9 @@ def count_problems(run) -> list[str]:
             if plant["probe"] == "first-last":
                 last = len(files)
                 for phase, ordinal, key in (("end", 1, "first"), ("end", last, "last"), ("fixed", last, "fixed")):
-                    if key not in spec and "per_file" not in spec:
+                    if key not in spec:
                         continue
-                    want = spec[key] if key in spec else spec["per_file"] * (ordinal if phase == "end" else 0)
+                    want = spec[key]
                     rec = next((r for (p, o, _), r in snaps.items() if p == phase and o == ordinal), None)
                     if rec is None:
                         problems.append(f"no {phase} snapshot of file #{ordinal} (pid {pid} tid {tid})")

@@ -57,6 +57,10 @@ def test_every_reader_kernel_has_a_numpy_twin():
     for pure in (True, False):
         K.use(pure)
         assert all(hasattr(K, n) for n in used), sorted(n for n in used if not hasattr(K, n))
+    # the stub lists exactly what the extension has
+    stub = (src / "_kernels.pyi").read_text()
+    stubbed = set(re.findall(r"^def (\w+)\(", stub, re.M)) | set(re.findall(r"^([A-Z_]+): int$", stub, re.M))
+    assert stubbed == {n for n in dir(C) if not n.startswith("_")}
 
 
 # -- inputs --------------------------------------------------------------------------------------
@@ -206,14 +210,19 @@ def test_grouping_same_as_c(rows, extra_names):
     names = np.array([r[1] for r in rows], dtype=np.uint32)
     sizes = np.array([r[2] for r in rows], dtype=np.uint64)
     nstrings = (int(names.max()) + 1 if len(rows) else 0) + extra_names
+    fast = K.group_pairs(types, names, sizes, nstrings)
     K.use(True)
     try:
-        pure = K.group_pairs(types, names, sizes, nstrings)
+        for pack in (P.PACK_MAX, 0):  # flags packed into the masks, and one pass per type
+            P.PACK_MAX, saved = pack, P.PACK_MAX
+            try:
+                pure = K.group_pairs(types, names, sizes, nstrings)
+            finally:
+                P.PACK_MAX = saved
+            for a, b in zip(fast, pure):
+                assert np.array_equal(a, b)
     finally:
         K.use(False)
-    fast = K.group_pairs(types, names, sizes, nstrings)
-    for a, b in zip(fast, pure):
-        assert np.array_equal(a, b)
 
 
 @FUZZ
@@ -298,6 +307,43 @@ def test_real_snapshots_summarize_the_same(node_snapshots, pure_reader):
         assert [(r.type, r.name, r.count_before, r.count_after, r.size_before, r.size_after) for r in pure] == \
                [(r.type, r.name, r.count_before, r.count_after, r.size_before, r.size_after) for r in fast]
         assert any(r.name == "PlantedLeak" and r.count_after - r.count_before == 3000 for r in fast)
+
+
+def test_real_snapshots_class_ids_the_same(node_snapshots, pure_reader):
+    """DevTools class ids per node (node_class_ids, remap_ids: "<div id=…>" cut to "<div>") on both paths."""
+    from heaplens.snapshot.classes import NodeClasses
+
+    def ids(path):
+        with read_snapshot(path, node_fields=("type", "name")) as s:
+            c = NodeClasses(s)
+            return c.ids.copy(), list(c.extra)
+
+    for path in node_snapshots:
+        pure = ids(path)
+        K.use(False)
+        fast = ids(path)
+        K.use(True)
+        assert np.array_equal(pure[0], fast[0]) and pure[1] == fast[1], path
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 30)), max_size=60), st.integers(0, 3),
+       st.lists(st.integers(-1, 40), min_size=8, max_size=8))
+def test_class_id_kernels_same_as_c(nodes, ntypes_extra, per):
+    ntype = np.array([t for t, _ in nodes], dtype=np.uint8)
+    nname = np.array([n for _, n in nodes], dtype=np.uint32)
+    per_type = np.array(per[: 6 + ntypes_extra % 3], dtype=np.int64)
+    nstr = 28
+    outs = []
+    for mod in (C, P):
+        out = np.full(len(nodes), 7, dtype=np.uint32)
+        used = np.zeros(nstr, dtype=np.uint8)
+        r = mod.node_class_ids(ntype, nname, per_type, out, used)
+        remap = np.where(np.arange(nstr) % 3 == 0, np.arange(nstr) + 100, -1).astype(np.int64)
+        mod.remap_ids(out, ntype, per_type, remap)
+        outs.append((r, out, used))
+    assert outs[0][0] == outs[1][0]
+    assert np.array_equal(outs[0][1], outs[1][1]) and np.array_equal(outs[0][2], outs[1][2])
 
 
 # -- malformed files: the same one-line error, the same offset -------------------------------------

@@ -19,7 +19,7 @@ from ..runner.options import argtype, parse_nonneg_float, parse_pos_int
 # The order sub-commands are listed in ``heaplens --help``; any other module of this package that
 # defines ``Command`` (a subclass of BaseCommand) is added after these, alphabetically.
 ORDER = ("investigate", "plan", "run", "merge", "diff", "top", "retainers", "diagnose", "report",
-         "isolate", "hotspots", "timings", "verify", "harness")
+         "isolate", "hotspots", "timings", "verify", "baseline", "check", "harness")
 FORMATS = ("text", "markdown", "json", "html")
 FORMAT_ALIASES = {"terminal": "text", "table": "text"}  # the words of heaplens ≤ 0.1.0, still accepted
 RUN_HELP = "a run directory, its run.json, or a run id (looked up in $HEAPLENS_RUNS_DIR and .heaplens/runs)"

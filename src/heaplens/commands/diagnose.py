@@ -13,13 +13,15 @@ from . import BaseCommand, add_format
 
 class Command(BaseCommand):
     name = "diagnose"
-    help = "classify heap growth: module-graph retention, runtime leak, external memory"
+    help = "why the heap grew: module-graph retention, a runtime leak held by a named variable, external memory"
     description = (
-        "RUN: every worker of every lane of a run, with the run's per-file trace — the same findings as "
-        "`heaplens report RUN` (one model, cached in <run>/report.json). BEFORE AFTER, or --lane-dir DIR (the "
-        "earliest and latest snapshot of a PID): the growth between two snapshots of one worker. The retaining "
-        "chains of the new objects decide who holds them (by object id: same process only); --no-retainers "
-        "skips them. Rules: heaplens/diagnose/rules.json, extended with --rules FILE."
+        "Every object that is new in the later of two snapshots of one worker is attributed to the nearest "
+        "object that already existed (its holder); one finding per cause — module-graph retention, a runtime "
+        "leak held by a named variable, external memory — biggest first, each with severity, confidence, holder "
+        "and fix (docs/diagnose.md). RUN: every worker of every lane of a run, with the run's per-file trace — "
+        "the same findings as `heaplens report RUN` (one model, cached in <run>/report.json). BEFORE AFTER, or "
+        "--lane-dir DIR (the earliest and latest snapshot of a PID): one worker, without a run. --no-retainers "
+        "skips the holder analysis (no verdict). Rules: heaplens/diagnose/rules.json, extended with --rules FILE."
     )
     examples = ("heaplens diagnose 20261128-022338-cf14ba", "heaplens diagnose .heaplens/runs/<id> --format json",
                 "heaplens diagnose before.heapsnapshot after.heapsnapshot",
@@ -33,9 +35,9 @@ class Command(BaseCommand):
         p.add_argument("--pid", type=int)
         p.add_argument("--tid", type=int)
         p.add_argument("--rules", action="append", default=[], metavar="FILE",
-                       help="extra rules (JSON, same shape as the built-in file); checked before the built-in ones")
+                       help="extra rules (JSON, the keys of the built-in file), tried with the built-in ones")
         p.add_argument("--no-retainers", action="store_true",
-                       help="skip the retaining chains of the new objects (faster, less sure)")
+                       help="skip the holder analysis (only the family delta; no verdict)")
         p.add_argument("--retainers", action="store_true", help=argparse.SUPPRESS)  # the default since 0.2
         add_format(p, ("text", "json"))
 
@@ -52,7 +54,8 @@ class Command(BaseCommand):
             lanes = [n for v in args.lane for n in v.split(",") if n]
             doc = report_document(args.inputs[0], rules=args.rules, lanes=lanes, retainers=retainers)
             if args.pid is not None:
-                doc = dict(doc, findings=[f for f in doc["findings"] if f["pid"] == args.pid])
+                doc = dict(doc, workers=[w for w in doc["workers"] if w["pid"] == args.pid],
+                           findings=[f for f in doc["findings"] if f["pid"] == args.pid])
             if args.format == "json":
                 sys.stdout.write(printable.text(tables_json.dumps(diagnosis_document(doc))))
             else:
@@ -62,8 +65,6 @@ class Command(BaseCommand):
             raise UsageError("diagnose needs RUN, BEFORE and AFTER, or --lane-dir DIR")
         p = diagnose_pair(args.inputs, rules=load_rules(args.rules), lane_dir=args.lane_dir, pid=args.pid,
                           tid=args.tid, retainers=retainers)
-        for w in p.result.warnings:
-            print(f"heaplens: warning: {printable.line(w)}", file=sys.stderr)
         if args.format == "json":
             sys.stdout.write(printable.text(tables_json.dumps(tables_json.pair_diagnosis_document(p))))
         else:

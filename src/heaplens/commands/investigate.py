@@ -35,11 +35,15 @@ class Command(BaseCommand):
         p.add_argument("--min-drop", type=non_negative_float, default=10.0, metavar="PCT",
                        help="--verify: the peak must fall by this many percent (default 10)")
         p.add_argument("--no-retainers", action="store_true", help="skip the retaining chains (faster, less sure)")
+        p.add_argument("--annotations", action=argparse.BooleanOptionalAction, default=None,
+                       help="GitHub annotations on the findings' holder lines and test files (default: on when "
+                            "$GITHUB_ACTIONS is true)")
         add_format(p, ("text", "markdown", "json"),
                    help="how the report is printed at the end (default text; the HTML file is always written)")
 
     def run(self, args: argparse.Namespace) -> int:
-        from ..workflow.investigate import investigate  # deferred: see commands/__init__
+        from ..report.github import enabled, report_annotations  # deferred: see commands/__init__
+        from ..workflow.investigate import investigate
         from ..workflow.report import render
 
         machine = args.format != "text"
@@ -49,6 +53,11 @@ class Command(BaseCommand):
                               apply=args.apply, verify_fix=args.verify, min_drop=args.min_drop,
                               retainers=not args.no_retainers)
         if inv.report is not None:
-            sys.stdout.write(render(inv.report, args.format, color=sys.stdout.isatty() and not machine))
+            text = render(inv.report, args.format, color=sys.stdout.isatty() and not machine)
+            if enabled(args.annotations):
+                # workflow commands: with text on stdout, beside a document on stderr (the runner reads both)
+                for line in report_annotations(inv.report):
+                    print(line, file=sys.stderr if machine else sys.stdout)
+            sys.stdout.write(text)
         print(f"[heaplens] report: {inv.html or inv.run_dir / 'run.json'}", file=sys.stderr if machine else sys.stdout)
         return inv.exit_code

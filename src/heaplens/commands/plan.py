@@ -21,7 +21,7 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--isolate", action=argparse.BooleanOptionalAction, default=None,
                    help="isolate each test file in the shared lanes, or not (default: the suite's config)")
     p.add_argument("--lane", type=argtype(parse_lanes), metavar="NAME[,NAME]", help="only these lanes (globs allowed)")
-    p.add_argument("--shard", type=argtype(parse_shard), metavar="i/n", help="only shard i of n (files split by duration)")
+    p.add_argument("--shard", type=argtype(parse_shard), metavar="i/n", help="shard i of n, the files the runner's own --shard i/n runs (CI's shard i)")
     p.add_argument("--behavior", metavar="FILE", help="behavior manifest (default test/fixtures/test-parallel.behavior.json)")
     p.add_argument("--timings", metavar="FILE", help="timings manifest (default test/fixtures/test-timings.unit.json)")
     p.add_argument("--hotspots", metavar="FILE", help="memory-hotspot manifest (default test/fixtures/test-memory-hotspots.unit.json)")

@@ -31,9 +31,13 @@ class Command(BaseCommand):
         p.add_argument("--rules", action="append", default=[], metavar="FILE", help="extra classification rules")
         p.add_argument("--no-retainers", action="store_true", help="skip the retaining chains (faster, less sure)")
         p.add_argument("--rebuild", action="store_true", help="rebuild the model even if report.json is current")
+        p.add_argument("--annotations", action=argparse.BooleanOptionalAction, default=None,
+                       help="GitHub annotations on the findings' holder lines and test files (default: on when "
+                            "$GITHUB_ACTIONS is true)")
 
     def run(self, args: argparse.Namespace) -> int:
-        from ..workflow.report import append_step_summary, render, report_document  # deferred: see __init__
+        from ..report.github import enabled, report_annotations  # deferred: see __init__
+        from ..workflow.report import append_step_summary, render, report_document
 
         lanes = [n for v in args.lane for n in v.split(",") if n]
         doc = report_document(args.run, rules=args.rules, lanes=lanes, retainers=not args.no_retainers,
@@ -42,6 +46,11 @@ class Command(BaseCommand):
         if args.format == "html" and not out:
             out = str(Path(doc["run"]["dir"]) / "report.html")
         text = render(doc, args.format, color=out is None and sys.stdout.isatty())
+        if enabled(args.annotations):
+            # workflow commands: with text on stdout, beside a document on stderr (the runner reads both)
+            stream = sys.stdout if args.format == "text" and not out else sys.stderr
+            for line in report_annotations(doc):
+                print(line, file=stream)
         if args.format == "markdown":
             target = append_step_summary(text)
             if target:

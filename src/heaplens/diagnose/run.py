@@ -1,112 +1,57 @@
-"""Diagnose a whole run (``heaplens diagnose RUN_DIR``): every lane, every worker PID.
+"""Diagnose a run, a lane directory or a pair of snapshots: one answer, whoever asks.
 
-For each worker with at least two heap snapshots, the earliest and the latest are compared and the
-growth classified by the rules (``heaplens.diagnose``); the snapshots between give the interval
-trend (is the growth monotonic?). The run record adds what snapshots cannot: the per-file RSS
-deltas of that worker (which files account for the growth) and the JS heap vs. RSS vs. external
-memory of each file (external memory grows RSS without the heap). A worker without a snapshot pair
-is classified from its trace alone, with low confidence, and says so.
+For every worker with two or more snapshots, the earliest and the latest are compared by the holder
+engine (:mod:`heaplens.diagnose.engine`); the run record adds what snapshots cannot: which files ran
+between the two snapshots (the per-file growth and its projection over the lane), the heap limit
+(severity), and the files that ran after the last snapshot (growth the pair does not cover). The
+snapshots in between give each cause's growth per interval. A worker without a pair gets the trace's
+figures and no verdict.
+
+``diagnose RUN``, ``report RUN`` and ``investigate`` all get it through the report model
+(``heaplens.workflow.report``), cached with what produced it.
 """
 
 from __future__ import annotations
 
 import os
-import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..compare.delta import diff_files
-from ..compare.summary import summarize
 from ..errors import UsageError
 from ..runner.record import LaneRecord, RunRecord
+from ..snapshot import read_snapshot
 from ..snapshot.files import parse_name
-from ..units import fmt_size
-from . import (
-    _NAMED_HOP,
-    GENERIC_NAMES,
-    USER_HOLDER_HINTS,
-    Diagnosis,
-    RuleSet,
-    _below_loader,
-    classify_growth,
-    confirm_with_retainers,
-    held_by_loader,
-    load_rules,
-)
+from .engine import PairAnalysis, analyse_pair
+from .findings import DEFAULT_HEAP_LIMIT, FLOOR, Context, findings, fmt, heap_growth, settled
+from .rules import Rules, load_rules
 
-MIB = 1024 * 1024
-# A worker whose RSS grew less than this over its files is not worth a verdict from the trace alone.
-TRACE_MIN_GROWTH = 32 * MIB
-# At most this many snapshots of one worker are read for the interval trend (first and last always).
-TREND_MAX_SNAPSHOTS = 8
-
-# How the object is held, from the retaining chain below the module loader → the cleanup it misses.
-# A server first: an http.Server is an emitter (its request listener) and holds its connections-checking
-# interval (a timer); closing the server is what releases both.
-HOLDER_KINDS = (
-    ("server", re.compile(r"\bServer\b|TCPSERVERWRAP|\bTCP\b|Socket|_connections|HTTPParser")),
-    ("listener", re.compile(r"_events|listeners|EventEmitter|AbortSignal|EventTarget")),
-    ("timer", re.compile(r"\bTimeout\b|_onTimeout|TimersList|_idlePrev|_idleNext|\bImmediate\b")),
-    ("db", re.compile(r"\bDatabase\b|Statement|\bConnection\b|\bPool\b|sqlite", re.I)),
-    ("mock", re.compile(r"\bmock\b|\bspy\b|tinyspy|\bcalls\b \(property\)|mockState|__vitest_spy", re.I)),
-    ("global", re.compile(r"^global\b|globalThis")),
-)
-CLEANUP = {
-    "timer": "clearInterval/clearTimeout the timer in afterEach/afterAll (or `.unref()` and drop its data)",
-    "listener": "remove the listener (`removeListener`/`off`) in afterEach/afterAll",
-    "server": "`close()` the server (and its sockets) in afterAll",
-    "db": "`close()` the database handle in afterAll",
-    "mock": "`vi.restoreAllMocks()` / `mockReset()` in afterEach (or `restoreMocks: true` in the config)",
-    "global": "delete the global (or reset it) in afterEach/afterAll",
-    "variable": "clear the module-level collection in afterEach/afterAll (e.g. `.clear()`), or bound it",
-    "external": "drop the references to the Buffers/ArrayBuffers (and close streams) in afterEach/afterAll",
-    "module-loader": "nothing to clean up in the test: the module loader keeps it — isolate the files that load it",
-}
-# The rule label of the leading runtime family → holder kind, when the chain does not say.
-LABEL_KINDS = (("timer", "timer"), ("listener", "listener"), ("server", "server"), ("socket", "server"),
-               ("database", "db"), ("mock", "mock"))
+ENGINE_VERSION = "holders-1"
+SCHEMA = "heaplens.diagnosis"
+SCHEMA_VERSION = 2
+TREND_MAX_SNAPSHOTS = 6  # snapshots in between read (ids only) for each cause's growth per interval
+FAMILY_ROWS = 12
 
 
 @dataclass
-class Holder:
-    """Who keeps the new objects of one class: the variable, the source file, the kind of holder."""
-
-    class_name: str
-    count: int
-    total: int
-    variable: str | None
-    source: str | None
-    kind: str
-    via_loader: bool
-    chain: str
-    sentence: str
-
-    def to_json(self) -> dict:
-        return dict(self.__dict__)
-
-
-@dataclass
-class Investigation:
-    lane: str
+class WorkerDiagnosis:
+    lane: str | None
     pid: int | None
-    snapshots: list[str]  # this worker's snapshots, in order (empty: trace only)
-    diagnosis: Diagnosis
-    rows: list = field(default_factory=list)  # top DeltaRows of the earliest → latest comparison
-    totals: list[int] = field(default_factory=list)  # self size of each snapshot read for the trend
-    trend_snapshots: list[str] = field(default_factory=list)
-    trend: list[dict] = field(default_factory=list)  # {type, name, sizes[]} of the top families
-    monotonic: bool | None = None
-    files: list[dict] = field(default_factory=list)  # the trace entries of this worker
-    holders: list[Holder] = field(default_factory=list)
-    trace: dict = field(default_factory=dict)  # rss / heap / external growth over the worker's files
-    signals_ms: list[float] = field(default_factory=list)  # when this worker was signalled for a snapshot
-
-    def snapshot_during(self, f: dict) -> bool:
-        """A snapshot was written while the file ran: its RSS delta includes the writer's memory."""
-        s, e = f.get("start_ms"), f.get("end_ms")
-        return s is not None and e is not None and any(s <= t <= e for t in self.signals_ms)
+    tid: int | None
+    snapshots: list[str]
+    findings: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    trace: dict = field(default_factory=dict)
+    growth: dict = field(default_factory=dict)
+    coverage: dict = field(default_factory=dict)
+    families: list[dict] = field(default_factory=list)
+    verdict: str = "no significant growth"
+    analysed: bool = False
+    seconds: float = 0.0
+    files: list[dict] = field(default_factory=list)  # the worker's trace entries (not in the JSON)
 
     @property
     def before(self) -> str | None:
@@ -116,61 +61,36 @@ class Investigation:
     def after(self) -> str | None:
         return self.snapshots[-1] if len(self.snapshots) >= 2 else None
 
-    def growth_files(self, share: float = 0.8, limit: int = 5, by: str = "rss") -> list[dict]:
-        """The files with the largest growth of this worker that together make ``share`` of it: by RSS,
-        or (``by="heap"``) by JS heap — which a snapshot written during a file does not inflate."""
-
-        def grew(f: dict) -> int:
-            if by == "heap":
-                if f.get("heap_used_end") is None or f.get("heap_used_start") is None:
-                    return f.get("delta") or 0
-                return f["heap_used_end"] - f["heap_used_start"]
-            return f.get("delta") or 0
-
-        pos = sorted((f for f in self.files if grew(f) > 0), key=lambda f: -grew(f))
-        total = sum(grew(f) for f in pos)
-        out, acc = [], 0
-        for f in pos:
-            if len(out) >= limit or (total and acc >= share * total):
-                break
-            out.append(f)
-            acc += grew(f)
-        return out
-
     def to_json(self) -> dict:
-        d = self.diagnosis.to_json()
-        return {
-            "lane": self.lane,
-            "pid": self.pid,
-            "before": self.before,
-            "after": self.after,
-            "snapshots": self.snapshots,
-            **d,
-            "families": [{"type": r.type, "name": _cut(r.name), "size_before": r.size_before, "size_after": r.size_after,
-                          "size_delta": r.size_delta, "count_before": r.count_before, "count_after": r.count_after,
-                          "count_delta": r.count_delta} for r in self.rows],
-            "trend": {"snapshots": self.trend_snapshots, "totals": self.totals, "monotonic": self.monotonic,
-                      "families": self.trend},
-            "trace": self.trace,
-            "growth_files": [{"file": f["file"], "delta": f["delta"], "snapshot_during": self.snapshot_during(f)}
-                             for f in self.growth_files()],
-            "heap_growth_files": [{"file": f["file"], "heap_delta": (f.get("heap_used_end") or 0) -
-                                   (f.get("heap_used_start") or 0)} for f in self.growth_files(by="heap")],
-            "holders": [h.to_json() for h in self.holders],
-        }
+        return {"lane": self.lane, "pid": self.pid, "tid": self.tid, "snapshots": self.snapshots,
+                "before": self.before, "after": self.after, "verdict": self.verdict, "analysed": self.analysed,
+                "findings": self.findings, "growth": self.growth, "coverage": self.coverage, "trace": self.trace,
+                "families": self.families, "notes": self.notes, "seconds": round(self.seconds, 2)}
 
 
 @dataclass
 class RunDiagnosis:
-    run_dir: str
-    record: RunRecord
-    rules: RuleSet
-    investigations: list[Investigation]
-    skipped: list[str]  # lanes with nothing to say, and why
+    run_dir: str | None
+    record: RunRecord | None
+    rules: Rules
+    workers: list[WorkerDiagnosis]
+    skipped: list[str]
+    options: dict
+
+    def to_json(self) -> dict:
+        return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "engine": ENGINE_VERSION,
+                "rules": self.rules.sources, "rules_digest": self.rules.digest, "options": self.options,
+                "run": self.run_dir, "run_id": self.record.run_id if self.record else None,
+                "workers": [w.to_json() for w in self.workers], "skipped": self.skipped}
 
 
-# --------------------------------------------------------------------------------------------------
+def cache_key(rules: Rules, retainers: bool, lanes: list[str] | None) -> dict:
+    """What produced a diagnosis: a cached one is reused only when all of it is the same."""
+    return {"engine": ENGINE_VERSION, "rules_digest": rules.digest, "rules": rules.sources,
+            "retainers": bool(retainers), "lanes": sorted(lanes) if lanes else None}
 
+
+# -- the run record --------------------------------------------------------------------------------
 
 def complete(path: str) -> bool:
     """A snapshot Node finished writing: not empty and ending with the closing brace (a worker that
@@ -189,11 +109,22 @@ def complete(path: str) -> bool:
         return False
 
 
-def _worker_snapshots(lane: LaneRecord, incomplete: list[str] | None = None,
-                      run_dir: Path | None = None) -> dict[int, list[str]]:
-    """PID → its complete snapshot files that still exist, in Node's sequence order (cut ones go to
-    ``incomplete``)."""
-    files = list(lane.snapshots.files)
+def _snapshot_entries(lane: LaneRecord) -> tuple[list[str], dict[str, float]]:
+    """The lane's snapshot files and, for those the workers wrote at file boundaries, when (epoch seconds)."""
+    files = [str(f) for f in lane.snapshots.files]
+    times = {}
+    for w in lane.snapshots.written:
+        files.append(str(w.path))
+        if w.t:
+            times[os.path.abspath(str(w.path))] = float(w.t) / 1000
+    return files, times
+
+
+def worker_snapshots(lane: LaneRecord, incomplete: list[str] | None = None,
+                     run_dir: Path | None = None) -> dict[tuple[int, int], list[str]]:
+    """(PID, TID) → its complete snapshot files that still exist, in Node's sequence order (cut ones go
+    to ``incomplete``)."""
+    files, _times = _snapshot_entries(lane)
     d = lane.snapshots.dir
     if run_dir is not None and d and not Path(d).is_dir():
         # a run directory that was moved or downloaded (a CI artefact): its own heapsnap/<lane>
@@ -203,7 +134,7 @@ def _worker_snapshots(lane: LaneRecord, incomplete: list[str] | None = None,
             d = str(moved)
     if d and Path(d).is_dir():  # files written after the record (e.g. near-limit snapshots)
         files += [str(q) for q in Path(d).glob("*.heapsnapshot")]
-    by_pid: dict[int, list] = {}
+    by: dict[tuple[int, int], list] = {}
     for f in dict.fromkeys(os.path.abspath(f) for f in files):
         n = parse_name(f)
         if n is None or not Path(f).is_file():
@@ -212,11 +143,21 @@ def _worker_snapshots(lane: LaneRecord, incomplete: list[str] | None = None,
             if incomplete is not None:
                 incomplete.append(f)
             continue
-        by_pid.setdefault(n.pid, []).append(n)
-    return {pid: [str(n.path) for n in sorted(ns, key=lambda n: n.sort_key)] for pid, ns in by_pid.items()}
+        by.setdefault((n.pid, n.tid), []).append(n)
+    return {k: [str(n.path) for n in sorted(ns, key=lambda n: n.sort_key)] for k, ns in by.items()}
 
 
-def _trace_growth(files: list[dict]) -> dict:
+def _snapshot_time(path: str, times: dict[str, float]) -> float | None:
+    t = times.get(os.path.abspath(path))
+    if t is not None:
+        return t
+    try:
+        return Path(path).stat().st_mtime  # written at the end of the snapshot
+    except OSError:
+        return None
+
+
+def trace_growth(files: list[dict]) -> dict:
     def total(a: str, b: str) -> int:
         return sum((f.get(b) or 0) - (f.get(a) or 0) for f in files if f.get(a) is not None and f.get(b) is not None)
 
@@ -228,171 +169,160 @@ def _trace_growth(files: list[dict]) -> dict:
         "rss_start": first.get("rss_start"),
         "rss_end": last.get("rss_end"),
         "rss_growth": total("rss_start", "rss_end"),
-        "heap_growth": total("heap_used_start", "heap_used_end"),
+        "heap_growth": sum(heap_growth(f) or 0 for f in files),
         "external_growth": total("external_start", "external_end") + total("array_buffers_start", "array_buffers_end"),
         "peak": max((f.get("peak") or 0) for f in files),
+        "heap_limit": next((f.get("heap_limit") for f in reversed(files) if f.get("heap_limit")), None),
     }
 
 
-NAME_LIMIT = 500  # family names (string families are the string itself: a module's source can be megabytes)
+# -- one worker ------------------------------------------------------------------------------------
+
+def _families(before: str, after: str) -> list[dict]:
+    """The dominant families of the earliest → latest delta (the seed's third item)."""
+    res = diff_files(before, after, by="family", top=FAMILY_ROWS * 4, min_kb=1 / 1024)
+    rows = [r for r in res.rows if r.size_delta > 0][:FAMILY_ROWS]
+    return [{"type": r.type, "name": r.name[:200] + ("…" if len(r.name) > 200 else ""), "size_delta": r.size_delta,
+             "count_delta": r.count_delta, "size_after": r.size_after} for r in rows]
 
 
-def _cut(name: str) -> str:
-    return name if len(name) <= NAME_LIMIT else name[: NAME_LIMIT - 1] + "…"
+def _trend(pa: PairAnalysis, middle: list[str], progress) -> tuple[dict, list[str]]:
+    """For each cause: the bytes of its new objects that already existed at each snapshot (0 at the
+    first, all of it at the last) — its growth per interval, from ids alone; and the snapshots in between
+    that were read."""
+    causes = [c for c in pa.causes if c.ids is not None and c.kind in ("module-graph", "runtime-leak",
+                                                                      "external-memory")]
+    if not causes or not middle:
+        return {}, []
+    if len(middle) > TREND_MAX_SNAPSHOTS:
+        step = (len(middle) - 1) / (TREND_MAX_SNAPSHOTS - 1)
+        middle = [middle[round(i * step)] for i in range(TREND_MAX_SNAPSHOTS)]
+    out = {c.key: [0] for c in causes}
+    for p in middle:
+        if progress:
+            progress(f"trend {Path(p).name}")
+        with read_snapshot(p, node_fields=("id",)) as s:
+            ids = np.sort(np.asarray(s.nodes["id"]))
+        for c in causes:
+            pos = np.searchsorted(ids, c.ids)
+            pos[pos == len(ids)] = 0
+            there = ids[pos] == c.ids
+            out[c.key].append(int(c.sizes[there].sum()))
+    for c in causes:
+        out[c.key].append(int(c.sizes.sum()))
+    return out, middle
 
 
-def _fmt(n: int) -> str:
-    return fmt_size(n, signed=True)
+def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, files: list[dict] | None = None,
+                    lane_rec: LaneRecord | None = None, root: str | None = None, retainers: bool = True,
+                    times: dict[str, float] | None = None, workers_in_lane: int = 1, progress=None) -> WorkerDiagnosis:
+    t0 = time.perf_counter()
+    files = files or []
+    name = parse_name(snaps[0]) if snaps else None
+    w = WorkerDiagnosis(lane, name.pid if name else (files[0].get("pid") if files else None),
+                        name.tid if name else None, list(snaps), files=files)
+    w.trace = trace_growth(files)
+    heap_limit = w.trace.get("heap_limit") or DEFAULT_HEAP_LIMIT
+    if len(snaps) < 2:
+        w.verdict = "no snapshot pair"
+        w.notes += _trace_only(w, heap_limit)
+        if snaps:
+            w.notes.append(f"only one snapshot of this worker: {Path(snaps[0]).name}")
+        w.seconds = time.perf_counter() - t0
+        return w
+    before, after = snaps[0], snaps[-1]
+    t_before, t_after = _snapshot_time(before, times or {}), _snapshot_time(after, times or {})
+    earlier, between, later = [], [], []
+    for f in files:
+        start, end = (f.get("start_ms") or 0) / 1000, (f.get("end_ms") or 0) / 1000
+        if t_before is not None and end and end <= t_before:
+            earlier.append(f)  # done before the earlier snapshot: its objects are old
+            continue
+        if t_after is not None and start and start >= t_after:
+            later.append(f)  # ran entirely after the later snapshot: nothing of it is in the pair
+        elif t_after is None or not end or end <= t_after:
+            between.append(f)
+        # a file the later snapshot was taken during is partly covered: in neither count
+    lane_files = sorted({f.file for f in lane_rec.files} | set(lane_rec.files_planned)) if lane_rec else []
+    ctx = Context(root=root, files_between=between if files else [], files_after=later, files_before=earlier,
+                  files_all=files,
+                  files_in_lane=len(lane_files) or None, workers_in_lane=workers_in_lane,
+                  heap_limit=w.trace.get("heap_limit"), isolate=lane_rec.isolate if lane_rec else None,
+                  lane_files=lane_files, traced=bool(files))
+    try:
+        w.families = _families(before, after)
+    except UsageError:
+        raise
+    if not retainers:
+        w.verdict = "not analysed"
+        w.notes.append("holders not analysed (--no-retainers): no verdict; the families above are the delta only")
+        w.seconds = time.perf_counter() - t0
+        return w
+    pa = analyse_pair(before, after, rules, root=root, pid=w.pid, progress=progress)
+    w.analysed = True
+    ctx.trend, middle = _trend(pa, snaps[1:-1], progress)
+    if files and ctx.trend:
+        # the files completed in each interval: a cause that stopped growing must have had files to grow in
+        marks = [t_before, *(_snapshot_time(m, times or {}) for m in middle), t_after]
+        if all(t is not None for t in marks):
+            # a file counts for an interval only when it ran entirely inside it (a snapshot taken during a
+            # file says nothing of which side its growth fell on)
+            spans = [((f.get("start_ms") or 0) / 1000, (f.get("end_ms") or 0) / 1000) for f in files]
+            ctx.trend_files = [sum(1 for s0, e in spans if a <= s0 and e <= b) for a, b in zip(marks, marks[1:])]
+    w.findings, notes, w.growth = findings(pa, ctx, rules)
+    w.growth["analysis_seconds"] = round(pa.seconds, 2)
+    w.notes += notes
+    w.coverage = _coverage(ctx, heap_limit) if files else {}
+    if w.coverage.get("uncovered"):
+        w.notes.insert(0, w.coverage["uncovered"])
+    w.verdict = _verdict(w)
+    w.seconds = time.perf_counter() - t0
+    return w
 
 
-def _trace_evidence(inv: Investigation) -> list[str]:
-    t = inv.trace
-    if not t:
-        return []
-    out = [f"trace (pid {inv.pid}, {t['files']} file(s)): RSS {_fmt(t['rss_growth'])}, JS heap {_fmt(t['heap_growth'])}, "
-           f"external+ArrayBuffers {_fmt(t['external_growth'])} summed over the files"]
-    top = inv.growth_files()
-    pos = sum(f["delta"] for f in inv.files if (f.get("delta") or 0) > 0)
-    if top and pos > 0:
-        share = sum(f["delta"] for f in top) / pos
-        out.append(f"per-file RSS: {len(top)} of {len(inv.files)} file(s) account for {share:.0%} of the worker's growth — "
-                   + ", ".join(f"{f['file']} {_fmt(f['delta'])}" + (" (a snapshot was written during it)"
-                                                                    if inv.snapshot_during(f) else "") for f in top))
-    heap = inv.growth_files(by="heap")
-    if heap and any(inv.snapshot_during(f) for f in inv.files):
-        out.append("per-file JS heap (not inflated by snapshot writing): "
-                   + ", ".join(f"{f['file']} {_fmt(f['heap_used_end'] - f['heap_used_start'])}" for f in heap
-                               if f.get("heap_used_end") is not None and f.get("heap_used_start") is not None))
+def _coverage(ctx: Context, heap_limit: int) -> dict:
+    """How much of the worker's per-file heap growth the snapshot pair spans."""
+    between = sum(max(heap_growth(f) or 0, 0) for f in ctx.files_between)
+    after = sum(heap_growth(f) or 0 for f in ctx.files_after)
+    out = {"files_between": len(ctx.files_between), "files_after": len(ctx.files_after),
+           "heap_between": between, "heap_after": after, "uncovered": None}
+    if ctx.files_after and after >= FLOOR * heap_limit:
+        gc = any(settled(f) for f in ctx.files_after)
+        out["uncovered"] = (f"not covered: {len(ctx.files_after)} file(s) ran after the last snapshot and the "
+                            f"{'GC-settled ' if gc else ''}JS heap grew {fmt(after)} over them (trace) — this "
+                            "diagnosis cannot say what that growth is")
     return out
 
 
-def _classify_trace(inv: Investigation) -> Diagnosis:
-    """No snapshot pair: what the trace alone says (low confidence)."""
-    t = inv.trace
-    ev = _trace_evidence(inv)
-    rss, heap, ext = t.get("rss_growth", 0), t.get("heap_growth", 0), t.get("external_growth", 0)
-    if rss < TRACE_MIN_GROWTH:
-        return Diagnosis("no significant growth", None, 0.6, f"the worker's RSS grew {_fmt(rss)} over its files "
-                         f"(threshold {_fmt(TRACE_MIN_GROWTH)}); no snapshot pair to look inside", ev, {}, 0, 0)
-    if ext >= 0.5 * rss and heap < 0.25 * rss:
-        return Diagnosis("external memory", "external", 0.55, f"RSS {_fmt(rss)} with external/ArrayBuffer memory "
-                         f"{_fmt(ext)} and the JS heap only {_fmt(heap)} (trace only, no snapshot pair)", ev, {}, 0, 0)
-    return Diagnosis("ambiguous", None, 0.2, f"RSS grew {_fmt(rss)} (JS heap {_fmt(heap)}) but this worker has no "
-                     "snapshot pair: rerun the lane with --snapshot-interval to see what grew", ev, {}, 0, 0)
+def _verdict(w: WorkerDiagnosis) -> str:
+    if w.findings:
+        parts = [f"{f['title']} — {fmt(f['retained_growth'])}, {f['severity']}" for f in w.findings]
+        return "; ".join(parts)
+    if w.coverage.get("uncovered"):
+        return "growth after the last snapshot not covered"
+    return "no significant growth"
 
 
-def _apply_trace(inv: Investigation) -> None:
-    """Snapshot verdicts see only the JS heap: RSS that grew through external memory while the
-    heap families did not is external memory."""
-    d, t = inv.diagnosis, inv.trace
-    d.evidence.extend(_trace_evidence(inv))
-    if not t or d.verdict not in ("no significant growth", "ambiguous"):
-        return
-    rss, heap, ext = t["rss_growth"], t["heap_growth"], t["external_growth"]
-    if rss >= TRACE_MIN_GROWTH and ext >= 0.5 * rss and heap < 0.25 * rss:
-        d.verdict, d.bucket, d.confidence = "external memory", "external", 0.7
-        d.summary = (f"external memory: RSS {_fmt(rss)} and external/ArrayBuffer memory {_fmt(ext)} grew while the JS "
-                     f"heap families did not ({_fmt(heap)} of heap)")
+def _trace_only(w: WorkerDiagnosis, heap_limit: int) -> list[str]:
+    t = w.trace
+    if not t:
+        return ["no snapshots and no trace for this worker"]
+    return [f"no snapshot pair: the trace alone says RSS {fmt(t['rss_growth'])}, JS heap {fmt(t['heap_growth'])}, "
+            f"external+ArrayBuffers {fmt(t['external_growth'])} over {t['files']} file(s); rerun with snapshots "
+            "to see what grew"]
 
 
-def _trend(inv: Investigation, rows, progress) -> None:
-    """Totals and the top families' sizes in (up to TREND_MAX_SNAPSHOTS) snapshots of the worker,
-    looked up by family key in each snapshot's summary."""
-    snaps = inv.snapshots
-    if len(snaps) > TREND_MAX_SNAPSHOTS:
-        step = (len(snaps) - 1) / (TREND_MAX_SNAPSHOTS - 1)
-        snaps = [snaps[round(i * step)] for i in range(TREND_MAX_SNAPSHOTS)]
-    top = rows[:8]
-    keys = np.array([r.key for r in top], dtype=np.uint64)
-    sizes: list[list[int]] = [[] for _ in top]
-    for p in snaps:
-        if progress:
-            progress(f"trend {Path(p).name}")
-        s = summarize(p)
-        try:
-            inv.totals.append(s.total_size)
-            t = s.table("family")
-            hit = t.lookup(keys)
-            for i, r in enumerate(hit):
-                sizes[i].append(int(t.size[r]) if r >= 0 else 0)
-        finally:
-            s.close()
-    inv.trend_snapshots = snaps
-    inv.trend = [{"type": r.type, "name": _cut(r.name), "sizes": v} for r, v in zip(top, sizes)]
-    if len(inv.totals) >= 3:
-        inv.monotonic = all(b > a for a, b in zip(inv.totals, inv.totals[1:]))
-        steps = len(inv.totals) - 1
-        grew = sum(b > a for a, b in zip(inv.totals, inv.totals[1:]))
-        inv.diagnosis.evidence.append(
-            f"intervals: the heap grew in {grew} of {steps} interval(s) across {len(inv.totals)} snapshots"
-            + (" — monotonic growth" if inv.monotonic else " — not monotonic (growth and release)"))
+# -- a run -----------------------------------------------------------------------------------------
 
-
-def holder_of(chain, agg, root: str | None) -> Holder:
-    """The variable, source file and kind of holder of one aggregated retaining chain."""
-    text = chain.example.text()
-    below = _below_loader(text)
-    near = " → ".join(below)
-    kind = next((k for k, pat in HOLDER_KINDS if pat.search(near)), None)
-    if kind is None:
-        kind = next((k for k, pat in USER_HOLDER_HINTS if pat.search(near)), "variable")
-    slot = getattr(chain, "variable", None)  # (name, held class) of a recovered context slot (diagnose.slots)
-    variable = slot[0] if slot else None
-    if variable is None and chain.holder:
-        m = re.search(r"`(?:get |set )?([^`]+)`", chain.holder)
-        variable = m.group(1) if m else None
-    if variable is None:
-        for hop in reversed(below):
-            m = _NAMED_HOP.match(hop)
-            if m and m.group("name") not in GENERIC_NAMES and not m.group("name").startswith("<"):
-                variable = m.group("name")
-                break
-    source = chain.script
-    if source:
-        source = source.removeprefix("file://")
-        if root and source.startswith(root.rstrip("/") + "/"):
-            source = source[len(root.rstrip("/")) + 1:]
-    via_loader = held_by_loader(text, chain.script, agg.class_name)
-    if via_loader:
-        kind = "module-loader"
-    return Holder(class_name=agg.class_name, count=chain.count, total=agg.total, variable=variable, source=source,
-                  kind=kind, via_loader=via_loader, chain=chain.pattern, sentence=agg.sentence(chain))
-
-
-def _holders(inv: Investigation, root: str | None) -> None:
-    d = inv.diagnosis
-    for r in d.retainers:
-        agg = r.retainers
-        if not agg:
-            continue
-        for c in agg.chains[:2]:
-            inv.holders.append(holder_of(c, agg, root))
-    # The leading runtime family says what kind of resource leaks when the chain is a plain variable.
-    lead = None
-    if d.bucket == "runtime" and "runtime" in d.buckets:
-        labels = d.buckets["runtime"].labels
-        lead = max(labels.items(), key=lambda kv: kv[1][0])[0] if labels else None
-    for h in inv.holders:
-        if h.kind == "variable" and lead:
-            h.kind = next((k for word, k in LABEL_KINDS if word in lead.lower()), h.kind)
-
-
-def cleanup_for(kind: str) -> str:
-    return CLEANUP.get(kind, CLEANUP["variable"])
-
-
-# --------------------------------------------------------------------------------------------------
-
-
-def diagnose_run(run: RunRecord | str | os.PathLike, *, rules: RuleSet | None = None, retainers: bool = True,
+def diagnose_run(run: RunRecord | str | os.PathLike, *, rules: Rules | None = None, retainers: bool = True,
                  lanes: list[str] | None = None, progress=None) -> RunDiagnosis:
-    """Every lane of the run (a record, or a run directory / run.json / run id): one Investigation per
-    worker that grew or has a snapshot pair."""
+    """Every lane of the run (a record, or a run directory / run.json / run id): one WorkerDiagnosis per
+    worker that ran a file or was snapshotted."""
     rec = run if isinstance(run, RunRecord) else RunRecord.load(run)
     path = rec.dir
     rules = rules or load_rules()
     root = rec.root
-    invs: list[Investigation] = []
+    workers: list[WorkerDiagnosis] = []
     skipped: list[str] = []
     lane_items = list(rec.lanes.items())
     if lanes:
@@ -401,54 +331,47 @@ def diagnose_run(run: RunRecord | str | os.PathLike, *, rules: RuleSet | None = 
             raise UsageError(f"no lane {', '.join(unknown)} in {path} (lanes: {', '.join(n for n, _ in lane_items)})")
         lane_items = [(n, l) for n, l in lane_items if n in lanes]
     for name, lane in lane_items:
-        files_by_pid: dict[int, list[dict]] = {}
+        files_by_worker: dict[tuple, list[dict]] = {}
         for f in lane.files:
-            files_by_pid.setdefault(f.pid, []).append(f.to_json())
-        cut_files: list[str] = []
-        snaps = _worker_snapshots(lane, cut_files, path)
-        signals: dict[int, list[float]] = {}
-        for sig in lane.snapshots.signals:
-            for p in sig.pids:
-                signals.setdefault(p, []).append(sig.t * 1000)
-        pids = list(dict.fromkeys([*snaps, *files_by_pid]))
+            files_by_worker.setdefault((f.pid, f.tid or 0), []).append(f.to_json())
+        for fs in files_by_worker.values():
+            fs.sort(key=lambda f: f.get("end_ms") or 0)
+        cut: list[str] = []
+        snaps = worker_snapshots(lane, cut, path)
+        _files, times = _snapshot_entries(lane)
+        keys = list(dict.fromkeys([*snaps, *files_by_worker]))
         found = False
-        for pid in pids:
-            files = files_by_pid.get(pid, [])
-            worker_snaps = snaps.get(pid, [])
-            if len(worker_snaps) >= 2:
-                if progress:
-                    progress(f"{name} pid {pid}: diff {len(worker_snaps)} snapshots")
-                res = diff_files(worker_snaps[0], worker_snaps[-1], by="family", top=20000, min_kb=1 / 1024)
-                d = classify_growth(res.rows, res.before.self_size_total, rules)
-                inv = Investigation(name, pid, worker_snaps, d, rows=[r for r in res.rows if r.size_delta > 0][:12],
-                                    files=files, trace=_trace_growth(files), signals_ms=signals.get(pid, []))
-                if len(worker_snaps) >= 3:
-                    _trend(inv, inv.rows, progress)
-                else:
-                    inv.totals = [res.before.self_size_total, res.after.self_size_total]
-                    inv.trend_snapshots = list(worker_snaps)
-                    inv.trend = [{"type": r.type, "name": _cut(r.name), "sizes": [r.size_before, r.size_after]}
-                                 for r in inv.rows[:8]]
-                if retainers and d.verdict != "no significant growth":
-                    if progress:
-                        progress(f"{name} pid {pid}: retainers")
-                    confirm_with_retainers(d, worker_snaps[0], worker_snaps[-1])
-                    _holders(inv, root)
-                _apply_trace(inv)
-            elif files:
-                inv = Investigation(name, pid, worker_snaps, Diagnosis("ambiguous", None, 0, "", [], {}, 0, 0),
-                                    files=files, trace=_trace_growth(files), signals_ms=signals.get(pid, []))
-                inv.diagnosis = _classify_trace(inv)
-                if worker_snaps:
-                    inv.diagnosis.evidence.append(f"only one snapshot of this worker: {worker_snaps[0]}")
-            else:
+        n_workers = max(len(files_by_worker), 1)
+        for key in keys:
+            pid = key[0]
+            fs = files_by_worker.get(key, [])
+            ws = snaps.get(key, [])
+            if not ws and not fs:
                 continue
+            if progress:
+                progress(f"{name} pid {pid}: {len(ws)} snapshot(s)")
+            w = diagnose_worker(ws, rules, lane=name, files=fs, lane_rec=lane, root=root, retainers=retainers,
+                                times=times, workers_in_lane=n_workers, progress=progress)
+            for f in cut:
+                n = parse_name(f)
+                if n and n.pid == pid:
+                    w.notes.append(f"skipped {Path(f).name}: incomplete (the worker exited while writing it)")
+            workers.append(w)
             found = True
-            for f in cut_files:
-                if (n := parse_name(f)) and n.pid == pid:
-                    inv.diagnosis.evidence.append(f"skipped {Path(f).name}: incomplete (the worker exited while "
-                                                  "writing it)")
-            invs.append(inv)
         if not found:
             skipped.append(f"{name}: no worker ran a file (status {lane.status})")
-    return RunDiagnosis(str(path), rec, rules, invs, skipped)
+    opts = cache_key(rules, retainers, lanes)
+    return RunDiagnosis(str(path), rec, rules, workers, skipped, opts)
+
+
+def diagnose_files(before: str, after: str, *, rules: Rules | None = None, retainers: bool = True,
+                   snapshots: list[str] | None = None, progress=None) -> RunDiagnosis:
+    """Two snapshots of one worker (or a worker's series, ``snapshots``), without a run record."""
+    rules = rules or load_rules()
+    bn, an = parse_name(before), parse_name(after)
+    if bn and an and (bn.pid, bn.tid) != (an.pid, an.tid):
+        raise UsageError(f"{before} and {after} come from different workers (pid {bn.pid}/{an.pid}); compare "
+                         "snapshots of one worker")
+    snaps = snapshots or [str(before), str(after)]
+    w = diagnose_worker(snaps, rules, retainers=retainers, root=os.getcwd(), progress=progress)
+    return RunDiagnosis(None, None, rules, [w], [], cache_key(rules, retainers, None))

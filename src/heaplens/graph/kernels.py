@@ -340,3 +340,12 @@ def fixed_mmap_threshold(nbytes: int = 1 << 20) -> None:
         C.malloc_mmap_threshold(int(nbytes))
         _THRESHOLD_SET = True
 
+
+
+def nearest_marked(dom, mark, root):
+    """For every node, its nearest strict dominator-tree ancestor ``a`` with ``mark[a] != 0`` (the
+    root when there is none; the root maps to itself). uint32, one O(n) pass."""
+    dom = _u32(dom)
+    out = np.empty(len(dom), dtype=np.uint32)
+    C.g_nearest_marked(dom, _u8(mark), int(root), out)
+    return out

@@ -1,7 +1,7 @@
 // heaplens: the suite's test files and each project's resolved config, read from Vitest itself.
 //
 // Run by `heaplens plan` / `heaplens run` with Node, in the suite root:
-//   node inspect.mjs <vitest/node entry (absolute)> <out.json> <config path or ""> [filters...]
+//   [HEAPLENS_INSPECT_SHARD=i/n] node inspect.mjs <vitest/node entry (absolute)> <out.json> <config path or ""> [filters...]
 // It starts Vitest the way `vitest list --filesOnly` does (createVitest in run mode, the same environment
 // variables), asks it for the test specifications matching the filters (`getRelevantTestSpecifications`,
 // the call `vitest list` makes) and writes, for every project, the options that decide how its files run:
@@ -77,6 +77,45 @@ function describe(project, major) {
   }
 }
 
+// The files of one shard (HEAPLENS_INSPECT_SHARD=i/n), chosen by Vitest itself as `vitest run --shard i/n` chooses them:
+// Vitest 5 shards the relevant specifications in `_shardSpecifications` (after dropping skipped files when
+// `experimental.preParse` is on); Vitest 3 and 4 shard them in the pool with the configured sequencer's
+// `shard()` (Vitest 3 per `sequence.groupOrder` group), refusing more shards than files. A custom sequencer's
+// own `shard()` is used either way.
+async function shardOf(vitest, specs, major) {
+  if (typeof vitest._shardSpecifications === 'function') {
+    const pre = vitest.config.experimental && vitest.config.experimental.preParse
+    if (pre && typeof vitest.preParseSpecifications === 'function') return vitest.preParseSpecifications(specs)
+    return vitest._shardSpecifications(specs)
+  }
+  const { index, count } = vitest.config.shard
+  const Sequencer = vitest.config.sequence.sequencer
+  const sequencer = new Sequencer(vitest)
+  const check = (list) => {
+    if (!vitest.config.passWithNoTests && count > list.length) {
+      throw new Error(`--shard <count> must be a smaller than count of test files. Resolved ${list.length} test files for --shard=${index}/${count}.`)
+    }
+  }
+  if (major >= 4) {
+    check(specs)
+    return sequencer.shard(Array.from(specs))
+  }
+  const groups = new Map()
+  for (const spec of specs) {
+    const project = spec.project || spec[0]
+    const order = (project && project.config && project.config.sequence && project.config.sequence.groupOrder) ?? 0
+    if (!groups.has(order)) groups.set(order, [])
+    groups.get(order).push(spec)
+  }
+  const out = []
+  for (const order of Array.from(groups.keys()).sort()) {
+    const list = groups.get(order)
+    check(list)
+    out.push(...(await sequencer.shard(list)))
+  }
+  return out
+}
+
 async function main() {
   const mod = await import(pathToFileURL(entry).href)
   const createVitest = mod.createVitest
@@ -84,10 +123,21 @@ async function main() {
   const major = Number(String(mod.version || '').split('.')[0]) || Number(process.env.HEAPLENS_VITEST_MAJOR || 0)
   const options = { root, watch: false, run: true }
   if (configArg) options.config = configArg
+  const shard = process.env.HEAPLENS_INSPECT_SHARD || ''
+  if (shard) options.shard = shard
   const vitest = await createVitest('test', options, {}, { stdout: sink(), stderr: sink() })
   let specs
+  let sharded = null
+  let shardError = null
   try {
     specs = await vitest.getRelevantTestSpecifications(filters)
+    if (shard) {
+      try {
+        sharded = await shardOf(vitest, specs, major)
+      } catch (e) {
+        shardError = String((e && e.message) || e)
+      }
+    }
   } catch (e) {
     await vitest.close().catch(() => {})
     throw e
@@ -113,6 +163,11 @@ async function main() {
   const vite = vitest.vite || vitest._vite
   const configFile = (vite && vite.config && vite.config.configFile) || (vitest.config && vitest.config.config) || null
   const doc = { vitest: mod.version || null, root, config: configFile ? String(configFile) : null, projects, files }
+  if (shard) {
+    doc.shard = shard
+    doc.shardError = shardError
+    doc.shardFiles = (sharded || []).map((s) => ({ file: s.moduleId ?? (Array.isArray(s) ? s[1] : null), project: index.get(s.project) }))
+  }
   await vitest.close().catch(() => {})
   fs.mkdirSync(path.dirname(out), { recursive: true })
   fs.writeFileSync(out, JSON.stringify(doc))

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import PurePath
 
 from ..units import fmt_count, fmt_size
-from .model import CONFIRMATION
+from .findings import html as findings_html
 
 __all__ = ["render"]
 
@@ -39,7 +39,6 @@ VERDICT_CLASS = {
 # No load of any kind: the page's own style, and its one script by hash (nothing injected into the page
 # could run), so the file works (and stays) offline. Style and script live in report/assets/.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src '{script_hash}'; img-src data:"
-OVERHEAD = ' <span class="warn">(a snapshot was written during it)</span>'
 MAX_FILE_BARS = 40  # per lane; the rest are counted
 MAX_FAMILIES = 15  # rows of the families table
 W = 1000  # SVG user units of the wide charts
@@ -286,99 +285,7 @@ def _file_bars(lane: dict, hl: set[str]) -> str:
     return "".join(out)
 
 
-# ---------------------------------------------------------------------------------------------- trend
-def _trend_svg(trend: dict) -> str:
-    fams = [f for f in trend.get("families") or [] if f.get("sizes")]
-    totals = trend.get("totals") or []
-    snaps = trend.get("snapshots") or []
-    n = max([len(f["sizes"]) for f in fams] + [len(totals), 0])
-    if n < 2 or not fams:
-        return '<p class="muted">Fewer than two snapshots of this worker: no growth across snapshots to draw.</p>'
-    vmax = max([v or 0 for f in fams for v in f["sizes"]] + [1024])
-    ticks, unit, div = _byte_ticks(0, vmax * 1.05)
-    ymax = ticks[-1] or vmax
-    w, h = 640, 260
-    L, R, T, B = 74, w - 20, 14, h - 30
-
-    def X(i):
-        return L + (R - L) * (i / (n - 1))
-
-    def Y(v):
-        return B - (B - T) * ((v or 0) / ymax)
-
-    out = [f'<svg class="chart trend" viewBox="0 0 {w} {h}" role="img" data-series="{len(fams)}" '
-           f'aria-label="growth of the top families across snapshots">']
-    for v in ticks:
-        out.append(f'<line class="grid" x1="{L}" x2="{R}" y1="{Y(v):.1f}" y2="{Y(v):.1f}"/><text class="tick" '
-                   f'x="{L - 6}" y="{Y(v) + 4:.1f}" text-anchor="end">{e(_tick_label(v, unit, div))}</text>')
-    for i in range(n):
-        label = f"#{i + 1}"
-        out.append(f'<text class="tick" x="{X(i):.1f}" y="{B + 16}" text-anchor="middle">{label}'
-                   f'<title>{e(_base(snaps[i]) if i < len(snaps) else "")}</title></text>')
-    out.append(f'<line class="axis" x1="{L}" x2="{R}" y1="{B}" y2="{B}"/>')
-    for k, f in enumerate(fams):
-        c = PALETTE[k % len(PALETTE)]
-        pts = [(X(i), Y(v)) for i, v in enumerate(f["sizes"])]
-        name = ((f.get("type") or "") + " " + (f.get("name") or '""')).strip()
-        out.append(f'<g class="fam" stroke="{c}" fill="{c}"><polyline class="series" points="{_pts(pts)}"/>'
-                   + "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3"/>' for x, y in pts)
-                   + f'<title>{e(name)}: {e(" → ".join(_size(v) for v in f["sizes"]))}</title></g>')
-    out.append("</svg>")
-    rows = ['<table class="legend-table"><thead><tr><th></th><th>type</th><th>name</th><th class="num">first</th>'
-            '<th class="num">last</th><th class="num">Δ</th></tr></thead><tbody>']
-    for k, f in enumerate(fams):
-        s = f["sizes"]
-        rows.append(f'<tr><td><i class="sw" style="background:{PALETTE[k % len(PALETTE)]}"></i></td>'
-                    f'<td>{e(f.get("type"))}</td><td class="name"><code>{e(f.get("name") or chr(34) * 2)}</code></td>'
-                    f'<td class="num">{_size(s[0])}</td><td class="num">{_size(s[-1])}</td>'
-                    f'<td class="num">{_size((s[-1] or 0) - (s[0] or 0), True)}</td></tr>')
-    if totals:
-        rows.append(f'<tr class="total"><td></td><td colspan="2">heap self size (all objects)</td>'
-                    f'<td class="num">{_size(totals[0])}</td><td class="num">{_size(totals[-1])}</td>'
-                    f'<td class="num">{_size((totals[-1] or 0) - (totals[0] or 0), True)}</td></tr>')
-    rows.append("</tbody></table>")
-    mono = trend.get("monotonic")
-    note = {True: "growth is monotonic across the intervals", False: "growth is not monotonic across the intervals",
-            None: "monotonic growth not shown (two snapshots)"}.get(mono, "")
-    return (f'<div class="trend-wrap"><div>{"".join(out)}{_totals_svg(totals)}</div><div>{"".join(rows)}'
-            f'<p class="muted">{n} snapshots; {e(note)}</p></div></div>')
-
-
-def _totals_svg(totals: list) -> str:
-    """The heap's self size at each snapshot: a small line under the families (its scale would flatten them)."""
-    vals = [v for v in totals if isinstance(v, (int, float))]
-    if len(vals) < 2 or len(vals) != len(totals):
-        return ""
-    w, h, L, R, T, B = 640, 78, 74, 620, 22, 60
-    lo, hi = min(vals), max(vals)
-    span = (hi - lo) or 1
-
-    def X(i):
-        return L + (R - L) * (i / (len(vals) - 1))
-
-    def Y(v):
-        return B - (B - T) * ((v - lo) / span)
-
-    pts = [(X(i), Y(v)) for i, v in enumerate(vals)]
-    out = [f'<svg class="chart totals" viewBox="0 0 {w} {h}" role="img" data-series="1" '
-           f'aria-label="heap self size at each snapshot"><text class="tick" x="{L - 6}" y="{(T + B) / 2 + 4:.1f}" '
-           f'text-anchor="end">heap total</text><polyline class="series total" points="{_pts(pts)}"/>']
-    for i, ((x, y), v) in enumerate(zip(pts, vals)):
-        anchor = "start" if i == 0 else "end" if i == len(vals) - 1 else "middle"
-        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3"/>'
-                   f'<text class="tick" x="{x:.1f}" y="{y - 7:.1f}" text-anchor="{anchor}">{e(_size(v))}</text>')
-    out.append("</svg>")
-    return "".join(out)
-
-
 # ------------------------------------------------------------------------------------------- findings
-def _chain(text) -> str:
-    if not text:
-        return ""
-    steps = [s.strip() for s in str(text).split("→")]
-    return ('<ol class="chain">' + "".join(f"<li>{e(s)}</li>" for s in steps) + "</ol>")
-
-
 def _list(items, cls: str = "") -> str:
     items = [i for i in items or [] if i is not None]
     if not items:
@@ -408,37 +315,6 @@ def _families_table(fams: list[dict]) -> str:
     return "".join(out)
 
 
-def _holders(f: dict) -> str:
-    holders = f.get("holders") or []
-    rets = f.get("retainers") or []
-    if not holders and not rets:
-        return '<p class="muted">No retainer chain was recovered for this worker.</p>'
-    out = []
-    for h in holders:
-        loader = "through module-loader machinery" if h.get("via_loader") else "through user code"
-        out.append('<div class="holder">'
-                   f'<p class="holder-head"><b>{e(fmt_count(h.get("count") or 0))}</b> of '
-                   f'{e(fmt_count(h.get("total") or 0))} <code>{e(h.get("class_name"))}</code> held by '
-                   f'{"<code>" + e(h.get("variable")) + "</code>" if h.get("variable") else "an unnamed holder"}'
-                   f'{" in <code>" + e(h.get("source")) + "</code>" if h.get("source") else ""} '
-                   f'<span class="pill">{e(h.get("kind"))}</span> <span class="pill">{e(loader)}</span></p>'
-                   f'{_chain(h.get("chain"))}'
-                   f'<p class="muted">{e(h.get("sentence"))}</p></div>')
-    for r in rets:
-        chains = (r.get("chains") or {}).get("chains") or []
-        out.append(f'<details class="retainers"><summary>retainer chains of <code>{e(r.get("class"))}</code>: '
-                   f'{e(fmt_count(r.get("new_count") or 0))} new, {e(_size(r.get("new_retained")))} retained '
-                   f'({len(chains)} chain pattern(s))</summary>')
-        for c in chains:
-            ex = c.get("example") or {}
-            script = f' — <code>{e(c.get("script"))}</code>' if c.get("script") else ""
-            example = f'<p class="muted">example: <code>{e(ex.get("text"))}</code></p>' if ex.get("text") else ""
-            out.append(f'<div class="rchain"><p><b>{e(fmt_count(c.get("count") or 0))}</b> via '
-                       f'{e(c.get("holder"))}{script}</p>{_chain(c.get("pattern"))}{example}</div>')
-        out.append("</details>")
-    return "".join(out)
-
-
 def _diff(text: str) -> str:
     out = []
     for line in str(text).splitlines():
@@ -450,34 +326,22 @@ def _diff(text: str) -> str:
 
 
 def _fix(fix: dict) -> str:
+    """An isolation fix in full: its files, the manifest it edits (the diff), the files without timings.
+    (Every finding's fix text is in its findings section.)"""
     kind = fix.get("kind") or "none"
     layer = f' <span class="pill">{e(fix.get("layer"))}</span>' if fix.get("layer") else ""
     out = [f'<div class="fix fix-{e(kind)}"><p class="fix-head"><span class="pill">{e(kind)}</span>{layer} '
            f'{e(fix.get("text"))}</p>']
-    if kind == "isolate":
-        out.append("<h5>files to isolate</h5>" + _list(fix.get("files"), "files"))
-        if fix.get("behavior_manifest"):
-            out.append(f'<p>behavior manifest: <code>{e(fix.get("behavior_manifest"))}</code></p>')
-        if fix.get("manifest_diff"):
-            out.append("<h5>manifest diff</h5>" + _diff(fix["manifest_diff"]))
-        elif fix.get("manifest_diff_error"):
-            out.append(f'<p class="warn">no manifest diff: {e(fix["manifest_diff_error"])}</p>')
-        if fix.get("missing_timings"):
-            out.append('<h5>files missing from timings (scheduling blind spot)</h5>'
-                       + _list(fix["missing_timings"], "files"))
-    elif kind == "cleanup":
-        h = fix.get("holder") or {}
-        if h:
-            out.append(f'<p>holder: <code>{e(h.get("variable") or "?")}</code>'
-                       f'{" in <code>" + e(h.get("source")) + "</code>" if h.get("source") else ""} '
-                       f'({e(h.get("kind"))}), keeping {e(fmt_count(h.get("count") or 0))} '
-                       f'<code>{e(h.get("class_name"))}</code></p>')
-        if fix.get("chain"):
-            out.append("<h5>chain</h5>" + _chain(fix["chain"]))
-        if fix.get("files"):
-            out.append("<h5>files</h5>" + _list(fix["files"], "files"))
-        if fix.get("cleanup"):
-            out.append(f'<p class="cleanup">missing cleanup: <b>{e(fix["cleanup"])}</b></p>')
+    out.append("<h5>files to isolate</h5>" + _list(fix.get("files"), "files"))
+    if fix.get("behavior_manifest"):
+        out.append(f'<p>behavior manifest: <code>{e(fix.get("behavior_manifest"))}</code></p>')
+    if fix.get("manifest_diff"):
+        out.append("<h5>manifest diff</h5>" + _diff(fix["manifest_diff"]))
+    elif fix.get("manifest_diff_error"):
+        out.append(f'<p class="warn">no manifest diff: {e(fix["manifest_diff_error"])}</p>')
+    if fix.get("missing_timings"):
+        out.append('<h5>files missing from timings (scheduling blind spot)</h5>'
+                   + _list(fix["missing_timings"], "files"))
     out.append("</div>")
     return "".join(out)
 
@@ -495,50 +359,38 @@ def _trace(tr: dict) -> str:
     return '<div class="stats">' + "".join(cells) + "</div>"
 
 
-def _finding(f: dict, n: int) -> str:
-    conf = f.get("confidence")
-    pct = f"{conf * 100:.0f} %" if isinstance(conf, (int, float)) else "–"
-    cb = f.get("confirmed_by_retainers")
-    confirm = f'<span class="{ {True: "ok", False: "bad"}.get(cb, "muted") }">{e(CONFIRMATION.get(cb, CONFIRMATION[None]))}</span>'
-    snaps = f.get("snapshots") or []
-    compared = (f'<code title="{e(f.get("before"))}">{e(_base(f.get("before")))}</code> → '
-                f'<code title="{e(f.get("after"))}">{e(_base(f.get("after")))}</code>'
-                if f.get("before") else '<span class="muted">no snapshot pair (RSS trace only)</span>')
-    gf = "".join(f'<li><code>{e(g.get("file"))}</code> {e(_size(g.get("delta"), True))}'
-                 f'{OVERHEAD if g.get("snapshot_during") else ""}</li>'
-                 for g in f.get("growth_files") or [])
-    meter = ""
-    if isinstance(conf, (int, float)):
-        meter = (f'<span class="meter" title="confidence {pct}">'
-                 f'<i style="width:{max(0, min(1, conf)) * 100:.0f}%"></i></span>')
+KIND_LABEL = {"module-graph": "module-graph retention", "runtime-leak": "runtime leak",
+              "external-memory": "external memory"}
+
+
+def _worker(w: dict, n: int) -> str:
+    snaps = w.get("snapshots") or []
+    compared = (f'<code title="{e(w.get("before"))}">{e(_base(w.get("before")))}</code> → '
+                f'<code title="{e(w.get("after"))}">{e(_base(w.get("after")))}</code>'
+                if w.get("before") else '<span class="muted">no snapshot pair (RSS trace only)</span>')
+    badges = " ".join(_verdict_badge(KIND_LABEL.get(f.get("kind"))) for f in w.get("findings") or []) or \
+        _verdict_badge("no significant growth" if w.get("analysed") else w.get("verdict"))
+    fixes = "".join(f'<div><h4>The fix: {e(f["title"])}</h4>{_fix(f.get("fix") or {})}</div>'
+                    for f in w.get("findings") or [] if (f.get("fix") or {}).get("kind") == "isolate")
     return f"""
-<section class="finding card{'' if f.get('significant', True) else ' minor'}" id="finding-{n}">
+<section class="finding card{'' if w.get('significant', True) else ' minor'}" id="finding-{n}">
  <header class="finding-head">
-  <h3>{n}. {_verdict_badge(f.get('verdict'))} lane <code>{e(f.get('lane'))}</code>
-   · pid <code>{e(f.get('pid'))}</code></h3>
-  <div class="conf">confidence {meter} <b>{e(pct)}</b> · {confirm}</div>
+  <h3>{n}. {badges} lane <code>{e(w.get('lane'))}</code> · pid <code>{e(w.get('pid'))}</code></h3>
  </header>
- <p class="summary">{e(f.get('summary'))}</p>
  <dl class="meta">
   <dt>snapshots compared</dt><dd>{compared} <span class="muted">({len(snaps)} snapshot(s) of this worker)</span>
    {('<details><summary>paths</summary>' + _list(snaps, 'files') + '</details>') if snaps else ''}</dd>
-  <dt>reproduce</dt><dd>{_copyable(f.get('reproduce'))}</dd>
+  <dt>reproduce</dt><dd>{_copyable(w.get('reproduce'))}</dd>
  </dl>
- {_trace(f.get('trace') or {})}
- <div class="cols">
-  <div><h4>Evidence</h4>{_list(f.get('evidence'), 'evidence')}</div>
-  <div><h4>The fix</h4>{_fix(f.get('fix') or {})}
-   {('<h5>files with the most RSS growth</h5><ul class="files">' + gf + '</ul>') if gf else ''}</div>
- </div>
+ {_trace(w.get('trace') or {})}
+ <h4>Findings — one per cause, biggest first</h4>
+ {findings_html(w)}
+ {('<div class="cols">' + fixes + '</div>') if fixes else ''}
  <h4>Top families (earliest → latest snapshot)</h4>
- {_families_table(f.get('families') or [])}
- <h4>Growth of the top families across snapshots</h4>
- {_trend_svg(f.get('trend') or {})}
- <h4>Holders and retainer chains</h4>
- {_holders(f)}
+ {_families_table(w.get('families') or [])}
  <div class="cols verif">
-  <div><h4>Verified</h4>{_list(f.get('verified'), 'checks yes')}</div>
-  <div><h4>Not verified</h4>{_list(f.get('not_verified'), 'checks no')}</div>
+  <div><h4>Verified</h4>{_list(w.get('verified'), 'checks yes')}</div>
+  <div><h4>Not verified</h4>{_list(w.get('not_verified'), 'checks no')}</div>
  </div>
 </section>"""
 
@@ -676,8 +528,8 @@ def _header(doc: dict) -> str:
 
 
 def _toc(doc: dict) -> str:
-    items = [f'<li><a href="#finding-{n}">{_verdict_badge(f.get("verdict"))} {e(f.get("lane"))} · '
-             f'pid {e(f.get("pid"))}</a></li>' for n, f in enumerate(doc.get("findings") or [], 1)]
+    items = [f'<li><a href="#finding-{n}">{e(w.get("lane"))} · pid {e(w.get("pid"))}: {e(w.get("verdict"))}</a></li>'
+             for n, w in enumerate(doc.get("workers") or [], 1)]
     lanes = [f'<li><a href="#lane-{i}">lane {e(l.get("name"))}</a></li>' for i, l in enumerate(doc.get("lanes") or [])]
     extra = ['<li><a href="#verification">verification</a></li>'] if doc.get("verification") is not None else []
     if not items and not lanes:
@@ -698,12 +550,12 @@ def assets() -> tuple[str, str, str]:
 def render(doc: dict, *, color: bool | None = None) -> str:
     """The report model (``heaplens.report.model.build``) as one self-contained HTML page."""
     run = doc.get("run") or {}
-    findings = doc.get("findings") or []
+    workers = doc.get("workers") or []
     lanes = doc.get("lanes") or []
     body = [_header(doc), _toc(doc), _verification(doc.get("verification"))]
     body.append("<h2>Findings</h2>")
-    if findings:
-        body.extend(_finding(f, n) for n, f in enumerate(findings, 1))
+    if workers:
+        body.extend(_worker(w, n) for n, w in enumerate(workers, 1))
     else:
         body.append('<p class="muted card">No investigated worker: nothing grew, or the run recorded no snapshots '
                     'and no trace.</p>')

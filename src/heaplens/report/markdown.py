@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..units import cut, fmt_count, fmt_size
-from .model import CONFIRMATION
+from .findings import markdown as findings_markdown
 
 FINDINGS_IN_FULL = 6
 EMPTY = '""'
@@ -19,22 +19,15 @@ def _code(text) -> str:
     return f"`{t}`"
 
 
-def _conf(f: dict) -> str:
-    cb = f.get("confirmed_by_retainers")
-    return f"**{CONFIRMATION[cb]}**" if cb is False else CONFIRMATION.get(cb, CONFIRMATION[None])
-
-
-def _finding(f: dict, n: int) -> list[str]:
-    out = [f"### {n}. `{f['lane']}` pid {f['pid']}: {f['verdict']} ({f['confidence']:.0%})", ""]
-    out.append(f"> {_esc(f['summary'])}")
-    out.append("")
-    out.append(f"1. **Reproduce:** {_code(f['reproduce'])}")
-    if f.get("before"):
-        out.append(f"2. **Compared:** lane `{f['lane']}`, pid {f['pid']}, {len(f['snapshots'])} snapshot(s): "
-                   f"{_code(f['before'])} → {_code(f['after'])}")
+def _worker(w: dict, n: int) -> list[str]:
+    out = [f"### {n}. `{_esc(w['lane'])}` pid {w['pid']}: {_esc(w['verdict'])}", ""]
+    out.append(f"1. **Reproduce:** {_code(w['reproduce'])}")
+    if w.get("before"):
+        out.append(f"2. **Compared:** lane `{_esc(w['lane'])}`, pid {w['pid']}, {len(w['snapshots'])} snapshot(s): "
+                   f"{_code(w['before'])} → {_code(w['after'])}")
     else:
-        out.append(f"2. **Compared:** lane `{f['lane']}`, pid {f['pid']}: no snapshot pair (RSS trace only)")
-    fams = f.get("families") or []
+        out.append(f"2. **Compared:** lane `{_esc(w['lane'])}`, pid {w['pid']}: no snapshot pair (RSS trace only)")
+    fams = w.get("families") or []
     if fams:
         out.append("3. **Dominant families** (self size growth):")
         out.append("")
@@ -46,17 +39,13 @@ def _finding(f: dict, n: int) -> list[str]:
         out.append("")
     else:
         out.append("3. **Dominant families:** none (no snapshot pair)")
-    out.append(f"4. **Verdict:** {f['verdict']}, confidence {f['confidence']:.0%}, {_conf(f)}")
-    for e in f.get("evidence") or []:
-        out.append(f"   - {_esc(e)}")
-    for h in (f.get("holders") or [])[:3]:
-        out.append(f"   - holder: {_code(h.get('variable') or '?')}" + (f" in {_code(h['source'])}" if h.get("source") else "")
-                   + f" ({h['kind']}{', through the module loader' if h.get('via_loader') else ''}) — "
-                   f"{_esc(h['sentence'])}")
-        out.append(f"     chain: {_code(cut(h['chain'], 400))}")
-    fix = f.get("fix") or {}
-    out.append(f"5. **Fix ({fix.get('kind', 'none')}):** {_esc(fix.get('text', ''))}")
-    if fix.get("kind") == "isolate":
+    out.append("4. **Findings** (one per cause, biggest first) with 5. **their fixes**:")
+    out.append("")
+    out.append(findings_markdown(w, level=4))
+    for f in w.get("findings") or []:
+        fix = f.get("fix") or {}
+        if fix.get("kind") != "isolate":
+            continue
         if fix.get("missing_timings"):
             out.append("   - missing from the timings manifest (a scheduling blind spot): "
                        + ", ".join(_code(p) for p in fix["missing_timings"]))
@@ -66,11 +55,9 @@ def _finding(f: dict, n: int) -> list[str]:
             out.extend("   " + line for line in fix["manifest_diff"].rstrip("\n").splitlines())
             out.append("   ```")
             out.append("")
-    elif fix.get("kind") == "cleanup" and fix.get("chain"):
-        out.append(f"   - retainer chain: {_code(cut(fix['chain'], 400))}")
-    out.append("6. **Verified:** " + ("; ".join(_esc(v) for v in f.get("verified") or []) or "nothing"))
-    if f.get("not_verified"):
-        out.append("   **Not verified:** " + "; ".join(_esc(v) for v in f["not_verified"]))
+    out.append("6. **Verified:** " + ("; ".join(_esc(v) for v in w.get("verified") or []) or "nothing"))
+    if w.get("not_verified"):
+        out.append("   **Not verified:** " + "; ".join(_esc(v) for v in w["not_verified"]))
     out.append("")
     return out
 
@@ -83,7 +70,7 @@ def render(doc: dict, *, color: bool | None = None) -> str:
                f"Node {v.get('node')}, {v.get('package_manager')}")
     out.append(f"- reproduce: {_code(doc['reproduce'])}")
     verdicts = ", ".join(f"{k}: {n}" for k, n in sorted(doc.get("verdicts", {}).items())) or "no workers investigated"
-    out.append(f"- verdicts: {verdicts}")
+    out.append(f"- findings: {verdicts}")
     fixes = doc.get("fixes") or {}
     if fixes.get("isolate"):
         out.append("- isolate: " + ", ".join(_code(p) for p in fixes["isolate"]))
@@ -119,19 +106,19 @@ def render(doc: dict, *, color: bool | None = None) -> str:
                        + ", ".join(_esc(f) for f in files))
     if any(lane.get("deviations") or (lane.get("snapshots") or {}).get("after_last") for lane in doc["lanes"]):
         out.append("")
-    significant = [f for f in doc["findings"] if f["significant"]]
-    quiet = [f for f in doc["findings"] if not f["significant"]]
+    significant = [w for w in doc["workers"] if w["significant"]]
+    quiet = [w for w in doc["workers"] if not w["significant"]]
     if significant:
         out.append("### Findings")
         out.append("")
-        for i, f in enumerate(significant[:FINDINGS_IN_FULL], 1):
-            out.extend(_finding(f, i))
-        for f in significant[FINDINGS_IN_FULL:]:
-            out.append(f"- `{f['lane']}` pid {f['pid']}: {f['verdict']} — {_esc(f['summary'])}")
+        for i, w in enumerate(significant[:FINDINGS_IN_FULL], 1):
+            out.extend(_worker(w, i))
+        for w in significant[FINDINGS_IN_FULL:]:
+            out.append(f"- `{_esc(w['lane'])}` pid {w['pid']}: {_esc(w['verdict'])}")
     if quiet:
         out.append("")
         out.append(f"{len(quiet)} worker(s) without significant growth: "
-                   + ", ".join(f"`{f['lane']}` pid {f['pid']}" for f in quiet[:20]) + ("…" if len(quiet) > 20 else ""))
+                   + ", ".join(f"`{_esc(w['lane'])}` pid {w['pid']}" for w in quiet[:20]) + ("…" if len(quiet) > 20 else ""))
     for s in doc.get("skipped") or []:
         out.append(f"- skipped {_esc(s)}")
     return "\n".join(out).rstrip() + "\n"

@@ -1,9 +1,11 @@
 """The report model: one versioned JSON document per run that every renderer reads (terminal,
 Markdown, JSON, HTML), built from the run record and the run's diagnosis.
 
-For each investigated worker it holds the seed's six things: the reproduce command, the lane + PID
-compared (with the snapshot files), the dominant families, the verdict with its retainer
-confirmation, the concrete fix, and what was verified and what was not. Beside them, the data the
+For each investigated worker (``workers``) it holds the seed's six things: the reproduce command, the
+lane + PID compared (with the snapshot files), the dominant families, its findings — one per cause,
+biggest first, each with severity, confidence, holder and fix (``heaplens.diagnose``) — and what was
+verified and what was not. ``findings`` lists every finding of the run with its lane and pid, biggest
+first; ``counts`` counts them. Beside them, the data the
 HTML report draws: RSS timelines per lane and worker with snapshot markers and faults, per-file RSS
 growth, the top families across snapshots. Schema: docs/report.md.
 """
@@ -18,16 +20,14 @@ from pathlib import Path
 
 from .. import __version__
 from ..atomicfile import write_json_atomic
-from ..diagnose.run import Investigation, RunDiagnosis, cleanup_for
+from ..diagnose.run import RunDiagnosis
 from ..errors import UsageError
 from ..runner.options import OPTS
 from ..runner.record import LaneRecord, RunRecord
 
 SCHEMA = "heaplens.report"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TIMELINE_POINTS = 600  # samples kept per lane (evenly thinned; the peak sample is always kept)
-# what the retaining chains said of a verdict (``confirmed_by_retainers``), in words: every renderer uses these
-CONFIRMATION = {True: "confirmed by retainers", False: "retainers disagree", None: "retainers not checked"}
 # options that decide where files go, not what the run measures
 NOT_REPRODUCED = frozenset({"runs_dir", "snapshot_dir", "lane"})
 DEFAULT_BEHAVIOR = "test/fixtures/test-parallel.behavior.json"
@@ -61,7 +61,13 @@ def reproduce_command(rec: RunRecord, lane: str | None = None) -> str:
     """The command that reruns the run (or one lane of it) the same way."""
     argv = list(rec.argv or ["heaplens", "run"])
     if len(argv) >= 2 and argv[1] == "merge" and rec.shard_argv:
-        argv = list(rec.shard_argv[0])  # a merged run: the shards ran alike
+        # a merged run: a lane's own shard's command (its lane by its name there), else the first shard's
+        i = 0
+        src = rec.lanes.get(lane) if lane else None
+        if src is not None and src.run_id in rec.shards and len(rec.shards) == len(rec.shard_argv):
+            i = rec.shards.index(src.run_id)
+            lane = src.name
+        argv = list(rec.shard_argv[i])
     if len(argv) >= 2 and argv[1] in ("investigate", "verify"):
         argv = ["heaplens", "run", *[a for a in argv[2:] if a not in ("--apply", "--verify")]]
     if lane and "--lane" not in argv:
@@ -151,126 +157,88 @@ def _behavior_path(rec: RunRecord) -> str | None:
     return str(Path(rec.root) / DEFAULT_BEHAVIOR) if rec.root else None
 
 
-def _isolation_fix(inv: Investigation, rec: RunRecord) -> dict:
-    # by JS heap: transformed modules live there, and a snapshot written during a file inflates its RSS
-    files = [f["file"] for f in inv.growth_files(by="heap")]
+def _isolation(f: dict, w: dict, rec: RunRecord) -> None:
+    """An isolate fix also says which manifest it would touch (the concrete edit, ``manifest_diff``, is
+    added by the workflow: heaplens.fix makes it) and which of its files have no timing."""
+    fix = f["fix"]
+    files = list(fix.get("files") or [])
     no_timing = set(rec.plan.no_timing)
-    fix = {
-        "kind": "isolate",
-        "layer": "scheduling",
-        "files": files,
-        "reason": f"heaplens: module-graph retention in {inv.lane} (pid {inv.pid})",
-        "behavior_manifest": _behavior_path(rec),
-        "missing_timings": [f for f in files if f in no_timing],
-        "manifest_diff": None,  # the concrete edit, added by the workflow (heaplens.fix makes it)
-        "text": (f"isolate {len(files)} file(s) that account for most of the worker's growth "
-                 f"({', '.join(files)}) so they no longer share a long-lived worker" if files else
-                 "isolate the files that grow the worker (no per-file RSS to pick them: rerun with --trace)"),
-    }
-    return fix
+    fix.update({"layer": "scheduling", "reason": f"heaplens: module-graph retention in {w['lane']} (pid {w['pid']})",
+                "behavior_manifest": _behavior_path(rec), "missing_timings": [x for x in files if x in no_timing],
+                "manifest_diff": None})
 
 
-def _cleanup_fix(inv: Investigation) -> dict:
-    d = inv.diagnosis
-    if d.bucket == "external":
-        files = [f["file"] for f in inv.growth_files()]
-        return {"kind": "cleanup", "layer": "test code", "cleanup": cleanup_for("external"), "holder": None,
-                "files": files,
-                "text": "release the Buffers/ArrayBuffers the tests keep" + (f" (largest growth: {', '.join(files)})"
-                                                                           if files else "")}
-    user = [h for h in inv.holders if not h.via_loader] or inv.holders
-    if not user:
-        return {"kind": "cleanup", "layer": "test code", "holder": None, "cleanup": cleanup_for("variable"),
-                "text": "find the holder with `heaplens retainers` on the latest snapshot (no retainer chain was "
-                        "recovered)"}
-    h = user[0]
-    where = f"`{h.variable}`" if h.variable else "the holder"
-    src = f" in {h.source}" if h.source else ""
-    return {"kind": "cleanup", "layer": "test code", "holder": h.to_json(), "cleanup": cleanup_for(h.kind),
-            "text": f"{h.count:,} new `{h.class_name}` are kept by {where}{src} ({h.kind}); {cleanup_for(h.kind)}",
-            "chain": h.chain}
-
-
-def fix_for(inv: Investigation, rec: RunRecord) -> dict:
-    v = inv.diagnosis.verdict
-    if v == "module-graph retention":
-        return _isolation_fix(inv, rec)
-    if v in ("runtime leak", "external memory"):
-        return _cleanup_fix(inv)
-    if v == "ambiguous":
-        return {"kind": "none", "text": "no fix proposed: the cause is unclear — read the retainer chains below "
-                "(`heaplens retainers SNAPSHOT --class NAME`) before changing anything"}
-    return {"kind": "none", "text": "nothing to fix"}
-
-
-def _verification(inv: Investigation, lane: LaneRecord | None) -> tuple[list[str], list[str]]:
-    d = inv.diagnosis
+def _verification(w: dict, lane: LaneRecord | None) -> tuple[list[str], list[str]]:
     done, not_done = [], []
-    if inv.before:
-        done.append(f"compared {len(inv.snapshots)} snapshot(s) of pid {inv.pid} (earliest vs latest)")
+    snaps = w.get("snapshots") or []
+    if len(snaps) >= 2:
+        done.append(f"compared {len(snaps)} snapshot(s) of pid {w['pid']} by object id: every new object attributed "
+                    "to the pre-existing object that keeps it")
     else:
-        not_done.append("no snapshot pair for this worker: the verdict rests on the RSS trace only")
-    if d.confirmed is True:
-        done.append("the retaining chains of the new objects agree with the verdict (id-based diff, same process)")
-    elif d.confirmed is False:
-        not_done.append("the retaining chains do not agree with the verdict")
-    elif inv.before and d.verdict != "no significant growth":
-        not_done.append("retainers not checked")
-    if inv.monotonic is True:
-        done.append(f"growth monotonic across {len(inv.totals)} snapshots")
-    elif inv.monotonic is False:
-        not_done.append("growth is not monotonic across the intervals")
-    elif inv.before:
-        not_done.append("only two snapshots: monotonic growth across intervals not shown")
+        not_done.append("no snapshot pair for this worker: no verdict, only the RSS trace")
+    if len(snaps) >= 2 and not w.get("analysed"):
+        not_done.append("holders not analysed (--no-retainers)")
+    for f in w.get("findings") or []:
+        ev = [e for e in f.get("evidence") or [] if e.startswith("across ")]
+        if ev:
+            done.append(f"{f['title']}: {ev[0]}")
+        elif len(snaps) == 2:
+            not_done.append(f"{f['title']}: two snapshots only — growth in every interval not shown")
+    if (w.get("coverage") or {}).get("uncovered"):
+        not_done.append(w["coverage"]["uncovered"])
     if lane is None:
         return done, not_done
-    busy = sum(1 for sig in lane.snapshots.signals if inv.pid in sig.busy)
+    busy = sum(1 for sig in lane.snapshots.signals if w.get("pid") in sig.busy)
     if busy:
-        not_done.append(f"{busy} snapshot signal(s) of pid {inv.pid} skipped: the worker was still writing the "
+        not_done.append(f"{busy} snapshot signal(s) of pid {w['pid']} skipped: the worker was still writing the "
                         "previous snapshot (snapshot overhead)")
-    inflated = [f["file"] for f in inv.growth_files() if inv.snapshot_during(f)]
-    if inflated:
-        not_done.append("per-file RSS of " + ", ".join(inflated) + " includes snapshot writing (RSS overhead)")
     if lane.snapshots.dropped:
         not_done.append(f"{len(lane.snapshots.dropped)} snapshot(s) dropped by the budget")
     for fl in lane.faults:
-        if fl.pid == inv.pid and not fl.snapshots:
+        if fl.pid == w.get("pid") and not fl.snapshots:
             not_done.append(f"the worker died ({fl.kind}) without a near-limit snapshot")
     return done, not_done
 
 
-def _significant(inv: Investigation) -> bool:
-    return inv.diagnosis.verdict != "no significant growth"
+# the words of each finding kind (counts, badges): every renderer uses these
+KIND_LABELS = {"module-graph": "module-graph retention", "runtime-leak": "runtime leak",
+               "external-memory": "external memory"}
 
 
 def build(rd: RunDiagnosis) -> dict:
-    """The report model of a diagnosed run (:func:`heaplens.diagnose.run.diagnose_run`)."""
+    """The report model of a diagnosed run (:func:`heaplens.diagnose.run.diagnose_run`): ``workers`` (the
+    seed's six things per worker, its findings one per cause) and ``findings`` (all of them, with their lane
+    and pid, biggest first) — the same findings ``heaplens diagnose RUN`` prints."""
     rec = rd.record
-    findings = []
-    for inv in rd.investigations:
-        lane = rec.lanes.get(inv.lane)
-        done, not_done = _verification(inv, lane)
-        findings.append({
-            **inv.to_json(),
-            "reproduce": reproduce_command(rec, inv.lane),
-            "significant": _significant(inv),
-            "fix": fix_for(inv, rec),
-            "verified": done,
-            "not_verified": not_done,
-        })
-    # most important first: significant verdicts with the most growth
-    findings.sort(key=lambda f: (not f["significant"], -(f.get("growth") or 0), -(f["trace"].get("rss_growth") or 0)
-                                 if f.get("trace") else 0))
-    isolate = sorted({p for f in findings if f["fix"]["kind"] == "isolate" for p in f["fix"]["files"]})
+    workers, findings = [], []
+    for wd in rd.workers:
+        w = wd.to_json()
+        lane = rec.lanes.get(w["lane"])
+        w["reproduce"] = reproduce_command(rec, w["lane"])
+        w["significant"] = bool(w["findings"]) or bool((w.get("coverage") or {}).get("uncovered"))
+        for f in w["findings"]:
+            if f["fix"]["kind"] == "isolate":
+                _isolation(f, w, rec)
+            findings.append({**f, "lane": w["lane"], "pid": w["pid"], "tid": w.get("tid")})
+        w["verified"], w["not_verified"] = _verification(w, lane)
+        workers.append(w)
+    # most important first: workers with findings, the biggest growth first
+    workers.sort(key=lambda w: (not w["significant"], -sum(f["retained_growth"] for f in w["findings"]),
+                                -((w.get("trace") or {}).get("rss_growth") or 0)))
+    findings.sort(key=lambda f: -f["retained_growth"])
     fixes = {
-        "isolate": isolate,
+        "isolate": sorted({p for f in findings if f["fix"]["kind"] == "isolate" for p in f["fix"].get("files") or []}),
         "missing_timings": sorted({p for f in findings if f["fix"]["kind"] == "isolate"
-                                   for p in f["fix"]["missing_timings"]}),
-        "cleanups": [f["fix"]["text"] for f in findings if f["fix"]["kind"] == "cleanup"],
+                                   for p in f["fix"].get("missing_timings") or []}),
+        "cleanups": [f"{f['fix']['kind']}: {f['fix']['text']}" for f in findings
+                     if f["fix"]["kind"] not in ("isolate", "none")],
     }
     counts: dict[str, int] = {}
     for f in findings:
-        counts[f["verdict"]] = counts.get(f["verdict"], 0) + 1
+        counts[KIND_LABELS[f["kind"]]] = counts.get(KIND_LABELS[f["kind"]], 0) + 1
+    quiet = sum(1 for w in workers if not w["significant"])
+    if quiet:
+        counts["no significant growth"] = quiet
     run = {k: getattr(rec, k) for k in ("run_id", "status", "exit_code", "argv", "cwd", "root", "started_at",
                                          "finished_at", "options", "snapshot_dir")}
     return {
@@ -279,11 +247,14 @@ def build(rd: RunDiagnosis) -> dict:
         "generated_at": time.time(),
         "heaplens": __version__,
         "produced_by": None,  # what produced it (engine, options, rules): set by the workflow that caches it
+        "diagnosis": rd.to_json() | {"workers": None},  # engine, rules digest, options (the workers are below)
         "run": run | {"versions": rec.versions.to_json(), "dir": str(rec.dir)},
         "reproduce": reproduce_command(rec),
         "rules": rd.rules.sources,
         "verdicts": counts,
+        "counts": {"findings": len(findings), "workers": len(workers), **counts},
         "lanes": [_lane_model(n, l) for n, l in rec.lanes.items()],
+        "workers": workers,
         "findings": findings,
         "skipped": rd.skipped,
         "fixes": fixes,
@@ -313,7 +284,7 @@ def load(path: str | os.PathLike) -> dict:
         raise UsageError(f"{p}: report schema_version: expected an integer")
     if version > SCHEMA_VERSION:
         raise UsageError(f"{p}: report schema_version {version} is newer than this heaplens")
-    for key, kind in (("run", dict), ("lanes", list), ("findings", list), ("fixes", dict)):
+    for key, kind in (("run", dict), ("lanes", list), ("workers", list), ("findings", list), ("fixes", dict)):
         if not isinstance(doc.get(key), kind):
             raise UsageError(f"{p}: report key {key!r} is missing or of the wrong type")
     return doc

@@ -141,8 +141,7 @@ def retainers_document(r) -> dict:
             "count": r.count, "retained_size": r.retained, "aggregation": r.aggregation.to_json()}
 
 
-def pair_diagnosis_document(p) -> dict:
-    """``p``: :class:`heaplens.workflow.inspect.PairDiagnosis`."""
-    r = p.result
-    return {"schema_version": SCHEMA_VERSION, "kind": "heaplens.diagnosis", "before": r.before.path,
-            "after": r.after.path, "pid": r.after.pid, "rules": p.rules.sources, **p.diagnosis.to_json()}
+def pair_diagnosis_document(rd) -> dict:
+    """``heaplens diagnose BEFORE AFTER --format json`` (``rd``: :class:`heaplens.diagnose.RunDiagnosis`):
+    the shape of ``diagnose RUN`` — ``{"schema": "heaplens.diagnosis", "workers": [...]}``."""
+    return rd.to_json()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..compare.delta import DiffResult, TrendResult
 from ..units import cut, fmt_bytes, fmt_count, fmt_size
-from .model import CONFIRMATION
+from .findings import terminal_lines
 
 NAME_WIDTH = 96
 
@@ -196,19 +196,9 @@ def render_retainers(r) -> str:
 
 
 # -- heaplens diagnose BEFORE AFTER ---------------------------------------------------------------
-def render_pair_diagnosis(p) -> str:
-    """``p``: :class:`heaplens.workflow.inspect.PairDiagnosis`."""
-    result, d = p.result, p.diagnosis
-    out = [f"before: {result.before.path}", f"after:  {result.after.path}"]
-    if result.series is not None:
-        out.append(f"pid: {result.series.pid} ({result.series.snapshots} snapshots found)")
-    out.append(f"verdict: {d.verdict} (confidence {d.confidence:.0%}; {CONFIRMATION[d.confirmed]})")
-    out.append(f"  {d.summary}")
-    out.append("evidence:")
-    out.extend(f"  - {e}" for e in d.evidence)
-    out.append("top families:")
-    for row in result.rows[:8]:
-        rule = p.rules.classify(row.type, row.name)
-        out.append(f"  {fmt_size(row.size_delta, signed=True):>10} {fmt_count(row.count_delta, signed=True):>10}  "
-                   f"{row.type:<20} {cut(row.name or chr(34) * 2, 60):<60}  [{rule.bucket if rule else 'unclassified'}]")
+def render_pair_diagnosis(rd) -> str:
+    """``rd``: :class:`heaplens.diagnose.RunDiagnosis` of one pair (``diagnose BEFORE AFTER``)."""
+    out = []
+    for w in rd.to_json()["workers"]:
+        out += terminal_lines(w)
     return "\n".join(out) + "\n"

@@ -11,11 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..units import cut, fmt_count, fmt_size
-from .model import CONFIRMATION
+from .findings import holder_text, printable, terminal_lines
 
 NO_WRAP = 100_000  # columns of "plain text": rich lays tables out in it, and nothing is wrapped
-VERDICT_STYLE = {"runtime leak": "bold red", "module-graph retention": "bold yellow", "external memory": "bold magenta",
-                 "ambiguous": "bold cyan", "no significant growth": "green"}
 
 
 def _rule(console: Console, title: str, align: str = "left") -> None:
@@ -27,19 +25,24 @@ def _rule(console: Console, title: str, align: str = "left") -> None:
         console.print(title + " " + "─" * 24)
 
 
-def _finding(console, f: dict, n: int) -> None:
-    style = VERDICT_STYLE.get(f["verdict"], "bold")
-    conf = CONFIRMATION.get(f.get("confirmed_by_retainers"), CONFIRMATION[None])
-    _rule(console, f"[{style}]{n}. {escape(f['lane'])} pid {f['pid']}: {f['verdict']}[/] "
-                 f"({f['confidence']:.0%}, {conf})", align="left")
-    console.print(escape(f["summary"]))
-    console.print(f"[bold]1 reproduce[/]  {escape(f['reproduce'])}")
-    if f.get("before"):
-        console.print(f"[bold]2 compared[/]   {len(f['snapshots'])} snapshot(s) of pid {f['pid']}: "
-                      f"{escape(f['before'])} → {escape(f['after'])}")
+SEVERITY_STYLE = {"severe": "bold red", "moderate": "bold yellow", "mild": "green"}
+
+
+def _worker(console, w: dict, n: int) -> None:
+    def p(x) -> str:
+        return escape(printable(x))
+
+    fs = w.get("findings") or []
+    worst = next((s for s in ("severe", "moderate", "mild") if any(f["severity"] == s for f in fs)), None)
+    style = SEVERITY_STYLE.get(worst or "", "bold")
+    _rule(console, f"[{style}]{n}. {p(w['lane'])} pid {w['pid']}: {p(w['verdict'])}[/]", align="left")
+    console.print(f"[bold]1 reproduce[/]  {p(w['reproduce'])}")
+    if w.get("before"):
+        console.print(f"[bold]2 compared[/]   {len(w['snapshots'])} snapshot(s) of pid {w['pid']}: "
+                      f"{p(w['before'])} → {p(w['after'])}")
     else:
-        console.print(f"[bold]2 compared[/]   no snapshot pair for pid {f['pid']} (RSS trace only)")
-    fams = f.get("families") or []
+        console.print(f"[bold]2 compared[/]   no snapshot pair for pid {w['pid']} (RSS trace only)")
+    fams = w.get("families") or []
     if fams:
         console.print("[bold]3 dominant families[/]")
         t = Table(show_edge=False, pad_edge=False, box=None)
@@ -47,25 +50,32 @@ def _finding(console, f: dict, n: int) -> None:
             t.add_column(col, justify=just)
         for r in fams[:8]:
             t.add_row(fmt_size(r["size_delta"], signed=True), fmt_count(r["count_delta"], signed=True),
-                      escape(r["type"] or ""), escape(cut(r["name"] or '""', 80)))
+                      p(r["type"] or ""), p(cut(r["name"] or '""', 80)))
         console.print(t)
-    console.print("[bold]4 evidence[/]")
-    for e in f.get("evidence") or []:
-        console.print(f"  - {escape(e)}")
-    for h in (f.get("holders") or [])[:3]:
-        src = f" in {h['source']}" if h.get("source") else ""
-        console.print(f"  - holder [bold]{escape(h.get('variable') or '?')}[/]{escape(src)} ({h['kind']}): "
-                      f"{escape(h['sentence'])}")
-        console.print(f"    [dim]{escape(cut(h['chain'], 300))}[/]")
-    fix = f.get("fix") or {}
-    console.print(f"[bold]5 fix[/] ({fix.get('kind')}): {escape(fix.get('text', ''))}")
-    if fix.get("missing_timings"):
-        console.print("  missing from timings (scheduling blind spot): " + escape(", ".join(fix["missing_timings"])))
-    if fix.get("manifest_diff"):
-        console.print(escape(fix["manifest_diff"].rstrip("\n")), highlight=False)
-    console.print("[bold]6 verified[/]   " + escape("; ".join(f.get("verified") or []) or "nothing"))
-    if f.get("not_verified"):
-        console.print("  [bold]not verified[/] " + escape("; ".join(f["not_verified"])))
+    console.print(f"[bold]4 findings[/]   {len(fs) or 'none'} (one per cause, biggest first)")
+    for i, f in enumerate(fs, 1):
+        sev = SEVERITY_STYLE.get(f["severity"], "bold")
+        console.print(f"  [bold]{n}.{i} {p(f['title'])}[/]")
+        console.print(f"      {fmt_size(f['retained_growth'], signed=True)} ({100 * (f.get('share') or 0):.0f} % of the "
+                      f"worker's new objects); [{sev}]{p(f.get('severity_text') or f['severity'])}[/]")
+        console.print(f"      confidence {100 * (f.get('confidence') or 0):.0f} % (the share of it the holder alone keeps)")
+        console.print(f"      holder: {p(holder_text(f.get('holder') or {}))}")
+        for e in (f.get("evidence") or [])[:7]:
+            console.print(f"      - {p(cut(e, 400))}")
+        fix = f.get("fix") or {}
+        console.print(f"      [bold]5 fix[/] \\[{p(fix.get('kind'))}] {p(fix.get('text', ''))}")
+        if fix.get("files"):
+            more = f" … (+{len(fix['files']) - 8})" if len(fix["files"]) > 8 else ""
+            console.print("        test files: " + p(", ".join(fix["files"][:8])) + more)
+        if fix.get("missing_timings"):
+            console.print("        missing from timings (scheduling blind spot): " + p(", ".join(fix["missing_timings"])))
+        if fix.get("manifest_diff"):
+            console.print(p(fix["manifest_diff"].rstrip("\n")), highlight=False)
+    for note in w.get("notes") or []:
+        console.print(f"  [dim]note: {p(note)}[/]")
+    console.print("[bold]6 verified[/]   " + p("; ".join(w.get("verified") or []) or "nothing"))
+    if w.get("not_verified"):
+        console.print("  [bold]not verified[/] " + p("; ".join(w["not_verified"])))
     console.print()
 
 
@@ -105,10 +115,10 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
             console.print(escape(f"{lane['name']} worker {key}: {len(files)} file(s) ran after its last snapshot: "
                                  + ", ".join(files)))
     console.print()
-    significant = [f for f in doc["findings"] if f["significant"]]
-    for i, f in enumerate(significant, 1):
-        _finding(console, f, i)
-    quiet = [f for f in doc["findings"] if not f["significant"]]
+    significant = [w for w in doc["workers"] if w["significant"]]
+    for i, w in enumerate(significant, 1):
+        _worker(console, w, i)
+    quiet = [w for w in doc["workers"] if not w["significant"]]
     if quiet:
         console.print(f"{len(quiet)} worker(s) without significant growth: "
                       + escape(", ".join(f"{f['lane']} pid {f['pid']}" for f in quiet[:12])) + ("…" if len(quiet) > 12 else ""))
@@ -126,26 +136,20 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
         _rule(console, f"[bold]verification: {escape(str(ver.get('verdict')))}[/]", align="left")
         for line in ver.get("lines") or []:
             console.print(escape(line))
-    if not doc["findings"]:
+    if not doc["workers"]:
         console.print("no worker ran a file, nothing to diagnose")
     return buf.getvalue()
 
 
 def render_diagnosis(doc: dict, *, color: bool | None = None) -> str:
-    """``heaplens diagnose RUN``: the findings of the report model, one block per worker, plain text."""
-    out = [f"run: {doc['run'].get('dir')}"]
-    for f in doc["findings"]:
-        snaps = f"{len(f.get('snapshots') or [])} snapshot(s)" if f.get("snapshots") else "no snapshots"
+    """``heaplens diagnose RUN`` (the report model) or ``diagnose BEFORE AFTER`` (a diagnosis document):
+    each worker's verdict and findings, plain text."""
+    out = [f"run: {printable(doc['run'].get('dir') if isinstance(doc.get('run'), dict) else doc.get('run'))}"] \
+        if doc.get("run") else []
+    for w in doc["workers"]:
         out.append("")
-        out.append(f"{f['lane']} pid={f['pid']} ({snaps}): {f['verdict']} (confidence {f['confidence']:.0%}; "
-                   f"{CONFIRMATION[f.get('confirmed_by_retainers')]})")
-        out.append(f"  {f['summary']}")
-        out.extend(f"  - {e}" for e in f.get("evidence") or [])
-        for h in (f.get("holders") or [])[:3]:
-            where = f" in {h['source']}" if h.get("source") else ""
-            out.append(f"  holder: {h.get('variable') or '?'}{where} ({h['kind']}) — {h['sentence']}")
-        for r in (f.get("families") or [])[:5]:
-            out.append(f"  {fmt_size(r['size_delta'], signed=True):>10}  {r['type']:<20} {cut(r['name'] or '', 70)}")
-        out.append(f"  fix ({(f.get('fix') or {}).get('kind')}): {(f.get('fix') or {}).get('text', '')}")
-    out.extend(f"skipped {s}" for s in doc.get("skipped") or [])
+        out += terminal_lines(w)
+    out.extend(f"skipped {printable(s)}" for s in doc.get("skipped") or [])
+    if not doc["workers"]:
+        out.append("no worker to diagnose")
     return "\n".join(out) + "\n"

@@ -210,7 +210,8 @@ class LaneRunner:
         # a lane with every listed file runs as the suite's own `vitest run [PATHS]`; others name their files
         self.argv = run_argv(self.suite, cfg, None if self.lane.all_files else self.lane.files,
                              workers=self.lane.workers, pool=self.lane.pool, isolate=self.lane.isolate,
-                             extra=[*self.s.vitest_args, *(self.lane.filters if self.lane.all_files else [])])
+                             extra=[*self.s.vitest_args,
+                                    *([*self.lane.filters, *self.lane.runner_args] if self.lane.all_files else [])])
         self.trace_path.write_bytes(b"")
         self.ledger_path.write_bytes(b"")
         self.started_path.write_bytes(b"")

@@ -57,7 +57,11 @@ class PlanOptions:
     singleton_batch: int = 10
     memory_min_kb: int | None = None  # None: the hotspot manifest's defaultMinDeltaKb
     workers: int | None = None  # overrides every lane, singletons included (as OPENCLAW_TEST_WORKERS)
+    # --shard i/n: the files given to build_plan are already that shard's, as the runner itself picks them
+    # (runner.vitest.inspect_suite: Vitest's own sharding; Jest's --shard once Jest is a runner). heaplens never
+    # splits files into shards itself: its shard k is CI's shard k.
     shard: tuple[int, int] | None = None
+    sharded_out: int = 0  # files of the other shards
     pool: str | None = None  # the shared lanes' pool (None: the suite's)
     isolate: bool | None = None  # the shared lanes' isolate (None: the suite's)
     # where each of workers/pool/isolate/batch_ms came from ("cli", "env NAME", "heaplens.toml", "default")
@@ -84,6 +88,7 @@ class Lane:
     deviations: list[dict] = field(default_factory=list)  # from annotate()
     all_files: bool = False  # the lane runs every listed file: its command line has the run's PATHS, not the files
     filters: list[str] = field(default_factory=list)  # those PATHS (none: the whole suite)
+    runner_args: list[str] = field(default_factory=list)  # with all_files: e.g. the runner's own --shard=i/n
     runs: int = 0  # test-file runs Vitest will start (a file in two projects runs twice); from annotate()
 
     def set(self, setting: str, value, reason: str) -> None:
@@ -105,7 +110,7 @@ class Lane:
                 "isolate": self.isolate, "pool": self.pool, "reasons": self.reasons,
                 "overrides": {k: {"value": getattr(self, k), "reason": r} for k, r in self.why.items()},
                 "config": self.config, "deviations": self.deviations, "all_files": self.all_files, "filters": self.filters,
-                "runs": self.runs}
+                "runner_args": self.runner_args, "runs": self.runs}
 
 
 def _fmt_value(setting: str, v) -> str:
@@ -240,20 +245,6 @@ def split_by_budget(files: list[str], durations: dict[str, float], budget_ms: fl
     return batches
 
 
-def shard_files(files: list[str], durations: dict[str, float], index: int, count: int) -> list[str]:
-    """Files of shard ``index`` (1-based) of ``count``: LPT over durations, so shards take about as
-    long as each other; deterministic (ties by path), Vitest's order kept inside a shard."""
-    if not (1 <= index <= count):
-        raise UsageError(f"--shard {index}/{count}: the index must be between 1 and {count}")
-    loads = [0.0] * count
-    owner: dict[str, int] = {}
-    for f in sorted(files, key=lambda f: (-durations[f], f)):
-        i = min(range(count), key=lambda i: (loads[i], i))
-        owner[f] = i
-        loads[i] += durations[f]
-    return [f for f in files if owner[f] == index - 1]
-
-
 def _unique(name: str, taken: set[str]) -> str:
     n, i = name, 2
     while n in taken:
@@ -271,13 +262,7 @@ def build_plan(files: list[str], behavior: Behavior, timings: Timings, hotspots:
     no_timing = [f for f in files if f not in timings.files]
     ignored = [f"{e.source}: {e.file}" for e in behavior.entries if e.file not in listed]
 
-    sharded_out = 0
-    shard = opts.shard
-    if shard:
-        kept = shard_files(files, durations, *shard)
-        sharded_out = len(files) - len(kept)
-        files = kept
-        no_timing = [f for f in no_timing if f in set(kept)]
+    shard = opts.shard  # `files` are that shard's already (chosen by the runner)
 
     by_file: dict[str, object] = {}
     for e in behavior.entries:
@@ -371,18 +356,20 @@ def build_plan(files: list[str], behavior: Behavior, timings: Timings, hotspots:
             lanes.append(lane)
     lanes += list(pinned.values())
     _apply_options(lanes, opts)
-    if shard is None:
-        for lane in lanes:
-            lane.all_files = len(lane.files) == len(files)
-            if lane.all_files:
-                lane.filters = list(opts.filters)
+    for lane in lanes:
+        # a lane with every file runs as the suite's own `vitest run [PATHS]` — for a shard, `vitest run [PATHS]
+        # --shard=i/n`: the runner shards as CI does; a lane with some of them names its files
+        lane.all_files = len(lane.files) == len(files)
+        if lane.all_files:
+            lane.filters = list(opts.filters)
+            lane.runner_args = [f"--shard={shard[0]}/{shard[1]}"] if shard else []
     return Plan(
         lanes=lanes,
         files=files,
         no_timing=no_timing,
         durations=durations,
         shard=shard,
-        sharded_out=sharded_out,
+        sharded_out=opts.sharded_out,
         manifests={"behavior": behavior.path, "timings": timings.path, "hotspots": hotspots.path},
         ignored_entries=ignored,
         notes=notes,
@@ -432,5 +419,6 @@ def explain(plan: Plan, file: str, timings: Timings, hotspots: Hotspots) -> list
         "command=vitest run" + (f" --pool={lane.pool}" if lane.pool else "")
         + (f" --maxWorkers={lane.workers}" if lane.workers else "")
         + ("" if lane.isolate is None else (" --isolate" if lane.isolate else " --no-isolate"))
-        + ("".join(f" {f}" for f in lane.filters) if lane.all_files else f" <{len(lane.files)} file(s) of {lane.name}>"),
+        + ("".join(f" {f}" for f in [*lane.filters, *lane.runner_args]) if lane.all_files
+           else f" <{len(lane.files)} file(s) of {lane.name}>"),
     ]

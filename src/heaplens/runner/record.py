@@ -393,6 +393,7 @@ class PlanLane(_Part):
     deviations: list[dict[str, Any]] = field(default_factory=list)
     all_files: bool = False  # every listed file: run with the run's PATHS (``filters``), not a file list
     filters: list[str] = field(default_factory=list)
+    runner_args: list[str] = field(default_factory=list)  # with all_files: the runner's own --shard=i/n
     runs: int = 0
 
 
@@ -514,6 +515,7 @@ class RunRecord(_Part):
         except OSError as exc:
             raise RecordError(f"cannot read {p}: {exc.strerror}") from None
         rec = cls.from_document(data, p)
+        rec.relocate()
         if mark_abandoned and rec.status == "running" and rec.owner is not None and rec.owner.alive() is False:
             rec.status = "abandoned"
             rec.finished_at = rec.finished_at or p.stat().st_mtime
@@ -549,6 +551,46 @@ class RunRecord(_Part):
                 raise RecordError(f"{label}: lanes.{name}: its name says {lane.name!r}")
         rec.path = path
         return rec
+
+    def relocate(self) -> None:
+        """A run directory that was moved or copied (a CI shard's artifact downloaded into another job) keeps
+        its files: paths under the directory the record was written in are read under the one it is in now.
+        Where it was written shows in its lanes' files (``<run dir>/lanes/<lane>/trace.jsonl``, the run dir
+        named by the run id); a merged record's lanes stay where their shards are."""
+        if self.path is None:
+            return
+        here = self.path.parent
+        old = None
+        for lane in self.lanes.values():
+            for p in (lane.trace, lane.log, lane.samples):
+                if p and len(Path(p).parents) > 2 and Path(p).parents[2].name == self.run_id:
+                    old = Path(p).parents[2]
+                    break
+            if old is not None:
+                break
+        if old is None or str(old) == str(here) or str(old) == str(here.resolve()):
+            return
+        prefix = str(old).rstrip("/") + "/"
+        new = str(here.resolve()).rstrip("/") + "/"
+
+        def move(v):
+            if isinstance(v, str):
+                if v.startswith(prefix):
+                    return new + v[len(prefix):]
+                return new[:-1] if v == prefix[:-1] else v
+            if isinstance(v, list):
+                return [move(x) for x in v]
+            if isinstance(v, dict):
+                return {k: move(x) for k, x in v.items()}
+            if hasattr(v, "__dataclass_fields__"):
+                for f in fields(v):
+                    if f.init:
+                        setattr(v, f.name, move(getattr(v, f.name)))
+                return v
+            return v
+
+        for name in ("snapshot_dir", "lanes"):
+            setattr(self, name, move(getattr(self, name)))
 
     # -- writing ------------------------------------------------------------------------------------
     @classmethod

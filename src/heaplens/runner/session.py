@@ -54,17 +54,25 @@ def prepare(cli: dict, paths: list[str]) -> tuple[Suite, Plan, dict, dict, M.Tim
     behavior = M.load_behavior(root, values["behavior"])
     timings = M.load_timings(root, values["timings"])
     hotspots = M.load_hotspots(root, values["hotspots"])
-    config = inspect_suite(suite, filters_for(paths, root))
+    # the runner decides the files, a shard's too (Vitest: its own sharding, as `vitest run --shard i/n`)
+    shard = values["shard"]
+    config = inspect_suite(suite, filters_for(paths, root), shard=shard)
     files = config.files
     if not files:
         raise UsageError(f"Vitest lists no test files under {root}" + (f" for {' '.join(paths)}" if paths else ""))
+    if shard:
+        picked = set(config.shard_files or [])
+        files = [f for f in config.files if f in picked]  # in the order Vitest lists them
+        if not files:
+            raise UsageError(f"shard {shard[0]}/{shard[1]} of the {len(config.files)} test file(s) is empty")
     popts = PlanOptions(
         heavy_min_ms=values["heavy_min_ms"],
         heavy_lanes=values["heavy_lanes"],
         batch_ms=values["batch_ms"],
         memory_min_kb=values["memory_min_kb"],
         workers=values["workers"],
-        shard=values["shard"],
+        shard=shard,
+        sharded_out=len(config.files) - len(files),
         pool=values["pool"],
         isolate=values["isolate"],
         sources=sources,

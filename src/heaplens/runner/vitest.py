@@ -203,6 +203,8 @@ class SuiteConfig:
     file_projects: dict[str, list[int]]
     source: str  # "vitest" (read from Vitest's resolved config) or why it could not be read
     known: bool = True  # False: only the file list is known (the config could not be read)
+    # with a shard: the files of that shard as Vitest's own sharding picks them (None: not sharded)
+    shard_files: list[str] | None = None
 
     def projects_of(self, file: str) -> list[Project]:
         return [self.projects[i] for i in self.file_projects.get(file, [])]
@@ -259,14 +261,19 @@ def _project(doc: dict) -> Project:
     )
 
 
-def inspect_suite(suite: Suite, filters: list[str], timeout: float = 600) -> SuiteConfig:
+def inspect_suite(suite: Suite, filters: list[str], timeout: float = 600,
+                  shard: tuple[int, int] | None = None) -> SuiteConfig:
     """The test files (relative to the root, POSIX separators, Vitest's order, no duplicates) and each
     project's resolved options, read from Vitest itself (``js/inspect.mjs``: ``createVitest`` + the
     ``getRelevantTestSpecifications`` call ``vitest list --filesOnly`` makes). If that fails (a Vitest
-    without this API), the files come from ``vitest list`` and the config is marked unknown."""
+    without this API), the files come from ``vitest list`` and the config is marked unknown.
+
+    With ``shard`` (i, n), ``shard_files`` are the files of shard i as ``vitest run --shard i/n`` runs them,
+    chosen by Vitest's own sharding (its sequencer's ``shard()``), never by heaplens."""
     entry = _node_entry(suite)
     node = shutil.which("node")
     why = "vitest/node not found"
+    shard_text = f"{shard[0]}/{shard[1]}" if shard else ""
     if entry is not None and node:
         with tempfile.TemporaryDirectory(prefix="heaplens-inspect-") as tmp:
             out = Path(tmp) / "suite.json"
@@ -275,6 +282,7 @@ def inspect_suite(suite: Suite, filters: list[str], timeout: float = 600) -> Sui
             env = dict(os.environ)
             env.setdefault("CI", "true")
             env["HEAPLENS_VITEST_MAJOR"] = str(suite.vitest_major)
+            env["HEAPLENS_INSPECT_SHARD"] = shard_text
             try:
                 cp = subprocess.run(argv, cwd=suite.root, capture_output=True, text=True, env=env, timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -288,16 +296,28 @@ def inspect_suite(suite: Suite, filters: list[str], timeout: float = 600) -> Sui
                     idx = files.setdefault(rel, [])
                     if e.get("project") is not None and e["project"] not in idx:
                         idx.append(int(e["project"]))
-                return SuiteConfig(list(files), projects, files, "vitest")
+                config = SuiteConfig(list(files), projects, files, "vitest")
+                if shard:
+                    if doc.get("shardError"):
+                        raise UsageError(f"--shard {shard_text}: Vitest says: {doc['shardError']}")
+                    config.shard_files = list(dict.fromkeys(_rel(suite, e["file"]) for e in doc.get("shardFiles") or []
+                                                            if e.get("file")))
+                return config
             tail = (cp.stderr or cp.stdout).strip().splitlines()[-3:]
             if "No test files found" in (cp.stdout + cp.stderr):
-                return SuiteConfig([], [], {}, "vitest")
+                return SuiteConfig([], [], {}, "vitest", shard_files=[] if shard else None)
             why = "reading the config failed: " + " | ".join(tail)
     files = list_files(suite, filters)
-    return SuiteConfig(files, [], {f: [] for f in files}, why, known=False)
+    config = SuiteConfig(files, [], {f: [] for f in files}, why, known=False)
+    if shard:
+        # `vitest list --shard` collects the files (imports them) and shards as `vitest run` does; with
+        # --filesOnly, Vitest 3 and 4 would list every file
+        config.shard_files = list_files(suite, filters, extra=[f"--shard={shard_text}"], files_only=False)
+    return config
 
 
-def list_files(suite: Suite, filters: list[str], extra: list[str] | None = None, timeout: float = 600) -> list[str]:
+def list_files(suite: Suite, filters: list[str], extra: list[str] | None = None, timeout: float = 600,
+               files_only: bool = True) -> list[str]:
     """Test files as Vitest itself resolves them (``vitest list --filesOnly --json=FILE``), relative to
     the root, POSIX separators, in Vitest's order, without duplicates (a file in two projects is one file)."""
     with tempfile.TemporaryDirectory(prefix="heaplens-list-") as tmp:
@@ -307,7 +327,7 @@ def list_files(suite: Suite, filters: list[str], extra: list[str] | None = None,
         script = vitest_bin(suite.root)
         node = shutil.which("node")
         prefix = [node, str(script)] if (script is not None and node) else suite.exec_prefix()
-        argv = [*prefix, "list", "--filesOnly", f"--json={out}", "--root", str(suite.root)]
+        argv = [*prefix, "list", *(["--filesOnly"] if files_only else []), f"--json={out}", "--root", str(suite.root)]
         if suite.config is not None:
             argv += ["--config", str(suite.config)]
         argv += [*(extra or []), *filters]

@@ -13,13 +13,14 @@ import numpy as np
 from ..compare import delta as D
 from ..compare import ids as I
 from ..compare.summary import summarize
-from ..diagnose import Diagnosis, RuleSet, classify_growth, confirm_with_retainers
+from ..diagnose import Rules, RunDiagnosis, diagnose_files
 from ..errors import UsageError
 from ..graph import HeapGraph, read_for_graph
 from ..graph import kernels as GK
 from ..graph import paths as P
 from ..kernels import RETAINERS_HINT, require_compiled
-from ..progress import byte_progress, enabled
+from ..progress import byte_progress, enabled, status
+from ..snapshot.files import find_series
 
 
 def _size(path) -> int:
@@ -206,29 +207,18 @@ def retainers(snapshot: str, *, node_id: int | None = None, class_name: str | No
         g.snap.close()
 
 
-@dataclass
-class PairDiagnosis:
-    result: D.DiffResult
-    diagnosis: Diagnosis
-    rules: RuleSet
-
-
-def diagnose_pair(snapshots: list[str], *, rules: RuleSet, lane_dir: str | None = None, pid: int | None = None,
-                  tid: int | None = None, retainers: bool = True) -> PairDiagnosis:
-    """Classify the growth between two snapshots of one worker (BEFORE AFTER, or the earliest and latest
-    of a PID in a lane directory)."""
+def diagnose_pair(snapshots: list[str], *, rules: Rules, lane_dir: str | None = None, pid: int | None = None,
+                  tid: int | None = None, retainers: bool = True) -> RunDiagnosis:
+    """Why the heap grew between two snapshots of one worker (BEFORE AFTER, or the earliest and latest of a
+    PID in a lane directory — with the snapshots in between for each cause's growth per interval): the
+    same findings as for a run, without the run's per-file figures."""
     _check_pair_args(snapshots, lane_dir, pid, tid)
     if retainers:
         require_compiled(RETAINERS_HINT)
-    common = dict(by="family", top=20000, min_kb=1 / 1024)
-    if lane_dir:
-        result = D.diff_lane_dir(lane_dir, pid=pid, tid=tid, **common)
-    else:
-        result = D.diff_files(snapshots[0], snapshots[1], **common)
-    d = classify_growth(result.rows, result.before.self_size_total, rules)
-    if retainers and d.verdict != "no significant growth":
-        if result.warnings:
-            d.evidence.append("retainers not checked: the snapshots come from different processes")
-        else:
-            confirm_with_retainers(d, result.before.path, result.after.path)
-    return PairDiagnosis(result, d, rules)
+    with status(enabled()) as say:
+        if lane_dir:
+            series = find_series(lane_dir, pid, tid)
+            files = [str(f.path) for f in series.files]
+            return diagnose_files(files[0], files[-1], rules=rules, retainers=retainers, snapshots=files,
+                                  progress=say)
+        return diagnose_files(snapshots[0], snapshots[1], rules=rules, retainers=retainers, progress=say)

@@ -93,7 +93,7 @@ def apply_fixes(doc: dict, run_dir: Path) -> None:
                 sys.stdout.write(res.diff if res.diff.endswith("\n") else res.diff + "\n")
             for p in fix.get("missing_timings") or []:
                 say(f"[heaplens][fix] no timing for {p}: a scheduling blind spot (heaplens timings update --from {run_dir})")
-        elif fix.get("kind") == "cleanup":
+        elif fix.get("kind") not in (None, "none", "isolate"):
             fix["applied"] = False
             say(f"[heaplens][fix] not applied (a code change): {fix.get('text')}")
     if not applied:

@@ -76,10 +76,15 @@ def lane_figures(lane: LaneRecord) -> LaneFigures:
     return LaneFigures(peak=lane.peak_rss(), slope=slope, files=len(lane.files), faults=len(lane.faults))
 
 
+def _base(lane: str) -> str:
+    """A merged run names a shard's lane ``unit-fast@2of3``; the plan of a rerun names it ``unit-fast``."""
+    return lane.split("@", 1)[0]
+
+
 def touched(rec: RunRecord, current_lane_of: dict[str, str], finding_lanes: list[str]) -> tuple[list[str], list[str], bool]:
     """(files to rerun, lanes of the run they were in, whether files moved between lanes)."""
     old_lane_of = rec.plan.lane_of()
-    moved = sorted(f for f, lane in old_lane_of.items() if f in current_lane_of and current_lane_of[f] != lane)
+    moved = sorted(f for f, lane in old_lane_of.items() if f in current_lane_of and current_lane_of[f] != _base(lane))
     if moved:
         lanes = sorted({old_lane_of[f] for f in moved})
     else:
@@ -110,7 +115,7 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
     if not rec.finished:
         raise UsageError(f"{path}: the run has not finished")
     report = _report(rec)
-    finding_lanes = [f["lane"] for f in report["findings"] if f["significant"]] if report else []
+    finding_lanes = [w["lane"] for w in report["workers"] if w["significant"]] if report else []
     files, lanes, moved = touched(rec, _current_plan(rec), finding_lanes)
     if not files:
         raise UsageError(f"{path}: nothing to verify — no file changed lanes and no lane had a finding")
@@ -130,6 +135,11 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
     v.exit_code = result.exit_code
     v.after_run = str(result.dir)
     v.lanes_after = {n: lane_figures(l) for n, l in result.record.lanes.items()}
+    # a merged run's shard lanes: the rerun's lane of the same plan name stands for the one it reran
+    for n in list(v.lanes_after):
+        match = [b for b in v.lanes_before if b != n and _base(b) == n]
+        if n not in v.lanes_before and len(match) == 1:
+            v.lanes_after[match[0]] = v.lanes_after.pop(n)
     _compare(v, report, result.record if use_snaps else None, min_drop)
     return v
 
@@ -187,10 +197,10 @@ def _families(v: Verification, report: dict, after_rec: RunRecord) -> None:
     except UsageError as exc:
         v.lines.append(f"families not compared: {exc}")
         return
-    for f in report["findings"]:
+    for f in report["workers"]:
         if not f["significant"] or f["lane"] not in v.lanes_before:
             continue
-        later = [g for g in after["findings"] if g["lane"] == f["lane"] and g.get("families") is not None]
+        later = [g for g in after["workers"] if _base(g["lane"]) == _base(f["lane"]) and g.get("families") is not None]
         got = {}
         for g in later:
             for r in g.get("families") or []:

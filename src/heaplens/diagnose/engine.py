@@ -1,0 +1,546 @@
+"""The verdict for one pair of snapshots of one worker: every surviving new object attributed to its
+nearest pre-existing holder, holders named, grouped into causes (docs/diagnose.md).
+
+:func:`analyse_pair` reads the two snapshots and returns a :class:`PairAnalysis` — the causes, biggest
+first, each with its bytes, objects, classes, holder, what the growth is made of and how much of it
+the holder alone keeps (the confidence). Severity and fixes need the run's context (files, heap limit)
+and are made by :mod:`heaplens.diagnose.findings`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UsageError
+from ..graph import HeapGraph, read_for_graph
+from ..graph import kernels as GK
+from ..graph.holders import attribute, generic_mask, old_mask
+from ..snapshot import read_snapshot
+from .naming import HolderName, location, name_holder, registration_line, source_path, string_value
+from .rules import Rules
+
+# Causes are named (retaining paths, source lookups) from the largest group down, while a group holds
+# at least this share of the new bytes, and at most MAX_NAMED of them; the rest is summed in a note.
+NAME_SHARE = 0.002
+MAX_NAMED = 60
+RESOURCES = ("timer", "listener", "server", "db", "mock")
+CATEGORIES = ("data", "string", "closure", "engine", "module", "external")
+IDENT = re.compile(r"[A-Za-z_$][\w$]*")
+MAX_CLASSES = 40
+TEST_FILE = re.compile(r"(^|/)[^/]*\.(test|spec)\.[cm]?[jt]sx?$|(^|/)__tests__/")
+
+
+@dataclass
+class ModuleInfo:
+    url: str
+    instances: int
+    retained: int
+    importers: list[str]
+
+
+@dataclass
+class Cause:
+    """One cause: the new objects of one or more holder groups that are the same variable/resource."""
+
+    key: tuple
+    kind: str  # module-graph | runtime-leak | external-memory | tool | engine | system
+    holder: HolderName | None
+    groups: list[int] = field(default_factory=list)  # holder ordinals
+    bytes: int = 0
+    count: int = 0
+    categories: dict[str, int] = field(default_factory=dict)
+    classes: list[dict] = field(default_factory=list)
+    exclusive: float | None = None  # share of the bytes released when the holders let go (confidence)
+    by_path: int = 0  # bytes attributed along a retaining path (shared objects)
+    scripts: list[str] = field(default_factory=list)  # scripts of the new functions (who added them)
+    modules: list[ModuleInfo] = field(default_factory=list)
+    module_records: int = 0
+    callback: tuple[str | None, int | None, str] | None = None  # timers/listeners: (url, line, name)
+    events: list[str] = field(default_factory=list)  # listeners: the event names
+    ids: np.ndarray | None = None  # ids of its new objects (for the trend across snapshots)
+    sizes: np.ndarray | None = None
+    nodes: np.ndarray | None = None  # positions of its new nodes in the attribution (while the graph is open)
+
+
+@dataclass
+class PairAnalysis:
+    before: str
+    after: str
+    pid: int | None
+    new_count: int
+    new_bytes: int
+    old_count: int
+    nodes_before: int
+    nodes_after: int
+    causes: list[Cause]
+    other: dict[str, int]  # bytes: tool, engine, system, unnamed (small holders)
+    module_records_before: int
+    module_records_after: int
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    new_modules: list[str] = field(default_factory=list)  # URLs of the module instances evaluated in between
+
+
+def _before_ids(path: str, rules: Rules) -> tuple[np.ndarray, int, int]:
+    """(sorted ids, node count, module records) of the earlier snapshot, without its edges."""
+    with read_snapshot(path, node_fields=("type", "name", "id")) as s:
+        ids = np.sort(np.asarray(s.nodes["id"]))
+        records = _count_records(s, s.nodes["type"], s.nodes["name"], rules)
+        return ids, s.node_count, records
+
+
+def _count_records(snap, types, names, rules: Rules) -> int:
+    L = snap.layout
+    obj = [L.node_type_index(t) for t in ("object", "native") if t in L.node_types]
+    sel = np.isin(np.asarray(types), obj)
+    counts = np.bincount(np.asarray(names)[sel])
+    uniq = np.flatnonzero(counts)
+    total = 0
+    for s, c in zip(uniq.tolist(), counts[uniq].tolist()):
+        if rules.module_classes.search(snap.strings[int(s)]):
+            total += c
+    return total
+
+
+def _dense(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct values, each value's index among them) — by counting, not sorting (the values are
+    small non-negative integers: class ids, node ordinals)."""
+    if not len(values):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    present = np.bincount(values) > 0
+    uniq = np.flatnonzero(present)
+    index = np.cumsum(present) - 1
+    return uniq, index[values]
+
+
+def _categories(g: HeapGraph, nodes: np.ndarray, rules: Rules) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Per node: its category index (CATEGORIES) and class index into the returned name list."""
+    uniq, inv = _dense(g.node_class_ids()[nodes])
+    names = [g.classes.name(int(c)) for c in uniq]
+    ntypes = g.snap.layout.node_types
+    cat_of_class = np.zeros(len(uniq), dtype=np.int8)
+    for i, n in enumerate(names):
+        if rules.external.search(n):
+            cat_of_class[i] = CATEGORIES.index("external")
+        elif rules.module_record(n):
+            cat_of_class[i] = CATEGORIES.index("module")
+        elif rules.engine_classes.search(n):
+            cat_of_class[i] = CATEGORIES.index("engine")
+        elif n in ("Function", "system / Context"):
+            cat_of_class[i] = CATEGORIES.index("closure")
+        elif n in ("(string)", "(concatenated string)", "(sliced string)"):
+            cat_of_class[i] = CATEGORIES.index("string")
+    cat = cat_of_class[inv]
+    engine_types = np.zeros(max(len(ntypes), 1), dtype=bool)
+    for x in rules.engine_types:
+        if x in ntypes:
+            engine_types[ntypes.index(x)] = True
+    cat[engine_types[np.asarray(g.ntype)[nodes]]] = CATEGORIES.index("engine")
+    return cat, inv, names
+
+
+def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = None, pid: int | None = None,
+                 progress=None) -> PairAnalysis:
+    t0 = time.perf_counter()
+    for p in (before, after):
+        if Path(p).is_dir():
+            raise UsageError(f"{p}: is a directory, not a snapshot")
+    if progress:
+        progress(f"read {Path(before).name} (ids)")
+    ids_b, n_before, records_before = _before_ids(before, rules)
+    if progress:
+        progress(f"read {Path(after).name} (graph)")
+    snap = read_for_graph(after)
+    try:
+        g = HeapGraph(snap)
+        if progress:
+            progress("attribute the new objects to their holders")
+        old = old_mask(np.asarray(g.ids), ids_b)
+        del ids_b
+        if old.sum() < 0.2 * min(n_before, g.n):
+            raise UsageError(f"{before} and {after}: only {int(old.sum()):,} objects are in both snapshots — they are "
+                             "not of the same worker (process and thread), so there is no old and new to tell apart")
+        pa = _analyse(g, old, rules, root, progress)
+        pa.before, pa.after, pa.pid = str(before), str(after), pid
+        pa.nodes_before = n_before
+        pa.module_records_before = records_before
+        pa.module_records_after = _count_records(g.snap, g.ntype, g.nname, rules)
+        pa.seconds = time.perf_counter() - t0
+        for c in pa.causes:
+            c.nodes = None
+        return pa
+    finally:
+        snap.close()
+
+
+def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, progress) -> PairAnalysis:
+    generic = generic_mask(g)
+    att = attribute(g, old, generic)
+    raw = np.asarray(g.raw_self if g.raw_self is not None else g.sizes).astype(np.int64)
+    new = att.new
+    size = raw[new]
+    total = int(size.sum())
+    cat, cls, class_names = _categories(g, new, rules)
+    # groups by holder, biggest first (by counting: holders are node ordinals)
+    holder = att.holder
+    gb = np.bincount(holder, weights=size, minlength=g.n)
+    hs = np.flatnonzero(np.bincount(holder, minlength=g.n))
+    gbytes = gb[hs].astype(np.int64)
+    del gb
+    order = np.argsort(-gbytes, kind="stable")
+    other = {"tool": 0, "engine": 0, "system": 0, "unnamed": 0}
+    engine_only = _engine_only(holder, cat, g.n)
+    # the groups that get a name: the largest, while they hold a visible share (decided up front, so their
+    # members are found in one pass)
+    plan = []
+    for gi in order.tolist():
+        b, h = int(gbytes[gi]), int(hs[gi])
+        if b <= 0:
+            break
+        if generic[h]:
+            other["system"] += b
+        elif engine_only[h]:
+            other["engine"] += b
+        elif len(plan) >= MAX_NAMED or (b < NAME_SHARE * total and plan):
+            other["unnamed"] += b
+        else:
+            plan.append((h, b))
+    del engine_only
+    slot = np.full(g.n, -1, dtype=np.int16)
+    for i, (h, _b) in enumerate(plan):
+        slot[h] = i
+    gslot = slot[holder]
+    del slot
+    member = np.flatnonzero(gslot >= 0)
+    member = member[np.argsort(gslot[member], kind="stable")]
+    bounds = np.searchsorted(gslot[member], np.arange(len(plan) + 1))
+    del gslot
+    causes: dict[tuple, Cause] = {}
+    for i, (h, b) in enumerate(plan):
+        idx = member[bounds[i]:bounds[i + 1]]  # positions in `new`
+        if progress and i % 10 == 0:
+            progress(f"name holders ({i + 1}/{len(plan)})")
+        # the representative: the top node that carries most of the group's bytes
+        tops, tinv = _dense(att.top[idx]) if len(idx) > g.n // 64 else np.unique(att.top[idx], return_inverse=True)
+        tb = np.bincount(tinv.reshape(-1), weights=size[idx])
+        rep = int(tops[int(np.argmax(tb))])
+        gclasses = {class_names[c] for c in np.flatnonzero(np.bincount(cls[idx], minlength=len(class_names)))}
+        hn = name_holder(g, h, rep, rules, gclasses)
+        gcat = cat[idx]
+        records = int((gcat == CATEGORIES.index("module")).sum())
+        fns = _functions(g, new[idx])
+        callback = (_callback(g, hn, fns, rules, root) if hn.kind in ("timer", "listener") else
+                    _site(g, new[idx], rules, hn.kind, hn.owner, root) if hn.kind in ("server", "db") else None)
+        kind, key = _decide(g, hn, records, callback, rules)
+        if kind == "tool":
+            other["tool"] += b
+            # still kept as a cause: the report says what the runner's own state is
+        c = causes.get(key)
+        if c is None:
+            c = causes[key] = Cause(key=key, kind=kind, holder=hn, callback=callback)
+        c.groups.append(h)
+        c.bytes += b
+        c.count += int(len(idx))
+        c.by_path += int(size[idx][att.by_path[idx]].sum())
+        c.nodes = idx if c.nodes is None else np.concatenate([c.nodes, idx])
+    del member
+    out = sorted(causes.values(), key=lambda c: -c.bytes)
+    for c in out:
+        _describe(g, c, new, size, cat, cls, class_names, rules)
+        c.ids = np.asarray(g.ids)[new[c.nodes]].copy()
+        c.sizes = size[c.nodes].copy()
+    # runtime causes whose bytes are mostly backing stores are external memory
+    for c in out:
+        if c.kind == "runtime-leak" and c.categories.get("external", 0) * 2 >= c.bytes:
+            c.kind = "external-memory"
+    reportable = [c for c in out if c.kind in ("module-graph", "runtime-leak", "external-memory")]
+    if reportable:
+        if progress:
+            progress("confidence: what each holder alone keeps")
+        _exclusive(g, old, att, new, size, reportable, rules)
+    for c in out:
+        if c.kind == "module-graph":
+            _modules(g, c, new, rules, root)
+    pa = PairAnalysis(before="", after="", pid=None, new_count=int(len(new)), new_bytes=total,
+                      old_count=int(old.sum()), nodes_before=0, nodes_after=g.n, causes=out, other=other,
+                      module_records_before=0, module_records_after=0)
+    recs = new[cat == CATEGORIES.index("module")]
+    urls = (_string_prop(g, int(k), rules.url_properties) for k in recs[:20000].tolist())
+    pa.new_modules = list(dict.fromkeys(u for u in urls if u))
+    return pa
+
+
+def _decide(g: HeapGraph, hn: HolderName, records: int, callback, rules: Rules) -> tuple[str, tuple]:
+    """The kind of cause and the key that merges groups of the same cause: one variable, one emitter,
+    one timer callback, one spy, one server or database variable."""
+    a = hn.anchor
+    user = a is not None and not a.tool
+    if records and not user:
+        return "module-graph", ("module-graph",)
+    if hn.kind in ("timer", "listener", "server", "db", "mock"):
+        owner = hn.owner if hn.owner is not None else hn.node
+        if hn.kind == "timer":
+            return "runtime-leak", ("timer", callback[:2] if callback else owner)
+        if hn.kind == "listener":
+            return "runtime-leak", ("listener", owner)
+        if user:
+            return "runtime-leak", (hn.kind, (a.kind, a.holder, a.name))
+        return "runtime-leak", (hn.kind, callback[:2] if callback else hn.type)
+    if hn.tool:
+        return "tool", ("tool", a.name if a else g.class_label(hn.node))
+    if a is None:  # held by user data that no variable names (the stack, an unnamed closure)
+        return "runtime-leak", ("node", hn.container if hn.container is not None else hn.node)
+    return "runtime-leak", ("var", a.kind, a.holder, a.name)
+
+
+def _engine_only(holder: np.ndarray, cat: np.ndarray, n: int) -> np.ndarray:
+    """Per holder: all of its new objects are V8's own code and feedback (warm-up)."""
+    not_engine = np.bincount(holder[cat != CATEGORIES.index("engine")], minlength=n) == 0
+    return not_engine
+
+
+def _functions(g: HeapGraph, nodes: np.ndarray) -> np.ndarray:
+    return nodes[np.asarray(g.ntype)[nodes] == g.nt.get("closure", -1)]
+
+
+def _describe(g: HeapGraph, c: Cause, new, size, cat, cls, class_names, rules: Rules) -> None:
+    idx = c.nodes
+    cb = np.bincount(cat[idx], weights=size[idx], minlength=len(CATEGORIES))
+    c.categories = {CATEGORIES[i]: int(cb[i]) for i in range(len(CATEGORIES)) if cb[i] > 0}
+    csz = np.bincount(cls[idx], weights=size[idx], minlength=len(class_names))
+    ccnt = np.bincount(cls[idx], minlength=len(class_names))
+    by_size = [int(i) for i in np.argsort(-csz).tolist() if ccnt[i] > 0]
+    # the largest classes, then every class named by a constructor (a `JobQueue` of 15 objects still says
+    # what leaks), at most MAX_CLASSES
+    keep = by_size[:10] + [i for i in by_size[10:] if IDENT.fullmatch(class_names[i])]
+    c.classes = [{"name": class_names[i], "count": int(ccnt[i]), "size": int(csz[i])} for i in keep[:MAX_CLASSES]]
+    c.module_records = int((cat[idx] == CATEGORIES.index("module")).sum())
+    # who added them: the scripts of the new functions (a sample of them)
+    fns = _functions(g, new[idx])
+    urls: dict[str, int] = {}
+    for f in fns[:4000].tolist():
+        u = g.scripts.of_closure(int(f))
+        if u:
+            urls[u] = urls.get(u, 0) + 1
+    c.scripts = [u for u, _ in sorted(urls.items(), key=lambda kv: -kv[1])]
+    hn = c.holder
+    if hn is not None and hn.kind == "listener":
+        c.events = _events(g, hn)
+
+
+def _callback(g: HeapGraph, hn: HolderName, fns: np.ndarray, rules: Rules, root: str | None):
+    """The user function a timer calls / a listener runs — named on the chain (``_onTimeout``), else the
+    most common new function of the user's code among the group's — as (url, line, name); the line is
+    the one that registers it when the source says so (``process.on('exit', onExit)``)."""
+    found = None
+    for s in reversed(hn.steps):
+        if s.name in ("_onTimeout", "_onImmediate", "callback", "listener") and \
+                int(g.ntype[s.dst]) == g.nt.get("closure"):
+            url, line = location(g, s.dst, root)
+            if url and not rules.tool_script(url):
+                found = (url, line, g.node_name(s.dst))
+                break
+    if found is None:
+        seen: dict[tuple, int] = {}
+        for f in fns[:2000].tolist():
+            url, line = location(g, int(f), root)
+            if url and not rules.tool_script(url):
+                k = (url, line, g.node_name(int(f)))
+                seen[k] = seen.get(k, 0) + 1
+        if seen:
+            found = max(seen.items(), key=lambda kv: kv[1])[0]
+    if found is None:
+        return None
+    url, line, name = found
+    reg = registration_line(source_path(url, root), name, line, hn.kind)
+    return url, reg or line, name
+
+
+def _site(g: HeapGraph, nodes: np.ndarray, rules: Rules, kind: str, owner: int | None, root: str | None):
+    """Where the new servers (databases) come from: the request listener of a new ``Server`` (its
+    ``_events.request``), else the constructor's class — (url, line, name) of the most common."""
+    kr = next((k for k in rules.kinds if k.kind == kind), None)
+    if kr is None or kr.new_classes is None:
+        return None
+    cids = g.node_class_ids()[nodes]
+    hit = [int(x) for x in _dense(cids)[0].tolist() if kr.new_classes.search(g.classes.name(int(x)))]
+    seen: dict[tuple, int] = {}
+    cands = nodes[np.isin(cids, hit)][:200].tolist() or ([owner] if owner is not None else [])
+    for k in cands:
+        fn = _listener_of(g, k, "request")
+        if fn is not None:
+            url, line = location(g, fn, root)
+            if url and not rules.tool_script(url):
+                key = (url, line, g.node_name(fn))
+                seen[key] = seen.get(key, 0) + 1
+    if seen:
+        return max(seen.items(), key=lambda kv: kv[1])[0]
+    return None
+
+
+def _listener_of(g: HeapGraph, emitter: int, event: str) -> int | None:
+    """The (first) listener function of ``emitter._events[event]``."""
+    closure = g.nt.get("closure", -1)
+    for e in range(int(g.first[emitter]), int(g.first[emitter + 1])):
+        if g.edge_name(e) == "_events":
+            ev = int(g.to[e])
+            for f in range(int(g.first[ev]), int(g.first[ev + 1])):
+                if g.edge_name(f) == event:
+                    v = int(g.to[f])
+                    if int(g.ntype[v]) == closure:
+                        return v
+                    for h in range(int(g.first[v]), int(g.first[v + 1])):
+                        if int(g.ntype[int(g.to[h])]) == closure:
+                            return int(g.to[h])
+    return None
+
+
+def _events(g: HeapGraph, hn: HolderName) -> list[str]:
+    """Event names of an emitter's listener lists on the holder's chain (``_events → exit``)."""
+    out = []
+    for i, s in enumerate(hn.steps):
+        if s.name == "_events" and i + 1 < len(hn.steps) and hn.steps[i + 1].etype == "property":
+            out.append(hn.steps[i + 1].name)
+    return out
+
+
+def _resource_classes(rules: Rules, kind: str):
+    """The classes of the objects a cleanup of ``kind`` removes (a server's close also ends its timer)."""
+    pats = []
+    for kr in rules.kinds:
+        if kr.kind == kind or (kind == "server" and kr.kind == "timer"):
+            pats += [p.pattern for p in (kr.classes, kr.new_classes) if p is not None]
+    return _AnyOf(pats) if pats else None
+
+
+class _AnyOf:
+    def __init__(self, patterns):
+        self.patterns = [re.compile(p) for p in patterns]
+
+    def search(self, text: str):
+        return next((m for m in (p.search(text) for p in self.patterns) if m), None)
+
+
+def _exclusive(g: HeapGraph, old, att, new, size, causes: list[Cause], rules: Rules) -> None:
+    """Confidence: for each cause, the share of its bytes that is no longer reachable from the program's
+    roots once its holders — with the old objects only they keep (their tables, element stores) — drop
+    their references to new objects (docs/diagnose.md)."""
+    src = GK.edge_sources(g.first)
+    to = np.asarray(g.to)
+    etype = np.asarray(g.etype)
+    weak = g.t["weak"]
+    is_new = ~old
+    starts = np.asarray(g.user_roots, dtype=np.uint32)
+    dom = np.asarray(g.dom)
+    for c in causes:
+        mark = np.zeros(g.n, dtype=np.uint8)
+        mark[np.array(c.groups, dtype=np.int64)] = 1
+        under = GK.nearest_marked(dom, mark, g.root)
+        hold = (mark == 1) | ((under != g.root) & old)
+        if mark[g.root]:
+            hold = mark == 1
+        del under
+        cut = hold[src] & is_new[to]
+        kind = c.holder.kind if c.holder is not None else None
+        if kind in RESOURCES:
+            # the cleanup (clearInterval, removeListener, close, mockRestore) takes the resource out of
+            # every list of the runtime: whatever old object refers to it lets go. The resource: the new
+            # objects of its classes (timers, servers and their handles), else what sits right below
+            # the holder (a listener function, the spy's state)
+            res = np.zeros(g.n, dtype=bool)
+            pat = _resource_classes(rules, kind)
+            if pat is not None:
+                nodes_c = new[c.nodes]
+                cids = g.node_class_ids()[nodes_c]
+                hit = [int(x) for x in _dense(cids)[0].tolist() if pat.search(g.classes.name(int(x)))]
+                res[nodes_c[np.isin(cids, hit)]] = True
+            if res.any():
+                cut |= res[to] & ~res[src]  # out of every list (old or new) that is not the resource itself
+            else:  # no resource class among them: what sits right below the holder
+                res[att.top[c.nodes]] = True
+                cut |= res[to] & old[src]
+            del res
+        et = etype.copy()
+        et[cut] = weak
+        reach = GK.mark_page_owned(g.first, et, to, starts, weak)
+        nodes = new[c.nodes]
+        freed = size[c.nodes][reach[nodes] == 0].sum()
+        c.exclusive = float(freed / c.bytes) if c.bytes else 0.0
+        del et, cut, hold, reach, mark
+
+
+def _modules(g: HeapGraph, c: Cause, new, rules: Rules, root: str | None) -> None:
+    """The module instances of a module-graph cause: URL, instances, retained size, importers."""
+    nodes = new[c.nodes]
+    ids = g.node_class_ids()[nodes]
+    names = {int(x): g.classes.name(int(x)) for x in _dense(ids)[0].tolist()}
+    recs = [int(k) for k, cid in zip(nodes.tolist(), ids.tolist()) if rules.module_record(names[int(cid)])]
+    by_url: dict[str, ModuleInfo] = {}
+    for k in recs:
+        url = _string_prop(g, k, rules.url_properties)
+        if not url:
+            continue
+        m = by_url.get(url)
+        if m is None:
+            m = by_url[url] = ModuleInfo(url, 0, 0, [])
+        m.instances += 1
+        m.retained += int(g.retained[k])
+        for imp in _importers(g, k, rules):
+            if imp not in m.importers:
+                m.importers.append(imp)
+    c.modules = sorted(by_url.values(), key=lambda m: -m.retained)
+
+
+def _string_prop(g: HeapGraph, k: int, props: list[str]) -> str | None:
+    found = {}
+    for e in range(int(g.first[k]), int(g.first[k + 1])):
+        if g.edge_type(e) != "property":
+            continue
+        n = g.edge_name(e)
+        if n in props:
+            v = string_value(g, int(g.to[e]))
+            if v:
+                found[n] = v
+    for p in props:
+        if found.get(p):
+            return found[p]
+    return None
+
+
+def _importers(g: HeapGraph, k: int, rules: Rules, limit: int = 50) -> list[str]:
+    """Importer ids of a module record: strings in its ``importers`` Set/array (or a parent record)."""
+    strings = {g.nt.get(t) for t in ("string", "concatenated string", "sliced string")}
+    out: list[str] = []
+    for e in range(int(g.first[k]), int(g.first[k + 1])):
+        if g.edge_type(e) != "property" or g.edge_name(e) not in rules.importer_properties:
+            continue
+        coll = int(g.to[e])
+        stack, seen = [coll], {coll}
+        while stack and len(out) < limit:
+            v = stack.pop()
+            if int(g.ntype[v]) in strings:
+                text = string_value(g, v)
+                if text:
+                    out.append(text)
+                continue
+            if len(seen) > 200:
+                break
+            for f in range(int(g.first[v]), int(g.first[v + 1])):
+                t = g.edge_type(f)
+                w = int(g.to[f])
+                if w in seen or t in ("weak", "shortcut"):
+                    continue
+                if t in ("element", "internal", "hidden") or (t == "property" and g.edge_name(f) in rules.url_properties):
+                    if int(g.ntype[w]) in strings or g.class_label(w) in ("(array)", "(system)", "system / Hashtable"):
+                        seen.add(w)
+                        stack.append(w)
+                    elif rules.module_record(g.class_label(w)):
+                        u = _string_prop(g, w, rules.url_properties)
+                        if u:
+                            out.append(u)
+    return out

@@ -1,0 +1,405 @@
+"""From causes to findings (the FINDING shape of COORDINATION.md): severity, confidence, the fix.
+
+Severity and confidence are separate (docs/diagnose.md):
+
+- **severity** is how much the cause matters: its retained growth per file, projected over the files
+  the worker will run (the lane's files, per worker), relative to the worker's heap limit: *mild*
+  below 10 %, *moderate* below 50 %, *severe* from 50 % (it alone would take half the heap). A cause
+  whose projection stays below 0.1 % of the heap limit is not a finding (it is listed in the notes).
+- **confidence** is how much of the cause's growth the named holder provably keeps: the share of its
+  bytes that is no longer reachable from the program's roots once the holder (for timers, listeners,
+  servers, mocks: the resource) lets go of its new contents (:func:`heaplens.diagnose.engine._exclusive`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..units import fmt_size
+from .engine import TEST_FILE, Cause, PairAnalysis
+from .naming import declaration_line, relative, source_path
+from .rules import Rules
+
+MIB = 2**20
+DEFAULT_HEAP_LIMIT = 4 * 2**30  # V8's default old-space limit on a 64-bit machine with enough memory
+FLOOR = 0.001  # of the heap limit, projected over the lane: below it a cause is a note, not a finding
+MILD, MODERATE = 0.10, 0.50
+LABEL = {"module-graph": "module-graph retention", "runtime-leak": "runtime leak",
+         "external-memory": "external memory"}
+
+
+@dataclass
+class Context:
+    """What the run says about the worker whose snapshots were compared."""
+
+    root: str | None = None
+    files_between: list[dict] = field(default_factory=list)  # trace entries of the files between the snapshots
+    files_after: list[dict] = field(default_factory=list)  # … that started after the later snapshot
+    files_before: list[dict] = field(default_factory=list)  # … that ended before the earlier snapshot
+    files_all: list[dict] = field(default_factory=list)  # all the worker's files
+    files_in_lane: int | None = None
+    workers_in_lane: int = 1
+    heap_limit: int | None = None
+    isolate: bool | None = None
+    lane_files: list[str] = field(default_factory=list)  # the lane's test files (relative paths)
+    trend: dict = field(default_factory=dict)  # cause key → bytes present at each snapshot
+    traced: bool = False  # the worker has per-file trace entries
+    trend_files: list[int] = field(default_factory=list)  # files completed in each interval of the trend
+
+
+def fmt(n: float | None, signed: bool = True) -> str:
+    return "?" if n is None else fmt_size(n, signed=signed)
+
+
+def severity(projected: float, heap_limit: int) -> str:
+    r = projected / heap_limit
+    return "mild" if r < MILD else "moderate" if r < MODERATE else "severe"
+
+
+def heap_growth(f: dict) -> int | None:
+    """A file's JS heap growth in the trace: GC-settled when the runner recorded it (``heap_growth``, from
+    the settled start to the settled end), else the heap used at its start and end."""
+    if f.get("heap_growth") is not None:
+        return int(f["heap_growth"])
+    s, e = f.get("settled_start") or {}, f.get("settled_end") or {}
+    if s.get("heap_used") is not None and e.get("heap_used") is not None:
+        return int(e["heap_used"]) - int(s["heap_used"])
+    if f.get("heap_used_start") is not None and f.get("heap_used_end") is not None:
+        return int(f["heap_used_end"]) - int(f["heap_used_start"])
+    return None
+
+
+def settled(f: dict) -> bool:
+    return f.get("heap_growth") is not None or bool(f.get("settled_end"))
+
+
+def _test_files(urls: list[str], ctx: Context) -> list[str]:
+    """The lane's test files among script URLs (relative, in order of first appearance)."""
+    lane = set(ctx.lane_files)
+    out = []
+    for u in urls:
+        r = relative(u, ctx.root)
+        if r and (r in lane or (not lane and _looks_like_test(r))) and r not in out:
+            out.append(r)
+    return out
+
+
+def _looks_like_test(path: str) -> bool:
+    return TEST_FILE.search(path) is not None
+
+
+def _heavy_loaders(c: Cause, ctx: Context) -> list[str]:
+    """The test files that load the new module instances, each weighed by the retained size of the modules
+    it loads (a module loaded by several files split between them; a test file's own instance its own), and
+    of those the ones that load more than the average file does — the files that grow the graph."""
+    by_url = {m.url: m for m in c.modules}
+    weight: dict[str, float] = {}
+    for m in c.modules:
+        owners, seen, todo = [], {m.url}, [m.url]
+        while todo and len(seen) < 200:  # up the importers to the test files
+            u = todo.pop()
+            t = _test_files([u], ctx)
+            if t:
+                owners += t
+                continue
+            for imp in (by_url[u].importers if u in by_url else []):
+                if imp not in seen:
+                    seen.add(imp)
+                    todo.append(imp)
+        for o in dict.fromkeys(owners):
+            weight[o] = weight.get(o, 0.0) + m.retained / len(set(owners))
+    if not weight:
+        return []
+    mean = sum(weight.values()) / len(weight)
+    return sorted((f for f, wt in weight.items() if wt >= mean), key=lambda f: -weight[f])
+
+
+def _like_outside(files: list[str], ctx: Context) -> list[str]:
+    """The worker's other files whose JS heap grew, in the trace, by the same order (at least half the least)
+    as the files the heap shows loading new module instances: the pair did not see them load (they ran
+    before the earlier snapshot, or after, or while it was written), but they load modules of that weight."""
+    growth = {f["file"]: heap_growth(f) for f in ctx.files_all if f.get("file")}
+    known = [growth[x] for x in files if growth.get(x) is not None]
+    if not known or min(known) <= 0:
+        return []
+    least = min(known) / 2
+    return sorted(x for x, gr in growth.items() if x not in files and gr is not None and gr >= least)
+
+
+def _overlapping(ctx: Context) -> list[str]:
+    """The files a snapshot was taken during (partly in the pair): the only candidates left."""
+    out = {id(f) for f in [*ctx.files_before, *ctx.files_between, *ctx.files_after]}
+    return [f["file"] for f in ctx.files_all if id(f) not in out and f.get("file")]
+
+
+def _interval_files(ctx: Context) -> list[str]:
+    """The files that ran between the snapshots, largest heap growth first."""
+    fs = sorted(ctx.files_between, key=lambda f: -(heap_growth(f) or 0))
+    return [f["file"] for f in fs if f.get("file")]
+
+
+def findings(pa: PairAnalysis, ctx: Context, rules: Rules) -> tuple[list[dict], list[str], dict]:
+    """(findings biggest first, notes, the worker's growth summary)."""
+    limit = ctx.heap_limit or DEFAULT_HEAP_LIMIT
+    n_between = len(ctx.files_between) if ctx.traced else None
+    per_worker = None
+    if ctx.files_in_lane:
+        per_worker = math.ceil(ctx.files_in_lane / max(ctx.workers_in_lane, 1))
+    out, notes = [], []
+    small = []
+    for c in pa.causes:
+        if c.kind not in LABEL:
+            continue
+        f = _finding(c, pa, ctx, rules, limit, n_between, per_worker)
+        reach = f["projected"] if f["projected"] is not None else f["retained_growth"]
+        if reach < FLOOR * limit:
+            small.append(f)
+            continue
+        out.append(f)
+    out.sort(key=lambda f: -f["retained_growth"])
+    for f in small:
+        reach = f["projected"] if f["projected"] is not None else f["retained_growth"]
+        notes.append(f"below the reporting floor ({fmt(reach)} < {FLOOR:.1%} of the heap limit): "
+                     f"{f['title']} — {fmt(f['retained_growth'])}")
+    tool = [c for c in pa.causes if c.kind == "tool"]
+    if pa.other.get("tool"):
+        names = ", ".join(f"`{c.holder.access or c.holder.variable or c.holder.type}`" for c in tool[:4] if c.holder)
+        notes.append(f"the test runner's and Node's own state grew {fmt(pa.other['tool'])} ({names}): not a holder of "
+                     "the suite's")
+    if pa.other.get("engine"):
+        notes.append(f"V8 code and feedback compiled on first use: {fmt(pa.other['engine'])} (warm-up, not a cause)")
+    if pa.other.get("system"):
+        notes.append(f"held only by the runtime's roots (handles, the microtask queue): {fmt(pa.other['system'])}")
+    if pa.other.get("unnamed"):
+        notes.append(f"many small holders, each under {0.2:.1f} % of the growth: {fmt(pa.other['unnamed'])} together")
+    growth = {"new_objects": pa.new_count, "new_bytes": pa.new_bytes,
+              "explained": sum(f["retained_growth"] for f in out),
+              "tool": pa.other.get("tool", 0), "engine": pa.other.get("engine", 0),
+              "system": pa.other.get("system", 0), "unnamed": pa.other.get("unnamed", 0),
+              "below_floor": sum(f["retained_growth"] for f in small),
+              "module_records": [pa.module_records_before, pa.module_records_after],
+              "files_between": n_between, "heap_limit": limit, "floor": FLOOR * limit}
+    return out, notes, growth
+
+
+def _finding(c: Cause, pa: PairAnalysis, ctx: Context, rules: Rules, limit: int, n_between: int | None,
+             per_worker: int | None) -> dict:
+    b = c.bytes
+    per_file = b / max(n_between, 1) if n_between is not None else None
+    trend = ctx.trend.get(c.key)
+    stopped = False
+    if trend and len(trend) >= 3 and len(ctx.trend_files) == len(trend) - 1:
+        # the last intervals in which at least one file ran added nothing, earlier ones did: a one-time growth
+        steps = [y - x for x, y in zip(trend, trend[1:])]
+        tail, nfiles, i = 0, 0, len(steps) - 1
+        while i >= 0 and nfiles == 0:
+            tail += steps[i]
+            nfiles += ctx.trend_files[i]
+            i -= 1
+        stopped = nfiles > 0 and i >= 0 and tail <= 0.01 * b and any(s > 0.01 * b for s in steps[:i + 1])
+    if per_file is None:
+        projected = None
+        files_note = "files between the snapshots unknown: no projection"
+    elif ctx.isolate:
+        projected = per_file  # a fresh worker per file: the growth does not add up across files
+        files_note = "per file, each in a fresh worker (isolate: true)"
+    elif stopped:
+        projected = float(b)
+        files_note = "it stopped growing before the last snapshot: not projected"
+    else:
+        n = per_worker or n_between or 1
+        projected = per_file * max(n, n_between or 1)
+        files_note = (f"over the {ctx.files_in_lane} files of the lane"
+                      + (f" (≈{per_worker} per worker)" if ctx.workers_in_lane > 1 and per_worker else "")
+                      if ctx.files_in_lane else f"over the {n} file(s) seen")
+    sev = severity(projected if projected is not None else b, limit)
+    holder = _holder(c, ctx, rules)
+    fix = _fix(c, holder, ctx, rules, pa)
+    title = _title(c, holder)
+    if per_file is not None:
+        sev_text = (f"{fmt(per_file)}/file → {fmt(projected)} {files_note}: {sev} "
+                    f"({100 * (projected or 0) / limit:.1f} % of the {fmt(limit, signed=False)} heap limit)")
+    else:
+        sev_text = f"{fmt(b)} between the snapshots ({files_note}): {sev}"
+    evidence = _evidence(c, pa, holder, ctx, trend)
+    return {
+        "kind": c.kind,
+        "title": title,
+        "retained_growth": int(b),
+        "share": round(b / pa.new_bytes, 4) if pa.new_bytes else 0.0,
+        "per_file": int(per_file) if per_file is not None else None,
+        "projected": int(projected) if projected is not None else None,
+        "files_in_lane": ctx.files_in_lane,
+        "files_between": n_between,
+        "severity": sev,
+        "severity_text": sev_text,
+        "confidence": round(c.exclusive, 3) if c.exclusive is not None else 0.0,
+        "holder": holder,
+        "classes": c.classes,
+        "made_of": c.categories,
+        "objects": c.count,
+        "modules": [{"url": relative(m.url, ctx.root), "instances": m.instances, "retained": m.retained,
+                     "importers": [relative(i, ctx.root) for i in m.importers[:8]]} for m in c.modules[:20]],
+        "module_count": len(c.modules) or c.module_records,
+        "fix": fix,
+        "evidence": evidence,
+    }
+
+
+def _holder(c: Cause, ctx: Context, rules: Rules) -> dict:
+    hn = c.holder
+    if c.kind == "module-graph":
+        reg = hn.type if hn is not None else None
+        return {"kind": "module-registry", "variable": None, "file": None, "line": None,
+                "type": reg or "module registry", "access": hn.access if hn else None,
+                "path": hn.path if hn else ""}
+    kind = hn.kind
+    file = relative(hn.file, ctx.root)
+    line = None
+    if hn.variable and hn.file:
+        line = declaration_line(source_path(hn.file, ctx.root), hn.variable.split(".")[-1],
+                                static=hn.anchor is not None and hn.anchor.kind == "static")
+    if c.callback and (kind in ("timer", "server") or hn.variable is None or hn.tool or not file):
+        url, cline, _name = c.callback
+        file, line = relative(url, ctx.root), cline
+    typ = hn.type
+    if kind == "timer":
+        typ = "Timeout"
+    elif kind == "mock":
+        typ = "mock"
+    return {"kind": kind, "variable": hn.variable if not hn.tool else None, "file": file, "line": line, "type": typ,
+            "access": hn.access if not hn.tool else None, "path": hn.path}
+
+
+def _where(holder: dict) -> str | None:
+    if holder.get("file"):
+        return f"{holder['file']}:{holder['line']}" if holder.get("line") else holder["file"]
+    return None
+
+
+def _title(c: Cause, holder: dict) -> str:
+    label = LABEL[c.kind]
+    where = _where(holder)
+    at = f" ({where})" if where else ""
+    if c.kind == "module-graph":
+        return f"{label} held by the module registry ({len(c.modules) or c.module_records} new module instance(s))"
+    k = holder["kind"]
+    name = holder.get("access") or holder.get("variable")
+    if not name and k not in ("timer", "listener", "server", "db", "mock"):
+        how = " (kept on the stack of running code)" if "(Stack roots)" in (holder.get("path") or "") else ""
+        return f"{label} held by an unnamed {holder.get('type') or 'object'}{how}{at}"
+    if k == "timer":
+        cb = c.callback[2] if c.callback and c.callback[2] else None
+        what = f"callback `{cb}`" if cb else "callback"
+        return f"{label} held by timers that are never cleared ({what} at {where or 'an unknown place'})"
+    if k == "listener":
+        ev = ", ".join(f"'{e}'" for e in c.events[:3])
+        owner = holder.get("variable") or holder.get("type") or "an emitter"
+        return f"{label} held by {ev + ' ' if ev else ''}listeners on `{owner}`{at}"
+    if k == "server":
+        return f"{label} held by {'`' + name + '`: ' if name else ''}servers that are never closed{at}"
+    if k == "db":
+        return f"{label} held by {'`' + name + '`: ' if name else ''}database handles that are never closed{at}"
+    if k == "mock":
+        return f"{label} held by the call history of the mock `{holder.get('variable') or 'vi.fn()'}`{at}"
+    return f"{label} held by `{name or holder.get('type')}`{at}"
+
+
+def _files_adding(c: Cause, ctx: Context, pa: PairAnalysis) -> list[str]:
+    if c.kind == "module-graph":
+        files = _heavy_loaders(c, ctx) or _interval_files(ctx)
+        return files + _like_outside(files, ctx)
+    # the test files whose functions are among the new objects; else the files that ran in between (the
+    # trace, largest heap growth first; without a trace, the test modules evaluated in between)
+    return (_test_files(c.scripts, ctx) or _interval_files(ctx) or _test_files(pa.new_modules, ctx)
+            or _overlapping(ctx))
+
+
+def _fix(c: Cause, holder: dict, ctx: Context, rules: Rules, pa: PairAnalysis) -> dict:
+    files = _files_adding(c, ctx, pa)
+    where = _where(holder)
+    name = holder.get("access") or holder.get("variable") or f"the {holder.get('type') or 'object'}"
+    k = holder["kind"]
+    if c.kind == "module-graph":
+        mods = [relative(m.url, ctx.root) for m in c.modules[:5]]
+        text = (f"{len(c.modules) or c.module_records} module instance(s) that did not exist at the earlier snapshot stay "
+                f"in this long-lived worker ({', '.join(mods)}{' …' if len(c.modules) > 5 else ''}). Nothing in the tests "
+                "holds them: run the files that load them in a fresh worker (Vitest `isolate: true` for them — a "
+                "separate project or lane), or split the lane so one worker loads fewer modules.")
+        return {"kind": "isolate", "text": text, "where": "the Vitest config (test.isolate / projects)", "files": files}
+    kind = rules.fix_by_kind.get(k) if k in rules.fix_by_kind else rules.fix_by_type.get(holder.get("type") or "", None)
+    if kind is None:
+        kind = "map-clear" if holder.get("type") not in ("Array",) else "array-clear"
+        if holder.get("type") not in ("Array", "Map", "Set", "Object", "WeakMap", "WeakSet"):
+            kind = "array-clear" if "[]" in (name or "") else "map-clear"
+    at = f" ({where})" if where else ""
+    unnamed = not (holder.get("access") or holder.get("variable"))
+    if unnamed and kind in ("array-clear", "map-clear"):
+        text = (f"no variable names the {holder.get('type') or 'object'} that keeps them (see the chain in the "
+                "evidence): empty it after each test (" + ("`length = 0`" if kind == "array-clear" else "`clear()`")
+                + ") or stop keeping the objects")
+    elif kind == "array-clear":
+        base = name[:-2] if name.endswith("[]") else name
+        text = (f"empty `{name}`{at} after each test (`{base}.length = 0` or `splice(0)` in afterEach), or "
+                "bound it (drop old entries)")
+    elif kind == "map-clear":
+        text = f"clear `{name}`{at} after each test (`{name}.clear()` in afterEach), or bound it (an LRU / a size cap)"
+    elif kind == "remove-listener":
+        ev = "/".join(c.events[:3]) or "the event"
+        owner = holder.get("variable") or "the emitter"
+        cb = f" (the listener at {relative(c.callback[0], ctx.root)}:{c.callback[1]})" if c.callback else ""
+        text = (f"remove the '{ev}' listeners from `{owner}`{cb} in afterEach (`{owner}.off(…)` / `removeListener`), "
+                "or register them with `once`")
+    elif kind == "clear-timer":
+        text = (f"clear the timer whose callback is at {where or 'the callback'} (`clearInterval`/`clearTimeout` in "
+                "afterEach, e.g. through the object's stop()); it keeps its callback and everything that closes over")
+    elif kind == "close":
+        what = "server" if k == "server" else "database handle"
+        text = (f"close every {what}{' kept in `' + name + '`' if name else ''}{at} in afterAll/afterEach (`close()`"
+                + ("; also `closeAllConnections()` for keep-alive sockets" if k == "server" else "") + ")")
+    elif kind == "restore-mocks":
+        mock = holder.get("variable") or "the mock"
+        text = (f"reset `{mock}`{at} between tests: `vi.clearAllMocks()` / `{mock}.mockClear()` in afterEach (or "
+                "`vi.restoreAllMocks()`), or `clearMocks: true` / `restoreMocks: true` in the Vitest config — its "
+                "`mock.calls` and `mock.results` keep every argument")
+    elif kind == "delete-global":
+        text = f"delete the global in afterAll (`delete globalThis.{holder.get('variable')}`) or reset it in afterEach"
+    elif kind == "reset-static":
+        text = f"reset the class static `{name}`{at} in afterEach"
+    else:
+        text = f"release what `{name}` keeps after each test"
+    return {"kind": kind, "text": text, "where": where, "files": files}
+
+
+def _evidence(c: Cause, pa: PairAnalysis, holder: dict, ctx: Context, trend) -> list[str]:
+    ev = []
+    top = ", ".join(f"{x['count']:,} {x['name']} ({fmt(x['size'], signed=False)})" for x in c.classes[:4])
+    ev.append(f"{c.count:,} new objects ({fmt(c.bytes)}, {100 * c.bytes / max(pa.new_bytes, 1):.0f} % of the "
+              f"worker's new objects) — {top}")
+    made = ", ".join(f"{k} {fmt(v, signed=False)}" for k, v in sorted(c.categories.items(), key=lambda kv: -kv[1]))
+    ev.append(f"made of: {made}")
+    if c.kind == "module-graph":
+        b, a = pa.module_records_before, pa.module_records_after
+        ev.append(f"module records in the heap: {b:,} → {a:,} ({a - b:+,}); {len(c.modules)} new module instance(s) "
+                  f"of {len({m.url for m in c.modules})} module(s)")
+        multi = [m for m in c.modules if m.instances > 1]
+        if multi:
+            ev.append("modules evaluated more than once: " + ", ".join(
+                f"{relative(m.url, ctx.root)} ×{m.instances}" for m in multi[:5]))
+    if holder.get("path"):
+        ev.append(f"held along: {holder['path']}")
+    if c.exclusive is not None:
+        ev.append(f"confidence {c.exclusive:.0%}: the share of these bytes no longer reachable once the holder lets go "
+                  "of them" + (" (the rest is also kept by other objects)" if c.exclusive < 0.95 else ""))
+    if c.by_path:
+        ev.append(f"{fmt(c.by_path, signed=False)} of it is shared with other old objects (attributed along the "
+                  "retaining path, not the dominator tree)")
+    if c.scripts:
+        ev.append("the new functions come from: " + ", ".join(relative(u, ctx.root) or u for u in c.scripts[:4]))
+    if trend and len(trend) >= 3:
+        steps = [y - x for x, y in zip(trend, trend[1:])]
+        grew = sum(s > 0.01 * c.bytes for s in steps)
+        ev.append(f"across {len(trend)} snapshots it grew in {grew} of {len(steps)} interval(s): "
+                  + ", ".join(fmt(s) for s in steps))
+    return ev

@@ -1,0 +1,651 @@
+"""Naming a holder: the variable that keeps it, the module that declares it (file and line), its JS
+type and how it holds the new objects (the holder kind of COORDINATION.md).
+
+A holder is an old node H (docs/diagnose.md). Its retaining path from the roots is read outwards from
+H until the first *variable*: a context slot (a module-level or closure variable; Vitest's block
+contexts have unnamed slots, named from their ScopeInfo — ``scope_names``), a property of the global
+object, or a property of a function (a class static). When the shortest path reaches H through the
+test runner's own code (Vitest's mock registry, Node's timer lists, Vite's module runner), other paths
+are tried for one that starts in the user's code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..graph import HeapGraph
+from ..graph.paths import best_path_edges
+from .rules import Rules
+from .slots import slot_name
+
+JS_SOURCE = re.compile(r"\.(m|c)?(j|t)sx?$|\.(vue|svelte|astro)$")
+MAX_SOURCE = 5 * 2**20
+# properties every function has: not class statics
+FUNCTION_PROPS = frozenset({"prototype", "__proto__", "name", "length", "constructor", "arguments", "caller"})
+# internal edges between a collection and its contents: left out of an access path
+INTERNAL_EDGES = frozenset({"table", "elements", "properties", "context", "shared", "map", "code", "bound_this",
+                            "bound_function", "bound_arguments", "feedback_cell", "value", "extension", "previous",
+                            "scope_info"})
+
+
+@dataclass
+class Step:
+    """One edge of a retaining path: ``src`` holds ``dst`` through an edge of ``etype`` named ``name``."""
+
+    src: int
+    etype: str
+    name: str
+    dst: int
+
+
+@dataclass
+class Anchor:
+    kind: str  # variable | global | static
+    name: str
+    holder: int  # the context, global object or function that has the variable
+    value: int  # what the variable points at
+    index: int  # position of the anchor edge in the steps
+    file: str | None  # script URL of the declaring module (variables), None otherwise
+    tool: bool  # the variable belongs to the test runner / Node itself
+
+
+@dataclass
+class HolderName:
+    """Everything said about one holder."""
+
+    node: int
+    kind: str = "property"
+    variable: str | None = None
+    access: str | None = None  # "resolver.memo", "process._events.exit"
+    file: str | None = None  # URL / path of the declaring module
+    line: int | None = None
+    type: str = "Object"
+    container: int | None = None  # the growing JS collection (Array, Map, …) when there is one
+    owner: int | None = None  # the object to clean up: emitter, spy, timer list, server …
+    path: str = ""
+    tool: bool = False
+    steps: list[Step] = field(default_factory=list)
+    anchor: Anchor | None = None
+    callback: int | None = None  # timers: the callback function
+
+
+# -- paths ---------------------------------------------------------------------------------------
+
+def path_steps(g: HeapGraph, k: int) -> list[Step]:
+    """DevTools' retaining path of node ``k``, from the root side to ``k``."""
+    off, pe = best_path_edges(g, np.array([k]))
+    out = []
+    for e in pe[off[0]:off[1]][::-1]:
+        e = int(e)
+        out.append(Step(g.source_of_edge(e), g.edge_type(e), g.edge_name(e), int(g.to[e])))
+    return out
+
+
+def chain_text(g: HeapGraph, steps: list[Step], start: int = 0) -> str:
+    if not steps:
+        return ""
+    parts = []
+    for s in steps[start:]:
+        parts.append(g.node_label(s.src))
+        parts.append(f"{s.name} ({s.etype})")
+    parts.append(g.node_label(steps[-1].dst))
+    return " → ".join(parts)
+
+
+# -- anchors -------------------------------------------------------------------------------------
+
+def is_global(g: HeapGraph, k: int) -> bool:
+    if k in _user_roots(g):
+        return True
+    return g.class_label(k) in ("global", "Window", "globalThis")
+
+
+def _user_roots(g: HeapGraph) -> set[int]:
+    cache = g.__dict__.get("_heaplens_user_roots")
+    if cache is None:
+        cache = g.__dict__["_heaplens_user_roots"] = {int(x) for x in np.asarray(g.user_roots).tolist()}
+    return cache
+
+
+def _is_context(g: HeapGraph, k: int) -> bool:
+    return g.node_name(k) == "system / Context" or g.class_label(k) == "system / Context"
+
+
+def _context_url(g: HeapGraph, ctx: int) -> str | None:
+    try:
+        return g.scripts.of_context(ctx)
+    except Exception:  # a snapshot without the edges this needs
+        return None
+
+
+def find_anchor(g: HeapGraph, steps: list[Step], upto: int, rules: Rules) -> Anchor | None:
+    """The variable that keeps ``steps[upto - 1].dst``, searched outwards: the nearest module-level
+    variable, global or static of the user's code; else the nearest local variable of the user's code
+    (a closure's); else the nearest one of the runner's or Node's own code. A variable of Node's or the
+    runner's code ends the search — what it keeps is theirs — unless it is only the implementation of a
+    global accessor (``globalThis.process`` is a getter returning Node's context variable ``process``)."""
+    best = None
+    tool_at = None
+    for a in _anchors(g, steps, upto, rules):
+        r = _rank(g, a)
+        if tool_at is not None:
+            if r == 0 and a.kind == "global" and _accessor_plumbing(g, steps, a.index + 1, tool_at):
+                return a
+            break
+        if r == 0:
+            return a
+        if best is None or r < _rank(g, best):
+            best = a
+        if r == 2:
+            tool_at = a.index
+    return best
+
+
+def _accessor_plumbing(g: HeapGraph, steps: list[Step], lo: int, hi: int) -> bool:
+    """steps[lo:hi] only lead from a global's accessor pair through its getter to the getter's context."""
+    for s in steps[lo:hi]:
+        if s.etype not in ("internal", "hidden", "context", "property") or g.class_label(s.src) not in (
+                "(system)", "Function", "system / Context", "system / AccessorPair"):
+            return False
+        if s.etype == "property" and not s.name.startswith(("get ", "set ")):
+            return False
+    return True
+
+
+def _rank(g: HeapGraph, a: Anchor) -> int:
+    """0: a module-level variable, global or static of the user's code; 1: a local variable of the
+    user's code; 2: the runner's or Node's own (or of a script heaplens cannot tell)."""
+    if a.tool or (a.kind in ("variable", "static") and a.file is None):
+        return 2
+    if a.kind == "variable" and (a.name == "this" or not module_level(g, a.holder)):
+        return 1
+    return 0
+
+
+def module_level(g: HeapGraph, ctx: int) -> bool:
+    """A context is a module's own (not a function's inside it) when no context it is nested in
+    belongs to the same script."""
+    cache = g.__dict__.setdefault("_heaplens_module_level", {})
+    if ctx in cache:
+        return cache[ctx]
+    url = _context_url(g, ctx)
+    out = True
+    v = ctx
+    for _ in range(16):
+        nxt = None
+        for e in range(int(g.first[v]), int(g.first[v + 1])):
+            if g.edge_type(e) == "internal" and g.edge_name(e) == "previous":
+                nxt = int(g.to[e])
+                break
+        if nxt is None or not _is_context(g, nxt):
+            break
+        if url and _context_url(g, nxt) == url:
+            out = False
+            break
+        v = nxt
+    cache[ctx] = out
+    return out
+
+
+def _anchor_of(g: HeapGraph, s: Step, i: int, rules: Rules) -> Anchor | None:
+    if s.etype in ("context", "hidden") and _is_context(g, s.src):
+        url = _context_url(g, s.src)
+        name = s.name
+        if s.etype == "hidden":
+            m = re.fullmatch(r"\[(\d+)\]", s.name)
+            if not m:
+                return None
+            name = slot_name(g, s.src, int(m.group(1)), url)
+            if name is None:
+                return None
+        if name.startswith((".", "*", "#")):  # V8's own slots (.result, *default*)
+            return None
+        # an import binding (`__vite_ssr_import_0__`) holds another module, not the module's state
+        tool = rules.tool_script(url) or rules.import_bindings.search(name) is not None
+        return Anchor("variable", name, s.src, s.dst, i, url, tool)
+    if s.etype in ("property", "shortcut") and is_global(g, s.src):
+        if s.dst in _user_roots(g) or s.name.startswith(("get ", "set ")):
+            return None  # globalThis.global, an accessor's function
+        tool = rules.tool_globals.search(s.name) is not None
+        if not tool and int(g.ntype[s.dst]) == g.nt.get("closure", -1):
+            # a global function (setTimeout, CustomEvent …): Node's or the runner's unless the user wrote it
+            url = g.scripts.of_closure(s.dst)
+            tool = url is None or rules.tool_script(url)
+        return Anchor("global", s.name, s.src, s.dst, i, None, tool)
+    if (s.etype == "property" and int(g.ntype[s.src]) == g.nt.get("closure", -1)
+            and s.name not in FUNCTION_PROPS and not s.name.startswith(("get ", "set "))):
+        url = g.scripts.of_closure(s.src)
+        return Anchor("static", f"{g.node_name(s.src) or '(anonymous)'}.{s.name}", s.src, s.dst, i, url,
+                      url is None or rules.tool_script(url))
+    return None
+
+
+def _anchors(g: HeapGraph, steps: list[Step], upto: int, rules: Rules):
+    gv = global_values(g, rules)
+    for i in range(upto - 1, -1, -1):
+        s = steps[i]
+        if s.dst in gv and not is_global(g, s.src):  # reached another way: still the global's value
+            yield Anchor("global", gv[s.dst], _global_node(g), s.dst, i, None, False)
+        a = _anchor_of(g, s, i, rules)
+        if a is not None:
+            yield a
+
+
+def _global_node(g: HeapGraph) -> int:
+    return int(np.asarray(g.user_roots)[0]) if len(g.user_roots) else g.root
+
+
+def global_values(g: HeapGraph, rules: Rules) -> dict[int, str]:
+    """Objects that are the value of a property of the global object that is not Node's or the
+    runner's (``process`` through its accessor: the getter's context variable of the same name)."""
+    cache = g.__dict__.get("_heaplens_global_values")
+    if cache is not None:
+        return cache
+    out: dict[int, str] = {}
+    closure = g.nt.get("closure", -1)
+    for gl in _user_roots(g):
+        for e in range(int(g.first[gl]), int(g.first[gl + 1])):
+            if g.edge_type(e) not in ("property", "shortcut"):
+                continue
+            name = g.edge_name(e)
+            v = int(g.to[e])
+            if rules.tool_globals.search(name) or name.startswith(("get ", "set ")):
+                continue
+            if int(g.ntype[v]) == closure or v in _user_roots(g) or is_global(g, v):
+                continue  # functions (setTimeout, CustomEvent …) and the global itself (globalThis.global)
+            if g.class_label(v) in ("(system)", "system / AccessorPair"):
+                v = _accessor_value(g, v, name)
+                if v is None:
+                    continue
+            out.setdefault(v, name)
+    g.__dict__["_heaplens_global_values"] = out
+    return out
+
+
+def _accessor_value(g: HeapGraph, pair: int, name: str) -> int | None:
+    """The value a global accessor's getter returns when it is a context variable of the same name."""
+    for e in range(int(g.first[pair]), int(g.first[pair + 1])):
+        if g.edge_name(e) != "getter":
+            continue
+        fn = int(g.to[e])
+        for f in range(int(g.first[fn]), int(g.first[fn + 1])):
+            if g.edge_name(f) == "context":
+                ctx = int(g.to[f])
+                slots = {g.edge_name(h): int(g.to[h]) for h in range(int(g.first[ctx]), int(g.first[ctx + 1]))
+                         if g.edge_type(h) == "context"}
+                for n in (name, "_" + name):
+                    if n in slots:
+                        return slots[n]
+                if len(slots) == 1:
+                    return next(iter(slots.values()))
+    return None
+
+
+def _tool_node(g: HeapGraph, k: int, rules: Rules) -> bool:
+    if _is_context(g, k):
+        url = _context_url(g, k)
+        return url is not None and rules.tool_script(url)
+    name = g.class_label(k)
+    return rules.module_record(name) or name in ("BuiltinModule", "ModuleCacheMap", "VitestEvaluatedModules")
+
+
+def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 4000):
+    """Breadth-first over the retainers of ``x`` (weak edges and the root left out): the nearest
+    module-level variable, global or static of the user's code that keeps it. Returns
+    ``(steps from the root to x, index of the anchor step)`` or None."""
+    rfirst, redge = g.reverse
+    weak = g.t["weak"]
+    ctx_types = {g.t["context"], g.t["hidden"]}
+    prop_types = {g.t["property"], g.t["shortcut"]}
+    closure = g.nt.get("closure", -1)
+    gv = global_values(g, rules)
+    parent: dict[int, Step | None] = {x: None}
+    q = deque([x])
+    while q and len(parent) < max_nodes:
+        v = q.popleft()
+        if v in gv:
+            gl = _global_node(g)
+            down = [Step(gl, "property", gv[v], v)]
+            w = v
+            while parent[w] is not None:
+                down.append(parent[w])
+                w = parent[w].dst
+            up = path_steps(g, gl)
+            return up + down, len(up)
+        lo, hi = int(rfirst[v]), int(rfirst[v + 1])
+        es = np.asarray(redge[lo:min(hi, lo + 2000)], dtype=np.int64)
+        et = np.asarray(g.etype)[es]
+        keep = et != weak
+        es, et = es[keep], et[keep]
+        srcs = np.searchsorted(g.first, es.astype(g.first.dtype), side="right").astype(np.int64) - 1
+        for e, t, src in zip(es.tolist(), et.tolist(), srcs.tolist()):
+            if src == g.root or src in parent:
+                continue
+            st = None
+            if (t in ctx_types and _is_context(g, src)) or (t in prop_types and (
+                    is_global(g, src) or int(g.ntype[src]) == closure)):
+                st = Step(src, g.edge_type(e), g.edge_name(e), v)
+                a = _anchor_of(g, st, 0, rules)
+                if a is not None:
+                    r = _rank(g, a)
+                    if r == 0:
+                        down = [st]
+                        w = v
+                        while parent[w] is not None:
+                            down.append(parent[w])
+                            w = parent[w].dst
+                        up = path_steps(g, src)
+                        return up + down, len(up)
+                    if r == 2:
+                        continue  # what a variable of Node's or the runner's code keeps is theirs
+                if is_global(g, src):
+                    continue
+            if _tool_node(g, src, rules):
+                continue  # the runner's or Node's code and module records: what they keep is theirs
+            parent[src] = st or Step(src, g.edge_type(e), g.edge_name(e), v)
+            q.append(src)
+    return None
+
+
+# -- the holder ----------------------------------------------------------------------------------
+
+def _js_visible(g: HeapGraph, k: int) -> bool:
+    t = g.snap.layout.node_types[int(g.ntype[k])]
+    if t in ("object", "closure", "regexp", "native"):
+        name = g.class_label(k)
+        return not name.startswith("system /") or name == "system / Context"
+    return False
+
+
+def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: set[str] | None = None) -> HolderName:
+    """Name the old node ``holder`` through which the new node ``top`` (and what it keeps) is held."""
+    steps = path_steps(g, top)
+    at = next((i for i, s in enumerate(steps) if s.src == holder), None)
+    if at is None:  # the shortest path bypasses the holder (a system reference): the holder's own path
+        upper = path_steps(g, holder)
+        steps = upper + [Step(holder, "?", "…", top)]
+        at = len(upper)
+    hn = HolderName(node=holder, steps=steps)
+    # a global object or a context holds its new value through the variable itself: that edge is the anchor
+    own = _is_context(g, holder) or is_global(g, holder)
+    anchor = find_anchor(g, steps, at + 1 if own and at < len(steps) else at, rules)
+    if anchor is None or _rank(g, anchor) > 0:
+        # the shortest path goes through the runner's or Node's own code, or a function's local: is the
+        # holder (or, held by a variable itself, its value) also kept by a variable of the user's modules?
+        start = steps[at].dst if own and at < len(steps) else holder
+        found = nearest_user_anchor(g, start, rules)
+        if found is not None:
+            alt, ai = found
+            if start != holder:  # the path ends at the value: the holder's edge to it is replaced
+                steps = alt + steps[at + 1:]
+                at = len(alt) - 1
+            else:
+                steps = alt + steps[at:]
+                at = len(alt)
+            anchor = _anchor_of(g, alt[ai], ai, rules)
+            hn.steps = steps
+    hn.anchor = anchor
+    # the chain from the variable (or the root) down to the top new node
+    # how it is held: the chain below a module-level variable, or the whole chain (a local variable of a
+    # timer's callback is held by the timer)
+    first = anchor.index if anchor is not None and _rank(g, anchor) == 0 else 0
+    below = steps[first:]
+    hn.path = chain_text(g, steps, 0)
+    hn.kind, hn.owner = _kind(g, below, anchor, rules, new_classes or set())
+    if first == 0 and hn.kind in ("timer", "listener", "server", "db", "mock"):
+        # no variable of the user's: the chain is shown from the resource on (the timer list, the emitter)
+        kr = next(k for k in rules.kinds if k.kind == hn.kind)
+        for i, s in enumerate(steps):
+            if ((kr.classes is not None and kr.classes.search(g.class_label(s.src)))
+                    or (kr.edges is not None and kr.edges.search(s.name))):
+                hn.path = chain_text(g, steps, i)
+                break
+    # the growing container: the holder if it is a JS object; else the first JS object below it
+    cont = None
+    if _js_visible(g, holder) and not _is_context(g, holder) and not is_global(g, holder):
+        cont = holder
+    else:
+        for s in steps[at:]:
+            if _js_visible(g, s.dst) and not _is_context(g, s.dst):
+                cont = s.dst
+                break
+        if cont is None and not (_is_context(g, holder) or is_global(g, holder)):
+            # an internal array or table: the JS object that owns it, up the path
+            for s in reversed(steps[:at]):
+                if _js_visible(g, s.src) and not _is_context(g, s.src):
+                    cont = s.src
+                    break
+    hn.container = cont
+    if anchor is not None:
+        hn.tool = _rank(g, anchor) == 2
+    else:  # no variable: the runner's or Node's own when its chain runs through their code
+        hn.tool = any(_tool_node(g, s.src, rules) or (int(g.ntype[s.src]) == g.nt.get("closure", -1)
+                                                      and rules.tool_script(g.scripts.of_closure(s.src)))
+                      for s in steps[:at])
+    if anchor:
+        hn.file = anchor.file
+        hn.access = _access(g, anchor, steps, at)
+        if anchor.name == "this":  # a method's receiver: named by its class (`MetricsPoller#samples`)
+            hn.variable = None
+        else:
+            hn.variable = anchor.name if anchor.kind != "static" else anchor.name.split(".")[0]
+        if anchor.kind in ("global", "static") and hn.kind in ("variable", "property"):
+            hn.kind = anchor.kind
+    if hn.kind in ("variable", "property", "global", "static"):
+        hn.type = g.class_label(cont) if cont is not None else g.class_label(holder)
+    elif hn.owner is not None:
+        hn.type = g.class_label(hn.owner)
+    else:
+        kr = next((k for k in rules.kinds if k.kind == hn.kind), None)
+        hit = sorted(c for c in (new_classes or ()) if kr is not None and kr.new_classes is not None
+                     and kr.new_classes.search(c))
+        hn.type = hit[0] if hit else hn.kind
+    return hn
+
+
+def _access(g: HeapGraph, anchor: Anchor, steps: list[Step], at: int) -> str:
+    """``bus._events.order``: the variable, then the named properties down to the holder's contents."""
+    if anchor.name == "this":
+        parts = [g.class_label(anchor.value), "#"]
+    else:
+        parts = [anchor.name]
+    for s in steps[anchor.index + 1:at]:
+        if s.etype in ("property", "shortcut") and s.name not in INTERNAL_EDGES and not s.name.startswith("get "):
+            ident = re.fullmatch(r"[A-Za-z_$][\w$]*", s.name)
+            dot = "" if parts[-1] == "#" else "."
+            parts.append(f"{dot}{s.name}" if ident else f"[{s.name!r}]")
+        elif s.etype == "element":
+            if not parts[-1].endswith("[]"):
+                parts.append("[]")
+    return "".join(parts)
+
+
+def _kind(g: HeapGraph, below: list[Step], anchor: Anchor | None, rules: Rules,
+          new_classes: set[str]) -> tuple[str, int | None]:
+    """(holder kind, the object to clean up) from the chain below the variable and the new classes."""
+    for kr in rules.kinds:
+        if kr.new_classes is not None and any(kr.new_classes.search(c) for c in new_classes):
+            owner = next((s.dst for s in below if kr.new_classes.search(g.class_label(s.dst))), None)
+            return kr.kind, owner
+        for s in below:
+            if kr.classes is not None and (kr.classes.search(g.class_label(s.src))
+                                           or kr.classes.search(g.class_label(s.dst))):
+                node = s.src if kr.classes.search(g.class_label(s.src)) else s.dst
+                return kr.kind, node
+            if kr.edges is not None and s.etype in ("property", "internal", "context") and kr.edges.search(s.name):
+                return kr.kind, s.src
+            if kr.scripts is not None and int(g.ntype[s.dst]) == g.nt.get("closure", -1):
+                url = g.scripts.of_closure(s.dst)
+                if url and kr.scripts.search(url):
+                    return kr.kind, s.dst
+        if (kr.context_variables is not None and anchor is not None and anchor.kind == "variable"
+                and kr.context_variables.search(anchor.name)):
+            return kr.kind, anchor.value
+    if anchor is None:
+        return "property", None
+    named = [s for s in below[1:] if s.etype in ("property", "shortcut") and s.name not in INTERNAL_EDGES]
+    return ("property" if named else "variable"), anchor.value
+
+
+# -- declarations in the source ------------------------------------------------------------------
+
+def source_path(url: str | None, root: str | None) -> Path | None:
+    """A readable JS/TS source for a script URL (``file://`` or absolute; under ``root`` when given)."""
+    if not url or url.startswith(("node:", "internal/", "data:", "http:", "https:")):
+        return None
+    p = Path(url.removeprefix("file://").split("?")[0])
+    if not p.is_absolute() and root:
+        p = Path(root) / p
+    try:
+        if not JS_SOURCE.search(p.name) or not p.is_file() or p.stat().st_size > MAX_SOURCE:
+            return None
+        if root and not p.resolve().is_relative_to(Path(root).resolve()):
+            return None
+    except OSError:
+        return None
+    return p
+
+
+def declaration_line(path: Path | None, name: str | None, static: bool = False) -> int | None:
+    """1-based line of the declaration of ``name`` (``const/let/var/function/class``, a class ``static``,
+    an assignment), or None."""
+    if path is None or not name or not re.fullmatch(r"[A-Za-z_$][\w$]*", name):
+        return None
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return None
+    n = re.escape(name)
+    pats = [rf"^\s*static\s+(?:async\s+)?\*?\s*#?{n}\b"] if static else []
+    pats += [rf"\b(?:const|let|var)\s+(?:\{{[^}}]*\b)?{n}\b", rf"\b(?:function\s*\*?|class)\s+{n}\b",
+             rf"(?:globalThis|global|window|self)\s*\.\s*{n}\s*=", rf"^\s*(?:export\s+)?{n}\s*="]
+    for pat in pats:
+        m = re.search(pat, text, re.M)
+        if m:
+            return text.count("\n", 0, m.start()) + 1 + text[m.start():m.end()].count("\n") * 0
+    return None
+
+
+def relative(url: str | None, root: str | None) -> str | None:
+    if not url:
+        return None
+    p = url.removeprefix("file://")
+    if root:
+        r = str(root).rstrip("/") + "/"
+        if p.startswith(r):
+            return p[len(r):]
+    return p
+
+
+def location(g: HeapGraph, fn: int, root: str | None = None) -> tuple[str | None, int | None]:
+    """(script URL, 1-based line in the file on disk) of a function. V8 gives the position in the code it
+    compiled — for Vitest the transformed module, whose lines are shifted by the hoisted imports and
+    export getters — so the line is mapped back to the source file by its text when the file is there."""
+    url = g.scripts.of_closure(fn) if int(g.ntype[fn]) == g.nt.get("closure", -1) else g.scripts.of_node(fn)
+    loc = g.location_of(fn)
+    if not loc:
+        return url, None
+    line = loc[1]
+    mapped = original_line(g, fn, url, line, root)
+    return url, (mapped if mapped is not None else line + 1)
+
+
+def string_value(g: HeapGraph, k: int, limit: int = 4096) -> str | None:
+    """The text of a string node; concatenated strings are flattened through their ``first``/``second``
+    edges (V8 names them ``(concatenated string)``), sliced ones through ``parent`` (whole parent)."""
+    t = g.snap.layout.node_types[int(g.ntype[k])]
+    if t == "string":
+        return g.node_name(k)
+    if t not in ("concatenated string", "sliced string"):
+        return None
+    parts: list[str] = []
+    stack = [k]
+    budget = 64
+    while stack and budget > 0 and sum(map(len, parts)) < limit:
+        v = stack.pop()
+        budget -= 1
+        tv = g.snap.layout.node_types[int(g.ntype[v])]
+        if tv == "string":
+            parts.append(g.node_name(v))
+            continue
+        kids = {g.edge_name(e): int(g.to[e]) for e in range(int(g.first[v]), int(g.first[v + 1]))}
+        if tv == "concatenated string" and "first" in kids and "second" in kids:
+            stack += [kids["second"], kids["first"]]
+        elif tv == "sliced string" and "parent" in kids:
+            return None  # the slice's offsets are not in the snapshot
+        else:
+            return None
+    return "".join(parts) if not stack else None
+
+
+def _script_source(g: HeapGraph, fn: int) -> str | None:
+    """The source text V8 compiled for a function's script (closure → shared → script → source)."""
+    cache = g.__dict__.setdefault("_heaplens_script_source", {})
+
+    def edge(k: int, names: tuple[str, ...]) -> int | None:
+        for e in range(int(g.first[k]), int(g.first[k + 1])):
+            if g.edge_type(e) not in ("element", "hidden") and g.edge_name(e) in names:
+                return int(g.to[e])
+        return None
+
+    sfi = edge(fn, ("shared",))
+    script = edge(sfi, ("script_or_debug_info", "script")) if sfi is not None else None
+    if script is None:
+        return None
+    if script not in cache:
+        src = edge(script, ("source",))
+        text = None
+        if src is not None:
+            text = string_value(g, src, limit=MAX_SOURCE)
+        cache[script] = text
+    return cache[script]
+
+
+def original_line(g: HeapGraph, fn: int, url: str | None, line0: int, root: str | None) -> int | None:
+    """The 1-based line of the source file on disk that has the text of line ``line0`` (0-based) of the
+    compiled code — the nearest such line, preferring those above (a transform adds lines on top)."""
+    path = source_path(url, root)
+    code = _script_source(g, fn)
+    if path is None or code is None:
+        return None
+    lines = code.split("\n")
+    if not 0 <= line0 < len(lines):
+        return None
+    want = lines[line0].strip()
+    if not want:
+        return None
+    try:
+        orig = path.read_text(errors="replace").split("\n")
+    except OSError:
+        return None
+    hits = [i for i, text in enumerate(orig) if text.strip() == want]
+    if not hits:
+        return None
+    return min(hits, key=lambda i: (abs(i - line0) + (0 if i <= line0 else 0.5))) + 1
+
+
+def registration_line(path: Path | None, name: str | None, near: int | None, kind: str) -> int | None:
+    """The line that registers a named callback (``process.on('exit', onExit)``,
+    ``setInterval(tick, …)``) nearest after its definition, or None."""
+    if path is None or not name or not re.fullmatch(r"[A-Za-z_$][\w$]*", name):
+        return None
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return None
+    n = re.escape(name)
+    if kind == "listener":
+        pat = rf"\.\s*(?:on|once|addListener|prependListener|prependOnceListener|addEventListener)\s*\(\s*[^,()]+,\s*{n}\b"
+    else:
+        pat = rf"\b(?:setInterval|setTimeout|setImmediate)\s*\(\s*{n}\b"
+    best = None
+    for m in re.finditer(pat, text):
+        ln = text.count("\n", 0, m.start()) + 1
+        if best is None or (near is not None and abs(ln - near) < abs(best - near)):
+            best = ln
+    return best

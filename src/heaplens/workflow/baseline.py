@@ -1,0 +1,803 @@
+"""A memory baseline of a suite and the gate that holds a change to it (``heaplens baseline save``,
+``heaplens check``; docs/ci.md).
+
+A baseline is a small JSON file, meant to be committed (or cached from the main branch), made from one or
+more finished runs of the same suite: per lane and per test file the GC-settled heap (and external memory)
+the file leaves behind (:attr:`FileRecord.heap_growth` / ``external_growth``: from the settled line before
+its tests — or the worker's previous file end — to the settled line after them), per lane the peak RSS of
+its largest worker and its faults, and the findings (kind, holder variable and file, severity), with what
+produced them: the runner and its version, Node, the suite's resolved config (and its digest) and heaplens.
+Each figure keeps its value in every run, so its spread is known.
+
+The gate compares one run with it. A figure fails when it exceeds the baseline's median by more than
+
+    allowed = max(floor, noise × spread, max-growth)
+
+— ``spread`` the figure's range over the baseline's runs, ``floor`` an absolute size under which growth is
+never a regression (1 MiB of heap per file or lane, 64 MiB of peak RSS), ``max-growth`` the user's own
+allowance (a share of the baseline figure and/or a size). A file the baseline does not know is compared
+with zero; a lane is compared over the files it ran in both; a new finding (a kind and holder no baseline
+run had), a finding that became more severe, and a worker that died where none had are regressions too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..atomicfile import write_text_atomic
+from ..errors import UsageError
+from ..report.findings import printable
+from ..runner.record import RunRecord
+from ..units import fmt_size
+from .report import render, report_document
+
+SCHEMA = "heaplens.baseline"
+SCHEMA_VERSION = 1
+DEFAULT_FILE = "heaplens-baseline.json"
+MiB = 1024 * 1024
+HEAP_FLOOR = 1 * MiB
+RSS_FLOOR = 64 * MiB
+NOISE = 3.0
+MAX_GROWTH_PCT = 10.0
+SEVERITY = {"mild": 1, "moderate": 2, "severe": 3}
+# the figures kept per test file and per lane (GC-settled growth), and per lane only
+GROWTH = ("heap", "external")
+PEAK_DEFINITION = ("peak_rss: the highest RSS one worker of the lane reached (a worker process; for worker "
+                   "threads their process), from the trace's file boundaries and the samples every --poll-ms")
+
+
+# ---------------------------------------------------------------------------------------------------
+# sizes and thresholds as the command line gives them
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmg]i?b?|b)?\s*$", re.I)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": MiB, "g": 1024 * MiB}
+
+
+def parse_size(text: str) -> int:
+    """``512KiB``, ``2MiB``, ``1.5G``, ``4096`` (bytes; K/M/G are 1024-based, as heaplens prints them)."""
+    m = _SIZE.match(str(text))
+    if not m:
+        raise ValueError(f"not a size: {text!r} (e.g. 512KiB, 2MiB, 1GiB)")
+    unit = (m.group(2) or "").lower()[:1]
+    return int(float(m.group(1)) * _UNITS[unit])
+
+
+def parse_growth(text: str) -> tuple[float | None, int | None]:
+    """``--max-growth``: ``PCT%`` (of the baseline figure), a size, or both (``10%,2MiB``: the larger)."""
+    pct, size = None, None
+    for part in str(text).split(","):
+        part = part.strip()
+        if part.endswith("%"):
+            try:
+                pct = float(part[:-1])
+            except ValueError:
+                raise ValueError(f"not a percentage: {part!r}") from None
+            if pct < 0:
+                raise ValueError(f"a negative percentage: {part!r}")
+        elif part:
+            size = parse_size(part)
+    if pct is None and size is None:
+        raise ValueError(f"--max-growth {text!r}: give PCT% and/or a size (e.g. 10%, 2MiB, 10%,2MiB)")
+    return pct, size
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The gate's rule (module docstring): allowed = max(floor, noise × spread, max-growth)."""
+
+    growth_pct: float | None = MAX_GROWTH_PCT
+    growth_bytes: int | None = None
+    floor: int = HEAP_FLOOR  # heap and external growth (per file, per lane)
+    rss_floor: int = RSS_FLOOR  # peak RSS
+    noise: float = NOISE
+
+    def allowed(self, metric: str, ref: float, spread: float) -> float:
+        floor = self.rss_floor if metric == "peak_rss" else self.floor
+        growth = max((self.growth_pct or 0) / 100.0 * abs(ref), self.growth_bytes or 0)
+        return max(floor, self.noise * spread, growth)
+
+    def rule(self) -> str:
+        parts = []
+        if self.growth_pct is not None:
+            parts.append(f"{self.growth_pct:g} % of it")
+        if self.growth_bytes is not None:
+            parts.append(fmt_size(self.growth_bytes))
+        return (f"a figure fails when it exceeds the baseline's median by more than the largest of: the floor "
+                f"({fmt_size(self.floor)} of heap, {fmt_size(self.rss_floor)} of peak RSS), {self.noise:g} × its "
+                f"spread over the baseline's runs" + (f", {' / '.join(parts)}" if parts else ""))
+
+    def to_json(self) -> dict:
+        return {"max_growth_pct": self.growth_pct, "max_growth_bytes": self.growth_bytes, "floor": self.floor,
+                "rss_floor": self.rss_floor, "noise": self.noise}
+
+
+# ---------------------------------------------------------------------------------------------------
+# what one run measured
+
+
+@dataclass
+class FileFigure:
+    file: str
+    project: str
+    lane: str
+    heap: int | None  # GC-settled heap the file left (bytes); None without settled trace lines
+    external: int | None
+
+
+@dataclass
+class LaneFigure:
+    name: str
+    files: int
+    peak_rss: int
+    faults: list[str]  # "oom test/a.test.js", one per dead worker
+
+    def heap(self, files: dict[str, FileFigure], metric: str = "heap") -> int:
+        return sum(getattr(f, metric) or 0 for f in files.values() if f.lane == self.name)
+
+
+@dataclass
+class FindingFigure:
+    kind: str
+    variable: str | None
+    file: str | None  # the holder's source file, relative to the suite root
+    severity: str
+    title: str
+    line: int | None = None
+    lane: str | None = None
+    pid: int | None = None
+    fix: str | None = None
+    test_files: list[str] = field(default_factory=list)
+    retained_growth: int = 0
+
+    @property
+    def key(self) -> tuple:
+        """What makes two findings the same cause: the kind and the holder (not its line: edits move it)."""
+        return (self.kind, self.variable or "", self.file or "")
+
+
+@dataclass
+class RunFigures:
+    """What one run measured, as a baseline keeps it."""
+
+    run_id: str
+    path: str
+    status: str
+    shards: list[str]
+    runner: str
+    runner_version: str | None
+    node: str | None
+    heaplens: str | None
+    config: dict
+    snapshots: bool
+    files: dict[str, FileFigure]
+    lanes: dict[str, LaneFigure]
+    findings: list[FindingFigure] | None  # None: not measured (no snapshots, or --no-retainers)
+    root: str | None = None
+    report: dict | None = field(default=None, repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def digest(self) -> str:
+        return config_digest(self.config)
+
+
+def file_key(file: str, project: str) -> str:
+    return f"{file} [{project}]" if project else file
+
+
+def runner_of(rec: RunRecord) -> tuple[str, str | None]:
+    """(runner, version) of a run. The seam for other runners (Jest) is here: their version in the record."""
+    versions = rec.versions
+    jest = getattr(versions, "jest", None)
+    if jest:
+        return "jest", jest
+    return "vitest", versions.vitest
+
+
+def _rel(path: str, root: str | None) -> str:
+    if root and path.startswith(root.rstrip("/") + "/"):
+        return path[len(root.rstrip("/")) + 1:]
+    return path
+
+
+def suite_config(rec: RunRecord) -> dict:
+    """What decides how the suite's files run and what they measure: every project's resolved settings (paths
+    relative to the suite root), the lanes' overrides, the heap limit, the arguments given to the runner and
+    whether snapshots were written. Shards and lane selection are not in it (they decide which files run)."""
+    sc = rec.plan.suite_config or {}
+    projects = []
+    for p in sc.get("projects") or []:
+        if not isinstance(p, dict):
+            continue
+        projects.append({
+            "name": p.get("name") or "", "pool": p.get("pool"), "isolate": p.get("isolate"),
+            "max_workers": p.get("max_workers"), "file_parallelism": p.get("file_parallelism"),
+            "environment": p.get("environment"),
+            "setup_files": [_rel(str(x), rec.root) for x in p.get("setup_files") or []],
+            "exec_argv": [str(x) for x in p.get("exec_argv") or []],
+        })
+    overrides = set()
+    for lane in rec.plan.lanes:
+        for setting, o in sorted(lane.overrides.items()):
+            overrides.add(f"{lane.kind}:{setting}={json.dumps((o or {}).get('value'))}")
+    vargs = list(rec.vitest_args)
+    for i, a in enumerate(list(vargs)):  # the runner's own shard option decides files, not memory
+        if a == "--shard" and i + 1 < len(vargs):
+            vargs[i:i + 2] = [None, None]
+        elif a.startswith("--shard="):
+            vargs[i] = None
+    return {
+        "projects": projects,
+        "known": bool(sc.get("known", bool(projects))),
+        "overrides": sorted(overrides),
+        "max_old_space_mb": rec.options.get("max_old_space_mb"),
+        "runner_args": [a for a in vargs if a is not None],
+        "snapshots": bool(rec.options.get("snapshots")),
+    }
+
+
+def config_digest(config: dict) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _has_snapshots(rec: RunRecord) -> bool:
+    return any(lane.snapshots.written or lane.snapshots.files for lane in rec.lanes.values())
+
+
+def measure(run: RunRecord | str | os.PathLike, *, retainers: bool = True, rules: list[str] | None = None) -> RunFigures:
+    """The figures of one finished run (a merged run of shards too)."""
+    rec = run if isinstance(run, RunRecord) else RunRecord.load(run)
+    if rec.status == "running":
+        raise UsageError(f"{rec.path}: the run has not finished")
+    notes: list[str] = []
+    files: dict[str, FileFigure] = {}
+    lanes: dict[str, LaneFigure] = {}
+    unsettled = 0
+    for name, lane in rec.lanes.items():
+        faults = [f"{fl.kind} " + (", ".join(fl.files) if fl.files else f"pid {fl.pid}") for fl in lane.faults
+                  if fl.kind != "interrupted"]
+        lanes[name] = LaneFigure(name=name, files=len(lane.files), peak_rss=lane.peak_rss(), faults=faults)
+        for f in lane.files:
+            if f.heap_growth is None:
+                unsettled += 1
+            key = file_key(f.file, f.project)
+            prev = files.get(key)
+            fig = FileFigure(file=f.file, project=f.project, lane=name, heap=f.heap_growth, external=f.external_growth)
+            if prev is not None and (prev.heap or 0) >= (fig.heap or 0):
+                continue  # a file run twice in one record (a rerun lane): its larger figure
+            files[key] = fig
+    if not files:
+        raise UsageError(f"{rec.path}: the run has no per-file trace (run it with the trace on: heaplens run --trace)")
+    if unsettled:
+        notes.append(f"{unsettled} file(s) without GC-settled trace lines (a heaplens before 0.2, or a worker "
+                     "that died): their heap figures are missing")
+    snapshots = _has_snapshots(rec)
+    doc = None
+    findings: list[FindingFigure] | None = None
+    if snapshots and retainers:
+        doc = report_document(rec, rules=rules, retainers=True)
+        findings = findings_of(doc)
+    elif snapshots:
+        notes.append("findings not measured: --no-retainers")
+    else:
+        notes.append("findings not measured: the run wrote no heap snapshots (heaplens run --snapshots, or "
+                     "investigate)")
+    runner, version = runner_of(rec)
+    seen = rec.versions.all or {}
+    for k, vs in seen.items():
+        if len(vs) > 1:
+            notes.append(f"the merged shards ran different {k} versions: {', '.join(vs)}")
+    return RunFigures(run_id=rec.run_id, path=str(rec.dir.resolve()), status=rec.status, shards=list(rec.shards or [rec.run_id]),
+                      runner=runner, runner_version=version, node=rec.versions.node, heaplens=rec.versions.heaplens,
+                      config=suite_config(rec), snapshots=snapshots, files=files, lanes=lanes, findings=findings,
+                      root=rec.root, report=doc, notes=notes)
+
+
+def findings_of(doc: dict) -> list[FindingFigure]:
+    out = []
+    for f in doc.get("findings") or []:
+        h = f.get("holder") or {}
+        fix = f.get("fix") or {}
+        out.append(FindingFigure(
+            kind=str(f.get("kind")), variable=h.get("variable"), file=h.get("file"), line=h.get("line"),
+            severity=str(f.get("severity") or "mild"), title=str(f.get("title") or f.get("kind")),
+            lane=f.get("lane"), pid=f.get("pid"), fix=fix.get("text"),
+            test_files=[str(x) for x in fix.get("files") or []], retained_growth=int(f.get("retained_growth") or 0)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# the baseline file
+
+
+@dataclass
+class Baseline:
+    runner: str
+    runner_version: str | None
+    node: str | None
+    heaplens: str | None
+    config: dict
+    config_digest: str
+    snapshots: bool
+    runs: list[dict]  # [{run_id, status, shards}]
+    # per file: {"lane": [per run], "heap": [per run], "external": [per run]} (None where a run lacks it)
+    files: dict[str, dict]
+    # per lane: {"files": [...], "peak_rss": [...], "heap": [...], "external": [...], "faults": [...]}
+    lanes: dict[str, dict]
+    findings: list[dict] | None
+    created: str = ""
+    path: Path | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.runs)
+
+    def file_lane(self, key: str, i: int) -> str | None:
+        return (self.files[key].get("lane") or [None] * self.n)[i]
+
+    def finding_keys(self) -> dict[tuple, dict]:
+        return {(f["kind"], f.get("variable") or "", f.get("file") or ""): f for f in self.findings or []}
+
+    # -- building ----------------------------------------------------------------------------------
+    @classmethod
+    def from_runs(cls, runs: list[RunFigures]) -> Baseline:
+        if not runs:
+            raise UsageError("baseline save needs at least one run")
+        first = runs[0]
+        for r in runs[1:]:
+            differ = _differences(first.runner, first.runner_version, first.node, first.heaplens, first.digest,
+                                  first.config, r)
+            if differ:
+                raise UsageError(f"the runs differ ({'; '.join(differ)}): a baseline's runs must be runs of the same "
+                                 f"suite config with the same versions (baseline save {first.run_id} … {r.run_id})")
+        files: dict[str, dict] = {}
+        for key in sorted({k for r in runs for k in r.files}):
+            per = [r.files.get(key) for r in runs]
+            lanes_ = [p.lane if p else None for p in per]
+            entry: dict = {"lane": lanes_}
+            for m in GROWTH:
+                entry[m] = [getattr(p, m) if p else None for p in per]
+            proj = next((p.project for p in per if p and p.project), "")
+            if proj:
+                entry["project"] = proj
+            files[key] = entry
+        lanes: dict[str, dict] = {}
+        for name in sorted({k for r in runs for k in r.lanes}):
+            per_l = [r.lanes.get(name) for r in runs]
+            lanes[name] = {
+                "files": [lf.files if lf else None for lf in per_l],
+                "peak_rss": [lf.peak_rss if lf else None for lf in per_l],
+                "heap": [lf.heap(r.files) if lf else None for lf, r in zip(per_l, runs)],
+                "external": [lf.heap(r.files, "external") if lf else None for lf, r in zip(per_l, runs)],
+                "faults": sorted({x for lf in per_l if lf for x in lf.faults}),
+            }
+        measured = [r for r in runs if r.findings is not None]
+        findings = None
+        if measured:
+            merged: dict[tuple, dict] = {}
+            for r in measured:
+                for f in r.findings or []:
+                    e = merged.setdefault(f.key, {"kind": f.kind, "variable": f.variable, "file": f.file,
+                                                  "severity": f.severity, "title": f.title, "lanes": [], "runs": 0,
+                                                  "_runs": set()})
+                    if SEVERITY.get(f.severity, 0) > SEVERITY.get(e["severity"], 0):
+                        e["severity"], e["title"] = f.severity, f.title
+                    if f.lane and f.lane not in e["lanes"]:
+                        e["lanes"].append(f.lane)
+                    e["_runs"].add(r.run_id)
+            findings = []
+            for e in merged.values():
+                e["runs"] = len(e.pop("_runs"))
+                e["lanes"] = sorted(e["lanes"])
+                findings.append(e)
+            findings.sort(key=lambda e: (e["kind"], e["file"] or "", e["variable"] or ""))
+        return cls(runner=first.runner, runner_version=first.runner_version, node=first.node, heaplens=first.heaplens,
+                   config=first.config, config_digest=first.digest, snapshots=all(r.snapshots for r in runs),
+                   runs=[{"run_id": r.run_id, "status": r.status, "shards": r.shards,
+                          "findings": r.findings is not None} for r in runs],
+                   files=files, lanes=lanes, findings=findings,
+                   created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+    # -- the file --------------------------------------------------------------------------------------
+    def to_json(self) -> dict:
+        # a file's lane once when every run put it in the same lane (the usual case), else one per run
+        files = {k: {**e, "lane": e["lane"][0] if len(set(e["lane"])) == 1 else e["lane"]}
+                 for k, e in self.files.items()}
+        return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "created": self.created,
+                "heaplens": self.heaplens, "runner": self.runner, "runner_version": self.runner_version,
+                "node": self.node, "config": self.config, "config_digest": self.config_digest,
+                "snapshots": self.snapshots, "peak": PEAK_DEFINITION, "runs": self.runs, "lanes": self.lanes,
+                "files": files, "findings": self.findings}
+
+    def dumps(self) -> str:
+        """Sorted keys, one line per run, lane, file and finding: a change reads as a one-line diff."""
+        doc = self.to_json()
+        one = lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False)
+        out = ["{"]
+        keys = sorted(doc)
+        for i, k in enumerate(keys):
+            v = doc[k]
+            comma = "," if i < len(keys) - 1 else ""
+            if k in ("files", "lanes") and v:
+                items = sorted(v.items())
+                body = ",\n".join(f"    {one(name)}: {one(e)}" for name, e in items)
+                out.append(f"  {one(k)}: {{\n{body}\n  }}{comma}")
+            elif k in ("findings", "runs") and v:
+                body = ",\n".join(f"    {one(e)}" for e in v)
+                out.append(f"  {one(k)}: [\n{body}\n  ]{comma}")
+            else:
+                out.append(f"  {one(k)}: {one(v)}{comma}")
+        out.append("}")
+        return "\n".join(out) + "\n"
+
+    def save(self, path: str | os.PathLike) -> Path:
+        p = Path(path)
+        if p.is_dir():
+            p = p / DEFAULT_FILE
+        write_text_atomic(p, self.dumps())
+        self.path = p
+        return p
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Baseline:
+        p = Path(path)
+        if p.is_dir():
+            p = p / DEFAULT_FILE
+        if not p.is_file():
+            raise UsageError(f"no baseline at {path} (heaplens baseline save RUN writes one)")
+        try:
+            doc = json.loads(p.read_bytes())
+        except RecursionError:
+            raise UsageError(f"{p}: not a heaplens baseline (nested too deeply)") from None
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{p}: not a heaplens baseline: {exc}") from None
+        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+            raise UsageError(f"{p}: not a heaplens baseline (schema {SCHEMA!r} expected)")
+        v = doc.get("schema_version")
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise UsageError(f"{p}: schema_version: expected a positive integer")
+        if v > SCHEMA_VERSION:
+            raise UsageError(f"{p}: baseline schema_version {v} is newer than this heaplens ({SCHEMA_VERSION})")
+        try:
+            b = cls._from_doc(doc)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise UsageError(f"{p}: a malformed baseline ({type(exc).__name__}: {printable(exc)})") from None
+        b.path = p
+        return b
+
+    @classmethod
+    def _from_doc(cls, doc: dict) -> Baseline:
+        runs = doc["runs"]
+        if not isinstance(runs, list) or not runs or not all(isinstance(r, dict) for r in runs):
+            raise ValueError("runs: expected a non-empty list of objects")
+        n = len(runs)
+
+        def series(v, what: str, kind=int) -> list:
+            if not isinstance(v, list) or len(v) != n:
+                raise ValueError(f"{what}: expected a list of {n} value(s), one per run")
+            for x in v:
+                if x is not None and (not isinstance(x, kind) or isinstance(x, bool)):
+                    raise ValueError(f"{what}: expected {kind.__name__} or null values")
+            return v
+
+        files = {}
+        for key, e in (doc.get("files") or {}).items():
+            if not isinstance(e, dict):
+                raise ValueError(f"files.{key}: expected an object")
+            lane = e.get("lane")
+            lanes_ = [lane] * n if isinstance(lane, str) or lane is None else series(lane, f"files.{key}.lane", str)
+            entry = {"lane": lanes_, **{m: series(e.get(m, [None] * n), f"files.{key}.{m}") for m in GROWTH}}
+            if e.get("project"):
+                entry["project"] = str(e["project"])
+            files[str(key)] = entry
+        lanes = {}
+        for name, e in (doc.get("lanes") or {}).items():
+            if not isinstance(e, dict):
+                raise ValueError(f"lanes.{name}: expected an object")
+            lanes[str(name)] = {m: series(e.get(m, [None] * n), f"lanes.{name}.{m}")
+                                for m in ("files", "peak_rss", *GROWTH)}
+            lanes[str(name)]["faults"] = [str(x) for x in e.get("faults") or []]
+        findings = doc.get("findings")
+        if findings is not None:
+            if not isinstance(findings, list) or not all(isinstance(f, dict) and "kind" in f for f in findings):
+                raise ValueError("findings: expected a list of objects with a kind, or null")
+        config = doc.get("config") or {}
+        if not isinstance(config, dict):
+            raise ValueError("config: expected an object")
+        return cls(runner=str(doc.get("runner") or "vitest"), runner_version=doc.get("runner_version"),
+                   node=doc.get("node"), heaplens=doc.get("heaplens"), config=config,
+                   config_digest=str(doc.get("config_digest") or config_digest(config)),
+                   snapshots=bool(doc.get("snapshots")), runs=runs, files=files, lanes=lanes, findings=findings,
+                   created=str(doc.get("created") or ""))
+
+    def summary(self) -> str:
+        nf = "not measured" if self.findings is None else str(len(self.findings))
+        return (f"{self.n} run(s), {len(self.lanes)} lane(s), {len(self.files)} file(s), findings {nf}; "
+                f"{self.runner} {self.runner_version}, node {self.node}, config {self.config_digest}")
+
+
+def save_baseline(runs: list[str], output: str | os.PathLike | None = None, *, retainers: bool = True,
+                  rules: list[str] | None = None, say=None) -> tuple[Baseline, Path]:
+    """``heaplens baseline save RUN…``: measure each run and write the baseline (``./heaplens-baseline.json``)."""
+    figures = []
+    for r in runs:
+        fig = measure(r, retainers=retainers, rules=rules)
+        for note in fig.notes:
+            if say:
+                say(f"[heaplens] baseline: {fig.run_id}: {note}")
+        figures.append(fig)
+    b = Baseline.from_runs(figures)
+    out = b.save(Path(output) if output else Path.cwd() / DEFAULT_FILE)
+    return b, out
+
+
+# ---------------------------------------------------------------------------------------------------
+# the gate
+
+
+def _differences(runner, version, node, heaplens, digest, config, r: RunFigures) -> list[str]:
+    out = []
+    if runner != r.runner or version != r.runner_version:
+        out.append(f"{runner} {version} vs {r.runner} {r.runner_version}")
+    if node != r.node:
+        out.append(f"node {node} vs {r.node}")
+    if heaplens != r.heaplens:
+        out.append(f"heaplens {heaplens} vs {r.heaplens}")
+    if digest != r.digest:
+        out.append(f"config {digest} vs {r.digest} ({config_change(config, r.config)})")
+    return out
+
+
+def config_change(old: dict, new: dict) -> str:
+    """What differs between two suite configs, in a few words."""
+    diffs = []
+    for k in sorted(set(old) | set(new)):
+        if k == "projects":
+            po = {p.get("name") or "(root)": p for p in old.get(k) or []}
+            pn = {p.get("name") or "(root)": p for p in new.get(k) or []}
+            for name in sorted(set(po) | set(pn)):
+                a, b = po.get(name), pn.get(name)
+                if a is None or b is None:
+                    diffs.append(f"project {name} {'added' if a is None else 'removed'}")
+                    continue
+                for s in sorted(set(a) | set(b)):
+                    if a.get(s) != b.get(s):
+                        diffs.append(f"project {name} {s} {json.dumps(a.get(s))} → {json.dumps(b.get(s))}")
+        elif old.get(k) != new.get(k):
+            diffs.append(f"{k} {json.dumps(old.get(k))} → {json.dumps(new.get(k))}")
+    text = "; ".join(diffs[:4]) + (f"; +{len(diffs) - 4} more" if len(diffs) > 4 else "")
+    return text or "same settings"
+
+
+@dataclass
+class Regression:
+    what: str  # file | lane | finding | fault
+    name: str  # the file key, the lane, the finding's title
+    text: str  # one line saying which and by how much
+    metric: str | None = None  # heap | external | peak_rss | severity
+    lane: str | None = None
+    current: float | None = None
+    baseline: float | None = None  # the median of the baseline's runs (0 for a file it does not know)
+    low: float | None = None
+    high: float | None = None
+    allowed: float | None = None
+    file: str | None = None  # where an annotation goes (relative to the suite root)
+    line: int | None = None
+    test_files: list[str] = field(default_factory=list)  # a finding's test files (annotated too)
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class CheckResult:
+    run_id: str
+    run_dir: str
+    root: str | None
+    baseline: str
+    baseline_runs: int
+    thresholds: Thresholds
+    regressions: list[Regression] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # the baseline was made differently
+    notes: list[str] = field(default_factory=list)
+    compared: dict = field(default_factory=dict)
+    improved: list[str] = field(default_factory=list)
+    report: str | None = None  # the run's HTML report
+    report_url: str | None = None  # where a CI run keeps it (the workflow run's page, artifacts)
+
+    @property
+    def passed(self) -> bool:
+        return not self.regressions
+
+    def to_json(self) -> dict:
+        return {"schema": "heaplens.check", "schema_version": 1, "passed": self.passed, "run_id": self.run_id,
+                "run_dir": self.run_dir, "root": self.root, "baseline": self.baseline,
+                "baseline_runs": self.baseline_runs, "rule": self.thresholds.rule(),
+                "thresholds": self.thresholds.to_json(), "regressions": [r.to_json() for r in self.regressions],
+                "flags": self.flags, "notes": self.notes, "compared": self.compared, "improved": self.improved,
+                "report": self.report, "report_url": self.report_url}
+
+
+def _stats(values: list) -> tuple[float, float, float, float] | None:
+    vs = [v for v in values if v is not None]
+    if not vs:
+        return None
+    return float(statistics.median(vs)), float(min(vs)), float(max(vs)), float(max(vs) - min(vs))
+
+
+def _range(lo: float, hi: float) -> str:
+    if lo == hi:
+        return f"{fmt_size(lo, signed=True)} in every run"
+    return f"runs {fmt_size(lo, signed=True)}…{fmt_size(hi, signed=True)}"
+
+
+def _judge(th: Thresholds, metric: str, values: list, current: float) -> tuple[bool, float, float, float, float]:
+    st = _stats(values)
+    ref, lo, hi, spread = st if st else (0.0, 0.0, 0.0, 0.0)
+    allowed = th.allowed(metric, ref, spread)
+    return current - ref > allowed, ref, lo, hi, allowed
+
+
+WORDS = {"heap": "heap", "external": "external memory", "peak_rss": "peak RSS"}
+
+
+def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, thresholds: Thresholds | None = None,
+          strict: bool = False, retainers: bool = True, rules: list[str] | None = None,
+          write_report: bool = True) -> CheckResult:
+    """``heaplens check RUN --baseline FILE``: every regression of the run against the baseline."""
+    th = thresholds or Thresholds()
+    base = Baseline.load(baseline_path)
+    fig = measure(run, retainers=retainers, rules=rules)
+    res = CheckResult(run_id=fig.run_id, run_dir=fig.path, root=fig.root, baseline=str(base.path),
+                      baseline_runs=base.n, thresholds=th)
+    differ = _differences(base.runner, base.runner_version, base.node, base.heaplens, base.config_digest,
+                          base.config, fig)
+    if differ:
+        if strict:
+            raise UsageError(f"the baseline {base.path} was made differently ({'; '.join(differ)}): --strict "
+                             "refuses to compare (heaplens baseline save a run of this setup)")
+        res.flags.append(f"the baseline was made differently ({'; '.join(differ)}): compared anyway, its figures "
+                         "may differ for that reason alone (--strict refuses)")
+    if base.snapshots != fig.snapshots:
+        res.flags.append(f"the baseline's runs were made {'with' if base.snapshots else 'without'} heap snapshots, "
+                         f"this run {'with' if fig.snapshots else 'without'}: writing snapshots raises peak RSS")
+    res.notes.extend(fig.notes)
+    if fig.status in ("interrupted", "abandoned"):
+        res.notes.append(f"the run was {fig.status}: the lanes that did not finish have partial figures")
+    elif fig.status == "failed":
+        res.notes.append("the run failed (a test failed or a worker died): its figures are compared as they are")
+
+    # files
+    missing = [k for k in base.files if k not in fig.files]
+    new_files = []
+    for key, f in sorted(fig.files.items()):
+        b = base.files.get(key)
+        if b is None:
+            new_files.append(key)
+        for m in GROWTH:
+            cur = getattr(f, m)
+            if cur is None:
+                continue
+            values = b[m] if b is not None else []
+            bad, ref, lo, hi, allowed = _judge(th, m, values, cur)
+            if bad:
+                was = (f"baseline {fmt_size(ref, signed=True)} ({_range(lo, hi)})" if b is not None and _stats(values)
+                       else "not in the baseline (compared with 0)")
+                res.regressions.append(Regression(
+                    what="file", name=key, metric=m, lane=f.lane, current=cur, baseline=ref, low=lo, high=hi,
+                    allowed=allowed, file=f.file,
+                    text=(f"{printable(key)} (lane {printable(f.lane)}) leaves {fmt_size(cur, signed=True)} of "
+                          f"{WORDS[m]} after a full GC, {was}; allowed {fmt_size(allowed, signed=True)} over it")))
+            elif b is not None and _stats(values) and cur < ref - allowed and m == "heap":
+                res.improved.append(key)
+    if new_files:
+        res.notes.append(f"{len(new_files)} file(s) not in the baseline (compared with 0): "
+                         + ", ".join(printable(k) for k in new_files[:5]) + (" …" if len(new_files) > 5 else ""))
+    if missing:
+        res.notes.append(f"{len(missing)} file(s) of the baseline did not run: "
+                         + ", ".join(printable(k) for k in missing[:5]) + (" …" if len(missing) > 5 else ""))
+
+    # lanes: heap over the files both ran in the lane; peak RSS; faults
+    for name, lane in sorted(fig.lanes.items()):
+        b = base.lanes.get(name)
+        if b is None:
+            res.notes.append(f"lane {printable(name)} is not in the baseline: only its files are compared")
+            continue
+        common = [k for k, f in fig.files.items() if f.lane == name and k in base.files]
+        moved = lane.files != len(common) or any(v is not None and v != len(common) for v in b["files"])
+        for m in GROWTH:
+            cur = sum(getattr(fig.files[k], m) or 0 for k in common)
+            values = []
+            for i in range(base.n):
+                if b["files"][i] is None:
+                    values.append(None)
+                    continue
+                values.append(sum(base.files[k][m][i] or 0 for k in common if base.file_lane(k, i) == name))
+            bad, ref, lo, hi, allowed = _judge(th, m, values, cur)
+            if bad:
+                res.regressions.append(Regression(
+                    what="lane", name=name, metric=m, lane=name, current=cur, baseline=ref, low=lo, high=hi,
+                    allowed=allowed,
+                    text=(f"lane {printable(name)} leaves {fmt_size(cur, signed=True)} of {WORDS[m]} over its "
+                          f"{len(common)} file(s) in the baseline, baseline {fmt_size(ref, signed=True)} "
+                          f"({_range(lo, hi)}); allowed {fmt_size(allowed, signed=True)} over it")))
+        bad, ref, lo, hi, allowed = _judge(th, "peak_rss", b["peak_rss"], lane.peak_rss)
+        if bad and _stats(b["peak_rss"]):
+            res.regressions.append(Regression(
+                what="lane", name=name, metric="peak_rss", lane=name, current=lane.peak_rss, baseline=ref, low=lo,
+                high=hi, allowed=allowed,
+                text=(f"lane {printable(name)} peak RSS {fmt_size(lane.peak_rss)} (its largest worker), baseline "
+                      f"{fmt_size(ref)} (" + (f"runs {fmt_size(lo)}…{fmt_size(hi)}" if lo != hi else "every run")
+                      + f"); allowed +{fmt_size(allowed)} over it"
+                      + (" — the lane's files differ from the baseline's" if moved else ""))))
+        new_faults = [x for x in lane.faults if not b["faults"]]
+        for x in new_faults:
+            kind, _, what = x.partition(" ")
+            res.regressions.append(Regression(
+                what="fault", name=name, metric=kind, lane=name, file=what.split(", ")[0] if "/" in what else None,
+                text=f"lane {printable(name)}: a worker died ({printable(kind)}) running {printable(what)}; "
+                     "no baseline run had a fault there"))
+    for name in sorted(set(base.lanes) - set(fig.lanes)):
+        res.notes.append(f"lane {printable(name)} of the baseline did not run")
+
+    # findings
+    if base.findings is None or fig.findings is None:
+        why = ("the baseline's runs" if base.findings is None else "this run") + " measured no findings"
+        res.notes.append(f"findings not compared: {why} (heap snapshots and retainers are needed)")
+    else:
+        known = base.finding_keys()
+        seen: set[tuple] = set()
+        for f in sorted(fig.findings, key=lambda f: -f.retained_growth):
+            if f.key in seen:
+                continue
+            seen.add(f.key)
+            b = known.get(f.key)
+            where = f" (lane {printable(f.lane)}, pid {f.pid})" if f.lane else ""
+            fix = f"; fix: {printable(f.fix)}" if f.fix else ""
+            if b is None:
+                res.regressions.append(Regression(
+                    what="finding", name=f.title, metric="new", lane=f.lane, current=f.retained_growth,
+                    file=f.file, line=f.line, test_files=f.test_files,
+                    text=f"new finding: {printable(f.title)}, {f.severity}{where}{fix}"))
+            elif SEVERITY.get(f.severity, 0) > SEVERITY.get(str(b.get("severity")), 0):
+                res.regressions.append(Regression(
+                    what="finding", name=f.title, metric="severity", lane=f.lane, current=f.retained_growth,
+                    file=f.file, line=f.line, test_files=f.test_files,
+                    text=f"finding got worse: {printable(f.title)}, {b.get('severity')} → {f.severity}{where}{fix}"))
+        gone = [b for k, b in known.items() if k not in {f.key for f in fig.findings}]
+        if gone:
+            res.notes.append(f"{len(gone)} finding(s) of the baseline not found in this run: "
+                             + "; ".join(printable(g.get("title")) for g in gone[:3]))
+    res.compared = {"files": len(fig.files), "lanes": len(fig.lanes),
+                    "findings": None if fig.findings is None else len({f.key for f in fig.findings}),
+                    "new_files": len(new_files), "missing_files": len(missing)}
+    if write_report:
+        res.report = _write_report(fig)
+    res.report_url = ci_run_url()
+    return res
+
+
+def _write_report(fig: RunFigures) -> str | None:
+    """The run's HTML report beside its record (for the link), from the model the check read."""
+    try:
+        doc = fig.report or report_document(fig.path, retainers=False)
+        html = Path(fig.path) / "report.html"
+        write_text_atomic(html, render(doc, "html"))
+        return str(html)
+    except (UsageError, OSError):
+        return None
+
+
+def ci_run_url() -> str | None:
+    """The page of the CI run (GitHub Actions: its artifacts hold the uploaded report)."""
+    server, repo, run_id = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    if server and repo and run_id:
+        return f"{server}/{repo}/actions/runs/{run_id}"
+    return None

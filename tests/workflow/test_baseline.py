@@ -1,0 +1,217 @@
+"""`heaplens baseline save` and `heaplens check` on real runs of a real Vitest suite (tests/workflow/fixtures/ci-suite):
+the baseline's figures are the runs' GC-settled per-file lines, an unchanged rerun passes, a planted leak fails
+naming its file, its lane and the new finding, and a baseline made differently is flagged (or refused)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import run_suite
+from heaplens.units import fmt_size
+from heaplens.workflow.baseline import Baseline, Thresholds, _differences, measure, parse_growth, parse_size
+from helpers import heaplens
+
+FILES = 10
+MiB = 1024 * 1024
+
+
+def _raw(run: Path) -> dict:
+    return json.loads((run / "run.json").read_text())
+
+
+def _settled_growth(run: Path) -> dict[str, tuple[int, int]]:
+    """The reference: each file's GC-settled heap and external growth, straight from the record's settled lines."""
+    out = {}
+    for lane in _raw(run)["lanes"].values():
+        for f in lane["files"]:
+            s, e = f["settled_start"], f["settled_end"]
+            out[f["file"]] = (e["heap_used"] - s["heap_used"], e["external"] - s["external"])
+    return out
+
+
+def test_baseline_file_holds_each_runs_settled_figures(unchanged, baseline):
+    text = baseline.read_text()
+    doc = json.loads(text)
+    assert doc["schema"] == "heaplens.baseline" and doc["schema_version"] == 1
+    assert list(doc) == sorted(doc)  # sorted keys
+    # one line per file, lane, run and finding: a change reads as a one-line diff in review
+    lines = text.splitlines()
+    for key in doc["files"]:
+        assert sum(1 for line in lines if line.startswith(f'    "{key}": {{')) == 1
+    entries = [line for line in lines if line.startswith("    ")]
+    assert len(entries) == len(doc["files"]) + len(doc["lanes"]) + len(doc["runs"]) + len(doc["findings"])
+    assert all(json.loads("{" + e.strip().rstrip(",") + "}") if e.strip().startswith('"') else json.loads(
+        e.strip().rstrip(",")) for e in entries)
+    assert len(text) < 6000  # small
+    # what made it
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    assert (doc["runner"], doc["runner_version"], doc["node"]) == ("vitest", "5.1.2", node)
+    assert doc["heaplens"] and len(doc["config_digest"]) == 16
+    assert doc["config"]["projects"][0]["isolate"] is False and doc["config"]["projects"][0]["max_workers"] == 2
+    assert "peak_rss" in doc["peak"]
+    # the figures: every file, each run's value, exactly the record's settled lines
+    assert len(doc["files"]) == FILES and [r["run_id"] for r in doc["runs"]] == [r.name for r in unchanged["runs"][:2]]
+    for i, run in enumerate(unchanged["runs"][:2]):
+        ref = _settled_growth(run)
+        assert {k: (v["heap"][i], v["external"][i]) for k, v in doc["files"].items()} == ref
+        lane = doc["lanes"]["unit-fast"]
+        assert lane["heap"][i] == sum(h for h, _ in ref.values())
+        workers = _raw(run)["lanes"]["unit-fast"]["workers"].values()
+        assert lane["peak_rss"][i] == max(w["peak_rss"] for w in workers) and lane["files"][i] == FILES
+    assert all(v["lane"] == "unit-fast" for v in doc["files"].values())
+    # the suite's known leak, found in both runs
+    leak = [f for f in doc["findings"] if f["variable"] == "sessionCache"]
+    assert leak and leak[0]["file"] == "src/sessions.js" and leak[0]["kind"] == "runtime-leak" and leak[0]["runs"] == 2
+    # the one-line form is the same document
+    assert Baseline.load(baseline).to_json() == {k: v for k, v in doc.items()}
+
+
+def test_check_passes_on_an_unchanged_rerun(unchanged, baseline):
+    cp = heaplens("check", unchanged["runs"][2], "--baseline", baseline, cwd=unchanged["suite"])
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert cp.stdout.startswith(f"heaplens check {unchanged['runs'][2].name}: passed")
+    assert "compared 10 file(s), 1 lane(s), 1 finding(s)" in cp.stdout
+    js = heaplens("check", unchanged["runs"][2], "--baseline", baseline, "--format", "json", cwd=unchanged["suite"])
+    doc = json.loads(js.stdout)
+    assert js.returncode == 0 and doc["passed"] is True and doc["regressions"] == [] and doc["flags"] == []
+    assert Path(doc["report"]).is_file()  # the link is to the run's report
+
+
+def test_check_fails_on_a_planted_leak_naming_the_file(unchanged, baseline, planted):
+    cp = heaplens("check", planted["run"], "--baseline", baseline, cwd=planted["suite"])
+    assert cp.returncode == 1, cp.stdout + cp.stderr
+    out = cp.stdout
+    assert out.startswith(f"heaplens check {planted['run'].name}: FAILED")
+    fails = [line for line in out.splitlines() if line.startswith("  FAIL  ")]
+    assert fails[0].startswith("  FAIL  test/orders.test.js (lane unit-fast) leaves +")
+    assert any("new finding: runtime leak held by `auditLog` (src/audit.js:2)" in line for line in fails)
+    assert any(line.startswith("  FAIL  lane unit-fast leaves +") for line in fails)
+    assert f"report: {planted['run'].resolve()}/report.html" in out
+    doc = json.loads(heaplens("check", planted["run"], "--baseline", baseline, "--format", "json").stdout)
+    regs = {(r["what"], r["name"], r["metric"]) for r in doc["regressions"]}
+    assert ("file", "test/orders.test.js", "heap") in regs
+    # only the leaking file among the files: the nine others stay within the rule
+    assert [r["name"] for r in doc["regressions"] if r["what"] == "file"] == ["test/orders.test.js"]
+    orders = next(r for r in doc["regressions"] if r["name"] == "test/orders.test.js")
+    ref = _settled_growth(planted["run"])["test/orders.test.js"][0]
+    assert orders["current"] == ref and ref > 10 * MiB  # 50,000 audit entries
+    base = json.loads(baseline.read_text())["files"]["test/orders.test.js"]["heap"]
+    assert orders["baseline"] == sorted(base)[0] + (sorted(base)[1] - sorted(base)[0]) / 2
+    assert orders["allowed"] == max(MiB, 3 * (max(base) - min(base)), 0.1 * abs(orders["baseline"]))
+    finding = next(r for r in doc["regressions"] if r["what"] == "finding")
+    assert (finding["file"], finding["line"], finding["metric"]) == ("src/audit.js", 2, "new")
+    assert "test/orders.test.js" in finding["test_files"]
+    # Markdown: a table row for the file (and nothing else on stdout)
+    md = heaplens("check", planted["run"], "--baseline", baseline, "--format", "markdown")
+    assert md.returncode == 1 and md.stdout.startswith("### heaplens check ❌")
+    assert any(line.startswith("| `test/orders.test.js` | unit-fast | heap | +") for line in md.stdout.splitlines())
+
+
+def test_annotations_on_the_flagged_files(planted, baseline, tmp_path):
+    summary = tmp_path / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(planted["suite"].parent),
+           "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_SERVER_URL": "https://github.com",
+           "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": "42"}
+    cp = heaplens("check", planted["run"], "--baseline", baseline, "--format", "markdown", env=env, cwd=tmp_path)
+    assert cp.returncode == 1
+    # beside a machine-readable document the workflow commands go to stderr; stdout is the document only
+    assert "::" not in cp.stdout.replace("heaplens check", "")
+    ann = [line for line in cp.stderr.splitlines() if line.startswith("::")]
+    # paths relative to the repository ($GITHUB_WORKSPACE), properties escaped
+    assert ann[0].startswith("::error file=suite/test/orders.test.js,title=heaplens check%3A memory regression::")
+    assert any(a.startswith("::error file=suite/src/audit.js,line=2,title=") for a in ann)
+    assert any(a.startswith("::warning file=suite/test/orders.test.js,title=") and "adds to the new finding" in a
+               for a in ann)
+    assert all("\n" not in a for a in ann)
+    assert "[CI run and its artifacts](https://github.com/acme/shop/actions/runs/42)" in cp.stdout
+    assert summary.read_text() == cp.stdout  # the step summary
+    # not in GitHub Actions: no workflow command unless asked for
+    plain = heaplens("check", planted["run"], "--baseline", baseline)
+    assert "::error" not in plain.stdout + plain.stderr
+
+
+def test_a_baseline_made_differently_is_flagged_or_refused(unchanged, baseline, tmp_path):
+    # a real run made differently: no heap snapshots (the config's `snapshots` and the findings differ)
+    run = run_suite(unchanged["suite"], tmp_path / "runs")
+    cp = heaplens("check", run, "--baseline", baseline, cwd=unchanged["suite"])
+    flags = [line for line in cp.stdout.splitlines() if line.startswith("  flag  ")]
+    assert flags[0].startswith("  flag  the baseline was made differently (config ")
+    assert "snapshots true → false" in flags[0] and "compared anyway" in flags[0]
+    assert "findings not compared: this run measured no findings" in cp.stdout
+    assert cp.returncode == 0, cp.stdout  # still compared: peak RSS without snapshots is lower, heap the same
+    strict = heaplens("check", run, "--baseline", baseline, "--strict", cwd=unchanged["suite"])
+    assert strict.returncode == 2 and strict.stdout == ""
+    assert strict.stderr.startswith("heaplens: error: the baseline ") and strict.stderr.count("\n") == 1
+    assert "--strict refuses to compare" in strict.stderr
+    # a baseline's runs must have been made alike
+    mixed = heaplens("baseline", "save", unchanged["runs"][0], run, "-o", tmp_path / "b.json")
+    assert mixed.returncode == 2 and "the runs differ" in mixed.stderr and not (tmp_path / "b.json").exists()
+
+
+def test_versions_are_compared(unchanged):
+    fig = measure(unchanged["runs"][0])
+    same = _differences(fig.runner, fig.runner_version, fig.node, fig.heaplens, fig.digest, fig.config, fig)
+    assert same == []
+    other = dataclasses.replace(fig, runner_version="5.2.0", node="v22.1.0")
+    diff = _differences(fig.runner, fig.runner_version, fig.node, fig.heaplens, fig.digest, fig.config, other)
+    assert diff == ["vitest 5.1.2 vs vitest 5.2.0", f"node {fig.node} vs v22.1.0"]
+
+
+def test_the_rule():
+    th = Thresholds()
+    # the floor, the spread and the share of the baseline figure: the largest wins
+    assert th.allowed("heap", 100 * 1024, 0) == MiB
+    assert th.allowed("heap", 100 * 1024, MiB) == 3 * MiB
+    assert th.allowed("heap", 50 * MiB, 0) == 5 * MiB
+    assert th.allowed("peak_rss", 200 * MiB, 0) == 64 * MiB
+    assert Thresholds(growth_pct=None, growth_bytes=4 * MiB).allowed("heap", 50 * MiB, 0) == 4 * MiB
+    assert parse_growth("10%,2MiB") == (10.0, 2 * MiB) and parse_growth("25%") == (25.0, None)
+    assert parse_size("512KiB") == 512 * 1024 and parse_size("1.5G") == int(1.5 * 1024**3) and parse_size("77") == 77
+    for bad in ("", "abc", "-5%", "5 parsecs"):
+        with pytest.raises(ValueError):
+            parse_growth(bad)
+
+
+def test_options_change_the_verdict(planted, baseline):
+    # the leak is ~24 MiB: a 64 MiB floor lets the file pass, the new finding still fails the check
+    cp = heaplens("check", planted["run"], "--baseline", baseline, "--floor", "64MiB", "--format", "json")
+    doc = json.loads(cp.stdout)
+    assert cp.returncode == 1 and not [r for r in doc["regressions"] if r["what"] == "file"]
+    assert doc["thresholds"]["floor"] == 64 * MiB
+    assert fmt_size(64 * MiB) in doc["rule"]
+    cp = heaplens("check", planted["run"], "--baseline", baseline, "--floor", "64MiB", "--rss-floor", "1GiB",
+                  "--no-retainers", "--format", "json")
+    assert cp.returncode == 0, cp.stdout
+    bad = heaplens("check", planted["run"], "--baseline", baseline, "--max-growth", "lots")
+    assert bad.returncode == 2 and "--max-growth" in bad.stderr
+
+
+@pytest.mark.parametrize("text, message", [
+    ("not json", "not a heaplens baseline"),
+    ('{"schema": "heaplens.run"}', "not a heaplens baseline (schema"),
+    ('{"schema": "heaplens.baseline", "schema_version": 99, "runs": []}', "newer than this heaplens"),
+    ('{"schema": "heaplens.baseline", "schema_version": 1, "runs": [{}], "files": {"a": {"heap": [1, 2]}}}',
+     "files.a.heap: expected a list of 1 value(s)"),
+    ('{"schema": "heaplens.baseline", "schema_version": 1, "runs": [{}], "lanes": {"x": {"heap": ["\\u001b[2J"]}}}',
+     "lanes.x.heap: expected int"),
+])
+def test_a_malformed_baseline_is_one_line(unchanged, tmp_path, text, message):
+    bad = tmp_path / "bad.json"
+    bad.write_text(text)
+    cp = heaplens("check", unchanged["runs"][2], "--baseline", bad)
+    assert cp.returncode == 2 and cp.stdout == "" and cp.stderr.count("\n") == 1, cp.stderr
+    assert cp.stderr.startswith("heaplens: error: ") and message in cp.stderr and "\x1b" not in cp.stderr
+    missing = heaplens("check", unchanged["runs"][2], "--baseline", tmp_path / "nope.json")
+    assert missing.returncode == 2 and "heaplens baseline save RUN writes one" in missing.stderr
+
+
+def test_show_formats(baseline):
+    cp = heaplens("baseline", "show", baseline)
+    assert cp.returncode == 0 and cp.stdout.startswith(f"[heaplens] baseline {baseline}: 2 run(s), 1 lane(s), 10 file(s)")
+    js = heaplens("baseline", "show", baseline, "--format", "json")
+    assert js.stdout == baseline.read_text()
