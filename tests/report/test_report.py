@@ -128,3 +128,24 @@ def test_reproduce_command_turns_env_options_into_flags():
     rec.options["snapshot_interval"], rec.option_sources["snapshot_interval"] = 5.0, "cli"
     rec.argv = ["heaplens", "investigate", "--snapshot-interval", "5"]
     assert "--snapshot-interval 5" in reproduce_command(rec)
+
+
+def test_growth_after_the_last_snapshot_is_said(leak_run):
+    """The trace cross-check: without the worker's last snapshot, the files after the one left grew the heap
+    (GC-settled, per file) — the diagnosis says the pair does not cover them."""
+    from heaplens.diagnose import load_rules
+    from heaplens.diagnose.run import _snapshot_entries, diagnose_worker, worker_snapshots
+    from heaplens.runner.record import RunRecord
+
+    rec = RunRecord.load(leak_run["run"])
+    [(name, lane)] = rec.lanes.items()
+    [(key, snaps)] = worker_snapshots(lane).items()
+    assert len(snaps) >= 3, snaps
+    files = sorted((f.to_json() for f in lane.files), key=lambda f: f["end_ms"])
+    _paths, times = _snapshot_entries(lane)
+    w = diagnose_worker(snaps[:2], load_rules(), lane=name, files=files, lane_rec=lane, root=rec.root, times=times)
+    cov = w.coverage
+    assert cov["files_after"] >= 1 and cov["heap_after"] >= 4000 * 2000  # 4,000 records of ~2 KiB per file
+    assert cov["uncovered"].startswith(f"not covered: {cov['files_after']} file(s) ran after the last snapshot")
+    assert w.notes[0] == cov["uncovered"]
+    assert w.verdict != "no significant growth"

@@ -77,8 +77,9 @@ def test_threads_pool_suite_with_a_leak(version, request, tmp_path):
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_isolate_true_leak_inside_one_file(version, request, tmp_path):
-    """Vitest's default isolate:true (a worker per file): the pair is after the file's collection (its module
-    state exists, empty) and its end — the growth inside the file is in the second snapshot only."""
+    """Vitest's default isolate:true (a worker per file): the lane measures each file's GC-settled growth (after its
+    collection → its end); the file that grew most is rerun in a follow-up lane for its pair, after its collection
+    (its module state exists, empty) and at its end — the growth inside the file is in the second snapshot only."""
     root = suite("isolated-leak", request.getfixturevalue(version), tmp_path)
     r = hl("run", "--snapshots", cwd=root, runs=tmp_path / "runs")
     assert r.code == 0, r.out[-3000:] + r.err
@@ -86,15 +87,23 @@ def test_isolate_true_leak_inside_one_file(version, request, tmp_path):
     lane = lane_of(r)
     leaky = next(f for f in lane["files"] if f["file"] == "leaky.test.js")
     assert leaky["settled_base"] == "collected"
-    pair = [s for s in lane["snapshots"]["written"] if s["file"] == "leaky.test.js"]
+    assert lane["snapshots"]["written"] == []  # the lane itself only measures
+    assert lane["snapshots"]["pairs_planned"][0]["file"] == "leaky.test.js"
+    pairs = r.record["lanes"]["unit-fast-pairs"]
+    assert pairs["follow_up_of"] == "unit-fast" and pairs["files_planned"][0] == "leaky.test.js"
+    assert pairs["deviations"] == [] and not any(a.startswith(("--pool", "--isolate", "--no-isolate", "--maxWorkers"))
+                                                 for a in pairs["argv"])
+    pair = [s for s in pairs["snapshots"]["written"] if s["file"] == "leaky.test.js"]
     assert [s["at"] for s in pair] == ["collected", "end"], pair
-    assert pair[0]["pid"] == pair[1]["pid"] == leaky["pid"]
+    rerun = next(f for f in pairs["files"] if f["file"] == "leaky.test.js")
+    assert pair[0]["pid"] == pair[1]["pid"] == rerun["pid"]
     assert count(pair[0]["path"], "InFileLeak") == 0
     assert count(pair[1]["path"], "InFileLeak") == 4000
     # the cheap GC-settled line saw the growth too: more than the clean file's
     clean = next(f for f in lane["files"] if f["file"] == "clean.test.js")
     assert leaky["heap_growth"] > clean["heap_growth"] + 100_000
-    assert leaky["rss_inflated"]  # a snapshot was written between its RSS start and end
+    assert rerun["rss_inflated"] and not leaky["rss_inflated"]  # a snapshot was written between its RSS start and end
+    assert "rerun for a snapshot pair in unit-fast-pairs" in r.out
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -128,8 +137,23 @@ def test_many_sub_second_files_leaking_a_little_each(version, request, tmp_path)
     trace = [json.loads(l) for l in Path(lane["trace"]).read_text().splitlines()]
     ends = [e for e in trace if e["ev"] == "end"]
     assert len(ends) == 20 and all(e["settled"] and e["heapUsed"] > 0 and "arrayBuffers" in e for e in ends)
-    stats = lane["snapshots"]["stats"]
-    assert stats["workers_with_two"] == stats["workers"]
+    assert all(f["settled_files"] == 1 and f["heap_growth"] is not None for f in lane["files"])
+    # with a GC budget (HEAPLENS_GC_OVERHEAD) a file end is settled as it allows, a snapshot boundary always;
+    # each settled growth says how many files it spans, and together they span every file once
+    r = hl("run", "--snapshots", cwd=root, runs=tmp_path / "gc", env={"HEAPLENS_GC_OVERHEAD": "0.0001"})
+    assert r.code == 0
+    budgeted = lane_of(r)
+    for key in budgeted["workers"]:
+        mine = [f for f in budgeted["files"] if f["worker"] == key]
+        assert all(f["settled_end"] is not None for f in mine if f["snapshots"])
+        assert sum(f["settled_files"] or 0 for f in mine) == len(mine)
+        assert len(mine) < 3 or any(f["settled_end"] is None for f in mine)
+    # a lane of one file (a worker that gets a single file): also a snapshot after the file's collection
+    r = hl("run", "s01.test.js", "--snapshots", cwd=root, runs=tmp_path / "one")
+    assert r.code == 0, r.out[-3000:]
+    written = lane_of(r)["snapshots"]["written"]
+    assert [(s["reason"], s["at"]) for s in written] == [("first", "collected"), ("last", "end")]
+    assert [count(s["path"], "SpreadLeak") for s in written] == [0, 1200]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -178,7 +202,10 @@ def test_pool_and_isolate_per_project(version, request, tmp_path):
     written = lane["snapshots"]["written"]
     procs = [s for s in written if s["tid"] == 0]
     assert [(s["reason"], s["at"]) for s in procs[:2]] == [("first", "collected"), ("first", "end")]
-    threads = [s for s in written if s["tid"] >= 1]
-    # the threads project's first file (slot first) gets its pair, named by the thread
-    assert [s["at"] for s in threads[:2]] == ["collected", "end"] and threads[0]["tid"] == threads[1]["tid"]
+    assert not [s for s in written if s["tid"] >= 1]  # a worker per file: measured in the lane, ...
+    # ... its pair taken in the follow-up lane, named by the thread that wrote it
+    pairs = r.record["lanes"]["unit-fast-pairs"]
+    assert all(f.startswith("threads/") for f in pairs["files_planned"])
+    threads = pairs["snapshots"]["written"]
+    assert [s["at"] for s in threads[:2]] == ["collected", "end"] and threads[0]["tid"] == threads[1]["tid"] >= 1
     assert lane["env"].get("NODE_OPTIONS") == "--max-old-space-size=200"

@@ -330,3 +330,34 @@ def test_a_lane_with_every_file_runs_the_suites_own_command(tmp_path):
     assert not any(a.startswith(("--pool", "--maxWorkers", "--isolate", "--no-isolate")) for a in argv)
     argv = run_argv(suite, tmp_path / "c.mjs", ["a.test.ts"], workers=2, pool="threads", isolate=False)
     assert argv[argv.index("run") + 5:] == ["--pool=threads", "--maxWorkers=2", "--no-isolate", str(tmp_path / "a.test.ts")]
+
+
+def test_disk_budget_default_and_lane_worker_ceiling(tmp_path):
+    import os
+    import shutil as sh
+    import threading
+
+    from heaplens.runner.execute import LaneRunner, RunSettings
+    from heaplens.runner.plan import Lane
+    from heaplens.runner.session import DEFAULT_DISK_BUDGET, disk_budget_bytes
+
+    assert disk_budget_bytes(0, tmp_path) is None  # 0 = no budget
+    assert disk_budget_bytes(1.5, tmp_path) == int(1.5 * 1024**3)
+    free = sh.disk_usage(tmp_path).free
+    assert disk_budget_bytes(None, tmp_path / "not" / "yet") == min(DEFAULT_DISK_BUDGET, free // 2)
+    assert disk_budget_bytes(None, None) is None  # no snapshots, no budget
+    settings = RunSettings(workers=None, max_old_space_mb=None, trace=True, poll_ms=100, top=6, snapshot_interval=0,
+                           snapshot_base=None, snapshot_signal="SIGUSR2", grace=1.0, vitest_args=[])
+    cpus = os.cpu_count() or 1
+
+    from heaplens.runner.vitest import Suite
+
+    suite = Suite(root=tmp_path, package_manager="npm", vitest_version="4.1.12", node_version="v20", config=None)
+
+    def ceiling(lane):
+        return LaneRunner(lane, suite, settings, tmp_path, threading.Event(), []).max_workers()
+
+    assert ceiling(Lane("a", "fast", ["x"], workers=3)) == 3
+    assert ceiling(Lane("a", "fast", ["x"], config={"workers": "default"})) == cpus
+    assert ceiling(Lane("a", "fast", ["x"], config={"workers": f"{cpus + 5}|default"})) == cpus + 5
+    assert ceiling(Lane("a", "fast", ["x"], config={"workers": "50%"})) == max(1, cpus // 2)

@@ -8,8 +8,8 @@ Modes (``HEAPLENS_CORPUS``; default ``DEFAULT_MODE``):
   counted in the snapshots by a slow reference reader) — independent of heaplens's verdict.
 - ``report``: also run ``heaplens investigate`` on every scenario and compare its findings with the labels;
   a mismatch is an xfail (the table in docs/scenarios.md is filled from these results).
-- ``strict``: the same comparison, and a mismatch fails. The verdict engine switches DEFAULT_MODE to
-  ``strict`` once it gets every scenario right.
+- ``strict``: the same comparison, and a mismatch fails. The default since the issue-11 engine gets every
+  scenario right.
 
 ``HEAPLENS_CORPUS_HOG`` (``subset`` by default, ``all`` or ``off``): in report/strict mode, which scenarios
 are also run with a CPU hog beside them (the ``hog`` ones of labels.json, or all of them).
@@ -21,7 +21,7 @@ import json
 import os
 from pathlib import Path
 
-DEFAULT_MODE = "plants"
+DEFAULT_MODE = "strict"
 
 REPO = Path(__file__).parents[2]
 CORPUS = REPO / "examples" / "scenarios"

@@ -31,7 +31,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="disk budget of a run's snapshots: no more are written past it (default: the smaller of "
                         "20 GiB and half the free space; 0 = none)")
     p.add_argument("--runs-dir", metavar="DIR", help="where run records go (default <root>/.heaplens/runs)")
-    p.add_argument("--parallel", type=argtype(parse_pos_int), metavar="N", help="lanes at once (default 1)")
+    p.add_argument("--parallel", type=argtype(parse_pos_int), metavar="N",
+                   help="lanes at once (default 2; OpenClaw's CI runs 4)")
     p.add_argument("--grace", type=argtype(parse_nonneg_float), metavar="SECONDS",
                    help="after Ctrl-C/SIGTERM, kill the lanes this long after signalling them (default 5)")
 

@@ -21,7 +21,16 @@ from ..graph import HeapGraph, read_for_graph
 from ..graph import kernels as GK
 from ..graph.holders import attribute, generic_mask, old_mask
 from ..snapshot import read_snapshot
-from .naming import HolderName, location, name_holder, registration_line, source_path, string_value
+from .naming import (
+    HolderName,
+    global_declaration,
+    location,
+    name_holder,
+    name_spies,
+    registration_line,
+    source_path,
+    string_value,
+)
 from .rules import Rules
 
 # Causes are named (retaining paths, source lookups) from the largest group down, while a group holds
@@ -57,11 +66,16 @@ class Cause:
     classes: list[dict] = field(default_factory=list)
     exclusive: float | None = None  # share of the bytes released when the holders let go (confidence)
     by_path: int = 0  # bytes attributed along a retaining path (shared objects)
+    freed: int = 0  # bytes the same holders lost: objects of the earlier snapshot the later one no longer has
+    holder_ids: np.ndarray | None = None
+    retained_after: float = 0.0  # the holders' retained size (DevTools) in the later snapshot
+    last_net: float | None = None  # … minus in the snapshot before it
     scripts: list[str] = field(default_factory=list)  # scripts of the new functions (who added them)
     modules: list[ModuleInfo] = field(default_factory=list)
     module_records: int = 0
     callback: tuple[str | None, int | None, str] | None = None  # timers/listeners: (url, line, name)
     events: list[str] = field(default_factory=list)  # listeners: the event names
+    global_site: tuple[str | None, int | None] | None = None  # a global's assignment in the user's source
     ids: np.ndarray | None = None  # ids of its new objects (for the trend across snapshots)
     sizes: np.ndarray | None = None
     nodes: np.ndarray | None = None  # positions of its new nodes in the attribution (while the graph is open)
@@ -86,12 +100,52 @@ class PairAnalysis:
     new_modules: list[str] = field(default_factory=list)  # URLs of the module instances evaluated in between
 
 
-def _before_ids(path: str, rules: Rules) -> tuple[np.ndarray, int, int]:
-    """(sorted ids, node count, module records) of the earlier snapshot, without its edges."""
-    with read_snapshot(path, node_fields=("type", "name", "id")) as s:
-        ids = np.sort(np.asarray(s.nodes["id"]))
-        records = _count_records(s, s.nodes["type"], s.nodes["name"], rules)
-        return ids, s.node_count, records
+@dataclass
+class BeforeSide:
+    """What the earlier snapshot says: its ids (sorted), node count, module records, and the bytes of the
+    objects that were freed by the later one, per the id of their nearest surviving holder."""
+
+    ids: np.ndarray
+    nodes: int
+    records: int
+    freed_holders: np.ndarray  # sorted ids of surviving holders of freed objects
+    freed_bytes: np.ndarray  # bytes freed under each
+
+    def freed_under(self, ids: np.ndarray) -> int:
+        if not len(self.freed_holders) or not len(ids):
+            return 0
+        pos = np.searchsorted(self.freed_holders, ids)
+        pos[pos == len(self.freed_holders)] = 0
+        hit = self.freed_holders[pos] == ids
+        return int(self.freed_bytes[pos[hit]].sum())
+
+
+def _before_side(path: str, after_ids: np.ndarray, rules: Rules) -> BeforeSide:
+    """The earlier snapshot as a graph: the objects it has that the later one lost (freed) are attributed,
+    like the new ones, to their nearest dominator that survives — so a holder's growth is what it gained
+    minus what it lost (a bounded cache that replaces its entries does not grow)."""
+    snap = read_for_graph(path, locations=False)
+    try:
+        gb = HeapGraph(snap)
+        ids = np.asarray(gb.ids)
+        survive = old_mask(ids, after_ids)  # (the same test, the other way round)
+        records = _count_records(snap, gb.ntype, gb.nname, rules)
+        generic = generic_mask(gb)
+        stop = survive.astype(np.uint8)
+        stop[gb.root] = 1
+        holder = GK.nearest_marked(np.asarray(gb.dom), stop, gb.root)
+        freed = np.flatnonzero(~survive)
+        freed = freed[freed != gb.root]
+        h = holder[freed].astype(np.int64)
+        raw = np.asarray(gb.raw_self if gb.raw_self is not None else gb.sizes).astype(np.int64)[freed]
+        keep = ~generic[h]
+        per = np.bincount(h[keep], weights=raw[keep], minlength=gb.n)
+        hs = np.flatnonzero(per > 0)
+        hid = ids[hs].astype(np.int64)
+        order = np.argsort(hid)
+        return BeforeSide(np.sort(ids), gb.n, records, hid[order], per[hs][order].astype(np.int64))
+    finally:
+        snap.close()
 
 
 def _count_records(snap, types, names, rules: Rules) -> int:
@@ -145,14 +199,22 @@ def _categories(g: HeapGraph, nodes: np.ndarray, rules: Rules) -> tuple[np.ndarr
 
 
 def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = None, pid: int | None = None,
-                 progress=None) -> PairAnalysis:
+                 previous: str | None = None, progress=None) -> PairAnalysis:
+    """The causes of the growth from ``before`` to ``after`` (docs/diagnose.md). ``previous``: the snapshot
+    just before ``after`` (of three or more): each holder's retained size there tells a holder whose
+    content was replaced in the last interval (a bounded cache) from one that grew."""
     t0 = time.perf_counter()
     for p in (before, after):
         if Path(p).is_dir():
             raise UsageError(f"{p}: is a directory, not a snapshot")
     if progress:
-        progress(f"read {Path(before).name} (ids)")
-    ids_b, n_before, records_before = _before_ids(before, rules)
+        progress(f"read {Path(after).name} (ids)")
+    with read_snapshot(after, node_fields=("id",)) as s:
+        after_ids = np.sort(np.asarray(s.nodes["id"]))
+    if progress:
+        progress(f"read {Path(before).name} (graph: what was freed, and under what)")
+    bs = _before_side(before, after_ids, rules)
+    del after_ids
     if progress:
         progress(f"read {Path(after).name} (graph)")
     snap = read_for_graph(after)
@@ -160,20 +222,51 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
         g = HeapGraph(snap)
         if progress:
             progress("attribute the new objects to their holders")
-        old = old_mask(np.asarray(g.ids), ids_b)
-        del ids_b
-        if old.sum() < 0.2 * min(n_before, g.n):
+        old = old_mask(np.asarray(g.ids), bs.ids)
+        if old.sum() < 0.2 * min(bs.nodes, g.n):
             raise UsageError(f"{before} and {after}: only {int(old.sum()):,} objects are in both snapshots — they are "
                              "not of the same worker (process and thread), so there is no old and new to tell apart")
+        bs.ids = np.empty(0, dtype=bs.ids.dtype)
         pa = _analyse(g, old, rules, root, progress)
+        for c in pa.causes:
+            holders = np.array(c.groups, dtype=np.int64)
+            c.holder_ids = np.asarray(g.ids)[holders].astype(np.int64)
+            c.retained_after = float(np.asarray(g.retained)[holders].sum())
+            c.freed = bs.freed_under(c.holder_ids)
         pa.before, pa.after, pa.pid = str(before), str(after), pid
-        pa.nodes_before = n_before
-        pa.module_records_before = records_before
+        pa.nodes_before = bs.nodes
+        pa.module_records_before = bs.records
         pa.module_records_after = _count_records(g.snap, g.ntype, g.nname, rules)
-        pa.seconds = time.perf_counter() - t0
         for c in pa.causes:
             c.nodes = None
-        return pa
+    finally:
+        snap.close()
+    if previous is not None and any(c.kind in ("runtime-leak", "external-memory") for c in pa.causes):
+        if progress:
+            progress(f"read {Path(previous).name} (the holders' size before the last interval)")
+        _last_interval(pa, previous)
+    pa.seconds = time.perf_counter() - t0
+    return pa
+
+
+def _last_interval(pa: PairAnalysis, previous: str) -> None:
+    """Each cause's holders' retained size in the snapshot before the last one: ``last_net`` is how much
+    they grew in the last interval."""
+    snap = read_for_graph(previous, locations=False)
+    try:
+        gp = HeapGraph(snap)
+        ids = np.asarray(gp.ids).astype(np.int64)
+        order = np.argsort(ids)
+        sids = ids[order]
+        for c in pa.causes:
+            if c.kind not in ("runtime-leak", "external-memory") or c.holder_ids is None or not len(c.holder_ids):
+                continue
+            pos = np.searchsorted(sids, c.holder_ids)
+            pos[pos == len(sids)] = 0
+            hit = sids[pos] == c.holder_ids
+            if not hit.all():
+                continue  # a holder that did not exist yet: no comparison
+            c.last_net = c.retained_after - float(np.asarray(gp.retained)[order[pos]].sum())
     finally:
         snap.close()
 
@@ -234,6 +327,8 @@ def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, prog
         gcat = cat[idx]
         records = int((gcat == CATEGORIES.index("module")).sum())
         fns = _functions(g, new[idx])
+        if hn.kind == "mock" and hn.variable is None:
+            name_spies(g, hn, fns)
         callback = (_callback(g, hn, fns, rules, root) if hn.kind in ("timer", "listener") else
                     _site(g, new[idx], rules, hn.kind, hn.owner, root) if hn.kind in ("server", "db") else None)
         kind, key = _decide(g, hn, records, callback, rules)
@@ -251,7 +346,7 @@ def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, prog
     del member
     out = sorted(causes.values(), key=lambda c: -c.bytes)
     for c in out:
-        _describe(g, c, new, size, cat, cls, class_names, rules)
+        _describe(g, c, new, size, cat, cls, class_names, rules, root)
         c.ids = np.asarray(g.ids)[new[c.nodes]].copy()
         c.sizes = size[c.nodes].copy()
     # runtime causes whose bytes are mostly backing stores are external memory
@@ -290,9 +385,15 @@ def _decide(g: HeapGraph, hn: HolderName, records: int, callback, rules: Rules) 
             return "runtime-leak", ("listener", owner)
         if user:
             return "runtime-leak", (hn.kind, (a.kind, a.holder, a.name))
+        if hn.kind == "mock":  # every file's `vi.mock` spy of the same name is one cause
+            return "runtime-leak", ("mock", hn.variable or owner)
         return "runtime-leak", (hn.kind, callback[:2] if callback else hn.type)
     if hn.tool:
         return "tool", ("tool", a.name if a else g.class_label(hn.node))
+    if hn.type in ("WeakMap", "WeakSet") and hn.container is not None and hn.container == hn.node:
+        # a weak collection keeps nothing by itself (a value lives as long as its key, and is attributed to
+        # whatever holds the key): what grew under it is its table's capacity
+        return "capacity", ("capacity", a.kind if a else None, a.holder if a else hn.node, a.name if a else None)
     if a is None:  # held by user data that no variable names (the stack, an unnamed closure)
         return "runtime-leak", ("node", hn.container if hn.container is not None else hn.node)
     return "runtime-leak", ("var", a.kind, a.holder, a.name)
@@ -308,7 +409,7 @@ def _functions(g: HeapGraph, nodes: np.ndarray) -> np.ndarray:
     return nodes[np.asarray(g.ntype)[nodes] == g.nt.get("closure", -1)]
 
 
-def _describe(g: HeapGraph, c: Cause, new, size, cat, cls, class_names, rules: Rules) -> None:
+def _describe(g: HeapGraph, c: Cause, new, size, cat, cls, class_names, rules: Rules, root: str | None) -> None:
     idx = c.nodes
     cb = np.bincount(cat[idx], weights=size[idx], minlength=len(CATEGORIES))
     c.categories = {CATEGORIES[i]: int(cb[i]) for i in range(len(CATEGORIES)) if cb[i] > 0}
@@ -331,6 +432,8 @@ def _describe(g: HeapGraph, c: Cause, new, size, cat, cls, class_names, rules: R
     hn = c.holder
     if hn is not None and hn.kind == "listener":
         c.events = _events(g, hn)
+    if hn is not None and hn.anchor is not None and hn.anchor.kind == "global" and c.kind != "tool":
+        c.global_site = global_declaration(g, hn.anchor.name, root, rules, c.scripts)
 
 
 def _callback(g: HeapGraph, hn: HolderName, fns: np.ndarray, rules: Rules, root: str | None):
@@ -372,7 +475,7 @@ def _site(g: HeapGraph, nodes: np.ndarray, rules: Rules, kind: str, owner: int |
     seen: dict[tuple, int] = {}
     cands = nodes[np.isin(cids, hit)][:200].tolist() or ([owner] if owner is not None else [])
     for k in cands:
-        fn = _listener_of(g, k, "request")
+        fn = _listener_of(g, k, "request") or _listener_of(g, k, "connection")
         if fn is not None:
             url, line = location(g, fn, root)
             if url and not rules.tool_script(url):
@@ -478,8 +581,8 @@ def _modules(g: HeapGraph, c: Cause, new, rules: Rules, root: str | None) -> Non
     """The module instances of a module-graph cause: URL, instances, retained size, importers."""
     nodes = new[c.nodes]
     ids = g.node_class_ids()[nodes]
-    names = {int(x): g.classes.name(int(x)) for x in _dense(ids)[0].tolist()}
-    recs = [int(k) for k, cid in zip(nodes.tolist(), ids.tolist()) if rules.module_record(names[int(cid)])]
+    record_classes = [int(x) for x in _dense(ids)[0].tolist() if rules.module_record(g.classes.name(int(x)))]
+    recs = nodes[np.isin(ids, record_classes)].tolist()
     by_url: dict[str, ModuleInfo] = {}
     for k in recs:
         url = _string_prop(g, k, rules.url_properties)

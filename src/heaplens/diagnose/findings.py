@@ -152,6 +152,11 @@ def findings(pa: PairAnalysis, ctx: Context, rules: Rules) -> tuple[list[dict], 
         if c.kind not in LABEL:
             continue
         f = _finding(c, pa, ctx, rules, limit, n_between, per_worker)
+        if _replaced(c, ctx):
+            notes.append(f"replaced, not grown: {f['title']} — its {fmt(c.bytes, signed=False)} of new objects were "
+                         f"made in the last interval while its size stayed ({fmt(c.last_net)}): a bounded cache, "
+                         "or values replaced")
+            continue
         reach = f["projected"] if f["projected"] is not None else f["retained_growth"]
         if reach < FLOOR * limit:
             small.append(f)
@@ -160,9 +165,18 @@ def findings(pa: PairAnalysis, ctx: Context, rules: Rules) -> tuple[list[dict], 
     out.sort(key=lambda f: -f["retained_growth"])
     for f in small:
         reach = f["projected"] if f["projected"] is not None else f["retained_growth"]
+        if f["freed_bytes"] and f["new_bytes"] >= FLOOR * limit:
+            notes.append(f"replaced, not grown: {f['title']} gained {fmt(f['new_bytes'], signed=False)} of new objects "
+                         f"and lost {fmt(f['freed_bytes'], signed=False)} it had (a bounded cache, or values "
+                         "replaced)")
+            continue
         notes.append(f"below the reporting floor ({fmt(reach)} < {FLOOR:.1%} of the heap limit): "
                      f"{f['title']} — {fmt(f['retained_growth'])}")
     tool = [c for c in pa.causes if c.kind == "tool"]
+    for c in pa.causes:
+        if c.kind == "capacity" and c.holder is not None:
+            notes.append(f"capacity, not content: the table of `{c.holder.access or c.holder.variable}` "
+                         f"({c.holder.type}) grew {fmt(c.bytes)} — a weak collection keeps no entry by itself")
     if pa.other.get("tool"):
         names = ", ".join(f"`{c.holder.access or c.holder.variable or c.holder.type}`" for c in tool[:4] if c.holder)
         notes.append(f"the test runner's and Node's own state grew {fmt(pa.other['tool'])} ({names}): not a holder of "
@@ -183,9 +197,25 @@ def findings(pa: PairAnalysis, ctx: Context, rules: Rules) -> tuple[list[dict], 
     return out, notes, growth
 
 
+def _replaced(c: Cause, ctx: Context) -> bool:
+    """The holder's content was renewed in the last interval (most of its new objects were made there)
+    while its retained size did not grow: it replaces what it keeps — a bounded cache, not a leak."""
+    trend = ctx.trend.get(c.key)
+    if c.last_net is None or not trend or len(trend) < 3 or not c.bytes:
+        return False
+    # only a holder that keeps its new objects by itself says something by its retained size (a shared
+    # structure — a timer list, the mock registry — retains little of what is attributed to it)
+    if c.by_path > 0.5 * c.bytes or c.retained_after < 0.5 * c.bytes:
+        return False
+    renewed = trend[-1] - trend[-2]
+    return renewed > 0.5 * c.bytes and c.last_net <= 0.01 * c.bytes
+
+
 def _finding(c: Cause, pa: PairAnalysis, ctx: Context, rules: Rules, limit: int, n_between: int | None,
              per_worker: int | None) -> dict:
-    b = c.bytes
+    # the retained growth: what the holder gained minus what it lost (a cache that replaces entries does
+    # not grow); the trend and the confidence look at the new objects themselves
+    b = max(c.bytes - c.freed, 0)
     per_file = b / max(n_between, 1) if n_between is not None else None
     trend = ctx.trend.get(c.key)
     stopped = False
@@ -197,7 +227,8 @@ def _finding(c: Cause, pa: PairAnalysis, ctx: Context, rules: Rules, limit: int,
             tail += steps[i]
             nfiles += ctx.trend_files[i]
             i -= 1
-        stopped = nfiles > 0 and i >= 0 and tail <= 0.01 * b and any(s > 0.01 * b for s in steps[:i + 1])
+        stopped = (nfiles > 0 and i >= 0 and tail <= 0.01 * c.bytes
+                   and any(s > 0.01 * c.bytes for s in steps[:i + 1]))
     if per_file is None:
         projected = None
         files_note = "files between the snapshots unknown: no projection"
@@ -227,7 +258,9 @@ def _finding(c: Cause, pa: PairAnalysis, ctx: Context, rules: Rules, limit: int,
         "kind": c.kind,
         "title": title,
         "retained_growth": int(b),
-        "share": round(b / pa.new_bytes, 4) if pa.new_bytes else 0.0,
+        "new_bytes": int(c.bytes),
+        "freed_bytes": int(c.freed),
+        "share": round(c.bytes / pa.new_bytes, 4) if pa.new_bytes else 0.0,
         "per_file": int(per_file) if per_file is not None else None,
         "projected": int(projected) if projected is not None else None,
         "files_in_lane": ctx.files_in_lane,
@@ -255,21 +288,29 @@ def _holder(c: Cause, ctx: Context, rules: Rules) -> dict:
                 "type": reg or "module registry", "access": hn.access if hn else None,
                 "path": hn.path if hn else ""}
     kind = hn.kind
-    file = relative(hn.file, ctx.root)
+    file = relative(hn.file, ctx.root) if not hn.tool else None  # never the runner's own file
     line = None
-    if hn.variable and hn.file:
+    if hn.variable and hn.file and not hn.tool:
         line = declaration_line(source_path(hn.file, ctx.root), hn.variable.split(".")[-1],
                                 static=hn.anchor is not None and hn.anchor.kind == "static")
-    if c.callback and (kind in ("timer", "server") or hn.variable is None or hn.tool or not file):
+    if hn.anchor is not None and hn.anchor.kind == "global" and not file and pa_graph_global(c):
+        # a global the user's code assigns: where it does (`globalThis.x ??= new EventTarget()`)
+        file, line = relative(c.global_site[0], ctx.root), c.global_site[1]
+    elif c.callback and (kind in ("timer", "server") or hn.variable is None or hn.tool or not file):
         url, cline, _name = c.callback
         file, line = relative(url, ctx.root), cline
     typ = hn.type
     if kind == "timer":
         typ = "Timeout"
     elif kind == "mock":
-        typ = "mock"
-    return {"kind": kind, "variable": hn.variable if not hn.tool else None, "file": file, "line": line, "type": typ,
-            "access": hn.access if not hn.tool else None, "path": hn.path}
+        typ = "Mock"
+    named = not hn.tool or kind == "mock"  # a `vi.mock` spy is named by its property, not by a variable
+    return {"kind": kind, "variable": hn.variable if named else None, "file": file, "line": line, "type": typ,
+            "access": hn.access if named else None, "path": hn.path}
+
+
+def pa_graph_global(c: Cause) -> bool:
+    return bool(c.global_site and c.global_site[0])
 
 
 def _where(holder: dict) -> str | None:
@@ -379,6 +420,9 @@ def _evidence(c: Cause, pa: PairAnalysis, holder: dict, ctx: Context, trend) -> 
               f"worker's new objects) — {top}")
     made = ", ".join(f"{k} {fmt(v, signed=False)}" for k, v in sorted(c.categories.items(), key=lambda kv: -kv[1]))
     ev.append(f"made of: {made}")
+    if c.freed:
+        ev.append(f"the same holder lost {fmt(c.freed, signed=False)} of objects the earlier snapshot had: it grew "
+                  f"{fmt(max(c.bytes - c.freed, 0))} net")
     if c.kind == "module-graph":
         b, a = pa.module_records_before, pa.module_records_after
         ev.append(f"module records in the heap: {b:,} → {a:,} ({a - b:+,}); {len(c.modules)} new module instance(s) "

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..graph import HeapGraph
 from ..graph.paths import best_path_edges
+from ..snapshot.strings import find_string
 from .rules import Rules
 from .slots import slot_name
 
@@ -354,6 +355,31 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
 
 # -- the holder ----------------------------------------------------------------------------------
 
+def js_type(g: HeapGraph, k: int) -> str:
+    """The JS type of an object: its constructor's name through ``__proto__.constructor`` when that differs
+    from V8's name for it (Node makes an ``AbortSignal`` as an ``EventTarget`` and sets its prototype)."""
+    label = g.class_label(k)
+    proto = property_edge(g, k, "__proto__")
+    fn = property_edge(g, proto, "constructor") if proto is not None else None
+    if fn is None or int(g.ntype[fn]) != g.nt.get("closure", -1):
+        return label
+    name = g.node_name(fn)
+    return name if name and IDENTIFIER.fullmatch(name) else label
+
+
+def property_edge(g: HeapGraph, k: int, name: str) -> int | None:
+    """The target of node ``k``'s property ``name`` (vectorised over its edges: an array can have millions)."""
+    s = find_string(g.snap, name)
+    if s < 0:
+        return None
+    lo, hi = int(g.first[k]), int(g.first[k + 1])
+    hit = np.flatnonzero((np.asarray(g.ename[lo:hi]) == s) & (np.asarray(g.etype[lo:hi]) == g.t["property"]))
+    return int(g.to[lo + int(hit[0])]) if len(hit) else None
+
+
+IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
+
+
 def _js_visible(g: HeapGraph, k: int) -> bool:
     t = g.snap.layout.node_types[int(g.ntype[k])]
     if t in ("object", "closure", "regexp", "native"):
@@ -409,18 +435,24 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
     cont = None
     if _js_visible(g, holder) and not _is_context(g, holder) and not is_global(g, holder):
         cont = holder
-    else:
+    elif not (_is_context(g, holder) or is_global(g, holder)):
+        # an internal array or table (a Map's, a Set's, an Array's elements): the JS object that owns it
+        for s in reversed(steps[:at]):
+            if _js_visible(g, s.src) and not _is_context(g, s.src):
+                cont = s.src
+                break
+    if cont is None:
+        # a variable (a context slot, a global) holds the new value itself: the value
         for s in steps[at:]:
             if _js_visible(g, s.dst) and not _is_context(g, s.dst):
                 cont = s.dst
                 break
-        if cont is None and not (_is_context(g, holder) or is_global(g, holder)):
-            # an internal array or table: the JS object that owns it, up the path
-            for s in reversed(steps[:at]):
-                if _js_visible(g, s.src) and not _is_context(g, s.src):
-                    cont = s.src
-                    break
     hn.container = cont
+    if hn.kind == "variable" and anchor is not None:
+        # a property of the variable's value holds the new objects (`resolver.memo`), not the variable itself
+        if any(s.etype in ("property", "shortcut") and s.name not in INTERNAL_EDGES and not s.name.startswith("get ")
+               for s in steps[anchor.index + 1:at]):
+            hn.kind = "property"
     if anchor is not None:
         hn.tool = _rank(g, anchor) == 2
     else:  # no variable: the runner's or Node's own when its chain runs through their code
@@ -436,10 +468,12 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
             hn.variable = anchor.name if anchor.kind != "static" else anchor.name.split(".")[0]
         if anchor.kind in ("global", "static") and hn.kind in ("variable", "property"):
             hn.kind = anchor.kind
+    if hn.kind == "mock" and (anchor is None or _rank(g, anchor) > 0):
+        hn.variable = hn.access = None  # named by engine.name_spies from the spies themselves
     if hn.kind in ("variable", "property", "global", "static"):
-        hn.type = g.class_label(cont) if cont is not None else g.class_label(holder)
+        hn.type = js_type(g, cont) if cont is not None else js_type(g, holder)
     elif hn.owner is not None:
-        hn.type = g.class_label(hn.owner)
+        hn.type = js_type(g, hn.owner)
     else:
         kr = next((k for k in rules.kinds if k.kind == hn.kind), None)
         hit = sorted(c for c in (new_classes or ()) if kr is not None and kr.new_classes is not None
@@ -465,31 +499,100 @@ def _access(g: HeapGraph, anchor: Anchor, steps: list[Step], at: int) -> str:
     return "".join(parts)
 
 
+def _timer_owner(g: HeapGraph, timer: int, rules: Rules) -> tuple[str, int] | None:
+    """(kind, node) when a timer's callback is bound to a server, socket or database handle (Node's
+    ``server.connectionsCheckingInterval``, a socket's idle timeout): that resource holds the timer."""
+    def edge(k: int, name: str) -> int | None:
+        for e in range(int(g.first[k]), int(g.first[k + 1])):
+            if g.edge_name(e) == name:
+                return int(g.to[e])
+        return None
+
+    # a timer list: its timers (``_idleNext`` …)
+    timers, t = [], timer
+    for _ in range(64):
+        if t is None or t in timers:
+            break
+        timers.append(t)
+        t = edge(t, "_idleNext")
+    for t in timers:
+        fn = edge(t, "_onTimeout")
+        this = edge(fn, "bound_this") if fn is not None else None
+        if this is None:
+            continue
+        for kr in rules.kinds:
+            if kr.kind in ("server", "db") and kr.classes is not None and kr.classes.search(g.class_label(this)):
+                return kr.kind, this
+    return None
+
+
+def name_spies(g: HeapGraph, hn: HolderName, fns) -> None:
+    """A mock no variable of the user's code keeps (a `vi.mock` factory's spy, kept by Vitest's registry):
+    named by the property that holds its spies in the mocked module (the most common name)."""
+    names: dict[str, int] = {}
+    spy = None
+    for f in list(fns)[:500]:
+        f = int(f)
+        if any(g.edge_name(e) in ("mock", "mockState") for e in range(int(g.first[f]), int(g.first[f + 1]))):
+            name = _property_name(g, f)
+            if name:
+                names[name] = names.get(name, 0) + 1
+                spy = spy if spy is not None else f
+    if names:
+        hn.variable = hn.access = max(names.items(), key=lambda kv: kv[1])[0]
+        hn.owner = spy
+
+
+def _property_name(g: HeapGraph, k: int) -> str | None:
+    """The name of a property that holds ``k`` (an object's, not the global's, not a function's own)."""
+    rfirst, redge = g.reverse
+    for j in range(int(rfirst[k]), min(int(rfirst[k + 1]), int(rfirst[k]) + 2000)):
+        e = int(redge[j])
+        if g.edge_type(e) != "property":
+            continue
+        name = g.edge_name(e)
+        src = g.source_of_edge(e)
+        if (IDENTIFIER.fullmatch(name) and name not in FUNCTION_PROPS and not is_global(g, src)
+                and int(g.ntype[src]) != g.nt.get("closure", -1) and not _is_context(g, src)):
+            return name
+    return None
+
+
 def _kind(g: HeapGraph, below: list[Step], anchor: Anchor | None, rules: Rules,
           new_classes: set[str]) -> tuple[str, int | None]:
-    """(holder kind, the object to clean up) from the chain below the variable and the new classes."""
+    """(holder kind, the object to clean up): first how the chain below the variable holds the objects (a
+    server, a database handle, a spy, a timer, an emitter's listeners on it — in that order); then what the
+    new objects are (new servers or database handles among them: closing them is the cleanup)."""
     for kr in rules.kinds:
-        if kr.new_classes is not None and any(kr.new_classes.search(c) for c in new_classes):
-            owner = next((s.dst for s in below if kr.new_classes.search(g.class_label(s.dst))), None)
-            return kr.kind, owner
         for s in below:
+            node = None
             if kr.classes is not None and (kr.classes.search(g.class_label(s.src))
                                            or kr.classes.search(g.class_label(s.dst))):
                 node = s.src if kr.classes.search(g.class_label(s.src)) else s.dst
-                return kr.kind, node
-            if kr.edges is not None and s.etype in ("property", "internal", "context") and kr.edges.search(s.name):
-                return kr.kind, s.src
-            if kr.scripts is not None and int(g.ntype[s.dst]) == g.nt.get("closure", -1):
+            elif kr.edges is not None and s.etype in ("property", "internal", "context") and kr.edges.search(s.name):
+                node = s.src
+            elif kr.scripts is not None and int(g.ntype[s.dst]) == g.nt.get("closure", -1):
                 url = g.scripts.of_closure(s.dst)
                 if url and kr.scripts.search(url):
-                    return kr.kind, s.dst
+                    node = s.dst  # a function of the mock library: a spy
+            if node is None:
+                continue
+            if kr.kind == "timer":
+                for t in [x.dst for x in below] + [node]:
+                    if g.class_label(t) in ("TimersList", "Timeout"):
+                        owner = _timer_owner(g, t, rules)
+                        if owner is not None:  # a server's or socket's own timer: closing it is the cleanup
+                            return owner
+            return kr.kind, node
         if (kr.context_variables is not None and anchor is not None and anchor.kind == "variable"
                 and kr.context_variables.search(anchor.name)):
             return kr.kind, anchor.value
+    for kr in rules.kinds:
+        if kr.new_classes is not None and any(kr.new_classes.search(c) for c in new_classes):
+            return kr.kind, None
     if anchor is None:
         return "property", None
-    named = [s for s in below[1:] if s.etype in ("property", "shortcut") and s.name not in INTERNAL_EDGES]
-    return ("property" if named else "variable"), anchor.value
+    return "variable", anchor.value  # name_holder makes it `property` when the access path has one
 
 
 # -- declarations in the source ------------------------------------------------------------------
@@ -511,6 +614,31 @@ def source_path(url: str | None, root: str | None) -> Path | None:
     return p
 
 
+def global_declaration(g: HeapGraph, name: str, root: str | None, rules: Rules,
+                       first: list[str] | None = None) -> tuple[str | None, int | None]:
+    """(file URL, line) of the user's source that assigns the global ``name`` (``globalThis.name ??= …``):
+    the scripts in ``first`` are searched first, then every script of the user's code in the snapshot."""
+    if not re.fullmatch(r"[A-Za-z_$][\w$]*", name or ""):
+        return None, None
+    pat = re.compile(rf"(?:globalThis|global|window|self)\s*(?:\.\s*{re.escape(name)}|\[\s*['\"]{re.escape(name)}"
+                     rf"['\"]\s*\])\s*(?:\?\?|\|\||&&)?=(?!=)")
+    urls = list(dict.fromkeys([*(first or []), *g.scripts.by_script_id.values()]))
+    for url in urls[:2000]:
+        if rules.tool_script(url):
+            continue
+        path = source_path(url, root)
+        if path is None:
+            continue
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        m = pat.search(text)
+        if m:
+            return url, text.count("\n", 0, m.start()) + 1
+    return None, None
+
+
 def declaration_line(path: Path | None, name: str | None, static: bool = False) -> int | None:
     """1-based line of the declaration of ``name`` (``const/let/var/function/class``, a class ``static``,
     an assignment), or None."""
@@ -523,7 +651,8 @@ def declaration_line(path: Path | None, name: str | None, static: bool = False) 
     n = re.escape(name)
     pats = [rf"^\s*static\s+(?:async\s+)?\*?\s*#?{n}\b"] if static else []
     pats += [rf"\b(?:const|let|var)\s+(?:\{{[^}}]*\b)?{n}\b", rf"\b(?:function\s*\*?|class)\s+{n}\b",
-             rf"(?:globalThis|global|window|self)\s*\.\s*{n}\s*=", rf"^\s*(?:export\s+)?{n}\s*="]
+             rf"(?:globalThis|global|window|self)\s*(?:\.\s*{n}|\[\s*['\"]{n}['\"]\s*\])\s*(?:\?\?|\|\||&&)?=(?!=)",
+             rf"^\s*(?:export\s+)?{n}\s*="]
     for pat in pats:
         m = re.search(pat, text, re.M)
         if m:
@@ -610,12 +739,12 @@ def original_line(g: HeapGraph, fn: int, url: str | None, line0: int, root: str 
     """The 1-based line of the source file on disk that has the text of line ``line0`` (0-based) of the
     compiled code — the nearest such line, preferring those above (a transform adds lines on top)."""
     path = source_path(url, root)
+    if path is None:
+        return None
     code = _script_source(g, fn)
-    if path is None or code is None:
-        return None
-    lines = code.split("\n")
-    if not 0 <= line0 < len(lines):
-        return None
+    lines = code.split("\n") if code is not None else []
+    if not 0 <= line0 < len(lines):  # V8 keeps 1,024 characters of a string: the line is past them
+        return _by_named_neighbours(g, fn, path, line0)
     want = lines[line0].strip()
     if not want:
         return None
@@ -624,9 +753,82 @@ def original_line(g: HeapGraph, fn: int, url: str | None, line0: int, root: str 
     except OSError:
         return None
     hits = [i for i, text in enumerate(orig) if text.strip() == want]
+    if not hits:  # the transform rewrote the line (imports become `__vi_import_0__.x`): compare without them
+        norm = _untransformed(want)
+        hits = [i for i, text in enumerate(orig) if _untransformed(text.strip()) == norm]
     if not hits:
-        return None
+        return _by_named_neighbours(g, fn, path, line0)
     return min(hits, key=lambda i: (abs(i - line0) + (0 if i <= line0 else 0.5))) + 1
+
+
+def _by_named_neighbours(g: HeapGraph, fn: int, path: Path, line0: int) -> int | None:
+    """The line on disk from the shift of the named functions and classes of the same script: V8's line of
+    each (in the compiled code) against the line that declares it in the file; the nearest one at or above
+    ``line0`` gives the shift (a transform adds its lines at the top)."""
+    loc = g.location_of(fn)
+    if loc is None:
+        return None
+    shifts = _shifts(g, loc[0], path)
+    above = [(v8, d) for v8, d in shifts if v8 <= line0]
+    if not above:
+        return None
+    return line0 - max(above)[1] + 1
+
+
+def _shifts(g: HeapGraph, script_id: int, path: Path) -> list[tuple[int, int]]:
+    """(V8 line, V8 line − line on disk) of the named functions of a script whose declaration the file shows."""
+    cache = g.__dict__.setdefault("_heaplens_shifts", {})
+    if script_id in cache:
+        return cache[script_id]
+    out: list[tuple[int, int]] = []
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        cache[script_id] = out
+        return out
+    locs = g.snap.locations
+    lf = g.snap.layout.location_fields
+    nf = g.snap.layout.node_field_count
+    rows = np.flatnonzero(locs[:, lf.index("script_id")] == script_id)
+    nodes = locs[rows, lf.index("object_index")] // nf
+    ok = nodes < g.n
+    rows, nodes = rows[ok], nodes[ok]
+    rows = rows[np.asarray(g.ntype)[nodes] == g.nt.get("closure", -1)]  # functions (objects sit at their constructor)
+    seen: set[str] = set()
+    for r in rows[:5000].tolist():
+        k = int(locs[r, lf.index("object_index")]) // nf
+        name = g.node_name(k)
+        if not name or name in seen or not IDENTIFIER.fullmatch(name):
+            continue
+        seen.add(name)
+        n = re.escape(name)
+        m = re.search(rf"^[ \t]*(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:function\s*\*?\s*{n}\b|class\s+{n}\b|"
+                      rf"(?:static\s+)?(?:async\s+)?{n}\s*\([^)]*\)\s*\{{)", text, re.M)
+        if m:
+            at = m.start()
+            if re.match(r"[ \t]*(?:export\s+)?(?:default\s+)?class\b", text[at:m.end()]):
+                # a class's function is its constructor: V8 puts it at `constructor(`
+                nxt = re.search(r"^[ \t]*(?:export\s+)?(?:default\s+)?class\b", text[m.end():], re.M)
+                body = text[m.end():m.end() + nxt.start()] if nxt else text[m.end():]
+                c = re.search(r"\bconstructor\s*\(", body)
+                if c:
+                    at = m.end() + c.start()
+            disk0 = text.count("\n", 0, at)
+            out.append((int(locs[r, lf.index("line")]), int(locs[r, lf.index("line")]) - disk0))
+    cache[script_id] = out
+    return out
+
+
+_SSR_REF = re.compile(r"\(0,\s*(__vi_import_\d+__|__vite_ssr_import_\d+__)\.([\w$]+)\)|"
+                      r"(__vi_import_\d+__|__vite_ssr_import_\d+__)\.(?:default\.)?([\w$]+)")
+
+
+def _untransformed(line: str) -> str:
+    """A line as written before Vite's SSR transform, roughly: ``(0, __vi_import_0__.foo)(`` → ``foo(``,
+    ``__vi_import_1__.default.createServer`` → ``createServer``; whitespace dropped."""
+    out = _SSR_REF.sub(lambda m: m.group(2) or m.group(4), line)
+    out = re.sub(r"\b[\w$]+\.(?=[\w$]+\()", "", out)  # `http.createServer(` ~ `createServer(`
+    return re.sub(r"\s+", "", out)
 
 
 def registration_line(path: Path | None, name: str | None, near: int | None, kind: str) -> int | None:

@@ -258,7 +258,8 @@ def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, 
         w.notes.append("holders not analysed (--no-retainers): no verdict; the families above are the delta only")
         w.seconds = time.perf_counter() - t0
         return w
-    pa = analyse_pair(before, after, rules, root=root, pid=w.pid, progress=progress)
+    pa = analyse_pair(before, after, rules, root=root, pid=w.pid, previous=snaps[-2] if len(snaps) >= 3 else None,
+                      progress=progress)
     w.analysed = True
     ctx.trend, middle = _trend(pa, snaps[1:-1], progress)
     if files and ctx.trend:

@@ -78,25 +78,3 @@ def slot_name(g, ctx: int, slot: int, script_url: str | None) -> str | None:
         return None
     k = slot + offsets.pop()
     return names[k] if 0 <= k < len(names) and names[k] not in known.values() else None
-
-
-def name_chain(g, path, script_url: str | None) -> tuple[str, str, str | None] | None:
-    """(variable, what it holds — e.g. ``Map``, the URL of the module that declares it) for the last
-    unnamed context slot on a retaining path, if the variable can be recovered. The module is the
-    context's own (a closure created in it), not the script of some function further along the path."""
-    hops = path.hops
-    for i in range(len(hops) - 1, -1, -1):
-        h = hops[i]
-        if h.node_label.startswith("system / Context") and h.edge_type == "hidden":
-            m = re.fullmatch(r"\[(\d+)\]", h.edge_name)
-            if m:
-                try:
-                    module = g.scripts.of_context(h.node)
-                except Exception:  # a snapshot without the edges this needs
-                    module = None
-                name = slot_name(g, h.node, int(m.group(1)), module or script_url)
-                if name is None:
-                    return None
-                held = hops[i + 1].node_label if i + 1 < len(hops) else path.target_label
-                return name, held.rsplit(" @", 1)[0], module
-    return None

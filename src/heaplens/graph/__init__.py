@@ -331,7 +331,8 @@ class HeapGraph:
         return rfirst, redge
 
     def source_of_edge(self, e: int) -> int:
-        return int(np.searchsorted(self.first, e, side="right") - 1)
+        # the needle in the offsets' own dtype: a Python int would make numpy convert the whole array
+        return int(np.searchsorted(self.first, np.asarray(e, dtype=self.first.dtype), side="right") - 1)
 
     @cached_property
     def dominated(self):

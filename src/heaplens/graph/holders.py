@@ -33,7 +33,9 @@ class Attribution:
 
 def old_mask(ids: np.ndarray, before_ids: np.ndarray) -> np.ndarray:
     """Per node of the later snapshot: its id is in the earlier one (``before_ids``, any order)."""
-    b = np.unique(np.asarray(before_ids))
+    b = np.asarray(before_ids)
+    if len(b) > 1 and not (b[1:] >= b[:-1]).all():
+        b = np.sort(b)  # (duplicates do not matter to a membership test)
     if not len(b):
         return np.zeros(len(ids), dtype=bool)
     pos = np.searchsorted(b, ids)

@@ -5,28 +5,32 @@
 //
 // Events (docs/runner.md, "Memory trace"):
 //   start      the file begins (before its imports); the worker's first file also measures after a full GC
-//   collected  after the file's imports and collection (a beforeAll registered here runs first); only when each
-//              file has a worker of its own (isolate with forks/threads), measured after a full GC
-//   end        the file is done (an afterAll registered here runs last), measured after a full GC
+//   collected  after the file's imports and collection (a beforeAll registered here runs first), after a full
+//              GC: for a worker per file (isolate with forks/threads), and for a worker's first file when it
+//              may get a single one
+//   end        the file is done (an afterAll registered here runs last); after a full GC for a worker per file,
+//              at snapshot boundaries and as the GC budget allows (`settled`)
 //   snapshot   a heap snapshot written by this worker (v8.writeHeapSnapshot: the calling isolate's heap)
 //   snapshot-deferred / snapshot-skipped   why a boundary got no snapshot (said once per worker and reason)
 //
 // Snapshots ($HEAPLENS_SNAPSHOTS=1) are taken at test-file boundaries, after a forced full GC:
-// - a worker that runs several files (isolate: false, or a vm pool): after its first file's collection, the
-//   end of its first file, the end of its last file, and file ends in between when the overhead budget allows. A worker knows its file was its
+// - a worker that runs several files (isolate: false, or a vm pool): the end of its first file, the end of its
+//   last file, and middles at fixed shares of the files it is expected to run when the overhead budget allows
+//   (after its first file's collection too when it may get a single file). A worker knows its file was its
 //   last when the lane has started every planned file: each file start appends one byte to $HEAPLENS_STARTED,
 //   whose size is compared with $HEAPLENS_PLANNED (files × projects running them). Otherwise its last file
 //   end is written when Vitest tells it to stop (the `stop` message of Vitest >= 4, which stops a worker as
 //   soon as no file is left for it), or when it sees the counter complete while idle (Vitest 3 keeps idle
 //   workers to the end);
-// - a worker per file (isolate with forks/threads): the pair "after collection" / "end of file", for the first
-//   file of each pool slot and for later files when the budget allows both.
+// - a worker per file (isolate with forks/threads): the pair "after collection" / "end of file", in heaplens's
+//   follow-up lane ($HEAPLENS_PAIRS=1) that reruns the files that grew most inside the file in the lane.
 // The budget: the snapshot seconds of the worker's pool slot (VITEST_POOL_ID) stay within
-// $HEAPLENS_SNAPSHOT_OVERHEAD of the lane's wall time, judged from the measured write time of the previous
+// $HEAPLENS_SNAPSHOT_OVERHEAD of the lane's wall time, judged from the measured write rate of the previous
 // snapshot; the lane's snapshot bytes stay within $HEAPLENS_SNAPSHOT_DISK. Each snapshot is also appended to
 // the lane's ledger ($HEAPLENS_LEDGER), which every worker reads to apply the budgets.
 import { afterAll, beforeAll, expect } from 'vitest'
 import fs from 'node:fs'
+import inspector from 'node:inspector'
 import path from 'node:path'
 import timers from 'node:timers'
 import v8 from 'node:v8'
@@ -50,8 +54,7 @@ function state() {
     snaps: 0,
     said: {},
     pairOpen: false,
-    lastWrite: null, // seconds the last snapshot of this worker took
-    lastBytes: null,
+    lastRef: null, // this worker's last snapshot: {seconds, bytes, heapUsed}
     idle: null,
     hr: process.hrtime.bigint,
     epoch0: Date.now(),
@@ -68,6 +71,11 @@ function state() {
     clearInterval: timers.clearInterval,
     gc: null,
     ended: 0, // files ended in this worker
+    gcSpent: 0, // ms of forced GC in this worker
+    gcLast: 0,
+    t0: 0, // when its first file began
+    mark: 0, // middle snapshots taken
+    settledHeap: 0, // heap used at its last GC-settled line
     snapAt: -1, // `ended` when its last snapshot was written
     lastFile: null,
     stopHook: false,
@@ -78,6 +86,41 @@ function state() {
 
 const st = state()
 const now = () => st.epoch0 + Number(st.hr() - st.hr0) / 1e6
+
+// Every file end is GC-settled by default: the per-file line is the number for per-file growth, hotspots,
+// baselines and verification. Its forced GC grows with a long-lived worker's heap (~15 ms at 20 MB on an idle
+// machine, ~70 ms on a busy one: up to a third of a suite of 0.2 s files), so it can be given a budget:
+// $HEAPLENS_GC_OVERHEAD (a fraction, e.g. 0.05) — a file end is then settled when the worker's GC time so far,
+// plus the last one's, stays within that share of its time since its first file began; the first file end and
+// every snapshot boundary always are. An end without the GC says `settled: false`; the growth then spans the
+// files since the previous settled end.
+const gcOverhead = env.HEAPLENS_GC_OVERHEAD ? Number(env.HEAPLENS_GC_OVERHEAD) : Infinity
+
+// Snapshots between a worker's first and last file end: at fixed shares of the files it is expected to run
+// (the lane's planned runs over the most workers it can have), so that the same files get them whatever the
+// machine's load and a trend has points in between. A middle that the overhead budget does not allow yet
+// waits for a later file end (said once); marks passed meanwhile are covered by the one snapshot taken.
+const MIDDLES = Math.max(0, Number(env.HEAPLENS_SNAPSHOT_MIDDLES ?? 1))
+
+function marksPassed() {
+  const maxWorkers = Math.max(1, Number(env.HEAPLENS_MAX_WORKERS || 1))
+  const expected = Math.max(1, Math.ceil(planned / maxWorkers))
+  let n = 0
+  for (let k = 1; k <= MIDDLES; k++) {
+    const at = Math.round((expected * k) / (MIDDLES + 1))
+    if (at > 1 && st.files >= at) n = k
+  }
+  return n
+}
+
+function middleDue() {
+  return marksPassed() > st.mark
+}
+
+function gcAllowed() {
+  const elapsed = now() - (st.t0 || now())
+  return st.gcSpent + (st.gcLast || 0) <= gcOverhead * elapsed
+}
 
 function fullGc() {
   // A full, forced GC without exposing `gc` to the tests: the flag is set, one new context gets the
@@ -98,7 +141,10 @@ function fullGc() {
   }
   const t0 = st.hr()
   try { st.gc() } catch {}
-  return Number(st.hr() - t0) / 1e6
+  const ms = Number(st.hr() - t0) / 1e6
+  st.gcSpent += ms
+  st.gcLast = ms
+  return ms
 }
 
 function currentFile() {
@@ -134,6 +180,7 @@ function write(line) {
 
 function record(ev, file, extra) {
   const m = st.memoryUsage()
+  if (extra && extra.settled) st.settledHeap = m.heapUsed
   write({
     ev,
     pid: process.pid,
@@ -164,6 +211,7 @@ const overhead = Number(env.HEAPLENS_SNAPSHOT_OVERHEAD || 0.25)
 const diskBudget = env.HEAPLENS_SNAPSHOT_DISK ? Number(env.HEAPLENS_SNAPSHOT_DISK) : Infinity
 const laneT0 = Number(env.HEAPLENS_LANE_T0 || 0) || now()
 const ledgerPath = env.HEAPLENS_LEDGER
+const pairsLane = env.HEAPLENS_PAIRS === '1'
 
 function ledger() {
   if (!ledgerPath) return []
@@ -215,11 +263,13 @@ function allowed(count, force, heapUsed) {
   }
   const mine = entries.filter((e) => e.ev === 'snapshot' && e.slot === slot)
   const all = entries.filter((e) => e.ev === 'snapshot')
-  const last = mine.length ? mine[mine.length - 1] : all.length ? all[all.length - 1] : null
-  // A snapshot of V8's heap is written at ~30-60 MB/s and is about twice the used heap on disk: an
-  // estimate for the first one only; afterwards the measured write time and size of the previous one.
-  const est = st.lastWrite ?? (last ? last.seconds : 0.2 + heapUsed / 40e6)
-  const estBytes = st.lastBytes ?? (last ? last.bytes : heapUsed * 2)
+  // The cost of a snapshot grows with the heap it writes: the measured write time and size per byte of
+  // (GC-settled) heap of the most recent snapshot — this worker's, else its slot's, else the lane's — times the
+  // heap now. Before any: ~40 MB/s and twice the heap on disk, plus a fixed 0.2 s.
+  const ref = st.lastRef || (mine.length ? mine[mine.length - 1] : all.length ? all[all.length - 1] : null)
+  const refHeap = ref && ref.heapUsed > 0 ? ref.heapUsed : 0
+  const est = refHeap ? ref.seconds * (heapUsed / refHeap) : 0.2 + heapUsed / 40e6
+  const estBytes = refHeap ? ref.bytes * (heapUsed / refHeap) : heapUsed * 2
   const spentBytes = all.reduce((a, e) => a + (e.bytes || 0), 0)
   if (spentBytes + count * estBytes > diskBudget) {
     say('snapshot-skipped', 'disk-budget', { budget: diskBudget, spent: spentBytes, estimate: estBytes })
@@ -246,11 +296,36 @@ function allowed(count, force, heapUsed) {
   return false
 }
 
+// V8 (Node 20) writes each function's source location by scanning its script's source when the script has no
+// line-end table: quadratic in large generated modules (a 3 MB module: 6.9 s for a 10 MB heap). Enabling the
+// debugger for an instant makes V8 build that table for every script (it reports each script's end line), and
+// the table stays: the same snapshot then takes 1.1-1.4 s. No breakpoint is set; it is disabled right away.
+// Done once per worker, before its first snapshot: the tables are new objects held by the scripts, so doing it
+// again before a later snapshot would plant growth (held by old scripts) between the two.
+function primeLineEnds() {
+  let session = null
+  try {
+    session = new inspector.Session()
+    session.connect()
+    session.post('Debugger.enable', () => {})
+    session.post('Debugger.disable', () => {})
+  } catch {
+  } finally {
+    try { if (session) session.disconnect() } catch {}
+  }
+}
+
 function snapshot(reason, at, file, settled) {
   const target = snapshotName()
   const rssBefore = settled ? settled.rss : st.memoryUsage().rss
   const t0 = st.hr()
   try {
+    if (!st.primed) {
+      // once, before the worker's first snapshot: the tables are then part of its earliest state (old), not
+      // new objects held by old scripts in every later one
+      st.primed = true
+      primeLineEnds()
+    }
     v8.writeHeapSnapshot(target)
   } catch (e) {
     const code = (e && e.code) || String(e)
@@ -265,12 +340,12 @@ function snapshot(reason, at, file, settled) {
   const seconds = Number(st.hr() - t0) / 1e9
   let bytes = 0
   try { bytes = st.stat(target).size } catch {}
-  st.lastWrite = seconds
-  st.lastBytes = bytes
   st.snaps += 1
   st.snapAt = st.ended
   const rssAfter = st.memoryUsage().rss
-  const entry = { ev: 'snapshot', slot, pid: process.pid, tid: threadId, seconds, bytes, t: Math.round(now()) }
+  const heapUsed = settled ? settled.heapUsed : st.memoryUsage().heapUsed
+  const entry = { ev: 'snapshot', slot, pid: process.pid, tid: threadId, seconds, bytes, heapUsed, t: Math.round(now()) }
+  st.lastRef = entry
   if (ledgerPath) {
     try { st.append(ledgerPath, JSON.stringify(entry) + '\n') } catch {}
   }
@@ -357,6 +432,7 @@ st.files += 1
 st.current = file
 const first = st.files === 1
 if (first) {
+  st.t0 = now()
   // the worker's baseline, after a full GC, before the file's imports
   const gcMs = fullGc()
   record('start', file, { heapLimit: v8.getHeapStatistics().heap_size_limit, settled: true, gcMs })
@@ -365,9 +441,10 @@ if (first) {
 }
 
 // After the file's collection (its imports and top-level code done, no test run yet): the GC-settled
-// baseline of a worker per file, and its pair's first snapshot; for a worker that runs several files, its
-// first file only — the earliest snapshot of that worker, so that even a worker that gets a single file has
-// two, and module state that exists before the tests counts as old.
+// baseline of a worker per file, and its pair's first snapshot. A worker that runs several files gets its
+// earliest snapshot here, on its first file: what that file's tests leave is then new in every later
+// snapshot (a leak in a worker's first file is not hidden in its baseline), and a worker that gets a single
+// file still has two.
 if (perFile || (first && snapDir)) {
   beforeAll(() => {
     const gcMs = fullGc()
@@ -377,30 +454,47 @@ if (perFile || (first && snapDir)) {
       if (allowed(1, true, m.heapUsed)) snapshot('first', 'collected', file, { ...m, gcMs })
       return
     }
-    // the pair opens only if both snapshots fit; the slot's first file always gets one
-    const slotFirst = !ledger().some((e) => e.ev === 'snapshot' && e.slot === slot)
-    if (allowed(2, slotFirst, m.heapUsed) && snapshot(slotFirst ? 'first' : 'budget', 'collected', file, { ...m, gcMs })) {
+    // A worker per file: the pair is taken in heaplens's follow-up lane ($HEAPLENS_PAIRS=1), which reruns the
+    // files whose GC-settled growth inside the file was the largest in the lane; the lane itself only measures.
+    if (pairsLane && allowed(2, true, m.heapUsed) && snapshot('pair', 'collected', file, { ...m, gcMs })) {
       st.pairOpen = true
     }
   }, HOOK_TIMEOUT)
 }
 
 afterAll(() => {
-  const gcMs = fullGc()
   st.ended += 1
   st.lastFile = file
-  const m = record('end', file, { settled: true, gcMs })
-  if (!snapDir) return
   if (perFile) {
-    if (st.pairOpen && allowed(1, true, m.heapUsed)) snapshot('pair', 'end', file, { ...m, gcMs })
+    // a fresh worker's heap: its forced GC is cheap, and its end is the file's whole story
+    const gcMs = fullGc()
+    const m = record('end', file, { settled: true, gcMs })
+    if (snapDir && st.pairOpen && allowed(1, true, m.heapUsed)) snapshot('pair', 'end', file, { ...m, gcMs })
     st.pairOpen = false
     return
   }
+  // A worker that runs several files: first whether a snapshot is due (it needs the GC anyway), then
+  // whether the GC budget allows a settled line without one.
   let reason = null
-  if (drained()) reason = 'last'
-  else if (first) reason = 'first'
-  const taken = reason ? allowed(1, true, m.heapUsed) && snapshot(reason, 'end', file, { ...m, gcMs })
-    : allowed(1, false, m.heapUsed) && snapshot('budget', 'end', file, { ...m, gcMs })
-  // no snapshot at this end: if it turns out to be the worker's last, the idle watch takes it
-  if (!taken && reason !== 'last' && !st.stopped) watchIdle(file, st.files)
+  let take = false
+  if (snapDir && !st.stopped) {
+    // the estimate's heap: the last GC-settled figure (the heap now holds garbage, up to a few times more)
+    const heap = st.settledHeap || st.memoryUsage().heapUsed
+    if (drained()) reason = 'last'
+    else if (first) reason = 'first'
+    if (reason) take = allowed(1, true, heap)
+    else if (middleDue()) {
+      take = allowed(1, false, heap)
+      if (take) {
+        reason = 'middle'
+        st.mark = marksPassed()
+      }
+    }
+  }
+  const settle = take || first || gcAllowed()
+  const gcMs = settle ? fullGc() : null
+  const m = record('end', file, { settled: settle, gcMs })
+  const taken = take && snapshot(reason, 'end', file, { ...m, gcMs })
+  // no snapshot at this end: if it turns out to be the worker's last, the idle watch / stop message takes it
+  if (snapDir && !taken && reason !== 'last' && !st.stopped) watchIdle(file, st.files)
 }, HOOK_TIMEOUT)

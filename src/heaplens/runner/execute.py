@@ -105,6 +105,7 @@ class Worker:
     snapshots: list = field(default_factory=list)  # paths, in order
     snapshot_at_files: int = -1  # how many files had ended when its last snapshot was written
     snap_since_end: bool = False  # a snapshot was written after its last file end (RSS inflated)
+    unsettled: int = 0  # files ended without a forced GC since its last settled line
 
     @property
     def key(self) -> str:
@@ -119,8 +120,9 @@ def worker_key(pid: int, tid: int = 0) -> str:
 
 class LaneRunner:
     def __init__(self, lane: Lane, suite: Suite, settings: RunSettings, run_dir: Path, stop: threading.Event,
-                 stop_signal: list, disk: DiskLedger | None = None):
+                 stop_signal: list, disk: DiskLedger | None = None, follow_up_of: LaneRunner | None = None):
         self.lane = lane
+        self.follow_up_of = follow_up_of  # the lane whose files this pairs lane reruns
         self.suite = suite
         self.s = settings
         self.run_dir = run_dir
@@ -169,6 +171,7 @@ class LaneRunner:
         self._samples_fh = None
         self.proc: subprocess.Popen | None = None
         self.snapshots_on = bool(settings.snapshots and self.snap_dir is not None)
+        self.pairs_planned: list[dict] = []  # files to rerun in a follow-up lane for their snapshot pair
         self.disk_left: int | None = None
 
     # ---------------------------------------------------------------- setup
@@ -178,6 +181,26 @@ class LaneRunner:
             return {self.lane.pool}
         got = {p for p in (self.lane.config.get("pool") or "").split("|") if p in POOLS}
         return got or set(POOLS)
+
+    def max_workers(self) -> int:
+        """The most workers the lane can run at once: its override, else the largest count its projects ask
+        for (a number, or a percentage of the cores), else Vitest's default (never more than the cores)."""
+        if self.lane.workers:
+            return int(self.lane.workers)
+        cpus = os.cpu_count() or 1
+        best = 0
+        for v in (self.lane.config.get("workers") or "default").split("|"):
+            v = v.strip()
+            if v.endswith("%"):
+                try:
+                    best = max(best, max(1, int(cpus * float(v[:-1]) / 100)))
+                except ValueError:
+                    best = max(best, cpus)
+            elif v.isdigit():
+                best = max(best, int(v))
+            else:
+                best = max(best, cpus)
+        return best or cpus
 
     def exec_argv(self) -> list[str]:
         """Node flags for worker *processes* (forks, vmForks); worker threads refuse V8 flags in execArgv."""
@@ -224,10 +247,14 @@ class LaneRunner:
         env["HEAPLENS_LANE_T0"] = str(int(t0_ms))
         env["HEAPLENS_STARTED"] = str(self.started_path)
         env["HEAPLENS_PLANNED"] = str(max(1, self.lane.runs or len(self.lane.files)))
+        env["HEAPLENS_MAX_WORKERS"] = str(self.max_workers())
         env["HEAPLENS_LEDGER"] = str(self.ledger_path)
         env["VITEST_GROUP"] = self.lane.name
         for k in ("HEAPLENS_SNAPSHOTS", "HEAPLENS_SNAPSHOT_DIR", "HEAPLENS_SNAPSHOT_OVERHEAD", "HEAPLENS_SNAPSHOT_DISK"):
             env.pop(k, None)
+        env.pop("HEAPLENS_PAIRS", None)
+        if self.follow_up_of is not None:
+            env["HEAPLENS_PAIRS"] = "1"
         if self.snapshots_on:
             env["HEAPLENS_SNAPSHOTS"] = "1"
             env["HEAPLENS_SNAPSHOT_DIR"] = str(self.snap_dir)
@@ -260,8 +287,15 @@ class LaneRunner:
             say(f"[heaplens] deviation {lane.name}: {d['text']}")
         if self.snapshots_on:
             budget = "none" if self.disk_left is None else fmt_size(self.disk_left)
-            say(f"[heaplens][heap] {lane.name} snapshots at test-file boundaries after a full GC: the first and last "
-                f"file of each worker, others while writing takes at most {self.s.overhead:.0%} of the lane's time; "
+            if self.follow_up_of is not None:
+                what = "a snapshot pair for each file, after its collection and at its end"
+            else:
+                what = (f"the first and last file end of each worker that runs several files, one in between while "
+                        f"writing takes at most {self.s.overhead:.0%} of the lane's time")
+                if "yes" in (lane.effective("isolate") or "") and self.pools() & {"forks", "threads"}:
+                    what += ("; a worker per file gets GC-settled lines, and the files that grow most inside the "
+                             "file are rerun for a snapshot pair")
+            say(f"[heaplens][heap] {lane.name} snapshots at test-file boundaries after a full GC: {what}; "
                 f"disk left {budget}; dir={self.snap_dir}")
         if self.s.snapshot_interval > 0:
             say(f"[heaplens][heap] {lane.name} snapshots every {self.s.snapshot_interval:g}s by signal (worker "
@@ -526,6 +560,8 @@ class LaneRunner:
             "settled_base": base_kind,
             "settled_start": base_fig,
             "settled_end": end_fig,
+            # the files the settled growth spans: this one, and those before it that ended without a GC
+            "settled_files": (w.unsettled + 1) if end_fig and base_fig else None,
             "heap_growth": (end_fig["heap_used"] - base_fig["heap_used"]) if end_fig and base_fig else None,
             "external_growth": (end_fig["external"] - base_fig["external"]) if end_fig and base_fig else None,
             "gc_ms": ev.get("gcMs"),
@@ -540,6 +576,9 @@ class LaneRunner:
         w.files.append(file)
         if ev.get("settled"):
             w.settled = ev
+            w.unsettled = 0
+        else:
+            w.unsettled += 1
         w.snap_since_end = False
         heap = ""
         if rec["heap_growth"] is not None:
@@ -886,6 +925,7 @@ class LaneRunner:
             self.status = "passed" if self.exit_code == 0 else "failed"
         if self.s.trace:
             self._summary()
+        self.pairs_planned = self.pair_candidates()
         if self.snapshots_on:
             self._snapshot_summary()
         say(f"[heaplens] done {self.lane.name} code={self.exit_code} elapsed={fmt_elapsed(self.elapsed)}")
@@ -905,15 +945,66 @@ class LaneRunner:
                 out[w.key] = rest
         return out
 
+    def pair_candidates(self) -> list[dict]:
+        """Files that had a worker of their own (isolate with forks/threads), by GC-settled growth inside the file
+        (after its collection → its end), largest first: those to rerun for a snapshot pair. The largest always;
+        more while their cost — the file's measured duration plus two snapshots of its end heap (at the lane's
+        measured write rate, else 20 MB/s + 0.2 s) — fits what the overhead budget leaves of the lane's time."""
+        if not self.snapshots_on or self.follow_up_of is not None or self.stop.is_set():
+            return []
+        grown = []
+        for f in self.files:
+            w = self.workers.get(f["worker"])
+            if w is None or not self._per_file_worker(w) or f.get("settled_base") != "collected":
+                continue
+            g = (f.get("heap_growth") or 0) + (f.get("external_growth") or 0)
+            if g > 0 and f["file"] not in {x["file"] for x in grown}:
+                grown.append({"file": f["file"], "growth": g, "duration_s": (f.get("duration_ms") or 0) / 1000,
+                              "heap": ((f.get("settled_end") or {}).get("heap_used") or 0)})
+        grown.sort(key=lambda x: -x["growth"])
+        rated = [x for x in self.written if x.get("heap_used")]
+        rate = (sum(x["seconds"] for x in rated) / sum(x["heap_used"] for x in rated)) if rated else 1 / 20e6
+        left = self.s.overhead * self.elapsed - sum(x["seconds"] for x in self.written)
+        out = []
+        for x in grown:
+            cost = x["duration_s"] + 2 * (0.2 + rate * x["heap"])
+            if out and cost > left:
+                break
+            x["cost_s"] = round(cost, 2)
+            out.append(x)
+            left -= cost
+        return out
+
+    def unpaired(self, limit: int = 5) -> list[dict]:
+        """Files that had a worker of their own but no snapshot pair, largest GC-settled growth inside the file
+        first: where a rerun of that file alone (``heaplens run FILE --snapshots``: its slot's first) looks."""
+        paired = {(x["worker"], x["file"]) for x in self.written if x.get("at") == "end"}
+        out = []
+        for f in self.files:
+            w = self.workers.get(f["worker"])
+            if w is None or not self._per_file_worker(w) or (f["worker"], f["file"]) in paired:
+                continue
+            grew = (f.get("heap_growth") or 0) + (f.get("external_growth") or 0)
+            if f.get("settled_base") == "collected" and grew > 0:
+                out.append({"file": f["file"], "worker": f["worker"], "growth": grew})
+        return sorted(out, key=lambda x: -x["growth"])[:limit]
+
     def snapshot_stats(self) -> dict:
         shared = [w for w in self.workers.values() if w.files and not self._per_file_worker(w)]
         single = [w for w in self.workers.values() if w.files and self._per_file_worker(w)]
         seconds = sum(x["seconds"] for x in self.written)
+        # the budget is per pool slot (workers run side by side): the busiest slot's share of the lane's time
+        slots: dict[str, float] = {}
+        for x in self.written:
+            w = self.workers.get(x["worker"])
+            key = f"{w.pool if w else '?'}:{x.get('pool_id') or x['worker']}"
+            slots[key] = slots.get(key, 0.0) + x["seconds"]
         return {
             "written": len(self.written),
             "bytes": sum(x["bytes"] for x in self.written),
             "seconds": round(seconds, 3),
-            "share": round(seconds / self.elapsed, 4) if self.elapsed else None,
+            "share": round(max(slots.values(), default=0.0) / self.elapsed, 4) if self.elapsed else None,
+            "slots": {k: round(v, 3) for k, v in slots.items()},
             "workers": len(shared),
             "workers_with_two": sum(1 for w in shared if len(w.snapshots) >= 2),
             "per_file_workers": len(single),
@@ -922,8 +1013,9 @@ class LaneRunner:
 
     def _snapshot_summary(self) -> None:
         st = self.snapshot_stats()
-        share = f" = {st['share']:.0%} of the lane's {self.elapsed:.1f}s" if st["share"] is not None else ""
-        parts = [f"{st['written']} written ({fmt_size(st['bytes'])}, {st['seconds']:.1f}s{share})"]
+        share = (f"; the busiest worker slot wrote for {st['share']:.0%} of the lane's {self.elapsed:.1f}s"
+                 if st["share"] is not None else "")
+        parts = [f"{st['written']} written ({fmt_size(st['bytes'])} in {st['seconds']:.1f}s{share})"]
         if st["workers"]:
             parts.append(f"{st['workers_with_two']} of {st['workers']} worker(s) running several files have >= 2")
         if st["per_file_workers"]:
@@ -935,6 +1027,16 @@ class LaneRunner:
         for key, files in after.items():
             shown = ", ".join(files[:8]) + (f", … ({len(files) - 8} more)" if len(files) > 8 else "")
             say(f"[heaplens][heap] {self.lane.name} worker {key}: {len(files)} file(s) ran after its last snapshot: {shown}")
+        if self.pairs_planned:
+            say(f"[heaplens][heap] {self.lane.name} largest GC-settled growth inside a file (a worker per file): "
+                + ", ".join(f"{x['file']} {fmt_size(x['growth'], signed=True)}" for x in self.pairs_planned)
+                + f" — rerun for a snapshot pair in {self.lane.name}-pairs")
+        top = [x for x in self.unpaired(3 + len(self.pairs_planned))
+               if x["file"] not in {c["file"] for c in self.pairs_planned}][:3]
+        if top and self.follow_up_of is None:
+            say(f"[heaplens][heap] {self.lane.name} next largest, without a pair (the budget is spent): "
+                + ", ".join(f"{x['file']} {fmt_size(x['growth'], signed=True)}" for x in top)
+                + f" (heaplens run {top[0]['file']} --snapshots gives it one)")
 
     def totals(self) -> dict:
         total_delta = sum(f["delta"] for f in self.files)
@@ -965,6 +1067,7 @@ class LaneRunner:
             "overrides": {k: {"value": getattr(self.lane, k), "reason": r} for k, r in self.lane.why.items()},
             "deviations": self.lane.deviations,
             "env": self.env_extra,
+            "follow_up_of": self.follow_up_of.lane.name if self.follow_up_of else None,
             "vitest_main_pid": self.main_pid,
             "files_planned": self.lane.files,
             "runs_planned": self.lane.runs,
@@ -989,6 +1092,8 @@ class LaneRunner:
                 "stopped": self.stopped,
                 "stats": self.snapshot_stats(),
                 "after_last": self.after_last_snapshot() if self.snapshots_on else {},
+                "unpaired": self.unpaired() if self.snapshots_on else [],
+                "pairs_planned": self.pairs_planned,
                 "dropped": [],
             },
             "trace": str(self.trace_path),

@@ -127,7 +127,7 @@ OPTS = (
         invert=("OPENCLAW_TEST_NO_ISOLATE",)),
     Opt("lane", parse_lanes, None, ("HEAPLENS_LANE",)),
     Opt("shard", parse_shard, None, ("HEAPLENS_SHARD",)),
-    Opt("parallel", parse_pos_int, 1, ("HEAPLENS_PARALLEL",)),
+    Opt("parallel", parse_pos_int, 2, ("HEAPLENS_PARALLEL",)),
     Opt("grace", parse_nonneg_float, 5.0, ("HEAPLENS_GRACE",)),
     Opt("heavy_min_ms", parse_nonneg_float, 1200.0, ("HEAPLENS_HEAVY_MIN_MS", "OPENCLAW_TEST_HEAVY_UNIT_MIN_MS")),
     Opt("heavy_lanes", parse_pos_int, 4, ("HEAPLENS_HEAVY_LANES", "OPENCLAW_TEST_HEAVY_UNIT_LANES")),

@@ -129,6 +129,7 @@ def annotate(plan: "Plan", config: SuiteConfig) -> None:
             for p in config.projects_of(f):
                 if p not in projects:
                     projects.append(p)
+        projects.sort(key=lambda p: next(i for i, q in enumerate(config.projects) if q is p))  # the config's order
         lane.runs = config.runs(lane.files)
         for setting in SETTINGS:
             vals = list(dict.fromkeys(_fmt_value(setting, p.value(setting)) for p in projects))

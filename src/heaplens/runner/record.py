@@ -211,9 +211,10 @@ class FileRecord(_Part):
     settled_base: str | None = None  # collected | previous-end | worker-start
     settled_start: Settled | None = None
     settled_end: Settled | None = None
-    heap_growth: int | None = None
+    heap_growth: int | None = None  # None when the file's end was not GC-settled (the GC budget)
     external_growth: int | None = None
-    gc_ms: float | None = None  # the forced GC at the file's end
+    settled_files: int | None = None  # the files that growth spans (this one and unsettled ones before it)
+    gc_ms: float | None = None  # the forced GC at the file's end (None: none, by the GC budget)
     index: int | None = None  # 1 for the worker's first file, …
     snapshots: list[str] = field(default_factory=list)  # written at this file's boundaries
 
@@ -326,6 +327,11 @@ class LaneSnapshots(_Part):
     stats: dict[str, Any] = field(default_factory=dict)
     # worker → the files that ended after its last snapshot (workers that run several files)
     after_last: dict[str, list[str]] = field(default_factory=dict)
+    # files with a worker of their own and no pair, largest GC-settled growth inside the file first:
+    # {file, worker, growth (heap + external, bytes)}
+    unpaired: list[dict[str, Any]] = field(default_factory=list)
+    # files rerun in the follow-up pairs lane: {file, growth, duration_s, heap, cost_s}
+    pairs_planned: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -345,6 +351,7 @@ class LaneRecord(_Part):
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # setting → {value, reason}
     deviations: list[dict[str, Any]] = field(default_factory=list)  # as PlanRecord.deviations
     env: dict[str, str] = field(default_factory=dict)  # what heaplens added to the lane's environment
+    follow_up_of: str | None = None  # a pairs lane: the lane whose files it reruns for their snapshot pairs
     vitest_main_pid: int | None = None
     files_planned: list[str] = field(default_factory=list)
     runs_planned: int | None = None  # test-file runs (a file in two projects runs twice)

@@ -19,7 +19,7 @@ from . import manifests as M
 from . import options as O
 from . import record as R
 from .execute import DiskLedger, LaneRunner, RunSettings, say
-from .plan import Plan, PlanOptions, annotate, build_plan
+from .plan import Lane, Plan, PlanOptions, annotate, build_plan
 from .vitest import Suite, find_root, inspect_suite, load_suite
 
 
@@ -223,10 +223,12 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
             finally:
                 lane_done(r)
 
+        parents: dict[str, LaneRunner] = {}  # a follow-up pairs lane → the lane whose files it reruns
         while pending or active:
             while pending and len(active) < values["parallel"] and not intr.stop.is_set():
                 lane = pending.pop(0)
-                r = LaneRunner(lane, suite, settings, run_dir, intr.stop, intr.signal, disk)
+                r = LaneRunner(lane, suite, settings, run_dir, intr.stop, intr.signal, disk,
+                               follow_up_of=parents.get(lane.name))
                 runners.append(r)
                 t = threading.Thread(target=work, args=(r,), name=f"lane-{lane.name}", daemon=True)
                 t.start()
@@ -235,6 +237,11 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
                 t.join(timeout=0.05)
                 if not t.is_alive():
                     active.remove((t, r))
+                    if r.pairs_planned and not intr.stop.is_set():
+                        follow = pairs_lane(r, {l.name for l in plan.lanes} | set(parents))
+                        parents[follow.name] = r
+                        pending.insert(0, follow)
+                        say(f"[heaplens] lane {follow.line()} (follow-up of {r.lane.name}: a snapshot pair for each)")
             if intr.stop.is_set() and not active:
                 break
     codes = [r.exit_code or 0 for r in runners]
@@ -252,6 +259,23 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
         + (f" ({', '.join(failed)})" if failed else "") + (f" not_run={len(not_run)}" if not_run else "")
         + f" record={record.path}")
     return RunResult(record, exit_code)
+
+
+def pairs_lane(r: LaneRunner, taken: set[str]) -> Lane:
+    """The follow-up of a lane whose files each had a worker of their own: the files that grew most inside the
+    file (GC-settled), rerun with the lane's own settings, each taking its snapshot pair (after its collection,
+    at its end)."""
+    name = f"{r.lane.name}-pairs"
+    i = 2
+    while name in taken:
+        name, i = f"{r.lane.name}-pairs-{i}", i + 1
+    src = r.lane
+    lane = Lane(name, "pairs", [x["file"] for x in r.pairs_planned], workers=src.workers, isolate=src.isolate,
+                pool=src.pool, reasons={x["file"]: f"GC-settled growth inside the file {x['growth']} bytes in "
+                                                   f"{src.name}: rerun for a snapshot pair" for x in r.pairs_planned},
+                why=dict(src.why), config=dict(src.config), deviations=list(src.deviations))
+    lane.runs = len(lane.files)
+    return lane
 
 
 DEFAULT_DISK_BUDGET = 20 * 1024**3
