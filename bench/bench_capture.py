@@ -3,6 +3,7 @@
     .venv/bin/python bench/suites.py prepare date-fns hono gen200 modules3mb demo     # once
     .venv/bin/python bench/bench_capture.py [--suites date-fns,gen200,...] [--reps 3] [--loads low,hog]
                                             [--timeout 1800] [--json FILE] [--keep-runs] [-- INVESTIGATE ARGS]
+    .venv/bin/python bench/bench_capture.py --report FILE.json…    # saved runs as one Markdown table
 
 Per suite (prepared by bench/suites.py; its marker gives the plain command and the paths), after one unmeasured
 plain run (Vite's caches, the page cache), ``--reps`` rounds; in each round, for each load condition, the two sides
@@ -140,12 +141,27 @@ def snapshots_of(run_dir: Path) -> dict:
             "per_worker": dict(sorted(per_worker.items()))}
 
 
+KIND_WORDS = {"module-graph": "module-graph retention", "runtime-leak": "runtime leak", "external-memory": "external memory"}
+
+
 def verdicts_of(run_dir: Path) -> list[dict]:
+    """Every diagnosed worker's verdict from the run's report.json: ``verdict`` is the kinds of its findings
+    (``runtime leak + module-graph retention``) or, without one, what the report says (``no significant
+    growth``, ``no snapshot pair``, …). Reads both report shapes: ``workers[]`` with ``findings[].kind``
+    (issue 11 onwards) and the earlier ``findings[]`` with one ``verdict`` per worker."""
     try:
         doc = json.loads((run_dir / "report.json").read_text())
     except (OSError, ValueError):
         return []
     out = []
+    if isinstance(doc.get("workers"), list):
+        for w in doc["workers"]:
+            kinds = sorted({KIND_WORDS.get(f.get("kind"), str(f.get("kind"))) for f in w.get("findings") or []})
+            verdict = " + ".join(kinds) if kinds else str(w.get("verdict") or "no finding")
+            out.append({"lane": w.get("lane"), "pid": w.get("pid"), "verdict": verdict,
+                        "titles": [f.get("title") for f in w.get("findings") or []],
+                        "snapshots": len(w.get("snapshots") or [])})
+        return out
     for f in doc.get("findings") or []:
         out.append({"lane": f.get("lane"), "pid": f.get("pid"), "verdict": f.get("verdict"),
                     "confidence": f.get("confidence"), "snapshots": len(f.get("snapshots") or []),
@@ -216,12 +232,18 @@ def fmt_mb(b: float) -> str:
     return f"{b / 1048576:.0f}MiB" if b < 10 * 1073741824 else f"{b / 1073741824:.1f}GiB"
 
 
+def _counts(xs: list) -> str:
+    return ",".join("–" if x is None else str(x) for x in xs)
+
+
 def verdict_key(v: list[dict]) -> str:
     """One run's verdicts as a stable text: per lane, the verdicts of its workers (PIDs differ run to run)."""
-    by_lane: dict[str, list[str]] = {}
+    by_lane: dict[str, dict[str, int]] = {}
     for f in v:
-        by_lane.setdefault(str(f["lane"]), []).append(str(f["verdict"]))
-    return "; ".join(f"{lane}: {', '.join(sorted(vs))}" for lane, vs in sorted(by_lane.items())) or "(no finding)"
+        c = by_lane.setdefault(str(f["lane"]), {})
+        c[str(f["verdict"])] = c.get(str(f["verdict"]), 0) + 1
+    return "; ".join(f"{lane}: " + ", ".join(f"{k}{f' ×{n}' if n > 1 else ''}" for k, n in sorted(c.items()))
+                     for lane, c in sorted(by_lane.items())) or "(no finding)"
 
 
 def summarize(results: list[dict]) -> list[dict]:
@@ -255,8 +277,11 @@ def summarize(results: list[dict]) -> list[dict]:
             "zero_byte_snapshots": sum(i["snapshots"]["zero_byte"] for i in inv),
             "per_worker": per_worker,
             "verdicts": sorted(set(verdicts)),
-            "failed_tests_plain": [p.get("counts", {}).get("tests", {}).get("failed", 0) for p in plain],
-            "failed_tests_investigate": [i.get("counts", {}).get("tests", {}).get("failed", 0) for i in inv],
+            # None: the run timed out (Vitest printed no summary)
+            "failed_tests_plain": [None if p["timed_out"] else p.get("counts", {}).get("tests", {}).get("failed", 0)
+                                   for p in plain],
+            "failed_tests_investigate": [None if i["timed_out"] else i.get("counts", {}).get("tests", {}).get("failed", 0)
+                                         for i in inv],
             "load_avg": [round(min(r["load_before"] for r in rs), 2), round(max(r["load_after"] for r in rs), 2)],
         })
     return rows
@@ -268,7 +293,7 @@ def table(rows: list[dict]) -> str:
     lines = [head]
     for r in rows:
         to = f" +{r['timeouts']} timeout" if r["timeouts"] else ""
-        pw = " | ".join(",".join(map(str, w)) for w in r["per_worker"]) or "-"
+        pw = " | ".join(",".join(map(str, w)) or "–" for w in r["per_worker"]) or "-"
         lines.append((
             r["suite"], r["load"],
             f"{fmt_s(r['plain_median'])} ({fmt_s(r['plain_range'][0])}–{fmt_s(r['plain_range'][1])})" if r["plain_median"] else "-",
@@ -278,7 +303,7 @@ def table(rows: list[dict]) -> str:
             f"{r['snapshots_median']:g}" if r["snapshots_median"] is not None else "-",
             f"{fmt_mb(r['snapshot_bytes_median'])} (max {fmt_mb(r['largest_snapshot'])})" if r["snapshot_bytes_median"] else "-",
             pw,
-            f"{','.join(map(str, r['failed_tests_plain']))}/{','.join(map(str, r['failed_tests_investigate']))}",
+            f"{_counts(r['failed_tests_plain'])}/{_counts(r['failed_tests_investigate'])}",
             f"{r['load_avg'][0]:.1f}–{r['load_avg'][1]:.1f}",
         ))
     widths = [max(len(str(l[i])) for l in lines) for i in range(len(head))]
@@ -289,8 +314,38 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def markdown(docs: list[dict]) -> str:
+    """The summaries of saved runs (``--report FILE…``) as one Markdown table, for docs/performance.md."""
+    lines = ["| suite | load | files | plain `vitest run` | `heaplens investigate` | ratio | snapshots (size) | "
+             "per worker | failed tests plain / heaplens | verdicts (distinct sets over the rounds) | load avg |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for doc in docs:
+        for r in summarize(doc["results"]):
+            files = (doc.get("suites", {}).get(r["suite"]) or {}).get("files", "")
+            to = f", {r['timeouts']} timed out" if r["timeouts"] else ""
+            inv = (f"{fmt_s(r['investigate_median'])} ({fmt_s(r['investigate_range'][0])}–"
+                   f"{fmt_s(r['investigate_range'][1])}{to})") if r["investigate_median"] else "-"
+            ratio = (f"{'≥ ' if r['timeouts'] else ''}{r['ratio_median']:.2f}× ({r['ratio_range'][0]:.2f}–"
+                     f"{r['ratio_range'][1]:.2f})") if r["ratio_median"] else "-"
+            pw = " · ".join(",".join(map(str, w)) or "–" for w in r["per_worker"]) or "-"
+            lines.append(" | ".join([
+                f"| {r['suite']}", r["load"], str(files),
+                f"{fmt_s(r['plain_median'])} ({fmt_s(r['plain_range'][0])}–{fmt_s(r['plain_range'][1])})",
+                inv, ratio,
+                f"{r['snapshots_median']:g} ({fmt_mb(r['snapshot_bytes_median'] or 0)}, largest {fmt_mb(r['largest_snapshot'])})",
+                pw,
+                f"{_counts(r['failed_tests_plain'])} / {_counts(r['failed_tests_investigate'])}",
+                " ‖ ".join(r["verdicts"]).replace("|", "/"),
+                f"{r['load_avg'][0]:.1f}–{r['load_avg'][1]:.1f} |",
+            ]))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--report"]:
+        print(markdown([json.loads(Path(f).read_text()) for f in argv[1:]]))
+        return 0
     extra: list[str] = []
     if "--" in argv:
         i = argv.index("--")

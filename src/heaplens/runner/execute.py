@@ -1041,7 +1041,13 @@ class LaneRunner:
     def totals(self) -> dict:
         total_delta = sum(f["delta"] for f in self.files)
         top = sorted((f for f in self.files if f["delta"] > 0), key=lambda f: -f["delta"])[: self.s.top]
-        return {"files": len(self.files), "peak": self.tree_peak, "peak_at": self.tree_peak_at,
+        # The lane's peak is its process tree's largest total RSS; the polls can miss a short suite entirely (a
+        # 0.5 s run between two polls), so it is never less than the largest RSS a worker reported itself.
+        peak, peak_at = self.tree_peak, self.tree_peak_at
+        for f in self.files:
+            if f["peak"] > peak:
+                peak, peak_at = f["peak"], f["file"]
+        return {"files": len(self.files), "peak": peak, "peak_at": peak_at,
                 "total_delta": total_delta, "top": [{"file": f["file"], "delta": f["delta"], "pid": f["pid"]} for f in top]}
 
     def _summary(self) -> None:
