@@ -70,6 +70,37 @@ def hl(*args, cwd: Path | None = None, env: dict | None = None, timeout: float =
                                        cp.stderr.decode("utf-8", "surrogateescape"))
 
 
+_BATCH = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from fuzz_driver import run_cli
+for argv in json.loads(sys.stdin.read()):
+    t = time.monotonic()
+    code, out, err, tb = run_cli(argv)
+    print(json.dumps({"code": code, "out": out, "err": err, "tb": tb, "seconds": time.monotonic() - t}), flush=True)
+"""
+
+
+def hl_each(argvs: list[list], timeout: float = 300) -> list[subprocess.CompletedProcess]:
+    """Each ``heaplens ARGV`` of ``argvs``, one after another in ONE child process (in-process through
+    ``heaplens.cli.main``, as the fuzz driver runs its cases, with strict UTF-8 streams and a per-command
+    alarm): a Python start per command is most of what a small snapshot costs. An exception out of
+    ``main`` comes back as a traceback on stderr and exit 1, so :func:`assert_clean` fails on it; a hang
+    (30 s) likewise. Each result's ``seconds`` is the command's own time."""
+    argvs = [[str(a) for a in argv] for argv in argvs]
+    cp = subprocess.run([sys.executable, "-c", _BATCH, str(HERE)], input=json.dumps(argvs), capture_output=True,
+                        text=True, env=env_clean(), timeout=timeout)
+    rows = [json.loads(line) for line in cp.stdout.splitlines() if line.startswith("{")]
+    assert len(rows) == len(argvs), f"the batch child died after {len(rows)} commands: {cp.stderr[-3000:]}"
+    done = []
+    for argv, r in zip(argvs, rows):
+        cp = subprocess.CompletedProcess(argv, 1 if r["tb"] else r["code"], r["out"],
+                                         r["err"] + (f"Traceback (in-process)\n{r['tb']}" if r["tb"] else ""))
+        cp.seconds = r["seconds"]
+        done.append(cp)
+    return done
+
+
 def assert_clean(cp: subprocess.CompletedProcess) -> None:
     """No traceback, nothing unprintable on stdout or stderr."""
     assert "Traceback" not in cp.stderr, cp.stderr[-3000:]

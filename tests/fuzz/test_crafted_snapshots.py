@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fuzz_helpers import assert_clean, hl, one_line_error, peak_rss
+from fuzz_helpers import assert_clean, hl_each, one_line_error, peak_rss
 
 from heaplens.errors import SnapshotError
 from heaplens.snapshot import read_snapshot
@@ -38,12 +38,17 @@ def dump(doc: dict, path: Path) -> Path:
     return path
 
 
-def all_commands(small, p: Path) -> list:
-    """(argv, result) for every command on ``p`` (as the AFTER file of the diffs)."""
+def commands(small, p: Path) -> list:
+    """Every command on ``p`` (as the AFTER file of the diffs)."""
     b = small["before"]
-    runs = [["diff", b, p], ["diff", "--by", "class", b, p], ["diff", "--ids", b, p], ["diagnose", b, p],
+    return [["diff", b, p], ["diff", "--by", "class", b, p], ["diff", "--ids", b, p], ["diagnose", b, p],
             ["diagnose", "--no-retainers", b, p]] + [[*c, p] for c in GRAPH]
-    return [(argv, hl(*argv)) for argv in runs]
+
+
+def all_commands(small, p: Path) -> list:
+    """(argv, result) for every command on ``p``, run in one child process (fuzz_helpers.hl_each)."""
+    runs = commands(small, p)
+    return list(zip(runs, hl_each(runs)))
 
 
 def reads_graph(argv) -> bool:
@@ -133,16 +138,17 @@ def test_lone_surrogate_in_a_string(small, tmp_path, escape):
     text = text.replace('"Object"', f'"Obj{escape}ect"')
     p = tmp_path / "surr.heapsnapshot"
     p.write_text(text)
-    for argv, cp in all_commands(small, p) + [(["top", "--format", "json", p], hl("top", "--format", "json", p)),
-                                                (["diff", "--format", "json"], hl("diff", "--format", "json", "--min-kb", "0",
-                                                                                   small["before"], p))]:
+    runs = commands(small, p) + [["top", "--format", "json", p],
+                                 ["diff", "--format", "json", "--min-kb", "0", small["before"], p]]
+    results = hl_each(runs)
+    for argv, cp in zip(runs, results):
         assert cp.returncode in (0, 2), (argv, cp.stderr[-2000:])
         assert_clean(cp)
         if argv[0] == "retainers" and "--class" in argv:
             continue  # there is no class "Object" any more
         assert cp.returncode == 0, (argv, cp.stderr[-2000:])
-    cp = hl("top", "--format", "json", p)
-    assert any(c["class"] == json.loads(f'"Obj{escape}ect"') for c in json.loads(cp.stdout)["classes"])
+    top = json.loads(results[-2].stdout)
+    assert any(c["class"] == json.loads(f'"Obj{escape}ect"') for c in top["classes"])
 
 
 # ---- item 10: corrupt edges -----------------------------------------------------------------------
