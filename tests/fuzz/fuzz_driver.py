@@ -5,7 +5,8 @@ in-process, one case after another, checking the contract of every case.
 
 Families: snapshot (mutations of a real snapshot), header (crafted headers), gzip (bombs, damage),
 special (FIFOs, devices, sockets, links), manifest (corrupt manifests edited by isolate / hotspots),
-record (corrupt run records read by diagnose / report). WORKDIR must hold the seed files made by
+record (corrupt run records read by diagnose / report), report (a corrupt cached report.json newer than
+its record, read by report / diagnose). WORKDIR must hold the seed files made by
 tests/fuzz/test_fuzz.py (``base.heapsnapshot``, ``before.heapsnapshot``, and for ``record`` a run).
 
 Case ``i`` of FAMILY uses ``random.Random(f"{SEED}:{FAMILY}:{i}")``: the same case is the same input on
@@ -488,8 +489,28 @@ def record_case(rnd, work: Path):
     return kind, argv, None
 
 
+def report_case(rnd, work: Path):
+    """A copy of a real run directory whose cached report (report.json, built by ``report --no-retainers``)
+    is corrupted and still newer than run.json, read by the commands that reuse it (item 6)."""
+    src = work / "run"
+    d = work / "case-report"
+    if d.exists():
+        shutil.rmtree(d)
+    shutil.copytree(src, d, symlinks=True)
+    report = d / "report.json"
+    text, kind = mutate_json_text(report.read_text(), rnd)
+    report.write_text(text, encoding="utf-8", errors="surrogatepass")
+    later = (d / "run.json").stat().st_mtime + 10
+    os.utime(report, (later, later))
+    argv = rnd.choice([["report", d, "--no-retainers"], ["report", d, "--no-retainers", "--format", "markdown"],
+                       ["report", d, "--no-retainers", "--format", "json"], ["report", d, "--no-retainers", "--format",
+                                                                            "html", "-o", work / "case-report.html"],
+                       ["diagnose", d, "--no-retainers"], ["diagnose", d, "--no-retainers", "--format", "json"]])
+    return kind, argv, None
+
+
 FAMILIES = {"snapshot": snapshot_case, "header": header_case, "gzip": gzip_case, "special": special_case,
-            "manifest": manifest_case, "record": record_case}
+            "manifest": manifest_case, "record": record_case, "report": report_case}
 
 
 def run_case(family: str, seed: str, i: int, work: Path) -> dict:

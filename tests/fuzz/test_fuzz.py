@@ -28,9 +28,9 @@ from helpers import NODE, plant
 DRIVER = Path(__file__).parent / "fuzz_driver.py"
 SEED = os.environ.get("HEAPLENS_FUZZ_SEED", "14")
 SCALE = float(os.environ.get("HEAPLENS_FUZZ_SCALE", "1"))
-# cases and seconds per family in `make test` (the seconds cap a loaded machine: ~1 minute in all)
-PLAN = {"snapshot": (300, 20), "header": (400, 12), "gzip": (60, 12), "special": (60, 6), "manifest": (500, 10),
-        "record": (80, 10)}
+# cases and seconds per family in `make test` (the seconds cap a loaded machine: ~45 s in all)
+PLAN = {"snapshot": (300, 12), "header": (400, 8), "gzip": (60, 8), "special": (60, 4), "manifest": (500, 6),
+        "record": (80, 8), "report": (80, 8)}
 
 
 @pytest.fixture(scope="session")
@@ -100,6 +100,9 @@ def run_dir(work) -> Path:
     assert cp.returncode == 0, cp.stdout[-3000:] + cp.stderr[-3000:]
     (rec,) = runs.glob("*/run.json")
     shutil.copytree(rec.parent, work / "run", symlinks=True)
+    cp = subprocess.run([sys.executable, "-m", "heaplens", "report", str(work / "run"), "--no-retainers",
+                         "--format", "json"], capture_output=True, text=True, timeout=600, env=env_clean())
+    assert cp.returncode == 0 and (work / "run" / "report.json").is_file(), cp.stderr[-3000:]  # the cache
     return work / "run"
 
 
@@ -107,3 +110,36 @@ def run_dir(work) -> Path:
 def test_fuzz_records(run_dir, work):
     results, seconds = run_family("record", work)
     report("record", results, seconds, work)
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_fuzz_cached_reports(run_dir, work):
+    """Item 6: a damaged report.json (the cache) is rebuilt or refused in one line, never a traceback."""
+    results, seconds = run_family("report", work)
+    report("report", results, seconds, work)
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+@pytest.mark.parametrize("damage", ["worker-is-a-list", "lanes-junk", "run-junk"])
+def test_a_damaged_cached_report_is_rebuilt(run_dir, tmp_path, damage):
+    """Item 6, the case the fuzz family found first: report.json still parses, still says it was produced the
+    same way and is newer than run.json, but a worker is a list: rendered as it was, that was a TypeError."""
+    d = tmp_path / "run"
+    shutil.copytree(run_dir, d, symlinks=True)
+    good = subprocess.run([sys.executable, "-m", "heaplens", "report", str(d), "--no-retainers"], capture_output=True,
+                          text=True, timeout=600, env=env_clean())
+    assert good.returncode == 0, good.stderr
+    doc = json.loads((d / "report.json").read_text())
+    if damage == "worker-is-a-list":
+        doc["workers"] = [[1, 2]] + doc["workers"]
+    elif damage == "lanes-junk":
+        doc["lanes"] = [{"name": None, "summary": 5}]
+    else:
+        doc["run"]["versions"] = "x"
+    (d / "report.json").write_text(json.dumps(doc))
+    later = (d / "run.json").stat().st_mtime + 10
+    os.utime(d / "report.json", (later, later))
+    cp = subprocess.run([sys.executable, "-m", "heaplens", "report", str(d), "--no-retainers"], capture_output=True,
+                        text=True, timeout=600, env=env_clean())
+    assert cp.returncode == 0 and "Traceback" not in cp.stderr, cp.stderr[-3000:]
+    assert cp.stdout == good.stdout  # rebuilt: the same report as before the damage
