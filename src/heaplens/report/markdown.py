@@ -67,7 +67,8 @@ def render(doc: dict, *, color: bool | None = None) -> str:
     out = [f"## heaplens report — run `{run.get('run_id')}`", ""]
     v = run.get("versions") or {}
     status = run.get("status_text") or f"{run.get('status')} (exit {run.get('exit_code')})"
-    out.append(f"- status: **{_esc(status)}**; Vitest {v.get('vitest')}, "
+    word, _, rest = status.partition(" ")
+    out.append(f"- status: **{_esc(word)}** {_esc(rest)}; Vitest {v.get('vitest')}, "
                f"Node {v.get('node')}, {v.get('package_manager')}")
     out.append(f"- reproduce: {_code(doc['reproduce'])}")
     verdicts = ", ".join(f"{k}: {n}" for k, n in sorted(doc.get("verdicts", {}).items())) or "no workers investigated"
