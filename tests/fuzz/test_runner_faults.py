@@ -144,3 +144,68 @@ def test_kill_9_of_heaplens_takes_the_run_with_it(tmp_path, version):
     assert cp.returncode == 0 and "abandoned" in cp.stdout, cp.stdout + cp.stderr
     doc = json.loads(hl("diagnose", run.name, "--format", "json", cwd=suite).stdout)
     assert doc["status"] == "abandoned"
+
+
+# ---- item 13: the lockfile's package manager is not installed ------------------------------------------
+
+FAST_TEST = """import {{ test, expect }} from 'vitest';
+test('fast {i}', () => {{ expect({i}).toBe({i}); }});
+"""
+
+
+def _path_without(*tools: str) -> str:
+    """$PATH without the directories that hold any of ``tools`` (node and npm stay)."""
+    keep = []
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        if d and not any(os.path.exists(os.path.join(d, t)) for t in tools):
+            keep.append(d)
+    return os.pathsep.join(keep)
+
+
+@pytest.mark.parametrize("lockfile,pm", [("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn")])
+def test_a_lockfile_whose_package_manager_is_missing_runs_the_installed_vitest(tmp_path, lockfile, pm):
+    """node_modules installed by npm, a pnpm (yarn) lockfile, no pnpm (yarn) on PATH: the lanes run the
+    installed Vitest with Node, said once, no traceback."""
+    suite = make_suite(tmp_path / "suite", "v5", {f"f{i}.test.js": FAST_TEST.format(i=i) for i in range(3)},
+                       lockfile=lockfile)
+    path = _path_without(pm)
+    assert shutil.which(pm, path=path) is None and shutil.which("node", path=path)
+    cp = hl("run", "--workers", "1", cwd=suite, env={"PATH": path}, timeout=300)
+    assert "Traceback" not in cp.stdout + cp.stderr  # (Vitest's own colours pass through: not assert_clean)
+    assert cp.returncode == 0, cp.stdout[-3000:] + cp.stderr[-3000:]
+    said = [line for line in (cp.stdout + cp.stderr).splitlines() if f"{pm} is not on PATH" in line]
+    assert len(said) == 1 and "node_modules" in said[0], said
+    (run,) = (suite / ".heaplens" / "runs").iterdir()
+    rec = json.loads((run / "run.json").read_text())
+    assert rec["status"] == "passed" and rec["lanes"], rec["status"]
+    lane = next(iter(rec["lanes"].values()))
+    assert lane["argv"][0].endswith("node") and "vitest" in lane["argv"][1], lane["argv"][:3]
+    assert any(pm in n and "not on PATH" in n for n in rec["plan"]["notes"]), rec["plan"]["notes"]
+
+
+def test_a_lane_that_cannot_start_is_one_line(tmp_path, monkeypatch, capsys):
+    """When the lane's command cannot be made at all (here: no package manager and no installed bin, forced),
+    the lane fails with one line and a recorded fault, the run goes on to its record: no traceback."""
+    from heaplens.cli import main
+    from heaplens.runner import vitest
+    from heaplens.runner.vitest import VitestError
+
+    suite = make_suite(tmp_path / "suite", "v5", {f"f{i}.test.js": FAST_TEST.format(i=i) for i in range(2)},
+                       lockfile="pnpm-lock.yaml")
+
+    def cannot(self):
+        raise VitestError("the suite uses pnpm (from its lockfile) but pnpm is not on PATH")
+
+    monkeypatch.setattr(vitest.Suite, "exec_prefix", cannot)
+    monkeypatch.chdir(suite)
+    monkeypatch.setenv("HEAPLENS_PROGRESS", "0")
+    code = main(["run", "--workers", "1"])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err, err[-3000:]
+    assert code == 1
+    lines = [line for line in (out + err).splitlines() if "cannot start" in line]
+    assert len(lines) == 1 and "pnpm is not on PATH" in lines[0], out + err
+    (run,) = (suite / ".heaplens" / "runs").iterdir()
+    rec = json.loads((run / "run.json").read_text())
+    (lane,) = rec["lanes"].values()
+    assert rec["status"] == "failed" and lane["faults"][0]["kind"] == "cannot-start"
