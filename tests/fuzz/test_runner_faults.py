@@ -209,3 +209,46 @@ def test_a_lane_that_cannot_start_is_one_line(tmp_path, monkeypatch, capsys):
     rec = json.loads((run / "run.json").read_text())
     (lane,) = rec["lanes"].values()
     assert rec["status"] == "failed" and lane["faults"][0]["kind"] == "cannot-start"
+
+
+# ---- item 9: two concurrent runs share one --snapshot-dir ---------------------------------------------
+
+LEAK_TEST = """import {{ test }} from 'vitest';
+globalThis.__kept ??= [];
+test('leaks {i}', async () => {{
+  for (let k = 0; k < 5000; k++) globalThis.__kept.push({{ k, pad: 'x'.repeat(200) + k }});
+  await new Promise((r) => setTimeout(r, 1500));
+}});
+"""
+
+
+def test_concurrent_runs_sharing_a_snapshot_dir_keep_their_files_apart(tmp_path):
+    """The README's shared-directory recipe: two runs at once, same --snapshot-dir, same lane name (so the same
+    <dir>/<lane>/), boundary snapshots and interval signals. Each record lists only its own workers' files,
+    diagnose names only its own workers, and nothing of either run is deleted."""
+    shared = tmp_path / "snaps"
+    suites = [make_suite(tmp_path / f"suite{k}", "v5", {f"l{i}.test.js": LEAK_TEST.format(i=i) for i in range(3)})
+              for k in (1, 2)]
+    for s in suites:
+        (s / "vitest.config.js").write_text("export default { test: { isolate: false } }\n")
+    procs = [start(["run", "--workers", "1", "--snapshots", "--snapshot-interval", "1", "--snapshot-dir", shared], s)
+             for s in suites]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, out[-3000:] + err[-3000:]
+        assert "Traceback" not in err
+    on_disk = {str(f) for f in shared.rglob("*.heapsnapshot")}
+    mine = []
+    for s in suites:
+        (run,) = (s / ".heaplens" / "runs").iterdir()
+        rec = json.loads((run / "run.json").read_text())
+        (lane,) = rec["lanes"].values()
+        pids = {w.split(".")[0] for w in lane["workers"]}
+        files = set(lane["snapshots"]["files"])
+        assert files, "no snapshot written"
+        assert all(Path(f).name.split(".")[3] in pids for f in files), (pids, files)
+        mine.append(files)
+        doc = json.loads(hl("diagnose", run, "--no-retainers", "--format", "json", cwd=s).stdout)
+        assert {str(w["pid"]) for w in doc["workers"]} <= pids
+    assert not mine[0] & mine[1]
+    assert mine[0] | mine[1] == on_disk, "a run's snapshots were deleted, or a file belongs to neither"
