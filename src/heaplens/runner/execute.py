@@ -34,6 +34,7 @@ from ..units import fmt_elapsed, fmt_size
 from .plan import Lane
 from .seam import Suite
 from .suite import LaneSetup
+from .watchdog import Guard
 
 OOM_PATTERNS = (
     "JavaScript heap out of memory",
@@ -315,16 +316,20 @@ class LaneRunner:
         self.status = "running"
         self._samples_fh = open(self.samples_path, "w", buffering=1)
         log = open(self.log_path, "wb")
+        guard = Guard(cleanup=[self.config_dir])  # a killed heaplens takes the lane with it (runner/watchdog.py)
+        guard.start()
         try:
             self.proc = subprocess.Popen(
                 self.argv, cwd=self.suite.root, env=env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
             )
         except OSError as exc:
+            guard.release()
             say(f"[heaplens] done {self.lane.name} code=127 elapsed=0ms ({exc})")
             self.exit_code, self.status = 127, "failed"
             log.close()
             return
+        guard.watch(self.proc.pid)
         self.seen_pids.add(self.proc.pid)
         pump = threading.Thread(target=self._pump, args=(log,), daemon=True)
         pump.start()
@@ -334,6 +339,7 @@ class LaneRunner:
             self._kill_all()  # never leave a lane running behind a failed watcher
             raise
         finally:
+            guard.release()
             pump.join(timeout=10)
             log.close()
             self._samples_fh.close()
