@@ -230,3 +230,43 @@ def test_buffers_in_a_module_array(tmp_path):
     # context, so no variable names it — it is still the holder (not the runner's state)
     assert f["holder"]["type"] == "Array" and cls(f, "Buffer")["count"] == 200
     assert "unnamed Array (kept on the stack of running code)" in f["title"] and f["fix"]["kind"] == "array-clear"
+
+
+@pytest.fixture(scope="module")
+def late(tmp_path_factory) -> dict:
+    """`late 5 20000`: src/ledger.js is first loaded after the first snapshot, by test file 0 (20,000
+    postings), then the second snapshot, then test files 1-4 (80,000 postings), then the third."""
+    d = tmp_path_factory.mktemp("late")
+    info = json.loads(run_node(PLANT, "late", d, "5", "20000").stdout.strip().splitlines()[-1])
+    info["dir"] = d
+    return info
+
+
+def _findings(*args) -> list[dict]:
+    cp = heaplens("diagnose", *args, "--format", "json", cwd=FIXTURE)
+    assert cp.returncode == 0, cp.stderr
+    [w] = json.loads(cp.stdout)["workers"]
+    return w["findings"]
+
+
+def test_a_module_loaded_after_the_first_snapshot_leaks_through_its_variable(late):
+    """The verdict does not depend on where the first snapshot falls: the ledger's module is new at the
+    first snapshot, but `entries` exists at the second and keeps growing after it — a runtime leak held by
+    `entries`, its growth counted from the second snapshot, exactly as the pair (second, third) says."""
+    s0, s1, s2 = late["files"]
+    [f] = _findings("--lane-dir", late["dir"])  # all three snapshots of the worker
+    h = f["holder"]
+    assert (f["kind"], h["kind"], h["variable"], h["file"], h["line"], h["type"]) == (
+        "runtime-leak", "variable", "entries", "src/ledger.js", 11, "Array")
+    assert f["fix"]["kind"] == "array-clear" and "entries.length = 0" in f["fix"]["text"]
+    # every posting is in the cause; the growth is what came after the second snapshot (80,000 of 100,000)
+    assert cls(f, "LedgerEntry")["count"] == late["expect"]["first"] + late["expect"]["later"]
+    entry = cls(f, "LedgerEntry")["size"] / cls(f, "LedgerEntry")["count"]
+    assert f["retained_growth"] < f["new_bytes"]
+    [since] = _findings(s1, s2)  # the pair that starts where the holder exists
+    assert (since["kind"], since["holder"]["variable"], since["fix"]["kind"]) == ("runtime-leak", "entries",
+                                                                                 "array-clear")
+    assert cls(since, "LedgerEntry")["count"] == late["expect"]["later"]
+    assert abs(f["retained_growth"] - since["retained_growth"]) <= 0.02 * since["retained_growth"]
+    assert f["retained_growth"] >= late["expect"]["later"] * entry
+    assert any("first seen at snapshot 2 of 3" in e for e in f["evidence"])

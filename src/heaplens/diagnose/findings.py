@@ -46,6 +46,7 @@ class Context:
     trend: dict = field(default_factory=dict)  # cause key → bytes present at each snapshot
     traced: bool = False  # the worker has per-file trace entries
     trend_files: list[int] = field(default_factory=list)  # files completed in each interval of the trend
+    trend_marks: list[float] = field(default_factory=list)  # when each snapshot of the trend was written (epoch s)
 
 
 def fmt(n: float | None, signed: bool = True) -> str:
@@ -133,9 +134,10 @@ def _overlapping(ctx: Context) -> list[str]:
     return [f["file"] for f in ctx.files_all if id(f) not in out and f.get("file")]
 
 
-def _interval_files(ctx: Context) -> list[str]:
-    """The files that ran between the snapshots, largest heap growth first."""
-    fs = sorted(ctx.files_between, key=lambda f: -(heap_growth(f) or 0))
+def _interval_files(ctx: Context, since: float | None = None) -> list[str]:
+    """The files that ran between the snapshots (that ended after ``since``), largest heap growth first."""
+    fs = [f for f in ctx.files_between if since is None or (f.get("end_ms") or 0) / 1000 > since]
+    fs = sorted(fs, key=lambda f: -(heap_growth(f) or 0))
     return [f["file"] for f in fs if f.get("file")]
 
 
@@ -215,9 +217,13 @@ def _finding(c: Cause, pa: PairAnalysis, ctx: Context, rules: Rules, limit: int,
              per_worker: int | None) -> dict:
     # the retained growth: what the holder gained minus what it lost (a cache that replaces entries does
     # not grow); the trend and the confidence look at the new objects themselves
-    b = max(c.bytes - c.freed, 0)
-    per_file = b / max(n_between, 1) if n_between is not None else None
+    # a holder first seen at a snapshot in between (its module was loaded after the earlier snapshot):
+    # its growth is counted from there — what it held then is not growth it was seen to make
+    b = max(c.bytes - c.initial - c.freed, 0)
     trend = ctx.trend.get(c.key)
+    if c.first and trend and len(ctx.trend_files) == len(trend) - 1:
+        n_between = sum(ctx.trend_files[c.first:])
+    per_file = b / max(n_between, 1) if n_between is not None else None
     stopped = False
     if trend and len(trend) >= 3 and len(ctx.trend_files) == len(trend) - 1:
         # the last intervals in which at least one file ran added nothing, earlier ones did: a one-time growth
@@ -353,7 +359,9 @@ def _files_adding(c: Cause, ctx: Context, pa: PairAnalysis) -> list[str]:
         return files + _like_outside(files, ctx)
     # the test files whose functions are among the new objects; else the files that ran in between (the
     # trace, largest heap growth first; without a trace, the test modules evaluated in between)
-    return (_test_files(c.scripts, ctx) or _interval_files(ctx) or _test_files(pa.new_modules, ctx)
+    # (a holder first seen at a snapshot in between: the files that ran after the snapshot before it)
+    since = ctx.trend_marks[c.first - 1] if c.first and len(ctx.trend_marks) > c.first else None
+    return (_test_files(c.scripts, ctx) or _interval_files(ctx, since) or _test_files(pa.new_modules, ctx)
             or _overlapping(ctx))
 
 
@@ -420,6 +428,11 @@ def _evidence(c: Cause, pa: PairAnalysis, holder: dict, ctx: Context, trend) -> 
               f"worker's new objects) — {top}")
     made = ", ".join(f"{k} {fmt(v, signed=False)}" for k, v in sorted(c.categories.items(), key=lambda kv: -kv[1]))
     ev.append(f"made of: {made}")
+    if c.first:
+        n = len(trend) if trend else c.first + 2
+        ev.append(f"its holder did not exist at the first snapshot (its module was first loaded later): first seen "
+                  f"at snapshot {c.first + 1} of {n}, holding {fmt(c.initial, signed=False)} then — the growth is "
+                  f"counted from there ({fmt(max(c.bytes - c.initial - c.freed, 0))})")
     if c.freed:
         ev.append(f"the same holder lost {fmt(c.freed, signed=False)} of objects the earlier snapshot had: it grew "
                   f"{fmt(max(c.bytes - c.freed, 0))} net")
