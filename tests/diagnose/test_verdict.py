@@ -86,6 +86,7 @@ def test_mixed_array_leak_and_module_graph_are_two_findings(planted):
         "orders", "Array", "src/orders.js", 10)
     assert cls(leak, "Order")["count"] == info["expect"]["orders"]
     assert leak["fix"]["kind"] == "array-clear" and "orders.length = 0" in leak["fix"]["text"]
+    assert ".clear()" not in leak["fix"]["text"]  # an Array has none
     mg = next(f for f in w["findings"] if f["kind"] == "module-graph")
     assert mg["holder"]["kind"] == "module-registry" and mg["fix"]["kind"] == "isolate"
     generated = [m for m in mg["modules"] if m["url"].startswith("src/generated/")]
@@ -104,6 +105,19 @@ def test_new_module_instances_only(planted):
     b, a = w["growth"]["module_records"]
     assert a - b >= 2 * info["expect"]["modules"]  # an EvaluatedModuleNode and its namespace each
     assert f["fix"]["kind"] == "isolate"
+
+
+def test_an_object_used_as_a_map_is_emptied_by_deleting_its_keys(planted):
+    """The fix fits the holder's type: a plain object has no `clear()`."""
+    info = planted("objectmap", 30000)
+    w = info["worker"]
+    assert [f["kind"] for f in w["findings"]] == ["runtime-leak"], w["verdict"]
+    f = w["findings"][0]
+    h = f["holder"]
+    assert (h["variable"], h["type"], h["file"], h["line"]) == ("handlersById", "Object", "src/registry.js", 9)
+    assert cls(f, "Handler")["count"] == info["expect"]["handlers"]
+    assert f["fix"]["kind"] == "map-clear" and ".clear()" not in f["fix"]["text"]
+    assert "delete handlersById[k]" in f["fix"]["text"] and f["fix"]["where"] == "src/registry.js:9"
 
 
 def test_buffers_held_by_an_old_array_are_external_memory(planted):
@@ -259,6 +273,7 @@ def test_a_module_loaded_after_the_first_snapshot_leaks_through_its_variable(lat
     assert (f["kind"], h["kind"], h["variable"], h["file"], h["line"], h["type"]) == (
         "runtime-leak", "variable", "entries", "src/ledger.js", 11, "Array")
     assert f["fix"]["kind"] == "array-clear" and "entries.length = 0" in f["fix"]["text"]
+    assert ".clear()" not in f["fix"]["text"]
     # every posting is in the cause; the growth is what came after the second snapshot (80,000 of 100,000)
     assert cls(f, "LedgerEntry")["count"] == late["expect"]["first"] + late["expect"]["later"]
     entry = cls(f, "LedgerEntry")["size"] / cls(f, "LedgerEntry")["count"]

@@ -82,6 +82,7 @@ class Cause:
     first: int = 0  # the first snapshot that has its holder (0: the earlier one; k: the k-th in between)
     initial: int = 0  # bytes its holder already had at that snapshot (new in the pair, not growth after it)
     trend: list[int] = field(default_factory=list)  # bytes of its new objects present at each snapshot
+    inner: tuple[HolderName, int] | None = None  # module-graph: a new variable keeping most of it, its bytes
 
 
 @dataclass
@@ -397,6 +398,7 @@ def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, prog
     for c in out:
         if c.kind == "module-graph":
             _modules(g, c, new, rules, root)
+            _inner_holder(g, c, new, cat, rules)
     pa = PairAnalysis(before="", after="", pid=None, new_count=int(len(new)), new_bytes=total,
                       old_count=int(old.sum()), nodes_before=0, nodes_after=g.n, causes=out, other=other,
                       module_records_before=0, module_records_after=0)
@@ -676,6 +678,25 @@ def _modules(g: HeapGraph, c: Cause, new, rules: Rules, root: str | None) -> Non
             if imp not in m.importers:
                 m.importers.append(imp)
     c.modules = sorted(by_url.values(), key=lambda m: -m.retained)
+
+
+def _inner_holder(g: HeapGraph, c: Cause, new, cat, rules: Rules) -> None:
+    """Module-graph growth most of which one new data object keeps (a module-level collection of a module
+    loaded between the snapshots): named, so the finding can say what the pair cannot tell — whether that
+    collection grew after its module was loaded (a runtime leak) or came with it."""
+    if c.nodes is None or not c.bytes:
+        return
+    data = new[c.nodes][cat[c.nodes] == CATEGORIES.index("data")]
+    if not len(data):
+        return
+    ret = np.asarray(g.retained)[data]
+    i = int(np.argmax(ret))
+    if ret[i] < 0.5 * c.bytes:
+        return
+    k = int(data[i])
+    hn = name_holder(g, int(g.dom[k]), k, rules, set())
+    if hn.variable and hn.anchor is not None and not hn.anchor.tool:
+        c.inner = (hn, int(min(ret[i], c.bytes)))
 
 
 def _string_prop(g: HeapGraph, k: int, props: list[str]) -> str | None:

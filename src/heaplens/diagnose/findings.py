@@ -386,14 +386,24 @@ def _fix(c: Cause, holder: dict, ctx: Context, rules: Rules, pa: PairAnalysis) -
     unnamed = not (holder.get("access") or holder.get("variable"))
     if unnamed and kind in ("array-clear", "map-clear"):
         text = (f"no variable names the {holder.get('type') or 'object'} that keeps them (see the chain in the "
-                "evidence): empty it after each test (" + ("`length = 0`" if kind == "array-clear" else "`clear()`")
+                "evidence): empty it after each test (" + ("`length = 0`" if kind == "array-clear" else "`clear()`"
+                                                           if holder.get("type") in ("Map", "Set") else "delete its keys")
                 + ") or stop keeping the objects")
     elif kind == "array-clear":
         base = name[:-2] if name.endswith("[]") else name
         text = (f"empty `{name}`{at} after each test (`{base}.length = 0` or `splice(0)` in afterEach), or "
                 "bound it (drop old entries)")
-    elif kind == "map-clear":
+    elif kind == "map-clear" and holder.get("type") in ("Map", "Set"):
         text = f"clear `{name}`{at} after each test (`{name}.clear()` in afterEach), or bound it (an LRU / a size cap)"
+    elif kind == "map-clear" and holder.get("type") in ("WeakMap", "WeakSet"):
+        text = (f"`{name}`{at} is a {holder['type']} (it has no `clear()`): replace it after each test "
+                f"(`{name} = new {holder['type']}()`), or release what keeps its keys")
+    elif kind == "map-clear" and holder.get("type") == "Object":
+        text = (f"empty `{name}`{at} after each test (an object used as a map: `for (const k of Object.keys({name})) "
+                f"delete {name}[k]` in afterEach, or a Map with `clear()`), or bound it")
+    elif kind == "map-clear":
+        text = (f"empty the collection `{name}` ({holder.get('type') or 'object'}){at} keeps after each test, in "
+                "afterEach, or bound it (see the chain in the evidence)")
     elif kind == "remove-listener":
         ev = "/".join(c.events[:3]) or "the event"
         owner = holder.get("variable") or "the emitter"
@@ -440,6 +450,16 @@ def _evidence(c: Cause, pa: PairAnalysis, holder: dict, ctx: Context, trend) -> 
         b, a = pa.module_records_before, pa.module_records_after
         ev.append(f"module records in the heap: {b:,} → {a:,} ({a - b:+,}); {len(c.modules)} new module instance(s) "
                   f"of {len({m.url for m in c.modules})} module(s)")
+        if c.inner is not None:
+            hn, kept = c.inner
+            file = relative(hn.file, ctx.root)
+            line = declaration_line(source_path(hn.file, ctx.root), hn.variable.split(".")[-1]) if hn.file else None
+            at = f"{file}:{line}" if file and line else file or "a new module"
+            ev.append(f"{fmt(kept, signed=False)} of it ({100 * kept / c.bytes:.0f} %) is kept by "
+                      f"`{hn.access or hn.variable}` ({at}, {hn.type}), new with its module: a module's code does not "
+                      f"grow once it is loaded — if `{hn.access or hn.variable}` grows with every file that uses it, "
+                      "this is a runtime leak held by it; a snapshot after the module was first loaded (and before "
+                      "the last) tells, and this pair has none")
         multi = [m for m in c.modules if m.instances > 1]
         if multi:
             ev.append("modules evaluated more than once: " + ", ".join(
