@@ -292,7 +292,7 @@ def _tool_node(g: HeapGraph, k: int, rules: Rules) -> bool:
         url = _context_url(g, k)
         return url is not None and rules.tool_script(url)
     name = g.class_label(k)
-    return rules.module_record(name) or name in ("BuiltinModule", "ModuleCacheMap", "VitestEvaluatedModules")
+    return rules.module_record(name) or rules.registry(name)
 
 
 def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 4000):
