@@ -544,8 +544,11 @@ def name_spies(g: HeapGraph, hn: HolderName, fns) -> None:
 
 
 def _property_name(g: HeapGraph, k: int) -> str | None:
-    """The name of a property that holds ``k`` (an object's, not the global's, not a function's own)."""
+    """The name of a property that holds ``k`` (an object's, not the global's, not a function's own): of
+    several, the one whose object is nearest to the roots (a spy is held by its mocked module's exports
+    and also by the `{Mock}` object that named it inside the mock library — in no fixed order)."""
     rfirst, redge = g.reverse
+    best = None
     for j in range(int(rfirst[k]), min(int(rfirst[k + 1]), int(rfirst[k]) + 2000)):
         e = int(redge[j])
         if g.edge_type(e) != "property":
@@ -554,8 +557,11 @@ def _property_name(g: HeapGraph, k: int) -> str | None:
         src = g.source_of_edge(e)
         if (IDENTIFIER.fullmatch(name) and name not in FUNCTION_PROPS and not is_global(g, src)
                 and int(g.ntype[src]) != g.nt.get("closure", -1) and not _is_context(g, src)):
-            return name
-    return None
+            d = int(g.distance[src])
+            d = d if d >= 0 else 1 << 30
+            if best is None or d < best[0]:
+                best = (d, name)
+    return best[1] if best else None
 
 
 def _kind(g: HeapGraph, below: list[Step], anchor: Anchor | None, rules: Rules,
