@@ -538,6 +538,14 @@ def name_spies(g: HeapGraph, hn: HolderName, fns) -> None:
             if name:
                 names[name] = names.get(name, 0) + 1
                 spy = spy if spy is not None else f
+    if not names:  # no new spy among them: the holder is an older spy (a mocked module the worker reuses)
+        for f in (hn.owner, hn.node):
+            if f is not None and int(g.ntype[f]) == g.nt.get("closure", -1) and any(
+                    g.edge_name(e) in ("mock", "mockState") for e in range(int(g.first[f]), int(g.first[f + 1]))):
+                name = _property_name(g, f)
+                if name:
+                    names[name], spy = 1, f
+                    break
     if names:
         hn.variable = hn.access = max(names.items(), key=lambda kv: kv[1])[0]
         hn.owner = spy
