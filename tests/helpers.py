@@ -80,15 +80,15 @@ def node_binary(version: str) -> Path:
     return exe
 
 
-def npm_ci(d: Path) -> Path:
-    """``npm ci`` a fixture suite once (when its ``node_modules/vitest`` is missing); skip without npm
+def npm_ci(d: Path, runner: str = "vitest") -> Path:
+    """``npm ci`` a fixture suite once (when its ``node_modules/<runner>`` is missing); skip without npm
     locally, fail in CI."""
     npm = shutil.which("npm")
     if npm is None or NODE is None:
         if os.environ.get("CI") == "true":
             pytest.fail("node/npm are not on PATH; these tests need them")
         pytest.skip("node/npm are not installed")
-    if not (d / "node_modules" / "vitest" / "package.json").is_file():
+    if not (d / "node_modules" / runner / "package.json").is_file():
         cp = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=d,
                             capture_output=True, text=True, timeout=600)
         if cp.returncode != 0:

@@ -91,7 +91,7 @@ def suite(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def leak_doc(suite, tmp_path_factory) -> dict:
     runs = tmp_path_factory.mktemp("html-runs-leak")
-    cp = _heaplens("run", "suite/basic", "--workers", "1", "--snapshot-interval", "1", cwd=suite, runs=runs)
+    cp = _heaplens("run", "suite/basic", "--workers", "1", "--snapshots", cwd=suite, runs=runs)
     assert cp.returncode == 0, cp.stdout[-3000:] + cp.stderr
     return build(_run_dir(runs))
 
@@ -268,7 +268,7 @@ def test_leak_report_in_chromium(leak_doc, tmp_path):
     assert page.count(r'<rect class="span hl"') == len(hl)
     # the seed's six things are on the page, the finding with its severity, confidence, holder and fix
     text = page.dom
-    assert "heaplens run suite/basic --workers 1 --snapshot-interval 1 --lane unit-fast" in text
+    assert "heaplens run suite/basic --workers 1 --snapshots --lane unit-fast" in text
     assert f"pid <code>{w['pid']}</code>" in text
     assert Path(w["before"]).name in text and Path(w["after"]).name in text
     assert page.count(r'<div class="finding kind-runtime-leak sev-(?:mild|moderate|severe)">') == len(w["findings"])

@@ -46,7 +46,7 @@ def test_report_markdown_has_the_six_items(leak_run, tmp_path):
                  "4. **Findings**", "runtime leak held by \\`sessionCache\\` (src/cache.js:1)",
                  "fix (`map-clear`)", "6. **Verified:**"):
         assert item in md, item
-    assert "heaplens run --workers 1 --snapshot-interval 2 --lane unit-fast" in md
+    assert "heaplens run --workers 1 --snapshots --lane unit-fast" in md
     assert "SessionRecord" in md
     # appended to the job summary, after what was there
     assert summary.read_text() == "earlier step\n" + md
@@ -140,6 +140,9 @@ def test_growth_after_the_last_snapshot_is_said(leak_run):
     rec = RunRecord.load(leak_run["run"])
     [(name, lane)] = rec.lanes.items()
     [(key, snaps)] = worker_snapshots(lane).items()
+    # by design, not by timing: the first file's collection and end, the last file's end (never budgeted)
+    written = [(w.reason, w.at) for w in lane.snapshots.written]
+    assert written[:2] == [("first", "collected"), ("first", "end")] and written[-1][0] == "last", written
     assert len(snaps) >= 3, snaps
     files = sorted((f.to_json() for f in lane.files), key=lambda f: f["end_ms"])
     _paths, times = _snapshot_entries(lane)

@@ -34,6 +34,15 @@ def v3() -> Path:
     return _install(FIXTURES / "v3")
 
 
+@pytest.fixture(scope="session")
+def jest29() -> Path:
+    return npm_ci(FIXTURES / "jest29", "jest")
+
+
+@pytest.fixture(scope="session")
+def jest30() -> Path:
+    return npm_ci(FIXTURES / "jest30", "jest")
+
 
 # The fixture suites (and their node_modules) hold no pytest tests.
 collect_ignore_glob = ["fixtures/*"]

@@ -28,7 +28,7 @@ class Command(BaseCommand):
                 "heaplens investigate --format markdown >> $GITHUB_STEP_SUMMARY")
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
-        p.usage = "heaplens investigate [PATH …] [run options] [--apply] [--verify] [-- VITEST ARGS …]"
+        p.usage = "heaplens investigate [PATH …] [run options] [--apply] [--verify] [-- RUNNER ARGS …]"
         add_run_arguments(p)
         p.add_argument("--apply", action="store_true", help="apply the isolation patch to the behavior manifest")
         p.add_argument("--verify", action="store_true", help="rerun what the fix touched and compare (heaplens verify)")

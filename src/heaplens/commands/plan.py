@@ -6,20 +6,31 @@ import argparse
 import json
 import sys
 
-from ..runner.options import argtype, parse_lanes, parse_nonneg_float, parse_pool, parse_pos_int, parse_shard
+from ..runner.options import (
+    argtype,
+    parse_lanes,
+    parse_nonneg_float,
+    parse_pool,
+    parse_pos_int,
+    parse_runner,
+    parse_shard,
+)
 from . import BaseCommand, add_format
 
 
 def add_plan_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="*", metavar="PATH", help="test files or directories (Vitest filters); default: all")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="test files or directories (the runner's filters); default: all")
     p.add_argument("--root", metavar="DIR", help="the suite root (default: nearest package.json upwards)")
-    p.add_argument("--config", metavar="FILE", help="the suite's Vitest config (default: Vitest's own lookup)")
+    p.add_argument("--runner", type=argtype(parse_runner), metavar="vitest|jest",
+                   help="the suite's test runner (default: detected from its config files and package.json)")
+    p.add_argument("--config", metavar="FILE", help="the suite's Vitest or Jest config (default: the runner's own lookup)")
     p.add_argument("--workers", type=argtype(parse_pos_int), metavar="N",
                    help="--maxWorkers for every lane (default: the suite's config)")
     p.add_argument("--pool", type=argtype(parse_pool), metavar="POOL",
-                   help="forks, threads, vmForks or vmThreads for the shared lanes (default: the suite's config)")
+                   help="Vitest: forks, threads, vmForks or vmThreads for the shared lanes (default: the suite's config)")
     p.add_argument("--isolate", action=argparse.BooleanOptionalAction, default=None,
-                   help="isolate each test file in the shared lanes, or not (default: the suite's config)")
+                   help="Vitest: isolate each test file in the shared lanes, or not (default: the suite's config)")
     p.add_argument("--lane", type=argtype(parse_lanes), metavar="NAME[,NAME]", help="only these lanes (globs allowed)")
     p.add_argument("--shard", type=argtype(parse_shard), metavar="i/n", help="shard i of n, the files the runner's own --shard i/n runs (CI's shard i)")
     p.add_argument("--behavior", metavar="FILE", help="behavior manifest (default test/fixtures/test-parallel.behavior.json)")
@@ -32,7 +43,7 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cli_values(args: argparse.Namespace) -> dict:
-    keys = ("root", "config", "workers", "pool", "isolate", "snapshots", "snapshot_overhead", "lane", "shard", "behavior", "timings", "hotspots", "heavy_min_ms",
+    keys = ("root", "runner", "config", "workers", "pool", "isolate", "snapshots", "snapshot_overhead", "lane", "shard", "behavior", "timings", "hotspots", "heavy_min_ms",
             "heavy_lanes", "batch_ms", "memory_min_kb", "max_old_space_mb", "trace", "poll_ms", "top",
             "snapshot_interval", "snapshot_dir", "snapshot_signal", "snapshot_budget_gb", "parallel", "grace",
             "runs_dir")
@@ -43,7 +54,8 @@ class Command(BaseCommand):
     name = "plan"
     help = "print the lanes a run would use"
     description = (
-        "List the suite's test files and each project's resolved config with Vitest's own resolution, read "
+        "List the suite's test files and each project's resolved config with its runner's own resolution (Vitest "
+        "or Jest, detected or --runner), read "
         "OpenClaw's behavior, timings and memory-hotspot manifests, and print one line per lane: name, files, "
         "workers, pool, isolate (the suite's own unless a manifest or an option changes them: each such "
         "deviation is printed under its lane). --explain FILE says which lane a file lands in and why."
@@ -76,12 +88,12 @@ class Command(BaseCommand):
                     raise UsageError(f"{args.explain} is outside the suite root {suite.root}") from None
             else:
                 rel = norm(args.explain)
-            for line in explain(plan, rel, timings, hotspots):
+            for line in explain(plan, rel, timings, hotspots, command=suite.runner.command_text):
                 print(line)
             return 0
         if args.format == "json":
-            doc = {"root": str(suite.root), "vitest": suite.vitest_version, "node": suite.node_version,
-                   "package_manager": suite.package_manager, **plan.to_json()}
+            doc = {"root": str(suite.root), suite.runner.name: suite.version, "runner": suite.runner.name,
+                   "node": suite.node_version, "package_manager": suite.package_manager, **plan.to_json()}
             json.dump(doc, sys.stdout, indent=1)
             sys.stdout.write("\n")
             return 0
@@ -102,5 +114,5 @@ class Command(BaseCommand):
             for f in plan.no_timing:
                 print(f"  no timing {f}")
         for e in plan.ignored_entries:
-            print(f"ignored behavior entry (not listed by Vitest) {e}")
+            print(f"ignored behavior entry (not listed by {suite.runner.title}) {e}")
         return 0

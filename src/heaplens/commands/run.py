@@ -40,14 +40,14 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 class Command(BaseCommand):
     name = "run"
     accepts_passthrough = True
-    help = "run a Vitest suite in lanes with a per-worker memory trace and heap snapshots"
+    help = "run a Vitest or Jest suite in lanes with a per-worker memory trace and heap snapshots"
     description = (
-        "Run each lane of the plan as one `vitest run` (through the suite's package manager), with the suite's own "
-        "pool, isolate, workers and projects unless a manifest or an option says otherwise (each deviation is "
+        "Run each lane of the plan as one `vitest run` or `jest` (through the suite's package manager), with the "
+        "suite's own pool, isolate, workers and projects unless a manifest or an option says otherwise (each deviation is "
         "printed and recorded). Each worker records RSS and the GC-settled heap per test file; with --snapshots "
         "it writes heap snapshots at test-file boundaries into <snapshot-dir>/<lane>/ within an overhead budget; "
         "--snapshot-interval also signals fork workers on an interval. Options also "
-        "come from HEAPLENS_* and OPENCLAW_TEST_* variables and heaplens.toml. Arguments after -- go to Vitest. "
+        "come from HEAPLENS_* and OPENCLAW_TEST_* variables and heaplens.toml. Arguments after -- go to the runner. "
         "The record is written to <root>/.heaplens/runs/<run-id>/run.json."
     )
 
@@ -56,7 +56,7 @@ class Command(BaseCommand):
                 "heaplens run --lane unit-fast -- --reporter=verbose")
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
-        p.usage = "heaplens run [PATH …] [options] [-- VITEST ARGS …]"
+        p.usage = "heaplens run [PATH …] [options] [-- RUNNER ARGS …]"
         add_run_arguments(p)
 
     def run(self, args: argparse.Namespace) -> int:

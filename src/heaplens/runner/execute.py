@@ -1,13 +1,15 @@
-"""Run the lanes: one ``vitest run`` process per lane, in its own process group, watched by one thread.
+"""Run the lanes: one test-runner process per lane (``vitest run``, ``jest``), in its own process group, watched by
+one thread. What is runner-specific — the lane's command line and generated config, its pools, its words for a
+dead worker — comes from the suite's runner (:mod:`heaplens.runner.seam`); this module knows none.
 
-The watcher reads the lane's JSONL trace as the workers write it (file start / after collection / end lines,
-GC-settled heap figures, and the heap snapshots the workers write themselves at file boundaries, from the
-injected setup file ``js/trace-setup.mjs``), tells the workers when the lane has started every planned file
-(so that each can tell its last file), samples the lane's process tree with psutil every ``poll_ms`` (fork
-workers = the child processes of Vitest's main process, whose PID the generated config writes), optionally
-signals fork workers for heap snapshots every interval, and at the end works out which workers died and what
-they were running. A worker is a process (forks, vmForks) or a worker thread (threads, vmThreads): it is
-identified by PID and thread id.
+The watcher reads the lane's JSONL trace as the workers write it (file start / after collection / end / settle
+lines, GC-settled heap figures, and the heap snapshots the workers write themselves at file boundaries, from the
+runner's injected setup module), tells the workers when the lane has started every planned file (so that each can
+tell its last file), samples the lane's process tree with psutil every ``poll_ms`` (worker processes = the child
+processes of the runner's main process, whose PID the generated config writes; in-band, the main process
+itself), optionally signals worker processes for heap snapshots every interval, and at the end works out which
+workers died and what they were running. A worker is a process or a worker thread: it is identified by PID and
+thread id.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from ..console import write as _write
 from ..snapshot.files import parse_name
 from ..units import fmt_elapsed, fmt_size
 from .plan import Lane
-from .vitest import POOLS, THREAD_POOLS, Suite, projects_hook_path, run_argv, write_wrapper_config
+from .seam import Suite
+from .suite import LaneSetup
 
 OOM_PATTERNS = (
     "JavaScript heap out of memory",
@@ -38,15 +41,8 @@ OOM_PATTERNS = (
     "FATAL ERROR: Ineffective mark-compacts near heap limit",
     "node::OOMErrorHandler",
 )
-CRASH_PATTERNS = ("Worker exited unexpectedly", "Worker terminated due to", "Channel closed", "worker exited")
 GC_LINE_PID = re.compile(r"\[(\d+):0x[0-9a-fA-F]+\]")
-# Vitest ≥ 4: "Worker exited unexpectedly with signal SIGABRT during started state while running test files A, B"
-VITEST_EXIT = re.compile(r"exited unexpectedly with (?:signal|code) (\S+) .*?while running test files? (.+)")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# Children of Vitest's main process that are not workers, by the process title they set. Vitest 5 forks a
-# "vitest-watchdog" (same Node binary, started with the first worker) that kills the workers if the main process
-# dies: it has no snapshot signal handler (SIGUSR2 would kill it) and ignores SIGINT/SIGTERM.
-HELPER_TITLES = frozenset({"vitest-watchdog"})
 TAIL_CHARS = 200_000
 SNAPSHOT_TIMEOUT_MS = 600_000
 
@@ -61,7 +57,7 @@ class RunSettings:
     snapshot_base: Path | None
     snapshot_signal: str
     grace: float
-    vitest_args: list[str]
+    vitest_args: list[str]  # the user's arguments after `--`, for the runner (the name is the record's)
     snapshots: bool = False  # in-worker snapshots at test-file boundaries
     overhead: float = 0.25  # share of a lane's wall time snapshot writing may take
     disk_budget: int | None = None  # bytes of snapshots per run (None: no budget)
@@ -124,6 +120,7 @@ class LaneRunner:
         self.lane = lane
         self.follow_up_of = follow_up_of  # the lane whose files this pairs lane reruns
         self.suite = suite
+        self.runner = suite.runner
         self.s = settings
         self.run_dir = run_dir
         self.stop = stop
@@ -132,8 +129,8 @@ class LaneRunner:
         self.lane_dir = run_dir / "lanes" / lane.name
         self.trace_path = self.lane_dir / "trace.jsonl"
         self.samples_path = self.lane_dir / "samples.jsonl"
-        self.log_path = self.lane_dir / "vitest.log"
-        self.pid_path = self.lane_dir / "vitest-main.pid"
+        self.log_path = self.lane_dir / self.runner.log_name
+        self.pid_path = self.lane_dir / f"{self.runner.name}-main.pid"
         self.ledger_path = self.lane_dir / "snapshots.jsonl"
         self.started_path = self.lane_dir / "started"
         self.snap_dir = (settings.snapshot_base / lane.name) if settings.snapshot_base else None
@@ -141,7 +138,7 @@ class LaneRunner:
         self.main_pid: int | None = None
         self.main_exe: str | None = None
         self.seen_pids: set[int] = set()
-        self.helpers: set[int] = set()  # children of Vitest's main that are not workers (HELPER_TITLES)
+        self.helpers: set[int] = set()  # children of the runner's main that are not workers (its helper_titles)
         self.files: list[dict] = []
         self.tree_peak = 0
         self.tree_peak_at = "n/a"
@@ -166,6 +163,8 @@ class LaneRunner:
         self.started_at: float | None = None
         self.argv: list[str] = []
         self.env_extra: dict[str, str] = {}
+        self.env_internal: dict[str, str] = {}
+        self.generated: list[Path] = []
         self._trace_pos = 0
         self._trace_buf = b""
         self._samples_fh = None
@@ -177,14 +176,15 @@ class LaneRunner:
     # ---------------------------------------------------------------- setup
     def pools(self) -> set[str]:
         """The pools this lane's workers run in: the lane's override, else its projects' (unknown: all)."""
+        pools = self.runner.pools
         if self.lane.pool:
             return {self.lane.pool}
-        got = {p for p in (self.lane.config.get("pool") or "").split("|") if p in POOLS}
-        return got or set(POOLS)
+        got = {p for p in (self.lane.config.get("pool") or "").split("|") if p in pools}
+        return got or set(pools)
 
     def max_workers(self) -> int:
         """The most workers the lane can run at once: its override, else the largest count its projects ask
-        for (a number, or a percentage of the cores), else Vitest's default (never more than the cores)."""
+        for (a number, or a percentage of the cores), else the runner's default (never more than the cores)."""
         if self.lane.workers:
             return int(self.lane.workers)
         cpus = os.cpu_count() or 1
@@ -203,7 +203,8 @@ class LaneRunner:
         return best or cpus
 
     def exec_argv(self) -> list[str]:
-        """Node flags for worker *processes* (forks, vmForks); worker threads refuse V8 flags in execArgv."""
+        """Node flags for the workers (the runner puts them where its workers read them: worker threads refuse V8
+        flags in their execArgv)."""
         a = []
         if self.s.max_old_space_mb:
             a.append(f"--max-old-space-size={self.s.max_old_space_mb}")
@@ -217,24 +218,23 @@ class LaneRunner:
         self.lane_dir.mkdir(parents=True, exist_ok=True)
         if self.snap_dir is not None:
             self.snap_dir.mkdir(parents=True, exist_ok=True)
-        # Under the suite root, so that the config's `import 'vitest/config'` resolves to the suite's Vitest.
-        cfg_dir = self.suite.root / ".heaplens" / "config" / self.run_dir.name
-        cfg_dir.mkdir(parents=True, exist_ok=True)
-        self.config_path = cfg_dir / f"{self.lane.name}.vitest.config.mjs"
-        cfg = write_wrapper_config(
-            self.config_path,
-            self.suite,
+        # Under the suite root, so that the generated config's imports (`vitest/config`, `jest-config`) resolve to
+        # the suite's own packages.
+        self.config_dir = self.suite.root / ".heaplens" / "config" / self.run_dir.name
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        cmd = self.runner.lane_command(self.suite, LaneSetup(
+            lane=self.lane,
+            config_dir=self.config_dir,
             exec_argv=self.exec_argv(),
             trace=self.s.trace or self.snapshots_on,
             test_timeout_ms=SNAPSHOT_TIMEOUT_MS if self.s.snapshot_interval > 0 else None,
-            pool=self.lane.pool,
-            isolate=self.lane.isolate,
-        )
-        # a lane with every listed file runs as the suite's own `vitest run [PATHS]`; others name their files
-        self.argv = run_argv(self.suite, cfg, None if self.lane.all_files else self.lane.files,
-                             workers=self.lane.workers, pool=self.lane.pool, isolate=self.lane.isolate,
-                             extra=[*self.s.vitest_args,
-                                    *([*self.lane.filters, *self.lane.runner_args] if self.lane.all_files else [])])
+            extra_args=list(self.s.vitest_args),
+            pools=self.pools(),
+        ))
+        self.argv = cmd.argv
+        self.env_extra = dict(cmd.env)
+        self.env_internal = dict(cmd.internal_env)
+        self.generated = list(cmd.generated)
         self.trace_path.write_bytes(b"")
         self.ledger_path.write_bytes(b"")
         self.started_path.write_bytes(b"")
@@ -249,7 +249,7 @@ class LaneRunner:
         env["HEAPLENS_PLANNED"] = str(max(1, self.lane.runs or len(self.lane.files)))
         env["HEAPLENS_MAX_WORKERS"] = str(self.max_workers())
         env["HEAPLENS_LEDGER"] = str(self.ledger_path)
-        env["VITEST_GROUP"] = self.lane.name
+        env.update(self.env_internal)
         for k in ("HEAPLENS_SNAPSHOTS", "HEAPLENS_SNAPSHOT_DIR", "HEAPLENS_SNAPSHOT_OVERHEAD", "HEAPLENS_SNAPSHOT_DISK"):
             env.pop(k, None)
         env.pop("HEAPLENS_PAIRS", None)
@@ -261,11 +261,8 @@ class LaneRunner:
             env["HEAPLENS_SNAPSHOT_OVERHEAD"] = f"{self.s.overhead:g}"
             if self.disk_left is not None:
                 env["HEAPLENS_SNAPSHOT_DISK"] = str(self.disk_left)
-        if self.s.max_old_space_mb and self.pools() & set(THREAD_POOLS):
-            # worker threads take V8's heap limit from the process's flags (the Vitest main process's)
-            flag = f"--max-old-space-size={self.s.max_old_space_mb}"
-            env["NODE_OPTIONS"] = (env.get("NODE_OPTIONS", "") + " " + flag).strip()
-            self.env_extra["NODE_OPTIONS"] = flag
+        for k, v in self.env_extra.items():
+            env[k] = (env.get(k, "") + " " + v).strip() if k == "NODE_OPTIONS" else v
         return env
 
     # ---------------------------------------------------------------- run
@@ -292,7 +289,8 @@ class LaneRunner:
             else:
                 what = (f"the first and last file end of each worker that runs several files, one in between while "
                         f"writing takes at most {self.s.overhead:.0%} of the lane's time")
-                if "yes" in (lane.effective("isolate") or "") and self.pools() & {"forks", "threads"}:
+                if "yes" in (lane.effective("isolate") or "") and any(
+                        self.runner.per_file_worker(p, True) for p in self.pools()):
                     what += ("; a worker per file gets GC-settled lines, and the files that grow most inside the "
                              "file are rerun for a snapshot pair")
             say(f"[heaplens][heap] {lane.name} snapshots at test-file boundaries after a full GC: {what}; "
@@ -300,7 +298,7 @@ class LaneRunner:
         if self.s.snapshot_interval > 0:
             say(f"[heaplens][heap] {lane.name} snapshots every {self.s.snapshot_interval:g}s by signal (worker "
                 f"processes only): test, hook and teardown timeouts raised to {SNAPSHOT_TIMEOUT_MS // 1000}s")
-            if not self.pools() & {"forks", "vmForks"}:
+            if not self.pools() - set(self.runner.thread_pools):
                 say(f"[heaplens][heap] {lane.name} runs in worker threads ({'/'.join(sorted(self.pools()))}): "
                     "a thread cannot be signalled, no interval snapshots")
         t0 = time.monotonic()
@@ -331,13 +329,13 @@ class LaneRunner:
             self._samples_fh.close()
         self.elapsed = time.monotonic() - t0
         self._finish()
-        for generated in (self.config_path, projects_hook_path(self.config_path), self.started_path):
+        for generated in (*self.generated, self.started_path):
             try:
                 generated.unlink()
             except OSError:
                 pass
         try:
-            self.config_path.parent.rmdir()
+            self.config_dir.rmdir()
         except OSError:
             pass
 
@@ -380,7 +378,7 @@ class LaneRunner:
                     self._kill_all()
                     killed_at = float("inf")
             time.sleep(tick)
-        # Vitest's main is gone; anything left in its group (an orphaned worker) goes too.
+        # the runner's main is gone; anything left in its group (an orphaned worker) goes too.
         self._read_trace()
         self._sweep()
         self.exit_code = rc
@@ -403,7 +401,7 @@ class LaneRunner:
                 pass
 
     def _sweep(self) -> None:
-        """After the lane's Vitest exits: kill what remains of its process group and of the processes seen."""
+        """After the lane's runner exits: kill what remains of its process group and of the processes seen."""
         leftovers = []
         for pid in self.seen_pids:
             if self.proc is not None and pid == self.proc.pid:
@@ -521,8 +519,10 @@ class LaneRunner:
             return
         collected = w.collected.pop(file, None)
         # The GC-settled baseline of this file: after its collection (a worker per file), else the previous
-        # file end of the same worker, else the settled start of the worker's first file.
-        if collected is not None:
+        # file end of the same worker, else the settled start of the worker's first file. A worker that runs
+        # several files also writes a `collected` line on its first file (its first snapshot): that is not the
+        # file's baseline — its imports, which the worker keeps, are part of what the file leaves behind.
+        if collected is not None and (self._per_file_worker(w) or w.settled is None):
             base, base_kind = collected, "collected"
         elif w.settled is not None:
             base, base_kind = w.settled, ("worker-start" if w.settled.get("ev") == "start" else "previous-end")
@@ -660,7 +660,7 @@ class LaneRunner:
             self._set_main(int(text))
 
     def worker_procs(self, procs: list[psutil.Process] | None = None) -> list[psutil.Process]:
-        """The workers: the child processes of Vitest's main process that run the same Node binary."""
+        """The workers: the child processes of the runner's main process that run the same Node binary."""
         self._find_main()
         if self.main_pid is None:
             return []
@@ -686,7 +686,8 @@ class LaneRunner:
         """A child that set a helper's process title. Before its title is set (while its Node boots) a helper
         looks like a worker; once it is known, it is dropped from the workers if it never wrote a trace line."""
         cmd = p.cmdline()
-        if p.name() in HELPER_TITLES or (cmd and cmd[0] in HELPER_TITLES):
+        titles = self.runner.helper_titles
+        if p.name() in titles or (cmd and cmd[0] in titles):
             self.helpers.add(p.pid)
             w = self.workers.get(worker_key(p.pid))
             if w is not None and not w.started:
@@ -726,8 +727,9 @@ class LaneRunner:
                 w.window_peak = max(w.window_peak, r)
             wrec[str(pid)] = r
         for w in self.workers.values():
-            if w.tid and w.pid in rss_of:
-                # a worker thread: its process's RSS (shared with the main process and the other threads)
+            if (w.tid or w.pid == self.main_pid) and w.pid in rss_of:
+                # a worker thread: its process's RSS (shared with the main process and the other threads); a
+                # runner's main process running the files itself (Jest in band): its own
                 r = rss_of[w.pid]
                 w.peak_rss = max(w.peak_rss, r)
                 if w.open:
@@ -853,16 +855,15 @@ class LaneRunner:
     def _finish(self) -> None:
         self._scan_signal_files(final=True)
         out = "".join(self.tail)
-        oom_seen = any(p in out for p in OOM_PATTERNS)
-        crash_seen = any(p in out for p in CRASH_PATTERNS)
+        oom_seen = any(p in out for p in (*OOM_PATTERNS, *self.runner.oom_patterns))
+        crash_seen = any(p in out for p in self.runner.crash_patterns)
         oom_pids = set()
         if oom_seen:
             for m in GC_LINE_PID.finditer(out):
                 oom_pids.add(int(m.group(1)))
         open_workers = {w.pid: w for w in self.workers.values() if w.open and not w.tid}
         open_workers.update({w.key: w for w in self.workers.values() if w.open and w.tid})
-        exits = [(m.group(1), [self._rel(f.strip()) for f in m.group(2).split(",") if f.strip()])
-                 for m in VITEST_EXIT.finditer(ANSI.sub("", out))]
+        exits = self._exits(out)
         snaps = self.snapshot_files()
         for _, w in sorted(open_workers.items(), key=lambda kv: str(kv[0])):
             pid = w.pid
@@ -887,7 +888,7 @@ class LaneRunner:
                 "peak_rss": w.peak_rss,
                 "heap_limit": max((int(e.get("heapLimit") or 0) for e in w.open.values()), default=0) or None,
                 "snapshots": near,
-                # how Vitest saw the worker end (e.g. SIGABRT for V8's OOM abort, SIGKILL for the kernel's OOM killer)
+                # how the runner saw the worker end (e.g. SIGABRT for V8's OOM abort, SIGKILL for the kernel's OOM killer)
                 "vitest_exit": next((how for how, fs in exits if set(fault_files) & set(fs)), None),
             }
             self.faults.append(fault)
@@ -897,20 +898,16 @@ class LaneRunner:
                     f"lastRss={fmt_size(w.last_rss)}{how} snapshot={near[-1] if near else 'none'}")
         if (oom_seen or crash_seen) and not any(f["kind"] in ("oom", "crash") for f in self.faults) \
                 and not self.stop.is_set():
-            # No trace line tells which file (trace off, or the main process died): Vitest's own words, if any.
-            files: list[str] = []
-            how = None
-            for m in VITEST_EXIT.finditer(ANSI.sub("", out)):
-                how = m.group(1)
-                files = [self._rel(f.strip()) for f in m.group(2).split(",") if f.strip()]
+            # No trace line tells which file (trace off, or the main process died): the runner's own words, if any.
+            how, files = (self._exits(out) or [(None, [])])[-1]
             pid = next(iter(sorted(oom_pids)), None)
             kind = "oom" if oom_seen else "crash"
             near = [str(p) for p in snaps if pid is not None and parse_name(p).pid == pid]
             self.faults.append({"kind": kind, "pid": pid, "files": files, "last_rss": None, "peak_rss": None,
                                 "heap_limit": None, "snapshots": near, "vitest_exit": how,
-                                "source": "vitest output"})
+                                "source": f"{self.runner.name} output"})
             say(f"[heaplens][fault] {self.lane.name} kind={kind} pid={pid or '?'} file={','.join(files) or '?'} "
-                f"lastRss=? snapshot={near[-1] if near else 'none'} (from Vitest's output: no trace line)")
+                f"lastRss=? snapshot={near[-1] if near else 'none'} (from {self.runner.title}'s output: no trace line)")
         rc = self.exit_code if self.exit_code is not None else 1
         if rc < 0:
             self.signal_name = signal.Signals(-rc).name if -rc in signal.Signals._value2member_map_ else str(-rc)
@@ -930,8 +927,16 @@ class LaneRunner:
             self._snapshot_summary()
         say(f"[heaplens] done {self.lane.name} code={self.exit_code} elapsed={fmt_elapsed(self.elapsed)}")
 
+    def _exits(self, out: str) -> list[tuple[str, list[str]]]:
+        """The runner's own words about workers that died: (how, files) per line."""
+        pat = self.runner.exit_pattern
+        if pat is None:
+            return []
+        return [(m.group(1), [self._rel(f.strip()) for f in m.group(2).split(",") if f.strip()])
+                for m in pat.finditer(ANSI.sub("", out))]
+
     def _per_file_worker(self, w: Worker) -> bool:
-        return bool(w.isolate) and w.pool in ("forks", "threads")
+        return self.runner.per_file_worker(w.pool, w.isolate)
 
     def after_last_snapshot(self) -> dict[str, list[str]]:
         """For each worker that runs several files: the files that ended after its last snapshot (all of
@@ -1083,7 +1088,7 @@ class LaneRunner:
                                 "last_rss": w.last_rss, "unfinished": sorted(w.open), "snapshots": w.snapshots,
                                 "files_after_last_snapshot": self.after_last_snapshot().get(w.key, [])
                                 if self.snapshots_on else []}
-                        for w in self.workers.values()},
+                        for w in self.workers.values() if w.started or not self.runner.untraced_children_are_helpers},
             "summary": self.totals(),
             "faults": self.faults,
             "snapshots": {

@@ -67,7 +67,8 @@ def merge_records(records: list[R.RunRecord]) -> R.RunRecord:
         deviations += [dict(d, lane=rename.get(d.get("lane"), d.get("lane"))) for d in rec.plan.deviations]
     statuses = [r.status for r in records]
     status = next((s for s in ("interrupted", "abandoned", "failed", "running") if s in statuses), "passed")
-    versions = {k: sorted({str(getattr(r.versions, k)) for r in records}) for k in ("vitest", "node")}
+    versions = {k: sorted({str(getattr(r.versions, k)) for r in records}) for k in ("vitest", "jest", "node")
+                if k != "jest" or any(r.versions.jest for r in records)}
     plan = R.PlanRecord(lanes=plan_lanes, files=sum(r.plan.files for r in records),
                         no_timing=sorted({f for r in records for f in r.plan.no_timing}),
                         shard=None, merged_shards=[r.plan.shard for r in records],

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import UsageError
+from .seam import parse_runner  # noqa: F401  (an option's parser, with the others here)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -77,6 +78,7 @@ POOL_NAMES = {"forks": "forks", "threads": "threads", "vmforks": "vmForks", "vmt
 
 
 def parse_pool(text) -> str:
+    """A Vitest pool (Jest has none to choose: its runner refuses the option with its reason)."""
     name = POOL_NAMES.get(str(text).strip().lower())
     if name is None:
         raise ValueError(f"not a Vitest pool (forks, threads, vmForks, vmThreads): {text!r}")
@@ -136,7 +138,8 @@ OPTS = (
     Opt("behavior", str, None, ("HEAPLENS_BEHAVIOR",)),
     Opt("timings", str, None, ("HEAPLENS_TIMINGS",)),
     Opt("hotspots", str, None, ("HEAPLENS_HOTSPOTS",)),
-    Opt("config", str, None, ("HEAPLENS_VITEST_CONFIG",)),
+    Opt("config", str, None, ("HEAPLENS_CONFIG", "HEAPLENS_VITEST_CONFIG")),
+    Opt("runner", parse_runner, None, ("HEAPLENS_RUNNER",)),
     Opt("runs_dir", str, None, ("HEAPLENS_RUNS_DIR",)),
 )
 

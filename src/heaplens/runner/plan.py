@@ -1,4 +1,4 @@
-"""Lanes from Vitest's file list and OpenClaw's manifests.
+"""Lanes from the runner's file list and OpenClaw's manifests.
 
 Order of decisions for a file (the first that applies wins; ``heaplens plan --explain FILE`` prints it):
 
@@ -12,7 +12,7 @@ Order of decisions for a file (the first that applies wins; ``heaplens plan --ex
 4. memory hotspot with ``deltaKb >= minDeltaKb`` → ``unit-<base>-memory-isolated``;
 5. timing ``durationMs >= heavy_min_ms`` → ``unit-heavy-N`` (longest-processing-time packing into
    ``heavy_lanes`` buckets, empty ones dropped);
-6. everything else → ``unit-fast``, split in Vitest's order into ``unit-fast-batch-N`` when the durations
+6. everything else → ``unit-fast``, split in the runner's order into ``unit-fast-batch-N`` when the durations
    pass ``batch_ms`` (only with a timings manifest, or ``batch_ms`` given). Files with no timing count the
    default duration and are listed as "no timing".
 
@@ -34,7 +34,7 @@ from pathlib import PurePosixPath
 
 from ..errors import UsageError
 from .manifests import Behavior, Hotspots, Timings
-from .vitest import SuiteConfig
+from .suite import SuiteConfig
 
 TEST_SUFFIX = re.compile(r"(\.(live|e2e|unit|browser))?\.(test|spec)\.[cm]?[jt]sx?$")
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -58,7 +58,7 @@ class PlanOptions:
     memory_min_kb: int | None = None  # None: the hotspot manifest's defaultMinDeltaKb
     workers: int | None = None  # overrides every lane, singletons included (as OPENCLAW_TEST_WORKERS)
     # --shard i/n: the files given to build_plan are already that shard's, as the runner itself picks them
-    # (runner.vitest.inspect_suite: Vitest's own sharding; Jest's --shard once Jest is a runner). heaplens never
+    # (the runner's inspect: Vitest's own sharding, Jest's sequencer's shard()). heaplens never
     # splits files into shards itself: its shard k is CI's shard k.
     shard: tuple[int, int] | None = None
     sharded_out: int = 0  # files of the other shards
@@ -68,13 +68,13 @@ class PlanOptions:
     sources: dict[str, str] = field(default_factory=dict)
     # heaplens.toml [lanes."<glob>"] tables: (glob, {"pool"|"isolate"|"workers": value, "reason": text})
     lane_overrides: list[tuple[str, dict]] = field(default_factory=list)
-    filters: list[str] = field(default_factory=list)  # PATHS as given to Vitest (a lane with every file passes them)
+    filters: list[str] = field(default_factory=list)  # PATHS as given to the runner (a lane with every file passes them)
 
 
 @dataclass
 class Lane:
-    """One ``vitest run``. ``workers``/``isolate``/``pool`` are *overrides*: None runs the suite's own value
-    (per project); a value is passed to Vitest, with its reason in ``why``."""
+    """One run of the suite's runner (``vitest run``, ``jest``). ``workers``/``isolate``/``pool`` are *overrides*:
+    None runs the suite's own value (per project); a value is passed to the runner, with its reason in ``why``."""
 
     name: str
     kind: str
@@ -89,7 +89,7 @@ class Lane:
     all_files: bool = False  # the lane runs every listed file: its command line has the run's PATHS, not the files
     filters: list[str] = field(default_factory=list)  # those PATHS (none: the whole suite)
     runner_args: list[str] = field(default_factory=list)  # with all_files: e.g. the runner's own --shard=i/n
-    runs: int = 0  # test-file runs Vitest will start (a file in two projects runs twice); from annotate()
+    runs: int = 0  # test-file runs the runner will start (a file in two projects runs twice); from annotate()
 
     def set(self, setting: str, value, reason: str) -> None:
         setattr(self, setting, value)
@@ -182,6 +182,7 @@ class Plan:
     ignored_entries: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     suite_config: SuiteConfig | None = None
+    runner: str | None = None  # the runner's name (seam.RUNNERS), set by session.prepare
 
     def lane_of(self, file: str) -> Lane | None:
         for lane in self.lanes:
@@ -358,8 +359,8 @@ def build_plan(files: list[str], behavior: Behavior, timings: Timings, hotspots:
     lanes += list(pinned.values())
     _apply_options(lanes, opts)
     for lane in lanes:
-        # a lane with every file runs as the suite's own `vitest run [PATHS]` — for a shard, `vitest run [PATHS]
-        # --shard=i/n`: the runner shards as CI does; a lane with some of them names its files
+        # a lane with every file runs as the suite's own command with its PATHS (`vitest run [PATHS]`) — for a
+        # shard, with `--shard=i/n`: the runner shards as CI does; a lane with some of them names its files
         lane.all_files = len(lane.files) == len(files)
         if lane.all_files:
             lane.filters = list(opts.filters)
@@ -399,10 +400,11 @@ def _apply_options(lanes: list[Lane], opts: PlanOptions) -> None:
                     lane.set(setting, table[setting], f"{text}" + (f": {why}" if why else ""))
 
 
-def explain(plan: Plan, file: str, timings: Timings, hotspots: Hotspots) -> list[str]:
+def explain(plan: Plan, file: str, timings: Timings, hotspots: Hotspots, command=None) -> list[str]:
+    """Where ``file`` goes and why; ``command(lane)`` is the runner's command text (its ``command_text``)."""
     lane = plan.lane_of(file)
     if lane is None:
-        raise UsageError(f"{file} is not among the {len(plan.files)} test files Vitest lists for this plan")
+        raise UsageError(f"{file} is not among the {len(plan.files)} test files the runner lists for this plan")
     t = timings.files.get(file)
     h = hotspots.files.get(file)
     return [
@@ -417,9 +419,11 @@ def explain(plan: Plan, file: str, timings: Timings, hotspots: Hotspots) -> list
         f"isolate={lane.effective('isolate')}",
         f"laneFiles={len(lane.files)}",
         *(f"deviation={d['text']}" for d in lane.deviations),
-        "command=vitest run" + (f" --pool={lane.pool}" if lane.pool else "")
-        + (f" --maxWorkers={lane.workers}" if lane.workers else "")
-        + ("" if lane.isolate is None else (" --isolate" if lane.isolate else " --no-isolate"))
-        + ("".join(f" {f}" for f in [*lane.filters, *lane.runner_args]) if lane.all_files
-           else f" <{len(lane.files)} file(s) of {lane.name}>"),
+        "command=" + (command(lane) if command else _command(lane)),
     ]
+
+
+def _command(lane: Lane) -> str:
+    return (f"run --workers={lane.workers or 'default'}"
+            + ("".join(f" {f}" for f in [*lane.filters, *lane.runner_args]) if lane.all_files
+               else f" <{len(lane.files)} file(s) of {lane.name}>"))

@@ -427,6 +427,7 @@ class PlanRecord(_Part):
 @dataclass
 class Versions(_Part):
     vitest: str | None = None
+    jest: str | None = None  # the suite's runner's version is under its name (runner/seam.py)
     node: str | None = None
     package_manager: str | None = None
     heaplens: str | None = None

@@ -20,7 +20,9 @@ from . import options as O
 from . import record as R
 from .execute import DiskLedger, LaneRunner, RunSettings, say
 from .plan import Lane, Plan, PlanOptions, annotate, build_plan
-from .vitest import Suite, find_root, inspect_suite, load_suite
+from .seam import DEFAULT as DEFAULT_RUNNER
+from .seam import Suite, load_suite
+from .suite import find_root
 
 
 def resolve_root(cli_root: str | None, paths: list[str]) -> Path:
@@ -34,7 +36,7 @@ def resolve_root(cli_root: str | None, paths: list[str]) -> Path:
 
 
 def filters_for(paths: list[str], root: Path) -> list[str]:
-    """PATHS as Vitest filters: an existing path becomes absolute (so it means that file or directory)."""
+    """PATHS as the runner's filters: an existing path becomes absolute (so it means that file or directory)."""
     out = []
     for p in paths:
         q = Path(p)
@@ -50,19 +52,21 @@ def filters_for(paths: list[str], root: Path) -> list[str]:
 def prepare(cli: dict, paths: list[str]) -> tuple[Suite, Plan, dict, dict, M.Timings, M.Hotspots]:
     root = resolve_root(cli.get("root"), paths)
     values, sources = O.resolve(cli, root)
-    suite = load_suite(root, values["config"])
+    suite, detection = load_suite(root, values["config"], values["runner"])
+    runner = suite.runner
+    runner.check_overrides(values["pool"], values["isolate"])
     behavior = M.load_behavior(root, values["behavior"])
     timings = M.load_timings(root, values["timings"])
     hotspots = M.load_hotspots(root, values["hotspots"])
-    # the runner decides the files, a shard's too (Vitest: its own sharding, as `vitest run --shard i/n`)
+    # the runner decides the files, a shard's too (its own sharding, as `vitest run --shard i/n` / `jest --shard`)
     shard = values["shard"]
-    config = inspect_suite(suite, filters_for(paths, root), shard=shard)
+    config = runner.inspect(suite, filters_for(paths, root), shard=shard)
     files = config.files
     if not files:
-        raise UsageError(f"Vitest lists no test files under {root}" + (f" for {' '.join(paths)}" if paths else ""))
+        raise UsageError(f"{runner.title} lists no test files under {root}" + (f" for {' '.join(paths)}" if paths else ""))
     if shard:
         picked = set(config.shard_files or [])
-        files = [f for f in config.files if f in picked]  # in the order Vitest lists them
+        files = [f for f in config.files if f in picked]  # in the order the runner lists them
         if not files:
             raise UsageError(f"shard {shard[0]}/{shard[1]} of the {len(config.files)} test file(s) is empty")
     popts = PlanOptions(
@@ -82,9 +86,13 @@ def prepare(cli: dict, paths: list[str]) -> tuple[Suite, Plan, dict, dict, M.Tim
     plan = build_plan(files, behavior, timings, hotspots, popts)
     annotate(plan, config)
     plan.suite_config = config
+    plan.runner = runner.name
+    if detection.reason != "--runner" and runner.name != DEFAULT_RUNNER:
+        plan.notes.append(f"runner {runner.name} ({detection.reason})")
+    plan.notes.extend(config.notes)
     if not config.known:
-        plan.notes.append(f"the suite's Vitest config could not be read ({config.source}): lanes run it as it is, "
-                          "deviations cannot be checked")
+        plan.notes.append(f"the suite's {runner.title} config could not be read ({config.source}): lanes run it as it "
+                          "is, deviations cannot be checked")
     if values["lane"]:
         names = {l.name for l in plan.lanes}
         missing = [n for n in values["lane"] if n not in names and not any(_glob(n, x) for x in names)]
@@ -100,7 +108,7 @@ def _glob(pattern: str, name: str) -> bool:
 
 def plan_header(suite: Suite, plan: Plan) -> str:
     shard = f" shard={plan.shard[0]}/{plan.shard[1]}" if plan.shard else ""
-    return (f"root={suite.root} vitest={suite.vitest_version} node={suite.node_version} pm={suite.package_manager} "
+    return (f"root={suite.root} {suite.runner.name}={suite.version} node={suite.node_version} pm={suite.package_manager} "
             f"files={len(plan.files)} lanes={len(plan.lanes)}{shard}")
 
 
@@ -190,7 +198,7 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
         cwd=str(Path.cwd()),
         root=str(suite.root),
         started_at=time.time(),
-        versions=R.Versions(vitest=suite.vitest_version, node=suite.node_version,
+        versions=R.Versions(**{suite.runner.name: suite.version}, node=suite.node_version,
                             package_manager=suite.package_manager, heaplens=__version__),
         options={k: (str(v) if isinstance(v, Path) else v) for k, v in values.items()},
         option_sources=sources,

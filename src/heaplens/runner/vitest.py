@@ -1,4 +1,6 @@
-"""The suite side: its package manager, its Vitest (version, file listing) and the command of one lane.
+"""The Vitest runner: the suite's Vitest (version, file listing, each project's resolved config) and the command of
+one lane — a generated config that imports the suite's own and adds heaplens's setup file (``js/trace-setup.mjs``)
+and worker flags. :data:`RUNNER` is Vitest's implementation of :class:`heaplens.runner.seam.Runner`.
 
 Everything here starts real processes through the suite's own package manager (chosen from the lockfile),
 as a list of arguments: file paths never pass through a shell that heaplens composes.
@@ -8,20 +10,29 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ..errors import HeaplensError, UsageError
-
-LOCKFILES = (
-    ("pnpm-lock.yaml", "pnpm"),
-    ("yarn.lock", "yarn"),
-    ("package-lock.json", "npm"),
-    ("npm-shrinkwrap.json", "npm"),
+from ..errors import UsageError
+from .suite import (  # noqa: F401  (LOCKFILES, find_root, … are this module's names for its callers)
+    LOCKFILES,
+    LaneCommand,
+    LaneSetup,
+    Project,
+    RunnerError,
+    SuiteConfig,
+    detect_package_manager,
+    exec_prefix,
+    find_root,
+    node_version,
+    package_bin,
+    package_json,
+    rel_to_root,
 )
 
 CONFIG_NAMES = tuple(
@@ -29,7 +40,7 @@ CONFIG_NAMES = tuple(
 )
 
 
-class VitestError(HeaplensError):
+class VitestError(RunnerError):
     """Vitest could not be found or could not list the suite's files."""
 
 
@@ -48,68 +59,29 @@ class Suite:
         except ValueError:
             return 0
 
+    @property
+    def version(self) -> str:
+        return self.vitest_version
+
+    @property
+    def runner(self) -> VitestRunner:
+        return RUNNER
+
     def exec_prefix(self) -> list[str]:
         """argv that runs the suite's local ``vitest`` binary through its package manager."""
-        pm = self.package_manager
-        exe = shutil.which(pm)
-        if exe is None:
-            raise VitestError(f"the suite uses {pm} (from its lockfile) but {pm} is not on PATH")
-        if pm == "npm":
-            return [exe, "exec", "--no", "--", "vitest"]
-        if pm == "pnpm":
-            return [exe, "exec", "vitest"]
-        return [exe, "vitest"]  # yarn 1 and berry both run a dependency's bin this way
-
-
-def find_root(start: Path) -> Path:
-    """The nearest directory at or above ``start`` holding a package.json."""
-    start = start.resolve()
-    for d in (start, *start.parents):
-        if (d / "package.json").is_file():
-            return d
-    raise UsageError(f"no package.json at or above {start}: give the suite root with --root DIR")
-
-
-def detect_package_manager(root: Path) -> str:
-    for d in (root, *root.parents):
-        for name, pm in LOCKFILES:
-            if (d / name).is_file():
-                return pm
-        if (d / ".git").exists():
-            break
-    try:
-        pkg = json.loads((root / "package.json").read_text())
-        field = str(pkg.get("packageManager", ""))
-        for pm in ("pnpm", "yarn", "npm"):
-            if field.startswith(pm + "@"):
-                return pm
-    except (OSError, ValueError):
-        pass
-    return "npm"
+        try:
+            return exec_prefix(self.package_manager, "vitest")
+        except RunnerError as exc:
+            raise VitestError(str(exc)) from None
 
 
 def vitest_package(root: Path) -> Path | None:
-    for d in (root, *root.parents):
-        pj = d / "node_modules" / "vitest" / "package.json"
-        if pj.is_file():
-            return pj
-    return None
+    return package_json("vitest", root)
 
 
 def vitest_bin(root: Path) -> Path | None:
     """The suite's Vitest CLI script (``bin.vitest`` of its package.json), if it is a plain file."""
-    pj = vitest_package(root)
-    if pj is None:
-        return None
-    try:
-        b = json.loads(pj.read_text()).get("bin")
-    except (OSError, ValueError):
-        return None
-    rel = b.get("vitest") if isinstance(b, dict) else b
-    if not isinstance(rel, str):
-        return None
-    path = (pj.parent / rel).resolve()
-    return path if path.is_file() else None
+    return package_bin("vitest", root)
 
 
 def vitest_version(root: Path) -> str:
@@ -122,13 +94,6 @@ def vitest_version(root: Path) -> str:
     raise VitestError(
         f"vitest is not installed for {root} (no node_modules/vitest): install the suite's dependencies first"
     )
-
-
-def node_version() -> str:
-    node = shutil.which("node")
-    if node is None:
-        raise VitestError("node is not on PATH")
-    return subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def find_config(root: Path) -> Path | None:
@@ -161,62 +126,6 @@ POOLS = ("forks", "threads", "vmForks", "vmThreads")
 THREAD_POOLS = ("threads", "vmThreads")
 
 
-@dataclass
-class Project:
-    """One Vitest project's options that decide how its files run, as Vitest resolved them."""
-
-    name: str
-    pool: str = "forks"
-    isolate: bool = True
-    max_workers: int | str | None = None  # None: Vitest's default
-    file_parallelism: bool = True
-    environment: str = "node"
-    setup_files: list[str] = field(default_factory=list)
-    exec_argv: list[str] = field(default_factory=list)
-    raw: dict = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        return self.name or "(root)"
-
-    @property
-    def per_file_worker(self) -> bool:
-        """Each test file gets a fresh worker (forks/threads with isolate); vm pools reuse theirs."""
-        return self.isolate and self.pool in ("forks", "threads")
-
-    def value(self, setting: str):
-        return {"pool": self.pool, "isolate": self.isolate,
-                "workers": 1 if not self.file_parallelism else self.max_workers}[setting]
-
-    def to_json(self) -> dict:
-        return {"name": self.name, "pool": self.pool, "isolate": self.isolate, "max_workers": self.max_workers,
-                "file_parallelism": self.file_parallelism, "environment": self.environment,
-                "setup_files": self.setup_files, "exec_argv": self.exec_argv}
-
-
-@dataclass
-class SuiteConfig:
-    """The suite's test files and, for each, the projects that run it (a file in two projects runs twice)."""
-
-    files: list[str]
-    projects: list[Project]
-    file_projects: dict[str, list[int]]
-    source: str  # "vitest" (read from Vitest's resolved config) or why it could not be read
-    known: bool = True  # False: only the file list is known (the config could not be read)
-    # with a shard: the files of that shard as Vitest's own sharding picks them (None: not sharded)
-    shard_files: list[str] | None = None
-
-    def projects_of(self, file: str) -> list[Project]:
-        return [self.projects[i] for i in self.file_projects.get(file, [])]
-
-    def runs(self, files: list[str]) -> int:
-        """How many times Vitest starts a test file for these files: once per project that includes it."""
-        return sum(max(1, len(self.file_projects.get(f, []))) for f in files)
-
-    def to_json(self) -> dict:
-        return {"source": self.source, "known": self.known, "projects": [p.to_json() for p in self.projects]}
-
-
 def _node_entry(suite: Suite) -> Path | None:
     """The file ``import 'vitest/node'`` resolves to in the suite (from its package.json ``exports``)."""
     pj = vitest_package(suite.root)
@@ -237,13 +146,7 @@ def _node_entry(suite: Suite) -> Path | None:
 
 
 def _rel(suite: Suite, f: str) -> str:
-    p = Path(f)
-    if not p.is_absolute():
-        p = suite.root / p
-    try:
-        return p.resolve().relative_to(suite.root.resolve()).as_posix()
-    except ValueError:
-        return p.resolve().as_posix()
+    return rel_to_root(suite.root, f)
 
 
 def _project(doc: dict) -> Project:
@@ -523,3 +426,81 @@ def run_argv(suite: Suite, config_path: Path, files: list[str] | None, *, worker
     if files:
         argv += [str((suite.root / f).resolve()) for f in files]
     return argv
+
+
+# Vitest ≥ 4: "Worker exited unexpectedly with signal SIGABRT during started state while running test files A, B"
+VITEST_EXIT = re.compile(r"exited unexpectedly with (?:signal|code) (\S+) .*?while running test files? (.+)")
+
+
+class VitestRunner:
+    """Vitest behind the runner seam (:class:`heaplens.runner.seam.Runner`)."""
+
+    name = "vitest"
+    title = "Vitest"
+    log_name = "vitest.log"
+    pools = POOLS
+    thread_pools = THREAD_POOLS
+    # Children of Vitest's main process that are not workers, by the process title they set. Vitest 5 forks a
+    # "vitest-watchdog" (same Node binary, started with the first worker) that kills the workers if the main
+    # process dies: it has no snapshot signal handler (SIGUSR2 would kill it) and ignores SIGINT/SIGTERM.
+    helper_titles = frozenset({"vitest-watchdog"})
+    oom_patterns: tuple[str, ...] = ()  # Node's own words (execute.OOM_PATTERNS) are enough
+    untraced_children_are_helpers = False  # its helpers are told apart by title
+    crash_patterns = ("Worker exited unexpectedly", "Worker terminated due to", "Channel closed", "worker exited")
+    exit_pattern = VITEST_EXIT
+
+    def evidence(self, root: Path, pkg: dict) -> list[tuple[int, str]]:
+        out = []
+        cfg = next((n for n in CONFIG_NAMES if n.startswith("vitest.") and (root / n).is_file()), None)
+        if cfg:
+            out.append((3, cfg))
+        elif any((root / n).is_file() for n in WORKSPACE_FILES):
+            out.append((3, "vitest.workspace"))
+        script = str((pkg.get("scripts") or {}).get("test") or "")
+        if re.search(r"(^|[\s/])vitest\b", script):
+            out.append((2, "scripts.test runs vitest"))
+        deps = {**(pkg.get("dependencies") or {}), **(pkg.get("devDependencies") or {})}
+        if "vitest" in deps:
+            out.append((1, "vitest in package.json dependencies"))
+        if vitest_package(root) is not None:
+            out.append((1, "node_modules/vitest"))
+        return out
+
+    def load_suite(self, root: Path, config: str | None) -> Suite:
+        return load_suite(root, config)
+
+    def inspect(self, suite: Suite, filters: list[str], shard: tuple[int, int] | None = None) -> SuiteConfig:
+        return inspect_suite(suite, filters, shard=shard)
+
+    def check_overrides(self, pool: str | None, isolate: bool | None) -> None:
+        if pool is not None and pool not in POOLS:
+            raise UsageError(f"--pool {pool}: not a Vitest pool ({', '.join(POOLS)})")
+
+    def per_file_worker(self, pool: str | None, isolate: bool | None) -> bool:
+        return bool(isolate) and pool in ("forks", "threads")
+
+    def lane_command(self, suite: Suite, setup: LaneSetup) -> LaneCommand:
+        lane = setup.lane
+        config_path = setup.config_dir / f"{lane.name}.vitest.config.mjs"
+        cfg = write_wrapper_config(config_path, suite, exec_argv=setup.exec_argv, trace=setup.trace,
+                                   test_timeout_ms=setup.test_timeout_ms, pool=lane.pool, isolate=lane.isolate)
+        # a lane with every listed file runs as the suite's own `vitest run [PATHS]`; others name their files
+        argv = run_argv(suite, cfg, None if lane.all_files else lane.files, workers=lane.workers, pool=lane.pool,
+                        isolate=lane.isolate,
+                        extra=[*setup.extra_args, *([*lane.filters, *lane.runner_args] if lane.all_files else [])])
+        env = {}
+        heap = [a for a in setup.exec_argv if a.startswith("--max-old-space-size=")]
+        if heap and setup.pools & set(THREAD_POOLS):
+            # worker threads take V8's heap limit from the process's flags (the Vitest main process's)
+            env["NODE_OPTIONS"] = " ".join(heap)
+        return LaneCommand(argv, env, {"VITEST_GROUP": lane.name}, [config_path, projects_hook_path(config_path)])
+
+    def command_text(self, lane) -> str:
+        return ("vitest run" + (f" --pool={lane.pool}" if lane.pool else "")
+                + (f" --maxWorkers={lane.workers}" if lane.workers else "")
+                + ("" if lane.isolate is None else (" --isolate" if lane.isolate else " --no-isolate"))
+                + ("".join(f" {f}" for f in [*lane.filters, *lane.runner_args]) if lane.all_files
+                   else f" <{len(lane.files)} file(s) of {lane.name}>"))
+
+
+RUNNER = VitestRunner()

@@ -1,0 +1,198 @@
+"""What every test runner's side shares: the suite root, its package manager, Node, and the shape of a suite's
+resolved config (its projects and which of them run each test file). The runners themselves (runner/vitest.py,
+runner/jest.py) fill these in from their own tools; nothing here knows a runner."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import HeaplensError, UsageError
+
+LOCKFILES = (
+    ("pnpm-lock.yaml", "pnpm"),
+    ("yarn.lock", "yarn"),
+    ("package-lock.json", "npm"),
+    ("npm-shrinkwrap.json", "npm"),
+)
+
+
+class RunnerError(HeaplensError):
+    """The suite's test runner could not be found, or could not list the suite's files."""
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory at or above ``start`` holding a package.json."""
+    start = start.resolve()
+    for d in (start, *start.parents):
+        if (d / "package.json").is_file():
+            return d
+    raise UsageError(f"no package.json at or above {start}: give the suite root with --root DIR")
+
+
+def detect_package_manager(root: Path) -> str:
+    for d in (root, *root.parents):
+        for name, pm in LOCKFILES:
+            if (d / name).is_file():
+                return pm
+        if (d / ".git").exists():
+            break
+    try:
+        pkg = json.loads((root / "package.json").read_text())
+        field = str(pkg.get("packageManager", ""))
+        for pm in ("pnpm", "yarn", "npm"):
+            if field.startswith(pm + "@"):
+                return pm
+    except (OSError, ValueError):
+        pass
+    return "npm"
+
+
+def exec_prefix(package_manager: str, binary: str) -> list[str]:
+    """argv that runs the suite's local ``binary`` (a dependency's bin) through its package manager."""
+    exe = shutil.which(package_manager)
+    if exe is None:
+        raise RunnerError(f"the suite uses {package_manager} (from its lockfile) but {package_manager} is not on PATH")
+    if package_manager == "npm":
+        return [exe, "exec", "--no", "--", binary]
+    if package_manager == "pnpm":
+        return [exe, "exec", binary]
+    return [exe, binary]  # yarn 1 and berry both run a dependency's bin this way
+
+
+def node_version() -> str:
+    node = shutil.which("node")
+    if node is None:
+        raise RunnerError("node is not on PATH")
+    return subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def package_json(pkg: str, root: Path) -> Path | None:
+    """``node_modules/<pkg>/package.json`` at or above ``root`` (Node's lookup)."""
+    for d in (root, *root.parents):
+        pj = d / "node_modules" / pkg / "package.json"
+        if pj.is_file():
+            return pj
+    return None
+
+
+def package_version(pkg: str, root: Path) -> str | None:
+    pj = package_json(pkg, root)
+    if pj is None:
+        return None
+    try:
+        return str(json.loads(pj.read_text())["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def package_bin(pkg: str, root: Path, name: str | None = None) -> Path | None:
+    """The CLI script ``bin.<name>`` of a package the suite has installed, if it is a plain file."""
+    pj = package_json(pkg, root)
+    if pj is None:
+        return None
+    try:
+        b = json.loads(pj.read_text()).get("bin")
+    except (OSError, ValueError):
+        return None
+    rel = b.get(name or pkg) if isinstance(b, dict) else b
+    if not isinstance(rel, str):
+        return None
+    path = (pj.parent / rel).resolve()
+    return path if path.is_file() else None
+
+
+def rel_to_root(root: Path, f: str) -> str:
+    """A test file as the record names it: relative to the root, POSIX separators (absolute when outside)."""
+    p = Path(f)
+    if not p.is_absolute():
+        p = root / p
+    try:
+        return p.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return p.resolve().as_posix()
+
+
+@dataclass
+class Project:
+    """One project's options that decide how its files run, as its runner resolved them. ``pool`` names how the
+    runner runs a worker (Vitest: forks, threads, vmForks, vmThreads; Jest: workers, workerThreads, inBand);
+    ``isolate`` whether each test file gets a fresh module graph."""
+
+    name: str
+    pool: str = "forks"
+    isolate: bool = True
+    max_workers: int | str | None = None  # None: the runner's default
+    file_parallelism: bool = True
+    environment: str = "node"
+    setup_files: list[str] = field(default_factory=list)
+    exec_argv: list[str] = field(default_factory=list)
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.name or "(root)"
+
+    @property
+    def per_file_worker(self) -> bool:
+        """Each test file gets a fresh worker (Vitest's forks/threads with isolate); vm pools reuse theirs."""
+        return self.isolate and self.pool in ("forks", "threads")
+
+    def value(self, setting: str):
+        return {"pool": self.pool, "isolate": self.isolate,
+                "workers": 1 if not self.file_parallelism else self.max_workers}[setting]
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "pool": self.pool, "isolate": self.isolate, "max_workers": self.max_workers,
+                "file_parallelism": self.file_parallelism, "environment": self.environment,
+                "setup_files": self.setup_files, "exec_argv": self.exec_argv}
+
+
+@dataclass
+class SuiteConfig:
+    """The suite's test files and, for each, the projects that run it (a file in two projects runs twice)."""
+
+    files: list[str]
+    projects: list[Project]
+    file_projects: dict[str, list[int]]
+    source: str  # the runner that read the config ("vitest", "jest"), or why it could not be read
+    known: bool = True  # False: only the file list is known (the config could not be read)
+    # with a shard: the files of that shard as the runner's own sharding picks them (None: not sharded)
+    shard_files: list[str] | None = None
+    notes: list[str] = field(default_factory=list)  # what the plan should say about how the suite runs
+
+    def projects_of(self, file: str) -> list[Project]:
+        return [self.projects[i] for i in self.file_projects.get(file, [])]
+
+    def runs(self, files: list[str]) -> int:
+        """How many times the runner starts a test file for these files: once per project that includes it."""
+        return sum(max(1, len(self.file_projects.get(f, []))) for f in files)
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "known": self.known, "projects": [p.to_json() for p in self.projects]}
+
+
+@dataclass
+class LaneSetup:
+    """What the lane runner asks of a runner for one lane."""
+
+    lane: Any  # the plan's Lane
+    config_dir: Path  # where generated files go: under the suite root, so the suite's packages resolve from them
+    exec_argv: list[str]  # Node flags for the workers (heap limit, diagnostic dir, near-limit/signal snapshots)
+    trace: bool  # inject the per-file setup module
+    test_timeout_ms: int | None  # raise the test/hook/teardown timeouts (interval snapshots) or None
+    extra_args: list[str] = field(default_factory=list)  # the user's arguments after `--`
+    pools: set[str] = field(default_factory=set)  # the pools the lane's workers run in
+
+
+@dataclass
+class LaneCommand:
+    argv: list[str]
+    # added to the lane's environment and recorded in the run (NODE_OPTIONS is appended to the inherited one)
+    env: dict[str, str] = field(default_factory=dict)
+    internal_env: dict[str, str] = field(default_factory=dict)  # added, not recorded (labels for the runner)
+    generated: list[Path] = field(default_factory=list)  # files to delete after the lane
