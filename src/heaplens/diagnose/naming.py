@@ -423,6 +423,8 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
     below = steps[first:]
     hn.path = chain_text(g, steps, 0)
     hn.kind, hn.owner = _kind(g, below, anchor, rules, new_classes or set())
+    accessor = _accessor_name(g, steps, anchor) if anchor is not None and anchor.tool and anchor.kind == "variable" \
+        else None
     if first == 0 and hn.kind in ("timer", "listener", "server", "db", "mock"):
         # no variable of the user's: the chain is shown from the resource on (the timer list, the emitter)
         kr = next(k for k in rules.kinds if k.kind == hn.kind)
@@ -470,6 +472,12 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
             hn.kind = anchor.kind
     if hn.kind == "mock" and (anchor is None or _rank(g, anchor) > 0):
         hn.variable = hn.access = None  # named by engine.name_spies from the spies themselves
+    if accessor and hn.kind in ("listener", "timer"):
+        # a user's listener on a runtime object the code reaches by a getter (`process.stdout.on(…)`): named as
+        # the code names it, and not the runtime's own state (the listener is the user's)
+        hn.variable, hn.access = accessor, accessor + hn.access[len(anchor.name):]
+        hn.tool = False
+        hn.file = None
     if hn.kind in ("variable", "property", "global", "static"):
         hn.type = js_type(g, cont) if cont is not None else js_type(g, holder)
     elif hn.owner is not None:
@@ -497,6 +505,20 @@ def _access(g: HeapGraph, anchor: Anchor, steps: list[Step], at: int) -> str:
             if not parts[-1].endswith("[]"):
                 parts.append("[]")
     return "".join(parts)
+
+
+def _accessor_name(g: HeapGraph, steps: list[Step], anchor: Anchor) -> str | None:
+    """``process.stdout``: a runtime variable that an object on the chain exposes by a getter of the same name
+    (Node's lazily created process streams live in a closure of ``get stdout``), named as code reaches it."""
+    for s in steps[:anchor.index]:
+        owner = s.dst
+        label = g.class_label(owner)
+        if not IDENTIFIER.fullmatch(label):
+            continue
+        for e in range(int(g.first[owner]), min(int(g.first[owner + 1]), int(g.first[owner]) + 2000)):
+            if g.edge_name(e) == f"get {anchor.name}":
+                return f"{label}.{anchor.name}"
+    return None
 
 
 def _timer_owner(g: HeapGraph, timer: int, rules: Rules) -> tuple[str, int] | None:
@@ -569,6 +591,9 @@ def _kind(g: HeapGraph, below: list[Step], anchor: Anchor | None, rules: Rules,
             if kr.classes is not None and (kr.classes.search(g.class_label(s.src))
                                            or kr.classes.search(g.class_label(s.dst))):
                 node = s.src if kr.classes.search(g.class_label(s.src)) else s.dst
+                if kr.not_leaving_by is not None and any(t.src == node and kr.not_leaving_by.search(t.name)
+                                                         for t in below):
+                    continue  # e.g. a socket's listener list: the listener rule decides
             elif kr.edges is not None and s.etype in ("property", "internal", "context") and kr.edges.search(s.name):
                 node = s.src
             elif kr.scripts is not None and int(g.ntype[s.dst]) == g.nt.get("closure", -1):
