@@ -66,7 +66,8 @@ def render(doc: dict, *, color: bool | None = None) -> str:
     run = doc["run"]
     out = [f"## heaplens report — run `{run.get('run_id')}`", ""]
     v = run.get("versions") or {}
-    out.append(f"- status: **{run.get('status')}** (exit {run.get('exit_code')}); Vitest {v.get('vitest')}, "
+    out.append(f"- status: **{run.get('status')}** (exit {run.get('exit_code')}); "
+               f"{'Jest ' + str(v['jest']) if v.get('jest') else 'Vitest ' + str(v.get('vitest'))}, "
                f"Node {v.get('node')}, {v.get('package_manager')}")
     out.append(f"- reproduce: {_code(doc['reproduce'])}")
     verdicts = ", ".join(f"{k}: {n}" for k, n in sorted(doc.get("verdicts", {}).items())) or "no workers investigated"

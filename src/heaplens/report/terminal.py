@@ -92,7 +92,7 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
     run = doc["run"]
     v = run.get("versions") or {}
     console.print(f"[bold]heaplens report[/] run {run.get('run_id')}: {run.get('status')} (exit {run.get('exit_code')}), "
-                  f"Vitest {v.get('vitest')}, Node {v.get('node')}")
+                  f"{'Jest ' + str(v['jest']) if v.get('jest') else 'Vitest ' + str(v.get('vitest'))}, Node {v.get('node')}")
     console.print(f"reproduce: {escape(doc['reproduce'])}")
     t = Table(title=None, box=None, pad_edge=False)
     for col, just in (("lane", "left"), ("status", "left"), ("files", "right"), ("peak RSS", "right"),
