@@ -306,6 +306,7 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
     closure = g.nt.get("closure", -1)
     gv = global_values(g, rules)
     parent: dict[int, Step | None] = {x: None}
+    dependency = None  # the nearest anchor in a dependency (node_modules), used when the suite's code has none
     q = deque([x])
     while q and len(parent) < max_nodes:
         v = q.popleft()
@@ -341,6 +342,12 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
                             down.append(parent[w])
                             w = parent[w].dst
                         up = path_steps(g, src)
+                        if "/node_modules/" in (a.file or ""):
+                            # a dependency's variable that also refers to it (`const os = require('os')` in a
+                            # library): the suite's own code's variable, if one keeps it too, is where the fix goes
+                            if dependency is None:
+                                dependency = (up + down, len(up))
+                            continue
                         return up + down, len(up)
                     if r == 2:
                         continue  # what a variable of Node's or the runner's code keeps is theirs
@@ -350,7 +357,7 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
                 continue  # the runner's or Node's code and module records: what they keep is theirs
             parent[src] = st or Step(src, g.edge_type(e), g.edge_name(e), v)
             q.append(src)
-    return None
+    return dependency
 
 
 # -- the holder ----------------------------------------------------------------------------------
@@ -400,11 +407,17 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
     # a global object or a context holds its new value through the variable itself: that edge is the anchor
     own = _is_context(g, holder) or is_global(g, holder)
     anchor = find_anchor(g, steps, at + 1 if own and at < len(steps) else at, rules)
-    if anchor is None or _rank(g, anchor) > 0:
-        # the shortest path goes through the runner's or Node's own code, or a function's local: is the
-        # holder (or, held by a variable itself, its value) also kept by a variable of the user's modules?
+    in_dependency = anchor is not None and _rank(g, anchor) == 0 and "/node_modules/" in (anchor.file or "")
+    if anchor is None or _rank(g, anchor) > 0 or in_dependency:
+        # the shortest path goes through the runner's or Node's own code, or a function's local, or a
+        # dependency's variable: is the holder (or, held by a variable itself, its value) also kept by a variable
+        # of the user's modules (the suite's own code first)?
         start = steps[at].dst if own and at < len(steps) else holder
         found = nearest_user_anchor(g, start, rules)
+        if found is not None and in_dependency:
+            other = _anchor_of(g, found[0][found[1]], found[1], rules)
+            if other is None or "/node_modules/" in (other.file or ""):
+                found = None  # only other dependencies: the shortest path's stays
         if found is not None:
             alt, ai = found
             if start != holder:  # the path ends at the value: the holder's edge to it is replaced
