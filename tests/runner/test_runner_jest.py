@@ -144,3 +144,17 @@ def test_jest_interrupt_leaves_no_process(jest29, tmp_path):
     interrupt_and_check(proc, signal.SIGINT, tree, runs)
     rec = json.loads(next(runs.glob("*/run.json")).read_text())
     assert rec["lanes"]["unit-fast"]["workers"][str(ev["pid"])]["unfinished"] == ["suite/slow/wait.test.js"]
+
+
+def test_jest_projects_and_esm(jest29, tmp_path):
+    """Projects (an inline ESM project, a project given by its directory): Jest's files per project, and every
+    file of both traced by the hook heaplens put in each project's setupFilesAfterEnv."""
+    root = jest29 / "projects"
+    r = hl("plan", "--root", root, "--format", "json", cwd=root)
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert [p["name"] for p in doc["suite_config"]["projects"]] == ["esm", "cjs"]
+    r = hl("run", "--root", root, cwd=root, runs=tmp_path / "runs", env={"NODE_OPTIONS": "--experimental-vm-modules"})
+    assert r.code == 0, r.out[-3000:] + r.err
+    files = sorted(f["file"] for f in r.record["lanes"]["unit-fast"]["files"])
+    assert files == ["cjs/c1.test.js", "cjs/c2.test.js", "esm/e1.test.mjs", "esm/e2.test.mjs"]
