@@ -130,6 +130,43 @@ def _like_outside(files: list[str], ctx: Context) -> list[str]:
     return sorted(x for x, gr in growth.items() if x not in files and gr is not None and gr >= least)
 
 
+def retained_by_file(files: list[dict]) -> dict[str, float]:
+    """Each file's retained growth in a worker that runs several files: the GC-settled JS heap it left behind
+    (``heap_growth``, settled start → settled end; a growth that spans files ended without a forced GC is
+    shared evenly between them). Transient garbage is not in it, so it is the same from run to run."""
+    out: dict[str, float] = {}
+    pending: list[str] = []
+    for f in sorted(files, key=lambda f: (f.get("index") or 0, f.get("end_ms") or 0)):
+        name = f.get("file")
+        if not name:
+            continue
+        if f.get("heap_growth") is None:
+            pending.append(name)  # its growth is in the next settled file's
+            continue
+        span = [*pending, name][-max(1, int(f.get("settled_files") or 1)):]
+        for x in span:
+            out[x] = out.get(x, 0.0) + f["heap_growth"] / len(span)
+        pending = []
+    return out
+
+
+def retained_hotspots(growth: dict[str, float]) -> list[str]:
+    """The files to isolate, from their retained growth: the fewest files that together left at least half of
+    the worker's retained growth (isolating fewer leaves most of it in the worker), and with them every file of
+    the same order (at least half the least of those): equal contributors are listed together or not at all,
+    so the list does not change with measurement noise. In path order (the config edit is the same each run)."""
+    ranked = sorted(((g, f) for f, g in growth.items() if g > 0), key=lambda x: (-x[0], x[1]))
+    total = sum(g for g, _ in ranked)
+    if not ranked:
+        return []
+    taken, acc = 0, 0.0
+    while taken < len(ranked) and acc < total / 2:
+        acc += ranked[taken][0]
+        taken += 1
+    least = ranked[taken - 1][0] / 2
+    return sorted(f for g, f in ranked if g >= least)
+
+
 def _overlapping(ctx: Context) -> list[str]:
     """The files a snapshot was taken during (partly in the pair): the only candidates left."""
     out = {id(f) for f in [*ctx.files_before, *ctx.files_between, *ctx.files_after]}
@@ -357,6 +394,11 @@ def _title(c: Cause, holder: dict) -> str:
 
 def _files_adding(c: Cause, ctx: Context, pa: PairAnalysis) -> list[str]:
     if c.kind == "module-graph":
+        # by the GC-settled heap each file left in the worker (issue 13: stable run to run, not the snapshot
+        # pair's boundaries nor transient heapUsed); the snapshot's module owners when the trace has none
+        hot = retained_hotspots(retained_by_file(ctx.files_all))
+        if hot:
+            return hot
         files = _heavy_loaders(c, ctx) or _interval_files(ctx)
         return files + _like_outside(files, ctx)
     # the test files whose functions are among the new objects; else the files that ran in between (the
