@@ -94,8 +94,8 @@ def test_no_config_gets_a_new_one(jest29, tmp_path):
 
 def test_the_idle_limit_follows_the_measured_growth(jest29, tmp_path):
     """The leak fixture (each file keeps its registry through a listener on process.stdout) run in band with the
-    trace: the limit is the clean worker's heap plus k files of the measured growth; the clean fixture, whose files
-    leave next to nothing, gets a recycle period hundreds of files long."""
+    trace: the limit is the clean worker's heap plus k files of the measured growth (the median of the GC-settled
+    steps, checked against the trace); the basic fixture, whose files leave less, gets a longer recycle period."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCLAW_TEST_", "HEAPLENS_"))}
     env.update({"HEAPLENS_PROGRESS": "0", "HEAPLENS_RUNS_DIR": str(tmp_path / "runs")})
     got = {}
@@ -113,9 +113,9 @@ def test_the_idle_limit_follows_the_measured_growth(jest29, tmp_path):
     steps = sorted(b - a for a, b in zip(ends, ends[1:]))
     assert leak is not None and leak.per_file == int(steps[len(steps) // 2] if len(steps) % 2 else
                                                      (steps[len(steps) // 2 - 1] + steps[len(steps) // 2]) / 2)
-    assert leak.per_file > 1 * MB  # 20,000 objects and a registry per file
+    assert leak.per_file >= 60_000 * 20  # at least the 60,000 planted objects per file (and a registry)
     assert leak.every == math.ceil(leak.clean / leak.per_file)
     assert leak.limit == leak.clean + int(leak.every * leak.per_file) and leak.text == f"{math.ceil(leak.limit / MB)}MB"
     basic, _ = got["suite/basic"]
-    assert basic is None or basic.every > 5 * leak.every
+    assert basic is None or (basic.per_file < leak.per_file and basic.every > leak.every)
 
