@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import UsageError
+from ..inputfile import parse_json, read_text
 
 SCHEMA_VERSION = 2
 
@@ -74,6 +75,8 @@ class Rules:
             self.module_plain = _compile(mr["plain_objects"], "module_records.plain_objects")
             self.url_properties = list(mr["url_properties"])
             self.importer_properties = list(mr["importer_properties"])
+            self.registry_classes = (_compile(mr["registry_classes"], "module_records.registry_classes")
+                                     if mr.get("registry_classes") else None)
             self.tool_scripts = _compile(doc["tool_scripts"], "tool_scripts")
             self.tool_globals = _compile(doc["tool_globals"], "tool_globals")
             self.import_bindings = _compile(doc["import_bindings"], "import_bindings")
@@ -99,6 +102,10 @@ class Rules:
     def tool_script(self, url: str | None) -> bool:
         return bool(url) and self.tool_scripts.search(url) is not None
 
+    def registry(self, class_name: str) -> bool:
+        """A runner's container of module instances (its module registry or cache)."""
+        return self.registry_classes is not None and self.registry_classes.search(class_name) is not None
+
     def module_record(self, class_name: str) -> bool:
         return (self.module_classes.search(class_name) is not None
                 or (class_name.startswith("{") and self.module_plain.search(class_name) is not None))
@@ -109,12 +116,10 @@ def load_rules(extra: list[str | Path] | None = None) -> Rules:
     doc = json.loads(resources.files(__package__).joinpath("rules.json").read_text())
     sources = []
     for path in extra or []:
-        try:
-            more = json.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise UsageError(f"{path}: no such rules file") from None
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"{path}: not a readable JSON rules file: {exc}") from None
+        if not Path(path).exists():
+            raise UsageError(f"{path}: no such rules file")
+        # a FIFO or device is refused, not waited on; deep nesting is one line, not a RecursionError
+        more = parse_json(read_text(path, "rules file"), f"rules file {path}", unique_keys=False)
         if not isinstance(more, dict):
             raise UsageError(f"{path}: a rules file is a JSON object (see heaplens/diagnose/rules.json)")
         if "rules" in more and isinstance(more["rules"], list):

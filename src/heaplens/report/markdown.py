@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..units import cut, fmt_count, fmt_size
 from .findings import markdown as findings_markdown
+from .findings import printable_lines
 
 FINDINGS_IN_FULL = 6
 EMPTY = '""'
@@ -52,7 +53,7 @@ def _worker(w: dict, n: int) -> list[str]:
         if fix.get("manifest_diff"):
             out.append("")
             out.append("   ```diff")
-            out.extend("   " + line for line in fix["manifest_diff"].rstrip("\n").splitlines())
+            out.extend("   " + line for line in printable_lines(fix["manifest_diff"]))
             out.append("   ```")
             out.append("")
     out.append("6. **Verified:** " + ("; ".join(_esc(v) for v in w.get("verified") or []) or "nothing"))
@@ -66,8 +67,10 @@ def render(doc: dict, *, color: bool | None = None) -> str:
     run = doc["run"]
     out = [f"## heaplens report — run `{run.get('run_id')}`", ""]
     v = run.get("versions") or {}
-    out.append(f"- status: **{run.get('status')}** (exit {run.get('exit_code')}); "
-               f"{'Jest ' + str(v['jest']) if v.get('jest') else 'Vitest ' + str(v.get('vitest'))}, "
+    status = run.get("status_text") or f"{run.get('status')} (exit {run.get('exit_code')})"
+    word, _, rest = status.partition(" ")
+    runner = f"Jest {v['jest']}" if v.get("jest") else f"Vitest {v.get('vitest')}"
+    out.append(f"- status: **{_esc(word)}** {_esc(rest)}; {runner}, "
                f"Node {v.get('node')}, {v.get('package_manager')}")
     out.append(f"- reproduce: {_code(doc['reproduce'])}")
     verdicts = ", ".join(f"{k}: {n}" for k, n in sorted(doc.get("verdicts", {}).items())) or "no workers investigated"

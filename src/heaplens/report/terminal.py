@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..units import cut, fmt_count, fmt_size
-from .findings import holder_text, printable, terminal_lines
+from .findings import holder_text, printable, printable_lines, terminal_lines
 
 NO_WRAP = 100_000  # columns of "plain text": rich lays tables out in it, and nothing is wrapped
 
@@ -63,14 +63,18 @@ def _worker(console, w: dict, n: int) -> None:
         for e in (f.get("evidence") or [])[:7]:
             console.print(f"      - {p(cut(e, 400))}")
         fix = f.get("fix") or {}
-        console.print(f"      [bold]5 fix[/] \\[{p(fix.get('kind'))}] {p(fix.get('text', ''))}")
+        text = printable_lines(fix.get("text")) or [""]
+        console.print(f"      [bold]5 fix[/] \\[{p(fix.get('kind'))}] {escape(text[0])}")
+        for line in text[1:]:
+            console.print(f"        {escape(line)}", highlight=False)
         if fix.get("files"):
             more = f" … (+{len(fix['files']) - 8})" if len(fix["files"]) > 8 else ""
             console.print("        test files: " + p(", ".join(fix["files"][:8])) + more)
         if fix.get("missing_timings"):
             console.print("        missing from timings (scheduling blind spot): " + p(", ".join(fix["missing_timings"])))
         if fix.get("manifest_diff"):
-            console.print(p(fix["manifest_diff"].rstrip("\n")), highlight=False)
+            for line in printable_lines(fix["manifest_diff"]):  # a diff: one line each, never one escaped line
+                console.print(f"        {escape(line)}", highlight=False)
     for note in w.get("notes") or []:
         console.print(f"  [dim]note: {p(note)}[/]")
     console.print("[bold]6 verified[/]   " + p("; ".join(w.get("verified") or []) or "nothing"))
@@ -91,8 +95,10 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
                           soft_wrap=True)
     run = doc["run"]
     v = run.get("versions") or {}
-    console.print(f"[bold]heaplens report[/] run {run.get('run_id')}: {run.get('status')} (exit {run.get('exit_code')}), "
-                  f"{'Jest ' + str(v['jest']) if v.get('jest') else 'Vitest ' + str(v.get('vitest'))}, Node {v.get('node')}")
+    status = run.get("status_text") or f"{run.get('status')} (exit {run.get('exit_code')})"
+    runner = f"Jest {v['jest']}" if v.get("jest") else f"Vitest {v.get('vitest')}"
+    console.print(f"[bold]heaplens report[/] run {run.get('run_id')}: {escape(status)}, "
+                  f"{escape(runner)}, Node {v.get('node')}")
     console.print(f"reproduce: {escape(doc['reproduce'])}")
     t = Table(title=None, box=None, pad_edge=False)
     for col, just in (("lane", "left"), ("status", "left"), ("files", "right"), ("peak RSS", "right"),
@@ -137,7 +143,8 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
         for line in ver.get("lines") or []:
             console.print(escape(line))
     if not doc["workers"]:
-        console.print("no worker ran a file, nothing to diagnose")
+        console.print("no worker ran a file, nothing to diagnose"
+                      + (" (the run was abandoned)" if run.get("status") == "abandoned" else ""))
     return buf.getvalue()
 
 
@@ -146,6 +153,8 @@ def render_diagnosis(doc: dict, *, color: bool | None = None) -> str:
     each worker's verdict and findings, plain text."""
     out = [f"run: {printable(doc['run'].get('dir') if isinstance(doc.get('run'), dict) else doc.get('run'))}"] \
         if doc.get("run") else []
+    if isinstance(doc.get("run"), dict) and doc["run"].get("status") not in (None, "passed", "failed"):
+        out.append(f"status: {printable(doc['run'].get('status_text') or doc['run']['status'])}")
     for w in doc["workers"]:
         out.append("")
         out += terminal_lines(w)
