@@ -4,6 +4,8 @@
   and accepts only a regular file (after symlinks): a FIFO, a socket or a device (``/dev/zero``,
   ``/dev/stdin`` on a terminal) is refused by what it is.
 - :func:`read_text` reads a small JSON-ish input (a manifest, a rules file) whole, with a size limit.
+- :func:`read_document` and :func:`check_schema` read a versioned document heaplens itself wrote (a run
+  record, a report, a baseline) and check its ``schema`` and ``schema_version``: the one place that does.
 - :func:`parse_json` parses it: duplicate keys in one object are refused (JSON readers disagree on which
   one counts, and a text edit would go to the one they ignore), and so is nesting deeper than
   ``max_depth`` (Python's reader would raise ``RecursionError`` past ~1,000 levels, and our own
@@ -22,6 +24,8 @@ from .errors import UsageError
 
 MAX_TEXT = 64 << 20  # a manifest or rules file larger than this is not one
 MAX_DEPTH = 64
+MAX_DOCUMENT = 1 << 30  # a run record or report of a suite of thousands of files is tens of MB
+DOCUMENT_DEPTH = 256
 
 
 def kind_of(mode: int) -> str:
@@ -162,3 +166,45 @@ def _depth_exceeds(text: str, max_depth: int) -> bool:
 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def read_document(path: str | os.PathLike, what: str, error: type[UsageError] = UsageError):
+    """The parsed JSON of a document heaplens wrote (``what``: "run record", "report", "baseline"): a
+    regular file, UTF-8, valid JSON, nested no deeper than ``DOCUMENT_DEPTH``; anything else is one
+    ``error`` line naming the file."""
+    try:
+        text = read_text(path, what, MAX_DOCUMENT)
+        return parse_json(text, f"{what} {path}", unique_keys=False, max_depth=DOCUMENT_DEPTH)
+    except UsageError as exc:
+        if isinstance(exc, error):
+            raise
+        raise error(str(exc)) from None
+
+
+def check_schema(doc, schema: str, max_version: int, where: str, what: str,
+                 error: type[UsageError] = UsageError) -> int:
+    """``doc["schema_version"]`` of a document that must be ``schema``, written by this heaplens or an
+    earlier one; one ``error`` line (starting with ``where``) otherwise."""
+    if not isinstance(doc, dict) or doc.get("schema") != schema:
+        raise error(f"{where}: not a heaplens {what} (schema {schema!r} expected)")
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise error(f"{where}: schema_version: expected a positive integer, got {json_kind(version)}")
+    if version > max_version:
+        raise error(f"{where}: {what} schema_version {version} is newer than this heaplens ({max_version})")
+    return version
+
+
+def json_kind(value) -> str:
+    """What a JSON value is, for a message ("a string", "the number 3", "null")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"[:60]
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"

@@ -23,6 +23,7 @@ from .. import __version__
 from ..atomicfile import write_json_atomic
 from ..diagnose.run import RunDiagnosis
 from ..errors import UsageError
+from ..inputfile import check_schema, read_document
 from ..runner.options import OPTS
 from ..runner.record import LaneRecord, RunRecord
 
@@ -294,19 +295,8 @@ def write(doc: dict, path: str | os.PathLike) -> Path:
 def load(path: str | os.PathLike) -> dict:
     """A saved report model; :class:`UsageError` (one line) when it is not one this heaplens can read."""
     p = Path(path)
-    try:
-        doc = json.loads(p.read_bytes())
-    except RecursionError:
-        raise UsageError(f"{p}: not a heaplens report (nested too deeply)") from None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{p}: cannot read the report: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise UsageError(f"{p}: not a heaplens report")
-    version = doc.get("schema_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise UsageError(f"{p}: report schema_version: expected an integer")
-    if version > SCHEMA_VERSION:
-        raise UsageError(f"{p}: report schema_version {version} is newer than this heaplens")
+    doc = read_document(p, "report")
+    check_schema(doc, SCHEMA, SCHEMA_VERSION, str(p), "report")
     for key, kind in (("run", dict), ("lanes", list), ("workers", list), ("findings", list), ("fixes", dict)):
         if not isinstance(doc.get(key), kind):
             raise UsageError(f"{p}: report key {key!r} is missing or of the wrong type")
