@@ -305,7 +305,7 @@ def fill_when(d: Path, disk: Path, nth: int, done: threading.Event) -> None:
 
 @pytest.mark.parametrize("mode", ["boundary", "interval"])
 def test_enospc_while_snapshotting_is_said_once_and_the_tests_go_on(tmp_path, small_disk, mode):
-    suite = make_suite(tmp_path / "suite", "v5", {f"g{i}.test.js": GROW_TEST.format(i=i) for i in range(6)})
+    suite = make_suite(tmp_path / "suite", "v5", {f"g{i}.test.js": GROW_TEST.format(i=i) for i in range(4)})
     (suite / "vitest.config.js").write_text("export default { test: { isolate: false } }\n")
     snaps = small_disk / "unit-fast"
     snaps.mkdir()
