@@ -336,3 +336,49 @@ def test_enospc_while_snapshotting_is_said_once_and_the_tests_go_on(tmp_path, sm
     cp = hl("diagnose", run, "--no-retainers", cwd=suite)
     assert cp.returncode == 0 and "exited while writing" not in cp.stdout, cp.stdout[-3000:] + cp.stderr[-2000:]
     print(f"\n{mode}: ENOSPC on the 2nd snapshot; run {took:.1f} s, {len(left)} snapshot(s) kept; {said[0][:160]}")
+
+
+# ---- kill -9 of a worker while it writes a snapshot ---------------------------------------------------
+
+
+def test_kill_9_of_a_worker_mid_snapshot(tmp_path):
+    """The worker dies in the middle of its 2nd snapshot (61 MiB, seconds to write): the lane ends with the
+    worker's fault, the cut file is removed and recorded, nothing is left running, no traceback."""
+    suite = make_suite(tmp_path / "suite", "v5", {f"g{i}.test.js": GROW_TEST.format(i=i) for i in range(3)})
+    (suite / "vitest.config.js").write_text("export default { test: { isolate: false } }\n")
+    snaps = tmp_path / "snaps"
+    proc = start(["run", "--workers", "1", "--snapshots", "--snapshot-dir", snaps], suite)
+    procs: list[psutil.Process] = []
+    victim = None
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and victim is None:
+            assert proc.poll() is None, proc.communicate()
+            names = sorted((snaps / "unit-fast").glob("*.heapsnapshot")) if (snaps / "unit-fast").is_dir() else []
+            if len(names) >= 2 and names[-1].stat().st_size > 0:
+                procs = tree(proc.pid)
+                victim = int(names[-1].name.split(".")[3])
+                os.kill(victim, signal.SIGKILL)
+                cut = names[-1]
+            time.sleep(0.01)
+        assert victim is not None, "no 2nd snapshot was started"
+        out, err = proc.communicate(timeout=300)
+    finally:
+        for p in alive(procs + tree(proc.pid)):
+            p.kill()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in out + err, err[-3000:]
+    assert proc.returncode == 1, out[-3000:]
+    time.sleep(0.3)
+    assert alive(procs) == []
+    (run,) = (suite / ".heaplens" / "runs").iterdir()
+    rec = json.loads((run / "run.json").read_text())
+    lane = rec["lanes"]["unit-fast"]
+    assert any(f["kind"] == "crash" for f in lane["faults"]), lane["faults"]  # (its pid is not attributed yet)
+    assert not cut.exists() and any(str(cut) in d and "cut" in d for d in lane["snapshots"]["dropped"])
+    for f in (snaps / "unit-fast").glob("*.heapsnapshot"):
+        assert f.read_bytes()[-64:].rstrip().endswith(b"}"), f
+    cp = hl("diagnose", run, "--no-retainers", cwd=suite)
+    assert cp.returncode in (0, 2) and "Traceback" not in cp.stderr, cp.stderr[-2000:]
