@@ -382,3 +382,32 @@ def test_kill_9_of_a_worker_mid_snapshot(tmp_path):
         assert f.read_bytes()[-64:].rstrip().endswith(b"}"), f
     cp = hl("diagnose", run, "--no-retainers", cwd=suite)
     assert cp.returncode in (0, 2) and "Traceback" not in cp.stderr, cp.stderr[-2000:]
+
+
+def test_kill_9_during_a_plain_run_takes_the_command_with_it(tmp_path):
+    """`verify` and the benchmarks run the suite's own command through runner/plain.py: a killed heaplens leaves
+    nothing of it running either."""
+    script = tmp_path / "plain.py"
+    script.write_text("import sys\nfrom heaplens.runner.plain import run_plain\n"
+                      "run_plain(['sh', '-c', 'sleep 300 & sleep 300 & wait'], '.')\n")
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env_clean())
+    procs: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            procs = tree(proc.pid)
+            if sum(1 for p in procs if p.name() == "sleep") >= 2:
+                break
+            time.sleep(0.1)
+        assert sum(1 for p in procs if p.name() == "sleep") >= 2, [_cmd(p) for p in procs]
+        t0 = time.monotonic()
+        proc.kill()
+        proc.wait()
+        while alive(procs) and time.monotonic() - t0 < 10:
+            time.sleep(0.05)
+        took = time.monotonic() - t0
+        left = [_cmd(p) for p in alive(procs)]
+    finally:
+        for p in alive(procs):
+            p.kill()
+    assert left == [] and took <= 5.0, (left, took)
