@@ -11,6 +11,8 @@ import json
 
 import pytest
 
+from heaplens.diagnose import load_rules
+from heaplens.diagnose.run import diagnose_worker
 from helpers import JS, heaplens, requires_node, run_node
 
 pytestmark = requires_node
@@ -105,6 +107,19 @@ def test_new_module_instances_only(planted):
     b, a = w["growth"]["module_records"]
     assert a - b >= 2 * info["expect"]["modules"]  # an EvaluatedModuleNode and its namespace each
     assert f["fix"]["kind"] == "isolate"
+    assert "isolate: true" in f["fix"]["text"] and f["fix"]["where"].startswith("the Vitest config")
+
+
+def test_module_graph_fix_of_a_jest_run_is_the_jest_config(planted):
+    """The same snapshots diagnosed as a Jest run's (the run record's runner): the fix is Jest's own — recycle the
+    worker with workerIdleMemoryLimit — never Vitest's isolate (and so no Vitest manifest diff)."""
+    info = planted("modules", 40)
+    w = diagnose_worker(info["files"], load_rules(), root=str(FIXTURE), runner="jest").to_json()
+    fix = w["findings"][0]["fix"]
+    assert [f["kind"] for f in w["findings"]] == ["module-graph"] and fix["kind"] == "recycle", fix
+    assert "`workerIdleMemoryLimit` in the Jest config" in fix["text"] and "isolate" not in fix["text"], fix["text"]
+    assert fix["where"] == "the Jest config (workerIdleMemoryLimit)"
+    assert "Nothing of the tests is named" in fix["text"]  # the registry holding them is the runner's own
 
 
 def test_an_object_used_as_a_map_is_emptied_by_deleting_its_keys(planted):

@@ -50,6 +50,7 @@ class Context:
     # the worker gives each test file a fresh module registry in the same process (Jest): the running file's is
     # alive at a file-end snapshot
     registry_per_file: bool = False
+    runner: str | None = None  # the run record's runner ("vitest", "jest"); the fix goes where it reads it
 
 
 def fmt(n: float | None, signed: bool = True) -> str:
@@ -426,6 +427,8 @@ def _fix(c: Cause, holder: dict, ctx: Context, rules: Rules, pa: PairAnalysis) -
                 f"in this long-lived worker ({', '.join(mods)}{' …' if len(c.modules) > 5 else ''}). Nothing in the tests "
                 "holds them: run the files that load them in a fresh worker (Vitest `isolate: true` for them — a "
                 "separate project or lane), or split the lane so one worker loads fewer modules.")
+        if ctx.runner == "jest" or (ctx.runner is None and ctx.registry_per_file):
+            return _jest_module_graph_fix(c, ctx, mods, files)
         return {"kind": "isolate", "text": text, "where": "the Vitest config (test.isolate / projects)", "files": files}
     kind = rules.fix_by_kind.get(k) if k in rules.fix_by_kind else rules.fix_by_type.get(holder.get("type") or "", None)
     if kind is None:
@@ -479,6 +482,27 @@ def _fix(c: Cause, holder: dict, ctx: Context, rules: Rules, pa: PairAnalysis) -
     else:
         text = f"release what `{name}` keeps after each test"
     return {"kind": kind, "text": text, "where": where, "files": files}
+
+
+def _jest_module_graph_fix(c: Cause, ctx: Context, mods: list[str], files: list[str]) -> dict:
+    """Jest gives every test file a fresh module registry: earlier files' module instances outlive their file
+    only through a reference that outlives it (the user's, when the chain names one), else the worker is recycled
+    (``workerIdleMemoryLimit``; its value is the report's Jest config fix, derived from the per-file growth)."""
+    hn = c.holder
+    ref = (hn.access or hn.variable) if hn is not None and not hn.tool else None
+    at = f" ({relative(hn.file, ctx.root)})" if ref and hn.file else ""
+    n = len(c.modules) or c.module_records
+    text = (f"{n} module instance(s) of earlier test files stay in this long-lived Jest worker "
+            f"({', '.join(mods)}{' …' if len(c.modules) > 5 else ''}): Jest gives every file a fresh module registry, "
+            "so an old file's registry stays only while something that outlives the file keeps it. ")
+    if ref:
+        text += (f"Remove the reference `{ref}`{at} keeps to it after the file (afterAll); until then, or when it "
+                 "is not yours, recycle")
+    else:
+        text += "Nothing of the tests is named as keeping them: recycle"
+    text += (" the worker with `workerIdleMemoryLimit` in the Jest config (the value this run's per-file growth "
+             "gives is the report's Jest config fix).")
+    return {"kind": "recycle", "text": text, "where": "the Jest config (workerIdleMemoryLimit)", "files": files}
 
 
 def _evidence(c: Cause, pa: PairAnalysis, holder: dict, ctx: Context, trend,

@@ -217,7 +217,8 @@ def _trend(pa: PairAnalysis) -> dict:
 
 def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, files: list[dict] | None = None,
                     lane_rec: LaneRecord | None = None, root: str | None = None, retainers: bool = True,
-                    times: dict[str, float] | None = None, workers_in_lane: int = 1, progress=None) -> WorkerDiagnosis:
+                    times: dict[str, float] | None = None, workers_in_lane: int = 1, progress=None,
+                    runner: str | None = None) -> WorkerDiagnosis:
     t0 = time.perf_counter()
     files = files or []
     name = parse_name(snaps[0]) if snaps else None
@@ -251,7 +252,8 @@ def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, 
                   files_in_lane=len(lane_files) or None, workers_in_lane=workers_in_lane,
                   heap_limit=w.trace.get("heap_limit"), isolate=lane_rec.isolate if lane_rec else None,
                   lane_files=lane_files, traced=bool(files),
-                  registry_per_file=any(f.get("pool") in rules.registry_per_file_pools for f in files))
+                  registry_per_file=any(f.get("pool") in rules.registry_per_file_pools for f in files),
+                  runner=runner)
     try:
         w.families = _families(before, after)
     except UsageError:
@@ -331,6 +333,7 @@ def diagnose_run(run: RunRecord | str | os.PathLike, *, rules: Rules | None = No
     workers: list[WorkerDiagnosis] = []
     skipped: list[str] = []
     lane_items = list(rec.lanes.items())
+    runner = "jest" if rec.versions.jest else "vitest" if rec.versions.vitest else None
     if lanes:
         unknown = [n for n in lanes if n not in dict(lane_items)]
         if unknown:
@@ -357,7 +360,7 @@ def diagnose_run(run: RunRecord | str | os.PathLike, *, rules: Rules | None = No
             if progress:
                 progress(f"{name} pid {pid}: {len(ws)} snapshot(s)")
             w = diagnose_worker(ws, rules, lane=name, files=fs, lane_rec=lane, root=root, retainers=retainers,
-                                times=times, workers_in_lane=n_workers, progress=progress)
+                                times=times, workers_in_lane=n_workers, progress=progress, runner=runner)
             for f in cut:
                 n = parse_name(f)
                 if n and n.pid == pid:

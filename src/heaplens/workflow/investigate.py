@@ -97,10 +97,7 @@ def jest_config_fix(rec, doc: dict):
         say(f"[heaplens][fix] {line}")
     for line in fx.edit.diff.splitlines():
         say(line)
-    doc.setdefault("fixes", {})["jest_config"] = {
-        "settings": fx.settings, "why": fx.limit.why, "every": fx.limit.every, "worker": fx.worker,
-        "path": str(fx.edit.path), "diff": fx.edit.diff, "refused_reason": fx.edit.refused_reason,
-        "patch": fx.edit.patch, "applied": False}
+    doc.setdefault("fixes", {})["jest_config"] = fx.to_json()
     return fx
 
 
@@ -123,6 +120,8 @@ def apply_fixes(doc: dict, run_dir: Path) -> None:
                 sys.stdout.write(res.diff if res.diff.endswith("\n") else res.diff + "\n")
             for p in fix.get("missing_timings") or []:
                 say(f"[heaplens][fix] no timing for {p}: a scheduling blind spot (heaplens timings update --from {run_dir})")
+        elif fix.get("kind") == "recycle":  # Jest: the worker recycle is the Jest config fix (written below)
+            fix["applied"] = False
         elif fix.get("kind") not in (None, "none", "isolate"):
             fix["applied"] = False
             say(f"[heaplens][fix] not applied (a code change): {fix.get('text')}")
