@@ -5,6 +5,7 @@ none. Real Jest 29, real snapshots written from inside the Jest worker; each fil
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from heaplens.workflow.report import render
 from helpers import npm_ci
 
 SCENARIOS = Path(__file__).parents[2] / "examples" / "jest-scenarios"
@@ -44,12 +46,31 @@ def test_jest_scenario_gives_the_labelled_finding(jest_scenarios, label, tmp_pat
     assert re.fullmatch(r"\d+MB", jest_fix["settings"]["workerIdleMemoryLimit"]) and jest_fix["every"] >= 1
     assert "+module.exports = { testEnvironment: " in jest_fix["diff"]
     assert f"workerIdleMemoryLimit: '{jest_fix['settings']['workerIdleMemoryLimit']}' }};" in jest_fix["diff"]
+    _jest_fix_is_rendered(doc)
     want = label["findings"][0]
     top = got[0]  # the biggest cause first
     assert top["kind"] == want["kind"], top["title"]
     for key, value in want["holder"].items():
         assert top["holder"].get(key) == value, (key, top["holder"], top["title"])
     assert top["fix"]["kind"] == want["fix"], top["fix"]
+
+
+def _jest_fix_is_rendered(doc):
+    """The Jest config fix is in the text, Markdown and HTML reports too: its setting and why, and its diff line by
+    line (each line of the diff its own line, never one line with literal \\n)."""
+    jc = doc["fixes"]["jest_config"]
+    # the run's saved report (what `heaplens report RUN` renders later) has it too
+    saved = json.loads((Path(doc["run"]["dir"]) / "report.json").read_text())
+    assert saved["fixes"]["jest_config"]["diff"] == jc["diff"]
+    added = next(line for line in jc["diff"].splitlines() if line.startswith("+module.exports"))
+    setting = f"workerIdleMemoryLimit: {jc['settings']['workerIdleMemoryLimit']}"
+    for fmt in ("text", "markdown", "html"):
+        out = render(doc, fmt, color=False)
+        assert f"Jest config: {setting}" in out and "jest --logHeapUsage" in out, fmt
+        want = html.escape(added) if fmt == "html" else added
+        # the added line is a line of its own: not joined to the diff's header or hunk line
+        hits = [line for line in out.splitlines() if want in line]
+        assert hits and not any("+++" in line or "@@" in line for line in hits), (fmt, hits)
 
 
 def test_jest30_listener_keeping_each_files_registry(tmp_path):

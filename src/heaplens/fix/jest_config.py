@@ -230,6 +230,12 @@ class JestConfigFix:
     worker: str
     edit: Edit
 
+    def to_json(self) -> dict:
+        """The report's ``fixes.jest_config`` (``applied`` is set by the one who writes it)."""
+        return {"settings": self.settings, "why": self.limit.why, "every": self.limit.every, "worker": self.worker,
+                "path": str(self.edit.path), "diff": self.edit.diff, "refused_reason": self.edit.refused_reason,
+                "patch": self.edit.patch, "applied": False}
+
     def lines(self) -> list[str]:
         out = [f"Jest: workerIdleMemoryLimit {self.limit.text} — {self.limit.why} (worker {self.worker}); "
                f"a quick check of each file's heap: `jest --logHeapUsage`"]

@@ -23,6 +23,16 @@ def printable(text) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), s)
 
 
+def jest_config_lines(jc: dict) -> list[str]:
+    """The report's Jest config fix (``fixes.jest_config``) as printable lines, its diff apart: the settings,
+    why that value, where it goes (written or not)."""
+    settings = ", ".join(f"{k}: {v}" for k, v in (jc.get("settings") or {}).items())
+    state = ("written into" if jc.get("applied") else
+             f"not written ({jc['refused_reason']}):" if jc.get("refused_reason") else "proposed for")
+    return [printable(f"Jest config: {settings} — {jc.get('why')} (measured on worker {jc.get('worker')})"),
+            printable(f"{state} {jc.get('path')}; a quick check of each file's heap: `jest --logHeapUsage`")]
+
+
 def printable_lines(text) -> list[str]:
     """A multi-line text (a patch, a diff, a fix in several lines) as its lines, each made printable: the
     line breaks stay line breaks (a trailing ``\\r`` of a CRLF line goes with its break), every other control

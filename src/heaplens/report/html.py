@@ -23,6 +23,7 @@ from pathlib import PurePath
 
 from ..units import fmt_count, fmt_size
 from .findings import html as findings_html
+from .findings import jest_config_lines
 
 __all__ = ["render"]
 
@@ -510,6 +511,10 @@ def _header(doc: dict) -> str:
         fx.append("<h4>missing from timings</h4>" + _list(fixes["missing_timings"], "files"))
     if fixes.get("cleanups"):
         fx.append("<h4>cleanups</h4>" + _list(fixes["cleanups"]))
+    jc = fixes.get("jest_config")
+    if jc:
+        fx.append("<h4>Jest config</h4>" + "".join(f"<p>{e(line)}</p>" for line in jest_config_lines(jc))
+                  + _diff(jc.get("diff") or jc.get("patch") or ""))
     skipped = doc.get("skipped") or []
     return f"""
 <header class="top card">

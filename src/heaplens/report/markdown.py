@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from ..units import cut, fmt_count, fmt_size
+from .findings import jest_config_lines, printable_lines
 from .findings import markdown as findings_markdown
-from .findings import printable_lines
 
 FINDINGS_IN_FULL = 6
 EMPTY = '""'
@@ -82,6 +82,16 @@ def render(doc: dict, *, color: bool | None = None) -> str:
         out.append("- missing timings: " + ", ".join(_code(p) for p in fixes["missing_timings"]))
     for c in fixes.get("cleanups") or []:
         out.append(f"- cleanup: {_esc(c)}")
+    jc = fixes.get("jest_config")
+    if jc:
+        head = jest_config_lines(jc)
+        out.append(f"- {_esc(head[0])}")
+        out.append(f"  - {_esc(head[1])}")
+        out.append("")
+        out.append("  ```diff")
+        out.extend("  " + line for line in printable_lines(jc.get("diff") or jc.get("patch")))
+        out.append("  ```")
+        out.append("")
     ver = doc.get("verification")
     if ver:
         out.append(f"- verification: **{_esc(ver.get('verdict'))}**")

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..units import cut, fmt_count, fmt_size
-from .findings import holder_text, printable, printable_lines, terminal_lines
+from .findings import holder_text, jest_config_lines, printable, printable_lines, terminal_lines
 
 NO_WRAP = 100_000  # columns of "plain text": rich lays tables out in it, and nothing is wrapped
 
@@ -129,7 +129,7 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
         console.print(f"{len(quiet)} worker(s) without significant growth: "
                       + escape(", ".join(f"{f['lane']} pid {f['pid']}" for f in quiet[:12])) + ("…" if len(quiet) > 12 else ""))
     fixes = doc.get("fixes") or {}
-    if fixes.get("isolate") or fixes.get("cleanups"):
+    if fixes.get("isolate") or fixes.get("cleanups") or fixes.get("jest_config"):
         _rule(console, "[bold]fix[/]", align="left")
         if fixes.get("isolate"):
             console.print("isolate: " + escape(", ".join(fixes["isolate"])))
@@ -137,6 +137,12 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
             console.print("missing timings: " + escape(", ".join(fixes["missing_timings"])))
         for c in fixes.get("cleanups") or []:
             console.print(f"cleanup: {escape(c)}")
+        jc = fixes.get("jest_config")
+        if jc:
+            for line in jest_config_lines(jc):
+                console.print(escape(line), highlight=False)
+            for line in printable_lines(jc.get("diff") or jc.get("patch")):  # a diff: one line each
+                console.print("  " + escape(line), highlight=False)
     ver = doc.get("verification")
     if ver:
         _rule(console, f"[bold]verification: {escape(str(ver.get('verdict')))}[/]", align="left")

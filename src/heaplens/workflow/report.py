@@ -21,6 +21,7 @@ from ..diagnose import load_rules
 from ..diagnose.run import diagnose_run
 from ..errors import UsageError
 from ..fix.behavior import isolate
+from ..fix.jest_config import config_fix
 from ..kernels import RETAINERS_HINT, require_compiled
 from ..progress import enabled, status
 from ..report import RENDERERS, model
@@ -96,8 +97,8 @@ def report_document(run: RunRecord | str | os.PathLike, *, rules: list[str] | No
 
 
 def add_fix_edits(doc: dict, rec: RunRecord) -> None:
-    """The concrete edit of each isolation fix (a diff of the manifest it would change), computed by the fix
-    layer without writing anything."""
+    """The concrete edit of each isolation fix (a diff of the manifest it would change), and of a Jest run's
+    config fix (``fixes.jest_config``), computed by the fix layer without writing anything."""
     for f in doc["findings"]:
         fix = f.get("fix") or {}
         if fix.get("kind") != "isolate" or not fix.get("files") or not rec.root:
@@ -108,6 +109,14 @@ def add_fix_edits(doc: dict, rec: RunRecord) -> None:
             fix["manifest_diff"] = res.diff
         except UsageError as exc:  # the proposal stays useful without the diff
             fix["manifest_diff_error"] = str(exc)
+    if doc["findings"] and rec.versions.jest and rec.root:
+        # Jest's own fix (workerIdleMemoryLimit from the measured per-file growth), so every report shows it
+        try:
+            fx = config_fix(rec, config=(rec.options or {}).get("config"))
+        except (UsageError, OSError):
+            fx = None  # investigate says why when it plans it
+        if fx is not None:
+            doc.setdefault("fixes", {})["jest_config"] = fx.to_json()
 
 
 def render(doc: dict, fmt: str, *, color: bool | None = None) -> str:
