@@ -12,6 +12,7 @@ from ..atomicfile import write_text_atomic
 from ..console import say
 from ..errors import UsageError
 from ..fix.behavior import isolate
+from ..fix.jest_config import config_fix
 from ..kernels import RETAINERS_HINT, require_compiled
 from ..report import model
 from ..runner import options as O
@@ -52,9 +53,15 @@ def investigate(cli: dict, paths: list[str], vitest_args: list[str], argv: list[
         return Investigation(130, run_dir, None, None)
     say("[heaplens] investigate: step 2/4 diagnose every worker (snapshots, retainers)")
     doc = report_document(result.record, retainers=retainers, rebuild=True)
+    jest_fix = jest_config_fix(result.record, doc)
     if apply:
         say("[heaplens] investigate: step 3/4 apply the fix")
         apply_fixes(doc, run_dir)
+        if jest_fix is not None and not jest_fix.edit.refused:
+            doc["fixes"]["jest_config"]["applied"] = jest_fix.edit.apply()
+            say(f"[heaplens][fix] wrote {', '.join(f'{k}={v}' for k, v in jest_fix.settings.items())} into "
+                f"{jest_fix.edit.path}")
+            model.write(doc, run_dir / "report.json")
     v = None
     if verify_fix:
         say("[heaplens] investigate: step 4/4 verify")
@@ -72,6 +79,29 @@ def investigate(cli: dict, paths: list[str], vitest_args: list[str], argv: list[
     write_text_atomic(html, render(doc, "html"))
     code = 1 if verify_fix and (v is None or v.verdict != "verified") else 0
     return Investigation(code, run_dir, doc, html, v)
+
+
+def jest_config_fix(rec, doc: dict):
+    """Jest's own fix for a Jest run with findings: ``workerIdleMemoryLimit`` from the measured per-file growth,
+    shown (a diff of the suite's Jest config) and kept in the report's ``fixes.jest_config``."""
+    if not doc.get("findings"):
+        return None
+    try:
+        fx = config_fix(rec, config=(rec.options or {}).get("config"))
+    except (UsageError, OSError) as exc:
+        say(f"[heaplens][fix] Jest config not planned: {exc}")
+        return None
+    if fx is None:
+        return None
+    for line in fx.lines():
+        say(f"[heaplens][fix] {line}")
+    for line in fx.edit.diff.splitlines():
+        say(line)
+    doc.setdefault("fixes", {})["jest_config"] = {
+        "settings": fx.settings, "why": fx.limit.why, "every": fx.limit.every, "worker": fx.worker,
+        "path": str(fx.edit.path), "diff": fx.edit.diff, "refused_reason": fx.edit.refused_reason,
+        "patch": fx.edit.patch, "applied": False}
+    return fx
 
 
 def apply_fixes(doc: dict, run_dir: Path) -> None:
