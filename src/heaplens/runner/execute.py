@@ -364,10 +364,12 @@ class LaneRunner:
                 generated.unlink()
             except OSError:
                 pass
-        try:
-            self.config_dir.rmdir()
-        except OSError:
-            pass
+        # .heaplens/config/<run>, .heaplens/config, .heaplens: each only when nothing else is in it
+        for empty in (self.config_dir, self.config_dir.parent, self.config_dir.parent.parent):
+            try:
+                empty.rmdir()
+            except OSError:
+                break  # not empty: another lane or run still uses it
 
     def _pump(self, log) -> None:
         assert self.proc is not None and self.proc.stdout is not None
