@@ -39,6 +39,8 @@ def test_fanout_isolate_list_is_the_same_in_three_runs(tmp_path):
         growth = retained_by_file([f.to_json() for f in rec.lanes["unit-fast"].files])
         assert len(growth) == 20 and all(g > 0 for g in growth.values()), growth
         assert mg["fix"]["files"] == retained_hotspots(growth)
+        # every file adds a share of the same order: splitting the lane is a fix the diagnosis supports
+        assert [o["kind"] for o in doc["fixes"]["other"]] == ["split-lane"]
     assert lists[0] == lists[1] == lists[2], lists
     assert lists[0] == [f"test/feature-{i:02d}.test.js" for i in range(20)]
 

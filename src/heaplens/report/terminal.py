@@ -131,6 +131,9 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
             console.print("missing timings: " + escape(", ".join(fixes["missing_timings"])))
         for c in fixes.get("cleanups") or []:
             console.print(f"cleanup: {escape(c)}")
+        for o in fixes.get("other") or []:  # heap limit, recycling, splitting a lane (heaplens.fix.proposals)
+            if o.get("kind") != "code":
+                console.print(f"also ({escape(o['kind'])}, not applied): {escape(o['text'])} — {escape(o['why'])}")
     ver = doc.get("verification")
     if ver:
         _rule(console, f"[bold]verification: {escape(str(ver.get('verdict')))}[/]", align="left")
