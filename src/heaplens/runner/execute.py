@@ -1046,20 +1046,25 @@ class LaneRunner:
     def totals(self) -> dict:
         total_delta = sum(f["delta"] for f in self.files)
         top = sorted((f for f in self.files if f["delta"] > 0), key=lambda f: -f["delta"])[: self.s.top]
-        # The lane's peak is its process tree's largest total RSS; the polls can miss a short suite entirely (a
-        # 0.5 s run between two polls), so it is never less than the largest RSS a worker reported itself.
-        peak, peak_at = self.tree_peak, self.tree_peak_at
+        # The lane's peak is the highest RSS one worker reached (docs/workflow.md, "What "peak" means": the run
+        # table, the findings and verify mean the same); the whole tree's highest sum is `total_peak`. The polls
+        # can miss a short suite entirely (a 0.5 s run between two polls), so both count what the workers
+        # reported themselves at file boundaries.
+        peak, peak_at = 0, "n/a"
         for f in self.files:
             if f["peak"] > peak:
                 peak, peak_at = f["peak"], f["file"]
-        return {"files": len(self.files), "peak": peak, "peak_at": peak_at,
+        for w in self.workers.values():
+            if w.peak_rss > peak:
+                peak, peak_at = w.peak_rss, "poll"
+        return {"files": len(self.files), "peak": peak, "peak_at": peak_at, "total_peak": max(self.tree_peak, peak),
                 "total_delta": total_delta, "top": [{"file": f["file"], "delta": f["delta"], "pid": f["pid"]} for f in top]}
 
     def _summary(self) -> None:
         t = self.totals()
         top = ", ".join(f"{x['file']}:{fmt_size(x['delta'], signed=True)}" for x in t["top"]) or "none"
         say(f"[heaplens][mem] summary {self.lane.name} files={t['files']} peak={fmt_size(t['peak'])} "
-            f"totalDelta={fmt_size(t['total_delta'], signed=True)} peakAt={t['peak_at']} top={top}")
+            f"total={fmt_size(t['total_peak'])} totalDelta={fmt_size(t['total_delta'], signed=True)} peakAt={t['peak_at']} top={top}")
 
     def to_json(self) -> dict:
         return {
