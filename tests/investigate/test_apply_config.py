@@ -62,6 +62,7 @@ def test_apply_edits_the_vitest_config_and_plain_vitest_shows_the_lower_peak(tmp
                             "// one long-lived worker, as CI's 2-core runner has (maxWorkers: cores - 1)\n"
                             "export default defineConfig({\n  test: {\n")
     assert after.endswith("\n  },\n});\n") and "maxWorkers: 1," in after
+    assert "          // every test file\n          include: ['test/**/*.test.js']," in after  # the comment moved along
     # verify ran the suite's own command (no heaplens lane, no snapshot), three runs a side
     runs_dir = suite / ".heaplens" / "runs"
     [run] = [p.parent for p in runs_dir.glob("*/run.json")]
