@@ -46,9 +46,9 @@ def main() -> int:
     run("node", "gen.mjs", cwd=WORK)
     step("heaplens investigate --apply --verify")
     env_cmd = [sys.executable, "-m", "heaplens"]
-    code = subprocess.run([*env_cmd, "investigate", "--workers", "1", "--snapshot-interval", "3",
-                           "--apply", "--verify"], cwd=WORK, env={**os.environ, "HEAPLENS_PROGRESS":
-                                                                   os.environ.get("HEAPLENS_PROGRESS", "1")}).returncode
+    # investigate's default capture: snapshots at test-file boundaries within the overhead budget
+    code = subprocess.run([*env_cmd, "investigate", "--workers", "1", "--apply", "--verify"], cwd=WORK,
+                          env={**os.environ, "HEAPLENS_PROGRESS": os.environ.get("HEAPLENS_PROGRESS", "1")}).returncode
     step("what changed in the suite")
     subprocess.run(["git", "--no-pager", "diff", "--no-index", "--stat",
                     str(SUITE / "test/fixtures/test-parallel.behavior.json"),

@@ -18,11 +18,27 @@
 #include <malloc.h>
 #endif
 
-enum { OK_CHUNK = 0, OK_END = 1, ERR_BYTE = 2, ERR_TOO_MANY = 3, ERR_EOF = 4, ERR_NUMBER = 5, ERR_CONTROL = 6 };
+enum { OK_CHUNK = 0, OK_END = 1, ERR_BYTE = 2, ERR_TOO_MANY = 3, ERR_EOF = 4, ERR_NUMBER = 5, ERR_CONTROL = 6,
+       ERR_SPACE = 7 };
 
+/* The longest run of whitespace accepted inside a section (V8 writes one newline at a time): a longer
+ * run would be walked in one call, its pages resident until the call returns. ERR_SPACE at its start. */
+#define MAX_WS_RUN (1 << 20)
 #define IS_WS(c) ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
 #define FNV_OFFSET 0xCBF29CE484222325ULL
 #define FNV_PRIME 0x100000001B3ULL
+
+/* Skip whitespace from i, but never more than MAX_WS_RUN + 1 bytes (so the caller can tell a run too long). */
+static inline Py_ssize_t skip_ws_bounded(const unsigned char *p, Py_ssize_t i, Py_ssize_t end) {
+    Py_ssize_t lim = end - i > MAX_WS_RUN + 1 ? i + MAX_WS_RUN + 1 : end;
+    while (i < lim && IS_WS(p[i])) i++;
+    return i;
+}
+
+/* Skip a run of whitespace that is longer than V8 writes (out of the parsing loop, so the loop stays tight). */
+static Py_ssize_t __attribute__((noinline, cold)) skip_ws_cold(const unsigned char *p, Py_ssize_t i, Py_ssize_t end) {
+    return skip_ws_bounded(p, i, end);
+}
 
 static int clamp_range(Py_ssize_t len, Py_ssize_t *a, Py_ssize_t *b) {
     if (*a < 0) *a = 0;
@@ -86,14 +102,20 @@ static PyObject *parse_uint_array(PyObject *self, PyObject *args) {
     Py_ssize_t i = pos;
     Py_BEGIN_ALLOW_THREADS
     Py_ssize_t field = count % nfields, row = count / nfields;
-    while (i < end && IS_WS(p[i])) i++;
+    i = skip_ws_bounded(p, i, end);
+    if (i - pos > MAX_WS_RUN) { status = ERR_SPACE; i = pos; goto done; }
     if (i < end && p[i] == ']' && count == 0) { status = OK_END; i++; goto done; }
     for (;;) {
+    top:
         if (i >= end) { status = ERR_EOF; goto done; }
         unsigned char c = p[i];
         unsigned d = (unsigned)c - '0';
         if (d >= 10) {
-            if (IS_WS(c)) { i++; continue; }
+            if (IS_WS(c)) {
+                if (__builtin_expect(i + 1 < end && IS_WS(p[i + 1]), 0)) goto ws_run;
+                i++;
+                continue;
+            }
             status = ERR_BYTE; goto done;
         }
         Py_ssize_t start = i;
@@ -134,6 +156,8 @@ static PyObject *parse_uint_array(PyObject *self, PyObject *args) {
         while (IS_WS(c)) {
             if (++i >= end) { status = ERR_EOF; goto done; }
             c = p[i];
+            if (c == ',') break;
+            if (__builtin_expect(IS_WS(c), 0)) { i--; goto ws_value; }  /* the run starts a byte back */
         }
         if (c == ',') {
             i++;
@@ -143,6 +167,27 @@ static PyObject *parse_uint_array(PyObject *self, PyObject *args) {
         } else {
             status = ERR_BYTE; goto done;
         }
+    }
+ws_run:
+    {   /* two or more whitespace bytes in a row (V8 writes one): at most MAX_WS_RUN of them */
+        Py_ssize_t s = i;
+        i = skip_ws_cold(p, i, end);
+        if (i - s > MAX_WS_RUN) { status = ERR_SPACE; i = s; goto done; }
+        goto top;
+    }
+ws_value:
+    {   /* the same after a value: then a comma or the closing bracket */
+        Py_ssize_t s = i;
+        i = skip_ws_cold(p, i, end);
+        if (i - s > MAX_WS_RUN) { status = ERR_SPACE; i = s; goto done; }
+        if (i >= end) { status = ERR_EOF; goto done; }
+        if (p[i] == ',') {
+            i++;
+            if (i >= stop_hint) { status = OK_CHUNK; goto done; }
+            goto top;
+        }
+        if (p[i] == ']') { status = OK_END; i++; goto done; }
+        status = ERR_BYTE; goto done;
     }
 done:;
     Py_END_ALLOW_THREADS
@@ -210,6 +255,22 @@ static PyObject *skip_ws(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(i);
 }
 
+/* skip_ws_back(buf, start, end) -> one past the last offset in [start, end) that is not JSON whitespace
+ * (start if there is none) */
+static PyObject *skip_ws_back(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    Py_ssize_t a, b;
+    if (!PyArg_ParseTuple(args, "y*nn", &buf, &a, &b)) return NULL;
+    clamp_range(buf.len, &a, &b);
+    const unsigned char *p = (const unsigned char *)buf.buf;
+    Py_ssize_t i = b;
+    Py_BEGIN_ALLOW_THREADS
+    while (i > a && IS_WS(p[i - 1])) i--;
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&buf);
+    return PyLong_FromSsize_t(i);
+}
+
 /* find_byte(buf, start, end, byte) -> offset or -1 */
 static PyObject *find_byte(PyObject *self, PyObject *args) {
     Py_buffer buf;
@@ -249,7 +310,11 @@ static PyObject *scan_strings(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     int first = count == 0;
     for (;;) {
-        while (i < end && IS_WS(p[i])) i++;
+        if (i < end && IS_WS(p[i]) && ++i < end && __builtin_expect(IS_WS(p[i]), 0)) {
+            Py_ssize_t ws0 = i - 1;  /* more than the one newline V8 writes */
+            i = skip_ws_cold(p, i, end);
+            if (i - ws0 > MAX_WS_RUN) { status = ERR_SPACE; i = ws0; break; }
+        }
         if (i >= end) { status = ERR_EOF; break; }
         unsigned char c = p[i];
         if (c == ']' && first) { status = OK_END; i++; break; }
@@ -285,7 +350,11 @@ static PyObject *scan_strings(PyObject *self, PyObject *args) {
         hashes[count] = h;
         count++;
         i++;
-        while (i < end && IS_WS(p[i])) i++;
+        if (i < end && IS_WS(p[i]) && ++i < end && __builtin_expect(IS_WS(p[i]), 0)) {
+            Py_ssize_t ws0 = i - 1;  /* more than the one newline V8 writes */
+            i = skip_ws_cold(p, i, end);
+            if (i - ws0 > MAX_WS_RUN) { status = ERR_SPACE; i = ws0; break; }
+        }
         if (i >= end) { status = ERR_EOF; break; }
         c = p[i];
         if (c == ',') {
@@ -334,7 +403,13 @@ static PyObject *skip_value(PyObject *self, PyObject *args) {
         } else if (c == ']' || c == '}') {
             if (--depth < 0) { status = ERR_BYTE; break; }
             if (depth == 0) { status = OK_END; i++; break; }
-        } else if (depth == 0 && (c == ',' || IS_WS(c))) {
+        } else if (IS_WS(c)) {
+            if (depth == 0 && i > pos) { status = OK_END; break; }
+            Py_ssize_t s = i;
+            i = skip_ws_bounded(p, i, end);
+            if (i - s > MAX_WS_RUN) { status = ERR_SPACE; i = s; break; }
+            continue;
+        } else if (depth == 0 && c == ',') {
             if (i > pos) { status = OK_END; break; }
         }
         i++;
@@ -1725,6 +1800,7 @@ static PyMethodDef methods[] = {
     {"count_byte", count_byte, METH_VARARGS, "Count one byte value in a range."},
     {"count_until_close", count_until_close, METH_VARARGS, "Commas up to the first ']', and where it is."},
     {"skip_ws", skip_ws, METH_VARARGS, "Skip JSON whitespace."},
+    {"skip_ws_back", skip_ws_back, METH_VARARGS, "Skip JSON whitespace backwards."},
     {"find_byte", find_byte, METH_VARARGS, "memchr over a range."},
     {"scan_strings", scan_strings, METH_VARARGS, "Index a JSON array of strings."},
     {"skip_value", skip_value, METH_VARARGS, "Skip one JSON value."},
@@ -1747,5 +1823,7 @@ PyMODINIT_FUNC PyInit__kernels(void) {
     PyModule_AddIntConstant(m, "ERR_EOF", ERR_EOF);
     PyModule_AddIntConstant(m, "ERR_NUMBER", ERR_NUMBER);
     PyModule_AddIntConstant(m, "ERR_CONTROL", ERR_CONTROL);
+    PyModule_AddIntConstant(m, "ERR_SPACE", ERR_SPACE);
+    PyModule_AddIntConstant(m, "MAX_WS_RUN", MAX_WS_RUN);
     return m;
 }

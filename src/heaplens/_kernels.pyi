@@ -18,6 +18,8 @@ ERR_TOO_MANY: int
 ERR_EOF: int
 ERR_NUMBER: int
 ERR_CONTROL: int
+ERR_SPACE: int
+MAX_WS_RUN: int
 
 # -- the reader -------------------------------------------------------------------------------------
 def parse_uint_array(buf: Buf, pos: int, end: int, stop_hint: int, count: int, expected: int, nfields: int,
@@ -26,6 +28,7 @@ def parse_uint_array(buf: Buf, pos: int, end: int, stop_hint: int, count: int, e
 def count_byte(buf: Buf, start: int, end: int, byte: int) -> int: ...
 def count_until_close(buf: Buf, start: int, end: int) -> tuple[int, int]: ...
 def skip_ws(buf: Buf, pos: int, end: int) -> int: ...
+def skip_ws_back(buf: Buf, start: int, end: int) -> int: ...
 def find_byte(buf: Buf, start: int, end: int, byte: int) -> int: ...
 def scan_strings(buf: Buf, pos: int, end: int, stop_hint: int, count: int, starts: Out, lengths: Out, flags: Out,
                  hashes: Out) -> tuple[int, int, int]:

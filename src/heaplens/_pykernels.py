@@ -31,7 +31,8 @@ import sys
 
 import numpy as np
 
-OK_CHUNK, OK_END, ERR_BYTE, ERR_TOO_MANY, ERR_EOF, ERR_NUMBER, ERR_CONTROL = range(7)
+OK_CHUNK, OK_END, ERR_BYTE, ERR_TOO_MANY, ERR_EOF, ERR_NUMBER, ERR_CONTROL, ERR_SPACE = range(8)
+MAX_WS_RUN = 1 << 20  # the longest whitespace run inside a section (ERR_SPACE at the start of a longer one)
 
 FNV_OFFSET = 0xCBF29CE484222325
 FNV_PRIME = 0x100000001B3
@@ -90,6 +91,13 @@ def _skip_ws(a: np.ndarray, i: int, end: int) -> int:
     if i < end and not _WS[a[i]]:
         return i
     return _first(a, i, end, _WS, want=False)
+
+
+def _skip_ws_run(a: np.ndarray, i: int, end: int) -> tuple[int, bool]:
+    """:func:`_skip_ws` looking at most MAX_WS_RUN + 1 bytes: ``(offset, True)`` when the run from
+    ``i`` is longer than MAX_WS_RUN (the C's ERR_SPACE, reported at ``i``)."""
+    j = _skip_ws(a, i, min(end, i + MAX_WS_RUN + 1))
+    return j, j - i > MAX_WS_RUN
 
 
 def _escaped(blk: np.ndarray, carry: int) -> tuple[np.ndarray, int]:
@@ -201,6 +209,20 @@ def skip_ws(buf, pos, end) -> int:
     a = _bytes(buf)
     pos, end = _clamp(len(a), pos, end)
     return _skip_ws(a, pos, end)
+
+
+def skip_ws_back(buf, start, end) -> int:
+    """One past the last offset in ``[start, end)`` that is not whitespace (``start`` if none)."""
+    a = _bytes(buf)
+    start, end = _clamp(len(a), start, end)
+    i, n = end, 64
+    while i > start:
+        lo = max(start, i - n)
+        nz = np.flatnonzero(~_WS[a[lo:i]])
+        if len(nz):
+            return lo + int(nz[-1]) + 1
+        i, n = lo, min(n * 4, WINDOW)
+    return start
 
 
 def find_byte(buf, start, end, byte) -> int:
@@ -420,7 +442,10 @@ def _numbers_bulk(a, i, end, stop_hint, count, expected, out: _Columns):
 def _numbers_step(a, i, end, stop_hint, count, expected, out: _Columns):
     """One iteration of the C loop (from its top: whitespace, then a number). Returns
     ``(status or None, i, count)``; None: a number and its comma were taken, go on at ``i``."""
-    i = _skip_ws(a, i, end)
+    j, long_run = _skip_ws_run(a, i, end)
+    if long_run:
+        return ERR_SPACE, i, count
+    i = j
     if i >= end:
         return ERR_EOF, i, count
     if not _DIGIT[a[i]]:
@@ -437,7 +462,10 @@ def _numbers_step(a, i, end, stop_hint, count, expected, out: _Columns):
         return ERR_EOF, i, count
     c = int(a[i])
     if c != _COMMA and _WS[c]:
-        i = _skip_ws(a, i, end)
+        j, long_run = _skip_ws_run(a, i, end)
+        if long_run:
+            return ERR_SPACE, i, count
+        i = j
         if i >= end:
             return ERR_EOF, i, count
         c = int(a[i])
@@ -455,7 +483,9 @@ def parse_uint_array(buf, pos, end, stop_hint, count, expected, nfields, slots, 
     a = _bytes(buf)
     pos, end = _clamp(len(a), pos, end)
     stop_hint, count, expected = int(stop_hint), int(count), int(expected)
-    i = _skip_ws(a, pos, end)
+    i, long_run = _skip_ws_run(a, pos, end)
+    if long_run:
+        return ERR_SPACE, pos, count, 0, 0
     if i < end and a[i] == _CLOSE and count == 0:
         return OK_END, i + 1, count, 0, 0
     unusual = False  # the fast step failed twice in a row: this array is not laid out like V8's
@@ -614,7 +644,10 @@ def _strings_bulk(a, i, end, stop_hint, count, cap, outs):
 
 
 def _strings_step(a, i, end, stop_hint, count, cap, first, outs):
-    i = _skip_ws(a, i, end)
+    j, long_run = _skip_ws_run(a, i, end)
+    if long_run:
+        return ERR_SPACE, i, count
+    i = j
     if i >= end:
         return ERR_EOF, i, count
     c = int(a[i])
@@ -636,7 +669,9 @@ def _strings_step(a, i, end, stop_hint, count, cap, first, outs):
     st[count], ln[count], flg[count] = start, j - start, fl
     hs[count] = _hash_many(a, np.array([start]), np.array([j - start]))[0]
     count += 1
-    i = _skip_ws(a, j + 1, end)
+    i, long_run = _skip_ws_run(a, j + 1, end)
+    if long_run:
+        return ERR_SPACE, j + 1, count
     if i >= end:
         return ERR_EOF, i, count
     c = int(a[i])
@@ -710,6 +745,12 @@ def skip_value(buf, pos, end) -> tuple[int, int]:
         elif depth == 0:  # a comma or whitespace ends a bare value
             if i > pos:
                 return OK_END, i
+            if _WS[c]:  # leading whitespace: a run longer than the C accepts is refused where it starts
+                j, long_run = _skip_ws_run(a, i, end)
+                if long_run:
+                    return ERR_SPACE, i
+                i = j
+                continue
         i += 1
         if depth > 0:
             status, i, depth = _skip_nested(a, i, end, depth)
@@ -720,9 +761,11 @@ def skip_value(buf, pos, end) -> tuple[int, int]:
 
 def _skip_nested(a, i, end, depth):
     """Inside brackets (``depth`` > 0), up to the next string: the depth after each bracket from a
-    cumulative sum. Returns ``(OK_END or None, i, depth)``: at the quote with the depth so far, or
-    just after the bracket that closed the value."""
+    cumulative sum. Returns ``(OK_END, ERR_SPACE or None, i, depth)``: at the quote with the depth so
+    far, just after the bracket that closed the value, or at the start of a whitespace run longer than
+    MAX_WS_RUN (whichever comes first, as the C meets them)."""
     n = 256
+    run = -1  # where the whitespace run reaching the end of the previous block started
     while i < end:
         j = min(end, i + n)
         blk = a[i:j]
@@ -732,13 +775,45 @@ def _skip_nested(a, i, end, depth):
         delta = ((seg == 91) | (seg == 123)).astype(np.int64) - ((seg == 93) | (seg == 125))
         d = depth + np.cumsum(delta)
         zero = np.flatnonzero(d <= 0)
+        close = int(zero[0]) if len(zero) else len(seg)  # bytes before the closing bracket, if any
+        long_at, run = _long_run(seg[:close], i, run)
+        if long_at >= 0:
+            return ERR_SPACE, long_at, depth
         if len(zero):
-            return OK_END, i + int(zero[0]) + 1, 0
+            return OK_END, i + close + 1, 0
         depth = int(d[-1]) if len(d) else depth
         if q[k]:
             return None, i + k, depth
         i, n = j, min(n * 4, WINDOW)
     return None, end, depth
+
+
+def _long_run(seg: np.ndarray, at: int, run: int) -> tuple[int, int]:
+    """The start of the first whitespace run longer than MAX_WS_RUN in ``seg`` (at offset ``at``; a run
+    carried in from before started at ``run``), or -1; and where the run open at its end started (-1)."""
+    n = len(seg)
+    if n == 0:
+        return -1, run
+    nonws = np.flatnonzero(~_WS[seg])
+    if not len(nonws):
+        start = run if run >= 0 else at
+        return (start if at + n - start > MAX_WS_RUN else -1), start
+    first = int(nonws[0])
+    if first:
+        start = run if run >= 0 else at
+        if at + first - start > MAX_WS_RUN:
+            return start, -1
+    elif run >= 0 and at - run > MAX_WS_RUN:
+        return run, -1
+    gaps = np.diff(nonws) - 1
+    big = np.flatnonzero(gaps > MAX_WS_RUN)
+    if len(big):
+        return at + int(nonws[int(big[0])]) + 1, -1
+    last = int(nonws[-1])
+    if last + 1 < n:
+        start = at + last + 1
+        return (start if at + n - start > MAX_WS_RUN else -1), start
+    return -1, -1
 
 
 # -- grouping nodes by (type, name) -----------------------------------------------------------------

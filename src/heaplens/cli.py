@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
+from . import __version__, printable
 from .commands import COMMANDS
 from .errors import HeaplensError
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._command.run(args) or 0)
     except HeaplensError as exc:
-        print(f"heaplens: error: {exc}", file=sys.stderr)
+        print(f"heaplens: error: {printable.line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("heaplens: interrupted", file=sys.stderr)

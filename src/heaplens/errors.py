@@ -24,3 +24,8 @@ class SnapshotError(HeaplensError):
         self.offset = offset
         where = f" (at byte {offset:,})" if offset is not None else ""
         super().__init__(f"{self.path}: {message}{where}")
+
+
+class WriteError(HeaplensError):
+    """An output file that cannot be written (read-only directory, full disk, not a regular file);
+    the old file, if any, is left as it was."""

@@ -27,7 +27,9 @@ from ._pykernels import (  # noqa: F401  the same numbers as in _kernels.c (test
     ERR_CONTROL,
     ERR_EOF,
     ERR_NUMBER,
+    ERR_SPACE,
     ERR_TOO_MANY,
+    MAX_WS_RUN,
     OK_CHUNK,
     OK_END,
 )
@@ -41,7 +43,7 @@ except ImportError:  # built without a C compiler
 # the reader's kernels: one implementation or the other, never a mix
 READER_FUNCTIONS = ("count_byte", "count_until_close", "edge_targets", "find_byte", "first_at_least", "fnv1a",
                     "group_fill", "group_masks", "group_sums", "named_edges_in_range", "node_class_ids",
-                    "parse_uint_array", "remap_ids", "scan_strings", "skip_value", "skip_ws")
+                    "parse_uint_array", "remap_ids", "scan_strings", "skip_value", "skip_ws", "skip_ws_back")
 
 
 class KernelsMissing(HeaplensError):
@@ -93,7 +95,7 @@ def _announcing(fn):
 PURE = False  # which implementation the functions below are bound to
 count_byte = count_until_close = edge_targets = find_byte = first_at_least = fnv1a = group_fill = group_masks = None
 group_sums = named_edges_in_range = node_class_ids = parse_uint_array = remap_ids = scan_strings = None
-skip_value = skip_ws = None
+skip_value = skip_ws = skip_ws_back = None
 
 
 def use(pure: bool) -> None:

@@ -134,7 +134,8 @@ def test_interrupt_through_package_manager(pm_suite, tmp_path):
         trace = wait_for_trace(runs)
         ev = json.loads(trace.read_text().splitlines()[0])
         tree = _tree(proc.pid)[1:]
-        lane_proc = psutil.Process(proc.pid).children()[0]
+        # heaplens's children: the lane's command and the lane's watchdog (a python process: runner/watchdog.py)
+        lane_proc = next(c for c in psutil.Process(proc.pid).children() if c.cmdline()[0] != sys.executable)
         assert Path(lane_proc.cmdline()[0]).name in (pm, "node")  # the package manager (yarn 1 runs on node)
         assert ev["pid"] in tree and ev["ppid"] in tree and ev["ppid"] != lane_proc.pid
     except BaseException:

@@ -192,7 +192,7 @@ def test_options_change_the_verdict(planted, baseline):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("not json", "not a heaplens baseline"),
+    ("not json", "is not valid JSON"),
     ('{"schema": "heaplens.run"}', "not a heaplens baseline (schema"),
     ('{"schema": "heaplens.baseline", "schema_version": 99, "runs": []}', "newer than this heaplens"),
     ('{"schema": "heaplens.baseline", "schema_version": 1, "runs": [{}], "files": {"a": {"heap": [1, 2]}}}',

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import printable
 from ..errors import UsageError
 from . import BaseCommand, add_format
 
@@ -56,16 +57,16 @@ class Command(BaseCommand):
                 doc = dict(doc, workers=[w for w in doc["workers"] if w["pid"] == args.pid],
                            findings=[f for f in doc["findings"] if f["pid"] == args.pid])
             if args.format == "json":
-                sys.stdout.write(tables_json.dumps(diagnosis_document(doc)))
+                sys.stdout.write(printable.text(tables_json.dumps(diagnosis_document(doc))))
             else:
-                sys.stdout.write(render_diagnosis(doc))
+                sys.stdout.write(printable.text(render_diagnosis(doc)))
             return 0
         if not args.lane_dir and len(args.inputs) != 2:
             raise UsageError("diagnose needs RUN, BEFORE and AFTER, or --lane-dir DIR")
         p = diagnose_pair(args.inputs, rules=load_rules(args.rules), lane_dir=args.lane_dir, pid=args.pid,
                           tid=args.tid, retainers=retainers)
         if args.format == "json":
-            sys.stdout.write(tables_json.dumps(tables_json.pair_diagnosis_document(p)))
+            sys.stdout.write(printable.text(tables_json.dumps(tables_json.pair_diagnosis_document(p))))
         else:
-            sys.stdout.write(tables_text.render_pair_diagnosis(p))
+            sys.stdout.write(printable.text(tables_text.render_pair_diagnosis(p)))
         return 0

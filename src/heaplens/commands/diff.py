@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import printable
 from ..errors import UsageError
 from . import BaseCommand, add_format, non_negative_float, positive_int
 
@@ -59,11 +60,11 @@ class Command(BaseCommand):
             if r is not None:
                 _warn(r.warnings)
                 if args.format == "json":
-                    sys.stdout.write(tables_json.dumps(tables_json.id_diff_document(r)))
+                    sys.stdout.write(printable.text(tables_json.dumps(tables_json.id_diff_document(r))))
                 elif args.format == "markdown":
-                    sys.stdout.write(tables_markdown.render_id_diff(r))
+                    sys.stdout.write(printable.text(tables_markdown.render_id_diff(r)))
                 else:
-                    sys.stdout.write(tables_text.render_id_diff(r))
+                    sys.stdout.write(printable.text(tables_text.render_id_diff(r)))
                 return 0
             print("heaplens: warning: the snapshots come from different processes (file names); object ids "
                   "do not carry over, showing the family delta instead of --ids", file=sys.stderr)
@@ -75,11 +76,11 @@ class Command(BaseCommand):
             text = tables_markdown.render_trend(r) if args.trend else tables_markdown.render_diff(r)
         else:
             text = tables_text.render_trend(r) if args.trend else tables_text.render_diff(r)
-        sys.stdout.write(text)
+        sys.stdout.write(printable.text(text))
         return 0
 
 
 def _warn(warnings: list[str]) -> None:
     for w in warnings:
-        print(f"heaplens: warning: {w}", file=sys.stderr)
+        print(f"heaplens: warning: {printable.line(w)}", file=sys.stderr)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import printable
 from . import BaseCommand, add_format, positive_int
 
 
@@ -37,9 +38,9 @@ class Command(BaseCommand):
         r = retainers(args.snapshot, node_id=args.node_id, class_name=args.class_name, paths=args.paths,
                       progress=False if args.no_progress else None)
         if args.format == "json":
-            sys.stdout.write(tables_json.dumps(tables_json.retainers_document(r)))
+            sys.stdout.write(printable.text(tables_json.dumps(tables_json.retainers_document(r))))
         elif args.format == "markdown":
-            sys.stdout.write(tables_markdown.render_retainers(r))
+            sys.stdout.write(printable.text(tables_markdown.render_retainers(r)))
         else:
-            sys.stdout.write(tables_text.render_retainers(r))
+            sys.stdout.write(printable.text(tables_text.render_retainers(r)))
         return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import printable
 from . import BaseCommand, add_format, positive_int
 
 
@@ -32,9 +33,9 @@ class Command(BaseCommand):
 
         r = top(args.snapshot, classes=args.top, objects=args.objects, progress=False if args.no_progress else None)
         if args.format == "json":
-            sys.stdout.write(tables_json.dumps(tables_json.top_document(r)))
+            sys.stdout.write(printable.text(tables_json.dumps(tables_json.top_document(r))))
         elif args.format == "markdown":
-            sys.stdout.write(tables_markdown.render_top(r))
+            sys.stdout.write(printable.text(tables_markdown.render_top(r)))
         else:
-            sys.stdout.write(tables_text.render_top(r))
+            sys.stdout.write(printable.text(tables_text.render_top(r)))
         return 0

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import UsageError
+from ..inputfile import parse_json, read_text
 
 SCHEMA_VERSION = 2
 
@@ -105,12 +106,10 @@ def load_rules(extra: list[str | Path] | None = None) -> Rules:
     doc = json.loads(resources.files(__package__).joinpath("rules.json").read_text())
     sources = []
     for path in extra or []:
-        try:
-            more = json.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise UsageError(f"{path}: no such rules file") from None
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"{path}: not a readable JSON rules file: {exc}") from None
+        if not Path(path).exists():
+            raise UsageError(f"{path}: no such rules file")
+        # a FIFO or device is refused, not waited on; deep nesting is one line, not a RecursionError
+        more = parse_json(read_text(path, "rules file"), f"rules file {path}", unique_keys=False)
         if not isinstance(more, dict):
             raise UsageError(f"{path}: a rules file is a JSON object (see heaplens/diagnose/rules.json)")
         if "rules" in more and isinstance(more["rules"], list):

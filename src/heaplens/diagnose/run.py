@@ -120,6 +120,22 @@ def _snapshot_entries(lane: LaneRecord) -> tuple[list[str], dict[str, float]]:
     return files, times
 
 
+def _late_files(lane: LaneRecord, d: Path) -> list[str]:
+    """Snapshots in the lane's directory that its record does not list, written by one of its worker processes
+    (the PID in Node's file name) since the lane started."""
+    pids = {int(k.split(".")[0]) for k in lane.workers if k.split(".")[0].isdigit()}
+    since = (lane.started_at or 0) - 1
+    out = []
+    for q in d.glob("*.heapsnapshot"):
+        n = parse_name(q)
+        try:
+            if n is not None and n.pid in pids and q.stat().st_mtime >= since:
+                out.append(str(q))
+        except OSError:
+            pass
+    return out
+
+
 def worker_snapshots(lane: LaneRecord, incomplete: list[str] | None = None,
                      run_dir: Path | None = None) -> dict[tuple[int, int], list[str]]:
     """(PID, TID) → its complete snapshot files that still exist, in Node's sequence order (cut ones go
@@ -132,8 +148,8 @@ def worker_snapshots(lane: LaneRecord, incomplete: list[str] | None = None,
         if moved.is_dir():
             files = [str(moved / Path(f).name) for f in files]
             d = str(moved)
-    if d and Path(d).is_dir():  # files written after the record (e.g. near-limit snapshots)
-        files += [str(q) for q in Path(d).glob("*.heapsnapshot")]
+    if d and Path(d).is_dir():  # files written after the record (e.g. near-limit snapshots) by this lane's workers:
+        files += _late_files(lane, Path(d))  # a shared --snapshot-dir holds other runs' files (issue 14 item 9)
     by: dict[tuple[int, int], list] = {}
     for f in dict.fromkeys(os.path.abspath(f) for f in files):
         n = parse_name(f)

@@ -16,7 +16,7 @@ from ..errors import UsageError
 from ..runner import manifests as M
 from . import jsontext as J
 from .atomic import unified_diff, write_text_atomic
-from .common import label, manifest_path, read_exact
+from .common import label, manifest_path, parse_manifest, read_exact
 
 KINDS = ("isolated", "singletonIsolated")
 OLD_ONLY = ("singletonIsolated", "threadSingleton", "vmForkSingleton")
@@ -119,15 +119,15 @@ def isolate(root: str | Path, files: list[str | Path], reason: str | None = None
         if not path.is_file():
             raise UsageError(f"behavior manifest {path} is not a file")
         before = read_exact(path, "behavior")
-        behavior = M.load_behavior(root, str(path))  # also checks the JSON and the entries
-        data = json.loads(before)
+        data = parse_manifest(before, path, "behavior")  # no duplicate keys, no deep nesting
+        behavior = M.load_behavior(root, str(path))  # also checks the entries
         if not isinstance(data, dict):
             raise UsageError(f"the behavior manifest {path} is not a JSON object")
         if kind in OLD_ONLY and _schema(data) == "new":
             raise UsageError(f"{path} uses the new schema (surfaces with isolated/threadPinned), whose planner "
                              f"ignores {kind}: use --as isolated")
         section = data.get(surface)
-        if section is not None and not isinstance(section, dict):
+        if surface in data and not isinstance(section, dict):  # null too: there is nothing to add to
             raise UsageError(f"{path}: {surface} is not an object")
         if isinstance(section, dict) and kind in section and not isinstance(section[kind], list):
             raise UsageError(f"{path}: {surface}.{kind} is not a list")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from ..errors import UsageError
+from ..inputfile import parse_json, read_text
 
 
 def now_iso() -> str:
@@ -33,13 +33,15 @@ def label(root: Path, path: Path) -> str:
 
 
 def read_exact(path: Path, what: str) -> str:
-    """The file's text exactly as stored (``read_text`` would turn CRLF into LF)."""
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"the {what} manifest {path} is not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read the {what} manifest {path}: {exc.strerror}") from None
+    """The file's text exactly as stored (``read_text`` would turn CRLF into LF). A FIFO or device is
+    refused (never waited on), and so is a file that is not UTF-8."""
+    return read_text(path, f"the {what} manifest")
+
+
+def parse_manifest(text: str, path: Path, what: str):
+    """The manifest's data; invalid JSON, a key twice in one object (JSON readers disagree on which
+    one counts, and an edit would go where the planner does not look) or deep nesting are refused."""
+    return parse_json(text, f"the {what} manifest {path}")
 
 
 def read_manifest(path: Path, what: str) -> tuple[str, dict]:
@@ -50,10 +52,7 @@ def read_manifest(path: Path, what: str) -> tuple[str, dict]:
     if not path.is_file():
         raise UsageError(f"the {what} manifest {path} is not a file")
     text = read_exact(path, what)
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"the {what} manifest {path} is not valid JSON: {exc}") from None
+    data = parse_manifest(text, path, what)
     if not isinstance(data, dict) or not isinstance(data.get("files", {}), dict):
         raise UsageError(f"the {what} manifest {path} has the wrong schema (expected an object with \"files\": {{…}})")
     return text, data

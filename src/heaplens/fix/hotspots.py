@@ -79,7 +79,8 @@ def update(root: str | Path, runs: list[str | Path] = (), logs: list[str | Path]
     merged: dict[str, dict] = {}
     for f, v in (old.get("files") or {}).items():
         if isinstance(v, dict) and isinstance(v.get("deltaKb"), (int, float)) and v["deltaKb"] > 0:
-            srcs = [s for s in v.get("sources") or [] if isinstance(s, str) and s]
+            given = v.get("sources")
+            srcs = [s for s in given if isinstance(s, str) and s] if isinstance(given, list) else []
             merged[M.norm(f)] = {"deltaKb": S.js_round(v["deltaKb"]), "sources": list(dict.fromkeys(srcs))}
     previous = {f: v["deltaKb"] for f, v in merged.items()}
     for g in growth:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
+from ..inputfile import NotRegular, open_regular
 from ..runner import record as R
 from ..runner.manifests import norm
 
@@ -91,7 +93,11 @@ def lane_test_counts(lane: R.LaneRecord) -> dict[str, int]:
 def read_log(given: str | Path) -> str:
     p = Path(given)
     try:
-        return p.read_bytes().decode("utf-8", errors="replace")
+        fd, _ = open_regular(p)  # a FIFO or a device is refused, not waited on or read forever
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read().decode("utf-8", errors="replace")
+    except NotRegular as exc:
+        raise UsageError(f"--log {given} {exc}") from None
     except IsADirectoryError:
         raise UsageError(f"--log {given} is a directory, not a log file") from None
     except OSError as exc:

@@ -19,6 +19,6 @@ def diagnosis_document(doc: dict) -> dict:
             "coverage", "trace", "families", "notes", "seconds")
     return {"schema": "heaplens.diagnosis", "schema_version": d.get("schema_version"), "engine": d.get("engine"),
             "rules": doc.get("rules"), "rules_digest": d.get("rules_digest"), "options": d.get("options"),
-            "run": run.get("dir"), "run_id": run.get("run_id"),
+            "run": run.get("dir"), "run_id": run.get("run_id"), "status": run.get("status"),
             "workers": [{k: w.get(k) for k in keep} for w in doc.get("workers") or []],
             "skipped": doc.get("skipped") or []}

@@ -66,7 +66,9 @@ def render(doc: dict, *, color: bool | None = None) -> str:
     run = doc["run"]
     out = [f"## heaplens report — run `{run.get('run_id')}`", ""]
     v = run.get("versions") or {}
-    out.append(f"- status: **{run.get('status')}** (exit {run.get('exit_code')}); Vitest {v.get('vitest')}, "
+    status = run.get("status_text") or f"{run.get('status')} (exit {run.get('exit_code')})"
+    word, _, rest = status.partition(" ")
+    out.append(f"- status: **{_esc(word)}** {_esc(rest)}; Vitest {v.get('vitest')}, "
                f"Node {v.get('node')}, {v.get('package_manager')}")
     out.append(f"- reproduce: {_code(doc['reproduce'])}")
     verdicts = ", ".join(f"{k}: {n}" for k, n in sorted(doc.get("verdicts", {}).items())) or "no workers investigated"

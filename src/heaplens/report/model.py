@@ -12,6 +12,7 @@ growth, the top families across snapshots. Schema: docs/report.md.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
@@ -22,6 +23,7 @@ from .. import __version__
 from ..atomicfile import write_json_atomic
 from ..diagnose.run import RunDiagnosis
 from ..errors import UsageError
+from ..inputfile import check_schema, read_document
 from ..runner.options import OPTS
 from ..runner.record import LaneRecord, RunRecord
 
@@ -201,6 +203,18 @@ def _verification(w: dict, lane: LaneRecord | None) -> tuple[list[str], list[str
 
 
 # the words of each finding kind (counts, badges): every renderer uses these
+def status_text(rec: RunRecord) -> str:
+    """The run's status in words: ``passed (exit 0)``; a run without an exit code says why it has none."""
+    if rec.exit_code is not None:
+        return f"{rec.status} (exit {rec.exit_code})"
+    who = f"heaplens pid {rec.owner.pid} on {rec.owner.host}" if rec.owner else "the heaplens that ran it"
+    if rec.status == "abandoned":
+        return f"abandoned ({who} died before the run finished: no exit code; lanes not recorded did not finish)"
+    if rec.status == "running":
+        return f"running ({who} has not finished it)"
+    return rec.status
+
+
 KIND_LABELS = {"module-graph": "module-graph retention", "runtime-leak": "runtime leak",
                "external-memory": "external memory"}
 
@@ -241,6 +255,7 @@ def build(rd: RunDiagnosis) -> dict:
         counts["no significant growth"] = quiet
     run = {k: getattr(rec, k) for k in ("run_id", "status", "exit_code", "argv", "cwd", "root", "started_at",
                                          "finished_at", "options", "snapshot_dir")}
+    run["status_text"] = status_text(rec)
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
@@ -262,8 +277,16 @@ def build(rd: RunDiagnosis) -> dict:
     }
 
 
+def digest(doc: dict) -> str:
+    """A hash of the model's content (its ``digest`` key left out): a saved model is reused only when it is
+    exactly what heaplens wrote (issue 14 item 6: a damaged or edited cache is rebuilt, not rendered)."""
+    body = {k: v for k, v in doc.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
+
+
 def write(doc: dict, path: str | os.PathLike) -> Path:
     p = Path(path)
+    doc["digest"] = digest(doc)
     write_json_atomic(p, doc)
     return p
 
@@ -271,20 +294,15 @@ def write(doc: dict, path: str | os.PathLike) -> Path:
 def load(path: str | os.PathLike) -> dict:
     """A saved report model; :class:`UsageError` (one line) when it is not one this heaplens can read."""
     p = Path(path)
-    try:
-        doc = json.loads(p.read_bytes())
-    except RecursionError:
-        raise UsageError(f"{p}: not a heaplens report (nested too deeply)") from None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{p}: cannot read the report: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise UsageError(f"{p}: not a heaplens report")
-    version = doc.get("schema_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise UsageError(f"{p}: report schema_version: expected an integer")
-    if version > SCHEMA_VERSION:
-        raise UsageError(f"{p}: report schema_version {version} is newer than this heaplens")
+    doc = read_document(p, "report")
+    check_schema(doc, SCHEMA, SCHEMA_VERSION, str(p), "report")
     for key, kind in (("run", dict), ("lanes", list), ("workers", list), ("findings", list), ("fixes", dict)):
         if not isinstance(doc.get(key), kind):
             raise UsageError(f"{p}: report key {key!r} is missing or of the wrong type")
+    try:
+        same = doc.get("digest") == digest(doc)
+    except (TypeError, ValueError, RecursionError):
+        same = False
+    if not same:
+        raise UsageError(f"{p}: the report is not what heaplens wrote (damaged or edited)")
     return doc

@@ -91,7 +91,8 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
                           soft_wrap=True)
     run = doc["run"]
     v = run.get("versions") or {}
-    console.print(f"[bold]heaplens report[/] run {run.get('run_id')}: {run.get('status')} (exit {run.get('exit_code')}), "
+    status = run.get("status_text") or f"{run.get('status')} (exit {run.get('exit_code')})"
+    console.print(f"[bold]heaplens report[/] run {run.get('run_id')}: {escape(status)}, "
                   f"Vitest {v.get('vitest')}, Node {v.get('node')}")
     console.print(f"reproduce: {escape(doc['reproduce'])}")
     t = Table(title=None, box=None, pad_edge=False)
@@ -140,7 +141,8 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
         for line in ver.get("lines") or []:
             console.print(escape(line))
     if not doc["workers"]:
-        console.print("no worker ran a file, nothing to diagnose")
+        console.print("no worker ran a file, nothing to diagnose"
+                      + (" (the run was abandoned)" if run.get("status") == "abandoned" else ""))
     return buf.getvalue()
 
 
@@ -149,6 +151,8 @@ def render_diagnosis(doc: dict, *, color: bool | None = None) -> str:
     each worker's verdict and findings, plain text."""
     out = [f"run: {printable(doc['run'].get('dir') if isinstance(doc.get('run'), dict) else doc.get('run'))}"] \
         if doc.get("run") else []
+    if isinstance(doc.get("run"), dict) and doc["run"].get("status") not in (None, "passed", "failed"):
+        out.append(f"status: {printable(doc['run'].get('status_text') or doc['run']['status'])}")
     for w in doc["workers"]:
         out.append("")
         out += terminal_lines(w)

@@ -34,6 +34,7 @@ from ..units import fmt_elapsed, fmt_size
 from .plan import Lane
 from .seam import Suite
 from .suite import LaneSetup
+from .watchdog import Guard
 
 OOM_PATTERNS = (
     "JavaScript heap out of memory",
@@ -44,6 +45,10 @@ OOM_PATTERNS = (
 GC_LINE_PID = re.compile(r"\[(\d+):0x[0-9a-fA-F]+\]")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TAIL_CHARS = 200_000
+# A file's GC-settled growth inside it is worth a snapshot pair from this share of its heap limit: the floor
+# under which the diagnosis reports a cause as a note, not a finding (diagnose.findings.FLOOR).
+PAIR_FLOOR = 0.001
+DEFAULT_HEAP_LIMIT = 4 * 1024**3
 SNAPSHOT_TIMEOUT_MS = 600_000
 
 @dataclass
@@ -305,16 +310,20 @@ class LaneRunner:
         self.status = "running"
         self._samples_fh = open(self.samples_path, "w", buffering=1)
         log = open(self.log_path, "wb")
+        guard = Guard(cleanup=[self.config_dir])  # a killed heaplens takes the lane with it (runner/watchdog.py)
+        guard.start()
         try:
             self.proc = subprocess.Popen(
                 self.argv, cwd=self.suite.root, env=env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
             )
         except OSError as exc:
+            guard.release()
             say(f"[heaplens] done {self.lane.name} code=127 elapsed=0ms ({exc})")
             self.exit_code, self.status = 127, "failed"
             log.close()
             return
+        guard.watch(self.proc.pid)
         self.seen_pids.add(self.proc.pid)
         pump = threading.Thread(target=self._pump, args=(log,), daemon=True)
         pump.start()
@@ -324,6 +333,7 @@ class LaneRunner:
             self._kill_all()  # never leave a lane running behind a failed watcher
             raise
         finally:
+            guard.release()
             pump.join(timeout=10)
             log.close()
             self._samples_fh.close()
@@ -951,10 +961,11 @@ class LaneRunner:
         return out
 
     def pair_candidates(self) -> list[dict]:
-        """Files that had a worker of their own (isolate with forks/threads), by GC-settled growth inside the file
-        (after its collection → its end), largest first: those to rerun for a snapshot pair. The largest always;
-        more while their cost — the file's measured duration plus two snapshots of its end heap (at the lane's
-        measured write rate, else 20 MB/s + 0.2 s) — fits what the overhead budget leaves of the lane's time."""
+        """Files that had a worker of their own (isolate with forks/threads) and grew inside the file (after its
+        collection → its end, GC-settled) by at least the diagnosis's floor, largest first: those to rerun for a
+        snapshot pair. The largest always; more while their cost — the file's measured duration plus two
+        snapshots of its end heap (at the lane's measured write rate, else 20 MB/s + 0.2 s) — fits what the
+        overhead budget leaves of the lane's time."""
         if not self.snapshots_on or self.follow_up_of is not None or self.stop.is_set():
             return []
         grown = []
@@ -963,7 +974,11 @@ class LaneRunner:
             if w is None or not self._per_file_worker(w) or f.get("settled_base") != "collected":
                 continue
             g = (f.get("heap_growth") or 0) + (f.get("external_growth") or 0)
-            if g > 0 and f["file"] not in {x["file"] for x in grown}:
+            # worth a pair: growth the diagnosis would report, i.e. at least its floor, 0.1 % of the worker's
+            # heap limit (V8's heap_size_limit: 4 MiB of a 4 GiB heap) — below it a file's own warm-up (compiled
+            # code, the runner's per-file state) is all there is to see
+            floor = PAIR_FLOOR * (f.get("heap_limit") or DEFAULT_HEAP_LIMIT)
+            if g >= floor and f["file"] not in {x["file"] for x in grown}:
                 grown.append({"file": f["file"], "growth": g, "duration_s": (f.get("duration_ms") or 0) / 1000,
                               "heap": ((f.get("settled_end") or {}).get("heap_used") or 0)})
         grown.sort(key=lambda x: -x["growth"])

@@ -81,7 +81,7 @@ class Suite:
         return RUNNER
 
     def exec_prefix(self) -> list[str]:
-        return exec_prefix(self.package_manager, "jest")
+        return exec_prefix(self.package_manager, "jest", package_bin("jest", self.root))
 
 
 def find_config(root: Path) -> Path | None:

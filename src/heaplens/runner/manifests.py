@@ -12,11 +12,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
+from ..inputfile import parse_json, read_text
 
 DEFAULT_BEHAVIOR = "test/fixtures/test-parallel.behavior.json"
 DEFAULT_TIMINGS = "test/fixtures/test-timings.unit.json"
@@ -66,12 +66,8 @@ def norm(p: str) -> str:
 
 
 def _load_json(path: Path, what: str) -> dict:
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"cannot read the {what} manifest {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise UsageError(f"the {what} manifest {path} is not valid JSON: {exc}") from None
+    # reading only: a repeated key counts as JSON.parse counts it (the last); deep nesting is refused
+    data = parse_json(read_text(path, f"the {what} manifest"), f"the {what} manifest {path}", unique_keys=False)
     if not isinstance(data, dict):
         raise UsageError(f"the {what} manifest {path} is not a JSON object")
     return data

@@ -11,7 +11,6 @@ lane; what it writes is checked by the same schema the readers use. Schema: ``do
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import socket
@@ -26,6 +25,7 @@ import psutil
 
 from ..atomicfile import write_json_atomic
 from ..errors import UsageError
+from ..inputfile import check_schema, json_kind, read_document
 
 SCHEMA = "heaplens.run"
 # 2: ``owner`` (who writes the record, to tell an abandoned run), merged runs keep each shard's argv in
@@ -78,15 +78,15 @@ def _decode(tp, value, where: str):
                 return _decode(a, value, where)
             except ValueError:
                 continue
-        raise ValueError(f"{where}: expected {_type_name(tp)}, got {_json_kind(value)}")
+        raise ValueError(f"{where}: expected {_type_name(tp)}, got {json_kind(value)}")
     if origin is list:
         if not isinstance(value, list):
-            raise ValueError(f"{where}: expected a list, got {_json_kind(value)}")
+            raise ValueError(f"{where}: expected a list, got {json_kind(value)}")
         (item,) = typing.get_args(tp)
         return [_decode(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
-            raise ValueError(f"{where}: expected an object, got {_json_kind(value)}")
+            raise ValueError(f"{where}: expected an object, got {json_kind(value)}")
         _k, item = typing.get_args(tp)
         return {str(k): _decode(item, v, f"{where}.{k}") for k, v in value.items()}
     if isinstance(tp, type) and hasattr(tp, "__dataclass_fields__"):
@@ -107,21 +107,7 @@ def _decode(tp, value, where: str):
             return value
     else:  # pragma: no cover - a schema annotation this decoder does not know
         raise TypeError(f"run record schema: unsupported type {tp!r} at {where}")
-    raise ValueError(f"{where}: expected {_type_name(tp)}, got {_json_kind(value)}")
-
-
-def _json_kind(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"[:60]
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
+    raise ValueError(f"{where}: expected {_type_name(tp)}, got {json_kind(value)}")
 
 
 def _encode(value):
@@ -142,7 +128,7 @@ class _Part:
     @classmethod
     def from_json(cls, data, where: str = ""):
         if not isinstance(data, dict):
-            raise ValueError(f"{where or 'the record'}: expected an object, got {_json_kind(data)}")
+            raise ValueError(f"{where or 'the record'}: expected an object, got {json_kind(data)}")
         hints = cls.__dict__.get("_hints_cache")
         if hints is None:
             hints = typing.get_type_hints(cls)
@@ -515,14 +501,7 @@ class RunRecord(_Part):
         """Read and check a record (see :meth:`locate` for ``given``). A ``running`` record whose owner
         process is gone is marked ``abandoned`` (and saved so), unless ``mark_abandoned`` is false."""
         p = cls.locate(given, root)
-        try:
-            data = json.loads(p.read_bytes())
-        except RecursionError:
-            raise RecordError(f"{p}: not a heaplens run record (nested too deeply)") from None
-        except ValueError as exc:
-            raise RecordError(f"{p}: not valid JSON: {exc}") from None
-        except OSError as exc:
-            raise RecordError(f"cannot read {p}: {exc.strerror}") from None
+        data = read_document(p, "run record", RecordError)
         rec = cls.from_document(data, p)
         rec.relocate()
         if mark_abandoned and rec.status == "running" and rec.owner is not None and rec.owner.alive() is False:
@@ -537,13 +516,7 @@ class RunRecord(_Part):
     @classmethod
     def from_document(cls, data, path: Path | None = None) -> RunRecord:
         label = str(path) if path else "run record"
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-            raise RecordError(f"{label}: not a heaplens run record")
-        version = data.get("schema_version")
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise RecordError(f"{label}: schema_version: expected a positive integer, got {_json_kind(version)}")
-        if version > SCHEMA_VERSION:
-            raise RecordError(f"{label}: schema_version {version} is newer than this heaplens ({SCHEMA_VERSION})")
+        version = check_schema(data, SCHEMA, SCHEMA_VERSION, label, "run record", RecordError)
         if version == 1 and isinstance(data.get("argv"), list) and data["argv"] and isinstance(data["argv"][0], list):
             # version-1 merged records held a list of command lines in ``argv``
             data = dict(data, shard_argv=data["argv"], argv=["heaplens", "merge"])

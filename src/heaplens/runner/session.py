@@ -22,7 +22,7 @@ from .execute import DiskLedger, LaneRunner, RunSettings, say
 from .plan import Lane, Plan, PlanOptions, annotate, build_plan
 from .seam import DEFAULT as DEFAULT_RUNNER
 from .seam import Suite, load_suite
-from .suite import find_root
+from .suite import RunnerError, find_root, package_bin, package_manager_note
 
 
 def resolve_root(cli_root: str | None, paths: list[str]) -> Path:
@@ -90,6 +90,9 @@ def prepare(cli: dict, paths: list[str]) -> tuple[Suite, Plan, dict, dict, M.Tim
     if detection.reason != "--runner" and runner.name != DEFAULT_RUNNER:
         plan.notes.append(f"runner {runner.name} ({detection.reason})")
     plan.notes.extend(config.notes)
+    pm_note = package_manager_note(suite.package_manager, runner.name, package_bin(runner.name, root))
+    if pm_note:  # issue 14 item 13: run the installed runner with Node, said once
+        plan.notes.append(pm_note)
     if not config.known:
         plan.notes.append(f"the suite's {runner.title} config could not be read ({config.source}): lanes run it as it "
                           "is, deviations cannot be checked")
@@ -223,6 +226,10 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
         def work(r: LaneRunner) -> None:
             try:
                 r.run()
+            except RunnerError as exc:  # a lane that cannot start: one line, not a traceback (issue 14 item 13)
+                r.status, r.exit_code = "failed", 127
+                r.faults.append({"kind": "cannot-start", "pid": None, "files": [], "error": str(exc)})
+                say(f"[heaplens] done {r.lane.name} code=127 elapsed=0ms (cannot start: {exc})")
             except Exception as exc:  # a heaplens bug must fail the lane loudly, not pass it
                 traceback.print_exc()
                 r.status, r.exit_code = "error", 70

@@ -52,16 +52,30 @@ def detect_package_manager(root: Path) -> str:
     return "npm"
 
 
-def exec_prefix(package_manager: str, binary: str) -> list[str]:
-    """argv that runs the suite's local ``binary`` (a dependency's bin) through its package manager."""
+def exec_prefix(package_manager: str, binary: str, script: Path | None = None) -> list[str]:
+    """argv that runs the suite's local ``binary`` (a dependency's bin) through its package manager; when that
+    package manager is not installed (a pnpm lockfile in a tree npm installed), the installed ``script`` (the
+    package's bin file) with Node, as ``npx`` would (:func:`package_manager_note` says so, once per run)."""
     exe = shutil.which(package_manager)
     if exe is None:
-        raise RunnerError(f"the suite uses {package_manager} (from its lockfile) but {package_manager} is not on PATH")
+        node = shutil.which("node")
+        if script is not None and node is not None:
+            return [node, str(script)]
+        raise RunnerError(f"the suite uses {package_manager} (from its lockfile) but {package_manager} is not on PATH"
+                          + ("" if script is None else ", and node is not either"))
     if package_manager == "npm":
         return [exe, "exec", "--no", "--", binary]
     if package_manager == "pnpm":
         return [exe, "exec", binary]
     return [exe, binary]  # yarn 1 and berry both run a dependency's bin this way
+
+
+def package_manager_note(package_manager: str, binary: str, script: Path | None) -> str | None:
+    """The plan's note when the lockfile's package manager is missing and the lanes run ``script`` instead."""
+    if shutil.which(package_manager) is not None or script is None:
+        return None
+    return (f"the suite's lockfile names {package_manager}, but {package_manager} is not on PATH: the lanes run the "
+            f"installed {binary} ({script}, from node_modules) with Node")
 
 
 def node_version() -> str:

@@ -70,7 +70,7 @@ class Suite:
     def exec_prefix(self) -> list[str]:
         """argv that runs the suite's local ``vitest`` binary through its package manager."""
         try:
-            return exec_prefix(self.package_manager, "vitest")
+            return exec_prefix(self.package_manager, "vitest", vitest_bin(self.root))
         except RunnerError as exc:
             raise VitestError(str(exc)) from None
 

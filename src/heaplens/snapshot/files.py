@@ -72,6 +72,8 @@ def scan_dir(lane_dir: Path) -> list[SnapshotName]:
         raise UsageError(f"{lane_dir}: not a directory") from None
     except PermissionError:
         raise UsageError(f"{lane_dir}: permission denied") from None
+    except OSError as exc:  # a symlink loop, an I/O error
+        raise UsageError(f"{lane_dir}: cannot list it: {exc.strerror or exc}") from None
     out = []
     for e in entries:
         if e.is_file():

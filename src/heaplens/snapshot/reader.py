@@ -11,12 +11,12 @@ The layout (node and edge fields, type enums) always comes from ``snapshot.meta`
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 import mmap
 import os
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -29,10 +29,12 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .. import kernels as K
-from ..errors import SnapshotError
+from ..errors import SnapshotError, UsageError
+from ..inputfile import NotRegular, open_regular
 from .strings import StringTable
 
 CHUNK = 8 << 20  # bytes per parsing task; pages are released after each round
+_COMMA_WINDOW = 2 << 20  # how far past a chunk's planned end its closing comma is looked for
 _THREADS = 2  # number-parsing tasks per round (the machines have 2 cores)
 _POOL: ThreadPoolExecutor | None = None
 
@@ -49,10 +51,78 @@ _U64_MAX = 0xFFFFFFFFFFFFFFFF
 
 REQUIRED_NODE_FIELDS = ("type", "name", "id", "self_size", "edge_count")
 REQUIRED_EDGE_FIELDS = ("type", "name_or_index", "to_node")
+REQUIRED_LOCATION_FIELDS = ("object_index", "script_id", "line", "column")  # when there are locations
 STRING_EDGE_TYPES = ("context", "property", "internal", "shortcut", "weak")
 FLAT_SECTIONS = ("trace_function_infos", "samples", "locations")  # flat number arrays
 
 _HEAD_RE = re.compile(rb'\A\s*\{\s*"snapshot"\s*:\s*')
+_HEAD_BYTES = 4096  # the header check looks at this many first bytes
+
+# Gzip input is inflated to a temporary file, at most GZIP_MAX_RATIO times the compressed size (never
+# less than GZIP_FLOOR) and at most GZIP_MAX_BYTES; both can be raised through the environment.
+# V8 snapshots compress about 5x (gzip -1 to -9), a gzip bomb of whitespace about 1000x.
+GZIP_STEP = 4 << 20
+GZIP_FLOOR = 64 << 20
+GZIP_MAX_RATIO = 100
+GZIP_MAX_BYTES = 16 << 30
+ENV_GZIP_MAX_RATIO = "HEAPLENS_GZIP_MAX_RATIO"
+ENV_GZIP_MAX_BYTES = "HEAPLENS_GZIP_MAX_BYTES"
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def _env_size(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    m = re.fullmatch(r"(\d+)\s*([kmgt]?)(?:i?b)?", text.lower())
+    if not m:
+        raise UsageError(f"{name}={text!r}: expected a size such as 32G, 500M or a number of bytes")
+    return int(m.group(1)) * _UNITS[m.group(2)]
+
+
+def _env_ratio(name: str, default: int) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not v > 0 or v != v:
+        raise UsageError(f"{name}={text!r}: expected a positive number (inflated size / compressed size)")
+    return v
+
+
+def gzip_limit(compressed: int) -> int:
+    """How many bytes a ``.gz`` file of ``compressed`` bytes may inflate to."""
+    ratio = _env_ratio(ENV_GZIP_MAX_RATIO, GZIP_MAX_RATIO)
+    cap = _env_size(ENV_GZIP_MAX_BYTES, GZIP_MAX_BYTES)
+    return int(min(cap, max(GZIP_FLOOR, ratio * compressed)))
+
+
+def _too_big(limit: int, compressed: int) -> str:
+    cap = _env_size(ENV_GZIP_MAX_BYTES, GZIP_MAX_BYTES)
+    if limit >= cap:
+        return (f"inflates to more than {limit:,} bytes, the limit for gzip input; stopped there "
+                f"({ENV_GZIP_MAX_BYTES}=SIZE raises it)")
+    ratio = _env_ratio(ENV_GZIP_MAX_RATIO, GZIP_MAX_RATIO)
+    return (f"inflates to more than {ratio:g}x its compressed size ({limit:,} bytes; heap snapshots compress "
+            f"about 5x): stopped there as a likely gzip bomb ({ENV_GZIP_MAX_RATIO}=N raises the limit)")
+
+
+def check_head(head: bytes, display: str) -> int:
+    """The offset just past ``{"snapshot":`` at the start of ``head`` (the first bytes of a file);
+    :class:`SnapshotError` when they cannot start a V8 heap snapshot."""
+    m = _HEAD_RE.match(head)
+    if m:
+        return m.end()
+    stripped = head.lstrip()
+    if not stripped:
+        raise SnapshotError(display, "not JSON: only whitespace" if len(head) < _HEAD_BYTES else
+                            f"not a V8 heap snapshot: only whitespace in the first {len(head):,} bytes")
+    if stripped[:1] not in (b"{", b"["):
+        raise SnapshotError(display, "not JSON: does not start with '{'", len(head) - len(stripped))
+    raise SnapshotError(display, 'not a V8 heap snapshot: no "snapshot" header at the start')
 
 Progress = Callable[[int], None]  # called with the number of bytes consumed since the last call
 
@@ -129,15 +199,20 @@ class HeapSnapshot:
 
 
 class _Source:
-    """A memory-mapped snapshot file; a gzip file is inflated to a private temporary file first."""
+    """A memory-mapped snapshot file. A gzip file is inflated into an unnamed temporary file first
+    (nothing is left behind if heaplens is killed), checked while it streams: its first bytes must
+    open a snapshot, and it may not inflate past :func:`gzip_limit` (a bomb stops there).
+
+    Only regular files are read: a FIFO would block the open forever and a device never ends."""
 
     def __init__(self, path: Path):
         self.path = path
-        self._tmpdir: str | None = None
-        real = path
+        self._fd: int | None = None
+        self.mm = None
         try:
-            with open(path, "rb") as fh:
-                magic = fh.read(2)
+            fd, st = open_regular(path)
+        except NotRegular as exc:
+            raise SnapshotError(path, str(exc)) from None
         except FileNotFoundError:
             raise SnapshotError(path, "no such file") from None
         except IsADirectoryError:
@@ -146,34 +221,79 @@ class _Source:
             raise SnapshotError(path, "permission denied") from None
         except OSError as exc:
             raise SnapshotError(path, f"cannot read: {exc.strerror or exc}") from None
-        if magic == b"\x1f\x8b":
-            real = self._inflate(path)
-        self.size = os.path.getsize(real)
-        if self.size == 0:
+        self._fd = fd
+        try:
+            magic = os.pread(fd, 2, 0)
+            if magic == b"\x1f\x8b":
+                self._fd = self._inflate(path, fd, st.st_size)
+                os.close(fd)
+            self.size = os.fstat(self._fd).st_size
+            if self.size == 0:
+                raise SnapshotError(path, "empty file")
+            self.mm = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)
+        except BaseException:
+            if self._fd != fd:
+                os.close(fd)
             self.close()
-            raise SnapshotError(path, "empty file")
-        self._fh = open(real, "rb")
-        self.mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ)
+            raise
         if hasattr(mmap, "MADV_SEQUENTIAL"):
             self.mm.madvise(mmap.MADV_SEQUENTIAL)
         self.buf = np.frombuffer(self.mm, dtype=np.uint8)
 
-    def _inflate(self, path: Path) -> Path:
-        self._tmpdir = tempfile.mkdtemp(prefix="heaplens-gz-")
-        out = Path(self._tmpdir) / "snapshot.heapsnapshot"
+    def _inflate(self, path: Path, fd: int, compressed: int) -> int:
+        """Inflate into an unnamed temporary file; returns its descriptor."""
+        limit = gzip_limit(compressed)
         try:
-            with gzip.open(path, "rb") as src, open(out, "wb") as dst:
-                shutil.copyfileobj(src, dst, 4 << 20)
-        except (OSError, EOFError, zlib.error) as exc:
-            self.close()
-            raise SnapshotError(path, f"bad gzip data: {exc}") from None
-        return out
+            out = tempfile.TemporaryFile(prefix="heaplens-gz-", buffering=0)
+        except OSError as exc:
+            raise SnapshotError(path, f"cannot create a temporary file in {tempfile.gettempdir()} to inflate it: "
+                                      f"{exc.strerror or exc}") from None
+        written = 0
+        pending = b""  # the first bytes, held until there are enough to check
+        checked = False
+        try:
+            with os.fdopen(os.dup(fd), "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as src:
+                while True:
+                    try:
+                        chunk = src.read(GZIP_STEP)
+                    except (OSError, EOFError, zlib.error) as exc:
+                        done = written + len(pending)
+                        after = f" after {done:,} inflated bytes" if done else ""
+                        raise SnapshotError(path, f"bad gzip data{after}: {exc}") from None
+                    if not checked:
+                        pending += chunk
+                        if chunk and len(pending) < _HEAD_BYTES:
+                            continue
+                        if not pending:
+                            raise SnapshotError(path, "empty file (inflated)")
+                        check_head(pending, str(path))
+                        checked = True
+                        chunk, pending = pending, b""
+                    if not chunk:
+                        break
+                    if written + len(chunk) > limit:
+                        raise SnapshotError(path, _too_big(limit, compressed))
+                    try:
+                        view = memoryview(chunk)
+                        while view:
+                            view = view[out.write(view):]
+                    except OSError as exc:
+                        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                            raise SnapshotError(
+                                path, f"no space left in {tempfile.gettempdir()} to inflate it ({written:,} bytes "
+                                      f"written); point TMPDIR at a larger disk or gunzip it first") from None
+                        raise SnapshotError(path, f"cannot write the inflated copy: {exc.strerror or exc}") from None
+                    written += len(chunk)
+            keep = os.dup(out.fileno())
+        finally:
+            out.close()
+        return keep
 
     def release(self, start: int, end: int) -> None:
         """Drop the pages of ``[start, end)`` from this process's resident set."""
         a = (start // _PAGE) * _PAGE
         b = (end // _PAGE) * _PAGE
-        if b > a and hasattr(mmap, "MADV_DONTNEED"):
+        if b > a and hasattr(mmap, "MADV_DONTNEED") and self.mm is not None:
             self.mm.madvise(mmap.MADV_DONTNEED, a, b - a)
 
     def close(self) -> None:
@@ -187,13 +307,12 @@ class _Source:
             except BufferError:
                 pass  # a view is still alive; the mapping goes with it
             self.mm = None
-        fh = getattr(self, "_fh", None)
-        if fh is not None:
-            fh.close()
-            self._fh = None
-        if self._tmpdir:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
-            self._tmpdir = None
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
 
 
 def _parse_layout(path, meta) -> Layout:
@@ -224,6 +343,10 @@ def _parse_layout(path, meta) -> Layout:
     for f in REQUIRED_EDGE_FIELDS:
         if f not in edge_fields:
             raise SnapshotError(path, f"snapshot.meta.edge_fields lacks {f!r}")
+    location_fields = str_list("location_fields", required=False)
+    for f in REQUIRED_LOCATION_FIELDS if location_fields else ():
+        if f not in location_fields:
+            raise SnapshotError(path, f"snapshot.meta.location_fields lacks {f!r}")
     node_types = enum("node_types")
     if len(node_types) > 32:
         raise SnapshotError(path, f"snapshot.meta.node_types lists {len(node_types)} types (at most 32 supported)")
@@ -232,7 +355,7 @@ def _parse_layout(path, meta) -> Layout:
         node_types=node_types,
         edge_fields=edge_fields,
         edge_types=enum("edge_types"),
-        location_fields=str_list("location_fields", required=False),
+        location_fields=location_fields,
     )
 
 
@@ -249,17 +372,39 @@ class _Walker:
     def __init__(self, src: _Source, display: str, progress: Progress | None):
         self.src = src
         self.buf = src.buf
-        self.end = src.size
         self.path = display
         self.progress = progress
         self._reported = 0
+        self.end = self._content_end(src.size)
+
+    def _content_end(self, size: int) -> int:
+        """One past the last byte that is not whitespace. Trailing whitespace (V8 writes none; a
+        padded file may have gigabytes) is walked backwards a chunk at a time, pages released, so
+        nothing after this needs to touch it."""
+        end = size
+        while end > 0:
+            lo = max(0, end - CHUNK)
+            stop = int(K.skip_ws_back(self.buf, lo, end))
+            if stop < end:
+                self.src.release(stop, size)
+            if stop > lo:
+                return stop
+            end = lo
+        return 0
 
     # -- small token helpers -------------------------------------------------------------------
     def err(self, message: str, offset: int | None = None) -> SnapshotError:
         return SnapshotError(self.path, message, offset)
 
     def ws(self, pos: int) -> int:
-        return int(K.skip_ws(self.buf, pos, self.end))
+        """The first offset at or after ``pos`` that is not whitespace. A long run (V8 writes none)
+        is walked a chunk at a time with the pages behind released."""
+        stop = int(K.skip_ws(self.buf, pos, min(self.end, pos + CHUNK)))
+        while stop == pos + CHUNK and stop < self.end:
+            self.src.release(pos, stop)
+            pos = stop
+            stop = int(K.skip_ws(self.buf, pos, min(self.end, pos + CHUNK)))
+        return stop
 
     def expect(self, pos: int, byte: bytes, what: str) -> int:
         pos = self.ws(pos)
@@ -284,21 +429,11 @@ class _Walker:
             self._reported = pos
 
     def finish(self) -> None:
-        self.report(self.end)
+        self.report(self.src.size)
 
     # -- header ---------------------------------------------------------------------------------
     def header(self) -> tuple[dict, int]:
-        head = bytes(self.buf[: min(self.end, 4096)])
-        m = _HEAD_RE.match(head)
-        if not m:
-            stripped = head.lstrip()
-            if not stripped:
-                raise self.err("not JSON: only whitespace")
-            if stripped[:1] not in (b"{", b"["):
-                off = len(head) - len(stripped)
-                raise self.err("not JSON: does not start with '{'", off)
-            raise self.err('not a V8 heap snapshot: no "snapshot" header at the start')
-        start = m.end()
+        start = check_head(bytes(self.buf[: min(self.end, _HEAD_BYTES)]), self.path)
         window = 1 << 16
         decoder = json.JSONDecoder()
         while True:
@@ -307,6 +442,8 @@ class _Walker:
             try:
                 header, stop = decoder.raw_decode(text, start)
                 break
+            except RecursionError:
+                raise self.err("snapshot header nests too deeply to be a V8 snapshot header") from None
             except json.JSONDecodeError as exc:
                 if window >= self.end or window >= 64 << 20:
                     if window >= self.end:
@@ -319,12 +456,16 @@ class _Walker:
 
     # -- sections -------------------------------------------------------------------------------
     def uint_array(self, pos: int, what: str, n_values: int, nfields: int, keep: list[int],
-                   sum_field: int = -1, narrow: frozenset[int] = frozenset()) -> tuple[list[np.ndarray], int, int]:
+                   sum_field: int = -1, narrow: frozenset[int] = frozenset(),
+                   fit32: dict[int, str] | None = None) -> tuple[list[np.ndarray], int, int]:
         """Parse a flat array of ``n_values`` unsigned ints; keep the fields listed in ``keep``.
 
         Returns ``(columns, pos_after, field_sum)``: one array per kept field, ``n_values // nfields``
         long, uint8 for fields in ``narrow`` (enums), uint32 otherwise — uint64 for a field whose
-        values do not fit 32 bits (that array is parsed again).
+        values do not fit 32 bits (that array is parsed again), except the fields in ``fit32``
+        (index → what the error calls it), which V8 always writes as 32-bit values: a larger one is
+        a :class:`SnapshotError` naming the row (found on that second parse, which only a crafted
+        file needs).
         """
         pos = self.expect(pos, b"[", f"'[' opening {what}")
         rows = n_values // nfields
@@ -336,6 +477,12 @@ class _Walker:
             cols = [np.empty(rows, dtype=d) for d in dtypes]
             end, total, overflow = self._numbers(pos, what, n_values, nfields, slots, tuple(cols), sum_field)
             if not overflow:
+                for s, f in enumerate(keep):
+                    if fit32 and f in fit32 and dtypes[s] == np.uint64:
+                        bad = _first_at_least(cols[s], _U32_MAX + 1)
+                        if bad is not None:
+                            raise self.err(f"{what.rstrip('s')} {bad:,} has {fit32[f]} {int(cols[s][bad]):,}, "
+                                           f"which does not fit 32 bits (V8 writes it as a 32-bit value)")
                 return cols, end, total
             for s, f in enumerate(keep):
                 if overflow >> s & 1:
@@ -355,7 +502,10 @@ class _Walker:
                 hint = p + CHUNK
                 stop = self.end
                 if hint < self.end:
-                    comma = mm.find(b",", hint)
+                    # V8 puts a comma every few bytes; none within the window means the array ends
+                    # (or is not V8's): the rest goes to one kernel call, which stops at its "]" or
+                    # at the first bad byte, without this search walking the file first
+                    comma = mm.find(b",", hint, hint + _COMMA_WINDOW)
                     stop = comma + 1 if comma >= 0 else self.end
                 chunks.append((p, stop, c0))
                 if stop >= self.end:
@@ -403,15 +553,51 @@ class _Walker:
         if strings_at is None:
             return None
         start = self.expect(pos, b"[", f"'[' opening {what}")
-        mm = self.src.mm
-        key = mm.rfind(b'"trace_function_infos"', max(start, strings_at - (256 << 20)), strings_at)
+        key = self.rfind(b'"trace_function_infos"', max(start, strings_at - (256 << 20)), strings_at)
         if key < 0:
             return None
-        close = mm.rfind(b"]", start - 1, key)
+        close = self.rfind(b"]", start - 1, key)
         if close < start - 1 or bytes(self.buf[close + 1 : key]).strip() != b",":
             return None
         self.report(close + 1)
         return close + 1
+
+    def spot_edges(self, pos: int, end: int, n_values: int, ef: int):
+        """What can be checked of a jumped-over edges array without reading it: it has room for
+        ``n_values`` numbers (each takes a digit and a comma), and its first and last ``ef`` values
+        are numbers. Returns ``[(offset, values of the first edge), (offset, values of the last)]``
+        for :func:`_check_spot_edges` (fewer when a row is not within 64 bytes a value of the ends)."""
+        start = self.expect(pos, b"[", "'[' opening edges")
+        close = end - 1
+        if n_values == 0:
+            if self.ws(start) != close:
+                raise self.err("edges has values but the header announces none", start)
+            return []
+        if close - start < 2 * n_values - 1:
+            raise self.err(f"edges has {close - start:,} bytes, too few for the {n_values:,} values the header "
+                           f"announces", start)
+        width = 24 * ef
+        head = bytes(self.buf[start:min(close, start + width)])
+        tail_at = max(start, close - width)
+        tail = bytes(self.buf[tail_at:close])
+        heads = head.split(b",")
+        if start + width < close:
+            heads = heads[:-1]  # the last piece may be cut in the middle of a number
+        tails = tail.split(b",")
+        if tail_at > start:
+            tails = tails[1:]
+        rows = []
+        for at, parts in ((start, heads[:ef]), (tail_at, tails[-ef:])):
+            if len(parts) < ef:
+                continue
+            values = []
+            for part in parts:
+                s = part.strip()
+                if not s.isdigit() or len(s) > 20:
+                    raise self.err(f"edges: {s[:24]!r} is not a number", at)
+                values.append(int(s))
+            rows.append((at, values))
+        return rows
 
     def count_array(self, pos: int, what: str, n_values: int) -> int:
         """Skip a flat array of numbers, checking only how many there are (commas + 1).
@@ -456,16 +642,36 @@ class _Walker:
             raise self.err(f"{what} has {n:,} values but the header announces {n_values:,}", pos)
         return pos + 1
 
+    def rfind(self, needle: bytes, lo: int, hi: int) -> int:
+        """``mm.rfind(needle, lo, hi)`` a chunk at a time from ``hi`` down. A chunk searched in vain
+        that is only whitespace (padding: the search may cross gigabytes of it) is released; one with
+        content is kept, as the parser reads it next (releasing it would only fault it in again)."""
+        mm = self.src.mm
+        n = len(needle)
+        b = hi
+        while b > lo:
+            a = max(lo, b - CHUNK)
+            at = mm.rfind(needle, a, min(hi, b + n - 1))
+            if at >= 0:
+                return at
+            if int(K.skip_ws(self.buf, a, b)) == b:
+                self.src.release(a, b)
+            b = a
+        return -1
+
     def strings_start(self, pos: int) -> int | None:
         """Where the strings array opens, found from the end of the file (it is the last section
         and its key cannot occur escaped inside a string), so it can be indexed while the edges are
         read. None when the tail does not look like V8's."""
-        at = self.src.mm.rfind(b'"strings"', pos)
-        if at < 0:
-            return None
-        q = self.ws(at + 9)
-        if q >= self.end or self.buf[q] != ord(":"):
-            return None
+        hi = self.end
+        while True:
+            at = self.rfind(b'"strings"', pos, hi)
+            if at < 0:
+                return None
+            q = self.ws(at + 9)
+            if q < self.end and self.buf[q] == ord(":"):
+                break
+            hi = at  # the string "strings" in the array itself: the key is further back
         q = self.ws(q + 1)
         if q >= self.end or self.buf[q] != ord("["):
             return None
@@ -505,10 +711,17 @@ class _Walker:
     def skip_flat(self, pos: int, name: str) -> int:
         """Skip an array of numbers (no nesting, no strings): to its "]"."""
         start = self.expect(pos, b"[", f"'[' opening \"{name}\"")
-        close = self.src.mm.find(b"]", start)
-        if close < 0:
-            raise self.err(f'truncated inside "{name}"', self.end)
-        self.src.release(start, close)
+        p = start
+        while True:  # a chunk at a time, the pages behind released
+            stop = min(self.end, p + CHUNK)
+            close = int(K.find_byte(self.buf, p, stop, ord("]")))
+            if close >= 0:
+                break
+            if stop >= self.end:
+                raise self.err(f'truncated inside "{name}"', self.end)
+            self.src.release(p, stop)
+            p = stop
+        self.src.release(p, close)
         self.report(close + 1)
         return close + 1
 
@@ -530,6 +743,9 @@ class _Walker:
             raise self.err(f"number too large in {what}", pos)
         if status == K.ERR_CONTROL:
             raise self.err(f"raw control character inside a string in {what}", pos)
+        if status == K.ERR_SPACE:
+            raise self.err(f"more than {K.MAX_WS_RUN >> 20} MiB of whitespace in one run in {what} "
+                           f"(V8 writes single newlines)", pos)
         byte = chr(self.buf[pos]) if pos < self.end else "end of file"
         raise self.err(f"unexpected {byte!r} in {what}", pos)
 
@@ -602,9 +818,11 @@ def _read_body(w, src, display, layout, node_count, edge_count, extra, nf, keep_
     name, pos = w.key(pos)
     if name != "nodes":
         raise w.err(f'expected the "nodes" section, found "{name}"', pos)
+    # ids are 32-bit in V8 (the graph and the id diff index by them); self sizes may be larger
+    fit32 = {layout.node_fields.index(f): f for f in ("id", "trace_node_id", "detachedness") if f in layout.node_fields}
     cols, pos, edge_sum = w.uint_array(pos, "nodes", node_count * nf, nf, keep_idx,
                                        sum_field=layout.node_fields.index("edge_count"),
-                                       narrow=frozenset({layout.node_fields.index("type")}))
+                                       narrow=frozenset({layout.node_fields.index("type")}), fit32=fit32)
     lap("nodes")
     if edge_sum != edge_count:
         raise w.err(f"node edge counts add up to {edge_sum:,} but the header announces {edge_count:,} edges")
@@ -617,7 +835,17 @@ def _read_body(w, src, display, layout, node_count, edge_count, extra, nf, keep_
                 raise w.err(f"node {bad:,} has type {int(col[bad])}, outside the {len(layout.node_types)} node types")
         columns[fname] = col
     del cols
-    task = _pool().submit(nodes_task, columns) if nodes_task is not None else None
+    task = None
+    if nodes_task is not None:
+        # The task sizes its tables by the largest name index, before the strings are counted: a file
+        # cannot hold more strings than its tail has room for (3 bytes each), so a larger index (a
+        # crafted file) skips the task (no 4-billion-entry table) and fails the name check below.
+        names = columns.get("name")
+        room = (w.end - (strings_at if strings_at is not None else pos)) // 3 + 1
+        if names is not None and names.size and int(names.max()) >= room:
+            task = _pool().submit(lambda _columns: None, columns)
+        else:
+            task = _pool().submit(nodes_task, columns)
     if task is not None and not keep_nodes:
         names = columns.get("name")  # still needed to check the string indices below
         columns = {"name": names} if names is not None else {}
@@ -643,15 +871,24 @@ def _read_rest(w, src, display, layout, node_count, edge_count, extra, nf, nodes
                want_edges, want_locations, pos, strings_at, prescan) -> HeapSnapshot:
     ef = layout.edge_field_count
     edge_cols = None
+    spot = None
     if want_edges:
         eidx = [layout.edge_fields.index(f) for f in REQUIRED_EDGE_FIELDS]
-        edge_cols, pos, _ = w.uint_array(pos, "edges", edge_count * ef, ef, eidx, narrow=frozenset({eidx[0]}))
+        # element and hidden-edge indexes are 32-bit in V8; to_node is an offset that may be larger
+        edge_cols, pos, _ = w.uint_array(pos, "edges", edge_count * ef, ef, eidx, narrow=frozenset({eidx[0]}),
+                                         fit32={eidx[1]: "name_or_index"})
     else:
         # A summary needs only the nodes and the strings: jump over the edges (62 % of a typical
-        # file) when the sections after them are where V8 puts them; their number is checked by
-        # the commands that read them (the edge counts of the nodes are checked above).
+        # file) when the sections after them are where V8 puts them. Counting them would cost
+        # ~14 % of a summary, so only what costs nothing is checked here: the array has room for
+        # the announced number of values, and its first and last edges are well-formed and in range
+        # (below, once the strings are counted). The commands that read the edges check them all.
         end = w.jump_array(pos, "edges", strings_at - 1 if strings_at is not None else None)
-        pos = end if end is not None else w.count_array(pos, "edges", edge_count * ef)
+        if end is not None:
+            spot = w.spot_edges(pos, end, edge_count * ef, ef)
+            pos = end
+        else:
+            pos = w.count_array(pos, "edges", edge_count * ef)
 
     w.lap("edges")
     loc_arr = None
@@ -688,6 +925,8 @@ def _read_rest(w, src, display, layout, node_count, edge_count, extra, nf, nodes
     w.finish()
 
     nstrings = len(table)
+    if not want_edges and spot:
+        _check_spot_edges(w, layout, spot, node_count, nstrings)
     if "name" in nodes:
         col = nodes["name"]
         bad = _first_at_least(col, nstrings)
@@ -743,6 +982,25 @@ class _Laps:
             now = time.perf_counter()
             print(f"[heaplens-timing] {self.label} {phase} {now - self.t:.3f}s", file=sys.stderr)
             self.t = now
+
+
+def _check_spot_edges(w: _Walker, layout: Layout, rows, node_count: int, nstrings: int) -> None:
+    """The first and last edge (see :meth:`_Walker.spot_edges`): type, target and name in range."""
+    nf = layout.node_field_count
+    t_i, n_i, to_i = (layout.edge_fields.index(f) for f in REQUIRED_EDGE_FIELDS)
+    named = {layout.edge_type_index(t) for t in STRING_EDGE_TYPES} - {-1}
+    for (at, v), which in zip(rows, ("first", "last")):
+        if v[t_i] >= len(layout.edge_types):
+            raise w.err(f"the {which} edge has type {v[t_i]}, outside the {len(layout.edge_types)} edge types", at)
+        if v[to_i] % nf:
+            raise w.err(f"the {which} edge points at offset {v[to_i]:,}, not a multiple of {nf} node fields", at)
+        if v[to_i] // nf >= node_count:
+            raise w.err(f"the {which} edge points at node {v[to_i] // nf:,}, but there are only {node_count:,} nodes",
+                        at)
+        if v[t_i] in named and v[n_i] >= nstrings:
+            raise w.err(f"the {which} edge names string {v[n_i]:,}, but there are only {nstrings:,} strings", at)
+        if v[n_i] > _U32_MAX:
+            raise w.err(f"the {which} edge has name_or_index {v[n_i]:,}, which does not fit 32 bits", at)
 
 
 def _count_locations(w: _Walker, pos: int) -> int:

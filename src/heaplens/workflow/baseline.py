@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ..atomicfile import write_text_atomic
 from ..errors import UsageError
+from ..inputfile import check_schema, read_document
 from ..report.findings import printable
 from ..runner.record import RunRecord
 from ..units import fmt_size
@@ -452,19 +453,8 @@ class Baseline:
             p = p / DEFAULT_FILE
         if not p.is_file():
             raise UsageError(f"no baseline at {path} (heaplens baseline save RUN writes one)")
-        try:
-            doc = json.loads(p.read_bytes())
-        except RecursionError:
-            raise UsageError(f"{p}: not a heaplens baseline (nested too deeply)") from None
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"{p}: not a heaplens baseline: {exc}") from None
-        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-            raise UsageError(f"{p}: not a heaplens baseline (schema {SCHEMA!r} expected)")
-        v = doc.get("schema_version")
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            raise UsageError(f"{p}: schema_version: expected a positive integer")
-        if v > SCHEMA_VERSION:
-            raise UsageError(f"{p}: baseline schema_version {v} is newer than this heaplens ({SCHEMA_VERSION})")
+        doc = read_document(p, "baseline")
+        check_schema(doc, SCHEMA, SCHEMA_VERSION, str(p), "baseline")
         try:
             b = cls._from_doc(doc)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -16,7 +16,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from .. import __version__
+from .. import __version__, printable
 from ..diagnose import load_rules
 from ..diagnose.run import diagnose_run
 from ..errors import UsageError
@@ -126,6 +126,8 @@ def render(doc: dict, fmt: str, *, color: bool | None = None) -> str:
         renderer = RENDERERS[fmt]
     except KeyError:
         raise UsageError(f"no report format {fmt!r} (formats: {', '.join(RENDERERS)})") from None
+    if fmt != "json":  # names and paths from snapshots and the record, made printable (JSON escapes them)
+        doc = printable.deep(doc)
     return renderer(doc, color=color)
 
 
