@@ -529,10 +529,8 @@ class LaneRunner:
             return
         collected = w.collected.pop(file, None)
         # The GC-settled baseline of this file: after its collection (a worker per file), else the previous
-        # file end of the same worker, else the settled start of the worker's first file. A worker that runs
-        # several files also writes a `collected` line on its first file (its first snapshot): that is not the
-        # file's baseline — its imports, which the worker keeps, are part of what the file leaves behind.
-        if collected is not None and (self._per_file_worker(w) or w.settled is None):
+        # file end of the same worker, else the settled start of the worker's first file.
+        if collected is not None:
             base, base_kind = collected, "collected"
         elif w.settled is not None:
             base, base_kind = w.settled, ("worker-start" if w.settled.get("ev") == "start" else "previous-end")
