@@ -65,7 +65,7 @@ def test_apply_edits_the_vitest_config_and_plain_vitest_shows_the_lower_peak(tmp
     assert "          // every test file\n          include: ['test/**/*.test.js']," in after  # the comment moved along
     # verify ran the suite's own command (no heaplens lane, no snapshot), three runs a side
     runs_dir = suite / ".heaplens" / "runs"
-    [run] = [p.parent for p in runs_dir.glob("*/run.json")]
+    run, traced = sorted(p.parent for p in runs_dir.glob("*/run.json"))  # investigate's, verify's traced run
     report = json.loads((run / "report.json").read_text())
     v = report["verification"]
     assert v["method"].startswith("the suite's own command") and v["runs_per_side"] == 3
@@ -74,6 +74,10 @@ def test_apply_edits_the_vitest_config_and_plain_vitest_shows_the_lower_peak(tmp
     assert v["verdict"] == "verified", v["lines"]
     assert max(v["after"]["peak"]["runs"]) < min(v["before"]["peak"]["runs"])
     assert "[heaplens][verify] verified" in out
+    # the retained heap per file (a traced run after the change, no snapshots): the shared worker keeps far less
+    kept = v["retained_per_file"]
+    assert kept["after_run"] == str(traced)
+    assert max(kept["after"].values()) < max(kept["before"].values()) / 2, kept
     # the runtime leak the isolation does not fix is named
     assert any("sessionCache" in s for s in v["still_present"]), v["still_present"]
     # one "peak": the run table's lane peak is the highest RSS one worker reached (the run record's workers),

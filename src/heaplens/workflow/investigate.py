@@ -15,9 +15,10 @@ from ..fix.isolation import plan as plan_isolation
 from ..kernels import RETAINERS_HINT, require_compiled
 from ..report import model
 from ..runner import options as O
+from ..runner.record import RunRecord
 from ..runner.session import execute, resolve_root
 from .report import render, report_document
-from .verify import Verification, record, still_present, verify
+from .verify import Verification, add_retained, record, still_present, verify
 from .verify_config import ConfigVerification, verify_change
 
 
@@ -92,6 +93,8 @@ def _verify_config(doc: dict, ch: Change, root: Path, paths: list[str], min_drop
         say(f"[heaplens][verify] nothing verified: {exc}")
         return None
     v.run_dir = str(run_dir)
+    if ch.written:  # the change is on disk: one traced run of the suite as it is now
+        add_retained(v, RunRecord.load(run_dir), paths, say=say)
     v.still_present = still_present(doc)
     v.lines += [f"still present after the fix: {s}" for s in v.still_present]
     for line in v.lines:

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..diagnose.findings import retained_by_file
 from ..errors import UsageError
 from ..report import model
 from ..runner.record import LaneRecord, RunRecord
@@ -241,6 +242,45 @@ def _families(v: Verification, report: dict, after_rec: RunRecord) -> None:
         for fam in v.families[:5]:
             v.lines.append(f"{fam['lane']} family {fam['type']} {cut(fam['name'] or '', 50)}: "
                            f"{fmt_size(fam['before'], signed=True)} → {fmt_size(fam['after'], signed=True)}")
+
+
+def kept_per_file(rec: RunRecord) -> dict[str, float]:
+    """Per lane: the GC-settled JS heap a long-lived worker keeps per file it runs (its files' retained growth
+    summed, over their number; the worst worker that ran two files or more)."""
+    out: dict[str, float] = {}
+    for name, lane in rec.lanes.items():
+        for files in lane.files_by_pid().values():
+            if len(files) < 2:
+                continue
+            growth = retained_by_file([f.to_json() for f in files])
+            if growth:
+                out[name] = max(out.get(name, float("-inf")), sum(growth.values()) / len(files))
+    return out
+
+
+def traced_after(rec: RunRecord, paths: list[str], say=print) -> RunRecord | None:
+    """The suite as it is now (after the change), once more with heaplens's per-file trace and no snapshots:
+    the retained heap per file (verify's plain runs cannot see inside the workers)."""
+    cli = _cli(rec)
+    cli["snapshots"] = False
+    cli["snapshot_interval"] = 0.0
+    say("[heaplens] verify: one traced run after the change (no snapshots) for the retained heap per file")
+    result = execute(cli, paths, list(rec.vitest_args), ["heaplens", "run", "--no-snapshots", *paths])
+    return result.record if result.exit_code != 130 else None
+
+
+def add_retained(v, rec: RunRecord, paths: list[str], say=print) -> None:
+    """A config verification's retained heap per file: the investigated run's (before) against one traced run
+    of the suite as it is now (after)."""
+    before = kept_per_file(rec)
+    after_rec = traced_after(rec, paths, say=say)
+    after = kept_per_file(after_rec) if after_rec is not None else {}
+    if not before and not after:
+        return
+    b, a = max(before.values(), default=0.0), max(after.values(), default=0.0)
+    v.retained = {"before": before, "after": after, "after_run": str(after_rec.dir) if after_rec else None}
+    v.lines.append(f"JS heap kept per file by a long-lived worker (GC-settled, worst lane): "
+                   f"{fmt_size(b, signed=True)}/file → {fmt_size(a, signed=True)}/file")
 
 
 def still_present(doc: dict) -> list[str]:

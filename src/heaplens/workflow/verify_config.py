@@ -68,6 +68,7 @@ class ConfigVerification:
     lines: list[str] = field(default_factory=list)
     still_present: list[str] = field(default_factory=list)  # findings the change does not fix
     run_dir: str | None = None  # the investigated run (heaplens verify RUN)
+    retained: dict = field(default_factory=dict)  # JS heap kept per file: {"before": {lane: bytes}, "after": …}
 
     def to_json(self) -> dict:
         return {"run": self.run_dir, "method": "the suite's own command, no snapshots, interleaved runs", "config": self.config,
@@ -77,6 +78,7 @@ class ConfigVerification:
                 "before_runs": [r.to_json() for r in self.before.runs],
                 "after_runs": [r.to_json() for r in self.after.runs],
                 "verdict": self.verdict, "lines": self.lines, "still_present": self.still_present,
+                "retained_per_file": self.retained,
                 "peak_before": self.before.summary("peak")["median"],
                 "peak_after": self.after.summary("peak")["median"],
                 "change_pct": _pct(self.before.summary("peak")["median"], self.after.summary("peak")["median"])}
