@@ -86,6 +86,7 @@ def test_mixed_array_leak_and_module_graph_are_two_findings(planted):
         "orders", "Array", "src/orders.js", 10)
     assert cls(leak, "Order")["count"] == info["expect"]["orders"]
     assert leak["fix"]["kind"] == "array-clear" and "orders.length = 0" in leak["fix"]["text"]
+    assert ".clear()" not in leak["fix"]["text"]  # an Array has none
     mg = next(f for f in w["findings"] if f["kind"] == "module-graph")
     assert mg["holder"]["kind"] == "module-registry" and mg["fix"]["kind"] == "isolate"
     generated = [m for m in mg["modules"] if m["url"].startswith("src/generated/")]
@@ -104,6 +105,19 @@ def test_new_module_instances_only(planted):
     b, a = w["growth"]["module_records"]
     assert a - b >= 2 * info["expect"]["modules"]  # an EvaluatedModuleNode and its namespace each
     assert f["fix"]["kind"] == "isolate"
+
+
+def test_an_object_used_as_a_map_is_emptied_by_deleting_its_keys(planted):
+    """The fix fits the holder's type: a plain object has no `clear()`."""
+    info = planted("objectmap", 30000)
+    w = info["worker"]
+    assert [f["kind"] for f in w["findings"]] == ["runtime-leak"], w["verdict"]
+    f = w["findings"][0]
+    h = f["holder"]
+    assert (h["variable"], h["type"], h["file"], h["line"]) == ("handlersById", "Object", "src/registry.js", 9)
+    assert cls(f, "Handler")["count"] == info["expect"]["handlers"]
+    assert f["fix"]["kind"] == "map-clear" and ".clear()" not in f["fix"]["text"]
+    assert "delete handlersById[k]" in f["fix"]["text"] and f["fix"]["where"] == "src/registry.js:9"
 
 
 def test_buffers_held_by_an_old_array_are_external_memory(planted):
@@ -230,3 +244,44 @@ def test_buffers_in_a_module_array(tmp_path):
     # context, so no variable names it — it is still the holder (not the runner's state)
     assert f["holder"]["type"] == "Array" and cls(f, "Buffer")["count"] == 200
     assert "unnamed Array (kept on the stack of running code)" in f["title"] and f["fix"]["kind"] == "array-clear"
+
+
+@pytest.fixture(scope="module")
+def late(tmp_path_factory) -> dict:
+    """`late 5 20000`: src/ledger.js is first loaded after the first snapshot, by test file 0 (20,000
+    postings), then the second snapshot, then test files 1-4 (80,000 postings), then the third."""
+    d = tmp_path_factory.mktemp("late")
+    info = json.loads(run_node(PLANT, "late", d, "5", "20000").stdout.strip().splitlines()[-1])
+    info["dir"] = d
+    return info
+
+
+def _findings(*args) -> list[dict]:
+    cp = heaplens("diagnose", *args, "--format", "json", cwd=FIXTURE)
+    assert cp.returncode == 0, cp.stderr
+    [w] = json.loads(cp.stdout)["workers"]
+    return w["findings"]
+
+
+def test_a_module_loaded_after_the_first_snapshot_leaks_through_its_variable(late):
+    """The verdict does not depend on where the first snapshot falls: the ledger's module is new at the
+    first snapshot, but `entries` exists at the second and keeps growing after it — a runtime leak held by
+    `entries`, its growth counted from the second snapshot, exactly as the pair (second, third) says."""
+    s0, s1, s2 = late["files"]
+    [f] = _findings("--lane-dir", late["dir"])  # all three snapshots of the worker
+    h = f["holder"]
+    assert (f["kind"], h["kind"], h["variable"], h["file"], h["line"], h["type"]) == (
+        "runtime-leak", "variable", "entries", "src/ledger.js", 11, "Array")
+    assert f["fix"]["kind"] == "array-clear" and "entries.length = 0" in f["fix"]["text"]
+    assert ".clear()" not in f["fix"]["text"]
+    # every posting is in the cause; the growth is what came after the second snapshot (80,000 of 100,000)
+    assert cls(f, "LedgerEntry")["count"] == late["expect"]["first"] + late["expect"]["later"]
+    entry = cls(f, "LedgerEntry")["size"] / cls(f, "LedgerEntry")["count"]
+    assert f["retained_growth"] < f["new_bytes"]
+    [since] = _findings(s1, s2)  # the pair that starts where the holder exists
+    assert (since["kind"], since["holder"]["variable"], since["fix"]["kind"]) == ("runtime-leak", "entries",
+                                                                                 "array-clear")
+    assert cls(since, "LedgerEntry")["count"] == late["expect"]["later"]
+    assert abs(f["retained_growth"] - since["retained_growth"]) <= 0.02 * since["retained_growth"]
+    assert f["retained_growth"] >= late["expect"]["later"] * entry
+    assert any("first seen at snapshot 2 of 3" in e for e in f["evidence"])

@@ -152,3 +152,54 @@ def test_growth_after_the_last_snapshot_is_said(leak_run):
     assert cov["uncovered"].startswith(f"not covered: {cov['files_after']} file(s) ran after the last snapshot")
     assert w.notes[0] == cov["uncovered"]
     assert w.verdict != "no significant growth"
+
+
+def test_multi_line_fix_text_and_manifest_diff_are_rendered_line_by_line(leak_run):
+    """A manifest diff (the fix layer's real dry-run edit) and a fix text in several lines are printed one
+    line each — never as one line of literal `\\n` — and every line is still escaped."""
+    from heaplens.fix.behavior import isolate
+    from heaplens.report import RENDERERS
+
+    cp = hl("report", leak_run["run"], "--format", "json", cwd=leak_run["suite"])
+    doc = json.loads(cp.stdout)
+    diff = isolate(leak_run["suite"], ["test/leak1.test.js", "test/leak2.test.js"], dry_run=True).diff
+    assert diff.count("\n") >= 3 and not (leak_run["suite"] / "test" / "behavior.json").exists()
+    [w] = doc["workers"]
+    fix = w["findings"][0]["fix"]
+    fix["kind"] = "isolate"  # (Markdown shows the diff of an isolation fix)
+    fix["manifest_diff"] = diff.replace("leak2", "leak2\x1b[31m")  # a control character inside one line
+    fix["text"] = "first line\nsecond line\x07"
+    text = RENDERERS["text"](doc, color=False)
+    assert "\\n" not in text and "\x1b" not in text and "\x07" not in text
+    lines = text.splitlines()
+    for line in diff.rstrip("\n").split("\n"):
+        want = line.replace("leak2", "leak2\\x1b[31m")
+        assert any(x.strip() == want.strip() for x in lines), want
+    assert any(x.strip().endswith("first line") for x in lines)
+    assert any(x.strip() == "second line\\x07" for x in lines)
+    md = RENDERERS["markdown"](doc, color=False)
+    assert "\x1b" not in md
+    md_lines = [x.strip() for x in md.splitlines()]
+    for line in diff.rstrip("\n").split("\n"):
+        assert line.replace("leak2", "leak2\\x1b[31m").strip() in md_lines, line
+    # the report's own text form (diagnose RUN): the fix text too
+    from heaplens.report.terminal import render_diagnosis
+    dg = render_diagnosis({"run": doc["run"], "workers": doc["workers"]})
+    assert "second line\\x07" in dg and "\\n" not in dg
+
+
+def test_one_answer_per_run_cached_and_rebuilt(leak_run):
+    """issue 11.4: `diagnose RUN`, `report RUN` (the cached report.json) and `report RUN --rebuild` (the
+    diagnosis made again from the snapshots) give the same findings."""
+    def findings(doc):
+        return [(w["lane"], w["pid"], w["findings"]) for w in doc["workers"]]
+
+    cached = json.loads(hl("report", leak_run["run"], "--format", "json", cwd=leak_run["suite"]).stdout)
+    diagnosed = _diagnosis(leak_run["run"])
+    cp = hl("report", leak_run["run"], "--format", "json", "--rebuild", cwd=leak_run["suite"])
+    assert cp.returncode == 0, cp.stderr
+    rebuilt = json.loads(cp.stdout)
+    assert rebuilt["generated_at"] != cached["generated_at"]  # really made again
+    assert findings(rebuilt)[0][2], "the leak is found"
+    assert findings(cached) == findings(diagnosed) == findings(rebuilt)
+    assert [w["verdict"] for w in rebuilt["workers"]] == [w["verdict"] for w in diagnosed["workers"]]

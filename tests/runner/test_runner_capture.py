@@ -126,6 +126,8 @@ def test_isolate_true_leak_inside_one_file(version, request, tmp_path):
     assert leaky["heap_growth"] > clean["heap_growth"] + 100_000
     assert rerun["rss_inflated"] and not leaky["rss_inflated"]  # a snapshot was written between its RSS start and end
     assert "rerun for a snapshot pair in unit-fast-pairs" in r.out
+    # the clean file is below the diagnosis's floor (0.1 % of the heap limit): no pair, and the record says why
+    assert all(x["below_floor"] for x in lane["snapshots"]["unpaired"] if x["file"] == "clean.test.js")
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -79,6 +79,10 @@ class Cause:
     ids: np.ndarray | None = None  # ids of its new objects (for the trend across snapshots)
     sizes: np.ndarray | None = None
     nodes: np.ndarray | None = None  # positions of its new nodes in the attribution (while the graph is open)
+    first: int = 0  # the first snapshot that has its holder (0: the earlier one; k: the k-th in between)
+    initial: int = 0  # bytes its holder already had at that snapshot (new in the pair, not growth after it)
+    trend: list[int] = field(default_factory=list)  # bytes of its new objects present at each snapshot
+    inner: tuple[HolderName, int] | None = None  # module-graph: a new variable keeping most of it, its bytes
 
 
 @dataclass
@@ -98,6 +102,7 @@ class PairAnalysis:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     new_modules: list[str] = field(default_factory=list)  # URLs of the module instances evaluated in between
+    middles: list[str] = field(default_factory=list)  # the snapshots in between that were read (ids)
 
 
 @dataclass
@@ -199,10 +204,13 @@ def _categories(g: HeapGraph, nodes: np.ndarray, rules: Rules) -> tuple[np.ndarr
 
 
 def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = None, pid: int | None = None,
-                 previous: str | None = None, progress=None) -> PairAnalysis:
+                 previous: str | None = None, middles: list[str] | None = None, progress=None) -> PairAnalysis:
     """The causes of the growth from ``before`` to ``after`` (docs/diagnose.md). ``previous``: the snapshot
     just before ``after`` (of three or more): each holder's retained size there tells a holder whose
-    content was replaced in the last interval (a bounded cache) from one that grew."""
+    content was replaced in the last interval (a bounded cache) from one that grew. ``middles``: snapshots
+    of the same worker in between (in order; their ids only are read): each new object is attributed to
+    the nearest holder that existed at the snapshot before the one it first appears in, and each cause
+    gets its growth per interval."""
     t0 = time.perf_counter()
     for p in (before, after):
         if Path(p).is_dir():
@@ -227,7 +235,9 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
             raise UsageError(f"{before} and {after}: only {int(old.sum()):,} objects are in both snapshots — they are "
                              "not of the same worker (process and thread), so there is no old and new to tell apart")
         bs.ids = np.empty(0, dtype=bs.ids.dtype)
-        pa = _analyse(g, old, rules, root, progress)
+        birth = _births(g, old, middles or [], progress)
+        pa = _analyse(g, old, rules, root, progress, birth if middles else None, len(middles or []) + 1)
+        pa.middles = list(middles or [])
         for c in pa.causes:
             holders = np.array(c.groups, dtype=np.int64)
             c.holder_ids = np.asarray(g.ids)[holders].astype(np.int64)
@@ -247,6 +257,23 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
         _last_interval(pa, previous)
     pa.seconds = time.perf_counter() - t0
     return pa
+
+
+def _births(g: HeapGraph, old: np.ndarray, middles: list[str], progress) -> np.ndarray:
+    """Per node of the later snapshot: the first snapshot that has it — 0 (the earlier one: ``old``), k
+    (the k-th of ``middles``), or ``len(middles) + 1`` (only the later one). Ids are never reused: an
+    object in the later snapshot and in a snapshot before it existed at every snapshot in between."""
+    birth = np.full(g.n, len(middles) + 1, dtype=np.uint8)
+    birth[old] = 0
+    for k, p in enumerate(middles, 1):
+        if progress:
+            progress(f"read {Path(p).name} (ids: which objects existed then)")
+        with read_snapshot(p, node_fields=("id",)) as s:
+            ids = np.sort(np.asarray(s.nodes["id"]))
+        there = old_mask(np.asarray(g.ids), ids)
+        del ids
+        birth[there & (birth > k)] = k
+    return birth
 
 
 def _last_interval(pa: PairAnalysis, previous: str) -> None:
@@ -271,14 +298,17 @@ def _last_interval(pa: PairAnalysis, previous: str) -> None:
         snap.close()
 
 
-def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, progress) -> PairAnalysis:
+def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, progress,
+             birth: np.ndarray | None = None, levels: int = 1) -> PairAnalysis:
     generic = generic_mask(g)
-    att = attribute(g, old, generic)
+    att = attribute(g, old, generic, birth)
     raw = np.asarray(g.raw_self if g.raw_self is not None else g.sizes).astype(np.int64)
     new = att.new
     size = raw[new]
     total = int(size.sum())
     cat, cls, class_names = _categories(g, new, rules)
+    if birth is not None and levels > 1:
+        _late_holders(g, att, birth, cat, generic)
     # groups by holder, biggest first (by counting: holders are node ordinals)
     holder = att.holder
     gb = np.bincount(holder, weights=size, minlength=g.n)
@@ -349,6 +379,13 @@ def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, prog
         _describe(g, c, new, size, cat, cls, class_names, rules, root)
         c.ids = np.asarray(g.ids)[new[c.nodes]].copy()
         c.sizes = size[c.nodes].copy()
+        if birth is not None and levels > 1:
+            b = birth[new[c.nodes]]
+            per = np.bincount(b, weights=c.sizes, minlength=levels + 1)
+            c.trend = [int(x) for x in np.cumsum(per)]
+            _first_snapshot(g, c, birth)
+            if c.first:
+                c.initial = c.trend[c.first]
     # runtime causes whose bytes are mostly backing stores are external memory
     for c in out:
         if c.kind == "runtime-leak" and c.categories.get("external", 0) * 2 >= c.bytes:
@@ -361,6 +398,7 @@ def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, prog
     for c in out:
         if c.kind == "module-graph":
             _modules(g, c, new, rules, root)
+            _inner_holder(g, c, new, cat, rules)
     pa = PairAnalysis(before="", after="", pid=None, new_count=int(len(new)), new_bytes=total,
                       old_count=int(old.sum()), nodes_before=0, nodes_after=g.n, causes=out, other=other,
                       module_records_before=0, module_records_after=0)
@@ -403,6 +441,49 @@ def _engine_only(holder: np.ndarray, cat: np.ndarray, n: int) -> np.ndarray:
     """Per holder: all of its new objects are V8's own code and feedback (warm-up)."""
     not_engine = np.bincount(holder[cat != CATEGORIES.index("engine")], minlength=n) == 0
     return not_engine
+
+
+def _late_holders(g: HeapGraph, att, birth: np.ndarray, cat: np.ndarray, generic: np.ndarray) -> None:
+    """Holders that did not exist at the earlier snapshot but did at one in between, and grew after it
+    (their later content is not only V8's code): what they already held when first seen (themselves
+    included) is theirs too, not their creator's — a module-level collection of a module first loaded
+    between the snapshots is one cause, held by that collection, whatever the module instance is."""
+    holder = att.holder
+    hs = np.unique(holder)
+    eng = _engine_only(holder, cat, g.n)
+    cand = hs[(birth[hs] > 0) & ~generic[hs] & ~eng[hs]]
+    if not len(cand):
+        return
+    mark = np.zeros(g.n, dtype=np.uint8)
+    mark[cand] = 1
+    dom = np.asarray(g.dom)
+    anc = GK.nearest_marked(dom, mark, g.root)[att.new].astype(np.int64)
+    new = att.new
+    own = mark[new] == 1
+    content = ~own & (anc != g.root) & (birth[new] <= birth[anc])
+    below = mark[dom]
+    below[g.root] = 0
+    top = GK.nearest_marked(dom, below, g.root)[new].astype(np.int64)
+    sel = np.flatnonzero(content)
+    holder[sel] = anc[sel]
+    att.top[sel] = np.where(below[new[sel]] != 0, new[sel], top[sel])
+    att.by_path[sel] = False
+    sel = np.flatnonzero(own)
+    holder[sel] = new[sel]
+    att.top[sel] = new[sel]
+    att.by_path[sel] = False
+
+
+def _first_snapshot(g: HeapGraph, c: Cause, birth: np.ndarray) -> None:
+    """The first snapshot that has the cause's holder: the object its variable names (a rehashed table
+    under an old Map is still the old Map's growth), else its oldest holder."""
+    hn = c.holder
+    if hn is not None and hn.anchor is not None and not hn.anchor.tool and c.kind != "module-graph":
+        c.first = int(birth[hn.anchor.value])
+    else:
+        c.first = int(min(birth[h] for h in c.groups)) if c.groups else 0
+    if c.first >= len(c.trend) - 1:
+        c.first = 0  # (a holder only the later snapshot has: nothing to compare from)
 
 
 def _functions(g: HeapGraph, nodes: np.ndarray) -> np.ndarray:
@@ -597,6 +678,25 @@ def _modules(g: HeapGraph, c: Cause, new, rules: Rules, root: str | None) -> Non
             if imp not in m.importers:
                 m.importers.append(imp)
     c.modules = sorted(by_url.values(), key=lambda m: -m.retained)
+
+
+def _inner_holder(g: HeapGraph, c: Cause, new, cat, rules: Rules) -> None:
+    """Module-graph growth most of which one new data object keeps (a module-level collection of a module
+    loaded between the snapshots): named, so the finding can say what the pair cannot tell — whether that
+    collection grew after its module was loaded (a runtime leak) or came with it."""
+    if c.nodes is None or not c.bytes:
+        return
+    data = new[c.nodes][cat[c.nodes] == CATEGORIES.index("data")]
+    if not len(data):
+        return
+    ret = np.asarray(g.retained)[data]
+    i = int(np.argmax(ret))
+    if ret[i] < 0.5 * c.bytes:
+        return
+    k = int(data[i])
+    hn = name_holder(g, int(g.dom[k]), k, rules, set())
+    if hn.variable and hn.anchor is not None and not hn.anchor.tool:
+        c.inner = (hn, int(min(ret[i], c.bytes)))
 
 
 def _string_prop(g: HeapGraph, k: int, props: list[str]) -> str | None:

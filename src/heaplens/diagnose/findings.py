@@ -46,6 +46,7 @@ class Context:
     trend: dict = field(default_factory=dict)  # cause key → bytes present at each snapshot
     traced: bool = False  # the worker has per-file trace entries
     trend_files: list[int] = field(default_factory=list)  # files completed in each interval of the trend
+    trend_marks: list[float] = field(default_factory=list)  # when each snapshot of the trend was written (epoch s)
 
 
 def fmt(n: float | None, signed: bool = True) -> str:
@@ -177,9 +178,10 @@ def _overlapping(ctx: Context) -> list[str]:
     return [f["file"] for f in ctx.files_all if id(f) not in out and f.get("file")]
 
 
-def _interval_files(ctx: Context) -> list[str]:
-    """The files that ran between the snapshots, largest heap growth first."""
-    fs = sorted(ctx.files_between, key=lambda f: -(heap_growth(f) or 0))
+def _interval_files(ctx: Context, since: float | None = None) -> list[str]:
+    """The files that ran between the snapshots (that ended after ``since``), largest heap growth first."""
+    fs = [f for f in ctx.files_between if since is None or (f.get("end_ms") or 0) / 1000 > since]
+    fs = sorted(fs, key=lambda f: -(heap_growth(f) or 0))
     return [f["file"] for f in fs if f.get("file")]
 
 
@@ -259,9 +261,13 @@ def _finding(c: Cause, pa: PairAnalysis, ctx: Context, rules: Rules, limit: int,
              per_worker: int | None) -> dict:
     # the retained growth: what the holder gained minus what it lost (a cache that replaces entries does
     # not grow); the trend and the confidence look at the new objects themselves
-    b = max(c.bytes - c.freed, 0)
-    per_file = b / max(n_between, 1) if n_between is not None else None
+    # a holder first seen at a snapshot in between (its module was loaded after the earlier snapshot):
+    # its growth is counted from there — what it held then is not growth it was seen to make
+    b = max(c.bytes - c.initial - c.freed, 0)
     trend = ctx.trend.get(c.key)
+    if c.first and trend and len(ctx.trend_files) == len(trend) - 1:
+        n_between = sum(ctx.trend_files[c.first:])
+    per_file = b / max(n_between, 1) if n_between is not None else None
     stopped = False
     if trend and len(trend) >= 3 and len(ctx.trend_files) == len(trend) - 1:
         # the last intervals in which at least one file ran added nothing, earlier ones did: a one-time growth
@@ -402,7 +408,9 @@ def _files_adding(c: Cause, ctx: Context, pa: PairAnalysis) -> list[str]:
         return files + _like_outside(files, ctx)
     # the test files whose functions are among the new objects; else the files that ran in between (the
     # trace, largest heap growth first; without a trace, the test modules evaluated in between)
-    return (_test_files(c.scripts, ctx) or _interval_files(ctx) or _test_files(pa.new_modules, ctx)
+    # (a holder first seen at a snapshot in between: the files that ran after the snapshot before it)
+    since = ctx.trend_marks[c.first - 1] if c.first and len(ctx.trend_marks) > c.first else None
+    return (_test_files(c.scripts, ctx) or _interval_files(ctx, since) or _test_files(pa.new_modules, ctx)
             or _overlapping(ctx))
 
 
@@ -427,14 +435,24 @@ def _fix(c: Cause, holder: dict, ctx: Context, rules: Rules, pa: PairAnalysis) -
     unnamed = not (holder.get("access") or holder.get("variable"))
     if unnamed and kind in ("array-clear", "map-clear"):
         text = (f"no variable names the {holder.get('type') or 'object'} that keeps them (see the chain in the "
-                "evidence): empty it after each test (" + ("`length = 0`" if kind == "array-clear" else "`clear()`")
+                "evidence): empty it after each test (" + ("`length = 0`" if kind == "array-clear" else "`clear()`"
+                                                           if holder.get("type") in ("Map", "Set") else "delete its keys")
                 + ") or stop keeping the objects")
     elif kind == "array-clear":
         base = name[:-2] if name.endswith("[]") else name
         text = (f"empty `{name}`{at} after each test (`{base}.length = 0` or `splice(0)` in afterEach), or "
                 "bound it (drop old entries)")
-    elif kind == "map-clear":
+    elif kind == "map-clear" and holder.get("type") in ("Map", "Set"):
         text = f"clear `{name}`{at} after each test (`{name}.clear()` in afterEach), or bound it (an LRU / a size cap)"
+    elif kind == "map-clear" and holder.get("type") in ("WeakMap", "WeakSet"):
+        text = (f"`{name}`{at} is a {holder['type']} (it has no `clear()`): replace it after each test "
+                f"(`{name} = new {holder['type']}()`), or release what keeps its keys")
+    elif kind == "map-clear" and holder.get("type") == "Object":
+        text = (f"empty `{name}`{at} after each test (an object used as a map: `for (const k of Object.keys({name})) "
+                f"delete {name}[k]` in afterEach, or a Map with `clear()`), or bound it")
+    elif kind == "map-clear":
+        text = (f"empty the collection `{name}` ({holder.get('type') or 'object'}){at} keeps after each test, in "
+                "afterEach, or bound it (see the chain in the evidence)")
     elif kind == "remove-listener":
         ev = "/".join(c.events[:3]) or "the event"
         owner = holder.get("variable") or "the emitter"
@@ -469,6 +487,11 @@ def _evidence(c: Cause, pa: PairAnalysis, holder: dict, ctx: Context, trend) -> 
               f"worker's new objects) — {top}")
     made = ", ".join(f"{k} {fmt(v, signed=False)}" for k, v in sorted(c.categories.items(), key=lambda kv: -kv[1]))
     ev.append(f"made of: {made}")
+    if c.first:
+        n = len(trend) if trend else c.first + 2
+        ev.append(f"its holder did not exist at the first snapshot (its module was first loaded later): first seen "
+                  f"at snapshot {c.first + 1} of {n}, holding {fmt(c.initial, signed=False)} then — the growth is "
+                  f"counted from there ({fmt(max(c.bytes - c.initial - c.freed, 0))})")
     if c.freed:
         ev.append(f"the same holder lost {fmt(c.freed, signed=False)} of objects the earlier snapshot had: it grew "
                   f"{fmt(max(c.bytes - c.freed, 0))} net")
@@ -476,6 +499,16 @@ def _evidence(c: Cause, pa: PairAnalysis, holder: dict, ctx: Context, trend) -> 
         b, a = pa.module_records_before, pa.module_records_after
         ev.append(f"module records in the heap: {b:,} → {a:,} ({a - b:+,}); {len(c.modules)} new module instance(s) "
                   f"of {len({m.url for m in c.modules})} module(s)")
+        if c.inner is not None:
+            hn, kept = c.inner
+            file = relative(hn.file, ctx.root)
+            line = declaration_line(source_path(hn.file, ctx.root), hn.variable.split(".")[-1]) if hn.file else None
+            at = f"{file}:{line}" if file and line else file or "a new module"
+            ev.append(f"{fmt(kept, signed=False)} of it ({100 * kept / c.bytes:.0f} %) is kept by "
+                      f"`{hn.access or hn.variable}` ({at}, {hn.type}), new with its module: a module's code does not "
+                      f"grow once it is loaded — if `{hn.access or hn.variable}` grows with every file that uses it, "
+                      "this is a runtime leak held by it; a snapshot after the module was first loaded (and before "
+                      "the last) tells, and this pair has none")
         multi = [m for m in c.modules if m.instances > 1]
         if multi:
             ev.append("modules evaluated more than once: " + ", ".join(

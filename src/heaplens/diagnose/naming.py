@@ -292,7 +292,7 @@ def _tool_node(g: HeapGraph, k: int, rules: Rules) -> bool:
         url = _context_url(g, k)
         return url is not None and rules.tool_script(url)
     name = g.class_label(k)
-    return rules.module_record(name) or name in ("BuiltinModule", "ModuleCacheMap", "VitestEvaluatedModules")
+    return rules.module_record(name) or rules.registry(name)
 
 
 def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 4000):
@@ -538,14 +538,25 @@ def name_spies(g: HeapGraph, hn: HolderName, fns) -> None:
             if name:
                 names[name] = names.get(name, 0) + 1
                 spy = spy if spy is not None else f
+    if not names:  # no new spy among them: the holder is an older spy (a mocked module the worker reuses)
+        for f in (hn.owner, hn.node):
+            if f is not None and int(g.ntype[f]) == g.nt.get("closure", -1) and any(
+                    g.edge_name(e) in ("mock", "mockState") for e in range(int(g.first[f]), int(g.first[f + 1]))):
+                name = _property_name(g, f)
+                if name:
+                    names[name], spy = 1, f
+                    break
     if names:
         hn.variable = hn.access = max(names.items(), key=lambda kv: kv[1])[0]
         hn.owner = spy
 
 
 def _property_name(g: HeapGraph, k: int) -> str | None:
-    """The name of a property that holds ``k`` (an object's, not the global's, not a function's own)."""
+    """The name of a property that holds ``k`` (an object's, not the global's, not a function's own): of
+    several, the one whose object is nearest to the roots (a spy is held by its mocked module's exports
+    and also by the `{Mock}` object that named it inside the mock library — in no fixed order)."""
     rfirst, redge = g.reverse
+    best = None
     for j in range(int(rfirst[k]), min(int(rfirst[k + 1]), int(rfirst[k]) + 2000)):
         e = int(redge[j])
         if g.edge_type(e) != "property":
@@ -554,8 +565,11 @@ def _property_name(g: HeapGraph, k: int) -> str | None:
         src = g.source_of_edge(e)
         if (IDENTIFIER.fullmatch(name) and name not in FUNCTION_PROPS and not is_global(g, src)
                 and int(g.ntype[src]) != g.nt.get("closure", -1) and not _is_context(g, src)):
-            return name
-    return None
+            d = int(g.distance[src])
+            d = d if d >= 0 else 1 << 30
+            if best is None or d < best[0]:
+                best = (d, name)
+    return best[1] if best else None
 
 
 def _kind(g: HeapGraph, below: list[Step], anchor: Anchor | None, rules: Rules,

@@ -72,6 +72,8 @@ class Rules:
             self.module_plain = _compile(mr["plain_objects"], "module_records.plain_objects")
             self.url_properties = list(mr["url_properties"])
             self.importer_properties = list(mr["importer_properties"])
+            self.registry_classes = (_compile(mr["registry_classes"], "module_records.registry_classes")
+                                     if mr.get("registry_classes") else None)
             self.tool_scripts = _compile(doc["tool_scripts"], "tool_scripts")
             self.tool_globals = _compile(doc["tool_globals"], "tool_globals")
             self.import_bindings = _compile(doc["import_bindings"], "import_bindings")
@@ -95,6 +97,10 @@ class Rules:
 
     def tool_script(self, url: str | None) -> bool:
         return bool(url) and self.tool_scripts.search(url) is not None
+
+    def registry(self, class_name: str) -> bool:
+        """A runner's container of module instances (its module registry or cache)."""
+        return self.registry_classes is not None and self.registry_classes.search(class_name) is not None
 
     def module_record(self, class_name: str) -> bool:
         return (self.module_classes.search(class_name) is not None

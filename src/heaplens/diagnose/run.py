@@ -18,18 +18,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ..compare.delta import diff_files
 from ..errors import UsageError
 from ..runner.record import LaneRecord, RunRecord
-from ..snapshot import read_snapshot
 from ..snapshot.files import parse_name
 from .engine import PairAnalysis, analyse_pair
 from .findings import DEFAULT_HEAP_LIMIT, FLOOR, Context, findings, fmt, heap_growth, settled
 from .rules import Rules, load_rules
 
-ENGINE_VERSION = "holders-1"
+ENGINE_VERSION = "holders-2"  # 2: holders judged per snapshot in between (late holders)
 SCHEMA = "heaplens.diagnosis"
 SCHEMA_VERSION = 2
 TREND_MAX_SNAPSHOTS = 6  # snapshots in between read (ids only) for each cause's growth per interval
@@ -202,31 +199,20 @@ def _families(before: str, after: str) -> list[dict]:
              "count_delta": r.count_delta, "size_after": r.size_after} for r in rows]
 
 
-def _trend(pa: PairAnalysis, middle: list[str], progress) -> tuple[dict, list[str]]:
-    """For each cause: the bytes of its new objects that already existed at each snapshot (0 at the
-    first, all of it at the last) — its growth per interval, from ids alone; and the snapshots in between
-    that were read."""
-    causes = [c for c in pa.causes if c.ids is not None and c.kind in ("module-graph", "runtime-leak",
-                                                                      "external-memory")]
-    if not causes or not middle:
-        return {}, []
+def _middles(snaps: list[str]) -> list[str]:
+    """The snapshots in between that are read (ids only): all of them, or TREND_MAX_SNAPSHOTS spread evenly."""
+    middle = snaps[1:-1]
     if len(middle) > TREND_MAX_SNAPSHOTS:
         step = (len(middle) - 1) / (TREND_MAX_SNAPSHOTS - 1)
         middle = [middle[round(i * step)] for i in range(TREND_MAX_SNAPSHOTS)]
-    out = {c.key: [0] for c in causes}
-    for p in middle:
-        if progress:
-            progress(f"trend {Path(p).name}")
-        with read_snapshot(p, node_fields=("id",)) as s:
-            ids = np.sort(np.asarray(s.nodes["id"]))
-        for c in causes:
-            pos = np.searchsorted(ids, c.ids)
-            pos[pos == len(ids)] = 0
-            there = ids[pos] == c.ids
-            out[c.key].append(int(c.sizes[there].sum()))
-    for c in causes:
-        out[c.key].append(int(c.sizes.sum()))
-    return out, middle
+    return middle
+
+
+def _trend(pa: PairAnalysis) -> dict:
+    """For each cause: the bytes of its new objects that already existed at each snapshot (0 at the
+    first, all of it at the last) — its growth per interval, from ids alone (the engine's births)."""
+    return {c.key: c.trend for c in pa.causes if c.trend and c.kind in ("module-graph", "runtime-leak",
+                                                                        "external-memory")}
 
 
 def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, files: list[dict] | None = None,
@@ -274,10 +260,11 @@ def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, 
         w.notes.append("holders not analysed (--no-retainers): no verdict; the families above are the delta only")
         w.seconds = time.perf_counter() - t0
         return w
+    middle = _middles(snaps)
     pa = analyse_pair(before, after, rules, root=root, pid=w.pid, previous=snaps[-2] if len(snaps) >= 3 else None,
-                      progress=progress)
+                      middles=middle, progress=progress)
     w.analysed = True
-    ctx.trend, middle = _trend(pa, snaps[1:-1], progress)
+    ctx.trend = _trend(pa)
     if files and ctx.trend:
         # the files completed in each interval: a cause that stopped growing must have had files to grow in
         marks = [t_before, *(_snapshot_time(m, times or {}) for m in middle), t_after]
@@ -286,6 +273,7 @@ def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, 
             # file says nothing of which side its growth fell on)
             spans = [((f.get("start_ms") or 0) / 1000, (f.get("end_ms") or 0) / 1000) for f in files]
             ctx.trend_files = [sum(1 for s0, e in spans if a <= s0 and e <= b) for a, b in zip(marks, marks[1:])]
+            ctx.trend_marks = marks
     w.findings, notes, w.growth = findings(pa, ctx, rules)
     w.growth["analysis_seconds"] = round(pa.seconds, 2)
     w.notes += notes

@@ -9,6 +9,12 @@ context), the node is shared by several old objects; it is then attributed along
 
 Also per new node: ``top``, the new node directly below its holder (on the dominator chain, or on the
 retaining path) — the reference the holder has to drop to let it go.
+
+With snapshots in between (``birth``: per node, the first of the snapshots that has it — 0 for the
+earlier one, k for the k-th in between, one more than their number for the later one), "pre-existing"
+is judged per object: a node first seen at snapshot k is attributed to the nearest node above it that
+existed at snapshot k-1 — the holder that already existed *while it grew* (a module loaded between the
+first two snapshots whose module-level collection keeps growing afterwards holds what it gained after).
 """
 
 from __future__ import annotations
@@ -57,15 +63,40 @@ def generic_mask(g: HeapGraph) -> np.ndarray:
     return out
 
 
-def attribute(g: HeapGraph, old: np.ndarray, generic: np.ndarray | None = None) -> Attribution:
-    """Holder and top node of every new node of ``g`` (see the module docstring)."""
+def attribute(g: HeapGraph, old: np.ndarray, generic: np.ndarray | None = None,
+              birth: np.ndarray | None = None) -> Attribution:
+    """Holder and top node of every new node of ``g`` (see the module docstring). ``birth`` (uint8 per
+    node, 0 where ``old``): with snapshots in between, each level of new nodes is attributed against
+    the nodes that existed before it."""
     if generic is None:
         generic = generic_mask(g)
+    if birth is None or int(birth.max(initial=0)) <= 1:
+        return _attribute(g, old, generic)
+    new = np.flatnonzero(~old).astype(np.int64)
+    new = new[new != g.root]
+    holder = np.empty(len(new), dtype=np.int64)
+    top = np.empty(len(new), dtype=np.int64)
+    by_path = np.zeros(len(new), dtype=bool)
+    level = birth[new]
+    for k in range(1, int(level.max()) + 1):
+        sel = np.flatnonzero(level == k)
+        if not len(sel):
+            continue
+        # against the nodes that existed at the snapshot before the k-th
+        a = _attribute(g, birth < k, generic, new[sel])
+        holder[sel], top[sel], by_path[sel] = a.holder, a.top, a.by_path
+        del a
+    return Attribution(new, holder, top, by_path)
+
+
+def _attribute(g: HeapGraph, old: np.ndarray, generic: np.ndarray, new: np.ndarray | None = None) -> Attribution:
+    """``new``: the nodes to attribute (ascending; all those not ``old`` when None)."""
     stop = old.astype(np.uint8)
     stop[g.root] = 1
     dom = np.asarray(g.dom)
-    new = np.flatnonzero(~old).astype(np.int64)
-    new = new[new != g.root]
+    if new is None:
+        new = np.flatnonzero(~old).astype(np.int64)
+        new = new[new != g.root]
     holder_all = GK.nearest_marked(dom, stop, g.root)
     below = stop[dom]  # the node sits right below an old node (or the root)
     below[g.root] = 0

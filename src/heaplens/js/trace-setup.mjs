@@ -212,6 +212,12 @@ const diskBudget = env.HEAPLENS_SNAPSHOT_DISK ? Number(env.HEAPLENS_SNAPSHOT_DIS
 const laneT0 = Number(env.HEAPLENS_LANE_T0 || 0) || now()
 const ledgerPath = env.HEAPLENS_LEDGER
 const pairsLane = env.HEAPLENS_PAIRS === '1'
+// A follow-up lane's pairs share what the overhead budget left of the lane whose files it reruns:
+// $HEAPLENS_PAIRS_BUDGET seconds of snapshot writing. The file that grew most there ($HEAPLENS_PAIRS_FIRST,
+// relative to the root) always gets its pair, once; another only while the pairs written so far plus this one's
+// estimate (the measured write rate of the lane's last snapshot, per byte of heap) fit.
+const pairsBudget = env.HEAPLENS_PAIRS_BUDGET ? Number(env.HEAPLENS_PAIRS_BUDGET) : Infinity
+const pairsFirst = env.HEAPLENS_PAIRS_FIRST || null
 
 function ledger() {
   if (!ledgerPath) return []
@@ -315,6 +321,25 @@ function primeLineEnds() {
   }
 }
 
+function pairAllowed(file, heapUsed) {
+  if (!allowed(2, true, heapUsed)) return false
+  const written = ledger().filter((e) => e.ev === 'snapshot')
+  // the largest file's pair is the lane's first, once: a file that several projects include runs once per
+  // project (hono's jsx-dom files: three times), and only the first run is owed a pair
+  const isFirst = (x) => {
+    const f = String(x || '').split(path.sep).join('/')
+    return Boolean(pairsFirst) && (f === pairsFirst || f.endsWith('/' + pairsFirst))
+  }
+  if (isFirst(file) && !written.some((e) => isFirst(e.file))) return true
+  const spent = written.reduce((a, e) => a + (e.seconds || 0), 0)
+  const ref = written.length ? written[written.length - 1] : null
+  const est = ref && ref.heapUsed > 0 ? ref.seconds * (heapUsed / ref.heapUsed) : 0.2 + heapUsed / 40e6
+  // the end snapshot holds the file's growth as well: two of this one's size is the least the pair costs
+  if (spent + 2 * est <= pairsBudget) return true
+  say('snapshot-skipped', 'pair-budget', { budget: pairsBudget, spent, estimate: 2 * est })
+  return false
+}
+
 function snapshot(reason, at, file, settled) {
   const target = snapshotName()
   const rssBefore = settled ? settled.rss : st.memoryUsage().rss
@@ -344,7 +369,7 @@ function snapshot(reason, at, file, settled) {
   st.snapAt = st.ended
   const rssAfter = st.memoryUsage().rss
   const heapUsed = settled ? settled.heapUsed : st.memoryUsage().heapUsed
-  const entry = { ev: 'snapshot', slot, pid: process.pid, tid: threadId, seconds, bytes, heapUsed, t: Math.round(now()) }
+  const entry = { ev: 'snapshot', slot, pid: process.pid, tid: threadId, seconds, bytes, heapUsed, file, t: Math.round(now()) }
   st.lastRef = entry
   if (ledgerPath) {
     try { st.append(ledgerPath, JSON.stringify(entry) + '\n') } catch {}
@@ -456,7 +481,7 @@ if (perFile || (first && snapDir)) {
     }
     // A worker per file: the pair is taken in heaplens's follow-up lane ($HEAPLENS_PAIRS=1), which reruns the
     // files whose GC-settled growth inside the file was the largest in the lane; the lane itself only measures.
-    if (pairsLane && allowed(2, true, m.heapUsed) && snapshot('pair', 'collected', file, { ...m, gcMs })) {
+    if (pairsLane && pairAllowed(file, m.heapUsed) && snapshot('pair', 'collected', file, { ...m, gcMs })) {
       st.pairOpen = true
     }
   }, HOOK_TIMEOUT)

@@ -23,6 +23,14 @@ def printable(text) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), s)
 
 
+def printable_lines(text) -> list[str]:
+    """A multi-line text (a patch, a diff, a fix in several lines) as its lines, each made printable: the
+    line breaks stay line breaks (a trailing ``\\r`` of a CRLF line goes with its break), every other control
+    character is escaped."""
+    s = "" if text is None else str(text)
+    return [printable(line.removesuffix("\r")) for line in s.rstrip("\n").split("\n")] if s else []
+
+
 def _pct(x) -> str:
     return f"{100 * (x or 0):.0f} %"
 
@@ -71,7 +79,9 @@ def terminal_lines(w: dict, *, evidence: bool = True, indent: str = "  ") -> lis
         out.append(f"{sub}confidence {_pct(f.get('confidence'))} (the share the holder alone keeps)")
         out.append(f"{sub}holder: {p(holder_text(f.get('holder') or {}))}")
         fx = f.get("fix") or {}
-        out.append(f"{sub}fix [{p(fx.get('kind'))}]: {p(fx.get('text'))}")
+        text = printable_lines(fx.get("text")) or [""]
+        out.append(f"{sub}fix [{p(fx.get('kind'))}]: {text[0]}")
+        out += [f"{sub}  {line}" for line in text[1:]]
         if fx.get("files"):
             more = f" … (+{len(fx['files']) - 6})" if len(fx["files"]) > 6 else ""
             out.append(f"{sub}  files: {p(', '.join(fx['files'][:6]))}{more}")

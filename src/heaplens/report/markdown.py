@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..units import cut, fmt_count, fmt_size
 from .findings import markdown as findings_markdown
+from .findings import printable_lines
 
 FINDINGS_IN_FULL = 6
 EMPTY = '""'
@@ -52,7 +53,7 @@ def _worker(w: dict, n: int) -> list[str]:
         if fix.get("manifest_diff"):
             out.append("")
             out.append("   ```diff")
-            out.extend("   " + line for line in fix["manifest_diff"].rstrip("\n").splitlines())
+            out.extend("   " + line for line in printable_lines(fix["manifest_diff"]))
             out.append("   ```")
             out.append("")
     out.append("6. **Verified:** " + ("; ".join(_esc(v) for v in w.get("verified") or []) or "nothing"))

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..units import cut, fmt_count, fmt_size
-from .findings import holder_text, printable, terminal_lines
+from .findings import holder_text, printable, printable_lines, terminal_lines
 
 NO_WRAP = 100_000  # columns of "plain text": rich lays tables out in it, and nothing is wrapped
 
@@ -63,14 +63,18 @@ def _worker(console, w: dict, n: int) -> None:
         for e in (f.get("evidence") or [])[:7]:
             console.print(f"      - {p(cut(e, 400))}")
         fix = f.get("fix") or {}
-        console.print(f"      [bold]5 fix[/] \\[{p(fix.get('kind'))}] {p(fix.get('text', ''))}")
+        text = printable_lines(fix.get("text")) or [""]
+        console.print(f"      [bold]5 fix[/] \\[{p(fix.get('kind'))}] {escape(text[0])}")
+        for line in text[1:]:
+            console.print(f"        {escape(line)}", highlight=False)
         if fix.get("files"):
             more = f" … (+{len(fix['files']) - 8})" if len(fix["files"]) > 8 else ""
             console.print("        test files: " + p(", ".join(fix["files"][:8])) + more)
         if fix.get("missing_timings"):
             console.print("        missing from timings (scheduling blind spot): " + p(", ".join(fix["missing_timings"])))
         if fix.get("manifest_diff"):
-            console.print(p(fix["manifest_diff"].rstrip("\n")), highlight=False)
+            for line in printable_lines(fix["manifest_diff"]):  # a diff: one line each, never one escaped line
+                console.print(f"        {escape(line)}", highlight=False)
     for note in w.get("notes") or []:
         console.print(f"  [dim]note: {p(note)}[/]")
     console.print("[bold]6 verified[/]   " + p("; ".join(w.get("verified") or []) or "nothing"))

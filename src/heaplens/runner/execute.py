@@ -257,9 +257,15 @@ class LaneRunner:
         env.update(self.env_internal)
         for k in ("HEAPLENS_SNAPSHOTS", "HEAPLENS_SNAPSHOT_DIR", "HEAPLENS_SNAPSHOT_OVERHEAD", "HEAPLENS_SNAPSHOT_DISK"):
             env.pop(k, None)
-        env.pop("HEAPLENS_PAIRS", None)
+        for k in ("HEAPLENS_PAIRS", "HEAPLENS_PAIRS_BUDGET", "HEAPLENS_PAIRS_FIRST"):
+            env.pop(k, None)
         if self.follow_up_of is not None:
             env["HEAPLENS_PAIRS"] = "1"
+            parent = self.follow_up_of
+            if parent.pairs_planned:
+                # the pairs share what the overhead budget left of the lane they rerun; its largest always
+                env["HEAPLENS_PAIRS_BUDGET"] = f"{parent.pair_budget():.3f}"
+                env["HEAPLENS_PAIRS_FIRST"] = parent.pairs_planned[0]["file"]
         if self.snapshots_on:
             env["HEAPLENS_SNAPSHOTS"] = "1"
             env["HEAPLENS_SNAPSHOT_DIR"] = str(self.snap_dir)
@@ -635,6 +641,11 @@ class LaneRunner:
                          f"{frac:.0%} of the lane's time (worker slot {ev.get('slot')} has spent "
                          f"{float(ev.get('spent') or 0):.1f}s of {float(ev.get('elapsed') or 0):.1f}s); file ends "
                          "in between wait, each worker's first and last are still written", ev)
+        elif reason == "pair-budget":
+            parent = self.follow_up_of.lane.name if self.follow_up_of else "the lane"
+            self._notice(kind, reason, f"the overhead budget {parent} left for pairs is spent "
+                         f"({float(ev.get('spent') or 0):.1f}s of {float(ev.get('budget') or 0):.1f}s written, the next "
+                         f"pair ~{float(ev.get('estimate') or 0):.1f}s): its other files run without a pair", ev)
         elif reason == "disk-budget":
             self.stopped = self.stopped or "disk-budget"
             self._notice(kind, reason, f"snapshot disk budget reached ({fmt_size(self.disk.budget or 0)} per run, "
@@ -958,6 +969,10 @@ class LaneRunner:
                 out[w.key] = rest
         return out
 
+    def pair_budget(self) -> float:
+        """Seconds of snapshot writing the overhead budget leaves of this lane for its follow-up pairs."""
+        return max(0.0, self.s.overhead * self.elapsed - sum(x["seconds"] for x in self.written))
+
     def pair_candidates(self) -> list[dict]:
         """Files that had a worker of their own (isolate with forks/threads) and grew inside the file (after its
         collection → its end, GC-settled) by at least the diagnosis's floor, largest first: those to rerun for a
@@ -982,7 +997,7 @@ class LaneRunner:
         grown.sort(key=lambda x: -x["growth"])
         rated = [x for x in self.written if x.get("heap_used")]
         rate = (sum(x["seconds"] for x in rated) / sum(x["heap_used"] for x in rated)) if rated else 1 / 20e6
-        left = self.s.overhead * self.elapsed - sum(x["seconds"] for x in self.written)
+        left = self.pair_budget()
         out = []
         for x in grown:
             cost = x["duration_s"] + 2 * (0.2 + rate * x["heap"])
@@ -1004,7 +1019,8 @@ class LaneRunner:
                 continue
             grew = (f.get("heap_growth") or 0) + (f.get("external_growth") or 0)
             if f.get("settled_base") == "collected" and grew > 0:
-                out.append({"file": f["file"], "worker": f["worker"], "growth": grew})
+                floor = PAIR_FLOOR * (f.get("heap_limit") or DEFAULT_HEAP_LIMIT)
+                out.append({"file": f["file"], "worker": f["worker"], "growth": grew, "below_floor": grew < floor})
         return sorted(out, key=lambda x: -x["growth"])[:limit]
 
     def snapshot_stats(self) -> dict:
@@ -1051,10 +1067,17 @@ class LaneRunner:
                 + f" — rerun for a snapshot pair in {self.lane.name}-pairs")
         top = [x for x in self.unpaired(3 + len(self.pairs_planned))
                if x["file"] not in {c["file"] for c in self.pairs_planned}][:3]
-        if top and self.follow_up_of is None:
+        if self.follow_up_of is not None:
+            return
+        spent = [x for x in top if not x["below_floor"]]
+        if spent:
             say(f"[heaplens][heap] {self.lane.name} next largest, without a pair (the budget is spent): "
-                + ", ".join(f"{x['file']} {fmt_size(x['growth'], signed=True)}" for x in top)
-                + f" (heaplens run {top[0]['file']} --snapshots gives it one)")
+                + ", ".join(f"{x['file']} {fmt_size(x['growth'], signed=True)}" for x in spent)
+                + f" (heaplens run {spent[0]['file']} --snapshots gives it one)")
+        elif top and not self.pairs_planned:
+            say(f"[heaplens][heap] {self.lane.name} no file grew inside itself by the diagnosis's floor "
+                f"({PAIR_FLOOR:.1%} of its heap limit), so none is rerun for a snapshot pair; the largest: "
+                + ", ".join(f"{x['file']} {fmt_size(x['growth'], signed=True)}" for x in top))
 
     def totals(self) -> dict:
         total_delta = sum(f["delta"] for f in self.files)

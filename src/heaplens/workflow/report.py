@@ -32,10 +32,11 @@ REPORT_FILE = "report.json"
 
 @cache
 def engine_digest() -> str:
-    """A digest of what decides a report's content: the diagnosis package (code and rules) and the report
-    model, as installed."""
+    """A digest of what decides a report's content: the diagnosis package (code and rules), the holder
+    attribution it stands on (graph/holders.py) and the report model, as installed."""
     h = hashlib.sha256(__version__.encode())
-    for package, pattern in (("heaplens.diagnose", "*"), ("heaplens.report", "model.py")):
+    for package, pattern in (("heaplens.diagnose", "*"), ("heaplens.graph", "holders.py"),
+                             ("heaplens.report", "model.py")):
         folder = resources.files(package)
         for entry in sorted(folder.iterdir(), key=lambda e: e.name):
             if entry.is_file() and Path(entry.name).match(pattern) and entry.name.endswith((".py", ".json")):

@@ -15,6 +15,11 @@
 //   buffers N S     a test file keeps N Buffers of S bytes in `uploads` (src/blobs.js)
 //   newmodule N S   a test file first evaluated between the snapshots keeps N Buffers in its own
 //                   module-level array `keep` (also globalThis.__keptUploads)
+//   objectmap N     a test file registers N `Handler`s in `handlersById` (src/registry.js), a plain
+//                   object used as a map
+//   late T M        three snapshots: none of src/ledger.js before the first; test file 0 loads it and
+//                   posts M `LedgerEntry`s into its module-level `entries`; second snapshot; test files
+//                   1..T-1 post M each; third snapshot
 import v8 from 'node:v8';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +115,27 @@ for (let i = 0; i < ${N}; i++) keep.push(Buffer.alloc(${S}, i & 0xff));
 `);
   snap();
   Object.assign(expect, { buffers: N, bytes: N * S });
+} else if (scenario === 'objectmap') {
+  const [N] = n;
+  const { register } = await load(src('registry.js'));
+  register(-1);
+  snap();
+  await load(testFile('handlers.test.js'), null, `import { register } from '../src/registry.js';
+for (let i = 0; i < ${N}; i++) register(i);
+`);
+  snap();
+  Object.assign(expect, { handlers: N });
+} else if (scenario === 'late') {
+  const [T, M] = n;
+  snap();
+  for (let t = 0; t < T; t++) {
+    await load(testFile(`postings-${t}.test.js`), null, `import { post } from '../src/ledger.js';
+for (let i = 0; i < ${M}; i++) post('acct-${t}-' + i, i);
+`);
+    if (t === 0) snap();
+  }
+  snap();
+  Object.assign(expect, { first: M, later: (T - 1) * M });
 } else {
   console.error(`unknown scenario ${scenario}`);
   process.exit(2);
