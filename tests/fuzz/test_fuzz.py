@@ -143,3 +143,29 @@ def test_a_damaged_cached_report_is_rebuilt(run_dir, tmp_path, damage):
                         text=True, timeout=600, env=env_clean())
     assert cp.returncode == 0 and "Traceback" not in cp.stderr, cp.stderr[-3000:]
     assert cp.stdout == good.stdout  # rebuilt: the same report as before the damage
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+@pytest.mark.parametrize("damage", ["options-not-an-object", "no-options", "schema-version-a-string", "lanes-a-list"])
+def test_verify_refuses_a_corrupt_record_before_rerunning(run_dir, tmp_path, damage):
+    """Item 6: `verify` on a corrupt record is one line and exit 2, and reruns nothing (the probe saw three
+    reruns start on corrupt records)."""
+    d = tmp_path / "run"
+    shutil.copytree(run_dir, d, symlinks=True)
+    doc = json.loads((d / "run.json").read_text())
+    if damage == "options-not-an-object":
+        doc["options"] = ["x"]
+    elif damage == "no-options":
+        del doc["options"]
+    elif damage == "schema-version-a-string":
+        doc["schema_version"] = "2"
+    else:
+        doc["lanes"] = [1]
+    (d / "run.json").write_text(json.dumps(doc))
+    runs_before = {p.name for p in d.parent.iterdir()}
+    cp = subprocess.run([sys.executable, "-m", "heaplens", "verify", str(d)], capture_output=True, text=True,
+                        timeout=600, env=env_clean())
+    lines = cp.stderr.strip().splitlines()
+    assert cp.returncode == 2 and len(lines) == 1 and lines[0].startswith("heaplens: error: "), cp.stderr[-3000:]
+    assert "[heaplens] start" not in cp.stdout + cp.stderr
+    assert {p.name for p in d.parent.iterdir()} == runs_before

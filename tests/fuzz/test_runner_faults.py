@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -252,3 +253,161 @@ def test_concurrent_runs_sharing_a_snapshot_dir_keep_their_files_apart(tmp_path)
         assert {str(w["pid"]) for w in doc["workers"]} <= pids
     assert not mine[0] & mine[1]
     assert mine[0] | mine[1] == on_disk, "a run's snapshots were deleted, or a file belongs to neither"
+
+
+# ---- item 2: the snapshot disk fills up during a run ---------------------------------------------------
+
+GROW_TEST = """import {{ test }} from 'vitest';
+globalThis.__kept ??= [];
+test('grow {i}', async () => {{
+  for (let k = 0; k < 100000; k++) globalThis.__kept.push({{ k, s: 'y'.repeat(50) + k }});
+  await new Promise((r) => setTimeout(r, 1500));
+}});
+"""
+
+
+@pytest.fixture()
+def small_disk(tmp_path):
+    """A 300 MiB tmpfs (needs mount rights: root in CI containers), unmounted after the test."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    cp = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300m", "tmpfs", str(mnt)], capture_output=True)
+    if cp.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {cp.stderr.decode(errors='replace').strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def fill_when(d: Path, disk: Path, nth: int, done: threading.Event) -> None:
+    """Another writer on the same disk: when the nth snapshot file appears in ``d`` (its write has begun),
+    take all the free space — the snapshot being written then meets ENOSPC."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not done.is_set():
+        try:
+            n = sum(1 for x in os.listdir(d) if x.endswith(".heapsnapshot"))
+        except OSError:
+            n = 0
+        if n >= nth:
+            chunk = b"\0" * (1 << 20)
+            fd = os.open(disk / "filler", os.O_CREAT | os.O_WRONLY)
+            try:
+                while True:
+                    os.write(fd, chunk)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+            return
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize("mode", ["boundary", "interval"])
+def test_enospc_while_snapshotting_is_said_once_and_the_tests_go_on(tmp_path, small_disk, mode):
+    suite = make_suite(tmp_path / "suite", "v5", {f"g{i}.test.js": GROW_TEST.format(i=i) for i in range(4)})
+    (suite / "vitest.config.js").write_text("export default { test: { isolate: false } }\n")
+    snaps = small_disk / "unit-fast"
+    snaps.mkdir()
+    done = threading.Event()
+    filler = threading.Thread(target=fill_when, args=(snaps, small_disk, 2, done), daemon=True)
+    filler.start()
+    how = ["--snapshots"] if mode == "boundary" else ["--snapshot-interval", "1"]
+    t0 = time.monotonic()
+    cp = hl("run", "--workers", "1", *how, "--snapshot-budget-gb", "0", "--snapshot-dir", small_disk, cwd=suite,
+            timeout=600)
+    took = time.monotonic() - t0
+    done.set()
+    filler.join(timeout=10)
+    out = cp.stdout + cp.stderr
+    assert "Traceback" not in out
+    assert cp.returncode == 0, out[-4000:]  # the tests passed, and nothing of the failed write reached them
+    said = [line for line in out.splitlines() if line.startswith("[heaplens]") and "ENOSPC" in line]
+    assert len(said) == 1, said
+    (run,) = (suite / ".heaplens" / "runs").iterdir()
+    rec = json.loads((run / "run.json").read_text())
+    lane = rec["lanes"]["unit-fast"]
+    assert rec["status"] == "passed" and lane["snapshots"]["stopped"] == "ENOSPC", lane["snapshots"]["stopped"]
+    left = sorted(snaps.glob("*.heapsnapshot"))
+    assert left, "the snapshot written before the disk filled is kept"
+    for f in left:  # no zero-byte file, no cut one
+        assert f.stat().st_size > 0 and f.read_bytes()[-64:].rstrip().endswith(b"}"), f
+    assert {str(f) for f in left} == set(lane["snapshots"]["files"])
+    cp = hl("diagnose", run, "--no-retainers", cwd=suite)
+    assert cp.returncode == 0 and "exited while writing" not in cp.stdout, cp.stdout[-3000:] + cp.stderr[-2000:]
+    print(f"\n{mode}: ENOSPC on the 2nd snapshot; run {took:.1f} s, {len(left)} snapshot(s) kept; {said[0][:160]}")
+
+
+# ---- kill -9 of a worker while it writes a snapshot ---------------------------------------------------
+
+
+def test_kill_9_of_a_worker_mid_snapshot(tmp_path):
+    """The worker dies in the middle of its 2nd snapshot (61 MiB, seconds to write): the lane ends with the
+    worker's fault, the cut file is removed and recorded, nothing is left running, no traceback."""
+    suite = make_suite(tmp_path / "suite", "v5", {f"g{i}.test.js": GROW_TEST.format(i=i) for i in range(3)})
+    (suite / "vitest.config.js").write_text("export default { test: { isolate: false } }\n")
+    snaps = tmp_path / "snaps"
+    proc = start(["run", "--workers", "1", "--snapshots", "--snapshot-dir", snaps], suite)
+    procs: list[psutil.Process] = []
+    victim = None
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and victim is None:
+            assert proc.poll() is None, proc.communicate()
+            names = sorted((snaps / "unit-fast").glob("*.heapsnapshot")) if (snaps / "unit-fast").is_dir() else []
+            if len(names) >= 2 and names[-1].stat().st_size > 0:
+                procs = tree(proc.pid)
+                victim = int(names[-1].name.split(".")[3])
+                os.kill(victim, signal.SIGKILL)
+                cut = names[-1]
+            time.sleep(0.01)
+        assert victim is not None, "no 2nd snapshot was started"
+        out, err = proc.communicate(timeout=300)
+    finally:
+        for p in alive(procs + tree(proc.pid)):
+            p.kill()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in out + err, err[-3000:]
+    assert proc.returncode == 1, out[-3000:]
+    time.sleep(0.3)
+    assert alive(procs) == []
+    (run,) = (suite / ".heaplens" / "runs").iterdir()
+    rec = json.loads((run / "run.json").read_text())
+    lane = rec["lanes"]["unit-fast"]
+    assert any(f["kind"] == "crash" for f in lane["faults"]), lane["faults"]  # (its pid is not attributed yet)
+    assert not cut.exists() and any(str(cut) in d and "cut" in d for d in lane["snapshots"]["dropped"])
+    for f in (snaps / "unit-fast").glob("*.heapsnapshot"):
+        assert f.read_bytes()[-64:].rstrip().endswith(b"}"), f
+    cp = hl("diagnose", run, "--no-retainers", cwd=suite)
+    assert cp.returncode in (0, 2) and "Traceback" not in cp.stderr, cp.stderr[-2000:]
+
+
+def test_kill_9_during_a_plain_run_takes_the_command_with_it(tmp_path):
+    """`verify` and the benchmarks run the suite's own command through runner/plain.py: a killed heaplens leaves
+    nothing of it running either."""
+    script = tmp_path / "plain.py"
+    script.write_text("import sys\nfrom heaplens.runner.plain import run_plain\n"
+                      "run_plain(['sh', '-c', 'sleep 300 & sleep 300 & wait'], '.')\n")
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env_clean())
+    procs: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            procs = tree(proc.pid)
+            if sum(1 for p in procs if p.name() == "sleep") >= 2:
+                break
+            time.sleep(0.1)
+        assert sum(1 for p in procs if p.name() == "sleep") >= 2, [_cmd(p) for p in procs]
+        t0 = time.monotonic()
+        proc.kill()
+        proc.wait()
+        while alive(procs) and time.monotonic() - t0 < 10:
+            time.sleep(0.05)
+        took = time.monotonic() - t0
+        left = [_cmd(p) for p in alive(procs)]
+    finally:
+        for p in alive(procs):
+            p.kill()
+    assert left == [] and took <= 5.0, (left, took)

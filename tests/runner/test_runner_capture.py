@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from runner_helpers import hl, parse_kv
 
+import heaplens
 from heaplens.snapshot.files import parse_name
 from reference import classes, load
 
@@ -128,6 +130,38 @@ def test_isolate_true_leak_inside_one_file(version, request, tmp_path):
     assert "rerun for a snapshot pair in unit-fast-pairs" in r.out
     # the clean file is below the diagnosis's floor (0.1 % of the heap limit): no pair, and the record says why
     assert all(x["below_floor"] for x in lane["snapshots"]["unpaired"] if x["file"] == "clean.test.js")
+
+
+def test_pairs_lane_keeps_to_its_budget(request, tmp_path):
+    """The setup file in a follow-up pairs lane, run by Vitest itself with the lane's variables: the largest file
+    ($HEAPLENS_PAIRS_FIRST) gets its pair whatever the budget, another file only while the budget
+    ($HEAPLENS_PAIRS_BUDGET, seconds of snapshot writing) holds it — said once as `pair-budget`."""
+    root = suite("isolated-leak", request.getfixturevalue("v4"), tmp_path)
+    setup = Path(heaplens.__file__).parent / "js" / "trace-setup.mjs"
+    (root / "pairs.config.mjs").write_text(
+        f"export default {{ test: {{ include: ['*.test.js'], setupFiles: [{json.dumps(str(setup))}] }} }}\n")
+
+    def pairs_lane(budget: str) -> list[dict]:
+        d = tmp_path / f"budget-{budget}"
+        (d / "snaps").mkdir(parents=True)
+        env = {**os.environ, "HEAPLENS_TRACE_FILE": str(d / "trace.jsonl"), "HEAPLENS_SNAPSHOTS": "1",
+               "HEAPLENS_SNAPSHOT_DIR": str(d / "snaps"), "HEAPLENS_LEDGER": str(d / "ledger.jsonl"),
+               "HEAPLENS_PAIRS": "1", "HEAPLENS_PAIRS_BUDGET": budget, "HEAPLENS_PAIRS_FIRST": "leaky.test.js"}
+        cp = subprocess.run(["node", "node_modules/vitest/vitest.mjs", "run", "--config", "pairs.config.mjs"],
+                            cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        assert cp.returncode == 0, cp.stdout[-2000:] + cp.stderr[-2000:]
+        return [json.loads(l) for l in (d / "trace.jsonl").read_text().splitlines()]
+
+    # no budget left: the largest file's pair only, and the other file is skipped with a reason
+    trace = pairs_lane("0")
+    snaps = [e for e in trace if e["ev"] == "snapshot"]
+    assert [(Path(e["file"]).name, e["at"]) for e in snaps] == [("leaky.test.js", "collected"), ("leaky.test.js", "end")]
+    assert [Path(e["file"]).name for e in trace if e["ev"] == "snapshot-skipped" and e["reason"] == "pair-budget"] \
+        == ["clean.test.js"]
+    # room for both: each file has its pair
+    trace = pairs_lane("1000")
+    assert sorted(Path(e["file"]).name for e in trace if e["ev"] == "snapshot") == ["clean.test.js"] * 2 + ["leaky.test.js"] * 2
+    assert not [e for e in trace if e["ev"] == "snapshot-skipped"]
 
 
 @pytest.mark.parametrize("version", VERSIONS)

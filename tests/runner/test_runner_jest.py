@@ -7,12 +7,16 @@ ESM config file), kept to a few short runs."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
+import psutil
 import pytest
-from runner_helpers import hl, parse_kv
+from runner_helpers import hl, interrupt_and_check, parse_kv, wait_for_trace
 
 from heaplens.errors import UsageError
 from heaplens.runner import seam
@@ -120,3 +124,37 @@ def test_jest30_workers_shard_and_oom(jest30, tmp_path):
 def test_jest_refuses_vitest_only_overrides(jest29):
     r = hl("plan", "--pool", "threads", cwd=jest29)
     assert r.code == 2 and r.err.count("\n") == 1 and "Jest has no pools" in r.err
+
+
+def test_jest_interrupt_leaves_no_process(jest29, tmp_path):
+    """Ctrl-C during a Jest lane (in band: the Jest process runs the file): heaplens exits 130, nothing is left."""
+    runs = tmp_path / "runs"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCLAW_TEST_", "HEAPLENS_"))}
+    env["HEAPLENS_RUNS_DIR"] = str(runs)
+    proc = subprocess.Popen([sys.executable, "-m", "heaplens", "run", "suite/slow", "--grace", "2"], cwd=jest29,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        trace = wait_for_trace(runs)
+        ev = json.loads(trace.read_text().splitlines()[0])
+        tree = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        assert ev["pid"] in tree and ev["pool"] == "inBand"
+    except BaseException:
+        proc.kill()
+        raise
+    interrupt_and_check(proc, signal.SIGINT, tree, runs)
+    rec = json.loads(next(runs.glob("*/run.json")).read_text())
+    assert rec["lanes"]["unit-fast"]["workers"][str(ev["pid"])]["unfinished"] == ["suite/slow/wait.test.js"]
+
+
+def test_jest_projects_and_esm(jest29, tmp_path):
+    """Projects (an inline ESM project, a project given by its directory): Jest's files per project, and every
+    file of both traced by the hook heaplens put in each project's setupFilesAfterEnv."""
+    root = jest29 / "projects"
+    r = hl("plan", "--root", root, "--format", "json", cwd=root)
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert [p["name"] for p in doc["suite_config"]["projects"]] == ["esm", "cjs"]
+    r = hl("run", "--root", root, cwd=root, runs=tmp_path / "runs", env={"NODE_OPTIONS": "--experimental-vm-modules"})
+    assert r.code == 0, r.out[-3000:] + r.err
+    files = sorted(f["file"] for f in r.record["lanes"]["unit-fast"]["files"])
+    assert files == ["cjs/c1.test.js", "cjs/c2.test.js", "esm/e1.test.mjs", "esm/e2.test.mjs"]

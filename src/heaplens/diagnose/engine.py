@@ -399,6 +399,8 @@ def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, prog
         if c.kind == "module-graph":
             _modules(g, c, new, rules, root)
             _inner_holder(g, c, new, cat, rules)
+        elif c.module_records and c.holder is not None and c.holder.kind in ("listener", "timer"):
+            _modules(g, c, new, rules, root)  # a listener's or timer's: the module instances it keeps alive
     pa = PairAnalysis(before="", after="", pid=None, new_count=int(len(new)), new_bytes=total,
                       old_count=int(old.sum()), nodes_before=0, nodes_after=g.n, causes=out, other=other,
                       module_records_before=0, module_records_after=0)
@@ -413,7 +415,10 @@ def _decide(g: HeapGraph, hn: HolderName, records: int, callback, rules: Rules) 
     one timer callback, one spy, one server or database variable."""
     a = hn.anchor
     user = a is not None and not a.tool
-    if records and not user:
+    if records and not user and not (hn.kind in ("listener", "timer") and _runs_user_code(g, hn.node, rules)):
+        # module instances held by the registry, or by the runner's own listeners and timers. A user's listener or
+        # timer that already existed is a runtime leak even when what it keeps is module instances (Jest: an old
+        # test file's registry, Runtime and environment kept by a listener on the worker's process.stdout)
         return "module-graph", ("module-graph",)
     if hn.kind in ("timer", "listener", "server", "db", "mock"):
         owner = hn.owner if hn.owner is not None else hn.node
@@ -435,6 +440,35 @@ def _decide(g: HeapGraph, hn: HolderName, records: int, callback, rules: Rules) 
     if a is None:  # held by user data that no variable names (the stack, an unnamed closure)
         return "runtime-leak", ("node", hn.container if hn.container is not None else hn.node)
     return "runtime-leak", ("var", a.kind, a.holder, a.name)
+
+
+def _runs_user_code(g: HeapGraph, holder: int, rules: Rules) -> bool:
+    return _held_user_function(g, holder, rules) is not None
+
+
+def _held_user_function(g: HeapGraph, holder: int, rules: Rules, depth: int = 2, limit: int = 4000) -> int | None:
+    """The function of the user's code a listener list / timer list calls: among what it holds directly, or
+    through one object (a listener array's elements, a ``Timeout``'s ``_onTimeout``); None when it runs none."""
+    closure = g.nt.get("closure", -1)
+    frontier, seen = [holder], {holder}
+    for _ in range(depth):
+        nxt = []
+        for k in frontier:
+            for e in range(int(g.first[k]), min(int(g.first[k + 1]), int(g.first[k]) + limit)):
+                if g.edge_type(e) in ("weak", "shortcut", "hidden"):
+                    continue
+                v = int(g.to[e])
+                if v in seen:
+                    continue
+                seen.add(v)
+                if int(g.ntype[v]) == closure:
+                    url = g.scripts.of_closure(v)
+                    if url and not rules.tool_script(url):
+                        return v
+                else:
+                    nxt.append(v)
+        frontier = nxt[:limit]
+    return None
 
 
 def _engine_only(holder: np.ndarray, cat: np.ndarray, n: int) -> np.ndarray:
@@ -529,6 +563,12 @@ def _callback(g: HeapGraph, hn: HolderName, fns: np.ndarray, rules: Rules, root:
             if url and not rules.tool_script(url):
                 found = (url, line, g.node_name(s.dst))
                 break
+    if found is None:
+        # the listener / timer callback the holder itself calls (a listener array's element, `_onTimeout`)
+        f = _held_user_function(g, hn.node, rules)
+        if f is not None:
+            url, line = location(g, f, root)
+            found = (url, line, g.node_name(f))
     if found is None:
         seen: dict[tuple, int] = {}
         for f in fns[:2000].tolist():

@@ -47,6 +47,9 @@ class Context:
     traced: bool = False  # the worker has per-file trace entries
     trend_files: list[int] = field(default_factory=list)  # files completed in each interval of the trend
     trend_marks: list[float] = field(default_factory=list)  # when each snapshot of the trend was written (epoch s)
+    # the worker gives each test file a fresh module registry in the same process (Jest): the running file's is
+    # alive at a file-end snapshot
+    registry_per_file: bool = False
 
 
 def fmt(n: float | None, signed: bool = True) -> str:
@@ -198,6 +201,11 @@ def findings(pa: PairAnalysis, ctx: Context, rules: Rules) -> tuple[list[dict], 
         if c.kind not in LABEL:
             continue
         f = _finding(c, pa, ctx, rules, limit, n_between, per_worker)
+        if c.kind == "module-graph" and ctx.registry_per_file and c.modules and max(m.instances for m in c.modules) <= 1:
+            notes.append(f"the running file's own module registry: {len(c.modules)} module instance(s), one of each, "
+                         f"{fmt(c.bytes, signed=False)} — a fresh registry per test file is alive while its file runs "
+                         "(not growth; earlier files' registries kept alive would show modules more than once)")
+            continue
         if _replaced(c, ctx):
             notes.append(f"replaced, not grown: {f['title']} — its {fmt(c.bytes, signed=False)} of new objects were "
                          f"made in the last interval while its size stayed ({fmt(c.last_net)}): a bounded cache, "
@@ -303,7 +311,7 @@ def _finding(c: Cause, pa: PairAnalysis, ctx: Context, rules: Rules, limit: int,
                     f"({100 * (projected or 0) / limit:.1f} % of the {fmt(limit, signed=False)} heap limit)")
     else:
         sev_text = f"{fmt(b)} between the snapshots ({files_note}): {sev}"
-    evidence = _evidence(c, pa, holder, ctx, trend)
+    evidence = _evidence(c, pa, holder, ctx, trend, rules)
     return {
         "kind": c.kind,
         "title": title,
@@ -480,7 +488,8 @@ def _fix(c: Cause, holder: dict, ctx: Context, rules: Rules, pa: PairAnalysis) -
     return {"kind": kind, "text": text, "where": where, "files": files}
 
 
-def _evidence(c: Cause, pa: PairAnalysis, holder: dict, ctx: Context, trend) -> list[str]:
+def _evidence(c: Cause, pa: PairAnalysis, holder: dict, ctx: Context, trend,
+              rules: Rules | None = None) -> list[str]:
     ev = []
     top = ", ".join(f"{x['count']:,} {x['name']} ({fmt(x['size'], signed=False)})" for x in c.classes[:4])
     ev.append(f"{c.count:,} new objects ({fmt(c.bytes)}, {100 * c.bytes / max(pa.new_bytes, 1):.0f} % of the "
@@ -513,6 +522,14 @@ def _evidence(c: Cause, pa: PairAnalysis, holder: dict, ctx: Context, trend) -> 
         if multi:
             ev.append("modules evaluated more than once: " + ", ".join(
                 f"{relative(m.url, ctx.root)} ×{m.instances}" for m in multi[:5]))
+    if c.kind != "module-graph" and c.modules:
+        # a listener or timer of the user's that keeps module instances that did not exist before: under Jest, the
+        # module registries (with their Runtime and environment) of test files that have ended
+        urls = [relative(m.url, ctx.root) or m.url for m in c.modules
+                if rules is None or not rules.tool_script(m.url)]  # the suite's own modules
+        ev.append(f"it keeps {len(c.modules)} module instance(s) of ended test files alive (their module registries, "
+                  "and under Jest each file's Runtime and environment)"
+                  + (f": {', '.join(urls[:5])}" + (" …" if len(urls) > 5 else "") if urls else ""))
     if holder.get("path"):
         ev.append(f"held along: {holder['path']}")
     if c.exclusive is not None:

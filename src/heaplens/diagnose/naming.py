@@ -306,6 +306,7 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
     closure = g.nt.get("closure", -1)
     gv = global_values(g, rules)
     parent: dict[int, Step | None] = {x: None}
+    dependency = None  # the nearest anchor in a dependency (node_modules), used when the suite's code has none
     q = deque([x])
     while q and len(parent) < max_nodes:
         v = q.popleft()
@@ -341,6 +342,12 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
                             down.append(parent[w])
                             w = parent[w].dst
                         up = path_steps(g, src)
+                        if "/node_modules/" in (a.file or ""):
+                            # a dependency's variable that also refers to it (`const os = require('os')` in a
+                            # library): the suite's own code's variable, if one keeps it too, is where the fix goes
+                            if dependency is None:
+                                dependency = (up + down, len(up))
+                            continue
                         return up + down, len(up)
                     if r == 2:
                         continue  # what a variable of Node's or the runner's code keeps is theirs
@@ -350,7 +357,7 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
                 continue  # the runner's or Node's code and module records: what they keep is theirs
             parent[src] = st or Step(src, g.edge_type(e), g.edge_name(e), v)
             q.append(src)
-    return None
+    return dependency
 
 
 # -- the holder ----------------------------------------------------------------------------------
@@ -400,11 +407,17 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
     # a global object or a context holds its new value through the variable itself: that edge is the anchor
     own = _is_context(g, holder) or is_global(g, holder)
     anchor = find_anchor(g, steps, at + 1 if own and at < len(steps) else at, rules)
-    if anchor is None or _rank(g, anchor) > 0:
-        # the shortest path goes through the runner's or Node's own code, or a function's local: is the
-        # holder (or, held by a variable itself, its value) also kept by a variable of the user's modules?
+    in_dependency = anchor is not None and _rank(g, anchor) == 0 and "/node_modules/" in (anchor.file or "")
+    if anchor is None or _rank(g, anchor) > 0 or in_dependency:
+        # the shortest path goes through the runner's or Node's own code, or a function's local, or a
+        # dependency's variable: is the holder (or, held by a variable itself, its value) also kept by a variable
+        # of the user's modules (the suite's own code first)?
         start = steps[at].dst if own and at < len(steps) else holder
         found = nearest_user_anchor(g, start, rules)
+        if found is not None and in_dependency:
+            other = _anchor_of(g, found[0][found[1]], found[1], rules)
+            if other is None or "/node_modules/" in (other.file or ""):
+                found = None  # only other dependencies: the shortest path's stays
         if found is not None:
             alt, ai = found
             if start != holder:  # the path ends at the value: the holder's edge to it is replaced
@@ -423,6 +436,8 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
     below = steps[first:]
     hn.path = chain_text(g, steps, 0)
     hn.kind, hn.owner = _kind(g, below, anchor, rules, new_classes or set())
+    accessor = _accessor_name(g, steps, anchor) if anchor is not None and anchor.tool and anchor.kind == "variable" \
+        else None
     if first == 0 and hn.kind in ("timer", "listener", "server", "db", "mock"):
         # no variable of the user's: the chain is shown from the resource on (the timer list, the emitter)
         kr = next(k for k in rules.kinds if k.kind == hn.kind)
@@ -470,6 +485,12 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
             hn.kind = anchor.kind
     if hn.kind == "mock" and (anchor is None or _rank(g, anchor) > 0):
         hn.variable = hn.access = None  # named by engine.name_spies from the spies themselves
+    if accessor and hn.kind in ("listener", "timer"):
+        # a user's listener on a runtime object the code reaches by a getter (`process.stdout.on(…)`): named as
+        # the code names it, and not the runtime's own state (the listener is the user's)
+        hn.variable, hn.access = accessor, accessor + hn.access[len(anchor.name):]
+        hn.tool = False
+        hn.file = None
     if hn.kind in ("variable", "property", "global", "static"):
         hn.type = js_type(g, cont) if cont is not None else js_type(g, holder)
     elif hn.owner is not None:
@@ -497,6 +518,20 @@ def _access(g: HeapGraph, anchor: Anchor, steps: list[Step], at: int) -> str:
             if not parts[-1].endswith("[]"):
                 parts.append("[]")
     return "".join(parts)
+
+
+def _accessor_name(g: HeapGraph, steps: list[Step], anchor: Anchor) -> str | None:
+    """``process.stdout``: a runtime variable that an object on the chain exposes by a getter of the same name
+    (Node's lazily created process streams live in a closure of ``get stdout``), named as code reaches it."""
+    for s in steps[:anchor.index]:
+        owner = s.dst
+        label = g.class_label(owner)
+        if not IDENTIFIER.fullmatch(label):
+            continue
+        for e in range(int(g.first[owner]), min(int(g.first[owner + 1]), int(g.first[owner]) + 2000)):
+            if g.edge_name(e) == f"get {anchor.name}":
+                return f"{label}.{anchor.name}"
+    return None
 
 
 def _timer_owner(g: HeapGraph, timer: int, rules: Rules) -> tuple[str, int] | None:
@@ -583,6 +618,9 @@ def _kind(g: HeapGraph, below: list[Step], anchor: Anchor | None, rules: Rules,
             if kr.classes is not None and (kr.classes.search(g.class_label(s.src))
                                            or kr.classes.search(g.class_label(s.dst))):
                 node = s.src if kr.classes.search(g.class_label(s.src)) else s.dst
+                if kr.not_leaving_by is not None and any(t.src == node and kr.not_leaving_by.search(t.name)
+                                                         for t in below):
+                    continue  # e.g. a socket's listener list: the listener rule decides
             elif kr.edges is not None and s.etype in ("property", "internal", "context") and kr.edges.search(s.name):
                 node = s.src
             elif kr.scripts is not None and int(g.ntype[s.dst]) == g.nt.get("closure", -1):

@@ -60,6 +60,9 @@ class KindRule:
     edges: re.Pattern | None
     context_variables: re.Pattern | None
     scripts: re.Pattern | None
+    # a class match does not count when the chain leaves that object by one of these edges (a socket's own
+    # listener list: the objects hang on a listener of the socket, not on the socket as a resource)
+    not_leaving_by: re.Pattern | None = None
 
 
 class Rules:
@@ -87,7 +90,8 @@ class Rules:
                 self.kinds.append(KindRule(
                     kind,
                     *(_compile(r[k], f"holder_kinds.{kind}.{k}") if r.get(k) else None
-                      for k in ("classes", "new_classes", "edges", "context_variables", "scripts"))))
+                      for k in ("classes", "new_classes", "edges", "context_variables", "scripts", "not_leaving_by"))))
+            self.registry_per_file_pools = frozenset(doc.get("registry_per_file_pools", {}).get("pools", []))
             self.fix_by_type = {k: v for k, v in doc["fix_by_type"].items() if k != "about"}
             self.fix_by_kind = dict(doc["fix_by_kind"])
         except (KeyError, TypeError) as exc:

@@ -250,7 +250,8 @@ def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, 
                   files_all=files,
                   files_in_lane=len(lane_files) or None, workers_in_lane=workers_in_lane,
                   heap_limit=w.trace.get("heap_limit"), isolate=lane_rec.isolate if lane_rec else None,
-                  lane_files=lane_files, traced=bool(files))
+                  lane_files=lane_files, traced=bool(files),
+                  registry_per_file=any(f.get("pool") in rules.registry_per_file_pools for f in files))
     try:
         w.families = _families(before, after)
     except UsageError:

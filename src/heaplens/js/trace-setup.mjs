@@ -447,6 +447,39 @@ if (snapDir && !perFile && !st.stopHook) {
   } catch {}
 }
 
+// Issue 14 item 2: with --heapsnapshot-signal, Node's own listener (doWriteHeapSnapshot) throws when the disk is
+// full — an uncaught exception in the middle of a test file, which the runner reports as an error of the run.
+// Wrapped once per worker: a failed write is said (heaplens prints it once per lane and removes the cut file)
+// and stops the lane's snapshots; the tests go on.
+function guardSignalSnapshots() {
+  const m = /--heapsnapshot-signal[= ](\w+)/.exec([...process.execArgv, env.NODE_OPTIONS || ''].join(' '))
+  if (!m) return
+  for (const listener of process.listeners(m[1])) {
+    if (listener.heaplensGuard) continue
+    const guarded = function (...args) {
+      if (st.stopped) return
+      try {
+        return listener.apply(this, args)
+      } catch (e) {
+        const code = (e && e.code) || String(e)
+        st.stopped = code
+        say('snapshot-skipped', 'error', { error: code, message: String((e && e.message) || e).slice(0, 300) })
+        if (ledgerPath) {
+          try { st.append(ledgerPath, JSON.stringify({ ev: 'stop', reason: code, pid: process.pid, tid: threadId, t: Math.round(now()) }) + '\n') } catch {}
+        }
+      }
+    }
+    guarded.heaplensGuard = true
+    process.removeListener(m[1], listener)
+    process.on(m[1], guarded)
+  }
+}
+
+if (!st.signalGuard) {
+  st.signalGuard = true
+  try { guardSignalSnapshots() } catch {}
+}
+
 // ------------------------------------------------------------------ the hooks
 const file = currentFile()
 stopIdle()

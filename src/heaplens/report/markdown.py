@@ -69,7 +69,8 @@ def render(doc: dict, *, color: bool | None = None) -> str:
     v = run.get("versions") or {}
     status = run.get("status_text") or f"{run.get('status')} (exit {run.get('exit_code')})"
     word, _, rest = status.partition(" ")
-    out.append(f"- status: **{_esc(word)}** {_esc(rest)}; Vitest {v.get('vitest')}, "
+    runner = f"Jest {v['jest']}" if v.get("jest") else f"Vitest {v.get('vitest')}"
+    out.append(f"- status: **{_esc(word)}** {_esc(rest)}; {runner}, "
                f"Node {v.get('node')}, {v.get('package_manager')}")
     out.append(f"- reproduce: {_code(doc['reproduce'])}")
     verdicts = ", ".join(f"{k}: {n}" for k, n in sorted(doc.get("verdicts", {}).items())) or "no workers investigated"

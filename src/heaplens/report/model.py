@@ -195,7 +195,8 @@ def _verification(w: dict, lane: LaneRecord | None) -> tuple[list[str], list[str
         not_done.append(f"{busy} snapshot signal(s) of pid {w['pid']} skipped: the worker was still writing the "
                         "previous snapshot (snapshot overhead)")
     if lane.snapshots.dropped:
-        not_done.append(f"{len(lane.snapshots.dropped)} snapshot(s) dropped by the budget")
+        not_done.append(f"{len(lane.snapshots.dropped)} snapshot(s) dropped (the budget, or a cut write: "
+                        "lane.snapshots.dropped says which)")
     for fl in lane.faults:
         if fl.pid == w.get("pid") and not fl.snapshots:
             not_done.append(f"the worker died ({fl.kind}) without a near-limit snapshot")

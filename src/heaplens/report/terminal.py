@@ -96,8 +96,9 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
     run = doc["run"]
     v = run.get("versions") or {}
     status = run.get("status_text") or f"{run.get('status')} (exit {run.get('exit_code')})"
+    runner = f"Jest {v['jest']}" if v.get("jest") else f"Vitest {v.get('vitest')}"
     console.print(f"[bold]heaplens report[/] run {run.get('run_id')}: {escape(status)}, "
-                  f"Vitest {v.get('vitest')}, Node {v.get('node')}")
+                  f"{escape(runner)}, Node {v.get('node')}")
     console.print(f"reproduce: {escape(doc['reproduce'])}")
     t = Table(title=None, box=None, pad_edge=False)
     for col, just in (("lane", "left"), ("status", "left"), ("files", "right"), ("peak RSS", "right"),

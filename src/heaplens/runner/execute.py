@@ -18,6 +18,7 @@ import collections
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -113,6 +114,18 @@ class Worker:
         return worker_key(self.pid, self.tid)
 
 
+def _whole_snapshot(path: str) -> bool:
+    """A heap snapshot file that ends as V8 ends one (its JSON object closed); a cut write does not."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            end = fh.tell()
+            fh.seek(max(0, end - 64))
+            return fh.read().rstrip().endswith(b"}")
+    except OSError:
+        return False
+
+
 def worker_key(pid: int, tid: int = 0) -> str:
     """A worker's key in the run record: its PID, or PID.TID for a worker thread (Node's snapshot names
     carry the same two numbers)."""
@@ -157,6 +170,7 @@ class LaneRunner:
         self.signal_files: dict[str, dict] = {}  # snapshots Node wrote on a signal: path → {size, reported}
         self.notices: list[dict] = []  # spacing out / disk budget / errors, once per lane and reason
         self.stopped: str | None = None  # why snapshots stopped in this lane
+        self.dropped: list[dict] = []  # cut snapshot files removed (a failed write: ENOSPC), issue 14 item 2
         self.started_files = 0
         self._rel_cache: dict[str, str] = {}
         self._root_resolved = suite.root.resolve()
@@ -350,10 +364,12 @@ class LaneRunner:
                 generated.unlink()
             except OSError:
                 pass
-        try:
-            self.config_dir.rmdir()
-        except OSError:
-            pass
+        # .heaplens/config/<run>, .heaplens/config, .heaplens: each only when nothing else is in it
+        for empty in (self.config_dir, self.config_dir.parent, self.config_dir.parent.parent):
+            try:
+                empty.rmdir()
+            except OSError:
+                break  # not empty: another lane or run still uses it
 
     def _pump(self, log) -> None:
         assert self.proc is not None and self.proc.stdout is not None
@@ -781,6 +797,8 @@ class LaneRunner:
         snapshot of each signalled worker *process*; threads cannot be signalled. Nothing is printed per round;
         each snapshot is printed once written (:meth:`_scan_signal_files`)."""
         self._scan_signal_files()
+        if self.stopped or self._too_little_free():  # issue 14 item 2: no signal into a full disk
+            return
         left = self.disk_left
         if left is not None and self._lane_bytes() >= left:
             self._notice("snapshot-skipped", "disk-budget", f"snapshot disk budget reached "
@@ -847,6 +865,9 @@ class LaneRunner:
                 continue
             info = self.signal_files.setdefault(e.path, {"pid": n.pid, "tid": n.tid, "size": -1, "reported": False,
                                                          "first_seen": time.time()})
+            if not info["reported"] and (size == info["size"] or final) and self._failed_write(e.path, n.pid, size, final):
+                self.signal_files.pop(e.path, None)
+                continue
             if not info["reported"] and size > 0 and (size == info["size"] or final):
                 info["reported"] = True
                 self.disk.add(size)
@@ -859,6 +880,79 @@ class LaneRunner:
                 say(f"[heaplens][heap] {self.lane.name} wrote {Path(e.path).name} {fmt_size(size)} pid={n.pid} "
                     f"(by Node: {took})")
             info["size"] = size
+
+    # ---------------------------------------------------------------- a full disk (issue 14 item 2)
+    FREE_FLOOR = 64 << 20  # as the workers' own check (js/trace-setup.mjs): never start a snapshot below it
+
+    def _too_little_free(self) -> bool:
+        """Before an interval signal: the snapshot directory's free space is under 1.5x the largest snapshot of
+        this lane plus 64 MiB (the workers' own rule for boundary snapshots). Said once, recorded, snapshots
+        stop; the tests go on."""
+        try:
+            free = shutil.disk_usage(self.snap_dir).free
+        except (OSError, TypeError):
+            return False
+        largest = max([x.get("bytes") or 0 for x in self.written] + [max(0, i["size"]) for i in self.signal_files.values()]
+                      + [0])
+        need = int(largest * 1.5) + self.FREE_FLOOR
+        if free >= need:
+            return False
+        self.stopped = self.stopped or "disk-free"
+        self._notice("snapshot-skipped", "disk-free", f"too little free disk for another snapshot in {self.snap_dir} "
+                     f"({fmt_size(free)} free, ~{fmt_size(need)} needed): no more snapshots, the tests go on")
+        return True
+
+    def _failed_write(self, path: str, pid: int, size: int, final: bool) -> bool:
+        """A snapshot Node wrote on the signal whose writer is done with it (its process no longer has it open,
+        or the lane is over) but which is not a whole snapshot: the write failed. With the disk full that is
+        ENOSPC — said once, recorded as why snapshots stopped, the other workers told through the ledger. The
+        cut file is removed (a zero-byte or half file is not a snapshot)."""
+        if not final and self._has_open(pid, path) is not False:
+            return False
+        if size > 0 and _whole_snapshot(path):
+            return False
+        if size == 0 and not final and time.time() - self.signal_files.get(path, {}).get("first_seen", 0) < 2:
+            return False
+        try:
+            free = shutil.disk_usage(self.snap_dir).free
+        except (OSError, TypeError):
+            free = None
+        full = free is not None and free < max(size, 1 << 20)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        reason = "ENOSPC" if full else "cut"
+        self.dropped.append({"path": path, "pid": pid, "bytes": size, "reason": reason})
+        if full:
+            self.stopped = "ENOSPC"
+            try:
+                with open(self.ledger_path, "a") as fh:  # the workers' own boundary snapshots stop too
+                    fh.write(json.dumps({"ev": "stop", "reason": "ENOSPC", "pid": pid, "t": round(time.time() * 1000)})
+                             + "\n")
+            except OSError:
+                pass
+            self._notice("snapshot-skipped", "error:ENOSPC", f"no space left on the snapshot disk ({self.snap_dir}, "
+                         f"ENOSPC) while pid {pid} wrote a snapshot: the cut file is removed, no more snapshots in "
+                         "this lane, the tests go on")
+        return True
+
+    @staticmethod
+    def _has_open(pid: int, path: str) -> bool | None:
+        """Whether process ``pid`` has ``path`` open (Linux /proc); None when that cannot be known."""
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except FileNotFoundError:
+            return False  # the process is gone
+        except OSError:
+            return None
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == path:
+                    return True
+            except OSError:
+                pass
+        return False
 
     def _lane_bytes(self) -> int:
         return sum(x["bytes"] for x in self.written) + sum(max(0, i["size"]) for i in self.signal_files.values())
@@ -1146,7 +1240,7 @@ class LaneRunner:
                 "after_last": self.after_last_snapshot() if self.snapshots_on else {},
                 "unpaired": self.unpaired() if self.snapshots_on else [],
                 "pairs_planned": self.pairs_planned,
-                "dropped": [],
+                "dropped": [f"{d['path']} ({d['reason']}: {d['bytes']} bytes written, removed)" for d in self.dropped],
             },
             "trace": str(self.trace_path),
             "samples": str(self.samples_path),

@@ -232,11 +232,24 @@ def inspect_suite(suite: Suite, filters: list[str], shard: tuple[int, int] | Non
     notes = []
     if len(projects) > 1 and not (all(names) and len(set(names)) == len(names)):
         notes.append("the suite's Jest projects have no distinct displayName: which project runs a file is not known")
+    if vm_modules_flag(suite.root):
+        notes.append("the test script runs Jest with --experimental-vm-modules (ESM): the lanes pass it in NODE_OPTIONS")
     config = SuiteConfig(files, projects, file_projects, "jest", notes=notes)
     if shard:
         text = f"{shard[0]}/{shard[1]}"
         config.shard_files = list_tests(suite, filters, [f"--shard={text}"])
     return config
+
+
+def vm_modules_flag(root: Path) -> list[str]:
+    """``--experimental-vm-modules`` when the suite's test script runs Jest with it (Jest's ESM support) and the
+    environment does not already pass it: the lane runs the suite as its script does."""
+    try:
+        script = str((json.loads((root / "package.json").read_text()).get("scripts") or {}).get("test") or "")
+    except (OSError, ValueError, AttributeError):
+        return []
+    flag = "--experimental-vm-modules"
+    return [flag] if flag in script and flag not in os.environ.get("NODE_OPTIONS", "") else []
 
 
 def setup_file() -> Path:
@@ -375,7 +388,8 @@ class JestRunner:
         write_wrapper_config(config_path, suite, trace=setup.trace, test_timeout_ms=setup.test_timeout_ms)
         argv = run_argv(suite, config_path, None if lane.all_files else lane.files, workers=lane.workers,
                         extra=[*setup.extra_args, *([*lane.filters, *lane.runner_args] if lane.all_files else [])])
-        env = {"NODE_OPTIONS": " ".join(setup.exec_argv)} if setup.exec_argv else {}
+        flags = [*vm_modules_flag(suite.root), *setup.exec_argv]
+        env = {"NODE_OPTIONS": " ".join(flags)} if flags else {}
         return LaneCommand(argv, env, {}, [config_path])
 
     def command_text(self, lane) -> str:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import psutil
 
+from .watchdog import Guard
+
 HELPER_TITLES = frozenset({"vitest-watchdog"})
 
 
@@ -71,13 +73,17 @@ def run_plain(argv: list[str], cwd: str | os.PathLike, *, env: dict | None = Non
     gets SIGTERM, then SIGKILL after ``grace`` seconds: nothing of it is left running."""
     out = open(log, "wb") if log else subprocess.DEVNULL
     t0 = time.monotonic()
+    guard = Guard()  # a killed heaplens takes the command with it (runner/watchdog.py, issue 14 item 1)
+    guard.start()
     try:
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     except OSError:
+        guard.release()
         if log:
             out.close()
         raise
+    guard.watch(proc.pid)
     run = PlainRun(list(map(str, argv)), str(cwd), None, 0.0, 0)
     seen: dict[int, psutil.Process] = {}
     killed_at = None
@@ -110,6 +116,7 @@ def run_plain(argv: list[str], cwd: str | os.PathLike, *, env: dict | None = Non
         if log:
             out.close()
         _kill_all(proc.pid, seen)  # anything the command left behind (an orphaned worker) goes too
+        guard.release()
     return run
 
 

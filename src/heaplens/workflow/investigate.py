@@ -12,6 +12,7 @@ from ..console import say
 from ..errors import UsageError
 from ..fix.isolation import Change
 from ..fix.isolation import plan as plan_isolation
+from ..fix.jest_config import config_fix
 from ..kernels import RETAINERS_HINT, require_compiled
 from ..report import model
 from ..runner import options as O
@@ -55,11 +56,17 @@ def investigate(cli: dict, paths: list[str], vitest_args: list[str], argv: list[
         return Investigation(130, run_dir, None, None)
     say("[heaplens] investigate: step 2/4 diagnose every worker (snapshots, retainers)")
     doc = report_document(result.record, retainers=retainers, rebuild=True)
+    jest_fix = jest_config_fix(result.record, doc)
     changes: list[Change] = []
     if apply or dry_run:
         say("[heaplens] investigate: step 3/4 " + ("the fix (--dry-run: shown, nothing written)" if dry_run
                                                     else "apply the fix"))
         changes = apply_fixes(doc, run_dir, dry_run=dry_run)
+        if jest_fix is not None and not jest_fix.edit.refused and not dry_run:
+            doc["fixes"]["jest_config"]["applied"] = jest_fix.edit.apply()
+            say(f"[heaplens][fix] wrote {', '.join(f'{k}={v}' for k, v in jest_fix.settings.items())} into "
+                f"{jest_fix.edit.path}")
+            model.write(doc, run_dir / "report.json")
     v = None
     if verify_fix:
         say("[heaplens] investigate: step 4/4 verify")
@@ -81,6 +88,29 @@ def investigate(cli: dict, paths: list[str], vitest_args: list[str], argv: list[
     write_text_atomic(html, render(doc, "html"))
     code = 1 if verify_fix and (v is None or v.verdict != "verified") else 0
     return Investigation(code, run_dir, doc, html, v)
+
+
+def jest_config_fix(rec, doc: dict):
+    """Jest's own fix for a Jest run with findings: ``workerIdleMemoryLimit`` from the measured per-file growth,
+    shown (a diff of the suite's Jest config) and kept in the report's ``fixes.jest_config``."""
+    if not doc.get("findings"):
+        return None
+    try:
+        fx = config_fix(rec, config=(rec.options or {}).get("config"))
+    except (UsageError, OSError) as exc:
+        say(f"[heaplens][fix] Jest config not planned: {exc}")
+        return None
+    if fx is None:
+        return None
+    for line in fx.lines():
+        say(f"[heaplens][fix] {line}")
+    for line in fx.edit.diff.splitlines():
+        say(line)
+    doc.setdefault("fixes", {})["jest_config"] = {
+        "settings": fx.settings, "why": fx.limit.why, "every": fx.limit.every, "worker": fx.worker,
+        "path": str(fx.edit.path), "diff": fx.edit.diff, "refused_reason": fx.edit.refused_reason,
+        "patch": fx.edit.patch, "applied": False}
+    return fx
 
 
 def _verify_config(doc: dict, ch: Change, root: Path, paths: list[str], min_drop: float,
@@ -114,6 +144,10 @@ def apply_fixes(doc: dict, run_dir: Path, *, dry_run: bool = False) -> list[Chan
     changes: list[Change] = []
     iso = [f for f in doc["findings"] if (f.get("fix") or {}).get("kind") == "isolate" and f["fix"].get("files")]
     files = list(dict.fromkeys(p for f in iso for p in f["fix"]["files"]))
+    if iso and (doc["run"].get("versions") or {}).get("jest"):
+        say("[heaplens][fix] a Jest suite: the isolation is not written into a Vitest config (Jest's own fix: "
+            "fixes.jest_config)")
+        iso = []
     if iso and root:
         fix0 = iso[0]["fix"]
         try:

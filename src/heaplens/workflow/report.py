@@ -104,8 +104,8 @@ def add_fix_edits(doc: dict, rec: RunRecord) -> None:
         doc["fixes"]["other"] = proposals(doc)
     for f in doc["findings"]:
         fix = f.get("fix") or {}
-        if fix.get("kind") != "isolate" or not fix.get("files") or not rec.root:
-            continue
+        if fix.get("kind") != "isolate" or not fix.get("files") or not rec.root or rec.versions.jest:
+            continue  # (a Jest run: its config fix is fixes.jest_config)
         try:
             ch = plan_isolation(rec.root, fix["files"], behavior_manifest=fix.get("behavior_manifest"),
                                 reason=fix.get("reason"))
