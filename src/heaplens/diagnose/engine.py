@@ -83,6 +83,7 @@ class Cause:
     initial: int = 0  # bytes its holder already had at that snapshot (new in the pair, not growth after it)
     trend: list[int] = field(default_factory=list)  # bytes of its new objects present at each snapshot
     inner: tuple[HolderName, int] | None = None  # module-graph: a new variable keeping most of it, its bytes
+    importers: list[str] = field(default_factory=list)  # a late holder: the importers of its declaring module
 
 
 @dataclass
@@ -386,6 +387,7 @@ def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, prog
             _first_snapshot(g, c, birth)
             if c.first:
                 c.initial = c.trend[c.first]
+                c.importers = _declaring_module_importers(g, c.holder, rules)
     # runtime causes whose bytes are mostly backing stores are external memory
     for c in out:
         if c.kind == "runtime-leak" and c.categories.get("external", 0) * 2 >= c.bytes:
@@ -718,6 +720,19 @@ def _modules(g: HeapGraph, c: Cause, new, rules: Rules, root: str | None) -> Non
             if imp not in m.importers:
                 m.importers.append(imp)
     c.modules = sorted(by_url.values(), key=lambda m: -m.retained)
+
+
+def _declaring_module_importers(g: HeapGraph, hn: HolderName | None, rules: Rules) -> list[str]:
+    """The importers of the module whose variable names the holder: the last module record on its chain
+    above the variable (``… → EvaluatedModuleNode → exports → … → context → entries``)."""
+    if hn is None or hn.anchor is None or hn.anchor.tool:
+        return []
+    for s in reversed(hn.steps[:hn.anchor.index + 1]):
+        if rules.module_record(g.class_label(s.dst)):
+            found = _importers(g, s.dst, rules)  # (a namespace `Module` has none: its record above has them)
+            if found:
+                return found
+    return []
 
 
 def _inner_holder(g: HeapGraph, c: Cause, new, cat, rules: Rules) -> None:

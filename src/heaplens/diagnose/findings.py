@@ -416,9 +416,14 @@ def _files_adding(c: Cause, ctx: Context, pa: PairAnalysis) -> list[str]:
         return files + _like_outside(files, ctx)
     # the test files whose functions are among the new objects; else the files that ran in between (the
     # trace, largest heap growth first; without a trace, the test modules evaluated in between)
-    # (a holder first seen at a snapshot in between: the files that ran after the snapshot before it)
+    # (a holder first seen at a snapshot in between: the files that ran after the snapshot before it — of
+    # them, the test files that import its module, when they do so directly)
     since = ctx.trend_marks[c.first - 1] if c.first and len(ctx.trend_marks) > c.first else None
-    return (_test_files(c.scripts, ctx) or _interval_files(ctx, since) or _test_files(pa.new_modules, ctx)
+    interval = _interval_files(ctx, since)
+    users = set(_test_files(c.importers, ctx)) if c.first else set()
+    if users and any(f in users for f in interval):
+        interval = [f for f in interval if f in users]
+    return (_test_files(c.scripts, ctx) or interval or _test_files(pa.new_modules, ctx)
             or _overlapping(ctx))
 
 
