@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -62,6 +63,24 @@ def test_hotspots_from_a_real_run(v4, basic_run, tmp_path):
     doc2 = json.loads(out.read_text())
     assert cp.stdout.splitlines()[0] == f"wrote 1 hotspots to {out}"
     assert (doc2["defaultMinDeltaKb"], doc2["files"]) == (262144, doc["files"])
+
+
+def test_a_file_inflated_by_a_snapshot_is_not_stored(v4, basic_run, tmp_path):
+    # the same record, as if a snapshot had been written while alloc50 ran (the runner marks rss_inflated)
+    rec = json.loads(basic_run["path"].read_text())
+    for lane in rec["lanes"].values():
+        for f in lane["files"]:
+            f["rss_inflated"] = f["file"] == ALLOC
+    run = tmp_path / "run"
+    shutil.copytree(basic_run["dir"], run)
+    (run / "run.json").write_text(json.dumps(rec))
+    out = tmp_path / "hot.json"
+    cp = hl("hotspots", "update", "--from", run, "--min-delta-kb", "1", "--out", out, cwd=v4)
+    assert cp.returncode == 0, cp.stderr
+    files = json.loads(out.read_text())["files"]
+    assert ALLOC not in files
+    # the others are stored as measured (those that grew at all)
+    assert set(files) <= set(SMALL)
 
 
 def test_hotspots_merge_with_existing(v4, basic_run, tmp_path):

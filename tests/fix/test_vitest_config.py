@@ -344,3 +344,30 @@ def test_bad_files_are_usage_errors(tmp_path):
         plan(cfg, files=["test/nope.test.ts"])
     with pytest.raises(UsageError, match="no test files"):
         plan(cfg, files=[])
+
+
+TWO_ON_A_LINE = """import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    // the files Vitest collects
+    include: ['test/**/*.test.ts'], // every test file
+    // one worker, as CI
+    isolate: false, maxWorkers: 1, // two on a line
+  },
+})
+"""
+
+
+def test_a_relaid_test_object_keeps_every_comment(tmp_path):
+    # two properties on the last line: the test object is laid out again, one property a line — its comments
+    # stay with their properties, and the include's go with it into the shared project
+    e = plan(suite(tmp_path, "vitest.config.ts", TWO_ON_A_LINE))
+    assert not e.refused, e.refused_reason
+    assert "    // one worker, as CI\n    isolate: false,\n    maxWorkers: 1, // two on a line\n" in e.text, e.text
+    assert ("          name: 'shared',\n          // the files Vitest collects\n          // every test file\n"
+            "          include: ['test/**/*.test.ts'],\n") in e.text, e.text
+    for line in TWO_ON_A_LINE.splitlines():
+        if "//" in line:
+            assert line[line.index("//"):] in e.text
+    Parser(e.text)

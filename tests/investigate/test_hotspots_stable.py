@@ -39,6 +39,8 @@ def test_fanout_isolate_list_is_the_same_in_three_runs(tmp_path):
         growth = retained_by_file([f.to_json() for f in rec.lanes["unit-fast"].files])
         assert len(growth) == 20 and all(g > 0 for g in growth.values()), growth
         assert mg["fix"]["files"] == retained_hotspots(growth)
+        # every file adds a share of the same order: splitting the lane is a fix the diagnosis supports
+        assert [o["kind"] for o in doc["fixes"]["other"]] == ["split-lane"]
     assert lists[0] == lists[1] == lists[2], lists
     assert lists[0] == [f"test/feature-{i:02d}.test.js" for i in range(20)]
 
@@ -63,3 +65,14 @@ def test_growth_spanning_unsettled_files_is_shared_between_them():
              {"file": "c", "index": 3, "heap_growth": 600, "settled_files": 2},
              {"file": "d", "index": 4, "heap_growth": None}]  # the worker's last file, never settled
     assert retained_by_file(files) == {"a": 300, "b": 300, "c": 300}
+
+
+def test_a_shared_workers_first_file_counts_its_imports():
+    # with snapshots, a shared worker's first file is measured from the line after its collection (its first
+    # snapshot); its start line is GC-settled too: the imports it made are what it left behind
+    files = [{"file": "first", "index": 1, "settled_base": "collected", "heap_growth": 40, "settled_files": 1,
+              "heap_used_start": 1000, "settled_end": {"heap_used": 1500}},
+             {"file": "second", "index": 2, "settled_base": "previous-end", "heap_growth": 450, "settled_files": 1,
+              "heap_used_start": 1600, "settled_end": {"heap_used": 1950}}]
+    assert retained_by_file(files) == {"first": 500, "second": 450}
+    assert retained_by_file(files[:1]) == {"first": 40}  # a worker of its own: from its collection

@@ -146,6 +146,7 @@ def range_problems(run) -> list[str]:
     return problems
 
 
+@pytest.mark.corpus_audit
 @pytest.mark.parametrize("scenario", sorted(LABELS))
 def test_plant(scenario, probed):
     run = probed(LABELS[scenario])
@@ -167,6 +168,7 @@ ID_DIFF_CASES = [(name, k) for name, label in sorted(LABELS.items()) if label["p
                  and not spec.get("at_least") and "first" in spec and "last" in spec]
 
 
+@pytest.mark.corpus_audit
 @pytest.mark.parametrize("scenario", sorted({name for name, _ in ID_DIFF_CASES}))
 def test_id_diff_agrees(scenario, probed):
     """heaplens's id diff of the first and last snapshot (its fast path: ids, DevTools classes) gives each

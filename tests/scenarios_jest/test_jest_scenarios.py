@@ -64,8 +64,11 @@ def _jest_fix_is_rendered(doc):
     assert saved["fixes"]["jest_config"]["diff"] == jc["diff"]
     added = next(line for line in jc["diff"].splitlines() if line.startswith("+module.exports"))
     setting = f"workerIdleMemoryLimit: {jc['settings']['workerIdleMemoryLimit']}"
+    # Vitest's settings (vmMemoryLimit, test.execArgv, vitest --shard) are never proposed for a Jest suite
+    assert [o for o in doc["fixes"].get("other") or [] if o["kind"] != "code"] == []
     for fmt in ("text", "markdown", "html"):
         out = render(doc, fmt, color=False)
+        assert "vmMemoryLimit" not in out and "isolate: true" not in out, fmt
         assert f"Jest config: {setting}" in out and "jest --logHeapUsage" in out, fmt
         want = html.escape(added) if fmt == "html" else added
         # the added line is a line of its own: not joined to the diff's header or hunk line

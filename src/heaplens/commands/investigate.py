@@ -19,8 +19,9 @@ class Command(BaseCommand):
         "Run the suite in lanes as its config says, with the memory trace and heap snapshots written inside each "
         "worker at test-file boundaries within the overhead budget (--no-snapshots, HEAPLENS_*/OPENCLAW_TEST_* or "
         "heaplens.toml can say otherwise), diagnose every worker, "
-        "print the report (also <run>/report.html and report.json), and with --apply add the files of "
-        "module-graph findings to the behavior manifest (a leak's cleanup is shown, never applied); with "
+        "print the report (also <run>/report.html and report.json), and with --apply run the files of "
+        "module-graph findings in a project of their own with isolate: true in the suite's Vitest config (or "
+        "the behavior manifest when the project has one; a leak's cleanup is shown, never applied); with "
         "--verify rerun what the fix touched and compare. Exit 0, or 1 when --verify says `not verified`."
     )
     examples = ("heaplens investigate", "heaplens investigate src/ --workers 2",
@@ -30,7 +31,10 @@ class Command(BaseCommand):
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
         p.usage = "heaplens investigate [PATH …] [run options] [--apply] [--verify] [-- RUNNER ARGS …]"
         add_run_arguments(p)
-        p.add_argument("--apply", action="store_true", help="apply the isolation patch to the behavior manifest")
+        p.add_argument("--apply", action="store_true",
+                       help="apply the isolation fix where the suite's runner reads it (its Vitest config, or the "
+                            "behavior manifest when the project has one); the diff is shown first")
+        p.add_argument("--dry-run", action="store_true", help="show the fix's diff, write nothing")
         p.add_argument("--verify", action="store_true", help="rerun what the fix touched and compare (heaplens verify)")
         p.add_argument("--min-drop", type=non_negative_float, default=10.0, metavar="PCT",
                        help="--verify: the peak must fall by this many percent (default 10)")
@@ -51,7 +55,7 @@ class Command(BaseCommand):
         with progress_to_stderr(machine):
             inv = investigate(cli_values(args), list(args.paths), list(args.passthrough), list(args.command_line),
                               apply=args.apply, verify_fix=args.verify, min_drop=args.min_drop,
-                              retainers=not args.no_retainers)
+                              retainers=not args.no_retainers, dry_run=args.dry_run)
         if inv.report is not None:
             text = render(inv.report, args.format, color=sys.stdout.isatty() and not machine)
             if enabled(args.annotations):

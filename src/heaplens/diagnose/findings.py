@@ -134,20 +134,27 @@ def _like_outside(files: list[str], ctx: Context) -> list[str]:
 
 def retained_by_file(files: list[dict]) -> dict[str, float]:
     """Each file's retained growth in a worker that runs several files: the GC-settled JS heap it left behind
-    (``heap_growth``, settled start → settled end; a growth that spans files ended without a forced GC is
-    shared evenly between them). Transient garbage is not in it, so it is the same from run to run."""
+    (``heap_growth``, settled start → settled end — a shared worker's first file from the worker's settled start,
+    so its imports count; a growth that spans files ended without a forced GC is shared evenly between them). Transient garbage is not in it, so it is the same from run to run."""
     out: dict[str, float] = {}
     pending: list[str] = []
     for f in sorted(files, key=lambda f: (f.get("index") or 0, f.get("end_ms") or 0)):
         name = f.get("file")
         if not name:
             continue
-        if f.get("heap_growth") is None:
+        growth = f.get("heap_growth")
+        end = (f.get("settled_end") or {}).get("heap_used")
+        if (len(files) > 1 and f.get("index") == 1 and f.get("settled_base") == "collected" and end is not None
+                and f.get("heap_used_start") is not None):
+            # a worker that runs several files measures its first file from the line after its collection (its
+            # first snapshot); its start line is GC-settled too, and the imports it made are what it left behind
+            growth = end - f["heap_used_start"]
+        if growth is None:
             pending.append(name)  # its growth is in the next settled file's
             continue
         span = [*pending, name][-max(1, int(f.get("settled_files") or 1)):]
         for x in span:
-            out[x] = out.get(x, 0.0) + f["heap_growth"] / len(span)
+            out[x] = out.get(x, 0.0) + growth / len(span)
         pending = []
     return out
 

@@ -31,6 +31,7 @@ class IsolateResult:
     added: list[str] = field(default_factory=list)  # suite-relative paths, in the order given
     already: list[tuple[str, str]] = field(default_factory=list)  # (file, where it is: "unit.isolated" …)
     diff: str = ""  # unified diff of the manifest ("" when nothing was added)
+    text: str | None = None  # the manifest's new text (None when nothing was added)
     created: bool = False  # the manifest did not exist
     written: bool = False  # False with dry_run or when nothing was added
 
@@ -147,6 +148,7 @@ def isolate(root: str | Path, files: list[str | Path], reason: str | None = None
     else:
         after = _with_entries(before, data, surface, kind, result.added, reason)
     result.diff = unified_diff(before, after, label(root, path))
+    result.text = after
     if not dry_run:
         write_text_atomic(path, after)
         result.written = True

@@ -62,9 +62,11 @@ def run_files(rec: R.RunRecord, lanes: list[str] | None = None):
 
 
 def run_growth(rec: R.RunRecord, lanes: list[str] | None = None) -> list[Growth]:
-    """Each file's growth (``delta``: the worker's RSS growth while it ran), positive ones only."""
+    """Each file's growth (``delta``: the worker's RSS growth while it ran), positive ones only — not a file
+    during which (or just before which) a heap snapshot was written (``rss_inflated``): writing one grows the
+    worker's RSS for reasons of heaplens's own, and a tiny file stored with +200 MiB would be isolated forever."""
     return [Growth(norm(f.file), js_round(f.delta / 1024), f"{rec.run_id}:{lane}")
-            for lane, f in run_files(rec, lanes) if f.delta is not None and f.delta > 0]
+            for lane, f in run_files(rec, lanes) if f.delta is not None and f.delta > 0 and not f.rss_inflated]
 
 
 def run_top(rec: R.RunRecord, lanes: list[str] | None = None) -> list[Growth]:

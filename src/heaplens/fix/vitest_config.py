@@ -756,21 +756,48 @@ class Planner:
         self.relayout(ed, obj, [], [(key, value, comment)])
 
     def relayout(self, ed: Edits, obj: ObjectLit, drop: list[Prop], add: list[tuple[str, object, str | None]]) -> None:
-        """Replace the object with a multi-line layout: its properties (minus ``drop``) verbatim, then ``add``."""
+        """Replace the object with a multi-line layout: its properties (minus ``drop``) verbatim with their
+        comments (the lines right above, the one ending their line), then ``add``."""
         src, st = self.src, self.st
         indent = line_indent(src, obj.start)
         inner = indent + st.unit
-        parts = []
+        parts: list[tuple[str, str | None]] = []  # (text, the comment after its comma)
         for pr in obj.props:
             if pr in drop:
                 continue
-            parts.append(inner + self._nl(reindent_relative(src[pr.start:pr.end], line_indent(src, pr.start))
-                                          .replace("\n", "\n" + inner)))
+            above, tail = self.prop_comments(obj, pr)
+            lead = "".join(inner + c + st.nl for c in above)
+            parts.append((lead + inner + self._nl(reindent_relative(src[pr.start:pr.end], line_indent(src, pr.start))
+                                                  .replace("\n", "\n" + inner)), tail))
         for key, value, comment in add:
             lead = (inner + "// " + comment + st.nl) if comment else ""
-            parts.append(lead + inner + self._nl(f"{_key(key)}: {render(value, inner, st)}"))
-        text = "{" + st.nl + ("," + st.nl).join(parts) + ("," if st.trailing else "") + st.nl + indent + "}"
+            parts.append((lead + inner + self._nl(f"{_key(key)}: {render(value, inner, st)}"), None))
+        lines = []
+        for i, (text, tail) in enumerate(parts):
+            comma = "," if i < len(parts) - 1 or st.trailing else ""
+            lines.append(text + comma + (" " + tail if tail else ""))
+        text = "{" + st.nl + st.nl.join(lines) + st.nl + indent + "}"
         ed.add(obj.start, obj.end, text)
+
+    def prop_comments(self, obj: ObjectLit, pr: Prop) -> tuple[list[str], str | None]:
+        """The ``//`` lines right above a property that starts its line, and the comment that ends its line
+        (after its comma) when no other property follows on that line."""
+        src = self.src
+        above: list[str] = []
+        if first_on_line(src, pr.start):
+            s = line_start(src, pr.start)
+            while s > 0:
+                prev_start = line_start(src, s - 1)
+                line = src[prev_start:s].strip()
+                if line.startswith("//") and prev_start > obj.start:
+                    above.insert(0, line)
+                    s = prev_start
+                else:
+                    break
+        end = (pr.comma + 1) if pr.comma is not None else pr.end
+        eol = end_of_line_after(self.p, end)
+        tail = src[end:eol].strip() if eol is not None else ""
+        return above, (tail or None)
 
     def _nl(self, text: str) -> str:
         return text.replace("\n", self.st.nl) if self.st.nl != "\n" else text
@@ -962,12 +989,17 @@ class Planner:
         if root_name:
             self.notes.append(f"a `--project {root_name}` filter no longer selects the isolated files; "
                               f"`--project '{root_name}*'` selects both projects")
+        relayout = test is not None and ("\n" not in src[test.start:test.end] or not test.props
+                                         or not first_on_line(src, test.props[-1].start)
+                                         or (include is not None and len(test.props) == 1))
+        if relayout and include is not None:
+            above, tail = self.prop_comments(test, include)  # they go with the include, into the shared project
+            if above or tail:
+                shared_test["include"] = Commented(shared_test["include"], above + ([tail] if tail else []))
         if test is None:
             self.insert_prop(self.ed, cfg, "test", {key: projects})
-        elif "\n" not in src[test.start:test.end] or not test.props or not first_on_line(src, test.props[-1].start):
+        elif relayout:
             self.relayout(self.ed, test, [include] if include is not None else [], [(key, projects, None)])
-        elif include is not None and len(test.props) == 1:
-            self.relayout(self.ed, test, [include], [(key, projects, None)])
         else:
             if include is not None:
                 comments = self.remove_prop(self.ed, test, include)

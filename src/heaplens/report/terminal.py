@@ -143,6 +143,9 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
                 console.print(escape(line), highlight=False)
             for line in printable_lines(jc.get("diff") or jc.get("patch")):  # a diff: one line each
                 console.print("  " + escape(line), highlight=False)
+        for o in fixes.get("other") or []:  # heap limit, recycling, splitting a lane (heaplens.fix.proposals)
+            if o.get("kind") != "code":
+                console.print(f"also ({escape(o['kind'])}, not applied): {escape(o['text'])} — {escape(o['why'])}")
     ver = doc.get("verification")
     if ver:
         _rule(console, f"[bold]verification: {escape(str(ver.get('verdict')))}[/]", align="left")

@@ -551,10 +551,8 @@ class LaneRunner:
             return
         collected = w.collected.pop(file, None)
         # The GC-settled baseline of this file: after its collection (a worker per file), else the previous
-        # file end of the same worker, else the settled start of the worker's first file. A worker that runs
-        # several files also writes a `collected` line on its first file (its first snapshot): that is not the
-        # file's baseline — its imports, which the worker keeps, are part of what the file leaves behind.
-        if collected is not None and (self._per_file_worker(w) or w.settled is None):
+        # file end of the same worker, else the settled start of the worker's first file.
+        if collected is not None:
             base, base_kind = collected, "collected"
         elif w.settled is not None:
             base, base_kind = w.settled, ("worker-start" if w.settled.get("ev") == "start" else "previous-end")
@@ -1178,20 +1176,25 @@ class LaneRunner:
     def totals(self) -> dict:
         total_delta = sum(f["delta"] for f in self.files)
         top = sorted((f for f in self.files if f["delta"] > 0), key=lambda f: -f["delta"])[: self.s.top]
-        # The lane's peak is its process tree's largest total RSS; the polls can miss a short suite entirely (a
-        # 0.5 s run between two polls), so it is never less than the largest RSS a worker reported itself.
-        peak, peak_at = self.tree_peak, self.tree_peak_at
+        # The lane's peak is the highest RSS one worker reached (docs/workflow.md, "What "peak" means": the run
+        # table, the findings and verify mean the same); the whole tree's highest sum is `total_peak`. The polls
+        # can miss a short suite entirely (a 0.5 s run between two polls), so both count what the workers
+        # reported themselves at file boundaries.
+        peak, peak_at = 0, "n/a"
         for f in self.files:
             if f["peak"] > peak:
                 peak, peak_at = f["peak"], f["file"]
-        return {"files": len(self.files), "peak": peak, "peak_at": peak_at,
+        for w in self.workers.values():
+            if w.peak_rss > peak:
+                peak, peak_at = w.peak_rss, "poll"
+        return {"files": len(self.files), "peak": peak, "peak_at": peak_at, "total_peak": max(self.tree_peak, peak),
                 "total_delta": total_delta, "top": [{"file": f["file"], "delta": f["delta"], "pid": f["pid"]} for f in top]}
 
     def _summary(self) -> None:
         t = self.totals()
         top = ", ".join(f"{x['file']}:{fmt_size(x['delta'], signed=True)}" for x in t["top"]) or "none"
         say(f"[heaplens][mem] summary {self.lane.name} files={t['files']} peak={fmt_size(t['peak'])} "
-            f"totalDelta={fmt_size(t['total_delta'], signed=True)} peakAt={t['peak_at']} top={top}")
+            f"total={fmt_size(t['total_peak'])} totalDelta={fmt_size(t['total_delta'], signed=True)} peakAt={t['peak_at']} top={top}")
 
     def to_json(self) -> dict:
         return {

@@ -236,8 +236,9 @@ class TopEntry(_Part):
 @dataclass
 class LaneSummary(_Part):
     files: int = 0
-    peak: int = 0
+    peak: int = 0  # the highest RSS one worker reached (docs/workflow.md: what "peak" means)
     peak_at: str = "n/a"
+    total_peak: int = 0  # the highest RSS of the lane's whole process tree at one sample (main process + workers)
     total_delta: int = 0
     top: list[TopEntry] = field(default_factory=list)
 

@@ -20,8 +20,9 @@ from .. import __version__, printable
 from ..diagnose import load_rules
 from ..diagnose.run import diagnose_run
 from ..errors import UsageError
-from ..fix.behavior import isolate
+from ..fix.isolation import plan as plan_isolation
 from ..fix.jest_config import config_fix
+from ..fix.proposals import proposals
 from ..kernels import RETAINERS_HINT, require_compiled
 from ..progress import enabled, status
 from ..report import RENDERERS, model
@@ -97,18 +98,32 @@ def report_document(run: RunRecord | str | os.PathLike, *, rules: list[str] | No
 
 
 def add_fix_edits(doc: dict, rec: RunRecord) -> None:
-    """The concrete edit of each isolation fix (a diff of the manifest it would change), and of a Jest run's
-    config fix (``fixes.jest_config``), computed by the fix layer without writing anything."""
+    """The concrete edit of each isolation fix, planned by the fix layer without writing anything: a diff of
+    the file the suite's runner reads (the behavior manifest when the project has one, else its Vitest
+    config; :mod:`heaplens.fix.isolation`), or why the config cannot be edited and the change for a person;
+    and a Jest run's config fix (``fixes.jest_config``)."""
+    if isinstance(doc.get("fixes"), dict):
+        other = proposals(doc)
+        if rec.versions.jest:  # the others are Vitest config settings; a Jest run's is fixes.jest_config
+            other = [o for o in other if o.get("kind") == "code"]
+        doc["fixes"]["other"] = other
     for f in doc["findings"]:
         fix = f.get("fix") or {}
-        if fix.get("kind") != "isolate" or not fix.get("files") or not rec.root:
-            continue
+        if fix.get("kind") != "isolate" or not fix.get("files") or not rec.root or rec.versions.jest:
+            continue  # (a Jest run: its config fix is fixes.jest_config)
         try:
-            res = isolate(rec.root, fix["files"], reason=fix.get("reason"), kind="isolated",
-                          behavior_path=fix.get("behavior_manifest"), dry_run=True)
-            fix["manifest_diff"] = res.diff
+            ch = plan_isolation(rec.root, fix["files"], behavior_manifest=fix.get("behavior_manifest"),
+                                reason=fix.get("reason"))
         except UsageError as exc:  # the proposal stays useful without the diff
             fix["manifest_diff_error"] = str(exc)
+            continue
+        fix["target"], fix["target_kind"] = str(ch.target), ch.kind
+        fix["manifest_diff"] = ch.diff
+        if ch.refused:
+            fix["manifest_diff_error"] = f"{ch.target.name} not edited: {ch.refused_reason}"
+            fix["patch"] = ch.patch
+        if ch.notes:
+            fix["edit_notes"] = ch.notes
     if doc["findings"] and rec.versions.jest and rec.root:
         # Jest's own fix (workerIdleMemoryLimit from the measured per-file growth), so every report shows it
         try:

@@ -14,12 +14,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..diagnose.findings import retained_by_file
 from ..errors import UsageError
 from ..report import model
 from ..runner.record import LaneRecord, RunRecord
 from ..runner.session import execute, prepare
 from ..units import cut, fmt_size
 from .report import report_document
+from .verify_config import ConfigVerification, verify_change
 
 MIN_DROP = 10.0  # percent: a peak that falls by less is "not verified"
 
@@ -115,6 +117,18 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
     if not rec.finished:
         raise UsageError(f"{path}: the run has not finished")
     report = _report(rec)
+    applied = _applied_config(report)
+    if applied is not None:
+        config, before = applied
+        try:
+            after = config.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {config}: {exc}") from None
+        cv = verify_change(rec.root, config, before, after, min_drop=min_drop, say=say, log_dir=path)
+        cv.run_dir = str(path)
+        cv.still_present = still_present(report)
+        cv.lines += [f"still present after the fix: {s}" for s in cv.still_present]
+        return cv
     finding_lanes = [w["lane"] for w in report["workers"] if w["significant"]] if report else []
     files, lanes, moved = touched(rec, _current_plan(rec), finding_lanes)
     if not files:
@@ -142,6 +156,20 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
             v.lanes_after[match[0]] = v.lanes_after.pop(n)
     _compare(v, report, result.record if use_snaps else None, min_drop)
     return v
+
+
+def _applied_config(report: dict | None) -> tuple[Path, str | None] | None:
+    """(the Vitest config, its text before) when ``investigate --apply`` changed the suite's Vitest config
+    for this run (the text before is kept in the run directory)."""
+    for f in (report or {}).get("findings") or []:
+        fix = f.get("fix") or {}
+        if fix.get("kind") == "isolate" and fix.get("applied") and fix.get("target_kind") == "vitest-config":
+            if fix.get("created"):
+                return Path(fix["target"]), None
+            copy = Path(fix.get("before_copy") or "")
+            if copy.is_file():
+                return Path(fix["target"]), copy.read_bytes().decode("utf-8")
+    return None
 
 
 def _report(rec: RunRecord) -> dict | None:
@@ -216,8 +244,72 @@ def _families(v: Verification, report: dict, after_rec: RunRecord) -> None:
                            f"{fmt_size(fam['before'], signed=True)} → {fmt_size(fam['after'], signed=True)}")
 
 
-def record(v: Verification) -> None:
+def kept_per_file(rec: RunRecord) -> dict[str, float]:
+    """Per lane: the GC-settled JS heap a long-lived worker keeps per file it runs (its files' retained growth
+    summed, over their number; the worst worker that ran two files or more)."""
+    out: dict[str, float] = {}
+    for name, lane in rec.lanes.items():
+        for files in lane.files_by_pid().values():
+            if len(files) < 2:
+                continue
+            growth = retained_by_file([f.to_json() for f in files])
+            if growth:
+                out[name] = max(out.get(name, float("-inf")), sum(growth.values()) / len(files))
+    return out
+
+
+def traced_after(rec: RunRecord, paths: list[str], say=print) -> RunRecord | None:
+    """The suite as it is now (after the change), once more with heaplens's per-file trace and no snapshots:
+    the retained heap per file (verify's plain runs cannot see inside the workers)."""
+    cli = _cli(rec)
+    cli["snapshots"] = False
+    cli["snapshot_interval"] = 0.0
+    say("[heaplens] verify: one traced run after the change (no snapshots) for the retained heap per file")
+    result = execute(cli, paths, list(rec.vitest_args), ["heaplens", "run", "--no-snapshots", *paths])
+    return result.record if result.exit_code != 130 else None
+
+
+def add_retained(v, rec: RunRecord, paths: list[str], say=print) -> None:
+    """A config verification's retained heap per file: the investigated run's (before) against one traced run
+    of the suite as it is now (after)."""
+    before = kept_per_file(rec)
+    after_rec = traced_after(rec, paths, say=say)
+    after = kept_per_file(after_rec) if after_rec is not None else {}
+    if not before and not after:
+        return
+    b, a = max(before.values(), default=0.0), max(after.values(), default=0.0)
+    v.retained = {"before": before, "after": after, "after_run": str(after_rec.dir) if after_rec else None}
+    v.lines.append(f"JS heap kept per file by a long-lived worker (GC-settled, worst lane): "
+                   f"{fmt_size(b, signed=True)}/file → {fmt_size(a, signed=True)}/file")
+
+
+def still_present(doc: dict) -> list[str]:
+    """The findings a fix that was applied does not touch: every one whose fix was not applied (a code change,
+    shown, never applied; or an isolation not written), named with its holder and its growth."""
+    out = []
+    for f in doc.get("findings") or []:
+        fix = f.get("fix") or {}
+        if fix.get("kind") in (None, "none") or fix.get("applied"):
+            continue
+        per = f" ({fmt_size(f['per_file'], signed=True)}/file)" if f.get("per_file") else ""
+        how = ("its fix is a code change, not applied: " + cut(fix.get("text") or fix["kind"], 160)
+               if fix.get("kind") != "isolate" else "its isolation was not applied")
+        out.append(f"{f.get('title')} in {f.get('lane')}: {fmt_size(f.get('retained_growth') or 0, signed=True)}"
+                   f"{per} — {how}")
+    return out
+
+
+def record(v: Verification | ConfigVerification) -> None:
     """Both runs' reports carry the verification (report.json beside each run.json)."""
+    if isinstance(v, ConfigVerification):
+        if v.run_dir:
+            try:
+                doc = report_document(v.run_dir)
+            except UsageError:
+                return
+            doc["verification"] = v.to_json()
+            model.write(doc, Path(v.run_dir) / "report.json")
+        return
     for d in (v.before_run, v.after_run):
         if not d:
             continue
