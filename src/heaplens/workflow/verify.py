@@ -141,7 +141,8 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
     v.lanes_before = {l: lane_figures(lane_recs[l]) for l in lanes if l in lane_recs}
     say(f"[heaplens] verify: {len(files)} file(s) of lane(s) {', '.join(lanes)} "
         + ("moved to other lanes by the manifests" if moved else "rerun after the fix")
-        + (f"; snapshots every {rec.options.get('snapshot_interval')}s" if use_snaps else "; snapshots off"))
+        + (("; snapshots " + (f"every {interval:g}s" if (interval := rec.options.get("snapshot_interval") or 0) > 0
+                                else "at test-file boundaries, as the run had them")) if use_snaps else "; snapshots off"))
     cli = _cli(rec)
     cli["snapshot_interval"] = rec.options.get("snapshot_interval") if use_snaps else 0.0
     argv = ["heaplens", "run", *files]
