@@ -32,10 +32,14 @@ def test_install_outside_the_clone(tmp_path):
     # the C kernels, and the package files the commands read (report assets, rules, worker scripts)
     check = ("import heaplens._kernels; from importlib import resources as r; from heaplens.report.html import assets; "
              "css, js, h = assets(); assert css and js and h.startswith('sha256-'); "
-             "assert (r.files('heaplens') / 'js' / 'trace-setup.mjs').is_file(); "
-             "assert (r.files('heaplens') / 'diagnose' / 'rules.json').is_file()")
+             "assert (r.files('heaplens') / 'diagnose' / 'rules.json').is_file(); "
+             "print('\\n'.join(sorted(f.name for f in (r.files('heaplens') / 'js').iterdir() if f.is_file())))")
     files = subprocess.run([py, "-c", check], cwd=work, capture_output=True, text=True)
     assert files.returncode == 0, files.stderr
+    # every worker script is shipped, the modules they load too (trace-core.cjs, shared by Vitest's and Jest's)
+    shipped = files.stdout.split()
+    assert {"trace-setup.mjs", "trace-core.cjs", "jest-setup.cjs", "jest-trace.cjs"} <= set(shipped)
+    assert shipped == sorted(f.name for f in (REPO / "src/heaplens/js").iterdir() if f.suffix in (".mjs", ".cjs", ".js"))
     info = plant(tmp_path / "snaps", 2000)
     diff = subprocess.run([exe, "diff", *map(str, info["files"]), "--format", "json"], cwd=work,
                           capture_output=True, text=True)

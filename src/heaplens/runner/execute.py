@@ -882,7 +882,7 @@ class LaneRunner:
             info["size"] = size
 
     # ---------------------------------------------------------------- a full disk (issue 14 item 2)
-    FREE_FLOOR = 64 << 20  # as the workers' own check (js/trace-setup.mjs): never start a snapshot below it
+    FREE_FLOOR = 64 << 20  # as the workers' own check (js/trace-core.cjs): never start a snapshot below it
 
     def _too_little_free(self) -> bool:
         """Before an interval signal: the snapshot directory's free space is under 1.5x the largest snapshot of
