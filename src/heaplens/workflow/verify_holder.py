@@ -150,13 +150,12 @@ def verify_holders(rec: RunRecord, report: dict, *, say=print) -> HolderVerifica
         hv.lines.append(c.line())
     if hv.exit_code:
         hv.lines.append(f"note: the rerun of the holders' files exited {hv.exit_code} (failing tests?)")
-    told = [c for c in checks if c.verdict != UNKNOWN]
-    if checks and all(c.verdict == NO_LONGER for c in checks):
+    if all(c.verdict == NO_LONGER for c in checks):
         hv.verdict = "verified"
+    elif any(c.verdict == STILL for c in checks):
+        hv.verdict = "not verified (a holder still grows)"
     else:
-        still = [c for c in checks if c.verdict == STILL]
-        hv.verdict = ("not verified (a holder still grows)" if still else
-                      "not verified (cannot be told)" if not told or len(told) < len(checks) else "not verified")
+        hv.verdict = "not verified (cannot be told)"
     return hv
 
 
@@ -186,7 +185,7 @@ def _check(f: dict, rec: RunRecord, root: Path) -> HolderCheck:
 
 
 def _base(name: str) -> str:
-    """A merged run's shard lane ``unit-fast@2of3`` is ``unit-fast``; a follow-up pairs lane its lane."""
+    """A merged run's shard lane ``unit-fast@2of3`` is ``unit-fast``."""
     return name.split("@", 1)[0]
 
 
