@@ -32,7 +32,8 @@ class Command(BaseCommand):
         p.add_argument("--min-drop", type=non_negative_float, default=10.0, metavar="PCT",
                        help="the peak must fall by this many percent (default 10)")
         p.add_argument("--snapshots", action=argparse.BooleanOptionalAction, default=None,
-                       help="force snapshots on/off in the rerun (default: as the lanes managed before)")
+                       help="force snapshots on/off in the lanes' rerun (default: as the lanes managed before; a "
+                            "holder's rerun always takes them)")
         p.add_argument("--holders", action=argparse.BooleanOptionalAction, default=None,
                        help="rerun the files that fed each runtime leak's holder and diff its snapshots (default: "
                             "when RUN has runtime-leak findings; --holders fails if it has none)")
