@@ -10,8 +10,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-
 from helpers import heaplens, npm_ci
 
 CORPUS = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
