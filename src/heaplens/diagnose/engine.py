@@ -708,7 +708,7 @@ def _modules(g: HeapGraph, c: Cause, new, rules: Rules, root: str | None) -> Non
     recs = nodes[np.isin(ids, record_classes)].tolist()
     by_url: dict[str, ModuleInfo] = {}
     for k in recs:
-        url = _string_prop(g, k, rules.url_properties)
+        url = _string_prop(g, k, rules.url_properties) or _registry_key(g, k, rules)
         if not url:
             continue
         m = by_url.get(url)
@@ -767,6 +767,24 @@ def _string_prop(g: HeapGraph, k: int, props: list[str]) -> str | None:
     for p in props:
         if found.get(p):
             return found[p]
+    return None
+
+
+def _registry_key(g: HeapGraph, k: int, rules: Rules) -> str | None:
+    """The key a runner's registry (a Map: ``ModuleCacheMap`` of Vitest 3) files a module record under when the
+    record itself has no URL property: V8 keeps a Map's entries as key, value pairs in its table, so the key is
+    the table slot just before the record's."""
+    rfirst, redge = g.reverse
+    for r in range(int(rfirst[k]), int(rfirst[k + 1])):
+        e = int(redge[r])
+        table = g.source_of_edge(e)
+        if e == int(g.first[table]) or g.edge_type(e) != "internal":
+            continue
+        owners = (g.source_of_edge(int(redge[q])) for q in range(int(rfirst[table]), int(rfirst[table + 1])))
+        if any(rules.registry(g.class_label(o)) for o in owners):
+            key = string_value(g, int(g.to[e - 1]))
+            if key:
+                return key
     return None
 
 

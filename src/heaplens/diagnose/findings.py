@@ -434,9 +434,13 @@ def _fix(c: Cause, holder: dict, ctx: Context, rules: Rules, pa: PairAnalysis) -
     name = holder.get("access") or holder.get("variable") or f"the {holder.get('type') or 'object'}"
     k = holder["kind"]
     if c.kind == "module-graph":
-        mods = [relative(m.url, ctx.root) for m in c.modules[:5]]
+        # the suite's modules: the runner's own (a setup file it evaluates per test file, heaplens's trace module)
+        # multiply too, but isolating files will not be the suite's answer to them
+        own = [relative(m.url, ctx.root) for m in c.modules if not rules.tool_script(m.url)]
+        mods = own[:5]
+        listed = f" ({', '.join(mods)}{' …' if len(own) > 5 else ''})" if mods else ""
         text = (f"{len(c.modules) or c.module_records} module instance(s) that did not exist at the earlier snapshot stay "
-                f"in this long-lived worker ({', '.join(mods)}{' …' if len(c.modules) > 5 else ''}). Nothing in the tests "
+                f"in this long-lived worker{listed}. Nothing in the tests "
                 "holds them: run the files that load them in a fresh worker (Vitest `isolate: true` for them — a "
                 "separate project or lane), or split the lane so one worker loads fewer modules.")
         if ctx.runner == "jest" or (ctx.runner is None and ctx.registry_per_file):
