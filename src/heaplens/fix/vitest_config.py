@@ -39,7 +39,6 @@ that had none, it starts with Vitest's defaults (``...configDefaults.exclude``, 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import tempfile
@@ -47,14 +46,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
-from ..runner.vitest import vitest_bin
+from ..runner.suite import first_file, package_version, rel_to_root, runner_env
+from ..runner.vitest import WORKSPACE_FILES, find_config, vitest_bin
 from .atomic import unified_diff, write_text_atomic
 from .jsparse import ArrayLit, Call, Function, JSParseError, Node, ObjectLit, Parser, Prop, Tok, string_value
 
-CONFIG_NAMES = tuple(
-    f"{stem}.config.{ext}" for stem in ("vitest", "vite") for ext in ("ts", "mts", "cts", "js", "mjs", "cjs")
-)
-WORKSPACE_NAMES = tuple(f"vitest.workspace.{ext}" for ext in ("ts", "mts", "cts", "js", "mjs", "cjs", "json"))
 VM_POOLS = ("vmThreads", "vmForks")
 GLOB_SPECIAL = re.compile(r"([*?\[\]{}()!+@\\])")
 IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
@@ -574,29 +570,11 @@ def parse_version(v) -> tuple[int, int] | None:
 
 
 def installed_vitest(root: Path) -> tuple[int, int] | None:
-    for d in (root, *root.parents):
-        pj = d / "node_modules" / "vitest" / "package.json"
-        if pj.is_file():
-            try:
-                return parse_version(json.loads(pj.read_text())["version"])
-            except (OSError, ValueError, KeyError):
-                return None
-    return None
-
-
-def find_config(root: Path) -> Path | None:
-    """The config Vitest itself would load from ``root``: vitest.config.* before vite.config.*."""
-    for n in CONFIG_NAMES:
-        if (root / n).is_file():
-            return root / n
-    return None
+    return parse_version(package_version("vitest", root))
 
 
 def find_workspace(root: Path) -> Path | None:
-    for n in WORKSPACE_NAMES:
-        if (root / n).is_file():
-            return root / n
-    return None
+    return first_file(root, WORKSPACE_FILES)
 
 
 class Planner:
@@ -1205,8 +1183,7 @@ def list_projects(root: Path, config: Path | None = None, timeout: float = 600) 
         argv = ["node", str(script), "list", "--filesOnly", f"--json={out}", "--root", str(root)]
         if config is not None and not config.name.startswith("vitest.workspace."):
             argv += ["--config", str(config)]
-        env = {**os.environ, "CI": "true"}
-        cp = subprocess.run(argv, cwd=root, capture_output=True, text=True, env=env, timeout=timeout)
+        cp = subprocess.run(argv, cwd=root, capture_output=True, text=True, env=runner_env(), timeout=timeout)
         if not out.is_file():
             tail = " | ".join((cp.stderr or cp.stdout).strip().splitlines()[-3:])
             raise Refused(f"`vitest list` failed (exit {cp.returncode}): {tail}")
@@ -1215,13 +1192,7 @@ def list_projects(root: Path, config: Path | None = None, timeout: float = 600) 
     for entry in data:
         if not isinstance(entry, dict) or not entry.get("file"):
             continue
-        p = Path(entry["file"])
-        p = p if p.is_absolute() else root / p
-        try:
-            rel = p.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            rel = p.as_posix()
-        names = mapping.setdefault(rel, [])
+        names = mapping.setdefault(rel_to_root(root, entry["file"]), [])
         nm = str(entry.get("projectName") or "")
         if nm not in names:
             names.append(nm)
