@@ -761,21 +761,26 @@ class Planner:
         """The ``//`` lines right above a property that starts its line, and the comment that ends its line
         (after its comma) when no other property follows on that line."""
         src = self.src
-        above: list[str] = []
-        if first_on_line(src, pr.start):
-            s = line_start(src, pr.start)
-            while s > 0:
-                prev_start = line_start(src, s - 1)
-                line = src[prev_start:s].strip()
-                if line.startswith("//") and prev_start > obj.start:
-                    above.insert(0, line)
-                    s = prev_start
-                else:
-                    break
+        above = self._comment_lines_above(obj, pr)[1] if first_on_line(src, pr.start) else []
         end = (pr.comma + 1) if pr.comma is not None else pr.end
         eol = end_of_line_after(self.p, end)
         tail = src[end:eol].strip() if eol is not None else ""
         return above, (tail or None)
+
+    def _comment_lines_above(self, obj: ObjectLit, pr: Prop) -> tuple[int, list[str]]:
+        """The ``//`` lines right above a property that starts its line (inside ``obj``), and where the first
+        of them starts (the property's line start when there are none)."""
+        src = self.src
+        s = line_start(src, pr.start)
+        above: list[str] = []
+        while s > 0:
+            prev_start = line_start(src, s - 1)
+            line = src[prev_start:s].strip()
+            if not (line.startswith("//") and prev_start > obj.start):
+                break
+            above.insert(0, line)
+            s = prev_start
+        return s, above
 
     def _nl(self, text: str) -> str:
         return text.replace("\n", self.st.nl) if self.st.nl != "\n" else text
@@ -832,16 +837,7 @@ class Planner:
         end = (pr.comma + 1) if pr.comma is not None else pr.end
         eol = end_of_line_after(self.p, end)
         if first_on_line(src, pr.start) and eol is not None:
-            s = line_start(src, pr.start)
-            comments = []
-            while s > 0:  # comment lines directly above belong to the property
-                prev_start = line_start(src, s - 1)
-                line = src[prev_start:s].strip()
-                if line.startswith("//") and prev_start > obj.start:
-                    comments.insert(0, line)
-                    s = prev_start
-                else:
-                    break
+            s, comments = self._comment_lines_above(obj, pr)  # they belong to the property
             tail = src[end:eol].strip()
             if tail:
                 comments.append(tail)
