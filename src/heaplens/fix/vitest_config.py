@@ -55,6 +55,7 @@ VM_POOLS = ("vmThreads", "vmForks")
 GLOB_SPECIAL = re.compile(r"([*?\[\]{}()!+@\\])")
 IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 MAX_LINE = 100
+INDENT = re.compile(r"[ \t]*")
 
 
 # --------------------------------------------------------------------------------------------- the result
@@ -265,9 +266,7 @@ def line_start(src: str, pos: int) -> int:
 
 
 def line_indent(src: str, pos: int) -> str:
-    s = line_start(src, pos)
-    m = re.match(r"[ \t]*", src[s:])
-    return m.group(0)
+    return INDENT.match(src, line_start(src, pos)).group(0)
 
 
 def first_on_line(src: str, pos: int) -> bool:
