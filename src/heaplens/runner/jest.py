@@ -28,7 +28,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -70,6 +70,8 @@ class Suite:
     jest_version: str
     node_version: str
     config: Path | None  # a config file; None: package.json#jest or Jest's defaults
+    # the Node flags the suite's test script runs Jest with that the lanes must pass too (vm_modules_flag)
+    node_flags: list[str] = field(default_factory=list)
 
     @property
     def version(self) -> str:
@@ -126,7 +128,7 @@ def load_suite(root: Path, config: str | None = None) -> Suite:
         raise JestError(f"jest is not installed for {root} (no node_modules/jest): install the suite's dependencies first")
     cfg = resolve_config(root, config, CONFIG_NAMES, "jest")
     return Suite(root=root, package_manager=detect_package_manager(root), jest_version=version,
-                 node_version=node_version(), config=cfg)
+                 node_version=node_version(), config=cfg, node_flags=vm_modules_flag(root))
 
 
 def _node() -> str:
@@ -216,7 +218,7 @@ def inspect_suite(suite: Suite, filters: list[str], shard: tuple[int, int] | Non
     notes = []
     if len(projects) > 1 and not (all(names) and len(set(names)) == len(names)):
         notes.append("the suite's Jest projects have no distinct displayName: which project runs a file is not known")
-    if vm_modules_flag(suite.root):
+    if suite.node_flags:
         notes.append("the test script runs Jest with --experimental-vm-modules (ESM): the lanes pass it in NODE_OPTIONS")
     config = SuiteConfig(files, projects, file_projects, "jest", notes=notes)
     if shard:
@@ -362,7 +364,7 @@ class JestRunner:
         write_wrapper_config(config_path, suite, trace=setup.trace, test_timeout_ms=setup.test_timeout_ms)
         argv = run_argv(suite, config_path, None if lane.all_files else lane.files, workers=lane.workers,
                         extra=[*setup.extra_args, *lane.runner_paths()])
-        flags = [*vm_modules_flag(suite.root), *setup.exec_argv]
+        flags = [*suite.node_flags, *setup.exec_argv]
         env = {"NODE_OPTIONS": " ".join(flags)} if flags else {}
         return LaneCommand(argv, env, {}, [config_path])
 
