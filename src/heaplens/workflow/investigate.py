@@ -19,7 +19,7 @@ from ..runner import options as O
 from ..runner.record import RunRecord
 from ..runner.session import execute, resolve_root
 from .report import render, report_document
-from .verify import Verification, add_retained, record, still_present, verify
+from .verify import Verification, add_retained, note_still_present, record, verify
 from .verify_config import ConfigVerification, verify_change
 
 
@@ -122,8 +122,7 @@ def _verify_config(doc: dict, ch: Change, root: Path, paths: list[str], min_drop
     v.run_dir = str(run_dir)
     if ch.written:  # the change is on disk: one traced run of the suite as it is now
         add_retained(v, RunRecord.load(run_dir), paths, say=say)
-    v.still_present = still_present(doc)
-    v.lines += [f"still present after the fix: {s}" for s in v.still_present]
+    note_still_present(v, doc)
     for line in v.lines:
         say(f"[heaplens][verify] {line}")
     say(f"[heaplens][verify] {v.verdict}")
