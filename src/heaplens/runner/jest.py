@@ -198,33 +198,31 @@ def inspect_suite(suite: Suite, filters: list[str], shard: tuple[int, int] | Non
     """The test files and each project's resolved options; with ``shard`` (i, n), ``shard_files`` are the files of
     ``jest --shard=i/n`` as Jest's sequencer picks them."""
     try:
-        doc = read_config(suite)
+        doc, why = read_config(suite), None
     except JestError as exc:
-        files = list_tests(suite, filters)
-        return SuiteConfig(files, [], {f: [] for f in files}, str(exc), known=False,
-                           shard_files=list_tests(suite, filters, [f"--shard={shard[0]}/{shard[1]}"]) if shard else None)
+        doc, why = None, str(exc)
+    files = list_tests(suite, filters)
+    shard_files = list_tests(suite, filters, [f"--shard={shard[0]}/{shard[1]}"]) if shard else None
+    if doc is None:
+        return SuiteConfig(files, [], {f: [] for f in files}, why, known=False, shard_files=shard_files)
     glob = doc.get("global") or {}
     projects = [_project(p, glob) for p in doc.get("projects") or []]
-    files = list_tests(suite, filters)
     file_projects: dict[str, list[int]] = {f: [] for f in files}
     names = [p.name for p in projects]
+    distinct = all(names) and len(set(names)) == len(names)
     if len(projects) == 1:
         for f in files:
             file_projects[f] = [0]
-    elif projects and all(names) and len(set(names)) == len(names):
+    elif projects and distinct:
         for i, name in enumerate(names):
             for f in list_tests(suite, filters, ["--selectProjects", name]):
                 file_projects.setdefault(f, []).append(i)
     notes = []
-    if len(projects) > 1 and not (all(names) and len(set(names)) == len(names)):
+    if len(projects) > 1 and not distinct:
         notes.append("the suite's Jest projects have no distinct displayName: which project runs a file is not known")
     if suite.node_flags:
         notes.append("the test script runs Jest with --experimental-vm-modules (ESM): the lanes pass it in NODE_OPTIONS")
-    config = SuiteConfig(files, projects, file_projects, "jest", notes=notes)
-    if shard:
-        text = f"{shard[0]}/{shard[1]}"
-        config.shard_files = list_tests(suite, filters, [f"--shard={text}"])
-    return config
+    return SuiteConfig(files, projects, file_projects, "jest", shard_files=shard_files, notes=notes)
 
 
 def vm_modules_flag(root: Path) -> list[str]:
