@@ -126,8 +126,7 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
             raise UsageError(f"cannot read {config}: {exc}") from None
         cv = verify_change(rec.root, config, before, after, min_drop=min_drop, say=say, log_dir=path)
         cv.run_dir = str(path)
-        cv.still_present = still_present(report)
-        cv.lines += [f"still present after the fix: {s}" for s in cv.still_present]
+        note_still_present(cv, report)
         return cv
     finding_lanes = [w["lane"] for w in report["workers"] if w["significant"]] if report else []
     files, lanes, moved = touched(rec, _current_plan(rec), finding_lanes)
@@ -298,6 +297,12 @@ def still_present(doc: dict) -> list[str]:
         out.append(f"{f.get('title')} in {f.get('lane')}: {fmt_size(f.get('retained_growth') or 0, signed=True)}"
                    f"{per} — {how}")
     return out
+
+
+def note_still_present(v: ConfigVerification, doc: dict) -> None:
+    """A config verification names the findings the change leaves (:func:`still_present`), in its lines too."""
+    v.still_present = still_present(doc)
+    v.lines += [f"still present after the fix: {s}" for s in v.still_present]
 
 
 def record(v: Verification | ConfigVerification) -> None:
