@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from .. import printable
 from ..units import cut, fmt_count, fmt_size
-from .findings import jest_config_lines, printable_lines
+from .findings import jest_config_lines
 from .findings import markdown as findings_markdown
 
 FINDINGS_IN_FULL = 6
@@ -53,7 +54,7 @@ def _worker(w: dict, n: int) -> list[str]:
         if fix.get("manifest_diff"):
             out.append("")
             out.append("   ```diff")
-            out.extend("   " + line for line in printable_lines(fix["manifest_diff"]))
+            out.extend("   " + line for line in printable.lines(fix["manifest_diff"]))
             out.append("   ```")
             out.append("")
     out.append("6. **Verified:** " + ("; ".join(_esc(v) for v in w.get("verified") or []) or "nothing"))
@@ -89,7 +90,7 @@ def render(doc: dict, *, color: bool | None = None) -> str:
         out.append(f"  - {_esc(head[1])}")
         out.append("")
         out.append("  ```diff")
-        out.extend("  " + line for line in printable_lines(jc.get("diff") or jc.get("patch")))
+        out.extend("  " + line for line in printable.lines(jc.get("diff") or jc.get("patch")))
         out.append("  ```")
         out.append("")
     ver = doc.get("verification")

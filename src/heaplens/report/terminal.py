@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .. import printable
 from ..units import cut, fmt_count, fmt_size
-from .findings import holder_text, jest_config_lines, printable, printable_lines, terminal_lines
+from .findings import holder_text, jest_config_lines, terminal_lines
 
 NO_WRAP = 100_000  # columns of "plain text": rich lays tables out in it, and nothing is wrapped
 
@@ -30,7 +31,7 @@ SEVERITY_STYLE = {"severe": "bold red", "moderate": "bold yellow", "mild": "gree
 
 def _worker(console, w: dict, n: int) -> None:
     def p(x) -> str:
-        return escape(printable(x))
+        return escape(printable.line(x))
 
     fs = w.get("findings") or []
     worst = next((s for s in ("severe", "moderate", "mild") if any(f["severity"] == s for f in fs)), None)
@@ -63,7 +64,7 @@ def _worker(console, w: dict, n: int) -> None:
         for e in (f.get("evidence") or [])[:7]:
             console.print(f"      - {p(cut(e, 400))}")
         fix = f.get("fix") or {}
-        text = printable_lines(fix.get("text")) or [""]
+        text = printable.lines(fix.get("text")) or [""]
         console.print(f"      [bold]5 fix[/] \\[{p(fix.get('kind'))}] {escape(text[0])}")
         for line in text[1:]:
             console.print(f"        {escape(line)}", highlight=False)
@@ -73,7 +74,7 @@ def _worker(console, w: dict, n: int) -> None:
         if fix.get("missing_timings"):
             console.print("        missing from timings (scheduling blind spot): " + p(", ".join(fix["missing_timings"])))
         if fix.get("manifest_diff"):
-            for line in printable_lines(fix["manifest_diff"]):  # a diff: one line each, never one escaped line
+            for line in printable.lines(fix["manifest_diff"]):  # a diff: one line each, never one escaped line
                 console.print(f"        {escape(line)}", highlight=False)
     for note in w.get("notes") or []:
         console.print(f"  [dim]note: {p(note)}[/]")
@@ -141,7 +142,7 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
         if jc:
             for line in jest_config_lines(jc):
                 console.print(escape(line), highlight=False)
-            for line in printable_lines(jc.get("diff") or jc.get("patch")):  # a diff: one line each
+            for line in printable.lines(jc.get("diff") or jc.get("patch")):  # a diff: one line each
                 console.print("  " + escape(line), highlight=False)
         for o in fixes.get("other") or []:  # heap limit, recycling, splitting a lane (heaplens.fix.proposals)
             if o.get("kind") != "code":
@@ -160,14 +161,14 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
 def render_diagnosis(doc: dict, *, color: bool | None = None) -> str:
     """``heaplens diagnose RUN`` (the report model) or ``diagnose BEFORE AFTER`` (a diagnosis document):
     each worker's verdict and findings, plain text."""
-    out = [f"run: {printable(doc['run'].get('dir') if isinstance(doc.get('run'), dict) else doc.get('run'))}"] \
+    out = [f"run: {printable.line(doc['run'].get('dir') if isinstance(doc.get('run'), dict) else doc.get('run'))}"] \
         if doc.get("run") else []
     if isinstance(doc.get("run"), dict) and doc["run"].get("status") not in (None, "passed", "failed"):
-        out.append(f"status: {printable(doc['run'].get('status_text') or doc['run']['status'])}")
+        out.append(f"status: {printable.line(doc['run'].get('status_text') or doc['run']['status'])}")
     for w in doc["workers"]:
         out.append("")
         out += terminal_lines(w)
-    out.extend(f"skipped {printable(s)}" for s in doc.get("skipped") or [])
+    out.extend(f"skipped {printable.line(s)}" for s in doc.get("skipped") or [])
     if not doc["workers"]:
         out.append("no worker to diagnose")
     return "\n".join(out) + "\n"
