@@ -296,7 +296,7 @@ def _finding(c: Cause, pa: PairAnalysis, ctx: Context, rules: Rules, limit: int,
         files_note = "per file, each in a fresh worker (isolate: true)"
     elif stopped:
         projected = float(b)
-        files_note = "it stopped growing before the last snapshot: not projected"
+        files_note = "in all, not projected (it stopped growing before the last snapshot)"
     else:
         n = per_worker or n_between or 1
         projected = per_file * max(n, n_between or 1)
