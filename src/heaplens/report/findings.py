@@ -14,6 +14,8 @@ import re
 from .. import printable
 from ..units import fmt_size
 
+# the words of each finding kind (titles, counts, badges, annotations): every format uses these (diagnose/findings.py
+# has the same for the titles it writes; it cannot read the report layer)
 LABEL = {"module-graph": "module-graph retention", "runtime-leak": "runtime leak", "external-memory": "external memory"}
 
 
