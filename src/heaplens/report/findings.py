@@ -65,6 +65,24 @@ def worker_heading(w: dict) -> str:
     return f"{w.get('lane') or 'worker'} pid {w.get('pid')}{tid} ({pair})"
 
 
+FAMILIES_SHOWN = 8  # rows of item 3 in the terminal and Markdown reports
+
+
+def worker_items(w: dict) -> dict:
+    """What the report says of one worker, item by item (the seed's six), for the terminal and Markdown
+    reports to lay out each its own way: 1 ``reproduce``; 2 ``compared``, ``(snapshots, before, after)`` or
+    None (no snapshot pair); 3 ``families`` (the rows shown); 4 ``findings`` with 5 their fixes; 6 ``verified``
+    (``"nothing"`` when nothing was) and ``not_verified`` (None when all was). Unescaped: each format escapes."""
+    return {
+        "reproduce": w["reproduce"],
+        "compared": (len(w["snapshots"]), w["before"], w["after"]) if w.get("before") else None,
+        "families": (w.get("families") or [])[:FAMILIES_SHOWN],
+        "findings": w.get("findings") or [],
+        "verified": "; ".join(w.get("verified") or []) or "nothing",
+        "not_verified": "; ".join(w["not_verified"]) if w.get("not_verified") else None,
+    }
+
+
 def terminal_lines(w: dict, *, evidence: bool = True, indent: str = "  ") -> list[str]:
     """A worker's findings as plain text lines (escaped; the caller adds colour if it wants)."""
     p = printable.line

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import printable
 from ..units import cut, fmt_count, fmt_size
-from .findings import jest_config_lines
+from .findings import jest_config_lines, worker_items
 from .findings import markdown as findings_markdown
 
 FINDINGS_IN_FULL = 6
@@ -22,20 +22,21 @@ def _code(text) -> str:
 
 
 def _worker(w: dict, n: int) -> list[str]:
+    items = worker_items(w)
     out = [f"### {n}. `{_esc(w['lane'])}` pid {w['pid']}: {_esc(w['verdict'])}", ""]
-    out.append(f"1. **Reproduce:** {_code(w['reproduce'])}")
-    if w.get("before"):
-        out.append(f"2. **Compared:** lane `{_esc(w['lane'])}`, pid {w['pid']}, {len(w['snapshots'])} snapshot(s): "
-                   f"{_code(w['before'])} → {_code(w['after'])}")
+    out.append(f"1. **Reproduce:** {_code(items['reproduce'])}")
+    if items["compared"]:
+        snapshots, before, after = items["compared"]
+        out.append(f"2. **Compared:** lane `{_esc(w['lane'])}`, pid {w['pid']}, {snapshots} snapshot(s): "
+                   f"{_code(before)} → {_code(after)}")
     else:
         out.append(f"2. **Compared:** lane `{_esc(w['lane'])}`, pid {w['pid']}: no snapshot pair (RSS trace only)")
-    fams = w.get("families") or []
-    if fams:
+    if items["families"]:
         out.append("3. **Dominant families** (self size growth):")
         out.append("")
         out.append("   | size Δ | count Δ | type | name |")
         out.append("   |---:|---:|---|---|")
-        for r in fams[:8]:
+        for r in items["families"]:
             out.append(f"   | {fmt_size(r['size_delta'], signed=True)} | {fmt_count(r['count_delta'], signed=True)} | "
                        f"{_esc(r['type'])} | {_esc(cut(r['name'] or EMPTY, 90))} |")
         out.append("")
@@ -44,7 +45,7 @@ def _worker(w: dict, n: int) -> list[str]:
     out.append("4. **Findings** (one per cause, biggest first) with 5. **their fixes**:")
     out.append("")
     out.append(findings_markdown(w, level=4))
-    for f in w.get("findings") or []:
+    for f in items["findings"]:
         fix = f.get("fix") or {}
         if fix.get("kind") != "isolate":
             continue
@@ -57,9 +58,9 @@ def _worker(w: dict, n: int) -> list[str]:
             out.extend("   " + line for line in printable.lines(fix["manifest_diff"]))
             out.append("   ```")
             out.append("")
-    out.append("6. **Verified:** " + ("; ".join(_esc(v) for v in w.get("verified") or []) or "nothing"))
-    if w.get("not_verified"):
-        out.append("   **Not verified:** " + "; ".join(_esc(v) for v in w["not_verified"]))
+    out.append("6. **Verified:** " + _esc(items["verified"]))
+    if items["not_verified"]:
+        out.append("   **Not verified:** " + _esc(items["not_verified"]))
     out.append("")
     return out
 

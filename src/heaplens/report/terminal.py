@@ -12,7 +12,7 @@ from rich.table import Table
 
 from .. import printable
 from ..units import cut, fmt_count, fmt_size
-from .findings import holder_text, jest_config_lines, terminal_lines
+from .findings import holder_text, jest_config_lines, terminal_lines, worker_items
 
 NO_WRAP = 100_000  # columns of "plain text": rich lays tables out in it, and nothing is wrapped
 
@@ -33,23 +33,23 @@ def _worker(console, w: dict, n: int) -> None:
     def p(x) -> str:
         return escape(printable.line(x))
 
-    fs = w.get("findings") or []
+    items = worker_items(w)
+    fs = items["findings"]
     worst = next((s for s in ("severe", "moderate", "mild") if any(f["severity"] == s for f in fs)), None)
     style = SEVERITY_STYLE.get(worst or "", "bold")
     _rule(console, f"[{style}]{n}. {p(w['lane'])} pid {w['pid']}: {p(w['verdict'])}[/]", align="left")
-    console.print(f"[bold]1 reproduce[/]  {p(w['reproduce'])}")
-    if w.get("before"):
-        console.print(f"[bold]2 compared[/]   {len(w['snapshots'])} snapshot(s) of pid {w['pid']}: "
-                      f"{p(w['before'])} → {p(w['after'])}")
+    console.print(f"[bold]1 reproduce[/]  {p(items['reproduce'])}")
+    if items["compared"]:
+        snapshots, before, after = items["compared"]
+        console.print(f"[bold]2 compared[/]   {snapshots} snapshot(s) of pid {w['pid']}: {p(before)} → {p(after)}")
     else:
         console.print(f"[bold]2 compared[/]   no snapshot pair for pid {w['pid']} (RSS trace only)")
-    fams = w.get("families") or []
-    if fams:
+    if items["families"]:
         console.print("[bold]3 dominant families[/]")
         t = Table(show_edge=False, pad_edge=False, box=None)
         for col, just in (("size Δ", "right"), ("count Δ", "right"), ("type", "left"), ("name", "left")):
             t.add_column(col, justify=just)
-        for r in fams[:8]:
+        for r in items["families"]:
             t.add_row(fmt_size(r["size_delta"], signed=True), fmt_count(r["count_delta"], signed=True),
                       p(r["type"] or ""), p(cut(r["name"] or '""', 80)))
         console.print(t)
@@ -78,9 +78,9 @@ def _worker(console, w: dict, n: int) -> None:
                 console.print(f"        {escape(line)}", highlight=False)
     for note in w.get("notes") or []:
         console.print(f"  [dim]note: {p(note)}[/]")
-    console.print("[bold]6 verified[/]   " + p("; ".join(w.get("verified") or []) or "nothing"))
-    if w.get("not_verified"):
-        console.print("  [bold]not verified[/] " + p("; ".join(w["not_verified"])))
+    console.print("[bold]6 verified[/]   " + p(items["verified"]))
+    if items["not_verified"]:
+        console.print("  [bold]not verified[/] " + p(items["not_verified"]))
     console.print()
 
 
