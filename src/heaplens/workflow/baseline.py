@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from ..atomicfile import write_text_atomic
 from ..errors import UsageError
 from ..inputfile import check_schema, read_document
 from ..runner.record import RunRecord
-from ..units import fmt_size
+from ..units import fmt_size, parse_size
 from .report import render, report_document
 
 SCHEMA = "heaplens.baseline"
@@ -56,19 +55,6 @@ PEAK_DEFINITION = ("peak_rss: the highest RSS one worker of the lane reached (a 
 
 # ---------------------------------------------------------------------------------------------------
 # sizes and thresholds as the command line gives them
-
-_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmg]i?b?|b)?\s*$", re.I)
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": MiB, "g": 1024 * MiB}
-
-
-def parse_size(text: str) -> int:
-    """``512KiB``, ``2MiB``, ``1.5G``, ``4096`` (bytes; K/M/G are 1024-based, as heaplens prints them)."""
-    m = _SIZE.match(str(text))
-    if not m:
-        raise ValueError(f"not a size: {text!r} (e.g. 512KiB, 2MiB, 1GiB)")
-    unit = (m.group(2) or "").lower()[:1]
-    return int(float(m.group(1)) * _UNITS[unit])
-
 
 def parse_growth(text: str) -> tuple[float | None, int | None]:
     """``--max-growth``: ``PCT%`` (of the baseline figure), a size, or both (``10%,2MiB``: the larger)."""
