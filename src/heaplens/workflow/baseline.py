@@ -32,6 +32,7 @@ from pathlib import Path
 
 from .. import printable
 from ..atomicfile import write_text_atomic
+from ..diagnose.naming import relative
 from ..errors import UsageError
 from ..inputfile import check_schema, read_document
 from ..runner.record import RunRecord
@@ -179,21 +180,6 @@ def file_key(file: str, project: str) -> str:
     return f"{file} [{project}]" if project else file
 
 
-def runner_of(rec: RunRecord) -> tuple[str, str | None]:
-    """(runner, version) of a run. The seam for other runners (Jest) is here: their version in the record."""
-    versions = rec.versions
-    jest = getattr(versions, "jest", None)
-    if jest:
-        return "jest", jest
-    return "vitest", versions.vitest
-
-
-def _rel(path: str, root: str | None) -> str:
-    if root and path.startswith(root.rstrip("/") + "/"):
-        return path[len(root.rstrip("/")) + 1:]
-    return path
-
-
 def suite_config(rec: RunRecord) -> dict:
     """What decides how the suite's files run and what they measure: every project's resolved settings (paths
     relative to the suite root), the lanes' overrides, the heap limit, the arguments given to the runner and
@@ -207,7 +193,7 @@ def suite_config(rec: RunRecord) -> dict:
             "name": p.get("name") or "", "pool": p.get("pool"), "isolate": p.get("isolate"),
             "max_workers": p.get("max_workers"), "file_parallelism": p.get("file_parallelism"),
             "environment": p.get("environment"),
-            "setup_files": [_rel(str(x), rec.root) for x in p.get("setup_files") or []],
+            "setup_files": [relative(str(x), rec.root) or "" for x in p.get("setup_files") or []],
             "exec_argv": [str(x) for x in p.get("exec_argv") or []],
         })
     overrides = set()
@@ -276,7 +262,8 @@ def measure(run: RunRecord | str | os.PathLike, *, retainers: bool = True, rules
     else:
         notes.append("findings not measured: the run wrote no heap snapshots (heaplens run --snapshots, or "
                      "investigate)")
-    runner, version = runner_of(rec)
+    runner = rec.versions.runner or "vitest"
+    version = rec.versions.jest if runner == "jest" else rec.versions.vitest
     seen = rec.versions.all or {}
     for k, vs in seen.items():
         if len(vs) > 1:
