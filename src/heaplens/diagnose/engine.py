@@ -236,8 +236,8 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
             raise UsageError(f"{before} and {after}: only {int(old.sum()):,} objects are in both snapshots — they are "
                              "not of the same worker (process and thread), so there is no old and new to tell apart")
         bs.ids = np.empty(0, dtype=bs.ids.dtype)
-        birth = _births(g, old, middles or [], progress)
-        pa = _analyse(g, old, rules, root, progress, birth if middles else None, len(middles or []) + 1)
+        birth = _births(g, old, middles, progress) if middles else None
+        pa = _analyse(g, old, rules, root, progress, birth, len(middles or []) + 1)
         pa.middles = list(middles or [])
         for c in pa.causes:
             holders = np.array(c.groups, dtype=np.int64)
@@ -517,7 +517,7 @@ def _first_snapshot(g: HeapGraph, c: Cause, birth: np.ndarray) -> None:
     if hn is not None and hn.anchor is not None and not hn.anchor.tool and c.kind != "module-graph":
         c.first = int(birth[hn.anchor.value])
     else:
-        c.first = int(min(birth[h] for h in c.groups)) if c.groups else 0
+        c.first = int(birth[np.asarray(c.groups, dtype=np.int64)].min()) if c.groups else 0
     if c.first >= len(c.trend) - 1:
         c.first = 0  # (a holder only the later snapshot has: nothing to compare from)
 
