@@ -76,14 +76,21 @@ class Cause:
     callback: tuple[str | None, int | None, str] | None = None  # timers/listeners: (url, line, name)
     events: list[str] = field(default_factory=list)  # listeners: the event names
     global_site: tuple[str | None, int | None] | None = None  # a global's assignment in the user's source
-    ids: np.ndarray | None = None  # ids of its new objects (for the trend across snapshots)
-    sizes: np.ndarray | None = None
     nodes: np.ndarray | None = None  # positions of its new nodes in the attribution (while the graph is open)
     first: int = 0  # the first snapshot that has its holder (0: the earlier one; k: the k-th in between)
-    initial: int = 0  # bytes its holder already had at that snapshot (new in the pair, not growth after it)
     trend: list[int] = field(default_factory=list)  # bytes of its new objects present at each snapshot
     inner: tuple[HolderName, int] | None = None  # module-graph: a new variable keeping most of it, its bytes
     importers: list[str] = field(default_factory=list)  # a late holder: the importers of its declaring module
+
+    @property
+    def initial(self) -> int:
+        """Bytes its holder already had at its first snapshot (new in the pair, not growth after it)."""
+        return self.trend[self.first] if self.first else 0
+
+    @property
+    def retained(self) -> int:
+        """The retained growth: what the holder gained from its first snapshot on, minus what it lost."""
+        return max(self.bytes - self.initial - self.freed, 0)
 
 
 @dataclass
@@ -378,15 +385,11 @@ def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, prog
     out = sorted(causes.values(), key=lambda c: -c.bytes)
     for c in out:
         _describe(g, c, new, size, cat, cls, class_names, rules, root)
-        c.ids = np.asarray(g.ids)[new[c.nodes]].copy()
-        c.sizes = size[c.nodes].copy()
         if birth is not None and levels > 1:
-            b = birth[new[c.nodes]]
-            per = np.bincount(b, weights=c.sizes, minlength=levels + 1)
+            per = np.bincount(birth[new[c.nodes]], weights=size[c.nodes], minlength=levels + 1)
             c.trend = [int(x) for x in np.cumsum(per)]
             _first_snapshot(g, c, birth)
             if c.first:
-                c.initial = c.trend[c.first]
                 c.importers = _declaring_module_importers(g, c.holder, rules)
     # runtime causes whose bytes are mostly backing stores are external memory
     for c in out:
