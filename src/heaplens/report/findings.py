@@ -65,6 +65,14 @@ def worker_heading(w: dict) -> str:
     return f"{w.get('lane') or 'worker'} pid {w.get('pid')}{tid} ({pair})"
 
 
+def run_status(run: dict) -> tuple[str, str]:
+    """The report's first line, in words: the run's status (``passed (exit 0)``, or why a run has no exit code:
+    the model's ``status_text``) and its runner with its version (``Jest 29.7.0``, ``Vitest 3.2.4``)."""
+    v = run.get("versions") or {}
+    status = run.get("status_text") or f"{run.get('status')} (exit {run.get('exit_code')})"
+    return status, f"Jest {v['jest']}" if v.get("jest") else f"Vitest {v.get('vitest')}"
+
+
 FAMILIES_SHOWN = 8  # rows of item 3 in the terminal and Markdown reports
 
 

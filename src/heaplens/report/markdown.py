@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import printable
 from ..units import cut, fmt_count, fmt_size
-from .findings import jest_config_lines, worker_items
+from .findings import jest_config_lines, run_status, worker_items
 from .findings import markdown as findings_markdown
 
 FINDINGS_IN_FULL = 6
@@ -69,9 +69,8 @@ def render(doc: dict, *, color: bool | None = None) -> str:
     run = doc["run"]
     out = [f"## heaplens report — run `{run.get('run_id')}`", ""]
     v = run.get("versions") or {}
-    status = run.get("status_text") or f"{run.get('status')} (exit {run.get('exit_code')})"
+    status, runner = run_status(run)
     word, _, rest = status.partition(" ")
-    runner = f"Jest {v['jest']}" if v.get("jest") else f"Vitest {v.get('vitest')}"
     out.append(f"- status: **{_esc(word)}** {_esc(rest)}; {runner}, "
                f"Node {v.get('node')}, {v.get('package_manager')}")
     out.append(f"- reproduce: {_code(doc['reproduce'])}")

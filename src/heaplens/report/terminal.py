@@ -12,7 +12,7 @@ from rich.table import Table
 
 from .. import printable
 from ..units import cut, fmt_count, fmt_size
-from .findings import holder_text, jest_config_lines, terminal_lines, worker_items
+from .findings import holder_text, jest_config_lines, run_status, terminal_lines, worker_items
 
 NO_WRAP = 100_000  # columns of "plain text": rich lays tables out in it, and nothing is wrapped
 
@@ -96,8 +96,7 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
                           soft_wrap=True)
     run = doc["run"]
     v = run.get("versions") or {}
-    status = run.get("status_text") or f"{run.get('status')} (exit {run.get('exit_code')})"
-    runner = f"Jest {v['jest']}" if v.get("jest") else f"Vitest {v.get('vitest')}"
+    status, runner = run_status(run)
     console.print(f"[bold]heaplens report[/] run {run.get('run_id')}: {escape(status)}, "
                   f"{escape(runner)}, Node {v.get('node')}")
     console.print(f"reproduce: {escape(doc['reproduce'])}")
