@@ -100,7 +100,8 @@ def gzip_limit(compressed: int) -> int:
     return int(min(cap, max(GZIP_FLOOR, ratio * compressed)))
 
 
-def _too_big(limit: int, compressed: int) -> str:
+def _too_big(limit: int) -> str:
+    """Why inflating stopped at ``limit`` (:func:`gzip_limit`): the absolute cap, or the ratio."""
     cap = _env_size(ENV_GZIP_MAX_BYTES, GZIP_MAX_BYTES)
     if limit >= cap:
         return (f"inflates to more than {limit:,} bytes, the limit for gzip input; stopped there "
@@ -272,7 +273,7 @@ class _Source:
                     if not chunk:
                         break
                     if written + len(chunk) > limit:
-                        raise SnapshotError(path, _too_big(limit, compressed))
+                        raise SnapshotError(path, _too_big(limit))
                     try:
                         view = memoryview(chunk)
                         while view:
