@@ -734,7 +734,7 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
                     what="finding", name=f.title, metric="severity", lane=f.lane, current=f.retained_growth,
                     file=f.file, line=f.line, test_files=f.test_files,
                     text=f"finding got worse: {printable.line(f.title)}, {b.get('severity')} → {f.severity}{where}{fix}"))
-        gone = [b for k, b in known.items() if k not in {f.key for f in fig.findings}]
+        gone = [b for k, b in known.items() if k not in seen]  # (seen: every key of this run's findings)
         if gone:
             res.notes.append(f"{len(gone)} finding(s) of the baseline not found in this run: "
                              + "; ".join(printable.line(g.get("title")) for g in gone[:3]))
