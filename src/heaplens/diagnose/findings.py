@@ -272,7 +272,7 @@ def _finding(c: Cause, pa: PairAnalysis, ctx: Context, rules: Rules, limit: int,
     # not grow); the trend and the confidence look at the new objects themselves
     # a holder first seen at a snapshot in between (its module was loaded after the earlier snapshot):
     # its growth is counted from there — what it held then is not growth it was seen to make
-    b = max(c.bytes - c.initial - c.freed, 0)
+    b = c.retained
     trend = ctx.trend.get(c.key)
     if c.first and trend and len(ctx.trend_files) == len(trend) - 1:
         n_between = sum(ctx.trend_files[c.first:])
@@ -296,7 +296,7 @@ def _finding(c: Cause, pa: PairAnalysis, ctx: Context, rules: Rules, limit: int,
         files_note = "per file, each in a fresh worker (isolate: true)"
     elif stopped:
         projected = float(b)
-        files_note = "it stopped growing before the last snapshot: not projected"
+        files_note = "in all, not projected (it stopped growing before the last snapshot)"
     else:
         n = per_worker or n_between or 1
         projected = per_file * max(n, n_between or 1)
@@ -533,7 +533,7 @@ def _evidence(c: Cause, pa: PairAnalysis, holder: dict, ctx: Context, trend,
         n = len(trend) if trend else c.first + 2
         ev.append(f"its holder did not exist at the first snapshot (its module was first loaded later): first seen "
                   f"at snapshot {c.first + 1} of {n}, holding {fmt(c.initial, signed=False)} then — the growth is "
-                  f"counted from there ({fmt(max(c.bytes - c.initial - c.freed, 0))})")
+                  f"counted from there ({fmt(c.retained)})")
     if c.freed:
         ev.append(f"the same holder lost {fmt(c.freed, signed=False)} of objects the earlier snapshot had: it grew "
                   f"{fmt(max(c.bytes - c.freed, 0))} net")

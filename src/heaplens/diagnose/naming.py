@@ -307,6 +307,11 @@ def _tool_node(g: HeapGraph, k: int, rules: Rules) -> bool:
     return rules.module_record(name) or rules.registry(name)
 
 
+def _in_dependency(a: Anchor) -> bool:
+    """The anchor's variable is declared in a dependency (under node_modules), not in the suite's own code."""
+    return "/node_modules/" in (a.file or "")
+
+
 def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 4000):
     """Breadth-first over the retainers of ``x`` (weak edges and the root left out): the nearest
     module-level variable, global or static of the user's code that keeps it. Returns
@@ -354,7 +359,7 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
                             down.append(parent[w])
                             w = parent[w].dst
                         up = path_steps(g, src)
-                        if "/node_modules/" in (a.file or ""):
+                        if _in_dependency(a):
                             # a dependency's variable that also refers to it (`const os = require('os')` in a
                             # library): the suite's own code's variable, if one keeps it too, is where the fix goes
                             if dependency is None:
@@ -419,7 +424,7 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
     # a global object or a context holds its new value through the variable itself: that edge is the anchor
     own = _is_context(g, holder) or is_global(g, holder)
     anchor = find_anchor(g, steps, at + 1 if own and at < len(steps) else at, rules)
-    in_dependency = anchor is not None and _rank(g, anchor) == 0 and "/node_modules/" in (anchor.file or "")
+    in_dependency = anchor is not None and _rank(g, anchor) == 0 and _in_dependency(anchor)
     if anchor is None or _rank(g, anchor) > 0 or in_dependency:
         # the shortest path goes through the runner's or Node's own code, or a function's local, or a
         # dependency's variable: is the holder (or, held by a variable itself, its value) also kept by a variable
@@ -428,7 +433,7 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
         found = nearest_user_anchor(g, start, rules)
         if found is not None and in_dependency:
             other = _anchor_of(g, found[0][found[1]], found[1], rules)
-            if other is None or "/node_modules/" in (other.file or ""):
+            if other is None or _in_dependency(other):
                 found = None  # only other dependencies: the shortest path's stays
         if found is not None:
             alt, ai = found
