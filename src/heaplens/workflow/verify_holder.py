@@ -179,7 +179,7 @@ def _check(f: dict, rec: RunRecord, root: Path) -> HolderCheck:
     elif not h.get("file") and not (h.get("access") or h.get("variable")):
         c.reason = "the holder has no name or file heaplens can look up again (an unnamed object)"
     if lane is not None:
-        runner = RUNNERS["jest" if rec.versions.jest else "vitest"]
+        runner = RUNNERS[rec.versions.runner or "vitest"]
         c.per_file_worker = any(runner.per_file_worker(x.pool, x.isolate) for x in lane.files)
     return c
 
