@@ -1,8 +1,9 @@
 """`heaplens verify RUN` after a runtime leak's fix in the code (issue 13 item 5): the files that fed the holder
 are rerun in one worker like the finding's lane, with snapshots, and the same engine's id diff says whether the
 holder still grows. Real Vitest 4 from npm (the scenario corpus's install), real snapshots, copies of two corpus
-scenarios: a shared worker (module-cache: `sessionCache`, fed by all five files) and a worker per file
-(isolate-one-file: `staged`, fed by test/importer.test.js, its pair from the follow-up lane)."""
+scenarios: a shared worker (module-cache: `sessionCache`, fed by all five files), a worker per file
+(isolate-one-file: `staged`, fed by test/importer.test.js, its pair from the follow-up lane) and two thread
+workers that both found the same holder (threads-leak: `subscriptions`)."""
 
 from __future__ import annotations
 
@@ -127,6 +128,21 @@ def test_a_worker_per_file_holder_no_longer_grows_after_the_cleanup(tmp_path):
     # the file took its own pair (after its collection, at its end) in the rerun: the id diff had a pair to read
     lane = json.loads((Path(v["holders"]["after_run"]) / "run.json").read_text())["lanes"][c["rerun_lane"]]
     assert [w["at"] for w in lane["snapshots"]["written"]] == ["collected", "end"]
+
+
+def test_one_check_per_holder_when_several_thread_workers_found_it(tmp_path):
+    root = scenario("threads-leak", tmp_path)  # pool threads, two workers, both fill `subscriptions`
+    run, report = investigate(root)
+    leaks = [f for f in report["findings"] if f["kind"] == "runtime-leak"]
+    assert len(leaks) == 2 and {f["holder"]["variable"] for f in leaks} == {"subscriptions"}
+    code, v, _ = verify(root, run)
+    assert code == 1 and v["verdict"] == "not verified (a holder still grows)", v["lines"]
+    [c] = v["holders"]["checks"]
+    assert len({(w["pid"], w["tid"]) for w in c["workers"]}) == 2
+    assert sorted(c["files"]) == sorted({x for f in leaks for x in f["fix"]["files"]})  # both workers' files
+    assert c["verdict"] == "still grows" and c["runs"] == len(c["files"])
+    lane = json.loads((Path(v["holders"]["after_run"]) / "run.json").read_text())["lanes"][c["rerun_lane"]]
+    assert len(lane["workers"]) == 1 and lane["workers_option"] == 1
 
 
 def test_holders_option_needs_a_runtime_leak(tmp_path):

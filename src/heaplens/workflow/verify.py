@@ -332,7 +332,7 @@ def still_present(doc: dict, checked: HolderVerification | None = None) -> list[
     shown, never applied; or an isolation not written), named with its holder and its growth — except the
     holders rerun after the fix (``checked``: their own lines say what they do now)."""
     out = []
-    done = {id(c.finding) for c in checked.checks} if checked else set()
+    done = {id(f) for c in checked.checks for f in (c.finding, *c.folded)} if checked else set()
     for f in doc.get("findings") or []:
         fix = f.get("fix") or {}
         if fix.get("kind") in (None, "none") or fix.get("applied") or id(f) in done:

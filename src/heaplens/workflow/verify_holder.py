@@ -63,6 +63,7 @@ class HolderCheck:
     projected_after: float | None = None  # its growth per file projected as the investigated finding was
     floor: float | None = None
     others: list[str] = field(default_factory=list)  # the rerun's own findings when the holder is not found
+    folded: list[dict] = field(default_factory=list)  # other workers' findings of the same holder in the lane
 
     @property
     def holder(self) -> dict:
@@ -81,6 +82,7 @@ class HolderCheck:
                 "holder": self.holder, "fix": (f.get("fix") or {}).get("kind"), "files": self.files,
                 "missing": self.missing, "rerun_lane": self.rerun_lane, "runs": self.runs,
                 "per_file_worker": self.per_file_worker,
+                "workers": [{"pid": x.get("pid"), "tid": x.get("tid")} for x in (f, *self.folded)],
                 "before": {k: f.get(k) for k in ("per_file", "projected", "retained_growth", "objects",
                                                   "files_between")},
                 "after": self.after, "projected_after": self.projected_after, "floor": self.floor,
@@ -88,7 +90,8 @@ class HolderCheck:
 
     def line(self) -> str:
         f = self.finding
-        head = f"holder {self.name()} in {f.get('lane')}: {self.verdict}"
+        workers = f" ({1 + len(self.folded)} workers' findings)" if self.folded else ""
+        head = f"holder {self.name()} in {f.get('lane')}{workers}: {self.verdict}"
         b = f.get("per_file")
         if self.after is not None and self.verdict in (NO_LONGER, STILL):
             a = self.after
@@ -141,7 +144,17 @@ def verify_holders(rec: RunRecord, report: dict, *, say=print) -> HolderVerifica
     if not found:
         return None
     root = Path(rec.root)
-    checks = [_check(f, rec, root) for f in found]
+    # one check per holder and lane: the workers of a lane that each found it are folded into the largest
+    same: dict[tuple, list[dict]] = {}
+    for f in found:
+        same.setdefault((f.get("lane"), _key(f.get("holder") or {})), []).append(f)
+    checks = []
+    for fs in same.values():
+        fs.sort(key=lambda f: -(f.get("projected") or f.get("retained_growth") or 0))
+        files = [x for f in fs for x in (f.get("fix") or {}).get("files") or []]
+        c = _check(fs[0], rec, root, files)
+        c.folded = fs[1:]
+        checks.append(c)
     hv = HolderVerification(checks)
     todo = [c for c in checks if c.files and not c.reason]
     if todo:
@@ -159,11 +172,9 @@ def verify_holders(rec: RunRecord, report: dict, *, say=print) -> HolderVerifica
     return hv
 
 
-def _check(f: dict, rec: RunRecord, root: Path) -> HolderCheck:
+def _check(f: dict, rec: RunRecord, root: Path, files: list[str]) -> HolderCheck:
     c = HolderCheck(f)
-    fix = f.get("fix") or {}
     lane = rec.lanes.get(f.get("lane") or "")
-    files = list(fix.get("files") or [])
     if not files and lane is not None:  # the finding did not name them: the files its worker ran
         files = [x.file for x in lane.files if x.pid == f.get("pid")] or list(lane.files_planned)
     for x in dict.fromkeys(files):
