@@ -3,7 +3,8 @@ are rerun in one worker like the finding's lane, with snapshots, and the same en
 holder still grows. Real Vitest 4 from npm (the scenario corpus's install), real snapshots, copies of two corpus
 scenarios: a shared worker (module-cache: `sessionCache`, fed by all five files), a worker per file
 (isolate-one-file: `staged`, fed by test/importer.test.js, its pair from the follow-up lane) and two thread
-workers that both found the same holder (threads-leak: `subscriptions`)."""
+workers that both found the same holder (threads-leak: `subscriptions`); and Jest 29 (the Jest corpus's
+interval-timer: a timer that keeps each file's registry, measured in its worker's window of files)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,16 @@ from pathlib import Path
 from helpers import heaplens, npm_ci
 
 CORPUS = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
+JEST_CORPUS = CORPUS.parent / "jest-scenarios"
 
 
-def scenario(name: str, tmp_path: Path) -> Path:
-    """A copy of a corpus scenario, the corpus's node_modules linked beside it (its files resolve `vitest`
-    upwards, as in the corpus)."""
-    npm_ci(CORPUS)
-    (tmp_path / "node_modules").symlink_to(CORPUS / "node_modules", target_is_directory=True)
-    return Path(shutil.copytree(CORPUS / name, tmp_path / name))
+def scenario(name: str, tmp_path: Path, corpus: Path = CORPUS, runner: str = "vitest") -> Path:
+    """A copy of a corpus scenario, the corpus's package.json and node_modules beside it (its files resolve the
+    runner upwards, as in the corpus)."""
+    npm_ci(corpus, runner)
+    (tmp_path / "node_modules").symlink_to(corpus / "node_modules", target_is_directory=True)
+    shutil.copy2(corpus / "package.json", tmp_path / "package.json")
+    return Path(shutil.copytree(corpus / name, tmp_path / name))
 
 
 def run_dirs(root: Path) -> list[Path]:
@@ -143,6 +146,26 @@ def test_one_check_per_holder_when_several_thread_workers_found_it(tmp_path):
     assert c["verdict"] == "still grows" and c["runs"] == len(c["files"])
     lane = json.loads((Path(v["holders"]["after_run"]) / "run.json").read_text())["lanes"][c["rerun_lane"]]
     assert len(lane["workers"]) == 1 and lane["workers_option"] == 1
+
+
+def test_a_jest_workers_holder_is_measured_in_the_window_of_its_worker(tmp_path):
+    # Jest gives each file a fresh module registry: what a file leaves behind (its poller's interval keeps its
+    # samples and registry) shows only once later files ran, so the rerun is the worker's files, not a file alone
+    root = scenario("interval-timer", tmp_path, JEST_CORPUS, "jest")
+    run, report = investigate(root)
+    [leak] = [f for f in report["findings"] if f["kind"] == "runtime-leak"]
+    assert leak["holder"]["kind"] == "timer" and leak["holder"]["file"] == "src/poller.js"
+    code, v, err = verify(root, run)
+    assert code == 1 and v["verdict"] == "not verified (a holder still grows)", v["lines"]
+    [c] = v["holders"]["checks"]
+    assert c["window"] is True and c["runs"] == 4 == len(c["files"]) and c["verdict"] == "still grows"
+    assert "rerun its worker's 4 test file(s)" in err
+    for t in (root / "test").glob("*.test.js"):  # the cleanup the fix names: clear the interval
+        t.write_text("const { poll } = require('../src/poller');\nafterAll(() => clearInterval(poll));\n"
+                     + t.read_text())
+    code, v, _ = verify(root, run)
+    assert code == 0 and v["verdict"] == "verified", v["lines"]
+    assert v["holders"]["checks"][0]["verdict"] == "no longer grows"
 
 
 def test_holders_option_needs_a_runtime_leak(tmp_path):

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from ..diagnose.findings import FLOOR
 from ..diagnose.naming import declaration_line, source_path
+from ..diagnose.rules import load_rules
 from ..errors import UsageError
 from ..runner.plan import Lane, Plan, annotate
 from ..runner.record import LaneRecord, RunRecord
@@ -64,6 +65,7 @@ class HolderCheck:
     floor: float | None = None
     others: list[str] = field(default_factory=list)  # the rerun's own findings when the holder is not found
     folded: list[dict] = field(default_factory=list)  # other workers' findings of the same holder in the lane
+    window: bool = False  # the files are its worker's whole window (fresh module instances per file), not fix.files
 
     @property
     def holder(self) -> dict:
@@ -81,7 +83,7 @@ class HolderCheck:
         return {"title": f.get("title"), "kind": f.get("kind"), "lane": f.get("lane"), "pid": f.get("pid"),
                 "holder": self.holder, "fix": (f.get("fix") or {}).get("kind"), "files": self.files,
                 "missing": self.missing, "rerun_lane": self.rerun_lane, "runs": self.runs,
-                "per_file_worker": self.per_file_worker,
+                "per_file_worker": self.per_file_worker, "window": self.window,
                 "workers": [{"pid": x.get("pid"), "tid": x.get("tid")} for x in (f, *self.folded)],
                 "before": {k: f.get(k) for k in ("per_file", "projected", "retained_growth", "objects",
                                                   "files_between")},
@@ -144,6 +146,7 @@ def verify_holders(rec: RunRecord, report: dict, *, say=print) -> HolderVerifica
     if not found:
         return None
     root = Path(rec.root)
+    fresh = load_rules().registry_per_file_pools
     # one check per holder and lane: the workers of a lane that each found it are folded into the largest
     same: dict[tuple, list[dict]] = {}
     for f in found:
@@ -151,9 +154,7 @@ def verify_holders(rec: RunRecord, report: dict, *, say=print) -> HolderVerifica
     checks = []
     for fs in same.values():
         fs.sort(key=lambda f: -(f.get("projected") or f.get("retained_growth") or 0))
-        files = [x for f in fs for x in (f.get("fix") or {}).get("files") or []]
-        c = _check(fs[0], rec, root, files)
-        c.folded = fs[1:]
+        c = _check(fs, rec, root, fresh)
         checks.append(c)
     hv = HolderVerification(checks)
     todo = [c for c in checks if c.files and not c.reason]
@@ -172,11 +173,23 @@ def verify_holders(rec: RunRecord, report: dict, *, say=print) -> HolderVerifica
     return hv
 
 
-def _check(f: dict, rec: RunRecord, root: Path, files: list[str]) -> HolderCheck:
-    c = HolderCheck(f)
+def _check(fs: list[dict], rec: RunRecord, root: Path, fresh_pools: frozenset[str]) -> HolderCheck:
+    """The check of the findings ``fs`` (one holder in one lane; the largest first)."""
+    f = fs[0]
+    c = HolderCheck(f, folded=fs[1:])
     lane = rec.lanes.get(f.get("lane") or "")
+    files = [x for g in fs for x in (g.get("fix") or {}).get("files") or []]
+    ran = [x for x in (lane.files if lane else [])
+           if any(x.pid == g.get("pid") and (x.tid or 0) == (g.get("tid") or 0) for g in fs)]
+    ran.sort(key=lambda x: (x.pid or 0, x.tid or 0, x.index or 0, x.end_ms or 0))
+    if any(x.pool in fresh_pools or (x.pool or "").startswith("vm") for x in ran):
+        # a worker that gives each file fresh module instances (Jest's registry per file, Vitest's vm pools): what
+        # a file leaves behind shows only once later files ran — the window the finding was measured in, its
+        # worker's files, not a file alone (whose own module state is alive at its end)
+        files = [x.file for x in ran]
+        c.window = True
     if not files and lane is not None:  # the finding did not name them: the files its worker ran
-        files = [x.file for x in lane.files if x.pid == f.get("pid")] or list(lane.files_planned)
+        files = [x.file for x in ran] or list(lane.files_planned)
     for x in dict.fromkeys(files):
         (c.files if (root / x).is_file() else c.missing).append(x)
     h = c.holder
@@ -216,7 +229,9 @@ def _rerun(hv: HolderVerification, rec: RunRecord, root: Path, todo: list[Holder
         for c in cs:
             c.rerun_lane = name
         lanes.append((name, src, files, per_file))
-        say(f"[heaplens] verify: {', '.join(c.name() for c in cs)}: rerun {len(files)} test file(s) that fed it in "
+        what = (f"its worker's {len(files)} test file(s) (each file gets fresh module instances: the window the "
+                "finding was measured in)" if any(c.window for c in cs) else f"{len(files)} test file(s) that fed it")
+        say(f"[heaplens] verify: {', '.join(c.name() for c in cs)}: rerun {what} in "
             f"one worker like {src.name} (pool {_setting(src, 'pool')}, isolate {_setting(src, 'isolate')}), "
             + ("a snapshot pair for each file" if per_file else
                "snapshots after the first file's collection and at the last file's end"))
@@ -302,23 +317,21 @@ def _judge(c: HolderCheck, doc: dict, root: Path, rec: RunRecord) -> None:
     for w in analysed:
         growth = w.get("growth") or {}
         for e in [*(w.get("findings") or []), *(growth.get("unreported") or [])]:
-            if e.get("kind") == "module-graph":
-                continue
-            if _key(e.get("holder") or {}) == want:
-                matches.append((e, growth))
-            elif e in (w.get("findings") or []):
-                others.append(e)
-    floor_b = _floor(doc, None) or _floor_of(rec, c)
+            if e.get("kind") != "module-graph":
+                (matches if _key(e.get("holder") or {}) == want else others).append((e, growth))
     before = c.finding
     if before.get("per_file") and before.get("projected") is not None:
         factor = before["projected"] / before["per_file"]
     else:
         factor = 1.0 if c.per_file_worker else float(before.get("files_in_lane") or 1)
-    if matches:
-        def projected(e: dict) -> float:
-            per = e.get("per_file")
-            return (per if per is not None else (e.get("retained_growth") or 0)) * (factor if per is not None else 1)
 
+    def projected(e: dict) -> float:
+        """Its growth per file projected over the investigated lane, as the investigated finding was."""
+        per = e.get("per_file")
+        return per * factor if per is not None else float(e.get("retained_growth") or 0)
+
+    floor_b = _floor(doc, None) or _floor_of(rec, c)
+    if matches:
         e, growth = max(matches, key=lambda m: projected(m[0]))
         c.after = {k: e.get(k) for k in ("title", "kind", "per_file", "projected", "retained_growth", "objects",
                                         "files_between")}
@@ -331,25 +344,32 @@ def _judge(c: HolderCheck, doc: dict, root: Path, rec: RunRecord) -> None:
         if e.get("why") == "replaced, not grown":
             c.reason = "the engine: replaced, not grown (a bounded cache)"
         return
+    # not found: the rerun's other holders that grow past the floor (projected the same way) may be this one
+    # under another name — renamed, or named differently by a shorter window (a Jest file's own registry)
+    c.others = [f"{e['title']} {fmt_size(e.get('per_file') or e.get('retained_growth') or 0, signed=True)}"
+                + ("/file" if e.get("per_file") is not None else "") + f" (projected {fmt_size(projected(e), signed=True)})"
+                for e, g in others if projected(e) >= (g.get("floor") or floor_b or 0)]
+    shows = ("; the rerun of its files shows, past the floor: " + "; ".join(c.others) if c.others
+             else "; no other holder of the rerun grows past the floor")
     h = c.holder
     name = h.get("variable") or h.get("access")
     if name and h.get("file"):
         parts = name.split(".")
         src = source_path(h["file"], str(root))
         if not any(declaration_line(src, p) for p in dict.fromkeys([parts[0], parts[-1]])):
-            c.others = [f"{e['title']} {fmt_size(e.get('per_file') or e.get('retained_growth') or 0, signed=True)}"
-                        + ("/file" if e.get("per_file") is not None else "") for e in others]
             c.reason = (f"`{name}` is no longer declared in {h['file']} (renamed or removed): the holder cannot be "
-                        "found again" + ("; the rerun of its files shows: " + "; ".join(c.others) if c.others
-                                         else "; the rerun of its files shows no other runtime leak"))
+                        "found again" + shows)
             return
+    if c.others:
+        c.reason = "the id diff attributes no new object to it, but it cannot be told apart from what grows" + shows
+        return
     g = analysed[0].get("growth") or {}
     c.after = {"per_file": 0, "projected": 0, "retained_growth": 0, "objects": 0,
                "files_between": g.get("files_between"), "reported": False}
     c.projected_after = 0.0
     c.floor = g.get("floor") or floor_b
     c.verdict = NO_LONGER
-    c.reason = "the id diff attributes no new object to it"
+    c.reason = "the id diff attributes no new object to it" + shows
 
 
 def _floor(doc: dict, lane: str | None) -> float | None:
