@@ -168,10 +168,19 @@ def test_a_jest_workers_holder_is_measured_in_the_window_of_its_worker(tmp_path)
     assert v["holders"]["checks"][0]["verdict"] == "no longer grows"
 
 
-def test_holders_option_needs_a_runtime_leak(tmp_path):
+def test_nothing_to_verify_on_a_clean_run(tmp_path):
     root = scenario("clean", tmp_path)
     cp = heaplens("run", "--root", root, "--snapshots", cwd=root, timeout=600)
     assert cp.returncode == 0, cp.stderr[-3000:]
     [run] = run_dirs(root)
     cp = heaplens("verify", run, "--holders", cwd=root, timeout=600)
     assert cp.returncode == 2 and "no runtime-leak finding" in cp.stderr and cp.stderr.count("\n") == 1, cp.stderr
+    # an option the run took by default is not passed back as a choice when verify replans the run: a batch budget
+    # "given" splits the shared lane by the files' default durations (5 x 250 ms), as if the files had moved
+    rec = json.loads((run / "run.json").read_text())
+    assert rec["option_sources"]["batch_ms"] == "default"
+    rec["options"]["batch_ms"] = 1000.0
+    (run / "run.json").write_text(json.dumps(rec))
+    cp = heaplens("verify", run, cwd=root, timeout=600)
+    assert cp.returncode == 2 and "no file changed lanes and no lane had a finding" in cp.stderr, \
+        cp.stdout[-2000:] + cp.stderr

@@ -260,9 +260,14 @@ def _setting(lane: LaneRecord, key: str) -> str:
 
 
 def run_options(rec: RunRecord) -> dict:
-    """The run's resolved options as command-line values (a rerun runs with them, whatever the environment says
-    now); lane selection, shard and snapshots are the rerun's to decide."""
-    cli = {k: v for k, v in rec.options.items() if k not in ("lane", "shard", "snapshot_interval", "snapshot_dir")}
+    """The options the run was given (command line, environment, heaplens.toml) as command-line values: a rerun
+    runs with them, whatever the environment says now. Those it took by default are left to default again: a
+    default passed as a value is a choice the plan reads differently (``batch_ms`` given splits a 200-file lane
+    without timings into batches, and verify took that for files moved by a fix). Lane selection, shard and
+    snapshots are the rerun's to decide."""
+    sources = rec.option_sources or {}
+    cli = {k: v for k, v in rec.options.items() if k not in ("lane", "shard", "snapshot_interval", "snapshot_dir")
+           and sources.get(k) != "default"}
     cli["root"] = rec.root
     return cli
 
