@@ -10,7 +10,9 @@ a lone surrogate cannot even be encoded. Every command passes what it prints thr
   a terminal would act on is replaced by its ``\\uXXXX`` escape, except the newlines and tabs that
   lay the document out. In a JSON document the replaced characters can only sit inside strings, where
   ``\\uXXXX`` is the same character again, so the document stays exact.
-- :func:`line` for one value printed on one line (an error message): newlines and tabs too.
+- :func:`line` for one value printed on one line (an error message, a name in a sentence): newlines and tabs
+  too.
+- :func:`lines` for a text printed line by line (a diff, a fix in several lines): each line by :func:`line`.
 - :func:`deep` for a nested model (dicts, lists) whose strings are rendered later by a templating
   layer: every string (and key) goes through :func:`text`.
 
@@ -43,11 +45,20 @@ def text(s: str) -> str:
     return _UNSAFE_TEXT.sub(_escape, s)
 
 
-def line(s: str) -> str:
-    """``s`` as one printable line: :func:`text`, and newlines and tabs escaped too."""
+def line(s) -> str:
+    """``s`` (any value: None is "", others their ``str()``) as one printable line: :func:`text`, and
+    newlines and tabs escaped too."""
+    s = "" if s is None else str(s)
     if _UNSAFE_LINE.search(s) is None:
         return s
     return _UNSAFE_LINE.sub(_escape, s)
+
+
+def lines(s) -> list[str]:
+    """A multi-line text (``None``: none) as its lines, each made printable by :func:`line`: the line
+    breaks stay line breaks (a trailing ``\\r`` of a CRLF line goes with its break)."""
+    s = "" if s is None else str(s)
+    return [line(x.removesuffix("\r")) for x in s.rstrip("\n").split("\n")] if s else []
 
 
 def deep(obj):

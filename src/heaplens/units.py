@@ -1,7 +1,21 @@
 """Sizes, counts and durations as heaplens prints them (OpenClaw's wrapper's style: 1024-based, KiB below
-1 MiB, MiB below 1 GiB, GiB above). The one place that formats them."""
+1 MiB, MiB below 1 GiB, GiB above). The one place that formats them, and reads a size a user gives."""
 
 from __future__ import annotations
+
+import re
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:([kmgt])(?:i?b)?|b)?\s*$", re.I)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """``512KiB``, ``2MiB``, ``1.5G``, ``32gb``, ``4096`` (bytes; K/M/G/T are 1024-based, as heaplens prints
+    them); ``ValueError`` for anything else."""
+    m = _SIZE.match(str(text))
+    if not m:
+        raise ValueError(f"not a size: {text!r} (e.g. 512KiB, 2MiB, 1GiB)")
+    return int(float(m.group(1)) * _UNITS[(m.group(2) or "").lower()])
 
 
 def fmt_size(n: float, signed: bool = False) -> str:

@@ -251,6 +251,18 @@ def test_vite_node_style_module_cache_is_module_graph(tmp_path):
     assert w["findings"][0]["module_count"] == 600
 
 
+def test_a_registry_reached_through_a_dependency_variable_is_still_the_registry(tmp_path):
+    """The same module cache, also reached through a dependency's module-level variable (`root.state
+    .moduleCache`, the shape of lodash's `root` reaching Vitest 3's ModuleCacheMap on date-fns): the growth is
+    still module instances in the runner's registry — module-graph retention, not a runtime leak held by `root`.
+    The modules are named by the registry's keys (its records have no URL of their own)."""
+    w = _pair(tmp_path, "module_graph.mjs", 600, 2, "alias")
+    assert [f["kind"] for f in w["findings"]] == ["module-graph"], w["verdict"]
+    f = w["findings"][0]
+    assert f["holder"]["kind"] == "module-registry" and "root" not in (f["holder"].get("variable") or "")
+    assert f["module_count"] == 600 and "(/repo/src/generated/mod" in f["fix"]["text"]
+
+
 def test_buffers_in_a_module_array(tmp_path):
     w = _pair(tmp_path, "buffers.mjs", 200)
     assert [f["kind"] for f in w["findings"]] == ["external-memory"], w["verdict"]

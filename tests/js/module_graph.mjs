@@ -1,16 +1,24 @@
 // Module-graph retention, the way a shared Vitest worker (isolate=false) accumulates it: every test
 // file's modules are transformed (vite-node style: `__vite_ssr_import__`, inline source maps) and
 // evaluated with vm.runInThisContext, and the module cache keeps all of them.
-//   node module_graph.mjs OUT_DIR MODULES [SNAPSHOTS]
+//   node module_graph.mjs OUT_DIR MODULES [SNAPSHOTS] [alias]
+// With `alias`, a dependency (a script under node_modules) also reaches the cache through a module-level
+// variable of its own — as lodash's `root` (its alias of the global object) reaches Vitest 3's ModuleCacheMap.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import path from 'node:path';
 
-const [outDir, countArg, snapsArg] = process.argv.slice(2);
+const [outDir, countArg, snapsArg, mode] = process.argv.slice(2);
 const count = Number(countArg);
 const snapshots = Number(snapsArg || 2);
 class ModuleCacheMap extends Map {} // vite-node's module cache: never cleared in a shared worker
 const moduleCache = new ModuleCacheMap();
+if (mode === 'alias') {
+  const dep = vm.runInThisContext(
+    '(function (cache) { var root = { state: { moduleCache: cache } }; return function keep() { return root } })',
+    { filename: '/repo/node_modules/dep/index.js' });
+  globalThis.__depKeep = dep(moduleCache);
+}
 
 function transformed(i) {
   const fns = [];

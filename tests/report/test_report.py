@@ -173,19 +173,19 @@ def test_multi_line_fix_text_and_manifest_diff_are_rendered_line_by_line(leak_ru
     assert "\\n" not in text and "\x1b" not in text and "\x07" not in text
     lines = text.splitlines()
     for line in diff.rstrip("\n").split("\n"):
-        want = line.replace("leak2", "leak2\\x1b[31m")
+        want = line.replace("leak2", "leak2\\u001b[31m")
         assert any(x.strip() == want.strip() for x in lines), want
     assert any(x.strip().endswith("first line") for x in lines)
-    assert any(x.strip() == "second line\\x07" for x in lines)
+    assert any(x.strip() == "second line\\u0007" for x in lines)
     md = RENDERERS["markdown"](doc, color=False)
     assert "\x1b" not in md
     md_lines = [x.strip() for x in md.splitlines()]
     for line in diff.rstrip("\n").split("\n"):
-        assert line.replace("leak2", "leak2\\x1b[31m").strip() in md_lines, line
+        assert line.replace("leak2", "leak2\\u001b[31m").strip() in md_lines, line
     # the report's own text form (diagnose RUN): the fix text too
     from heaplens.report.terminal import render_diagnosis
     dg = render_diagnosis({"run": doc["run"], "workers": doc["workers"]})
-    assert "second line\\x07" in dg and "\\n" not in dg
+    assert "second line\\u0007" in dg and "\\n" not in dg
 
 
 def test_one_answer_per_run_cached_and_rebuilt(leak_run):

@@ -15,7 +15,7 @@ def _unescape_property(s: str) -> str:
 
 
 def test_escaping():
-    assert escape_data("50% of\r\nit") == "50%25 of\\r\\nit"  # control characters are shown, never sent
+    assert escape_data("50% of\r\nit") == "50%25 of\\u000d\\u000ait"  # control characters are shown, never sent
     assert escape_property("a:b,c%d") == "a%3Ab%2Cc%25d"
     hostile = "x\n::error::injected\x1b[2J%0A,:"
     line = command("warning", hostile, file="src/a,b:c.js", line=7, title="t:1,2")
@@ -23,7 +23,7 @@ def test_escaping():
     head, _, message = line.partition("::")[2].partition("::")
     assert head == "warning file=src/a%2Cb%3Ac.js,line=7,title=t%3A1%2C2"
     # what the runner reads back: the message as printable text, no second command, the % kept
-    assert _unescape_data(message) == "x\\n::error::injected\\x1b[2J%0A,:"
+    assert _unescape_data(message) == "x\\u000a::error::injected\\u001b[2J%0A,:"
     props = dict(p.split("=", 1) for p in head.split(" ", 1)[1].split(","))
     assert _unescape_property(props["file"]) == "src/a,b:c.js" and _unescape_property(props["title"]) == "t:1,2"
     assert command("notice", "plain") == "::notice::plain"

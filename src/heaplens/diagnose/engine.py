@@ -76,14 +76,21 @@ class Cause:
     callback: tuple[str | None, int | None, str] | None = None  # timers/listeners: (url, line, name)
     events: list[str] = field(default_factory=list)  # listeners: the event names
     global_site: tuple[str | None, int | None] | None = None  # a global's assignment in the user's source
-    ids: np.ndarray | None = None  # ids of its new objects (for the trend across snapshots)
-    sizes: np.ndarray | None = None
     nodes: np.ndarray | None = None  # positions of its new nodes in the attribution (while the graph is open)
     first: int = 0  # the first snapshot that has its holder (0: the earlier one; k: the k-th in between)
-    initial: int = 0  # bytes its holder already had at that snapshot (new in the pair, not growth after it)
     trend: list[int] = field(default_factory=list)  # bytes of its new objects present at each snapshot
     inner: tuple[HolderName, int] | None = None  # module-graph: a new variable keeping most of it, its bytes
     importers: list[str] = field(default_factory=list)  # a late holder: the importers of its declaring module
+
+    @property
+    def initial(self) -> int:
+        """Bytes its holder already had at its first snapshot (new in the pair, not growth after it)."""
+        return self.trend[self.first] if self.first else 0
+
+    @property
+    def retained(self) -> int:
+        """The retained growth: what the holder gained from its first snapshot on, minus what it lost."""
+        return max(self.bytes - self.initial - self.freed, 0)
 
 
 @dataclass
@@ -236,8 +243,8 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
             raise UsageError(f"{before} and {after}: only {int(old.sum()):,} objects are in both snapshots — they are "
                              "not of the same worker (process and thread), so there is no old and new to tell apart")
         bs.ids = np.empty(0, dtype=bs.ids.dtype)
-        birth = _births(g, old, middles or [], progress)
-        pa = _analyse(g, old, rules, root, progress, birth if middles else None, len(middles or []) + 1)
+        birth = _births(g, old, middles, progress) if middles else None
+        pa = _analyse(g, old, rules, root, progress, birth, len(middles or []) + 1)
         pa.middles = list(middles or [])
         for c in pa.causes:
             holders = np.array(c.groups, dtype=np.int64)
@@ -378,15 +385,11 @@ def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, prog
     out = sorted(causes.values(), key=lambda c: -c.bytes)
     for c in out:
         _describe(g, c, new, size, cat, cls, class_names, rules, root)
-        c.ids = np.asarray(g.ids)[new[c.nodes]].copy()
-        c.sizes = size[c.nodes].copy()
         if birth is not None and levels > 1:
-            b = birth[new[c.nodes]]
-            per = np.bincount(b, weights=c.sizes, minlength=levels + 1)
+            per = np.bincount(birth[new[c.nodes]], weights=size[c.nodes], minlength=levels + 1)
             c.trend = [int(x) for x in np.cumsum(per)]
             _first_snapshot(g, c, birth)
             if c.first:
-                c.initial = c.trend[c.first]
                 c.importers = _declaring_module_importers(g, c.holder, rules)
     # runtime causes whose bytes are mostly backing stores are external memory
     for c in out:
@@ -517,7 +520,7 @@ def _first_snapshot(g: HeapGraph, c: Cause, birth: np.ndarray) -> None:
     if hn is not None and hn.anchor is not None and not hn.anchor.tool and c.kind != "module-graph":
         c.first = int(birth[hn.anchor.value])
     else:
-        c.first = int(min(birth[h] for h in c.groups)) if c.groups else 0
+        c.first = int(birth[np.asarray(c.groups, dtype=np.int64)].min()) if c.groups else 0
     if c.first >= len(c.trend) - 1:
         c.first = 0  # (a holder only the later snapshot has: nothing to compare from)
 
@@ -708,7 +711,7 @@ def _modules(g: HeapGraph, c: Cause, new, rules: Rules, root: str | None) -> Non
     recs = nodes[np.isin(ids, record_classes)].tolist()
     by_url: dict[str, ModuleInfo] = {}
     for k in recs:
-        url = _string_prop(g, k, rules.url_properties)
+        url = _string_prop(g, k, rules.url_properties) or _registry_key(g, k, rules)
         if not url:
             continue
         m = by_url.get(url)
@@ -767,6 +770,24 @@ def _string_prop(g: HeapGraph, k: int, props: list[str]) -> str | None:
     for p in props:
         if found.get(p):
             return found[p]
+    return None
+
+
+def _registry_key(g: HeapGraph, k: int, rules: Rules) -> str | None:
+    """The key a runner's registry (a Map: ``ModuleCacheMap`` of Vitest 3) files a module record under when the
+    record itself has no URL property: V8 keeps a Map's entries as key, value pairs in its table, so the key is
+    the table slot just before the record's."""
+    rfirst, redge = g.reverse
+    for r in range(int(rfirst[k]), int(rfirst[k + 1])):
+        e = int(redge[r])
+        table = g.source_of_edge(e)
+        if e == int(g.first[table]) or g.edge_type(e) != "internal":
+            continue
+        owners = (g.source_of_edge(int(redge[q])) for q in range(int(rfirst[table]), int(rfirst[table + 1])))
+        if any(rules.registry(g.class_label(o)) for o in owners):
+            key = string_value(g, int(g.to[e - 1]))
+            if key:
+                return key
     return None
 
 

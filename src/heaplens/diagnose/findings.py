@@ -281,7 +281,7 @@ def _finding(c: Cause, pa: PairAnalysis, ctx: Context, rules: Rules, limit: int,
     # not grow); the trend and the confidence look at the new objects themselves
     # a holder first seen at a snapshot in between (its module was loaded after the earlier snapshot):
     # its growth is counted from there — what it held then is not growth it was seen to make
-    b = max(c.bytes - c.initial - c.freed, 0)
+    b = c.retained
     trend = ctx.trend.get(c.key)
     if c.first and trend and len(ctx.trend_files) == len(trend) - 1:
         n_between = sum(ctx.trend_files[c.first:])
@@ -305,7 +305,7 @@ def _finding(c: Cause, pa: PairAnalysis, ctx: Context, rules: Rules, limit: int,
         files_note = "per file, each in a fresh worker (isolate: true)"
     elif stopped:
         projected = float(b)
-        files_note = "it stopped growing before the last snapshot: not projected"
+        files_note = "in all, not projected (it stopped growing before the last snapshot)"
     else:
         n = per_worker or n_between or 1
         projected = per_file * max(n, n_between or 1)
@@ -443,9 +443,13 @@ def _fix(c: Cause, holder: dict, ctx: Context, rules: Rules, pa: PairAnalysis) -
     name = holder.get("access") or holder.get("variable") or f"the {holder.get('type') or 'object'}"
     k = holder["kind"]
     if c.kind == "module-graph":
-        mods = [relative(m.url, ctx.root) for m in c.modules[:5]]
+        # the suite's modules: the runner's own (a setup file it evaluates per test file, heaplens's trace module)
+        # multiply too, but isolating files will not be the suite's answer to them
+        own = [relative(m.url, ctx.root) for m in c.modules if not rules.tool_script(m.url)]
+        mods = own[:5]
+        listed = f" ({', '.join(mods)}{' …' if len(own) > 5 else ''})" if mods else ""
         text = (f"{len(c.modules) or c.module_records} module instance(s) that did not exist at the earlier snapshot stay "
-                f"in this long-lived worker ({', '.join(mods)}{' …' if len(c.modules) > 5 else ''}). Nothing in the tests "
+                f"in this long-lived worker{listed}. Nothing in the tests "
                 "holds them: run the files that load them in a fresh worker (Vitest `isolate: true` for them — a "
                 "separate project or lane), or split the lane so one worker loads fewer modules.")
         if ctx.runner == "jest" or (ctx.runner is None and ctx.registry_per_file):
@@ -538,7 +542,7 @@ def _evidence(c: Cause, pa: PairAnalysis, holder: dict, ctx: Context, trend,
         n = len(trend) if trend else c.first + 2
         ev.append(f"its holder did not exist at the first snapshot (its module was first loaded later): first seen "
                   f"at snapshot {c.first + 1} of {n}, holding {fmt(c.initial, signed=False)} then — the growth is "
-                  f"counted from there ({fmt(max(c.bytes - c.initial - c.freed, 0))})")
+                  f"counted from there ({fmt(c.retained)})")
     if c.freed:
         ev.append(f"the same holder lost {fmt(c.freed, signed=False)} of objects the earlier snapshot had: it grew "
                   f"{fmt(max(c.bytes - c.freed, 0))} net")

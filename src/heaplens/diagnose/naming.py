@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -129,10 +129,15 @@ def find_anchor(g: HeapGraph, steps: list[Step], upto: int, rules: Rules) -> Anc
     variable, global or static of the user's code; else the nearest local variable of the user's code
     (a closure's); else the nearest one of the runner's or Node's own code. A variable of Node's or the
     runner's code ends the search — what it keeps is theirs — unless it is only the implementation of a
-    global accessor (``globalThis.process`` is a getter returning Node's context variable ``process``)."""
+    global accessor (``globalThis.process`` is a getter returning Node's context variable ``process``).
+    A variable that reaches the kept object only through a runner's module registry (rules.json
+    ``registry_classes``) names the registry, which is the runner's whoever else can reach it (lodash's
+    ``root``, its alias of the global object, reaches Vitest 3's ``ModuleCacheMap`` through a dictionary-mode
+    global): it counts as the runner's; the module-level variables below the registry stay the user's."""
     best = None
     tool_at = None
     for a in _anchors(g, steps, upto, rules):
+        a = _through_registry(g, steps, upto, a, rules)
         r = _rank(g, a)
         if tool_at is not None:
             if r == 0 and a.kind == "global" and _accessor_plumbing(g, steps, a.index + 1, tool_at):
@@ -145,6 +150,13 @@ def find_anchor(g: HeapGraph, steps: list[Step], upto: int, rules: Rules) -> Anc
         if r == 2:
             tool_at = a.index
     return best
+
+
+def _through_registry(g: HeapGraph, steps: list[Step], upto: int, a: Anchor | None, rules: Rules) -> Anchor | None:
+    """``a`` as the runner's when its chain down to ``steps[upto - 1]`` runs through a runner's module registry."""
+    if a is None or a.tool or not any(rules.registry(g.class_label(s.dst)) for s in steps[a.index:upto]):
+        return a
+    return replace(a, tool=True)
 
 
 def _accessor_plumbing(g: HeapGraph, steps: list[Step], lo: int, hi: int) -> bool:
@@ -295,6 +307,11 @@ def _tool_node(g: HeapGraph, k: int, rules: Rules) -> bool:
     return rules.module_record(name) or rules.registry(name)
 
 
+def _in_dependency(a: Anchor) -> bool:
+    """The anchor's variable is declared in a dependency (under node_modules), not in the suite's own code."""
+    return "/node_modules/" in (a.file or "")
+
+
 def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 4000):
     """Breadth-first over the retainers of ``x`` (weak edges and the root left out): the nearest
     module-level variable, global or static of the user's code that keeps it. Returns
@@ -342,7 +359,7 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
                             down.append(parent[w])
                             w = parent[w].dst
                         up = path_steps(g, src)
-                        if "/node_modules/" in (a.file or ""):
+                        if _in_dependency(a):
                             # a dependency's variable that also refers to it (`const os = require('os')` in a
                             # library): the suite's own code's variable, if one keeps it too, is where the fix goes
                             if dependency is None:
@@ -407,7 +424,7 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
     # a global object or a context holds its new value through the variable itself: that edge is the anchor
     own = _is_context(g, holder) or is_global(g, holder)
     anchor = find_anchor(g, steps, at + 1 if own and at < len(steps) else at, rules)
-    in_dependency = anchor is not None and _rank(g, anchor) == 0 and "/node_modules/" in (anchor.file or "")
+    in_dependency = anchor is not None and _rank(g, anchor) == 0 and _in_dependency(anchor)
     if anchor is None or _rank(g, anchor) > 0 or in_dependency:
         # the shortest path goes through the runner's or Node's own code, or a function's local, or a
         # dependency's variable: is the holder (or, held by a variable itself, its value) also kept by a variable
@@ -416,7 +433,7 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
         found = nearest_user_anchor(g, start, rules)
         if found is not None and in_dependency:
             other = _anchor_of(g, found[0][found[1]], found[1], rules)
-            if other is None or "/node_modules/" in (other.file or ""):
+            if other is None or _in_dependency(other):
                 found = None  # only other dependencies: the shortest path's stays
         if found is not None:
             alt, ai = found
@@ -426,7 +443,7 @@ def name_holder(g: HeapGraph, holder: int, top: int, rules: Rules, new_classes: 
             else:
                 steps = alt + steps[at:]
                 at = len(alt)
-            anchor = _anchor_of(g, alt[ai], ai, rules)
+            anchor = _through_registry(g, steps, at, _anchor_of(g, alt[ai], ai, rules), rules)
             hn.steps = steps
     hn.anchor = anchor
     # the chain from the variable (or the root) down to the top new node

@@ -333,7 +333,6 @@ def diagnose_run(run: RunRecord | str | os.PathLike, *, rules: Rules | None = No
     workers: list[WorkerDiagnosis] = []
     skipped: list[str] = []
     lane_items = list(rec.lanes.items())
-    runner = "jest" if rec.versions.jest else "vitest" if rec.versions.vitest else None
     if lanes:
         unknown = [n for n in lanes if n not in dict(lane_items)]
         if unknown:
@@ -360,7 +359,7 @@ def diagnose_run(run: RunRecord | str | os.PathLike, *, rules: Rules | None = No
             if progress:
                 progress(f"{name} pid {pid}: {len(ws)} snapshot(s)")
             w = diagnose_worker(ws, rules, lane=name, files=fs, lane_rec=lane, root=root, retainers=retainers,
-                                times=times, workers_in_lane=n_workers, progress=progress, runner=runner)
+                                times=times, workers_in_lane=n_workers, progress=progress, runner=rec.versions.runner)
             for f in cut:
                 n = parse_name(f)
                 if n and n.pid == pid:

@@ -32,6 +32,7 @@ class IsolateResult:
     already: list[tuple[str, str]] = field(default_factory=list)  # (file, where it is: "unit.isolated" …)
     diff: str = ""  # unified diff of the manifest ("" when nothing was added)
     text: str | None = None  # the manifest's new text (None when nothing was added)
+    before: str = ""  # the manifest's text as read ("" when it did not exist)
     created: bool = False  # the manifest did not exist
     written: bool = False  # False with dry_run or when nothing was added
 
@@ -118,7 +119,7 @@ def isolate(root: str | Path, files: list[str | Path], reason: str | None = None
     else:
         if not path.is_file():
             raise UsageError(f"behavior manifest {path} is not a file")
-        before = read_exact(path, "behavior")
+        before = result.before = read_exact(path, "behavior")
         data = parse_manifest(before, path, "behavior")  # no duplicate keys, no deep nesting
         behavior = M.load_behavior(root, str(path))  # also checks the entries
         if not isinstance(data, dict):

@@ -73,7 +73,7 @@ def plan(root: str | Path, files: list[str], *, behavior_manifest: str | Path | 
         args = {"root": root, "files": list(files), "reason": reason, "kind": "isolated",
                 "behavior_path": manifest}
         res = isolate(**args, dry_run=True)
-        original = manifest.read_bytes().decode("utf-8", errors="replace")
+        original = res.before  # as isolate read it (the file exists: it is not created)
         notes = [f"{p} already in {where}" for p, where in res.already]
         return Change(target=manifest, kind="behavior-manifest", files=list(res.added), diff=res.diff,
                       notes=notes, original=original, text=res.text if res.diff else original, _manifest=args)

@@ -30,19 +30,19 @@ import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..runner.jest import find_config as jest_config_file
 from .jsparse import Call, Function, JSParseError, Node, ObjectLit, Parser, Wrapped
 from .vitest_config import Edit, line_indent
 
-CONFIG_NAMES = tuple(f"jest.config.{ext}" for ext in ("js", "ts", "mjs", "cjs", "mts", "cts", "json"))
 IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 MB = 1000 * 1000  # Jest's "MB" (jest-config stringToBytes: decimal units; "MiB" binary)
 
 
 def find_config(root: Path) -> Path | None:
     """The config Jest reads: a ``jest.config.*`` file, else ``package.json`` when it has a ``jest`` key."""
-    for name in CONFIG_NAMES:
-        if (root / name).is_file():
-            return root / name
+    cfg = jest_config_file(root)
+    if cfg is not None:
+        return cfg
     pj = root / "package.json"
     try:
         if isinstance(json.loads(pj.read_text()).get("jest"), dict):
@@ -129,9 +129,7 @@ def _set(src: str, path: Path, key: str, value) -> str:
             indent = line_indent(src, obj.start)
             return src[:obj.start + 1] + f"\n{indent}  {entry}\n{indent}" + src[obj.end - 1:]
         return src[:obj.start + 1] + f" {entry} " + src[obj.end - 1:]
-    if obj.spreads() and obj.spreads()[-1] is obj.props[-1]:
-        pass  # after a trailing spread: the new key still wins (it comes later)
-    last = obj.props[-1]
+    last = obj.props[-1]  # after a trailing spread too: the new key still wins (it comes later)
     multiline = "\n" in src[obj.props[0].start:obj.end]
     if multiline:
         indent = line_indent(src, last.start)

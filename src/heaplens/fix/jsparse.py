@@ -379,6 +379,8 @@ class Parser:
         self.src = src
         self.toks = tokenize(src)
         self.match = self._matching()
+        self._top: list[int] | None = None  # top_level(), once: the tokens never change
+        self._imports: list[Import] | None = None  # imports(), once
 
     def _matching(self) -> dict[int, int]:
         m: dict[int, int] = {}
@@ -806,6 +808,8 @@ class Parser:
     # ------------------------------------------------------------------ statements
     def top_level(self) -> list[int]:
         """Indices of the tokens at nesting depth 0 (outside every bracket)."""
+        if self._top is not None:
+            return self._top
         out, i, n = [], 0, len(self.toks)
         while i < n:
             out.append(i)
@@ -814,6 +818,7 @@ class Parser:
                 i = self.match[i] + 1
             else:
                 i += 1
+        self._top = out
         return out
 
     def level_tokens(self, open_: int, close: int) -> list[int]:
@@ -893,6 +898,8 @@ class Parser:
 
     def imports(self) -> list["Import"]:
         """The file's top-level `import … from '…'` statements (side-effect imports too)."""
+        if self._imports is not None:
+            return self._imports
         out: list[Import] = []
         idx = self.top_level()
         for n, i in enumerate(idx):
@@ -947,6 +954,7 @@ class Parser:
                 m += 1
             if imp.spec_tok is not None:
                 out.append(imp)
+        self._imports = out
         return out
 
     def line(self, pos: int) -> int:

@@ -39,7 +39,6 @@ that had none, it starts with Vitest's defaults (``...configDefaults.exclude``, 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import tempfile
@@ -47,18 +46,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
-from ..runner.vitest import vitest_bin
+from ..runner.suite import first_file, package_version, rel_to_root, runner_env
+from ..runner.vitest import WORKSPACE_FILES, find_config, vitest_bin
 from .atomic import unified_diff, write_text_atomic
 from .jsparse import ArrayLit, Call, Function, JSParseError, Node, ObjectLit, Parser, Prop, Tok, string_value
 
-CONFIG_NAMES = tuple(
-    f"{stem}.config.{ext}" for stem in ("vitest", "vite") for ext in ("ts", "mts", "cts", "js", "mjs", "cjs")
-)
-WORKSPACE_NAMES = tuple(f"vitest.workspace.{ext}" for ext in ("ts", "mts", "cts", "js", "mjs", "cjs", "json"))
 VM_POOLS = ("vmThreads", "vmForks")
 GLOB_SPECIAL = re.compile(r"([*?\[\]{}()!+@\\])")
 IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 MAX_LINE = 100
+INDENT = re.compile(r"[ \t]*")
 
 
 # --------------------------------------------------------------------------------------------- the result
@@ -269,9 +266,7 @@ def line_start(src: str, pos: int) -> int:
 
 
 def line_indent(src: str, pos: int) -> str:
-    s = line_start(src, pos)
-    m = re.match(r"[ \t]*", src[s:])
-    return m.group(0)
+    return INDENT.match(src, line_start(src, pos)).group(0)
 
 
 def first_on_line(src: str, pos: int) -> bool:
@@ -574,29 +569,11 @@ def parse_version(v) -> tuple[int, int] | None:
 
 
 def installed_vitest(root: Path) -> tuple[int, int] | None:
-    for d in (root, *root.parents):
-        pj = d / "node_modules" / "vitest" / "package.json"
-        if pj.is_file():
-            try:
-                return parse_version(json.loads(pj.read_text())["version"])
-            except (OSError, ValueError, KeyError):
-                return None
-    return None
-
-
-def find_config(root: Path) -> Path | None:
-    """The config Vitest itself would load from ``root``: vitest.config.* before vite.config.*."""
-    for n in CONFIG_NAMES:
-        if (root / n).is_file():
-            return root / n
-    return None
+    return parse_version(package_version("vitest", root))
 
 
 def find_workspace(root: Path) -> Path | None:
-    for n in WORKSPACE_NAMES:
-        if (root / n).is_file():
-            return root / n
-    return None
+    return first_file(root, WORKSPACE_FILES)
 
 
 class Planner:
@@ -783,21 +760,26 @@ class Planner:
         """The ``//`` lines right above a property that starts its line, and the comment that ends its line
         (after its comma) when no other property follows on that line."""
         src = self.src
-        above: list[str] = []
-        if first_on_line(src, pr.start):
-            s = line_start(src, pr.start)
-            while s > 0:
-                prev_start = line_start(src, s - 1)
-                line = src[prev_start:s].strip()
-                if line.startswith("//") and prev_start > obj.start:
-                    above.insert(0, line)
-                    s = prev_start
-                else:
-                    break
+        above = self._comment_lines_above(obj, pr)[1] if first_on_line(src, pr.start) else []
         end = (pr.comma + 1) if pr.comma is not None else pr.end
         eol = end_of_line_after(self.p, end)
         tail = src[end:eol].strip() if eol is not None else ""
         return above, (tail or None)
+
+    def _comment_lines_above(self, obj: ObjectLit, pr: Prop) -> tuple[int, list[str]]:
+        """The ``//`` lines right above a property that starts its line (inside ``obj``), and where the first
+        of them starts (the property's line start when there are none)."""
+        src = self.src
+        s = line_start(src, pr.start)
+        above: list[str] = []
+        while s > 0:
+            prev_start = line_start(src, s - 1)
+            line = src[prev_start:s].strip()
+            if not (line.startswith("//") and prev_start > obj.start):
+                break
+            above.insert(0, line)
+            s = prev_start
+        return s, above
 
     def _nl(self, text: str) -> str:
         return text.replace("\n", self.st.nl) if self.st.nl != "\n" else text
@@ -854,16 +836,7 @@ class Planner:
         end = (pr.comma + 1) if pr.comma is not None else pr.end
         eol = end_of_line_after(self.p, end)
         if first_on_line(src, pr.start) and eol is not None:
-            s = line_start(src, pr.start)
-            comments = []
-            while s > 0:  # comment lines directly above belong to the property
-                prev_start = line_start(src, s - 1)
-                line = src[prev_start:s].strip()
-                if line.startswith("//") and prev_start > obj.start:
-                    comments.insert(0, line)
-                    s = prev_start
-                else:
-                    break
+            s, comments = self._comment_lines_above(obj, pr)  # they belong to the property
             tail = src[end:eol].strip()
             if tail:
                 comments.append(tail)
@@ -1205,8 +1178,7 @@ def list_projects(root: Path, config: Path | None = None, timeout: float = 600) 
         argv = ["node", str(script), "list", "--filesOnly", f"--json={out}", "--root", str(root)]
         if config is not None and not config.name.startswith("vitest.workspace."):
             argv += ["--config", str(config)]
-        env = {**os.environ, "CI": "true"}
-        cp = subprocess.run(argv, cwd=root, capture_output=True, text=True, env=env, timeout=timeout)
+        cp = subprocess.run(argv, cwd=root, capture_output=True, text=True, env=runner_env(), timeout=timeout)
         if not out.is_file():
             tail = " | ".join((cp.stderr or cp.stdout).strip().splitlines()[-3:])
             raise Refused(f"`vitest list` failed (exit {cp.returncode}): {tail}")
@@ -1215,13 +1187,7 @@ def list_projects(root: Path, config: Path | None = None, timeout: float = 600) 
     for entry in data:
         if not isinstance(entry, dict) or not entry.get("file"):
             continue
-        p = Path(entry["file"])
-        p = p if p.is_absolute() else root / p
-        try:
-            rel = p.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            rel = p.as_posix()
-        names = mapping.setdefault(rel, [])
+        names = mapping.setdefault(rel_to_root(root, entry["file"]), [])
         nm = str(entry.get("projectName") or "")
         if nm not in names:
             names.append(nm)

@@ -11,16 +11,12 @@ from __future__ import annotations
 import html as _html
 import re
 
+from .. import printable
 from ..units import fmt_size
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# the words of each finding kind (titles, counts, badges, annotations): every format uses these (diagnose/findings.py
+# has the same for the titles it writes; it cannot read the report layer)
 LABEL = {"module-graph": "module-graph retention", "runtime-leak": "runtime leak", "external-memory": "external memory"}
-
-
-def printable(text) -> str:
-    """``text`` with control and bidi characters shown as escapes (nothing moves a terminal's cursor)."""
-    s = "" if text is None else str(text)
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), s)
 
 
 def jest_config_lines(jc: dict) -> list[str]:
@@ -29,16 +25,8 @@ def jest_config_lines(jc: dict) -> list[str]:
     settings = ", ".join(f"{k}: {v}" for k, v in (jc.get("settings") or {}).items())
     state = ("written into" if jc.get("applied") else
              f"not written ({jc['refused_reason']}):" if jc.get("refused_reason") else "proposed for")
-    return [printable(f"Jest config: {settings} — {jc.get('why')} (measured on worker {jc.get('worker')})"),
-            printable(f"{state} {jc.get('path')}; a quick check of each file's heap: `jest --logHeapUsage`")]
-
-
-def printable_lines(text) -> list[str]:
-    """A multi-line text (a patch, a diff, a fix in several lines) as its lines, each made printable: the
-    line breaks stay line breaks (a trailing ``\\r`` of a CRLF line goes with its break), every other control
-    character is escaped."""
-    s = "" if text is None else str(text)
-    return [printable(line.removesuffix("\r")) for line in s.rstrip("\n").split("\n")] if s else []
+    return [printable.line(f"Jest config: {settings} — {jc.get('why')} (measured on worker {jc.get('worker')})"),
+            printable.line(f"{state} {jc.get('path')}; a quick check of each file's heap: `jest --logHeapUsage`")]
 
 
 def _pct(x) -> str:
@@ -77,9 +65,35 @@ def worker_heading(w: dict) -> str:
     return f"{w.get('lane') or 'worker'} pid {w.get('pid')}{tid} ({pair})"
 
 
+def run_status(run: dict) -> tuple[str, str]:
+    """The report's first line, in words: the run's status (``passed (exit 0)``, or why a run has no exit code:
+    the model's ``status_text``) and its runner with its version (``Jest 29.7.0``, ``Vitest 3.2.4``)."""
+    v = run.get("versions") or {}
+    status = run.get("status_text") or f"{run.get('status')} (exit {run.get('exit_code')})"
+    return status, f"Jest {v['jest']}" if v.get("jest") else f"Vitest {v.get('vitest')}"
+
+
+FAMILIES_SHOWN = 8  # rows of item 3 in the terminal and Markdown reports
+
+
+def worker_items(w: dict) -> dict:
+    """What the report says of one worker, item by item (the seed's six), for the terminal and Markdown
+    reports to lay out each its own way: 1 ``reproduce``; 2 ``compared``, ``(snapshots, before, after)`` or
+    None (no snapshot pair); 3 ``families`` (the rows shown); 4 ``findings`` with 5 their fixes; 6 ``verified``
+    (``"nothing"`` when nothing was) and ``not_verified`` (None when all was). Unescaped: each format escapes."""
+    return {
+        "reproduce": w["reproduce"],
+        "compared": (len(w["snapshots"]), w["before"], w["after"]) if w.get("before") else None,
+        "families": (w.get("families") or [])[:FAMILIES_SHOWN],
+        "findings": w.get("findings") or [],
+        "verified": "; ".join(w.get("verified") or []) or "nothing",
+        "not_verified": "; ".join(w["not_verified"]) if w.get("not_verified") else None,
+    }
+
+
 def terminal_lines(w: dict, *, evidence: bool = True, indent: str = "  ") -> list[str]:
     """A worker's findings as plain text lines (escaped; the caller adds colour if it wants)."""
-    p = printable
+    p = printable.line
     out = [p(worker_heading(w)), f"{indent}verdict: {p(w.get('verdict'))}"]
     for i, f in enumerate(w.get("findings") or [], 1):
         out.append(f"{indent}{i}. {p(f['title'])}")
@@ -89,7 +103,7 @@ def terminal_lines(w: dict, *, evidence: bool = True, indent: str = "  ") -> lis
         out.append(f"{sub}confidence {_pct(f.get('confidence'))} (the share the holder alone keeps)")
         out.append(f"{sub}holder: {p(holder_text(f.get('holder') or {}))}")
         fx = f.get("fix") or {}
-        text = printable_lines(fx.get("text")) or [""]
+        text = printable.lines(fx.get("text")) or [""]
         out.append(f"{sub}fix [{p(fx.get('kind'))}]: {text[0]}")
         out += [f"{sub}  {line}" for line in text[1:]]
         if fx.get("files"):
@@ -106,13 +120,13 @@ def terminal_lines(w: dict, *, evidence: bool = True, indent: str = "  ") -> lis
 
 def _md(text) -> str:
     """Markdown-safe inline text (escaped, no raw HTML, no table breaks)."""
-    s = printable(text)
+    s = printable.line(text)
     s = _html.escape(s, quote=False)
     return re.sub(r"([\\`*_\[\]|#<>])", r"\\\1", s)
 
 
 def _code(text) -> str:
-    s = printable(text).replace("`", "ˋ")
+    s = printable.line(text).replace("`", "ˋ")
     return f"`{s}`" if s else ""
 
 
@@ -148,7 +162,7 @@ def markdown(w: dict, *, evidence: bool = True, level: int = 3) -> str:
 
 
 def _h(text) -> str:
-    return _html.escape(printable(text))
+    return _html.escape(printable.line(text))
 
 
 def html(w: dict, *, evidence: bool = True) -> str:

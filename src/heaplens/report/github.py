@@ -2,7 +2,7 @@
 
 ``::warning file=PATH,line=N,title=T::MESSAGE`` — escaped as GitHub's runner and toolkit expect: in the message
 ``%`` → ``%25``, CR → ``%0D``, LF → ``%0A``; in a property also ``:`` → ``%3A`` and ``,`` → ``%2C``. Before
-that, every control or bidi character is shown as an escape (:func:`heaplens.report.findings.printable`), so a
+that, every control or bidi character is shown as an escape (:func:`heaplens.printable.line`), so a
 name from a heap snapshot can neither end the command early nor start another one. PATH is relative to the
 repository (``$GITHUB_WORKSPACE``; elsewhere the current directory), where GitHub places the annotation on
 the file's diff. GitHub shows at most 10 annotations of each level per step: the most important come first
@@ -14,15 +14,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .. import printable
 from ..units import fmt_size
-from .findings import LABEL, printable
+from .findings import LABEL
 
 PER_STEP = 10  # annotations of one level GitHub shows per step
 TEST_FILES_PER_FINDING = 3
 
 
 def escape_data(text) -> str:
-    return printable(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # (CR and LF, GitHub's %0D and %0A, never get here: printable.line shows them as escapes)
+    return printable.line(text).replace("%", "%25")
 
 
 def escape_property(text) -> str:

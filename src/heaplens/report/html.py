@@ -22,8 +22,8 @@ from importlib import resources
 from pathlib import PurePath
 
 from ..units import fmt_count, fmt_size
+from .findings import LABEL, jest_config_lines
 from .findings import html as findings_html
-from .findings import jest_config_lines
 
 __all__ = ["render"]
 
@@ -360,16 +360,12 @@ def _trace(tr: dict) -> str:
     return '<div class="stats">' + "".join(cells) + "</div>"
 
 
-KIND_LABEL = {"module-graph": "module-graph retention", "runtime-leak": "runtime leak",
-              "external-memory": "external memory"}
-
-
 def _worker(w: dict, n: int) -> str:
     snaps = w.get("snapshots") or []
     compared = (f'<code title="{e(w.get("before"))}">{e(_base(w.get("before")))}</code> → '
                 f'<code title="{e(w.get("after"))}">{e(_base(w.get("after")))}</code>'
                 if w.get("before") else '<span class="muted">no snapshot pair (RSS trace only)</span>')
-    badges = " ".join(_verdict_badge(KIND_LABEL.get(f.get("kind"))) for f in w.get("findings") or []) or \
+    badges = " ".join(_verdict_badge(LABEL.get(f.get("kind"))) for f in w.get("findings") or []) or \
         _verdict_badge("no significant growth" if w.get("analysed") else w.get("verdict"))
     fixes = "".join(f'<div><h4>The fix: {e(f["title"])}</h4>{_fix(f.get("fix") or {})}</div>'
                     for f in w.get("findings") or [] if (f.get("fix") or {}).get("kind") == "isolate")

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from .. import printable
 from ..units import cut, fmt_count, fmt_size
-from .findings import jest_config_lines, printable_lines
+from .findings import jest_config_lines, run_status, worker_items
 from .findings import markdown as findings_markdown
 
 FINDINGS_IN_FULL = 6
@@ -21,20 +22,21 @@ def _code(text) -> str:
 
 
 def _worker(w: dict, n: int) -> list[str]:
+    items = worker_items(w)
     out = [f"### {n}. `{_esc(w['lane'])}` pid {w['pid']}: {_esc(w['verdict'])}", ""]
-    out.append(f"1. **Reproduce:** {_code(w['reproduce'])}")
-    if w.get("before"):
-        out.append(f"2. **Compared:** lane `{_esc(w['lane'])}`, pid {w['pid']}, {len(w['snapshots'])} snapshot(s): "
-                   f"{_code(w['before'])} → {_code(w['after'])}")
+    out.append(f"1. **Reproduce:** {_code(items['reproduce'])}")
+    if items["compared"]:
+        snapshots, before, after = items["compared"]
+        out.append(f"2. **Compared:** lane `{_esc(w['lane'])}`, pid {w['pid']}, {snapshots} snapshot(s): "
+                   f"{_code(before)} → {_code(after)}")
     else:
         out.append(f"2. **Compared:** lane `{_esc(w['lane'])}`, pid {w['pid']}: no snapshot pair (RSS trace only)")
-    fams = w.get("families") or []
-    if fams:
+    if items["families"]:
         out.append("3. **Dominant families** (self size growth):")
         out.append("")
         out.append("   | size Δ | count Δ | type | name |")
         out.append("   |---:|---:|---|---|")
-        for r in fams[:8]:
+        for r in items["families"]:
             out.append(f"   | {fmt_size(r['size_delta'], signed=True)} | {fmt_count(r['count_delta'], signed=True)} | "
                        f"{_esc(r['type'])} | {_esc(cut(r['name'] or EMPTY, 90))} |")
         out.append("")
@@ -43,7 +45,7 @@ def _worker(w: dict, n: int) -> list[str]:
     out.append("4. **Findings** (one per cause, biggest first) with 5. **their fixes**:")
     out.append("")
     out.append(findings_markdown(w, level=4))
-    for f in w.get("findings") or []:
+    for f in items["findings"]:
         fix = f.get("fix") or {}
         if fix.get("kind") != "isolate":
             continue
@@ -53,12 +55,12 @@ def _worker(w: dict, n: int) -> list[str]:
         if fix.get("manifest_diff"):
             out.append("")
             out.append("   ```diff")
-            out.extend("   " + line for line in printable_lines(fix["manifest_diff"]))
+            out.extend("   " + line for line in printable.lines(fix["manifest_diff"]))
             out.append("   ```")
             out.append("")
-    out.append("6. **Verified:** " + ("; ".join(_esc(v) for v in w.get("verified") or []) or "nothing"))
-    if w.get("not_verified"):
-        out.append("   **Not verified:** " + "; ".join(_esc(v) for v in w["not_verified"]))
+    out.append("6. **Verified:** " + _esc(items["verified"]))
+    if items["not_verified"]:
+        out.append("   **Not verified:** " + _esc(items["not_verified"]))
     out.append("")
     return out
 
@@ -67,9 +69,8 @@ def render(doc: dict, *, color: bool | None = None) -> str:
     run = doc["run"]
     out = [f"## heaplens report — run `{run.get('run_id')}`", ""]
     v = run.get("versions") or {}
-    status = run.get("status_text") or f"{run.get('status')} (exit {run.get('exit_code')})"
+    status, runner = run_status(run)
     word, _, rest = status.partition(" ")
-    runner = f"Jest {v['jest']}" if v.get("jest") else f"Vitest {v.get('vitest')}"
     out.append(f"- status: **{_esc(word)}** {_esc(rest)}; {runner}, "
                f"Node {v.get('node')}, {v.get('package_manager')}")
     out.append(f"- reproduce: {_code(doc['reproduce'])}")
@@ -89,7 +90,7 @@ def render(doc: dict, *, color: bool | None = None) -> str:
         out.append(f"  - {_esc(head[1])}")
         out.append("")
         out.append("  ```diff")
-        out.extend("  " + line for line in printable_lines(jc.get("diff") or jc.get("patch")))
+        out.extend("  " + line for line in printable.lines(jc.get("diff") or jc.get("patch")))
         out.append("  ```")
         out.append("")
     ver = doc.get("verification")

@@ -26,6 +26,7 @@ from ..errors import UsageError
 from ..inputfile import check_schema, read_document
 from ..runner.options import OPTS
 from ..runner.record import LaneRecord, RunRecord
+from .findings import LABEL
 
 SCHEMA = "heaplens.report"
 SCHEMA_VERSION = 2
@@ -203,7 +204,6 @@ def _verification(w: dict, lane: LaneRecord | None) -> tuple[list[str], list[str
     return done, not_done
 
 
-# the words of each finding kind (counts, badges): every renderer uses these
 def status_text(rec: RunRecord) -> str:
     """The run's status in words: ``passed (exit 0)``; a run without an exit code says why it has none."""
     if rec.exit_code is not None:
@@ -214,10 +214,6 @@ def status_text(rec: RunRecord) -> str:
     if rec.status == "running":
         return f"running ({who} has not finished it)"
     return rec.status
-
-
-KIND_LABELS = {"module-graph": "module-graph retention", "runtime-leak": "runtime leak",
-               "external-memory": "external memory"}
 
 
 def build(rd: RunDiagnosis) -> dict:
@@ -250,7 +246,7 @@ def build(rd: RunDiagnosis) -> dict:
     }
     counts: dict[str, int] = {}
     for f in findings:
-        counts[KIND_LABELS[f["kind"]]] = counts.get(KIND_LABELS[f["kind"]], 0) + 1
+        counts[LABEL[f["kind"]]] = counts.get(LABEL[f["kind"]], 0) + 1
     quiet = sum(1 for w in workers if not w["significant"])
     if quiet:
         counts["no significant growth"] = quiet

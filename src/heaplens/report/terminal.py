@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .. import printable
 from ..units import cut, fmt_count, fmt_size
-from .findings import holder_text, jest_config_lines, printable, printable_lines, terminal_lines
+from .findings import holder_text, jest_config_lines, run_status, terminal_lines, worker_items
 
 NO_WRAP = 100_000  # columns of "plain text": rich lays tables out in it, and nothing is wrapped
 
@@ -30,25 +31,25 @@ SEVERITY_STYLE = {"severe": "bold red", "moderate": "bold yellow", "mild": "gree
 
 def _worker(console, w: dict, n: int) -> None:
     def p(x) -> str:
-        return escape(printable(x))
+        return escape(printable.line(x))
 
-    fs = w.get("findings") or []
+    items = worker_items(w)
+    fs = items["findings"]
     worst = next((s for s in ("severe", "moderate", "mild") if any(f["severity"] == s for f in fs)), None)
     style = SEVERITY_STYLE.get(worst or "", "bold")
     _rule(console, f"[{style}]{n}. {p(w['lane'])} pid {w['pid']}: {p(w['verdict'])}[/]", align="left")
-    console.print(f"[bold]1 reproduce[/]  {p(w['reproduce'])}")
-    if w.get("before"):
-        console.print(f"[bold]2 compared[/]   {len(w['snapshots'])} snapshot(s) of pid {w['pid']}: "
-                      f"{p(w['before'])} → {p(w['after'])}")
+    console.print(f"[bold]1 reproduce[/]  {p(items['reproduce'])}")
+    if items["compared"]:
+        snapshots, before, after = items["compared"]
+        console.print(f"[bold]2 compared[/]   {snapshots} snapshot(s) of pid {w['pid']}: {p(before)} → {p(after)}")
     else:
         console.print(f"[bold]2 compared[/]   no snapshot pair for pid {w['pid']} (RSS trace only)")
-    fams = w.get("families") or []
-    if fams:
+    if items["families"]:
         console.print("[bold]3 dominant families[/]")
         t = Table(show_edge=False, pad_edge=False, box=None)
         for col, just in (("size Δ", "right"), ("count Δ", "right"), ("type", "left"), ("name", "left")):
             t.add_column(col, justify=just)
-        for r in fams[:8]:
+        for r in items["families"]:
             t.add_row(fmt_size(r["size_delta"], signed=True), fmt_count(r["count_delta"], signed=True),
                       p(r["type"] or ""), p(cut(r["name"] or '""', 80)))
         console.print(t)
@@ -63,7 +64,7 @@ def _worker(console, w: dict, n: int) -> None:
         for e in (f.get("evidence") or [])[:7]:
             console.print(f"      - {p(cut(e, 400))}")
         fix = f.get("fix") or {}
-        text = printable_lines(fix.get("text")) or [""]
+        text = printable.lines(fix.get("text")) or [""]
         console.print(f"      [bold]5 fix[/] \\[{p(fix.get('kind'))}] {escape(text[0])}")
         for line in text[1:]:
             console.print(f"        {escape(line)}", highlight=False)
@@ -73,13 +74,13 @@ def _worker(console, w: dict, n: int) -> None:
         if fix.get("missing_timings"):
             console.print("        missing from timings (scheduling blind spot): " + p(", ".join(fix["missing_timings"])))
         if fix.get("manifest_diff"):
-            for line in printable_lines(fix["manifest_diff"]):  # a diff: one line each, never one escaped line
+            for line in printable.lines(fix["manifest_diff"]):  # a diff: one line each, never one escaped line
                 console.print(f"        {escape(line)}", highlight=False)
     for note in w.get("notes") or []:
         console.print(f"  [dim]note: {p(note)}[/]")
-    console.print("[bold]6 verified[/]   " + p("; ".join(w.get("verified") or []) or "nothing"))
-    if w.get("not_verified"):
-        console.print("  [bold]not verified[/] " + p("; ".join(w["not_verified"])))
+    console.print("[bold]6 verified[/]   " + p(items["verified"]))
+    if items["not_verified"]:
+        console.print("  [bold]not verified[/] " + p(items["not_verified"]))
     console.print()
 
 
@@ -95,8 +96,7 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
                           soft_wrap=True)
     run = doc["run"]
     v = run.get("versions") or {}
-    status = run.get("status_text") or f"{run.get('status')} (exit {run.get('exit_code')})"
-    runner = f"Jest {v['jest']}" if v.get("jest") else f"Vitest {v.get('vitest')}"
+    status, runner = run_status(run)
     console.print(f"[bold]heaplens report[/] run {run.get('run_id')}: {escape(status)}, "
                   f"{escape(runner)}, Node {v.get('node')}")
     console.print(f"reproduce: {escape(doc['reproduce'])}")
@@ -141,7 +141,7 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
         if jc:
             for line in jest_config_lines(jc):
                 console.print(escape(line), highlight=False)
-            for line in printable_lines(jc.get("diff") or jc.get("patch")):  # a diff: one line each
+            for line in printable.lines(jc.get("diff") or jc.get("patch")):  # a diff: one line each
                 console.print("  " + escape(line), highlight=False)
         for o in fixes.get("other") or []:  # heap limit, recycling, splitting a lane (heaplens.fix.proposals)
             if o.get("kind") != "code":
@@ -160,14 +160,14 @@ def render(doc: dict, *, color: bool | None = None, width: int | None = None) ->
 def render_diagnosis(doc: dict, *, color: bool | None = None) -> str:
     """``heaplens diagnose RUN`` (the report model) or ``diagnose BEFORE AFTER`` (a diagnosis document):
     each worker's verdict and findings, plain text."""
-    out = [f"run: {printable(doc['run'].get('dir') if isinstance(doc.get('run'), dict) else doc.get('run'))}"] \
+    out = [f"run: {printable.line(doc['run'].get('dir') if isinstance(doc.get('run'), dict) else doc.get('run'))}"] \
         if doc.get("run") else []
     if isinstance(doc.get("run"), dict) and doc["run"].get("status") not in (None, "passed", "failed"):
-        out.append(f"status: {printable(doc['run'].get('status_text') or doc['run']['status'])}")
+        out.append(f"status: {printable.line(doc['run'].get('status_text') or doc['run']['status'])}")
     for w in doc["workers"]:
         out.append("")
         out += terminal_lines(w)
-    out.extend(f"skipped {printable(s)}" for s in doc.get("skipped") or [])
+    out.extend(f"skipped {printable.line(s)}" for s in doc.get("skipped") or [])
     if not doc["workers"]:
         out.append("no worker to diagnose")
     return "\n".join(out) + "\n"

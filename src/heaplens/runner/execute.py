@@ -1115,20 +1115,12 @@ class LaneRunner:
         overhead budget leaves of the lane's time."""
         if not self.snapshots_on or self.follow_up_of is not None or self.stop.is_set():
             return []
-        grown = []
-        for f in self.files:
-            w = self.workers.get(f["worker"])
-            if w is None or not self._per_file_worker(w) or f.get("settled_base") != "collected":
-                continue
-            g = (f.get("heap_growth") or 0) + (f.get("external_growth") or 0)
-            # worth a pair: growth the diagnosis would report, i.e. at least its floor, 0.1 % of the worker's
-            # heap limit (V8's heap_size_limit: 4 MiB of a 4 GiB heap) — below it a file's own warm-up (compiled
-            # code, the runner's per-file state) is all there is to see
-            floor = PAIR_FLOOR * (f.get("heap_limit") or DEFAULT_HEAP_LIMIT)
-            if g >= floor and f["file"] not in {x["file"] for x in grown}:
-                grown.append({"file": f["file"], "growth": g, "duration_s": (f.get("duration_ms") or 0) / 1000,
-                              "heap": ((f.get("settled_end") or {}).get("heap_used") or 0)})
-        grown.sort(key=lambda x: -x["growth"])
+        first: dict[str, dict] = {}  # file → its first run that is worth a pair
+        for f, g, floor in self._inside_growth():
+            if g >= floor and f["file"] not in first:
+                first[f["file"]] = {"file": f["file"], "growth": g, "duration_s": (f.get("duration_ms") or 0) / 1000,
+                                    "heap": ((f.get("settled_end") or {}).get("heap_used") or 0)}
+        grown = sorted(first.values(), key=lambda x: -x["growth"])
         rated = [x for x in self.written if x.get("heap_used")]
         rate = (sum(x["seconds"] for x in rated) / sum(x["heap_used"] for x in rated)) if rated else 1 / 20e6
         left = self.pair_budget()
@@ -1146,16 +1138,21 @@ class LaneRunner:
         """Files that had a worker of their own but no snapshot pair, largest GC-settled growth inside the file
         first: where a rerun of that file alone (``heaplens run FILE --snapshots``: its slot's first) looks."""
         paired = {(x["worker"], x["file"]) for x in self.written if x.get("at") == "end"}
-        out = []
+        out = [{"file": f["file"], "worker": f["worker"], "growth": g, "below_floor": g < floor}
+               for f, g, floor in self._inside_growth() if g > 0 and (f["worker"], f["file"]) not in paired]
+        return sorted(out, key=lambda x: -x["growth"])[:limit]
+
+    def _inside_growth(self):
+        """(file record, its GC-settled growth inside the file, the floor that growth is worth a pair from) for
+        each file run by a worker of its own with a settled baseline after its collection. The floor is the
+        diagnosis's, 0.1 % of the worker's heap limit (V8's heap_size_limit: 4 MiB of a 4 GiB heap) — below it a
+        file's own warm-up (compiled code, the runner's per-file state) is all there is to see."""
         for f in self.files:
             w = self.workers.get(f["worker"])
-            if w is None or not self._per_file_worker(w) or (f["worker"], f["file"]) in paired:
+            if w is None or f.get("settled_base") != "collected" or not self._per_file_worker(w):
                 continue
-            grew = (f.get("heap_growth") or 0) + (f.get("external_growth") or 0)
-            if f.get("settled_base") == "collected" and grew > 0:
-                floor = PAIR_FLOOR * (f.get("heap_limit") or DEFAULT_HEAP_LIMIT)
-                out.append({"file": f["file"], "worker": f["worker"], "growth": grew, "below_floor": grew < floor})
-        return sorted(out, key=lambda x: -x["growth"])[:limit]
+            growth = (f.get("heap_growth") or 0) + (f.get("external_growth") or 0)
+            yield f, growth, PAIR_FLOOR * (f.get("heap_limit") or DEFAULT_HEAP_LIMIT)
 
     def snapshot_stats(self) -> dict:
         shared = [w for w in self.workers.values() if w.files and not self._per_file_worker(w)]

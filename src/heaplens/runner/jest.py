@@ -28,24 +28,30 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from ..errors import UsageError
 from .suite import (
+    MAIN_PID_JS,
     LaneCommand,
     LaneSetup,
     Project,
     RunnerError,
     SuiteConfig,
     detect_package_manager,
+    direct_cli,
     exec_prefix,
+    first_file,
     node_version,
     package_bin,
+    package_evidence,
     package_json,
     package_version,
     rel_to_root,
+    resolve_config,
+    runner_env,
 )
 
 CONFIG_NAMES = tuple(f"jest.config.{ext}" for ext in ("js", "ts", "mjs", "cjs", "mts", "cts", "json"))
@@ -64,6 +70,8 @@ class Suite:
     jest_version: str
     node_version: str
     config: Path | None  # a config file; None: package.json#jest or Jest's defaults
+    # the Node flags the suite's test script runs Jest with that the lanes must pass too (vm_modules_flag)
+    node_flags: list[str] = field(default_factory=list)
 
     @property
     def version(self) -> str:
@@ -85,10 +93,8 @@ class Suite:
 
 
 def find_config(root: Path) -> Path | None:
-    for name in CONFIG_NAMES:
-        if (root / name).is_file():
-            return root / name
-    return None
+    """The ``jest.config.*`` file Jest loads from ``root`` (None: ``package.json#jest`` or Jest's defaults)."""
+    return first_file(root, CONFIG_NAMES)
 
 
 def _jest_config_entry(root: Path) -> Path | None:
@@ -120,17 +126,9 @@ def load_suite(root: Path, config: str | None = None) -> Suite:
     version = package_version("jest", root)
     if version is None:
         raise JestError(f"jest is not installed for {root} (no node_modules/jest): install the suite's dependencies first")
-    cfg = None
-    if config:
-        cfg = Path(config)
-        if not cfg.is_absolute():
-            cfg = (root / cfg).resolve()
-        if not cfg.is_file():
-            raise UsageError(f"jest config not found: {cfg}")
-    else:
-        cfg = find_config(root)
+    cfg = resolve_config(root, config, CONFIG_NAMES, "jest")
     return Suite(root=root, package_manager=detect_package_manager(root), jest_version=version,
-                 node_version=node_version(), config=cfg)
+                 node_version=node_version(), config=cfg, node_flags=vm_modules_flag(root))
 
 
 def _node() -> str:
@@ -140,24 +138,12 @@ def _node() -> str:
     return node
 
 
-def _cli(suite: Suite) -> list[str]:
-    """The suite's own Jest CLI run by Node (as the package manager would, without its start-up)."""
-    script = package_bin("jest", suite.root)
-    return [_node(), str(script)] if script is not None else suite.exec_prefix()
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("CI", "true")  # no watch mode, no interactive output
-    return env
-
-
 def list_tests(suite: Suite, filters: list[str], extra: list[str] | None = None, timeout: float = 600) -> list[str]:
     """``jest --listTests --json``: the test files Jest would run, relative to the root, in Jest's order."""
-    argv = [*_cli(suite), "--listTests", "--json", *(["--config", str(suite.config)] if suite.config else []),
+    argv = [*direct_cli(suite, "jest"), "--listTests", "--json", *(["--config", str(suite.config)] if suite.config else []),
             *(extra or []), *filters]
     try:
-        cp = subprocess.run(argv, cwd=suite.root, capture_output=True, text=True, env=_env(), timeout=timeout)
+        cp = subprocess.run(argv, cwd=suite.root, capture_output=True, text=True, env=runner_env(), timeout=timeout)
     except subprocess.TimeoutExpired:
         raise JestError(f"`jest --listTests` took more than {timeout:.0f} s") from None
     text = cp.stdout.strip()
@@ -199,7 +185,7 @@ def read_config(suite: Suite, timeout: float = 600) -> dict:
         script = Path(str(resources.files("heaplens") / "js" / "jest-inspect.cjs"))
         argv = [_node(), str(script), str(entry), str(out), str(suite.config or "")]
         try:
-            cp = subprocess.run(argv, cwd=suite.root, capture_output=True, text=True, env=_env(), timeout=timeout)
+            cp = subprocess.run(argv, cwd=suite.root, capture_output=True, text=True, env=runner_env(), timeout=timeout)
         except subprocess.TimeoutExpired:
             raise JestError(f"reading the Jest config took more than {timeout:.0f} s") from None
         if cp.returncode != 0 or not out.is_file():
@@ -212,33 +198,31 @@ def inspect_suite(suite: Suite, filters: list[str], shard: tuple[int, int] | Non
     """The test files and each project's resolved options; with ``shard`` (i, n), ``shard_files`` are the files of
     ``jest --shard=i/n`` as Jest's sequencer picks them."""
     try:
-        doc = read_config(suite)
+        doc, why = read_config(suite), None
     except JestError as exc:
-        files = list_tests(suite, filters)
-        return SuiteConfig(files, [], {f: [] for f in files}, str(exc), known=False,
-                           shard_files=list_tests(suite, filters, [f"--shard={shard[0]}/{shard[1]}"]) if shard else None)
+        doc, why = None, str(exc)
+    files = list_tests(suite, filters)
+    shard_files = list_tests(suite, filters, [f"--shard={shard[0]}/{shard[1]}"]) if shard else None
+    if doc is None:
+        return SuiteConfig(files, [], {f: [] for f in files}, why, known=False, shard_files=shard_files)
     glob = doc.get("global") or {}
     projects = [_project(p, glob) for p in doc.get("projects") or []]
-    files = list_tests(suite, filters)
     file_projects: dict[str, list[int]] = {f: [] for f in files}
     names = [p.name for p in projects]
+    distinct = all(names) and len(set(names)) == len(names)
     if len(projects) == 1:
         for f in files:
             file_projects[f] = [0]
-    elif projects and all(names) and len(set(names)) == len(names):
+    elif projects and distinct:
         for i, name in enumerate(names):
             for f in list_tests(suite, filters, ["--selectProjects", name]):
                 file_projects.setdefault(f, []).append(i)
     notes = []
-    if len(projects) > 1 and not (all(names) and len(set(names)) == len(names)):
+    if len(projects) > 1 and not distinct:
         notes.append("the suite's Jest projects have no distinct displayName: which project runs a file is not known")
-    if vm_modules_flag(suite.root):
+    if suite.node_flags:
         notes.append("the test script runs Jest with --experimental-vm-modules (ESM): the lanes pass it in NODE_OPTIONS")
-    config = SuiteConfig(files, projects, file_projects, "jest", notes=notes)
-    if shard:
-        text = f"{shard[0]}/{shard[1]}"
-        config.shard_files = list_tests(suite, filters, [f"--shard={text}"])
-    return config
+    return SuiteConfig(files, projects, file_projects, "jest", shard_files=shard_files, notes=notes)
 
 
 def vm_modules_flag(root: Path) -> list[str]:
@@ -262,9 +246,7 @@ WRAPPER = """// Generated by heaplens for one lane; safe to delete. The suite's 
 const fs = require('fs');
 const path = require('path');
 const lane = %s;
-if (process.env.HEAPLENS_MAIN_PID_FILE) {
-  try { fs.writeFileSync(process.env.HEAPLENS_MAIN_PID_FILE, String(process.pid)); } catch {}
-}
+%s
 const withSetup = (cfg) => {
   if (!lane.setup.length) return cfg;
   const own = (cfg.setupFilesAfterEnv || []).filter((f) => !lane.setup.includes(f));
@@ -311,7 +293,7 @@ def write_wrapper_config(path: Path, suite: Suite, *, trace: bool, test_timeout_
         raise JestError("jest-config (Jest's config reader) not found beside the suite's jest")
     lane = {"jestConfig": str(entry), "root": str(suite.root), "config": str(suite.config) if suite.config else None,
             "setup": [str(setup_file())] if trace else [], "testTimeout": test_timeout_ms}
-    path.write_text(WRAPPER % json.dumps(lane, indent=2))
+    path.write_text(WRAPPER % (json.dumps(lane, indent=2), MAIN_PID_JS.rstrip("\n")))
     return path
 
 
@@ -356,15 +338,7 @@ class JestRunner:
             out.append((3, cfg.name))
         if isinstance(pkg.get("jest"), dict):
             out.append((3, "package.json#jest"))
-        script = str((pkg.get("scripts") or {}).get("test") or "")
-        if re.search(r"(^|[\s/])jest\b", script):
-            out.append((2, "scripts.test runs jest"))
-        deps = {**(pkg.get("dependencies") or {}), **(pkg.get("devDependencies") or {})}
-        if "jest" in deps:
-            out.append((1, "jest in package.json dependencies"))
-        if package_json("jest", root) is not None:
-            out.append((1, "node_modules/jest"))
-        return out
+        return out + package_evidence(root, pkg, "jest")
 
     def load_suite(self, root: Path, config: str | None) -> Suite:
         return load_suite(root, config)
@@ -387,15 +361,14 @@ class JestRunner:
         config_path = setup.config_dir / f"{lane.name}.jest.config.cjs"
         write_wrapper_config(config_path, suite, trace=setup.trace, test_timeout_ms=setup.test_timeout_ms)
         argv = run_argv(suite, config_path, None if lane.all_files else lane.files, workers=lane.workers,
-                        extra=[*setup.extra_args, *([*lane.filters, *lane.runner_args] if lane.all_files else [])])
-        flags = [*vm_modules_flag(suite.root), *setup.exec_argv]
+                        extra=[*setup.extra_args, *lane.runner_paths()])
+        flags = [*suite.node_flags, *setup.exec_argv]
         env = {"NODE_OPTIONS": " ".join(flags)} if flags else {}
         return LaneCommand(argv, env, {}, [config_path])
 
     def command_text(self, lane) -> str:
         return ("jest" + (f" --maxWorkers={lane.workers}" if lane.workers else "")
-                + ("".join(f" {f}" for f in [*lane.filters, *lane.runner_args]) if lane.all_files
-                   else f" --runTestsByPath <{len(lane.files)} file(s) of {lane.name}>"))
+                + lane.files_text(" --runTestsByPath"))
 
 
 RUNNER = JestRunner()

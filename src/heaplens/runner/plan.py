@@ -95,6 +95,18 @@ class Lane:
         setattr(self, setting, value)
         self.why[setting] = reason
 
+    def runner_paths(self) -> list[str]:
+        """What the lane's command line gives the runner for its files: with every file, the run's PATHS and
+        the runner's own arguments (``--shard=i/n``); none when it names its files."""
+        return [*self.filters, *self.runner_args] if self.all_files else []
+
+    def files_text(self, flag: str = "") -> str:
+        """The files part of the lane's command as ``plan --explain`` shows it: the PATHS, or ``flag`` and how
+        many files the lane names."""
+        if self.all_files:
+            return "".join(f" {f}" for f in self.runner_paths())
+        return f"{flag} <{len(self.files)} file(s) of {self.name}>"
+
     def effective(self, setting: str) -> str:
         v = getattr(self, setting)
         if v is not None:
@@ -424,6 +436,4 @@ def explain(plan: Plan, file: str, timings: Timings, hotspots: Hotspots, command
 
 
 def _command(lane: Lane) -> str:
-    return (f"run --workers={lane.workers or 'default'}"
-            + ("".join(f" {f}" for f in [*lane.filters, *lane.runner_args]) if lane.all_files
-               else f" <{len(lane.files)} file(s) of {lane.name}>"))
+    return f"run --workers={lane.workers or 'default'}" + lane.files_text()

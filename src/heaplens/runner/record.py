@@ -423,6 +423,11 @@ class Versions(_Part):
     heaplens: str | None = None
     all: dict[str, list[str]] = field(default_factory=dict)  # merged records: every version seen
 
+    @property
+    def runner(self) -> str | None:
+        """The suite's runner, by the version the record holds: "jest", "vitest", or None (neither)."""
+        return "jest" if self.jest else "vitest" if self.vitest else None
+
 
 @dataclass
 class Owner(_Part):

@@ -5,6 +5,8 @@ runner/jest.py) fill these in from their own tools; nothing here knows a runner.
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -23,6 +25,66 @@ LOCKFILES = (
 
 class RunnerError(HeaplensError):
     """The suite's test runner could not be found, or could not list the suite's files."""
+
+
+def first_file(root: Path, names: tuple[str, ...]) -> Path | None:
+    """The first of ``names`` that is a file in ``root`` (a runner's config files, in its own order)."""
+    for name in names:
+        if (root / name).is_file():
+            return root / name
+    return None
+
+
+def resolve_config(root: Path, config: str | None, names: tuple[str, ...], title: str) -> Path | None:
+    """The config a suite's runner loads: ``config`` (``--config``, relative to the root) when given — it must
+    exist — else the first of ``names`` in the root (None: none)."""
+    if not config:
+        return first_file(root, names)
+    cfg = Path(config)
+    if not cfg.is_absolute():
+        cfg = (root / cfg).resolve()
+    if not cfg.is_file():
+        raise UsageError(f"{title} config not found: {cfg}")
+    return cfg
+
+
+def package_evidence(root: Path, pkg: dict, binary: str) -> list[tuple[int, str]]:
+    """What ``package.json`` and ``node_modules`` show of a runner: the test script runs ``binary`` (2), a
+    dependency (1), installed (1) — a runner's :meth:`~heaplens.runner.seam.Runner.evidence` besides its config."""
+    out = []
+    script = str((pkg.get("scripts") or {}).get("test") or "")
+    if re.search(rf"(^|[\s/]){re.escape(binary)}\b", script):
+        out.append((2, f"scripts.test runs {binary}"))
+    deps = {**(pkg.get("dependencies") or {}), **(pkg.get("devDependencies") or {})}
+    if binary in deps:
+        out.append((1, f"{binary} in package.json dependencies"))
+    if package_json(binary, root) is not None:
+        out.append((1, f"node_modules/{binary}"))
+    return out
+
+
+def runner_env() -> dict[str, str]:
+    """The environment heaplens runs a suite's runner in to read the suite (list files, read its config)."""
+    env = dict(os.environ)
+    env.setdefault("CI", "true")  # no watch mode, no interactive output
+    return env
+
+
+def direct_cli(suite, binary: str) -> list[str]:
+    """The suite's own ``binary`` CLI run by Node directly: the same resolution as through the package manager,
+    without its start-up (``npm exec`` alone takes 0.5-1 s) — for reading the suite; the lanes do go through the
+    package manager (``suite.exec_prefix()``, also the fallback when the bin script or Node is not found)."""
+    script = package_bin(binary, suite.root)
+    node = shutil.which("node")
+    return [node, str(script)] if (script is not None and node) else suite.exec_prefix()
+
+
+# The generated lane configs' first statement (CommonJS or ESM, `fs` imported): they are evaluated in the
+# runner's main process, whose PID the lane runner needs (its workers are that process's children).
+MAIN_PID_JS = """if (process.env.HEAPLENS_MAIN_PID_FILE) {
+  try { fs.writeFileSync(process.env.HEAPLENS_MAIN_PID_FILE, String(process.pid)); } catch {}
+}
+"""
 
 
 def find_root(start: Path) -> Path:

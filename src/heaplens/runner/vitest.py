@@ -9,7 +9,6 @@ as a list of arguments: file paths never pass through a shell that heaplens comp
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -21,18 +20,24 @@ from pathlib import Path
 from ..errors import UsageError
 from .suite import (  # noqa: F401  (LOCKFILES, find_root, … are this module's names for its callers)
     LOCKFILES,
+    MAIN_PID_JS,
     LaneCommand,
     LaneSetup,
     Project,
     RunnerError,
     SuiteConfig,
     detect_package_manager,
+    direct_cli,
     exec_prefix,
     find_root,
+    first_file,
     node_version,
     package_bin,
+    package_evidence,
     package_json,
     rel_to_root,
+    resolve_config,
+    runner_env,
 )
 
 CONFIG_NAMES = tuple(
@@ -97,22 +102,12 @@ def vitest_version(root: Path) -> str:
 
 
 def find_config(root: Path) -> Path | None:
-    for name in CONFIG_NAMES:
-        if (root / name).is_file():
-            return root / name
-    return None
+    """The config Vitest itself loads from ``root``: vitest.config.* before vite.config.*."""
+    return first_file(root, CONFIG_NAMES)
 
 
 def load_suite(root: Path, config: str | None = None) -> Suite:
-    cfg = None
-    if config:
-        cfg = Path(config)
-        if not cfg.is_absolute():
-            cfg = (root / cfg).resolve()
-        if not cfg.is_file():
-            raise UsageError(f"vitest config not found: {cfg}")
-    else:
-        cfg = find_config(root)
+    cfg = resolve_config(root, config, CONFIG_NAMES, "vitest")
     return Suite(
         root=root,
         package_manager=detect_package_manager(root),
@@ -182,8 +177,7 @@ def inspect_suite(suite: Suite, filters: list[str], timeout: float = 600,
             out = Path(tmp) / "suite.json"
             script = Path(str(resources.files("heaplens") / "js" / "inspect.mjs"))
             argv = [node, str(script), str(entry), str(out), str(suite.config or ""), *filters]
-            env = dict(os.environ)
-            env.setdefault("CI", "true")
+            env = runner_env()
             env["HEAPLENS_VITEST_MAJOR"] = str(suite.vitest_major)
             env["HEAPLENS_INSPECT_SHARD"] = shard_text
             try:
@@ -225,18 +219,11 @@ def list_files(suite: Suite, filters: list[str], extra: list[str] | None = None,
     the root, POSIX separators, in Vitest's order, without duplicates (a file in two projects is one file)."""
     with tempfile.TemporaryDirectory(prefix="heaplens-list-") as tmp:
         out = Path(tmp) / "files.json"
-        # The suite's own Vitest CLI run by Node directly: the same resolution as through the package manager,
-        # without its start-up (npm exec alone takes 0.5-1 s); the lanes do go through the package manager.
-        script = vitest_bin(suite.root)
-        node = shutil.which("node")
-        prefix = [node, str(script)] if (script is not None and node) else suite.exec_prefix()
-        argv = [*prefix, "list", *(["--filesOnly"] if files_only else []), f"--json={out}", "--root", str(suite.root)]
+        argv = [*direct_cli(suite, "vitest"), "list", *(["--filesOnly"] if files_only else []), f"--json={out}", "--root", str(suite.root)]
         if suite.config is not None:
             argv += ["--config", str(suite.config)]
         argv += [*(extra or []), *filters]
-        env = dict(os.environ)
-        env.setdefault("CI", "true")  # no watch mode, no TTY tricks
-        cp = subprocess.run(argv, cwd=suite.root, capture_output=True, text=True, env=env, timeout=timeout)
+        cp = subprocess.run(argv, cwd=suite.root, capture_output=True, text=True, env=runner_env(), timeout=timeout)
         if not out.is_file():
             tail = (cp.stderr or cp.stdout).strip().splitlines()[-5:]
             if cp.returncode == 0 or "No test files found" in (cp.stdout + cp.stderr):
@@ -371,10 +358,7 @@ const lane = {json.dumps(lane, indent=2)};
 const projectsHook = {json.dumps(str(hook))};
 const workspaceFile = {json.dumps(workspace_file)};
 const THREADS = ['threads', 'vmThreads'];
-if (process.env.HEAPLENS_MAIN_PID_FILE) {{
-  try {{ fs.writeFileSync(process.env.HEAPLENS_MAIN_PID_FILE, String(process.pid)); }} catch {{}}
-}}
-const toList = (x) => (Array.isArray(x) ? x : x == null ? [] : [x]);
+{MAIN_PID_JS}const toList = (x) => (Array.isArray(x) ? x : x == null ? [] : [x]);
 export default async function heaplensConfig(env) {{
   let user = userModule.default ?? {{}};
   if (typeof user === 'function') user = await user(env);
@@ -456,15 +440,7 @@ class VitestRunner:
             out.append((3, cfg))
         elif any((root / n).is_file() for n in WORKSPACE_FILES):
             out.append((3, "vitest.workspace"))
-        script = str((pkg.get("scripts") or {}).get("test") or "")
-        if re.search(r"(^|[\s/])vitest\b", script):
-            out.append((2, "scripts.test runs vitest"))
-        deps = {**(pkg.get("dependencies") or {}), **(pkg.get("devDependencies") or {})}
-        if "vitest" in deps:
-            out.append((1, "vitest in package.json dependencies"))
-        if vitest_package(root) is not None:
-            out.append((1, "node_modules/vitest"))
-        return out
+        return out + package_evidence(root, pkg, "vitest")
 
     def load_suite(self, root: Path, config: str | None) -> Suite:
         return load_suite(root, config)
@@ -486,8 +462,7 @@ class VitestRunner:
                                    test_timeout_ms=setup.test_timeout_ms, pool=lane.pool, isolate=lane.isolate)
         # a lane with every listed file runs as the suite's own `vitest run [PATHS]`; others name their files
         argv = run_argv(suite, cfg, None if lane.all_files else lane.files, workers=lane.workers, pool=lane.pool,
-                        isolate=lane.isolate,
-                        extra=[*setup.extra_args, *([*lane.filters, *lane.runner_args] if lane.all_files else [])])
+                        isolate=lane.isolate, extra=[*setup.extra_args, *lane.runner_paths()])
         env = {}
         heap = [a for a in setup.exec_argv if a.startswith("--max-old-space-size=")]
         if heap and setup.pools & set(THREAD_POOLS):
@@ -499,8 +474,7 @@ class VitestRunner:
         return ("vitest run" + (f" --pool={lane.pool}" if lane.pool else "")
                 + (f" --maxWorkers={lane.workers}" if lane.workers else "")
                 + ("" if lane.isolate is None else (" --isolate" if lane.isolate else " --no-isolate"))
-                + ("".join(f" {f}" for f in [*lane.filters, *lane.runner_args]) if lane.all_files
-                   else f" <{len(lane.files)} file(s) of {lane.name}>"))
+                + lane.files_text())
 
 
 RUNNER = VitestRunner()

@@ -31,6 +31,7 @@ import numpy as np
 from .. import kernels as K
 from ..errors import SnapshotError, UsageError
 from ..inputfile import NotRegular, open_regular
+from ..units import parse_size
 from .strings import StringTable
 
 CHUNK = 8 << 20  # bytes per parsing task; pages are released after each round
@@ -67,17 +68,16 @@ GZIP_MAX_RATIO = 100
 GZIP_MAX_BYTES = 16 << 30
 ENV_GZIP_MAX_RATIO = "HEAPLENS_GZIP_MAX_RATIO"
 ENV_GZIP_MAX_BYTES = "HEAPLENS_GZIP_MAX_BYTES"
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
 def _env_size(name: str, default: int) -> int:
     text = os.environ.get(name, "").strip()
     if not text:
         return default
-    m = re.fullmatch(r"(\d+)\s*([kmgt]?)(?:i?b)?", text.lower())
-    if not m:
-        raise UsageError(f"{name}={text!r}: expected a size such as 32G, 500M or a number of bytes")
-    return int(m.group(1)) * _UNITS[m.group(2)]
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise UsageError(f"{name}={text!r}: expected a size such as 32G, 500M or a number of bytes") from None
 
 
 def _env_ratio(name: str, default: int) -> float:
@@ -100,7 +100,8 @@ def gzip_limit(compressed: int) -> int:
     return int(min(cap, max(GZIP_FLOOR, ratio * compressed)))
 
 
-def _too_big(limit: int, compressed: int) -> str:
+def _too_big(limit: int) -> str:
+    """Why inflating stopped at ``limit`` (:func:`gzip_limit`): the absolute cap, or the ratio."""
     cap = _env_size(ENV_GZIP_MAX_BYTES, GZIP_MAX_BYTES)
     if limit >= cap:
         return (f"inflates to more than {limit:,} bytes, the limit for gzip input; stopped there "
@@ -272,7 +273,7 @@ class _Source:
                     if not chunk:
                         break
                     if written + len(chunk) > limit:
-                        raise SnapshotError(path, _too_big(limit, compressed))
+                        raise SnapshotError(path, _too_big(limit))
                     try:
                         view = memoryview(chunk)
                         while view:

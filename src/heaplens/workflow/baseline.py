@@ -32,18 +32,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import printable
 from ..atomicfile import write_text_atomic
+from ..diagnose.naming import relative
 from ..errors import UsageError
 from ..inputfile import check_schema, read_document
-from ..report.findings import printable
 from ..runner.record import RunRecord
-from ..units import fmt_size
+from ..units import fmt_size, parse_size
 from .report import render, report_document
 
 SCHEMA = "heaplens.baseline"
@@ -63,19 +63,6 @@ PEAK_DEFINITION = ("peak_rss: the highest RSS one worker of the lane reached (a 
 
 # ---------------------------------------------------------------------------------------------------
 # sizes and thresholds as the command line gives them
-
-_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmg]i?b?|b)?\s*$", re.I)
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": MiB, "g": 1024 * MiB}
-
-
-def parse_size(text: str) -> int:
-    """``512KiB``, ``2MiB``, ``1.5G``, ``4096`` (bytes; K/M/G are 1024-based, as heaplens prints them)."""
-    m = _SIZE.match(str(text))
-    if not m:
-        raise ValueError(f"not a size: {text!r} (e.g. 512KiB, 2MiB, 1GiB)")
-    unit = (m.group(2) or "").lower()[:1]
-    return int(float(m.group(1)) * _UNITS[unit])
-
 
 def parse_growth(text: str) -> tuple[float | None, int | None]:
     """``--max-growth``: ``PCT%`` (of the baseline figure), a size, or both (``10%,2MiB``: the larger)."""
@@ -229,21 +216,6 @@ def file_key(file: str, project: str) -> str:
     return f"{file} [{project}]" if project else file
 
 
-def runner_of(rec: RunRecord) -> tuple[str, str | None]:
-    """(runner, version) of a run. The seam for other runners (Jest) is here: their version in the record."""
-    versions = rec.versions
-    jest = getattr(versions, "jest", None)
-    if jest:
-        return "jest", jest
-    return "vitest", versions.vitest
-
-
-def _rel(path: str, root: str | None) -> str:
-    if root and path.startswith(root.rstrip("/") + "/"):
-        return path[len(root.rstrip("/")) + 1:]
-    return path
-
-
 def suite_config(rec: RunRecord) -> dict:
     """What decides how the suite's files run and what they measure: every project's resolved settings (paths
     relative to the suite root), the lanes' overrides, the heap limit, the arguments given to the runner and
@@ -257,7 +229,7 @@ def suite_config(rec: RunRecord) -> dict:
             "name": p.get("name") or "", "pool": p.get("pool"), "isolate": p.get("isolate"),
             "max_workers": p.get("max_workers"), "file_parallelism": p.get("file_parallelism"),
             "environment": p.get("environment"),
-            "setup_files": [_rel(str(x), rec.root) for x in p.get("setup_files") or []],
+            "setup_files": [relative(str(x), rec.root) or "" for x in p.get("setup_files") or []],
             "exec_argv": [str(x) for x in p.get("exec_argv") or []],
         })
     overrides = set()
@@ -372,7 +344,8 @@ def measure(run: RunRecord | str | os.PathLike, *, retainers: bool = True, rules
     else:
         notes.append("findings not measured: the run wrote no heap snapshots (heaplens run --snapshots, or "
                      "investigate)")
-    runner, version = runner_of(rec)
+    runner = rec.versions.runner or "vitest"
+    version = rec.versions.jest if runner == "jest" else rec.versions.vitest
     seen = rec.versions.all or {}
     for k, vs in seen.items():
         if len(vs) > 1:
@@ -557,7 +530,7 @@ class Baseline:
         try:
             b = cls._from_doc(doc)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise UsageError(f"{p}: a malformed baseline ({type(exc).__name__}: {printable(exc)})") from None
+            raise UsageError(f"{p}: a malformed baseline ({type(exc).__name__}: {printable.line(exc)})") from None
         b.path = p
         return b
 
@@ -851,23 +824,23 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
                 res.regressions.append(Regression(
                     what="file", name=key, metric=m, lane=f.lane, current=cur, baseline=ref, low=lo, high=hi,
                     allowed=allowed, file=f.file,
-                    text=(f"{printable(key)} (lane {printable(f.lane)}) leaves {fmt_size(cur, signed=True)} of "
+                    text=(f"{printable.line(key)} (lane {printable.line(f.lane)}) leaves {fmt_size(cur, signed=True)} of "
                           f"{WORDS[m]} after a full GC, {was}; allowed {fmt_size(allowed, signed=True)} over it")))
             elif b is not None and _stats(values) and cur < ref - allowed and m == "heap":
                 res.improved.append(key)
     _check_groups(res, th, fig, base, spanned, units_now, units_base)
     if new_files:
         res.notes.append(f"{len(new_files)} file(s) not in the baseline (compared with 0): "
-                         + ", ".join(printable(k) for k in new_files[:5]) + (" …" if len(new_files) > 5 else ""))
+                         + ", ".join(printable.line(k) for k in new_files[:5]) + (" …" if len(new_files) > 5 else ""))
     if missing:
         res.notes.append(f"{len(missing)} file(s) of the baseline did not run: "
-                         + ", ".join(printable(k) for k in missing[:5]) + (" …" if len(missing) > 5 else ""))
+                         + ", ".join(printable.line(k) for k in missing[:5]) + (" …" if len(missing) > 5 else ""))
 
     # lanes: heap over the files both ran in the lane; peak RSS; faults
     for name, lane in sorted(fig.lanes.items()):
         b = base.lanes.get(name)
         if b is None:
-            res.notes.append(f"lane {printable(name)} is not in the baseline: only its files are compared")
+            res.notes.append(f"lane {printable.line(name)} is not in the baseline: only its files are compared")
             continue
         common = [k for k, f in fig.files.items() if f.lane == name and k in base.files]
         moved = lane.files != len(common) or any(v is not None and v != len(common) for v in b["files"])
@@ -885,7 +858,7 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
                 res.regressions.append(Regression(
                     what="lane", name=name, metric=m, lane=name, current=cur, baseline=ref, low=lo, high=hi,
                     allowed=allowed,
-                    text=(f"lane {printable(name)} leaves {fmt_size(cur, signed=True)} of {WORDS[m]} over its "
+                    text=(f"lane {printable.line(name)} leaves {fmt_size(cur, signed=True)} of {WORDS[m]} over its "
                           f"{len(common)} file(s) in the baseline, baseline {fmt_size(ref, signed=True)} "
                           f"({_range(lo, hi)}); allowed {fmt_size(allowed, signed=True)} over it")))
         bad, ref, lo, hi, allowed = _judge(th, "peak_rss", b["peak_rss"], lane.peak_rss)
@@ -893,7 +866,7 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
             res.regressions.append(Regression(
                 what="lane", name=name, metric="peak_rss", lane=name, current=lane.peak_rss, baseline=ref, low=lo,
                 high=hi, allowed=allowed,
-                text=(f"lane {printable(name)} peak RSS {fmt_size(lane.peak_rss)} (its largest worker), baseline "
+                text=(f"lane {printable.line(name)} peak RSS {fmt_size(lane.peak_rss)} (its largest worker), baseline "
                       f"{fmt_size(ref)} (" + (f"runs {fmt_size(lo)}…{fmt_size(hi)}" if lo != hi else "every run")
                       + f"); allowed +{fmt_size(allowed)} over it"
                       + (" — the lane's files differ from the baseline's" if moved else ""))))
@@ -902,10 +875,10 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
             kind, _, what = x.partition(" ")
             res.regressions.append(Regression(
                 what="fault", name=name, metric=kind, lane=name, file=what.split(", ")[0] if "/" in what else None,
-                text=f"lane {printable(name)}: a worker died ({printable(kind)}) running {printable(what)}; "
+                text=f"lane {printable.line(name)}: a worker died ({printable.line(kind)}) running {printable.line(what)}; "
                      "no baseline run had a fault there"))
     for name in sorted(set(base.lanes) - set(fig.lanes)):
-        res.notes.append(f"lane {printable(name)} of the baseline did not run")
+        res.notes.append(f"lane {printable.line(name)} of the baseline did not run")
 
     # findings
     if base.findings is None or fig.findings is None:
@@ -919,22 +892,22 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
                 continue
             seen.add(f.key)
             b = known.get(f.key)
-            where = f" (lane {printable(f.lane)}, pid {f.pid})" if f.lane else ""
-            fix = f"; fix: {printable(f.fix)}" if f.fix else ""
+            where = f" (lane {printable.line(f.lane)}, pid {f.pid})" if f.lane else ""
+            fix = f"; fix: {printable.line(f.fix)}" if f.fix else ""
             if b is None:
                 res.regressions.append(Regression(
                     what="finding", name=f.title, metric="new", lane=f.lane, current=f.retained_growth,
                     file=f.file, line=f.line, test_files=f.test_files,
-                    text=f"new finding: {printable(f.title)}, {f.severity}{where}{fix}"))
+                    text=f"new finding: {printable.line(f.title)}, {f.severity}{where}{fix}"))
             elif SEVERITY.get(f.severity, 0) > SEVERITY.get(str(b.get("severity")), 0):
                 res.regressions.append(Regression(
                     what="finding", name=f.title, metric="severity", lane=f.lane, current=f.retained_growth,
                     file=f.file, line=f.line, test_files=f.test_files,
-                    text=f"finding got worse: {printable(f.title)}, {b.get('severity')} → {f.severity}{where}{fix}"))
-        gone = [b for k, b in known.items() if k not in {f.key for f in fig.findings}]
+                    text=f"finding got worse: {printable.line(f.title)}, {b.get('severity')} → {f.severity}{where}{fix}"))
+        gone = [b for k, b in known.items() if k not in seen]  # (seen: every key of this run's findings)
         if gone:
             res.notes.append(f"{len(gone)} finding(s) of the baseline not found in this run: "
-                             + "; ".join(printable(g.get("title")) for g in gone[:3]))
+                             + "; ".join(printable.line(g.get("title")) for g in gone[:3]))
     res.compared = {"files": len(fig.files), "lanes": len(fig.lanes),
                     "findings": None if fig.findings is None else len({f.key for f in fig.findings}),
                     "new_files": len(new_files), "missing_files": len(missing)}

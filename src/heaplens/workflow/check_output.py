@@ -9,7 +9,7 @@ import html
 import json
 import re
 
-from ..report.findings import printable
+from .. import printable
 from ..report.github import PER_STEP, TEST_FILES_PER_FINDING, Annotations, repo_path
 from ..units import fmt_size
 from .baseline import Baseline, CheckResult, Regression
@@ -109,16 +109,16 @@ def render(res: CheckResult, fmt: str) -> str:
 
 
 def baseline_text(b: Baseline, path) -> str:
-    lines = [f"[heaplens] baseline {path}: {printable(b.summary())}"]
+    lines = [f"[heaplens] baseline {path}: {printable.line(b.summary())}"]
     for name, lane in sorted(b.lanes.items()):
-        name = printable(name)
+        name = printable.line(name)
         heap = [v for v in lane["heap"] if v is not None]
         peak = [v for v in lane["peak_rss"] if v is not None]
         lines.append(f"  lane {name}: heap left {', '.join(fmt_size(v, signed=True) for v in heap)}; "
                      f"peak RSS {', '.join(fmt_size(v) for v in peak)}"
-                     + (f"; faults {printable(', '.join(lane['faults']))}" if lane["faults"] else ""))
+                     + (f"; faults {printable.line(', '.join(lane['faults']))}" if lane["faults"] else ""))
     for f in b.findings or []:
-        lines.append(f"  finding {printable(f.get('title') or f['kind'])} ({printable(f.get('severity'))}, "
+        lines.append(f"  finding {printable.line(f.get('title') or f['kind'])} ({printable.line(f.get('severity'))}, "
                      f"in {f.get('runs', '?')} of {b.n} run(s))")
     return "\n".join(lines) + "\n"
 

@@ -19,7 +19,7 @@ from ..runner import options as O
 from ..runner.record import RunRecord
 from ..runner.session import execute, resolve_root
 from .report import render, report_document
-from .verify import Verification, add_retained, record, still_present, verify
+from .verify import Verification, add_retained, note_still_present, record, verify
 from .verify_config import ConfigVerification, verify_change
 
 
@@ -72,7 +72,7 @@ def investigate(cli: dict, paths: list[str], vitest_args: list[str], argv: list[
         say("[heaplens] investigate: step 4/4 verify")
         ch = changes[0] if changes else None
         if ch is not None and ch.kind == "vitest-config" and not ch.refused and ch.diff:
-            v = _verify_config(doc, ch, root, paths, min_drop, run_dir)
+            v = _verify_config(doc, ch, root, paths, min_drop, result.record)
         else:
             try:
                 v = verify(run_dir, min_drop=min_drop, say=say)
@@ -111,8 +111,9 @@ def jest_config_fix(rec, doc: dict):
 
 
 def _verify_config(doc: dict, ch: Change, root: Path, paths: list[str], min_drop: float,
-                   run_dir: Path) -> ConfigVerification | None:
+                   rec: RunRecord) -> ConfigVerification | None:
     """A Vitest config change: the suite's own `vitest run`, before vs after, interleaved (verify_config)."""
+    run_dir = rec.dir
     try:
         v = verify_change(root, ch.target, ch.original, ch.text, paths=paths, min_drop=min_drop, say=say,
                           log_dir=run_dir)
@@ -121,9 +122,8 @@ def _verify_config(doc: dict, ch: Change, root: Path, paths: list[str], min_drop
         return None
     v.run_dir = str(run_dir)
     if ch.written:  # the change is on disk: one traced run of the suite as it is now
-        add_retained(v, RunRecord.load(run_dir), paths, say=say)
-    v.still_present = still_present(doc)
-    v.lines += [f"still present after the fix: {s}" for s in v.still_present]
+        add_retained(v, rec, paths, say=say)
+    note_still_present(v, doc)
     for line in v.lines:
         say(f"[heaplens][verify] {line}")
     say(f"[heaplens][verify] {v.verdict}")

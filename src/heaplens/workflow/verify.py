@@ -126,8 +126,7 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
             raise UsageError(f"cannot read {config}: {exc}") from None
         cv = verify_change(rec.root, config, before, after, min_drop=min_drop, say=say, log_dir=path)
         cv.run_dir = str(path)
-        cv.still_present = still_present(report)
-        cv.lines += [f"still present after the fix: {s}" for s in cv.still_present]
+        note_still_present(cv, report)
         return cv
     finding_lanes = [w["lane"] for w in report["workers"] if w["significant"]] if report else []
     files, lanes, moved = touched(rec, _current_plan(rec), finding_lanes)
@@ -145,6 +144,7 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
                                 else "at test-file boundaries, as the run had them")) if use_snaps else "; snapshots off"))
     cli = _cli(rec)
     cli["snapshot_interval"] = rec.options.get("snapshot_interval") if use_snaps else 0.0
+    cli["snapshots"] = use_snaps  # boundary snapshots too: --no-snapshots means none
     argv = ["heaplens", "run", *files]
     result = execute(cli, files, list(rec.vitest_args), argv)
     v.exit_code = result.exit_code
@@ -155,7 +155,7 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
         match = [b for b in v.lanes_before if b != n and _base(b) == n]
         if n not in v.lanes_before and len(match) == 1:
             v.lanes_after[match[0]] = v.lanes_after.pop(n)
-    _compare(v, report, result.record if use_snaps else None, min_drop)
+    _compare(v, report, result.record if use_snaps else None, min_drop, comparable=use_snaps == before_snaps)
     return v
 
 
@@ -180,7 +180,10 @@ def _report(rec: RunRecord) -> dict | None:
         return None
 
 
-def _compare(v: Verification, report: dict | None, after: RunRecord | None, min_drop: float) -> None:
+def _compare(v: Verification, report: dict | None, after: RunRecord | None, min_drop: float, *,
+             comparable: bool = True) -> None:
+    """``comparable``: both runs wrote snapshots or neither did (a snapshot write inflates a worker's RSS, so a
+    peak from a run with snapshots and one from a run without them differ by the measuring, not the fix)."""
     pb, pa = v.peak(v.lanes_before), v.peak(v.lanes_after)
     for name, b in v.lanes_before.items():
         a = v.lanes_after.get(name)
@@ -210,6 +213,11 @@ def _compare(v: Verification, report: dict | None, after: RunRecord | None, min_
     if faults_a > faults_b:
         v.verdict = "not verified"
         v.lines.append("not verified: workers failed in the rerun")
+    elif not comparable and not (faults_b and not faults_a):
+        v.verdict = "not verified"
+        v.lines.append("not verified: the peaks are not comparable — the run " + ("wrote" if v.snapshots is False else
+                       "did not write") + " heap snapshots (they inflate a worker's RSS) and the rerun "
+                       + ("did not" if v.snapshots is False else "did"))
     elif (dropped and faults_a <= faults_b) or (faults_b and not faults_a):
         v.verdict = "verified"
     else:
@@ -298,6 +306,12 @@ def still_present(doc: dict) -> list[str]:
         out.append(f"{f.get('title')} in {f.get('lane')}: {fmt_size(f.get('retained_growth') or 0, signed=True)}"
                    f"{per} — {how}")
     return out
+
+
+def note_still_present(v: ConfigVerification, doc: dict) -> None:
+    """A config verification names the findings the change leaves (:func:`still_present`), in its lines too."""
+    v.still_present = still_present(doc)
+    v.lines += [f"still present after the fix: {s}" for s in v.still_present]
 
 
 def record(v: Verification | ConfigVerification) -> None:
