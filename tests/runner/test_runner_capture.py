@@ -198,7 +198,7 @@ def test_many_sub_second_files_leaking_a_little_each(version, request, tmp_path)
     ends = [e for e in trace if e["ev"] == "end"]
     assert len(ends) == 20 and all(e["heapUsed"] > 0 and "arrayBuffers" in e for e in ends)
     assert all(e["settled"] for e in trace if e["ev"] == "settle")
-    for key in lane["workers"]:
+    for key in {f["worker"] for f in lane["files"]}:  # (Vitest 3 may start a worker that gets no file)
         mine = sorted((f for f in lane["files"] if f["worker"] == key), key=lambda f: f["index"])
         assert mine[0]["settled_files"] == 1 and mine[-1]["settled_end"] is not None
         assert all(f["settled_end"] is not None for f in mine if f["snapshots"])
@@ -220,7 +220,7 @@ def test_many_sub_second_files_leaking_a_little_each(version, request, tmp_path)
     assert r.code == 0
     budgeted = lane_of(r)
     assert len(r.lines("[heaplens] gc-overhead 0% (cli): ")) == 1
-    for key in budgeted["workers"]:
+    for key in {f["worker"] for f in budgeted["files"]}:
         mine = sorted((f for f in budgeted["files"] if f["worker"] == key), key=lambda f: f["index"])
         assert [f["settled_files"] for f in mine if f["settled_end"]] == ([1, len(mine) - 1] if len(mine) > 1 else [1])
         assert mine[-1]["settled_span"] == [f["file"] for f in mine[1:]] or len(mine) == 1

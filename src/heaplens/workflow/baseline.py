@@ -927,8 +927,8 @@ def _check_groups(res: CheckResult, th: Thresholds, fig: RunFigures, base: Basel
         unmeasured = [k for k in ran if fig.files[k].span is None and fig.files[k].heap is None
                       and fig.files[k].external is None]
         if unmeasured:
-            res.notes.append(f"{len(group)} file(s) measured together ({printable(group_name(order))}) not "
-                             f"compared: {printable(unmeasured[0])} has no GC-settled figure in this run")
+            res.notes.append(f"{len(group)} file(s) measured together ({printable.line(group_name(order))}) not "
+                             f"compared: {printable.line(unmeasured[0])} has no GC-settled figure in this run")
             continue
         lane = fig.files[ran[0]].lane
         lane_keys = {k for k, f in fig.files.items() if f.lane == lane}
@@ -948,7 +948,7 @@ def _check_groups(res: CheckResult, th: Thresholds, fig: RunFigures, base: Basel
                 res.regressions.append(Regression(
                     what="files", name=name, metric=m, lane=lane, current=cur, baseline=ref, low=lo, high=hi,
                     allowed=allowed, files=[fig.files[k].file for k in order if k in fig.files],
-                    text=(f"{len(order)} files measured together ({printable(name)}; lane {printable(lane)}) leave "
+                    text=(f"{len(order)} files measured together ({printable.line(name)}; lane {printable.line(lane)}) leave "
                           f"{fmt_size(cur, signed=True)} of {WORDS[m]} after a full GC, {was}; allowed "
                           f"{fmt_size(allowed, signed=True)} over it — their file ends were GC-settled together "
                           "(the GC budget), so which of them grew is not known: rerun them with --gc-overhead off "
