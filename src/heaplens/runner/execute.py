@@ -278,10 +278,10 @@ class LaneRunner:
             env.pop(k, None)
         if self.s.gc_overhead is not None:
             env["HEAPLENS_GC_OVERHEAD"] = f"{self.s.gc_overhead:g}"
-        if self.follow_up_of is not None:
+        if self.follow_up_of is not None or self.lane.kind == "pairs":  # verify's pairs lane has no parent
             env["HEAPLENS_PAIRS"] = "1"
             parent = self.follow_up_of
-            if parent.pairs_planned:
+            if parent is not None and parent.pairs_planned:
                 # the pairs share what the overhead budget left of the lane they rerun; its largest always
                 env["HEAPLENS_PAIRS_BUDGET"] = f"{parent.pair_budget():.3f}"
                 env["HEAPLENS_PAIRS_FIRST"] = parent.pairs_planned[0]["file"]
@@ -314,7 +314,7 @@ class LaneRunner:
             say(f"[heaplens] deviation {lane.name}: {d['text']}")
         if self.snapshots_on:
             budget = "none" if self.disk_left is None else fmt_size(self.disk_left)
-            if self.follow_up_of is not None:
+            if self.follow_up_of is not None or lane.kind == "pairs":
                 what = "a snapshot pair for each file, after its collection and at its end"
             else:
                 what = (f"the first and last file end of each worker that runs several files, one in between while "
@@ -1113,7 +1113,7 @@ class LaneRunner:
         snapshot pair. The largest always; more while their cost — the file's measured duration plus two
         snapshots of its end heap (at the lane's measured write rate, else 20 MB/s + 0.2 s) — fits what the
         overhead budget leaves of the lane's time."""
-        if not self.snapshots_on or self.follow_up_of is not None or self.stop.is_set():
+        if not self.snapshots_on or self.follow_up_of is not None or self.lane.kind == "pairs" or self.stop.is_set():
             return []
         first: dict[str, dict] = {}  # file → its first run that is worth a pair
         for f, g, floor in self._inside_growth():

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,8 +163,13 @@ class RunResult:
         return self.record.dir
 
 
-def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]) -> RunResult:
+def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str], *,
+            shape: Callable[[Suite, Plan], None] | None = None) -> RunResult:
+    """Plan and run (``shape``: a caller's change to the plan before it runs — verify's own lanes — recorded
+    in the run record like any plan)."""
     suite, plan, values, sources, _, _ = prepare(cli, paths)
+    if shape is not None:
+        shape(suite, plan)
     run_id = R.new_run_id()
     runs = Path(values["runs_dir"]) if values["runs_dir"] else suite.root / ".heaplens" / "runs"
     run_dir = (runs if runs.is_absolute() else Path.cwd() / runs).resolve() / run_id

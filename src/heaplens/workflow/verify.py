@@ -1,11 +1,14 @@
 """``heaplens verify RUN``: rerun what a fix touched and compare before with after.
 
-Touched files: those the current manifests plan into a different lane than the run did (an
-isolation patch), or, when no file moved (a cleanup fix in the code), the files of the lanes that had
-a finding. They are rerun with the run's options — with snapshots if their lanes finished with
-snapshots before, otherwise without (snapshot overhead must not decide the comparison) — and compared:
-the highest worker RSS peak over the touched lanes, per-lane peaks, the JS-heap slope per file, and
-the growth of the families that dominated the finding.
+- A Vitest config change written by ``investigate --apply``: the suite's own command, before and after
+  (:mod:`heaplens.workflow.verify_config`).
+- Files the current manifests plan into a different lane than the run did (an isolation patch): those lanes are
+  rerun with the run's options — with snapshots if their lanes finished with snapshots before, otherwise without
+  (snapshot overhead must not decide the comparison) — and compared: the highest worker RSS peak over the touched
+  lanes, per-lane peaks, the JS-heap slope per file, and the growth of the families that dominated the finding.
+- A runtime leak's fix in the code: the files that fed each holder are rerun and the holder's growth compared by
+  the same engine's id diff (:mod:`heaplens.workflow.verify_holder`) — with either change above too, unless
+  ``holders=False``. With no file moved and no such finding, the lanes that had a finding are rerun as above.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ..runner.session import execute, prepare
 from ..units import cut, fmt_size
 from .report import report_document
 from .verify_config import ConfigVerification, verify_change
+from .verify_holder import HolderVerification, holder_findings, run_options, verify_holders
 
 MIN_DROP = 10.0  # percent: a peak that falls by less is "not verified"
 
@@ -48,6 +52,7 @@ class Verification:
     lines: list[str] = field(default_factory=list)
     exit_code: int | None = None
     after_report: dict | None = field(default=None, repr=False)  # the rerun's report model, built once
+    holders: HolderVerification | None = None  # runtime-leak fixes: each holder rerun (verify_holder)
 
     def to_json(self) -> dict:
         def lanes(d):
@@ -58,7 +63,8 @@ class Verification:
                 "moved": self.moved, "snapshots": self.snapshots, "peak_before": pb, "peak_after": pa,
                 "change_pct": _pct(pb, pa), "lanes_before": lanes(self.lanes_before),
                 "lanes_after": lanes(self.lanes_after), "families": self.families, "verdict": self.verdict,
-                "lines": self.lines, "exit_code": self.exit_code}
+                "lines": self.lines, "exit_code": self.exit_code,
+                "holders": self.holders.to_json() if self.holders else None}
 
     @staticmethod
     def peak(lanes: dict[str, LaneFigures]) -> int:
@@ -96,27 +102,24 @@ def touched(rec: RunRecord, current_lane_of: dict[str, str], finding_lanes: list
 
 
 def _current_plan(rec: RunRecord) -> dict[str, str]:
-    cli = _cli(rec)
+    cli = run_options(rec)
     cli["lane"] = None
     _suite, plan, *_ = prepare(cli, [])
     return {f: l.name for l in plan.lanes for f in l.files}
 
 
-def _cli(rec: RunRecord) -> dict:
-    """The run's resolved options as command-line values (the rerun runs with them, whatever the
-    environment says now); the lane selection, shard and snapshots are decided by the verification."""
-    cli = {k: v for k, v in rec.options.items() if k not in ("lane", "shard", "snapshot_interval", "snapshot_dir")}
-    cli["root"] = rec.root
-    return cli
-
-
 def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots: bool | None = None,
-           say=print) -> Verification:
+           holders: bool | None = None, say=print) -> Verification | ConfigVerification:
+    """``holders``: rerun the files that fed each runtime leak's holder (None: when the run has such findings;
+    False: never — ``investigate --verify``, whose code fixes are shown, not applied)."""
     rec = RunRecord.load(run_dir)
     path = rec.dir
     if not rec.finished:
         raise UsageError(f"{path}: the run has not finished")
     report = _report(rec)
+    if holders and not holder_findings(report):
+        raise UsageError(f"{path}: --holders: the run has no runtime-leak finding (no holder to rerun)")
+    check_holders = holders is not False and bool(holder_findings(report))
     applied = _applied_config(report)
     if applied is not None:
         config, before = applied
@@ -126,10 +129,29 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
             raise UsageError(f"cannot read {config}: {exc}") from None
         cv = verify_change(rec.root, config, before, after, min_drop=min_drop, say=say, log_dir=path)
         cv.run_dir = str(path)
-        note_still_present(cv, report)
+        if check_holders:
+            cv.holders = verify_holders(rec, report, say=say)
+        note_still_present(cv, report, checked=cv.holders)
+        _add_holders(cv, cv.holders)
         return cv
     finding_lanes = [w["lane"] for w in report["workers"] if w["significant"]] if report else []
-    files, lanes, moved = touched(rec, _current_plan(rec), finding_lanes)
+    try:
+        current = _current_plan(rec)
+    except UsageError:
+        if not check_holders:
+            raise
+        current = {}  # the suite cannot be planned now (its test files are gone?): the holders say what is known
+    files, lanes, moved = touched(rec, current, finding_lanes)
+    if not moved and check_holders:
+        # a fix in the code (no file changed lanes): the holders are the proof, not a peak
+        hv = verify_holders(rec, report, say=say)
+        v = Verification(before_run=str(path), after_run=hv.after_run, moved=False, snapshots=True,
+                         touched_files=list(dict.fromkeys(x for c in hv.checks for x in c.files)))
+        v.exit_code = hv.exit_code
+        v.verdict = "verified"
+        _add_holders(v, hv)
+        v.lines += [f"still present after the fix: {s}" for s in still_present(report, checked=hv)]
+        return v
     if not files:
         raise UsageError(f"{path}: nothing to verify — no file changed lanes and no lane had a finding")
     lane_recs = rec.lanes
@@ -142,7 +164,7 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
         + ("moved to other lanes by the manifests" if moved else "rerun after the fix")
         + (("; snapshots " + (f"every {interval:g}s" if (interval := rec.options.get("snapshot_interval") or 0) > 0
                                 else "at test-file boundaries, as the run had them")) if use_snaps else "; snapshots off"))
-    cli = _cli(rec)
+    cli = run_options(rec)
     cli["snapshot_interval"] = rec.options.get("snapshot_interval") if use_snaps else 0.0
     cli["snapshots"] = use_snaps  # boundary snapshots too: --no-snapshots means none
     argv = ["heaplens", "run", *files]
@@ -156,7 +178,20 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
         if n not in v.lanes_before and len(match) == 1:
             v.lanes_after[match[0]] = v.lanes_after.pop(n)
     _compare(v, report, result.record if use_snaps else None, min_drop, comparable=use_snaps == before_snaps)
+    if check_holders:
+        _add_holders(v, verify_holders(rec, report, say=say))
     return v
+
+
+def _add_holders(v: Verification | ConfigVerification, hv: HolderVerification | None) -> None:
+    """The holders' lines, and the verdict: verified only when the change is verified and every holder no
+    longer grows."""
+    if hv is None:
+        return
+    v.holders = hv
+    v.lines += hv.lines
+    if v.verdict == "verified" and hv.verdict != "verified":
+        v.verdict = hv.verdict
 
 
 def _applied_config(report: dict | None) -> tuple[Path, str | None] | None:
@@ -270,7 +305,7 @@ def kept_per_file(rec: RunRecord) -> dict[str, float]:
 def traced_after(rec: RunRecord, paths: list[str], say=print) -> RunRecord | None:
     """The suite as it is now (after the change), once more with heaplens's per-file trace and no snapshots:
     the retained heap per file (verify's plain runs cannot see inside the workers)."""
-    cli = _cli(rec)
+    cli = run_options(rec)
     cli["snapshots"] = False
     cli["snapshot_interval"] = 0.0
     say("[heaplens] verify: one traced run after the change (no snapshots) for the retained heap per file")
@@ -292,13 +327,15 @@ def add_retained(v, rec: RunRecord, paths: list[str], say=print) -> None:
                    f"{fmt_size(b, signed=True)}/file → {fmt_size(a, signed=True)}/file")
 
 
-def still_present(doc: dict) -> list[str]:
+def still_present(doc: dict, checked: HolderVerification | None = None) -> list[str]:
     """The findings a fix that was applied does not touch: every one whose fix was not applied (a code change,
-    shown, never applied; or an isolation not written), named with its holder and its growth."""
+    shown, never applied; or an isolation not written), named with its holder and its growth — except the
+    holders rerun after the fix (``checked``: their own lines say what they do now)."""
     out = []
+    done = {id(f) for c in checked.checks for f in (c.finding, *c.folded)} if checked else set()
     for f in doc.get("findings") or []:
         fix = f.get("fix") or {}
-        if fix.get("kind") in (None, "none") or fix.get("applied"):
+        if fix.get("kind") in (None, "none") or fix.get("applied") or id(f) in done:
             continue
         per = f" ({fmt_size(f['per_file'], signed=True)}/file)" if f.get("per_file") else ""
         how = ("its fix is a code change, not applied: " + cut(fix.get("text") or fix["kind"], 160)
@@ -308,9 +345,10 @@ def still_present(doc: dict) -> list[str]:
     return out
 
 
-def note_still_present(v: ConfigVerification, doc: dict) -> None:
-    """A config verification names the findings the change leaves (:func:`still_present`), in its lines too."""
-    v.still_present = still_present(doc)
+def note_still_present(v: ConfigVerification, doc: dict, checked: HolderVerification | None = None) -> None:
+    """A config verification names the findings the change leaves (:func:`still_present`; not the holders
+    ``checked`` after the fix), in its lines too."""
+    v.still_present = still_present(doc, checked=checked)
     v.lines += [f"still present after the fix: {s}" for s in v.still_present]
 
 

@@ -30,6 +30,7 @@ import statistics
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import UsageError
 from ..runner.plain import PlainRun, run_plain
@@ -69,6 +70,7 @@ class ConfigVerification:
     still_present: list[str] = field(default_factory=list)  # findings the change does not fix
     run_dir: str | None = None  # the investigated run (heaplens verify RUN)
     retained: dict = field(default_factory=dict)  # JS heap kept per file: {"before": {lane: bytes}, "after": …}
+    holders: Any = None  # runtime-leak fixes: heaplens.workflow.verify_holder.HolderVerification (verify RUN)
 
     def to_json(self) -> dict:
         return {"run": self.run_dir, "method": "the suite's own command, no snapshots, interleaved runs", "config": self.config,
@@ -79,6 +81,7 @@ class ConfigVerification:
                 "after_runs": [r.to_json() for r in self.after.runs],
                 "verdict": self.verdict, "lines": self.lines, "still_present": self.still_present,
                 "retained_per_file": self.retained,
+                "holders": self.holders.to_json() if self.holders is not None else None,
                 "peak_before": self.before.summary("peak")["median"],
                 "peak_after": self.after.summary("peak")["median"],
                 "change_pct": _pct(self.before.summary("peak")["median"], self.after.summary("peak")["median"])}
