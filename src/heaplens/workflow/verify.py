@@ -339,6 +339,9 @@ def still_present(doc: dict, checked: HolderVerification | None = None) -> list[
             continue
         per = f" ({fmt_size(f['per_file'], signed=True)}/file)" if f.get("per_file") else ""
         how = ("its fix is a code change, not applied: " + cut(fix.get("text") or fix["kind"], 160)
+               + (f" (once it is made, `heaplens verify {(doc.get('run') or {}).get('run_id') or 'RUN'}` reruns the "
+                  "files that fed the holder and says whether it still grows)"
+                  if any(f is g for g in holder_findings(doc)) else "")
                if fix.get("kind") != "isolate" else "its isolation was not applied")
         out.append(f"{f.get('title')} in {f.get('lane')}: {fmt_size(f.get('retained_growth') or 0, signed=True)}"
                    f"{per} — {how}")
