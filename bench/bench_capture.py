@@ -169,6 +169,44 @@ def verdicts_of(run_dir: Path) -> list[dict]:
     return out
 
 
+def timing_of(run_dir: Path, wall: float) -> dict:
+    """Where an investigate's time went, from its run directory: the run step (the record's started_at →
+    finished_at: the lanes), the forced GCs and the snapshot writing inside it (summed over the workers, from
+    the traces' ``gcMs`` and the snapshots' ``seconds``: worker time, in parallel when workers run side by side),
+    the file ends GC-settled of all ends (the GC budget), and the rest outside the run step (heaplens's start,
+    the runner's inspect, the plan, diagnose, report)."""
+    try:
+        rec = json.loads((run_dir / "run.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    gc_ms = 0.0
+    gcs = ends = settled = snaps = 0
+    snap_s = 0.0
+    lanes = rec.get("lanes") or {}
+    for lane in (lanes.values() if isinstance(lanes, dict) else lanes):
+        try:
+            text = Path(lane.get("trace") or "").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if e.get("gcMs") is not None:
+                gc_ms += float(e["gcMs"])
+                gcs += 1
+            if e.get("ev") == "end":
+                ends += 1
+                settled += bool(e.get("settled"))
+            if e.get("ev") == "snapshot":
+                snaps += 1
+                snap_s += float(e.get("seconds") or 0)
+    run_s = (rec.get("finished_at") or 0) - (rec.get("started_at") or 0)
+    return {"run_s": round(run_s, 2), "gc_s": round(gc_ms / 1000, 2), "gcs": gcs, "ends": ends, "settled_ends": settled,
+            "snapshot_s": round(snap_s, 2), "snapshots": snaps, "outside_s": round(wall - run_s, 2)}
+
+
 def lanes_of(run_dir: Path) -> tuple[list[dict], dict]:
     """Lane statuses from run.json and the test counts from the lanes' Vitest logs (added up)."""
     lanes = []
@@ -213,6 +251,7 @@ def measure_investigate(suite: Path, marker: dict, timeout: float, log_dir: Path
         res["snapshots"] = snapshots_of(rd)
         res["verdicts"] = verdicts_of(rd)
         res["lanes"], res["counts"] = lanes_of(rd)
+        res["time"] = timing_of(rd, wall)
         shutil.rmtree(suite / ".heaplens" / "config" / rd.name, ignore_errors=True)
     else:
         res["snapshots"] = snapshots_of(runs)
@@ -341,10 +380,39 @@ def markdown(docs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def breakdown(docs: list[dict]) -> str:
+    """Where investigate's time went (medians over the rounds of each suite and load), beside the plain run."""
+    lines = ["| suite | load | plain | `investigate` | its run step (lanes) | forced GCs (file ends settled) | "
+             "snapshot writing | rest of the run step | outside the run step (start, inspect, plan, diagnose, "
+             "report) | load avg |", "|---|---|---|---|---|---|---|---|---|---|"]
+    med = statistics.median
+    for doc in docs:
+        res = doc["results"]
+        for suite, load in sorted({(r["suite"], r["load"]) for r in res}, key=lambda k: (k[0], k[1] != "low")):
+            rs = [r for r in res if r["suite"] == suite and r["load"] == load]
+            plain = [r["wall"] for r in rs if r["side"] == "plain"]
+            inv = [r for r in rs if r["side"] == "investigate" and r.get("time")]
+            if not inv or not plain:
+                continue
+            t = [r["time"] for r in inv]
+            rest = [x["run_s"] - x["gc_s"] - x["snapshot_s"] for x in t]
+            loads = [r["load_before"] for r in rs] + [r["load_after"] for r in rs]
+            lines.append(
+                f"| {suite} | {load} | {med(plain):.1f} s | {med(r['wall'] for r in inv):.1f} s | "
+                f"{med(x['run_s'] for x in t):.1f} s | {med(x['gc_s'] for x in t):.1f} s "
+                f"({med(x['settled_ends'] for x in t):g} of {med(x['ends'] for x in t):g}) | "
+                f"{med(x['snapshot_s'] for x in t):.1f} s ({med(x['snapshots'] for x in t):g}) | {med(rest):.1f} s | "
+                f"{med(x['outside_s'] for x in t):.1f} s | {min(loads):.1f}–{max(loads):.1f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--report"]:
-        print(markdown([json.loads(Path(f).read_text()) for f in argv[1:]]))
+        docs = [json.loads(Path(f).read_text()) for f in argv[1:]]
+        print(markdown(docs))
+        print()
+        print(breakdown(docs))
         return 0
     extra: list[str] = []
     if "--" in argv:

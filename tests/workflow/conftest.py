@@ -59,13 +59,46 @@ def ci_suite() -> Path:
     return npm_ci(FIXTURE)
 
 
+PLANTED = ("test/orders.test.js", "test/math.test.js", "test/text.test.js")
+PLANTED_TEST = """
+import { record as plantedRecord } from '../src/app.js';
+
+test('planted: records 20,000 events and keeps them', () => {
+  for (let i = 0; i < 20000; i++) plantedRecord(`planted-${i}`);
+});
+"""
+
+# Every file end GC-settled (no GC budget): a figure per file, so the tests can name the file that regressed.
+# The GC budget's spans have their own runs (``budgeted``).
+EVERY = ("--gc-overhead", "off")
+
+
 @pytest.fixture(scope="session")
 def unchanged(ci_suite, tmp_path_factory) -> dict:
     """Three runs of the unchanged suite with heap snapshots: two for the baseline, one to check."""
     base = tmp_path_factory.mktemp("unchanged")
     suite = copy_suite(base / "suite")
-    runs = [run_suite(suite, base / f"runs-{i}", "--snapshots") for i in range(3)]
+    runs = [run_suite(suite, base / f"runs-{i}", "--snapshots", *EVERY) for i in range(3)]
     return {"suite": suite, "runs": runs, "dir": base}
+
+
+@pytest.fixture(scope="session")
+def budgeted(ci_suite, tmp_path_factory) -> dict:
+    """A run of the unchanged suite and one with the planted regression under a GC budget of 0: only a worker's
+    first and last file ends (and its snapshot boundaries) are GC-settled, the files in between are measured
+    together (spans), wherever the scheduler puts them."""
+    base = tmp_path_factory.mktemp("budgeted")
+    suite = copy_suite(base / "suite")
+    leaky = copy_suite(base / "leaky")
+    plant_leak(leaky)
+    # two more files that keep audit entries: two workers settle only their first file alone, so at least one
+    # of the three leaking files is measured together with others, wherever the scheduler puts them
+    for name in PLANTED[1:]:
+        f = leaky / name
+        f.write_text(f.read_text() + PLANTED_TEST)
+    return {"suite": suite, "leaky": leaky,
+            "run": run_suite(suite, base / "runs", "--snapshots", "--gc-overhead", "0"),
+            "planted": run_suite(leaky, base / "runs-planted", "--snapshots", "--gc-overhead", "0")}
 
 
 @pytest.fixture(scope="session")
@@ -82,4 +115,4 @@ def planted(ci_suite, tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("planted")
     suite = copy_suite(base / "suite")
     plant_leak(suite)
-    return {"suite": suite, "run": run_suite(suite, base / "runs", "--snapshots")}
+    return {"suite": suite, "run": run_suite(suite, base / "runs", "--snapshots", *EVERY)}

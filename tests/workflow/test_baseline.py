@@ -11,9 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_suite
+from conftest import PLANTED, run_suite
+from heaplens.runner.record import RunRecord
 from heaplens.units import fmt_size
-from heaplens.workflow.baseline import Baseline, Thresholds, _differences, measure, parse_growth, parse_size
+from heaplens.workflow.baseline import (
+    Baseline,
+    Thresholds,
+    _differences,
+    file_key,
+    measure,
+    parse_growth,
+    parse_size,
+    settled_groups,
+)
 from helpers import heaplens
 
 FILES = 10
@@ -37,7 +47,7 @@ def _settled_growth(run: Path) -> dict[str, tuple[int, int]]:
 def test_baseline_file_holds_each_runs_settled_figures(unchanged, baseline):
     text = baseline.read_text()
     doc = json.loads(text)
-    assert doc["schema"] == "heaplens.baseline" and doc["schema_version"] == 1
+    assert doc["schema"] == "heaplens.baseline" and doc["schema_version"] == 2 and doc["spans"] == []
     assert list(doc) == sorted(doc)  # sorted keys
     # one line per file, lane, run and finding: a change reads as a one-line diff in review
     lines = text.splitlines()
@@ -215,3 +225,110 @@ def test_show_formats(baseline):
     assert cp.returncode == 0 and cp.stdout.startswith(f"[heaplens] baseline {baseline}: 2 run(s), 1 lane(s), 10 file(s)")
     js = heaplens("baseline", "show", baseline, "--format", "json")
     assert js.stdout == baseline.read_text()
+
+
+# --- the GC budget: files measured together (spans) ------------------------------------------------------------
+
+
+def _spans_of(run: Path) -> list[tuple[list[str], int]]:
+    """The reference: each span straight from the record — the files a worker ran from the one after its previous
+    settled end to a settled end, with the heap between those two settled lines."""
+    out = []
+    for lane in RunRecord.load(run).lanes.values():
+        for files in lane.files_by_worker().values():
+            files = sorted(files, key=lambda f: f.index)
+            start = 0
+            for i, f in enumerate(files):
+                if f.settled_end is None:
+                    continue
+                members = [file_key(x.file, x.project) for x in files[start:i + 1]]
+                out.append((members, f.settled_end.heap_used - f.settled_start.heap_used))
+                start = i + 1
+    return out
+
+
+def test_the_spans_are_measured_as_spans(budgeted):
+    fig = measure(budgeted["run"], retainers=False)
+    ref = _spans_of(budgeted["run"])
+    assert sorted((s.files, s.heap) for s in fig.spans) == sorted(x for x in ref if len(x[0]) > 1)
+    assert fig.spans  # a budget of 0 leaves each worker's files between its first and its last as one span
+    for s in fig.spans:  # a file in a span has no figure of its own
+        assert all(fig.files[k].heap is None and fig.files[k].span is not None for k in s.files)
+    singles = {x[0][0]: x[1] for x in ref if len(x[0]) == 1}
+    assert {k: f.heap for k, f in fig.files.items() if f.span is None} == singles
+    # a baseline of it keeps the spans, one line each, and reads back the same
+    out = budgeted["run"].parent / "spans-baseline.json"
+    cp = heaplens("baseline", "save", budgeted["run"], "-o", out, "--no-retainers")
+    assert cp.returncode == 0, cp.stderr
+    doc = json.loads(out.read_text())
+    assert sorted((sp["files"], sp["heap"]) for sp in doc["spans"]) == sorted((s.files, s.heap) for s in fig.spans)
+    assert all(doc["files"][k]["heap"] == [None] for sp in doc["spans"] for k in sp["files"])
+    assert doc["lanes"]["unit-fast"]["heap"] == [sum(h for _, h in ref)]
+    assert sum(1 for line in out.read_text().splitlines() if line.startswith('    {"external": ')) == len(fig.spans)
+    assert Baseline.load(out).to_json() == doc
+
+
+def test_groups_are_the_smallest_unions_of_whole_spans(budgeted, unchanged):
+    now, base = measure(budgeted["run"], retainers=False), measure(unchanged["runs"][0], retainers=False)
+    groups = settled_groups([now.units(), base.units()])
+    for s in now.spans:  # a span is inside one group
+        assert len({groups[k] for k in s.files}) == 1
+    # the slow, obvious reference: grow each file's group until no span of either run crosses it
+    spans = [set(s.files) for s in now.spans + base.spans]
+    for k in now.files:
+        g = {k}
+        while True:
+            more = set().union(g, *[sp for sp in spans if sp & g])
+            if more == g:
+                break
+            g = more
+        assert groups.get(k, frozenset([k])) == g
+
+
+def test_check_of_a_budgeted_run_passes_when_nothing_changed(budgeted, baseline):
+    """The regression this replaced: a span's growth compared with its last file's — a false failure."""
+    cp = heaplens("check", budgeted["run"], "--baseline", baseline, "--format", "json")
+    doc = json.loads(cp.stdout)
+    assert cp.returncode == 0 and doc["passed"] and doc["regressions"] == [], cp.stdout
+
+
+def test_check_of_a_budgeted_run_names_the_files_measured_together(budgeted, baseline):
+    cp = heaplens("check", budgeted["planted"], "--baseline", baseline, "--format", "json")
+    doc = json.loads(cp.stdout)
+    assert cp.returncode == 1
+    fig = measure(budgeted["planted"], retainers=False)
+    singles = [r for r in doc["regressions"] if r["what"] == "file"]
+    groups = [r for r in doc["regressions"] if r["what"] == "files"]
+    # three files leak; two workers settle only their first file alone: at least one is in a group
+    assert groups, doc["regressions"]
+    for r in singles:  # a file flagged on its own had a figure of its own, and leaks
+        assert r["name"] in PLANTED and fig.files[r["name"]].span is None
+    for r in groups:  # a group holds a leaking file, is said to be measured together, and is its spans' sum
+        assert set(r["files"]) & set(PLANTED) and len(r["files"]) >= 2
+        assert "measured together" in r["text"] and "--gc-overhead off" in r["text"]
+        assert r["text"].startswith(f"{len(r['files'])} files measured together (")
+        members = set(r["files"])
+        assert r["current"] == sum(s.heap for s in fig.spans if set(s.files) <= members) + sum(
+            fig.files[k].heap for k in members if fig.files[k].span is None)
+    assert {p for r in singles for p in [r["name"]]} | {p for r in groups for p in r["files"] if p in PLANTED} \
+        == set(PLANTED)
+    # the text never says that one file grew by what a group grew
+    text = heaplens("check", budgeted["planted"], "--baseline", baseline).stdout
+    for line in text.splitlines():
+        if line.startswith("  FAIL  test/"):
+            name = line[len("  FAIL  "):].split(" (lane")[0]
+            assert name in {r["name"] for r in singles}, line
+    md = heaplens("check", budgeted["planted"], "--baseline", baseline, "--format", "markdown").stdout
+    assert any(", measured together |" in line for line in md.splitlines())
+
+
+def test_a_budgeted_baseline_gates_per_file_runs(budgeted, unchanged, planted, tmp_path):
+    out = tmp_path / "b.json"
+    assert heaplens("baseline", "save", budgeted["run"], "-o", out).returncode == 0
+    ok = heaplens("check", unchanged["runs"][2], "--baseline", out, "--format", "json")
+    assert ok.returncode == 0, ok.stdout
+    bad = json.loads(heaplens("check", planted["run"], "--baseline", out, "--format", "json").stdout)
+    figs = [r for r in bad["regressions"] if r["what"] in ("file", "files")]
+    assert figs and all(r["name"] == "test/orders.test.js" if r["what"] == "file" else "test/orders.test.js" in r["files"]
+                        for r in figs)
+    assert any("test/orders.test.js" in (r["files"] or [r["name"]]) for r in figs)

@@ -8,6 +8,7 @@ import sys
 
 from ..runner.options import (
     argtype,
+    parse_gc_overhead,
     parse_lanes,
     parse_nonneg_float,
     parse_pool,
@@ -39,11 +40,15 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--heavy-min-ms", type=argtype(parse_nonneg_float), metavar="MS", help="timed-heavy threshold (default 1200)")
     p.add_argument("--heavy-lanes", type=argtype(parse_pos_int), metavar="N", help="unit-heavy lanes (default 4)")
     p.add_argument("--batch-ms", type=argtype(parse_nonneg_float), metavar="MS", help="unit-fast batch budget, 0 = one lane (default 45000)")
+    p.add_argument("--gc-overhead", type=argtype(parse_gc_overhead), metavar="PCT|off",
+                   help="a worker that runs several files forces a full GC at a file end (the GC-settled per-file "
+                        "line) while its GCs take at most this share of its time; the other file ends are measured "
+                        "together with the next settled one, as a span (default 10; off = every file end)")
     p.add_argument("--memory-min-kb", type=argtype(parse_pos_int), metavar="KB", help="hotspot threshold (default: the manifest's defaultMinDeltaKb)")
 
 
 def cli_values(args: argparse.Namespace) -> dict:
-    keys = ("root", "runner", "config", "workers", "pool", "isolate", "snapshots", "snapshot_overhead", "lane", "shard", "behavior", "timings", "hotspots", "heavy_min_ms",
+    keys = ("root", "runner", "config", "workers", "pool", "isolate", "snapshots", "snapshot_overhead", "gc_overhead", "lane", "shard", "behavior", "timings", "hotspots", "heavy_min_ms",
             "heavy_lanes", "batch_ms", "memory_min_kb", "max_old_space_mb", "trace", "poll_ms", "top",
             "snapshot_interval", "snapshot_dir", "snapshot_signal", "snapshot_budget_gb", "parallel", "grace",
             "runs_dir")
@@ -98,6 +103,7 @@ class Command(BaseCommand):
             sys.stdout.write("\n")
             return 0
         print(session.plan_header(suite, plan))
+        print(session.gc_line(values, sources))
         for m, path in plan.manifests.items():
             print(f"manifest {m}={path or 'none'}")
         for note in plan.notes:

@@ -64,12 +64,16 @@ def severity(projected: float, heap_limit: int) -> str:
 
 def heap_growth(f: dict) -> int | None:
     """A file's JS heap growth in the trace: GC-settled when the runner recorded it (``heap_growth``, from
-    the settled start to the settled end), else the heap used at its start and end."""
+    the settled start to the settled end — for a span of files settled together, the span's: sum it with the
+    span's other files, whose own is None), else the heap used at its start and end (a record without settled
+    lines). None for a file whose end was not settled (the GC budget): its growth is in the span's."""
     if f.get("heap_growth") is not None:
         return int(f["heap_growth"])
     s, e = f.get("settled_start") or {}, f.get("settled_end") or {}
     if s.get("heap_used") is not None and e.get("heap_used") is not None:
         return int(e["heap_used"]) - int(s["heap_used"])
+    if f.get("settled_base") is not None:
+        return None  # measured with the next settled end of its worker
     if f.get("heap_used_start") is not None and f.get("heap_used_end") is not None:
         return int(f["heap_used_end"]) - int(f["heap_used_start"])
     return None
@@ -135,7 +139,10 @@ def _like_outside(files: list[str], ctx: Context) -> list[str]:
 def retained_by_file(files: list[dict]) -> dict[str, float]:
     """Each file's retained growth in a worker that runs several files: the GC-settled JS heap it left behind
     (``heap_growth``, settled start → settled end — a shared worker's first file from the worker's settled start,
-    so its imports count; a growth that spans files ended without a forced GC is shared evenly between them). Transient garbage is not in it, so it is the same from run to run."""
+    so its imports count). Transient garbage is not in it, so it is the same from run to run. A growth that spans
+    files ended without a forced GC (the GC budget: ``settled_span``) is shared evenly between them: which of them
+    left it is not known, so they weigh the same and a choice by weight (``retained_hotspots``) takes them all
+    or none — the span as a unit. It is never shown as one file's growth."""
     out: dict[str, float] = {}
     pending: list[str] = []
     for f in sorted(files, key=lambda f: (f.get("index") or 0, f.get("end_ms") or 0)):
@@ -152,7 +159,7 @@ def retained_by_file(files: list[dict]) -> dict[str, float]:
         if growth is None:
             pending.append(name)  # its growth is in the next settled file's
             continue
-        span = [*pending, name][-max(1, int(f.get("settled_files") or 1)):]
+        span = list(f.get("settled_span") or []) or [*pending, name][-max(1, int(f.get("settled_files") or 1)):]
         for x in span:
             out[x] = out.get(x, 0.0) + growth / len(span)
         pending = []
@@ -183,9 +190,11 @@ def _overlapping(ctx: Context) -> list[str]:
 
 
 def _interval_files(ctx: Context, since: float | None = None) -> list[str]:
-    """The files that ran between the snapshots (that ended after ``since``), largest heap growth first."""
+    """The files that ran between the snapshots (that ended after ``since``), largest heap growth first (a span
+    of files settled together shares its growth: none of them is put first by what the span grew)."""
     fs = [f for f in ctx.files_between if since is None or (f.get("end_ms") or 0) / 1000 > since]
-    fs = sorted(fs, key=lambda f: -(heap_growth(f) or 0))
+    shared = retained_by_file(fs)
+    fs = sorted(fs, key=lambda f: -(shared.get(f.get("file"), heap_growth(f) or 0)))
     return [f["file"] for f in fs if f.get("file")]
 
 

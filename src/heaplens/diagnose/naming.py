@@ -807,19 +807,31 @@ def _script_source(g: HeapGraph, fn: int) -> str | None:
 def original_line(g: HeapGraph, fn: int, url: str | None, line0: int, root: str | None) -> int | None:
     """The 1-based line of the source file on disk that has the text of line ``line0`` (0-based) of the
     compiled code — the nearest such line, preferring those above (a transform adds lines on top)."""
-    path = source_path(url, root)
+    # per graph, once: a diagnosis maps thousands of functions to a few hundred files
+    paths = g.__dict__.setdefault("_heaplens_source_paths", {})
+    if (url, root) not in paths:
+        paths[(url, root)] = source_path(url, root)
+    path = paths[(url, root)]
     if path is None:
         return None
     code = _script_source(g, fn)
-    lines = code.split("\n") if code is not None else []
+    compiled = g.__dict__.setdefault("_heaplens_code_lines", {})
+    if code is not None and code not in compiled:
+        compiled[code] = code.split("\n")
+    lines = compiled[code] if code is not None else []
     if not 0 <= line0 < len(lines):  # V8 keeps 1,024 characters of a string: the line is past them
         return _by_named_neighbours(g, fn, path, line0)
     want = lines[line0].strip()
     if not want:
         return None
-    try:
-        orig = path.read_text(errors="replace").split("\n")
-    except OSError:
+    disk = g.__dict__.setdefault("_heaplens_disk_lines", {})
+    if path not in disk:
+        try:
+            disk[path] = path.read_text(errors="replace").split("\n")
+        except OSError:
+            disk[path] = None
+    orig = disk[path]
+    if orig is None:
         return None
     hits = [i for i, text in enumerate(orig) if text.strip() == want]
     if not hits:  # the transform rewrote the line (imports become `__vi_import_0__.x`): compare without them

@@ -50,6 +50,7 @@ function newState(extra) {
     current: null, // the file running
     stopped: null, // why the lane's snapshots stopped
     primed: false, // line-end tables built
+    endSettled: true, // its last file end has GC-settled figures (at the end, or by a later `settle` line)
     ...extra,
   }
 }
@@ -83,13 +84,15 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
   const out = env.HEAPLENS_TRACE_FILE
   const now = () => st.epoch0 + Number(st.hr() - st.hr0) / 1e6
 
-  // Every file end is GC-settled by default: the per-file line is the number for per-file growth, hotspots,
-  // baselines and verification. Its forced GC grows with a long-lived worker's heap (~15 ms at 20 MB on an idle
-  // machine, ~70 ms on a busy one: up to a third of a suite of 0.2 s files), so it can be given a budget:
-  // $HEAPLENS_GC_OVERHEAD (a fraction, e.g. 0.05) — a file end is then settled when the worker's GC time so far,
-  // plus the last one's, stays within that share of its time since its first file began; the first file end and
-  // every snapshot boundary always are. An end without the GC says `settled: false`; the growth then spans the
-  // files since the previous settled end.
+  // The per-file GC-settled line is the number for per-file growth, hotspots, baselines and verification. Its
+  // forced GC grows with a long-lived worker's heap (~15 ms at 20 MB on an idle machine, ~70 ms on a busy one: up
+  // to a third of a suite of 0.2 s files), so it has a budget: $HEAPLENS_GC_OVERHEAD (a fraction; heaplens passes
+  // 0.1 by default, unset = every file end) — a file end is settled when the worker's GC time so far, plus the
+  // last one's, stays within that share of its time since its first file began; the first file end, every
+  // snapshot boundary and the worker's last file end always are (the last one as soon as the worker knows it
+  // was the last: at a drained end, when idle, or at the runner's stop). An end without the GC says
+  // `settled: false`; the growth then spans the files since the previous settled end (`settle` line: the
+  // settled figures of a last end that had none when it ended).
   const gcOverhead = env.HEAPLENS_GC_OVERHEAD ? Number(env.HEAPLENS_GC_OVERHEAD) : Infinity
   // Snapshots between a worker's first and last file end: at fixed shares of the files it is expected to run
   // (the lane's planned runs over the most workers it can have), so that the same files get them whatever the
@@ -322,11 +325,21 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
     return true
   }
 
+  // A worker's last file end, once it is known to be the last (idle, or told to stop): GC-settled figures if
+  // that end had none (a `settle` line for the file), and its snapshot if it has none yet.
+  function finish(at, file) {
+    const snap = Boolean(snapDir) && !st.stopped && st.ended > 0 && st.snapAt !== st.ended
+    const settle = st.ended > 0 && !st.endSettled
+    if (!snap && !settle) return
+    const gcMs = fullGc()
+    const m = settle ? record('settle', file, { settled: true, gcMs, at }) : st.memoryUsage()
+    st.endSettled = true
+    if (snap && allowed(1, true, m.heapUsed)) snapshot('last', at, file, { ...m, gcMs })
+  }
+
   // the snapshot of a worker's last file end, taken after it (idle, or told to stop)
   function lastSnapshot(at, file) {
-    const gcMs = fullGc()
-    const m = st.memoryUsage()
-    if (allowed(1, true, m.heapUsed)) snapshot('last', at, file, { ...m, gcMs })
+    finish(at, file)
   }
 
   function drained() {
@@ -349,8 +362,7 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
       if (st.files !== filesAtEnd) return stopIdle()
       if (!drained()) return
       stopIdle()
-      if (st.snapAt === st.ended) return
-      lastSnapshot('idle', file)
+      finish('idle', file)
     }, 25)
     if (st.idle && st.idle.unref) st.idle.unref()
   }
@@ -387,10 +399,11 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
     // line without one
     let reason = null
     let take = false
+    const last = drained()
     if (snapDir && !st.stopped) {
       // the estimate's heap: the last GC-settled figure (the heap now holds garbage, up to a few times more)
       const heap = st.settledHeap || st.memoryUsage().heapUsed
-      if (drained()) reason = 'last'
+      if (last) reason = 'last'
       else if (first) reason = 'first'
       if (reason) take = allowed(1, true, heap)
       else if (marksPassed() > st.mark) {
@@ -401,18 +414,19 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
         }
       }
     }
-    const settle = take || first || gcAllowed()
+    const settle = take || first || last || gcAllowed()
     const gcMs = settle ? fullGc() : null
     const m = record('end', file, { settled: settle, gcMs })
+    st.endSettled = settle
     const taken = take && snapshot(reason, 'end', file, { ...m, gcMs })
-    // no snapshot at this end: if it turns out to be the worker's last, the idle watch (or the runner's stop
-    // message) takes it
-    if (snapDir && !taken && reason !== 'last' && !st.stopped) watchIdle(file, st.files)
+    // no snapshot (or no settled line) at this end: if it turns out to be the worker's last, the idle watch (or
+    // the runner's stop message) takes it
+    if ((snapDir && !taken && reason !== 'last' && !st.stopped) || !settle) watchIdle(file, st.files)
   }
 
   return {
     snapDir, ledgerPath, now, write, record, measure, ledger, say, stopLane, allowed, snapshot, lastSnapshot,
-    stopIdle, begin, collected, end,
+    stopIdle, begin, collected, end, finish, gcBudget: gcOverhead !== Infinity,
   }
 }
 

@@ -9,7 +9,9 @@
 //              GC: for a worker per file (isolate with forks/threads), and for a worker's first file when it
 //              may get a single one
 //   end        the file is done (an afterAll registered here runs last); after a full GC for a worker per file,
-//              at snapshot boundaries and as the GC budget allows (`settled`)
+//              at snapshot boundaries, a worker's first and last file end, and as the GC budget allows (`settled`)
+//   settle     a worker's last file end, GC-settled once it is known to be the last (idle, or told to stop)
+//              when its `end` line was not
 //   snapshot   a heap snapshot written by this worker (v8.writeHeapSnapshot: the calling isolate's heap)
 //   snapshot-deferred / snapshot-skipped   why a boundary got no snapshot (said once per worker and reason)
 //
@@ -124,11 +126,11 @@ function pairAllowed(file, heapUsed) {
 // Vitest >= 4 stops a worker with a `stop` message as soon as no file is left for it. Its handler is async
 // (it first awaits the running file); this listener, registered after it, runs synchronously in the same
 // dispatch, so the snapshot of the worker's last file end is written before the worker tears down.
+// It also settles that end when the GC budget left it without a forced GC.
 function lastAtStop() {
   trace.stopIdle()
-  if (!snapDir || perFile || st.stopped) return
-  if (st.ended === 0 || st.snapAt === st.ended) return
-  trace.lastSnapshot('stop', st.lastFile)
+  if (perFile || st.ended === 0) return
+  trace.finish('stop', st.lastFile)
 }
 
 function onMessage(msg) {
@@ -137,7 +139,7 @@ function onMessage(msg) {
   }
 }
 
-if (snapDir && !perFile && !st.stopHook) {
+if ((snapDir || trace.gcBudget) && !perFile && !st.stopHook) {
   st.stopHook = true
   try {
     if (parentPort && threadPool) parentPort.on('message', onMessage)

@@ -66,6 +66,7 @@ class RunSettings:
     vitest_args: list[str]  # the user's arguments after `--`, for the runner (the name is the record's)
     snapshots: bool = False  # in-worker snapshots at test-file boundaries
     overhead: float = 0.25  # share of a lane's wall time snapshot writing may take
+    gc_overhead: float | None = 0.10  # share of a worker's time its per-file forced GCs may take (None: every end)
     disk_budget: int | None = None  # bytes of snapshots per run (None: no budget)
 
 
@@ -108,6 +109,8 @@ class Worker:
     snapshot_at_files: int = -1  # how many files had ended when its last snapshot was written
     snap_since_end: bool = False  # a snapshot was written after its last file end (RSS inflated)
     unsettled: int = 0  # files ended without a forced GC since its last settled line
+    span: list = field(default_factory=list)  # those files, in order
+    last_rec: dict | None = None  # the record of its last file end
 
     @property
     def key(self) -> str:
@@ -271,8 +274,10 @@ class LaneRunner:
         env.update(self.env_internal)
         for k in ("HEAPLENS_SNAPSHOTS", "HEAPLENS_SNAPSHOT_DIR", "HEAPLENS_SNAPSHOT_OVERHEAD", "HEAPLENS_SNAPSHOT_DISK"):
             env.pop(k, None)
-        for k in ("HEAPLENS_PAIRS", "HEAPLENS_PAIRS_BUDGET", "HEAPLENS_PAIRS_FIRST"):
+        for k in ("HEAPLENS_PAIRS", "HEAPLENS_PAIRS_BUDGET", "HEAPLENS_PAIRS_FIRST", "HEAPLENS_GC_OVERHEAD"):
             env.pop(k, None)
+        if self.s.gc_overhead is not None:
+            env["HEAPLENS_GC_OVERHEAD"] = f"{self.s.gc_overhead:g}"
         if self.follow_up_of is not None or self.lane.kind == "pairs":  # verify's pairs lane has no parent
             env["HEAPLENS_PAIRS"] = "1"
             parent = self.follow_up_of
@@ -506,6 +511,34 @@ class LaneRunner:
         return hit
 
     @staticmethod
+    def _growth_words(rec: dict) -> str:
+        """The GC-settled growth of a file end, or of the span of files it closes (never as one file's)."""
+        n = rec.get("settled_files") or 1
+        growth = fmt_size(rec["heap_growth"], signed=True)
+        return f"heapDelta={growth}" if n <= 1 else f"heapDelta={growth} over its last {n} files (GC-settled together)"
+
+    def _on_settle(self, w: Worker, ev: dict) -> None:
+        """A worker's last file end, GC-settled after it ended without a forced GC (the GC budget): the growth
+        of the span of files since its previous settled line."""
+        rec = w.last_rec
+        if rec is None or rec.get("settled_end") is not None or rec["file"] != self._rel(ev.get("file")):
+            return
+        end_fig, base_fig = self._figures(ev), rec.get("settled_start")
+        if base_fig is not None and end_fig is not None:
+            rec["settled_end"] = end_fig
+            rec["settled_files"] = w.unsettled
+            rec["settled_span"] = list(w.span)
+            rec["heap_growth"] = end_fig["heap_used"] - base_fig["heap_used"]
+            rec["external_growth"] = end_fig["external"] - base_fig["external"]
+            rec["gc_ms"] = ev.get("gcMs")
+            say(f"[heaplens][mem] {self.lane.name} file={rec['file']} settled after its end (the worker's last): "
+                f"heap={fmt_size(end_fig['heap_used'])} {self._growth_words(rec)} pid={rec['pid']}"
+                + (f" tid={rec['tid']}" if rec.get("tid") else ""))
+        w.settled = ev
+        w.unsettled = 0
+        w.span = []
+
+    @staticmethod
     def _figures(ev: dict | None) -> dict | None:
         if not ev:
             return None
@@ -543,6 +576,9 @@ class LaneRunner:
             return
         if kind == "collected":
             w.collected[file] = ev
+            return
+        if kind == "settle":
+            self._on_settle(w, ev)
             return
         if kind != "end":
             return
@@ -592,6 +628,7 @@ class LaneRunner:
             "settled_end": end_fig,
             # the files the settled growth spans: this one, and those before it that ended without a GC
             "settled_files": (w.unsettled + 1) if end_fig and base_fig else None,
+            "settled_span": [*w.span, file] if end_fig and base_fig else [],
             "heap_growth": (end_fig["heap_used"] - base_fig["heap_used"]) if end_fig and base_fig else None,
             "external_growth": (end_fig["external"] - base_fig["external"]) if end_fig and base_fig else None,
             "gc_ms": ev.get("gcMs"),
@@ -604,15 +641,18 @@ class LaneRunner:
         }
         self.files.append(rec)
         w.files.append(file)
+        w.last_rec = rec
         if ev.get("settled"):
             w.settled = ev
             w.unsettled = 0
+            w.span = []
         else:
             w.unsettled += 1
+            w.span.append(file)
         w.snap_since_end = False
         heap = ""
         if rec["heap_growth"] is not None:
-            heap = f" heap={fmt_size(end_fig['heap_used'])} heapDelta={fmt_size(rec['heap_growth'], signed=True)}"
+            heap = f" heap={fmt_size(end_fig['heap_used'])} {self._growth_words(rec)}"
         who = f"pid={pid}" + (f" tid={tid}" if tid else "")
         note = " rssNote=snapshot" if inflated else ""
         say(f"[heaplens][mem] {self.lane.name} file={file} rss={fmt_size(rss)} delta={fmt_size(delta, signed=True)} "

@@ -93,6 +93,24 @@ def parse_percent(text) -> float:
     return v
 
 
+GC_EVERY = "off"  # --gc-overhead off: no GC budget, every file end GC-settled
+
+
+def parse_gc_overhead(text) -> float | str:
+    """``--gc-overhead``: the share (percent, 0-100) of a worker's time its per-file forced GCs may take, or
+    ``off`` (no budget: every file end is GC-settled)."""
+    t = str(text).strip().lower().rstrip("%")
+    if t in ("off", "none", "every", "all"):
+        return GC_EVERY
+    try:
+        v = float(t)
+    except ValueError:
+        raise ValueError(f"expected a percentage (0-100) or off: {text!r}") from None
+    if not (0 <= v <= 100):
+        raise ValueError(f"must be a percentage from 0 to 100, or off: {text}")
+    return v
+
+
 def parse_signal(text) -> str:
     name = str(text).strip().upper()
     if not name.startswith("SIG"):
@@ -123,6 +141,7 @@ OPTS = (
     Opt("snapshot_signal", parse_signal, "SIGUSR2", ("HEAPLENS_SNAPSHOT_SIGNAL", "OPENCLAW_TEST_HEAPSNAPSHOT_SIGNAL")),
     Opt("snapshots", parse_bool, False, ("HEAPLENS_SNAPSHOTS",)),
     Opt("snapshot_overhead", parse_percent, 25.0, ("HEAPLENS_SNAPSHOT_OVERHEAD",)),
+    Opt("gc_overhead", parse_gc_overhead, 10.0, ("HEAPLENS_GC_OVERHEAD",)),
     Opt("snapshot_budget_gb", parse_nonneg_float, None, ("HEAPLENS_SNAPSHOT_BUDGET_GB",)),
     Opt("pool", parse_pool, None, ("HEAPLENS_POOL", "OPENCLAW_TEST_UNIT_DEFAULT_POOL")),
     Opt("isolate", parse_bool, None, ("HEAPLENS_ISOLATE", "OPENCLAW_TEST_ISOLATE", "OPENCLAW_TEST_NO_ISOLATE"),

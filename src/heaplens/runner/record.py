@@ -200,6 +200,9 @@ class FileRecord(_Part):
     heap_growth: int | None = None  # None when the file's end was not GC-settled (the GC budget)
     external_growth: int | None = None
     settled_files: int | None = None  # the files that growth spans (this one and unsettled ones before it)
+    # those files, in the order the worker ran them, ending with this one (a span of files GC-settled together:
+    # its growth is theirs together, never one file's); empty when this end has no settled growth
+    settled_span: list[str] = field(default_factory=list)
     gc_ms: float | None = None  # the forced GC at the file's end (None: none, by the GC budget)
     index: int | None = None  # 1 for the worker's first file, …
     snapshots: list[str] = field(default_factory=list)  # written at this file's boundaries

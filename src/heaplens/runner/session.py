@@ -116,6 +116,17 @@ def plan_header(suite: Suite, plan: Plan) -> str:
             f"files={len(plan.files)} lanes={len(plan.lanes)}{shard}")
 
 
+def gc_line(values: dict, sources: dict) -> str:
+    """The per-file GC budget in one line (plan and run say it once)."""
+    v, src = values.get("gc_overhead"), sources.get("gc_overhead", "default")
+    if v == O.GC_EVERY:
+        return f"gc-overhead off ({src}): every file end of a worker is GC-settled (a per-file growth for every file)"
+    return (f"gc-overhead {v:g}% ({src}): a worker that runs several files forces a full GC at a file end while its "
+            f"GCs take at most {v:g}% of its time (its first and last file ends and every snapshot boundary always); "
+            "a file end without it is measured together with the next settled one, and that growth is reported "
+            "for the files together (a span), never as one file's; --gc-overhead off settles every file end")
+
+
 class Interrupt:
     """SIGINT/SIGTERM while lanes run: remember the signal and let the lane watchers stop their groups."""
 
@@ -190,11 +201,13 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
         vitest_args=vitest_args,
         snapshots=bool(values["snapshots"]),
         overhead=values["snapshot_overhead"] / 100.0,
+        gc_overhead=None if values["gc_overhead"] == O.GC_EVERY else values["gc_overhead"] / 100.0,
         disk_budget=disk_budget,
     )
     disk = DiskLedger(disk_budget)
     say(f"[heaplens] run {run_id} " + plan_header(suite, plan))
     say(f"[heaplens] record {run_dir / 'run.json'}")
+    say(f"[heaplens] {gc_line(values, sources)}")
     for note in plan.notes:
         say(f"[heaplens] note {note}")
     for lane in plan.lanes:

@@ -9,6 +9,13 @@ its largest worker and its faults, and the findings (kind, holder variable and f
 produced them: the runner and its version, Node, the suite's resolved config (and its digest) and heaplens.
 Each figure keeps its value in every run, so its spread is known.
 
+A worker that runs several files forces a full GC at a file end only as its GC budget allows (``--gc-overhead``):
+the growth of files that ended without one is measured together with the next settled end, as one figure for
+the span of files (:attr:`FileRecord.settled_span`). Which of them left it is not known, so a span is kept and
+compared as a span, never as one file's growth: the gate compares the smallest groups of files that are whole
+spans in this run and in every baseline run (files settled together in any of them are one group), summing
+each run's figures over the group, exact in every run. A file never in a span is compared on its own.
+
 The gate compares one run with it. A figure fails when it exceeds the baseline's median by more than
 
     allowed = max(floor, noise × spread, max-growth)
@@ -40,7 +47,7 @@ from ..units import fmt_size, parse_size
 from .report import render, report_document
 
 SCHEMA = "heaplens.baseline"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: spans of files GC-settled together (``spans``); 1 is read as a baseline without spans
 DEFAULT_FILE = "heaplens-baseline.json"
 MiB = 1024 * 1024
 HEAP_FLOOR = 1 * MiB
@@ -115,7 +122,32 @@ class FileFigure:
     file: str
     project: str
     lane: str
-    heap: int | None  # GC-settled heap the file left (bytes); None without settled trace lines
+    heap: int | None  # GC-settled heap the file left (bytes); None without settled trace lines, or in a span
+    external: int | None
+    span: int | None = None  # in a span of files settled together: its index in RunFigures.spans
+
+
+@dataclass
+class SpanFigure:
+    """Files one worker ran in a row whose growth is known only together (GC-settled at the last one's end)."""
+
+    files: list[str]  # file keys, in the order the worker ran them
+    lane: str
+    heap: int | None
+    external: int | None
+
+    def to_json(self, run: int) -> dict:
+        return {"run": run, "lane": self.lane, "files": list(self.files), "heap": self.heap,
+                "external": self.external}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What one run measured as one figure: a file, or a span of files settled together."""
+
+    keys: tuple[str, ...]
+    lane: str
+    heap: int | None
     external: int | None
 
 
@@ -126,8 +158,6 @@ class LaneFigure:
     peak_rss: int
     faults: list[str]  # "oom test/a.test.js", one per dead worker
 
-    def heap(self, files: dict[str, FileFigure], metric: str = "heap") -> int:
-        return sum(getattr(f, metric) or 0 for f in files.values() if f.lane == self.name)
 
 
 @dataclass
@@ -170,10 +200,16 @@ class RunFigures:
     root: str | None = None
     report: dict | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
+    spans: list[SpanFigure] = field(default_factory=list)
 
     @property
     def digest(self) -> str:
         return config_digest(self.config)
+
+    def units(self) -> list[Unit]:
+        out = [Unit((k,), f.lane, f.heap, f.external) for k, f in self.files.items()
+               if f.span is None and (f.heap is not None or f.external is not None)]
+        return out + [Unit(tuple(s.files), s.lane, s.heap, s.external) for s in self.spans]
 
 
 def file_key(file: str, project: str) -> str:
@@ -220,6 +256,38 @@ def config_digest(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _spans(files: list) -> dict[int, list]:
+    """A lane's spans of files GC-settled together: ``id(the file that closes it)`` → its files (FileRecords,
+    in the order the worker ran them), for the spans of two files or more. From ``settled_span``; a record
+    written before it from the order of each worker's files and ``settled_files``."""
+    out: dict[int, list] = {}
+    by_worker: dict[str, list] = {}
+    for f in files:
+        by_worker.setdefault(f.worker or f"{f.pid}.{f.tid}", []).append(f)
+    for mine in by_worker.values():
+        pending: list = []
+        for f in sorted(mine, key=lambda f: (f.index or 0, f.end_ms or 0)):
+            if f.heap_growth is None and f.external_growth is None:
+                pending.append(f)
+                continue
+            run = [*pending, f]
+            if f.settled_span:
+                names = list(f.settled_span)
+                members = []
+                for x in reversed(run):  # the last len(names) of the run whose names are the span's
+                    if names and x.file == names[-1]:
+                        members.insert(0, x)
+                        names.pop()
+                if names:
+                    members = run[-len(f.settled_span):]
+            else:
+                members = run[-max(1, int(f.settled_files or 1)):]
+            if len(members) > 1:
+                out[id(f)] = members
+            pending = []
+    return out
+
+
 def _has_snapshots(rec: RunRecord) -> bool:
     return any(lane.snapshots.written or lane.snapshots.files for lane in rec.lanes.values())
 
@@ -232,18 +300,32 @@ def measure(run: RunRecord | str | os.PathLike, *, retainers: bool = True, rules
     notes: list[str] = []
     files: dict[str, FileFigure] = {}
     lanes: dict[str, LaneFigure] = {}
+    spans: list[SpanFigure] = []
     unsettled = 0
     for name, lane in rec.lanes.items():
         faults = [f"{fl.kind} " + (", ".join(fl.files) if fl.files else f"pid {fl.pid}") for fl in lane.faults
                   if fl.kind != "interrupted"]
         lanes[name] = LaneFigure(name=name, files=len(lane.files), peak_rss=lane.peak_rss(), faults=faults)
+        closes = _spans(lane.files)
+        member: dict[int, int] = {}  # id(FileRecord) → its span
         for f in lane.files:
-            if f.heap_growth is None:
-                unsettled += 1
+            if id(f) in closes:
+                ms = closes[id(f)]
+                spans.append(SpanFigure(files=[file_key(m.file, m.project) for m in ms], lane=name,
+                                        heap=f.heap_growth, external=f.external_growth))
+                member.update({id(m): len(spans) - 1 for m in ms})
+        for f in lane.files:
             key = file_key(f.file, f.project)
             prev = files.get(key)
+            if id(f) in member:
+                # in a span: its growth is the span's (a file run twice in one record is counted in its span)
+                files[key] = FileFigure(file=f.file, project=f.project, lane=name, heap=None, external=None,
+                                        span=member[id(f)])
+                continue
+            if f.heap_growth is None:
+                unsettled += 1
             fig = FileFigure(file=f.file, project=f.project, lane=name, heap=f.heap_growth, external=f.external_growth)
-            if prev is not None and (prev.heap or 0) >= (fig.heap or 0):
+            if prev is not None and (prev.span is not None or (prev.heap or 0) >= (fig.heap or 0)):
                 continue  # a file run twice in one record (a rerun lane): its larger figure
             files[key] = fig
     if not files:
@@ -271,7 +353,7 @@ def measure(run: RunRecord | str | os.PathLike, *, retainers: bool = True, rules
     return RunFigures(run_id=rec.run_id, path=str(rec.dir.resolve()), status=rec.status, shards=list(rec.shards or [rec.run_id]),
                       runner=runner, runner_version=version, node=rec.versions.node, heaplens=rec.versions.heaplens,
                       config=suite_config(rec), snapshots=snapshots, files=files, lanes=lanes, findings=findings,
-                      root=rec.root, report=doc, notes=notes)
+                      root=rec.root, report=doc, notes=notes, spans=spans)
 
 
 def findings_of(doc: dict) -> list[FindingFigure]:
@@ -301,13 +383,29 @@ class Baseline:
     config_digest: str
     snapshots: bool
     runs: list[dict]  # [{run_id, status, shards}]
-    # per file: {"lane": [per run], "heap": [per run], "external": [per run]} (None where a run lacks it)
+    # per file: {"lane": [per run], "heap": [per run], "external": [per run]} (None where a run lacks it, or
+    # where the file is in one of that run's spans)
     files: dict[str, dict]
     # per lane: {"files": [...], "peak_rss": [...], "heap": [...], "external": [...], "faults": [...]}
     lanes: dict[str, dict]
     findings: list[dict] | None
     created: str = ""
     path: Path | None = None
+    # spans of files GC-settled together: {"run": i, "lane", "files": [keys], "heap", "external"}
+    spans: list[dict] = field(default_factory=list)
+
+    def units(self, i: int) -> list[Unit]:
+        """What baseline run ``i`` measured as one figure each: its files outside spans, and its spans."""
+        spans = [s for s in self.spans if s["run"] == i]
+        in_span = {k for s in spans for k in s["files"]}
+        out = []
+        for key, e in self.files.items():
+            if key in in_span:
+                continue
+            h, x = e["heap"][i], e["external"][i]
+            if h is not None or x is not None:
+                out.append(Unit((key,), self.file_lane(key, i) or "", h, x))
+        return out + [Unit(tuple(s["files"]), s["lane"], s.get("heap"), s.get("external")) for s in spans]
 
     @property
     def n(self) -> int:
@@ -348,8 +446,8 @@ class Baseline:
             lanes[name] = {
                 "files": [lf.files if lf else None for lf in per_l],
                 "peak_rss": [lf.peak_rss if lf else None for lf in per_l],
-                "heap": [lf.heap(r.files) if lf else None for lf, r in zip(per_l, runs)],
-                "external": [lf.heap(r.files, "external") if lf else None for lf, r in zip(per_l, runs)],
+                "heap": [lane_growth(r.units(), name, "heap") if lf else None for lf, r in zip(per_l, runs)],
+                "external": [lane_growth(r.units(), name, "external") if lf else None for lf, r in zip(per_l, runs)],
                 "faults": sorted({x for lf in per_l if lf for x in lf.faults}),
             }
         measured = [r for r in runs if r.findings is not None]
@@ -377,7 +475,8 @@ class Baseline:
                    runs=[{"run_id": r.run_id, "status": r.status, "shards": r.shards,
                           "findings": r.findings is not None} for r in runs],
                    files=files, lanes=lanes, findings=findings,
-                   created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                   created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                   spans=[s.to_json(i) for i, r in enumerate(runs) for s in r.spans])
 
     # -- the file --------------------------------------------------------------------------------------
     def to_json(self) -> dict:
@@ -388,7 +487,7 @@ class Baseline:
                 "heaplens": self.heaplens, "runner": self.runner, "runner_version": self.runner_version,
                 "node": self.node, "config": self.config, "config_digest": self.config_digest,
                 "snapshots": self.snapshots, "peak": PEAK_DEFINITION, "runs": self.runs, "lanes": self.lanes,
-                "files": files, "findings": self.findings}
+                "files": files, "findings": self.findings, "spans": self.spans}
 
     def dumps(self) -> str:
         """Sorted keys, one line per run, lane, file and finding: a change reads as a one-line diff."""
@@ -403,7 +502,7 @@ class Baseline:
                 items = sorted(v.items())
                 body = ",\n".join(f"    {one(name)}: {one(e)}" for name, e in items)
                 out.append(f"  {one(k)}: {{\n{body}\n  }}{comma}")
-            elif k in ("findings", "runs") and v:
+            elif k in ("findings", "runs", "spans") and v:
                 body = ",\n".join(f"    {one(e)}" for e in v)
                 out.append(f"  {one(k)}: [\n{body}\n  ]{comma}")
             else:
@@ -474,11 +573,28 @@ class Baseline:
         config = doc.get("config") or {}
         if not isinstance(config, dict):
             raise ValueError("config: expected an object")
+        spans = []
+        for j, sp in enumerate(doc.get("spans") or []):
+            if not isinstance(sp, dict):
+                raise ValueError(f"spans[{j}]: expected an object")
+            run = sp.get("run")
+            if not isinstance(run, int) or isinstance(run, bool) or not 0 <= run < n:
+                raise ValueError(f"spans[{j}].run: expected a run index from 0 to {n - 1}")
+            members = sp.get("files")
+            if not isinstance(members, list) or len(members) < 2 or not all(isinstance(k, str) for k in members):
+                raise ValueError(f"spans[{j}].files: expected a list of two or more file keys")
+            entry = {"run": run, "lane": str(sp.get("lane") or ""), "files": list(members)}
+            for m in GROWTH:
+                v = sp.get(m)
+                if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
+                    raise ValueError(f"spans[{j}].{m}: expected an integer or null")
+                entry[m] = v
+            spans.append(entry)
         return cls(runner=str(doc.get("runner") or "vitest"), runner_version=doc.get("runner_version"),
                    node=doc.get("node"), heaplens=doc.get("heaplens"), config=config,
                    config_digest=str(doc.get("config_digest") or config_digest(config)),
                    snapshots=bool(doc.get("snapshots")), runs=runs, files=files, lanes=lanes, findings=findings,
-                   created=str(doc.get("created") or ""))
+                   created=str(doc.get("created") or ""), spans=spans)
 
     def summary(self) -> str:
         nf = "not measured" if self.findings is None else str(len(self.findings))
@@ -554,6 +670,7 @@ class Regression:
     file: str | None = None  # where an annotation goes (relative to the suite root)
     line: int | None = None
     test_files: list[str] = field(default_factory=list)  # a finding's test files (annotated too)
+    files: list[str] = field(default_factory=list)  # what="files": the files measured together (annotated)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -611,6 +728,50 @@ def _judge(th: Thresholds, metric: str, values: list, current: float) -> tuple[b
 WORDS = {"heap": "heap", "external": "external memory", "peak_rss": "peak RSS"}
 
 
+def lane_growth(units: list[Unit], lane: str, metric: str, keys: set[str] | None = None) -> int:
+    """A lane's growth: the sum of its units' figures (only the units whose files are all in ``keys``)."""
+    return sum(getattr(u, metric) or 0 for u in units
+               if u.lane == lane and (keys is None or all(k in keys for k in u.keys)))
+
+
+def settled_groups(unit_lists: list[list[Unit]]) -> dict[str, frozenset[str]]:
+    """Each file key → the smallest group of files that is a union of whole units in every run given (files
+    settled together in any run are in one group): a file never in a span is a group of its own."""
+    parent: dict[str, str] = {}
+
+    def find(k: str) -> str:
+        while parent.get(k, k) != k:
+            parent[k] = parent.get(parent[k], parent[k])
+            k = parent[k]
+        return k
+
+    for units in unit_lists:
+        for u in units:
+            for k in u.keys:
+                parent.setdefault(k, k)
+            for k in u.keys[1:]:
+                a, b = find(u.keys[0]), find(k)
+                if a != b:
+                    parent[b] = a
+    groups: dict[str, set[str]] = {}
+    for k in parent:
+        groups.setdefault(find(k), set()).add(k)
+    return {k: frozenset(groups[find(k)]) for k in parent}
+
+
+def _group_sum(units: list[Unit], group: frozenset[str], metric: str) -> int | None:
+    """A run's figure for a group: the sum over its units inside the group (None: none of them ran, or none was
+    measured)."""
+    vals = [getattr(u, metric) for u in units if u.keys[0] in group]
+    vals = [v for v in vals if v is not None]
+    return sum(vals) if vals else None
+
+
+def group_name(keys: list[str]) -> str:
+    """Files measured together, as a name: all of them up to five, else the first four, … and the last."""
+    return ", ".join(keys) if len(keys) <= 5 else ", ".join(keys[:4]) + f", … {keys[-1]}"
+
+
 def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, thresholds: Thresholds | None = None,
           strict: bool = False, retainers: bool = True, rules: list[str] | None = None,
           write_report: bool = True) -> CheckResult:
@@ -637,13 +798,20 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
     elif fig.status == "failed":
         res.notes.append("the run failed (a test failed or a worker died): its figures are compared as they are")
 
-    # files
+    # files (a file measured only with others, in a span here or in a baseline run: its group, below)
     missing = [k for k in base.files if k not in fig.files]
     new_files = []
+    units_now = fig.units()
+    units_base = [base.units(i) for i in range(base.n)]
+    groups = settled_groups([units_now, *units_base])
+    spanned: dict[frozenset[str], list[str]] = {}
     for key, f in sorted(fig.files.items()):
         b = base.files.get(key)
         if b is None:
             new_files.append(key)
+        if len(groups.get(key, ())) > 1:
+            spanned.setdefault(groups[key], []).append(key)
+            continue
         for m in GROWTH:
             cur = getattr(f, m)
             if cur is None:
@@ -660,6 +828,7 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
                           f"{WORDS[m]} after a full GC, {was}; allowed {fmt_size(allowed, signed=True)} over it")))
             elif b is not None and _stats(values) and cur < ref - allowed and m == "heap":
                 res.improved.append(key)
+    _check_groups(res, th, fig, base, spanned, units_now, units_base)
     if new_files:
         res.notes.append(f"{len(new_files)} file(s) not in the baseline (compared with 0): "
                          + ", ".join(printable.line(k) for k in new_files[:5]) + (" …" if len(new_files) > 5 else ""))
@@ -675,14 +844,15 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
             continue
         common = [k for k, f in fig.files.items() if f.lane == name and k in base.files]
         moved = lane.files != len(common) or any(v is not None and v != len(common) for v in b["files"])
+        keys = set(common)
         for m in GROWTH:
-            cur = sum(getattr(fig.files[k], m) or 0 for k in common)
+            cur = lane_growth(units_now, name, m, keys)
             values = []
             for i in range(base.n):
                 if b["files"][i] is None:
                     values.append(None)
                     continue
-                values.append(sum(base.files[k][m][i] or 0 for k in common if base.file_lane(k, i) == name))
+                values.append(lane_growth(units_base[i], name, m, keys))
             bad, ref, lo, hi, allowed = _judge(th, m, values, cur)
             if bad:
                 res.regressions.append(Regression(
@@ -745,6 +915,46 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
         res.report = _write_report(fig)
     res.report_url = ci_run_url()
     return res
+
+
+def _check_groups(res: CheckResult, th: Thresholds, fig: RunFigures, base: Baseline,
+                  spanned: dict[frozenset[str], list[str]], units_now: list[Unit], units_base: list[list[Unit]]) -> None:
+    """The files measured only together (a span here or in a baseline run), compared group by group: each run's
+    sum over the group is exact. Never reported as one file's growth."""
+    for group, ran in sorted(spanned.items(), key=lambda x: sorted(x[0])):
+        order = [k for u in units_now for k in u.keys if k in group]
+        order += sorted(k for k in group if k not in order)
+        unmeasured = [k for k in ran if fig.files[k].span is None and fig.files[k].heap is None
+                      and fig.files[k].external is None]
+        if unmeasured:
+            res.notes.append(f"{len(group)} file(s) measured together ({printable.line(group_name(order))}) not "
+                             f"compared: {printable.line(unmeasured[0])} has no GC-settled figure in this run")
+            continue
+        lane = fig.files[ran[0]].lane
+        lane_keys = {k for k, f in fig.files.items() if f.lane == lane}
+        if lane_keys <= group and all(k in base.files for k in lane_keys):
+            continue  # the group is the whole lane: its line below compares the same sums
+        known = any(k in base.files for k in group)
+        for m in GROWTH:
+            cur = _group_sum(units_now, group, m)
+            if cur is None:
+                continue
+            values = [_group_sum(units_base[i], group, m) for i in range(base.n)]
+            bad, ref, lo, hi, allowed = _judge(th, m, values, cur)
+            name = group_name(order)
+            if bad:
+                was = (f"baseline {fmt_size(ref, signed=True)} ({_range(lo, hi)})" if known and _stats(values)
+                       else "not in the baseline (compared with 0)")
+                res.regressions.append(Regression(
+                    what="files", name=name, metric=m, lane=lane, current=cur, baseline=ref, low=lo, high=hi,
+                    allowed=allowed, files=[fig.files[k].file for k in order if k in fig.files],
+                    text=(f"{len(order)} files measured together ({printable.line(name)}; lane {printable.line(lane)}) leave "
+                          f"{fmt_size(cur, signed=True)} of {WORDS[m]} after a full GC, {was}; allowed "
+                          f"{fmt_size(allowed, signed=True)} over it — their file ends were GC-settled together "
+                          "(the GC budget), so which of them grew is not known: rerun them with --gc-overhead off "
+                          "for a figure per file")))
+            elif known and _stats(values) and cur < ref - allowed and m == "heap":
+                res.improved.append(name)
 
 
 def _write_report(fig: RunFigures) -> str | None:

@@ -66,16 +66,17 @@ def markdown(res: CheckResult) -> str:
     out.append("")
     for f in res.flags:
         out += [f"> ⚠️ {_md(f)}", ""]
-    figures = [r for r in res.regressions if r.what in ("file", "lane")]
-    others = [r for r in res.regressions if r.what not in ("file", "lane")]
+    figures = [r for r in res.regressions if r.what in ("file", "files", "lane")]
+    others = [r for r in res.regressions if r.what not in ("file", "files", "lane")]
     if figures:
         out += ["| what | lane | figure | now | baseline (median) | baseline runs | allowed over it |",
                 "|---|---|---|---|---|---|---|"]
         for r in figures:
-            name = f"`{_md(r.name)}`" if r.what == "file" else "whole lane"
+            name = (f"`{_md(r.name)}`" if r.what == "file" else "whole lane" if r.what == "lane" else
+                    f"`{_md(r.name)}`, measured together")
             runs = "" if r.low is None else (_cell(r, r.low) if r.low == r.high else
                                             f"{_cell(r, r.low)} … {_cell(r, r.high)}")
-            if r.what == "file" and r.low is None:
+            if r.what in ("file", "files") and r.low is None:
                 runs = "not in the baseline"
             out.append(f"| {name} | {_md(r.lane or '')} | {_md(r.metric or '')} | {_cell(r, r.current)} | "
                        f"{_cell(r, r.baseline)} | {runs} | {_cell(r, r.allowed)} |")
@@ -124,10 +125,15 @@ def baseline_text(b: Baseline, path) -> str:
 
 def annotations(res: CheckResult, limit: int = PER_STEP) -> list[str]:
     """GitHub annotations of a check: an error on every file it flags (a finding's holder line, its test
-    files), one for each lane-wide regression, a warning for each way the baseline was made differently."""
+    files; each file of a group measured together, with the group's line), one for each lane-wide regression, a
+    warning for each way the baseline was made differently."""
     ann = Annotations(limit)
     title = "heaplens check: memory regression"
     for r in res.regressions:
+        if r.what == "files":  # measured together: the same line on each of them (it says so)
+            for f in r.files[:TEST_FILES_PER_FINDING]:
+                ann.add("error", f"heaplens check: {r.text}", file=repo_path(res.root, f), title=title)
+            continue
         path = repo_path(res.root, r.file)
         ann.add("error", f"heaplens check: {r.text}", file=path, line=r.line if r.what == "finding" else None,
                 title=title)

@@ -66,6 +66,7 @@ class HolderCheck:
     others: list[str] = field(default_factory=list)  # the rerun's own findings when the holder is not found
     folded: list[dict] = field(default_factory=list)  # other workers' findings of the same holder in the lane
     window: bool = False  # the files are its worker's whole window (fresh module instances per file), not fix.files
+    isolated_now: bool = False  # its files ran in shared workers and now run in a worker each (a config change)
 
     @property
     def holder(self) -> dict:
@@ -83,7 +84,7 @@ class HolderCheck:
         return {"title": f.get("title"), "kind": f.get("kind"), "lane": f.get("lane"), "pid": f.get("pid"),
                 "holder": self.holder, "fix": (f.get("fix") or {}).get("kind"), "files": self.files,
                 "missing": self.missing, "rerun_lane": self.rerun_lane, "runs": self.runs,
-                "per_file_worker": self.per_file_worker, "window": self.window,
+                "per_file_worker": self.per_file_worker, "window": self.window, "isolated_now": self.isolated_now,
                 "workers": [{"pid": x.get("pid"), "tid": x.get("tid")} for x in (f, *self.folded)],
                 "before": {k: f.get(k) for k in ("per_file", "projected", "retained_growth", "objects",
                                                   "files_between")},
@@ -91,25 +92,25 @@ class HolderCheck:
                 "verdict": self.verdict, "reason": self.reason, "others": self.others}
 
     def line(self) -> str:
+        """Each per-file figure is over its own snapshot pair's files (the investigated worker's, the rerun's)."""
         f = self.finding
         workers = f" ({1 + len(self.folded)} workers' findings)" if self.folded else ""
         head = f"holder {self.name()} in {f.get('lane')}{workers}: {self.verdict}"
-        b = f.get("per_file")
-        if self.after is not None and self.verdict in (NO_LONGER, STILL):
-            a = self.after
-            fig = (f"{fmt_size(b, signed=True)}/file → {fmt_size(a.get('per_file') or 0, signed=True)}/file"
-                   if b is not None else f"{fmt_size(f.get('retained_growth') or 0, signed=True)} → "
-                                         f"{fmt_size(a.get('retained_growth') or 0, signed=True)}")
-            ids = (f"id diff: {fmt_count(a.get('objects') or 0)} new object(s) it keeps, "
-                   f"{fmt_size(a.get('retained_growth') or 0, signed=True)} over {self._between()}")
-            proj = (f"projected {fmt_size(self.projected_after or 0, signed=True)} "
-                    f"{'<' if self.verdict == NO_LONGER else '≥'} the floor {fmt_size(self.floor or 0)}")
-            return f"{head} — {fig} ({ids}; {proj})" + (f"; {self.reason}" if self.reason else "")
-        return f"{head} — {self.reason}"
+        if self.after is None or self.verdict not in (NO_LONGER, STILL):
+            return f"{head} — {self.reason}"
+        a = self.after
 
-    def _between(self) -> str:
-        n = (self.after or {}).get("files_between")
-        return f"{n} file(s)" if n is not None else "the pair"
+        def fig(x: dict) -> str:
+            n = x.get("files_between")
+            if x.get("per_file") is None:
+                return fmt_size(x.get("retained_growth") or 0, signed=True)
+            return f"{fmt_size(x['per_file'], signed=True)}/file" + (f" over {n} file(s)" if n is not None else "")
+
+        ids = (f"id diff: {fmt_count(a.get('objects') or 0)} new object(s) it keeps, "
+               f"{fmt_size(a.get('retained_growth') or 0, signed=True)}")
+        proj = (f"projected over the lane {fmt_size(self.projected_after or 0, signed=True)} "
+                f"{'<' if self.verdict == NO_LONGER else '≥'} the floor {fmt_size(self.floor or 0)}")
+        return f"{head} — {fig(f)} → {fig(a)} rerun ({ids}; {proj})" + (f"; {self.reason}" if self.reason else "")
 
 
 @dataclass
@@ -217,25 +218,16 @@ def _rerun(hv: HolderVerification, rec: RunRecord, root: Path, todo: list[Holder
     groups: dict[str, list[HolderCheck]] = {}
     for c in todo:
         groups.setdefault(c.finding["lane"], []).append(c)
-    lanes: list[tuple[str, LaneRecord, list[str], bool]] = []  # (rerun lane, source lane, files, per file)
+    lanes: list[tuple[str, LaneRecord, list[HolderCheck]]] = []  # (rerun lane, source lane, its checks)
     for src_name, cs in groups.items():
-        src = rec.lanes[src_name]
-        files = list(dict.fromkeys(x for c in cs for x in c.files))
-        per_file = any(c.per_file_worker for c in cs)
         base = _base(src_name).removesuffix("-pairs")
         name, i = f"{base}-verify", 2
         while name in {n for n, *_ in lanes}:
             name, i = f"{base}-verify-{i}", i + 1
         for c in cs:
             c.rerun_lane = name
-        lanes.append((name, src, files, per_file))
-        what = (f"its worker's {len(files)} test file(s) (each file gets fresh module instances: the window the "
-                "finding was measured in)" if any(c.window for c in cs) else f"{len(files)} test file(s) that fed it")
-        say(f"[heaplens] verify: {', '.join(c.name() for c in cs)}: rerun {what} in "
-            f"one worker like {src.name} (pool {_setting(src, 'pool')}, isolate {_setting(src, 'isolate')}), "
-            + ("a snapshot pair for each file" if per_file else
-               "snapshots after the first file's collection and at the last file's end"))
-    result = _execute(rec, lanes)
+        lanes.append((name, rec.lanes[src_name], cs))
+    result = _execute(rec, lanes, say)
     hv.after_run, hv.exit_code = str(result.dir), result.exit_code
     if result.exit_code == 130:
         raise KeyboardInterrupt
@@ -272,20 +264,40 @@ def run_options(rec: RunRecord) -> dict:
     return cli
 
 
-def _execute(rec: RunRecord, lanes: list[tuple[str, LaneRecord, list[str], bool]]):
+def _execute(rec: RunRecord, lanes: list[tuple[str, LaneRecord, list[HolderCheck]]], say):
     cli = run_options(rec)
     cli.update(snapshots=True, snapshot_interval=0.0, trace=True, parallel=1)
-    paths = [x for _n, _s, files, _p in lanes for x in files]
+    files_of = {name: list(dict.fromkeys(x for c in cs for x in c.files)) for name, _src, cs in lanes}
+    paths = [x for files in files_of.values() for x in files]
 
     def shape(suite: Suite, plan: Plan) -> None:
-        listed = set(plan.suite_config.files) if plan.suite_config else set(paths)
+        config = plan.suite_config
+        listed = set(config.files) if config else set(paths)
         plan.lanes = []
-        for name, src, files, per_file in lanes:
-            run = [x for x in files if x in listed]
-            dropped = [x for x in files if x not in listed]
+        for name, src, cs in lanes:
+            run = [x for x in files_of[name] if x in listed]
+            dropped = [x for x in files_of[name] if x not in listed]
             if dropped:
                 plan.notes.append(f"{name}: the suite's config does not list {', '.join(dropped)} (its include "
                                   "patterns): not run")
+            # a worker per file as the suite runs these files now (a config change may have isolated them), else
+            # as the investigated lane's workers did
+            if config and config.known and run:
+                per_file = any(suite.runner.per_file_worker(src.pool or p.pool,
+                                                            src.isolate if src.isolate is not None else p.isolate)
+                               for x in run for p in config.projects_of(x))
+            else:
+                per_file = any(c.per_file_worker for c in cs)
+            for c in cs:
+                c.isolated_now = per_file and not c.per_file_worker
+                c.per_file_worker = per_file
+            if config and config.known and run:
+                projects = [p for x in run for p in config.projects_of(x)]
+                pool = src.pool or "|".join(dict.fromkeys(p.pool for p in projects))
+                iso = src.isolate if src.isolate is not None else "|".join(
+                    dict.fromkeys("yes" if p.isolate else "no" for p in projects))
+            else:
+                pool, iso = _setting(src, "pool"), _setting(src, "isolate")
             lane = Lane(name, "pairs" if per_file else "verify", run,
                         reasons={x: f"verify: fed the holder of a finding in {src.name}" for x in run})
             for key in ("pool", "isolate"):
@@ -294,8 +306,14 @@ def _execute(rec: RunRecord, lanes: list[tuple[str, LaneRecord, list[str], bool]
                              or f"as {src.name} ran")
             lane.set("workers", 1, f"verify: the files that fed the holder, in one worker like {src.name}")
             plan.lanes.append(lane)
-        if plan.suite_config:
-            annotate(plan, plan.suite_config)
+            what = (f"its worker's {len(run)} test file(s) (each file gets fresh module instances: the window the "
+                    "finding was measured in)" if any(c.window for c in cs) else f"{len(run)} test file(s) that fed it")
+            say(f"[heaplens] verify: {', '.join(c.name() for c in cs)}: rerun {what} in one worker like {src.name} "
+                f"(pool {pool}, isolate {'yes' if iso is True else 'no' if iso is False else iso}), "
+                + ("a worker per file as the suite runs them now, each file's snapshot pair" if per_file else
+                   "snapshots after the first file's collection and at the last file's end"))
+        if config:
+            annotate(plan, config)
 
     argv = ["heaplens", "verify", "--holders", str(rec.dir)]
     return execute(cli, paths, list(rec.vitest_args), argv, shape=shape)
@@ -304,6 +322,15 @@ def _execute(rec: RunRecord, lanes: list[tuple[str, LaneRecord, list[str], bool]
 def _key(h: dict) -> tuple:
     name = h.get("access") or h.get("variable")
     return (name, h.get("file")) if name else (h.get("kind"), h.get("type"), h.get("file"))
+
+
+def _site(h: dict) -> tuple | None:
+    """Where the holder is in the source — its kind and type at a file and line: the same holder when the retaining
+    path the engine took named it differently (a server reached through the running file in one run, through a
+    hook's closure variable in the other)."""
+    if not (h.get("file") and h.get("line")):
+        return None
+    return (h.get("kind"), h.get("type"), h.get("file"), h.get("line"))
 
 
 def _judge(c: HolderCheck, doc: dict, root: Path, rec: RunRecord) -> None:
@@ -324,7 +351,17 @@ def _judge(c: HolderCheck, doc: dict, root: Path, rec: RunRecord) -> None:
         for e in [*(w.get("findings") or []), *(growth.get("unreported") or [])]:
             if e.get("kind") != "module-graph":
                 (matches if _key(e.get("holder") or {}) == want else others).append((e, growth))
+    site = _site(c.holder)
+    if not matches and site is not None:
+        # the same site, named by one side only (two names that differ are a rename: another variable)
+        def same(e: dict) -> bool:
+            h = e.get("holder") or {}
+            return _site(h) == site and not (h.get("variable") and c.holder.get("variable"))
+        matches = [(e, g) for e, g in others if same(e)]
+        others = [(e, g) for e, g in others if not same(e)]
     before = c.finding
+    # projected as the investigated finding was (over its lane's files per worker; 1 for a worker per file): the
+    # question is whether the code still feeds the holder, whatever a config change did to the lane since
     if before.get("per_file") and before.get("projected") is not None:
         factor = before["projected"] / before["per_file"]
     else:
@@ -346,8 +383,14 @@ def _judge(c: HolderCheck, doc: dict, root: Path, rec: RunRecord) -> None:
         c.projected_after = projected(e)
         c.floor = growth.get("floor") or floor_b
         c.verdict = NO_LONGER if c.projected_after < (c.floor or 0) else STILL
+        notes = []
         if e.get("why") == "replaced, not grown":
-            c.reason = "the engine: replaced, not grown (a bounded cache)"
+            notes.append("the engine: replaced, not grown (a bounded cache)")
+        if c.isolated_now:
+            notes.append("its files now run in a worker each (the config change), where what a file adds no longer "
+                         "adds up across files; projected as investigated, the code still "
+                         + ("feeds it" if c.verdict == STILL else "feeds it too little to matter"))
+        c.reason = "; ".join(notes)
         return
     # not found: the rerun's other holders that grow past the floor (projected the same way) may be this one
     # under another name — renamed, or named differently by a shorter window (a Jest file's own registry)
