@@ -57,6 +57,7 @@ MAX_GROWTH_PCT = 10.0
 SEVERITY = {"mild": 1, "moderate": 2, "severe": 3}
 # the figures kept per test file and per lane (GC-settled growth), and per lane only
 GROWTH = ("heap", "external")
+FIRST_BASES = ("collected", "worker-start")  # a file measured from its worker's start (FileFigure.first)
 PEAK_DEFINITION = ("peak_rss: the highest RSS one worker of the lane reached (a worker process; for worker "
                    "threads their process), from the trace's file boundaries and the samples every --poll-ms")
 
@@ -125,6 +126,10 @@ class FileFigure:
     heap: int | None  # GC-settled heap the file left (bytes); None without settled trace lines, or in a span
     external: int | None
     span: int | None = None  # in a span of files settled together: its index in RunFigures.spans
+    # measured from its worker's start (the worker's first file: settled_base collected/worker-start), so its
+    # figure also holds what the worker's first test run leaves once — code compiled on first use, the runner's
+    # own first-run state (~1 MiB on Vitest) — and is compared only with figures measured the same way
+    first: bool = False
 
 
 @dataclass
@@ -149,6 +154,7 @@ class Unit:
     lane: str
     heap: int | None
     external: int | None
+    first: bool = False  # a worker's first file, measured from the worker's start (FileFigure.first)
 
 
 @dataclass
@@ -207,7 +213,7 @@ class RunFigures:
         return config_digest(self.config)
 
     def units(self) -> list[Unit]:
-        out = [Unit((k,), f.lane, f.heap, f.external) for k, f in self.files.items()
+        out = [Unit((k,), f.lane, f.heap, f.external, f.first) for k, f in self.files.items()
                if f.span is None and (f.heap is not None or f.external is not None)]
         return out + [Unit(tuple(s.files), s.lane, s.heap, s.external) for s in self.spans]
 
@@ -324,7 +330,8 @@ def measure(run: RunRecord | str | os.PathLike, *, retainers: bool = True, rules
                 continue
             if f.heap_growth is None:
                 unsettled += 1
-            fig = FileFigure(file=f.file, project=f.project, lane=name, heap=f.heap_growth, external=f.external_growth)
+            fig = FileFigure(file=f.file, project=f.project, lane=name, heap=f.heap_growth, external=f.external_growth,
+                             first=f.settled_base in FIRST_BASES)
             if prev is not None and (prev.span is not None or (prev.heap or 0) >= (fig.heap or 0)):
                 continue  # a file run twice in one record (a rerun lane): its larger figure
             files[key] = fig
@@ -404,7 +411,7 @@ class Baseline:
                 continue
             h, x = e["heap"][i], e["external"][i]
             if h is not None or x is not None:
-                out.append(Unit((key,), self.file_lane(key, i) or "", h, x))
+                out.append(Unit((key,), self.file_lane(key, i) or "", h, x, _first(e, i)))
         return out + [Unit(tuple(s["files"]), s["lane"], s.get("heap"), s.get("external")) for s in spans]
 
     @property
@@ -436,6 +443,8 @@ class Baseline:
             entry: dict = {"lane": lanes_}
             for m in GROWTH:
                 entry[m] = [getattr(p, m) if p else None for p in per]
+            if any(p and p.first for p in per):
+                entry["first"] = [bool(p.first) if p else None for p in per]
             proj = next((p.project for p in per if p and p.project), "")
             if proj:
                 entry["project"] = proj
@@ -545,7 +554,7 @@ class Baseline:
             if not isinstance(v, list) or len(v) != n:
                 raise ValueError(f"{what}: expected a list of {n} value(s), one per run")
             for x in v:
-                if x is not None and (not isinstance(x, kind) or isinstance(x, bool)):
+                if x is not None and (not isinstance(x, kind) or (isinstance(x, bool) and kind is not bool)):
                     raise ValueError(f"{what}: expected {kind.__name__} or null values")
             return v
 
@@ -558,6 +567,8 @@ class Baseline:
             entry = {"lane": lanes_, **{m: series(e.get(m, [None] * n), f"files.{key}.{m}") for m in GROWTH}}
             if e.get("project"):
                 entry["project"] = str(e["project"])
+            if e.get("first") is not None:
+                entry["first"] = series(e["first"], f"files.{key}.first", bool)
             files[str(key)] = entry
         lanes = {}
         for name, e in (doc.get("lanes") or {}).items():
@@ -805,6 +816,7 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
     units_base = [base.units(i) for i in range(base.n)]
     groups = settled_groups([units_now, *units_base])
     spanned: dict[frozenset[str], list[str]] = {}
+    moved_first: dict[str, bool] = {}  # files measured here otherwise than in every baseline run (_alike)
     for key, f in sorted(fig.files.items()):
         b = base.files.get(key)
         if b is None:
@@ -816,11 +828,15 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
             cur = getattr(f, m)
             if cur is None:
                 continue
-            values = b[m] if b is not None else []
+            values, alike = _alike(base, key, f, m, fig)
+            if alike:
+                moved_first.setdefault(key, f.first)
             bad, ref, lo, hi, allowed = _judge(th, m, values, cur)
             if bad:
                 was = (f"baseline {fmt_size(ref, signed=True)} ({_range(lo, hi)})" if b is not None and _stats(values)
                        else "not in the baseline (compared with 0)")
+                if alike:
+                    was = f"{alike}: {was}"
                 res.regressions.append(Regression(
                     what="file", name=key, metric=m, lane=f.lane, current=cur, baseline=ref, low=lo, high=hi,
                     allowed=allowed, file=f.file,
@@ -829,6 +845,14 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
             elif b is not None and _stats(values) and cur < ref - allowed and m == "heap":
                 res.improved.append(key)
     _check_groups(res, th, fig, base, spanned, units_now, units_base)
+    for was_first, words in ((True, "ran first in their worker here, not in every baseline run: a worker's first "
+                              "file also holds the worker's start, so it is added to those runs' figures"),
+                             (False, "ran first in their worker in a baseline run, not here: that run's start cost "
+                              "is taken off their figure there")):
+        keys = [k for k, v in moved_first.items() if v is was_first]
+        if keys:
+            res.notes.append(f"{len(keys)} file(s) {words}: " + ", ".join(printable.line(k) for k in keys[:5])
+                             + (" …" if len(keys) > 5 else ""))
     if new_files:
         res.notes.append(f"{len(new_files)} file(s) not in the baseline (compared with 0): "
                          + ", ".join(printable.line(k) for k in new_files[:5]) + (" …" if len(new_files) > 5 else ""))
@@ -852,7 +876,11 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
                 if b["files"][i] is None:
                     values.append(None)
                     continue
-                values.append(lane_growth(units_base[i], name, m, keys))
+                v = lane_growth(units_base[i], name, m, keys)
+                # the workers' starts inside the compared files: as many in each run's sum as in this one's
+                starts = sum(1 for k in keys if fig.files[k].first) - sum(1 for k in keys if _first(base.files[k], i))
+                w = start_cost(base, name, m, i, fig) if starts else None
+                values.append(v + starts * w if w is not None else v)
             bad, ref, lo, hi, allowed = _judge(th, m, values, cur)
             if bad:
                 res.regressions.append(Regression(
@@ -917,6 +945,65 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
     return res
 
 
+def _first(e: dict, i: int) -> bool:
+    return bool((e.get("first") or ())[i]) if e.get("first") else False
+
+
+def _start(firsts: list, others: list) -> float | None:
+    if not firsts or not others:
+        return None
+    # the smallest first file: a first file's figure is the start plus its own growth, and one that leaks itself
+    # (a suite's known leak that happens to run first) must not make every start look large
+    return max(0.0, float(min(firsts)) - float(statistics.median(others)))
+
+
+def start_cost(base: Baseline, lane: str, metric: str, i: int, now: RunFigures | None = None) -> float | None:
+    """What a worker's start adds to its first file's figure: the lane's smallest first file less the median of
+    its other files measured one by one, in baseline run ``i`` — or, when that run settled its other files
+    only together (the GC budget), in the run checked (``now``). None when neither has both kinds."""
+    firsts, others = [], []
+    for e in base.files.values():
+        v = e[metric][i]
+        if v is not None and e["lane"][i] == lane:
+            (firsts if _first(e, i) else others).append(v)
+    w = _start(firsts, others)
+    if w is None and now is not None:
+        firsts, others = [], []
+        for f in now.files.values():
+            v = getattr(f, metric)
+            if v is not None and f.lane == lane and f.span is None:
+                (firsts if f.first else others).append(v)
+        w = _start(firsts, others)
+    return w
+
+
+def _alike(base: Baseline, key: str, f: FileFigure, metric: str, now: RunFigures) -> tuple[list, str | None]:
+    """The baseline's figures to compare a file's figure with, measured the same way: from its worker's start
+    (a worker's first file, whose figure also holds the worker's one-time start — code compiled on first use,
+    the runner's first-run state) or from the file before it. A baseline run that measured the file the other way
+    gives its figure with that run's start cost (:func:`start_cost`) added or taken off, and a phrase says so."""
+    b = base.files.get(key)
+    if b is None:
+        return [], None
+    out, shifted = [], False
+    for i, v in enumerate(b[metric]):
+        if v is None or _first(b, i) == f.first:
+            out.append(v)
+            continue
+        w = start_cost(base, b["lane"][i], metric, i, now)
+        if w is None:
+            out.append(v)
+            continue
+        out.append(v + w if f.first else v - w)
+        shifted = True
+    if not shifted:
+        return out, None
+    how = ("ran first in its worker here, not in every baseline run: the worker's start it holds is added to "
+           "those runs' figures") if f.first else ("ran first in its worker in a baseline run, not here: that "
+                                                    "run's start cost is taken off its figure")
+    return out, how
+
+
 def _check_groups(res: CheckResult, th: Thresholds, fig: RunFigures, base: Baseline,
                   spanned: dict[frozenset[str], list[str]], units_now: list[Unit], units_base: list[list[Unit]]) -> None:
     """The files measured only together (a span here or in a baseline run), compared group by group: each run's
@@ -940,6 +1027,13 @@ def _check_groups(res: CheckResult, th: Thresholds, fig: RunFigures, base: Basel
             if cur is None:
                 continue
             values = [_group_sum(units_base[i], group, m) for i in range(base.n)]
+            # the workers' starts inside the group: as many in each run's sum as in this one's
+            for i, v in enumerate(values):
+                starts = (sum(1 for u in units_now if u.first and u.keys[0] in group)
+                          - sum(1 for u in units_base[i] if u.first and u.keys[0] in group))
+                w = start_cost(base, lane, m, i, fig) if starts and v is not None else None
+                if w is not None:
+                    values[i] = v + starts * w
             bad, ref, lo, hi, allowed = _judge(th, m, values, cur)
             name = group_name(order)
             if bad:
