@@ -851,9 +851,10 @@ def _by_named_neighbours(g: HeapGraph, fn: int, path: Path, line0: int) -> int |
         return None
     shifts = _shifts(g, loc[0], path)
     above = [(v8, d) for v8, d in shifts if v8 <= line0]
-    if not above:
-        return None
-    return line0 - max(above)[1] + 1
+    if above:
+        return line0 - max(above)[1] + 1
+    below = [(v8, d) for v8, d in shifts if v8 > line0]  # none above: the nearest below (a shift made at the top)
+    return line0 - min(below)[1] + 1 if below else None
 
 
 def _shifts(g: HeapGraph, script_id: int, path: Path) -> list[tuple[int, int]]:
@@ -874,14 +875,15 @@ def _shifts(g: HeapGraph, script_id: int, path: Path) -> list[tuple[int, int]]:
     nodes = locs[rows, lf.index("object_index")] // nf
     ok = nodes < g.n
     rows, nodes = rows[ok], nodes[ok]
-    rows = rows[np.asarray(g.ntype)[nodes] == g.nt.get("closure", -1)]  # functions (objects sit at their constructor)
-    seen: set[str] = set()
-    for r in rows[:5000].tolist():
+    closures = np.asarray(g.ntype)[nodes] == g.nt.get("closure", -1)  # functions (objects sit at their constructor)
+    rows, nodes = rows[closures], nodes[closures]
+    # one row per function name: a leak's thousands of anonymous closures of one script must not hide its named ones
+    _, first = np.unique(np.asarray(g.nname)[nodes], return_index=True)
+    for r in rows[np.sort(first)].tolist():
         k = int(locs[r, lf.index("object_index")]) // nf
         name = g.node_name(k)
-        if not name or name in seen or not IDENTIFIER.fullmatch(name):
+        if not name or not IDENTIFIER.fullmatch(name):
             continue
-        seen.add(name)
         n = re.escape(name)
         m = re.search(rf"^[ \t]*(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:function\s*\*?\s*{n}\b|class\s+{n}\b|"
                       rf"(?:static\s+)?(?:async\s+)?{n}\s*\([^)]*\)\s*\{{)", text, re.M)

@@ -92,25 +92,25 @@ class HolderCheck:
                 "verdict": self.verdict, "reason": self.reason, "others": self.others}
 
     def line(self) -> str:
+        """Each per-file figure is over its own snapshot pair's files (the investigated worker's, the rerun's)."""
         f = self.finding
         workers = f" ({1 + len(self.folded)} workers' findings)" if self.folded else ""
         head = f"holder {self.name()} in {f.get('lane')}{workers}: {self.verdict}"
-        b = f.get("per_file")
-        if self.after is not None and self.verdict in (NO_LONGER, STILL):
-            a = self.after
-            fig = (f"{fmt_size(b, signed=True)}/file → {fmt_size(a.get('per_file') or 0, signed=True)}/file"
-                   if b is not None else f"{fmt_size(f.get('retained_growth') or 0, signed=True)} → "
-                                         f"{fmt_size(a.get('retained_growth') or 0, signed=True)}")
-            ids = (f"id diff: {fmt_count(a.get('objects') or 0)} new object(s) it keeps, "
-                   f"{fmt_size(a.get('retained_growth') or 0, signed=True)} over {self._between()}")
-            proj = (f"projected {fmt_size(self.projected_after or 0, signed=True)} "
-                    f"{'<' if self.verdict == NO_LONGER else '≥'} the floor {fmt_size(self.floor or 0)}")
-            return f"{head} — {fig} ({ids}; {proj})" + (f"; {self.reason}" if self.reason else "")
-        return f"{head} — {self.reason}"
+        if self.after is None or self.verdict not in (NO_LONGER, STILL):
+            return f"{head} — {self.reason}"
+        a = self.after
 
-    def _between(self) -> str:
-        n = (self.after or {}).get("files_between")
-        return f"{n} file(s)" if n is not None else "the pair"
+        def fig(x: dict) -> str:
+            n = x.get("files_between")
+            if x.get("per_file") is None:
+                return fmt_size(x.get("retained_growth") or 0, signed=True)
+            return f"{fmt_size(x['per_file'], signed=True)}/file" + (f" over {n} file(s)" if n is not None else "")
+
+        ids = (f"id diff: {fmt_count(a.get('objects') or 0)} new object(s) it keeps, "
+               f"{fmt_size(a.get('retained_growth') or 0, signed=True)}")
+        proj = (f"projected over the lane {fmt_size(self.projected_after or 0, signed=True)} "
+                f"{'<' if self.verdict == NO_LONGER else '≥'} the floor {fmt_size(self.floor or 0)}")
+        return f"{head} — {fig(f)} → {fig(a)} rerun ({ids}; {proj})" + (f"; {self.reason}" if self.reason else "")
 
 
 @dataclass
@@ -324,6 +324,15 @@ def _key(h: dict) -> tuple:
     return (name, h.get("file")) if name else (h.get("kind"), h.get("type"), h.get("file"))
 
 
+def _site(h: dict) -> tuple | None:
+    """Where the holder is in the source — its kind and type at a file and line: the same holder when the retaining
+    path the engine took named it differently (a server reached through the running file in one run, through a
+    hook's closure variable in the other)."""
+    if not (h.get("file") and h.get("line")):
+        return None
+    return (h.get("kind"), h.get("type"), h.get("file"), h.get("line"))
+
+
 def _judge(c: HolderCheck, doc: dict, root: Path, rec: RunRecord) -> None:
     workers = [w for w in doc.get("workers") or [] if w.get("lane") == c.rerun_lane]
     analysed = [w for w in workers if w.get("analysed")]
@@ -342,6 +351,14 @@ def _judge(c: HolderCheck, doc: dict, root: Path, rec: RunRecord) -> None:
         for e in [*(w.get("findings") or []), *(growth.get("unreported") or [])]:
             if e.get("kind") != "module-graph":
                 (matches if _key(e.get("holder") or {}) == want else others).append((e, growth))
+    site = _site(c.holder)
+    if not matches and site is not None:
+        # the same site, named by one side only (two names that differ are a rename: another variable)
+        def same(e: dict) -> bool:
+            h = e.get("holder") or {}
+            return _site(h) == site and not (h.get("variable") and c.holder.get("variable"))
+        matches = [(e, g) for e, g in others if same(e)]
+        others = [(e, g) for e, g in others if not same(e)]
     before = c.finding
     # projected as the investigated finding was (over its lane's files per worker; 1 for a worker per file): the
     # question is whether the code still feeds the holder, whatever a config change did to the lane since

@@ -1,0 +1,60 @@
+"""Where heaplens says a function is: the line on disk, from V8's line in the code it compiled."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from heaplens.diagnose.naming import location
+from heaplens.graph import HeapGraph, read_for_graph
+from helpers import JS, requires_node, run_node
+
+HEADER = "".join(f"// line {i}: a header long enough to push the code past the 1,024 characters V8 keeps\n"
+                 for i in range(1, 15))
+OUTBOX = HEADER + """function createOutbox() {
+  const pending = new Set()
+  const later = (retry) => {
+    const timer = setTimeout(() => {
+      pending.delete(timer)
+      retry()
+    }, 60000)
+    pending.add(timer)
+  }
+  return {
+    send(message) {
+      later(() => this.send(message))
+    },
+    cancelAll() {
+      for (const timer of pending) clearTimeout(timer)
+      pending.clear()
+    },
+  }
+}
+exports.createOutbox = createOutbox
+"""
+
+
+@requires_node
+def test_a_callback_past_the_kept_source_is_placed_by_its_named_neighbours_however_many_closures(tmp_path):
+    """48,000 retry callbacks are closures of the same script as `createOutbox`, `send` and `cancelAll`: the
+    named ones still give the transform's shift however far down the snapshot lists them, so each callback is
+    placed on the line on disk that creates it (the timer-closures scenario was once placed two lines off: the
+    first 5,000 closures of its script were all callbacks, and no named function was looked at)."""
+    src = tmp_path / "outbox.js"
+    src.write_text(OUTBOX)
+    lines = OUTBOX.split("\n")
+    want = {lines.index("    const timer = setTimeout(() => {") + 1, lines.index("      later(() => this.send(message))") + 1}
+    out = tmp_path / "snaps"
+    out.mkdir()
+    files = json.loads(run_node(JS / "timer_lines.mjs", out, src, 12000).stdout)["files"]
+    g = HeapGraph(read_for_graph(files[-1]))
+    locs, lf, nf = g.snap.locations, g.snap.layout.location_fields, g.snap.layout.node_field_count
+    nodes = locs[:, lf.index("object_index")] // nf
+    closure = np.asarray(g.ntype)[nodes] == g.nt["closure"]
+    here = {int(k) for k in nodes[closure] if g.scripts.of_closure(int(k)) in (str(src), src.as_uri())}
+    callbacks = sorted(k for k in here if g.node_name(k) == "")
+    assert len(callbacks) >= 48000 and {"createOutbox", "send", "cancelAll"} <= {g.node_name(k) for k in here}
+    assert len(OUTBOX[:OUTBOX.index("setTimeout")]) > 1024  # the callback is past the source V8 keeps
+    placed = {location(g, k, str(tmp_path))[1] for k in callbacks[:: max(1, len(callbacks) // 100)]}
+    assert placed == want
