@@ -181,6 +181,25 @@ def test_options_precedence_env_aliases_and_toml(tmp_path):
         O.resolve({}, tmp_path, {})
 
 
+def test_the_gc_budget_option(tmp_path):
+    """--gc-overhead PCT|off: a percentage from 0 to 100 or off (every file end GC-settled), from the command
+    line, HEAPLENS_GC_OVERHEAD (a percentage, as --snapshot-overhead) or heaplens.toml; 10 by default."""
+    v, src = O.resolve({}, tmp_path, {})
+    assert (v["gc_overhead"], src["gc_overhead"]) == (10.0, "default")
+    assert O.resolve({}, tmp_path, {"HEAPLENS_GC_OVERHEAD": "off"})[0]["gc_overhead"] == O.GC_EVERY
+    assert O.resolve({}, tmp_path, {"HEAPLENS_GC_OVERHEAD": "2.5%"})[0]["gc_overhead"] == 2.5
+    (tmp_path / "heaplens.toml").write_text('gc_overhead = 0\n')
+    assert O.resolve({}, tmp_path, {})[0]["gc_overhead"] == 0.0
+    (tmp_path / "heaplens.toml").write_text('[run]\ngc-overhead = "off"\n')
+    assert O.resolve({}, tmp_path, {})[0]["gc_overhead"] == O.GC_EVERY
+    assert O.resolve({"gc_overhead": 5.0}, tmp_path, {})[0]["gc_overhead"] == 5.0
+    for bad in ("-1", "101", "lots"):
+        with pytest.raises(ValueError):
+            O.parse_gc_overhead(bad)
+    with pytest.raises(UsageError, match="HEAPLENS_GC_OVERHEAD"):
+        O.resolve({}, tmp_path, {"HEAPLENS_GC_OVERHEAD": "lots"})
+
+
 # ---------------------------------------------------------------- the real `vitest list`
 
 def test_plan_cli_uses_vitest_list(v5, tmp_path):
@@ -190,6 +209,7 @@ def test_plan_cli_uses_vitest_list(v5, tmp_path):
     assert r.code == 0, r.err
     lines = r.out.splitlines()
     assert lines[0].startswith(f"root={v5} vitest=5.") and "files=5" in lines[0]
+    assert lines[1].startswith("gc-overhead 10% (default): a worker that runs several files forces a full GC")
     lanes = {l.split()[0]: parse_kv(l) for l in lines if " pool=" in l}
     # the fixture's config sets nothing: Vitest's defaults (forks, isolate), read from Vitest itself
     for kv in lanes.values():

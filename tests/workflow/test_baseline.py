@@ -242,6 +242,12 @@ def test_options_change_the_verdict(planted, baseline):
      "files.a.heap: expected a list of 1 value(s)"),
     ('{"schema": "heaplens.baseline", "schema_version": 1, "runs": [{}], "lanes": {"x": {"heap": ["\\u001b[2J"]}}}',
      "lanes.x.heap: expected int"),
+    ('{"schema": "heaplens.baseline", "schema_version": 2, "runs": [{}], "spans": [{"run": 1, "files": ["a", "b"]}]}',
+     "spans[0].run: expected a run index from 0 to 0"),
+    ('{"schema": "heaplens.baseline", "schema_version": 2, "runs": [{}], "spans": [{"run": 0, "files": ["a"]}]}',
+     "spans[0].files: expected a list of two or more file keys"),
+    ('{"schema": "heaplens.baseline", "schema_version": 2, "runs": [{}], "spans": [{"run": 0, "files": ["a", "b"], '
+     '"heap": "1"}]}', "spans[0].heap: expected an integer or null"),
 ])
 def test_a_malformed_baseline_is_one_line(unchanged, tmp_path, text, message):
     bad = tmp_path / "bad.json"
