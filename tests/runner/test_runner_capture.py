@@ -132,6 +132,28 @@ def test_isolate_true_leak_inside_one_file(version, request, tmp_path):
     assert all(x["below_floor"] for x in lane["snapshots"]["unpaired"] if x["file"] == "clean.test.js")
 
 
+def test_a_file_in_two_projects_is_rerun_for_its_pair_in_one(request, tmp_path):
+    """Two projects include the leaky file (a worker per file each): the lane runs it twice; the follow-up lane
+    reruns it once, in the project where it grew most (`--project=NAME`), for one pair — not once per project."""
+    root = suite("two-projects-leak", request.getfixturevalue("v4"), tmp_path)
+    r = hl("run", "--snapshots", cwd=root, runs=tmp_path / "runs")
+    assert r.code == 0, r.out[-3000:] + r.err
+    lane = lane_of(r)
+    runs = [f for f in lane["files"] if f["file"] == "leaky.test.js"]
+    assert sorted(f["project"] for f in runs) == ["node-a", "node-b"]
+    planned = lane["snapshots"]["pairs_planned"]
+    assert [x["file"] for x in planned] == ["leaky.test.js"]
+    grew_most = max(runs, key=lambda f: (f["heap_growth"] or 0) + (f["external_growth"] or 0))["project"]
+    assert planned[0]["project"] == grew_most
+    pairs = r.record["lanes"]["unit-fast-pairs"]
+    assert f"--project={grew_most}" in pairs["argv"]
+    rerun = [f for f in pairs["files"] if f["file"] == "leaky.test.js"]
+    assert [f["project"] for f in rerun] == [grew_most]
+    pair = [s for s in pairs["snapshots"]["written"] if s["file"] == "leaky.test.js"]
+    assert [s["at"] for s in pair] == ["collected", "end"]
+    assert count(pair[1]["path"], "InFileLeak") == 20000
+
+
 def test_pairs_lane_keeps_to_its_budget(request, tmp_path):
     """The setup file in a follow-up pairs lane, run by Vitest itself with the lane's variables: the largest file
     ($HEAPLENS_PAIRS_FIRST) gets its pair whatever the budget, another file only while the budget

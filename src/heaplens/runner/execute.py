@@ -1117,8 +1117,9 @@ class LaneRunner:
             return []
         first: dict[str, dict] = {}  # file → its first run that is worth a pair
         for f, g, floor in self._inside_growth():
-            if g >= floor and f["file"] not in first:
-                first[f["file"]] = {"file": f["file"], "growth": g, "duration_s": (f.get("duration_ms") or 0) / 1000,
+            if g >= floor and (f["file"] not in first or g > first[f["file"]]["growth"]):  # its largest run
+                first[f["file"]] = {"file": f["file"], "project": f.get("project") or "", "growth": g,
+                                    "duration_s": (f.get("duration_ms") or 0) / 1000,
                                     "heap": ((f.get("settled_end") or {}).get("heap_used") or 0)}
         grown = sorted(first.values(), key=lambda x: -x["growth"])
         rated = [x for x in self.written if x.get("heap_used")]

@@ -96,16 +96,17 @@ class Lane:
         self.why[setting] = reason
 
     def runner_paths(self) -> list[str]:
-        """What the lane's command line gives the runner for its files: with every file, the run's PATHS and
-        the runner's own arguments (``--shard=i/n``); none when it names its files."""
-        return [*self.filters, *self.runner_args] if self.all_files else []
+        """What the lane's command line gives the runner besides the lane's file list: with every file, the run's
+        PATHS and the runner's own arguments (``--shard=i/n``); a lane that names its files, only the runner's
+        own arguments (a pairs lane's ``--project=NAME``)."""
+        return [*self.filters, *self.runner_args] if self.all_files else list(self.runner_args)
 
     def files_text(self, flag: str = "") -> str:
         """The files part of the lane's command as ``plan --explain`` shows it: the PATHS, or ``flag`` and how
         many files the lane names."""
         if self.all_files:
             return "".join(f" {f}" for f in self.runner_paths())
-        return f"{flag} <{len(self.files)} file(s) of {self.name}>"
+        return f"{flag} <{len(self.files)} file(s) of {self.name}>" + "".join(f" {a}" for a in self.runner_args)
 
     def effective(self, setting: str) -> str:
         v = getattr(self, setting)
