@@ -42,7 +42,7 @@ from ..atomicfile import write_text_atomic
 from ..diagnose.naming import relative
 from ..errors import UsageError
 from ..inputfile import check_schema, read_document
-from ..runner.record import RunRecord
+from ..runner.record import LaneRecord, RunRecord
 from ..units import fmt_size, parse_size
 from .report import render, report_document
 
@@ -262,32 +262,21 @@ def config_digest(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _spans(files: list) -> dict[int, list]:
+def _spans(lane: LaneRecord) -> dict[int, list]:
     """A lane's spans of files GC-settled together: ``id(the file that closes it)`` → its files (FileRecords,
-    in the order the worker ran them), for the spans of two files or more. From ``settled_span``; a record
-    written before it from the order of each worker's files and ``settled_files``."""
+    in the order the worker ran them), for the spans of two files or more: the closing file's ``settled_span``
+    (or, in a record written before it, ``settled_files``) long tail of its worker's files since the previous
+    figure."""
     out: dict[int, list] = {}
-    by_worker: dict[str, list] = {}
-    for f in files:
-        by_worker.setdefault(f.worker or f"{f.pid}.{f.tid}", []).append(f)
-    for mine in by_worker.values():
+    for mine in lane.files_by_worker().values():
         pending: list = []
         for f in sorted(mine, key=lambda f: (f.index or 0, f.end_ms or 0)):
             if f.heap_growth is None and f.external_growth is None:
                 pending.append(f)
                 continue
-            run = [*pending, f]
-            if f.settled_span:
-                names = list(f.settled_span)
-                members = []
-                for x in reversed(run):  # the last len(names) of the run whose names are the span's
-                    if names and x.file == names[-1]:
-                        members.insert(0, x)
-                        names.pop()
-                if names:
-                    members = run[-len(f.settled_span):]
-            else:
-                members = run[-max(1, int(f.settled_files or 1)):]
+            # the span is the tail of the worker's files since its previous figure (the runner keeps it so:
+            # a settled end restarts it), so its length says which they are
+            members = [*pending, f][-max(1, len(f.settled_span) or int(f.settled_files or 1)):]
             if len(members) > 1:
                 out[id(f)] = members
             pending = []
@@ -312,7 +301,7 @@ def measure(run: RunRecord | str | os.PathLike, *, retainers: bool = True, rules
         faults = [f"{fl.kind} " + (", ".join(fl.files) if fl.files else f"pid {fl.pid}") for fl in lane.faults
                   if fl.kind != "interrupted"]
         lanes[name] = LaneFigure(name=name, files=len(lane.files), peak_rss=lane.peak_rss(), faults=faults)
-        closes = _spans(lane.files)
+        closes = _spans(lane)
         member: dict[int, int] = {}  # id(FileRecord) → its span
         for f in lane.files:
             if id(f) in closes:
