@@ -20,6 +20,7 @@ from pathlib import Path
 from ..diagnose.findings import retained_by_file
 from ..errors import UsageError
 from ..report import model
+from ..runner.merge import unmerged
 from ..runner.record import LaneRecord, RunRecord
 from ..runner.session import execute, prepare
 from ..units import cut, fmt_size
@@ -84,15 +85,10 @@ def lane_figures(lane: LaneRecord) -> LaneFigures:
     return LaneFigures(peak=lane.peak_rss(), slope=slope, files=len(lane.files), faults=len(lane.faults))
 
 
-def _base(lane: str) -> str:
-    """A merged run names a shard's lane ``unit-fast@2of3``; the plan of a rerun names it ``unit-fast``."""
-    return lane.split("@", 1)[0]
-
-
 def touched(rec: RunRecord, current_lane_of: dict[str, str], finding_lanes: list[str]) -> tuple[list[str], list[str], bool]:
     """(files to rerun, lanes of the run they were in, whether files moved between lanes)."""
     old_lane_of = rec.plan.lane_of()
-    moved = sorted(f for f, lane in old_lane_of.items() if f in current_lane_of and current_lane_of[f] != _base(lane))
+    moved = sorted(f for f, lane in old_lane_of.items() if f in current_lane_of and current_lane_of[f] != unmerged(lane))
     if moved:
         lanes = sorted({old_lane_of[f] for f in moved})
     else:
@@ -174,7 +170,7 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
     v.lanes_after = {n: lane_figures(l) for n, l in result.record.lanes.items()}
     # a merged run's shard lanes: the rerun's lane of the same plan name stands for the one it reran
     for n in list(v.lanes_after):
-        match = [b for b in v.lanes_before if b != n and _base(b) == n]
+        match = [b for b in v.lanes_before if b != n and unmerged(b) == n]
         if n not in v.lanes_before and len(match) == 1:
             v.lanes_after[match[0]] = v.lanes_after.pop(n)
     _compare(v, report, result.record if use_snaps else None, min_drop, comparable=use_snaps == before_snaps)
@@ -272,7 +268,7 @@ def _families(v: Verification, report: dict, after_rec: RunRecord) -> None:
     for f in report["workers"]:
         if not f["significant"] or f["lane"] not in v.lanes_before:
             continue
-        later = [g for g in after["workers"] if _base(g["lane"]) == _base(f["lane"]) and g.get("families") is not None]
+        later = [g for g in after["workers"] if unmerged(g["lane"]) == unmerged(f["lane"]) and g.get("families") is not None]
         got = {}
         for g in later:
             for r in g.get("families") or []:

@@ -36,6 +36,7 @@ from ..diagnose.findings import FLOOR
 from ..diagnose.naming import declaration_line, source_path
 from ..diagnose.rules import load_rules
 from ..errors import UsageError
+from ..runner.merge import unmerged
 from ..runner.plan import Lane, Plan, annotate
 from ..runner.record import LaneRecord, RunRecord
 from ..runner.seam import RUNNERS, Suite
@@ -209,18 +210,13 @@ def _check(fs: list[dict], rec: RunRecord, root: Path, fresh_pools: frozenset[st
     return c
 
 
-def _base(name: str) -> str:
-    """A merged run's shard lane ``unit-fast@2of3`` is ``unit-fast``."""
-    return name.split("@", 1)[0]
-
-
 def _rerun(hv: HolderVerification, rec: RunRecord, root: Path, todo: list[HolderCheck], say) -> None:
     groups: dict[str, list[HolderCheck]] = {}
     for c in todo:
         groups.setdefault(c.finding["lane"], []).append(c)
     lanes: list[tuple[str, LaneRecord, list[HolderCheck]]] = []  # (rerun lane, source lane, its checks)
     for src_name, cs in groups.items():
-        base = _base(src_name).removesuffix("-pairs")
+        base = unmerged(src_name).removesuffix("-pairs")
         name, i = f"{base}-verify", 2
         while name in {n for n, *_ in lanes}:
             name, i = f"{base}-verify-{i}", i + 1
