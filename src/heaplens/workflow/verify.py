@@ -113,9 +113,10 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
     if not rec.finished:
         raise UsageError(f"{path}: the run has not finished")
     report = _report(rec)
-    if holders and not holder_findings(report):
+    held = holder_findings(report)
+    if holders and not held:
         raise UsageError(f"{path}: --holders: the run has no runtime-leak finding (no holder to rerun)")
-    check_holders = holders is not False and bool(holder_findings(report))
+    check_holders = holders is not False and bool(held)
     applied = _applied_config(report)
     if applied is not None:
         config, before = applied
@@ -329,6 +330,7 @@ def still_present(doc: dict, checked: HolderVerification | None = None) -> list[
     holders rerun after the fix (``checked``: their own lines say what they do now)."""
     out = []
     done = {id(f) for c in checked.checks for f in (c.finding, *c.folded)} if checked else set()
+    held = {id(f) for f in holder_findings(doc)}
     for f in doc.get("findings") or []:
         fix = f.get("fix") or {}
         if fix.get("kind") in (None, "none") or fix.get("applied") or id(f) in done:
@@ -337,7 +339,7 @@ def still_present(doc: dict, checked: HolderVerification | None = None) -> list[
         how = ("its fix is a code change, not applied: " + cut(fix.get("text") or fix["kind"], 160)
                + (f" (once it is made, `heaplens verify {(doc.get('run') or {}).get('run_id') or 'RUN'}` reruns the "
                   "files that fed the holder and says whether it still grows)"
-                  if any(f is g for g in holder_findings(doc)) else "")
+                  if id(f) in held else "")
                if fix.get("kind") != "isolate" else "its isolation was not applied")
         out.append(f"{f.get('title')} in {f.get('lane')}: {fmt_size(f.get('retained_growth') or 0, signed=True)}"
                    f"{per} — {how}")
