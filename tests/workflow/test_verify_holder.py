@@ -18,6 +18,7 @@ from helpers import heaplens, npm_ci
 
 CORPUS = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
 JEST_CORPUS = CORPUS.parent / "jest-scenarios"
+CAPTURE = Path(__file__).resolve().parents[1] / "runner" / "fixtures" / "capture"
 
 
 def scenario(name: str, tmp_path: Path, corpus: Path = CORPUS, runner: str = "vitest") -> Path:
@@ -168,6 +169,28 @@ def test_a_jest_workers_holder_is_measured_in_the_window_of_its_worker(tmp_path)
     code, v, _ = verify(root, run)
     assert code == 0 and v["verdict"] == "verified", v["lines"]
     assert v["holders"]["checks"][0]["verdict"] == "no longer grows"
+
+
+def test_a_file_several_projects_include_is_rerun_in_the_project_its_finding_came_from(tmp_path):
+    # two projects include leaky.test.js (as hono's three include its jsx/dom files), each a worker per file: the
+    # finding's pair came from one project's worker; the rerun runs the file there (`--project=NAME`), once, with
+    # one pair — `vitest run FILE` alone ran it once per project, each run with its own pair of snapshots
+    npm_ci(CORPUS)
+    root = Path(shutil.copytree(CAPTURE / "two-projects-leak", tmp_path / "two-projects-leak"))
+    (root / "node_modules").symlink_to(CORPUS / "node_modules", target_is_directory=True)
+    run, report = investigate(root)
+    [leak] = [f for f in report["findings"] if f["kind"] == "runtime-leak"]
+    assert leak["holder"]["variable"] == "held" and leak["fix"]["files"] == ["leaky.test.js"]
+    lanes = json.loads((run / "run.json").read_text())["lanes"]
+    [project] = {f["project"] for f in lanes[leak["lane"]]["files"] if f["pid"] == leak["pid"]}
+    code, v, err = verify(root, run)
+    assert code == 1 and v["verdict"] == "not verified (a holder still grows)", v["lines"]
+    [c] = v["holders"]["checks"]
+    assert c["verdict"] == "still grows" and c["per_file_worker"] is True and c["runs"] == 1
+    lane = json.loads((Path(v["holders"]["after_run"]) / "run.json").read_text())["lanes"][c["rerun_lane"]]
+    assert f"--project={project}" in lane["argv"]
+    assert [f["project"] for f in lane["files"]] == [project] and lane["runs_planned"] == 1
+    assert [s["at"] for s in lane["snapshots"]["written"]] == ["collected", "end"]
 
 
 def test_after_an_applied_isolation_the_holder_is_still_checked_in_the_lane_as_configured_now(tmp_path):

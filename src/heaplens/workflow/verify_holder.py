@@ -9,7 +9,9 @@ finding held by a named holder whose fix is a code change, e.g. external memory 
 1. the test files that fed the holder (the finding's ``fix.files``) are rerun with the trace and snapshots, in
    **one worker configured like the finding's lane** — its pool and isolate overrides, the suite's own config
    (environment, setup files, projects) for the rest, through the runner layer's lanes
-   (:func:`heaplens.runner.session.execute`) — one rerun lane per investigated lane;
+   (:func:`heaplens.runner.session.execute`) — one rerun lane per investigated lane, each file in the Vitest
+   project(s) the finding's workers ran it in (``--project=NAME``: a file several projects include runs once, as
+   the investigated lane's follow-up reran it, not once per project);
 2. the snapshots are those the finding was measured with: a worker that runs several files writes its first
    after the collection of its first file (imports done, no test run) and its last at the end of its last file,
    so the pair spans every file rerun — a single file too; a worker per file (isolate with forks/threads) takes
@@ -41,6 +43,7 @@ from ..runner.plan import Lane, Plan, annotate
 from ..runner.record import LaneRecord, RunRecord
 from ..runner.seam import RUNNERS, Suite
 from ..runner.session import execute
+from ..runner.suite import SuiteConfig
 from ..units import fmt_count, fmt_size
 from .report import report_document
 
@@ -68,6 +71,7 @@ class HolderCheck:
     folded: list[dict] = field(default_factory=list)  # other workers' findings of the same holder in the lane
     window: bool = False  # the files are its worker's whole window (fresh module instances per file), not fix.files
     isolated_now: bool = False  # its files ran in shared workers and now run in a worker each (a config change)
+    projects: list[str] = field(default_factory=list)  # the Vitest projects its workers ran in ("": the root one)
 
     @property
     def holder(self) -> dict:
@@ -184,6 +188,7 @@ def _check(fs: list[dict], rec: RunRecord, root: Path, fresh_pools: frozenset[st
     ran = [x for x in (lane.files if lane else [])
            if any(x.pid == g.get("pid") and (x.tid or 0) == (g.get("tid") or 0) for g in fs)]
     ran.sort(key=lambda x: (x.pid or 0, x.tid or 0, x.index or 0, x.end_ms or 0))
+    c.projects = sorted({x.project or "" for x in ran})
     if any(x.pool in fresh_pools or (x.pool or "").startswith("vm") for x in ran):
         # a worker that gives each file fresh module instances (Jest's registry per file, Vitest's vm pools): what
         # a file leaves behind shows only once later files ran — the window the finding was measured in, its
@@ -266,6 +271,8 @@ def _execute(rec: RunRecord, lanes: list[tuple[str, LaneRecord, list[HolderCheck
     files_of = {name: list(dict.fromkeys(x for c in cs for x in c.files)) for name, _src, cs in lanes}
     paths = [x for files in files_of.values() for x in files]
 
+    runs: dict[str, int | None] = {}
+
     def shape(suite: Suite, plan: Plan) -> None:
         config = plan.suite_config
         listed = set(config.files) if config else set(paths)
@@ -276,19 +283,23 @@ def _execute(rec: RunRecord, lanes: list[tuple[str, LaneRecord, list[HolderCheck
             if dropped:
                 plan.notes.append(f"{name}: the suite's config does not list {', '.join(dropped)} (its include "
                                   "patterns): not run")
+            # the files run in the projects the finding's workers ran them in (`vitest run FILE` alone runs a file
+            # once per project that includes it: hono's jsx/dom files three times, each with its pair of snapshots)
+            names = _projects(suite, config, cs)
+            known = bool(config and config.known and run)
+            projects = [p for x in run for p in config.projects_of(x) if not names or p.name in names] if known else []
             # a worker per file as the suite runs these files now (a config change may have isolated them), else
             # as the investigated lane's workers did
-            if config and config.known and run:
+            if known:
                 per_file = any(suite.runner.per_file_worker(src.pool or p.pool,
                                                             src.isolate if src.isolate is not None else p.isolate)
-                               for x in run for p in config.projects_of(x))
+                               for p in projects)
             else:
                 per_file = any(c.per_file_worker for c in cs)
             for c in cs:
                 c.isolated_now = per_file and not c.per_file_worker
                 c.per_file_worker = per_file
-            if config and config.known and run:
-                projects = [p for x in run for p in config.projects_of(x)]
+            if known:
                 pool = src.pool or "|".join(dict.fromkeys(p.pool for p in projects))
                 iso = src.isolate if src.isolate is not None else "|".join(
                     dict.fromkeys("yes" if p.isolate else "no" for p in projects))
@@ -301,6 +312,8 @@ def _execute(rec: RunRecord, lanes: list[tuple[str, LaneRecord, list[HolderCheck
                     lane.set(key, getattr(src, key), (src.overrides.get(key) or {}).get("reason")
                              or f"as {src.name} ran")
             lane.set("workers", 1, f"verify: the files that fed the holder, in one worker like {src.name}")
+            lane.runner_args = [f"--project={n}" for n in names]
+            runs[name] = len(projects) if known else None
             plan.lanes.append(lane)
             what = (f"its worker's {len(run)} test file(s) (each file gets fresh module instances: the window the "
                     "finding was measured in)" if any(c.window for c in cs) else f"{len(run)} test file(s) that fed it")
@@ -310,9 +323,22 @@ def _execute(rec: RunRecord, lanes: list[tuple[str, LaneRecord, list[HolderCheck
                    "snapshots after the first file's collection and at the last file's end"))
         if config:
             annotate(plan, config)
+            for lane in plan.lanes:  # annotate counts a run per project that includes a file: not those left out
+                lane.runs = runs[lane.name] if runs[lane.name] is not None else lane.runs
 
     argv = ["heaplens", "verify", "--holders", str(rec.dir)]
     return execute(cli, paths, list(rec.vitest_args), argv, shape=shape)
+
+
+def _projects(suite: Suite, config: SuiteConfig | None, cs: list[HolderCheck]) -> list[str]:
+    """The Vitest projects the checks' workers ran their files in, when each has a name the suite's config still
+    has (else none: the files run in every project that includes them)."""
+    names = sorted({p for c in cs for p in c.projects})
+    if suite.runner.name != "vitest" or not names or not all(names):
+        return []
+    if config is not None and config.known and not set(names) <= {p.name for p in config.projects}:
+        return []
+    return names
 
 
 def _key(h: dict) -> tuple:
