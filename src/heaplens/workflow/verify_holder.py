@@ -394,7 +394,7 @@ def _judge(c: HolderCheck, doc: dict, root: Path, rec: RunRecord) -> None:
         per = e.get("per_file")
         return per * factor if per is not None else float(e.get("retained_growth") or 0)
 
-    floor_b = _floor(doc, None) or _floor_of(rec, c)
+    floor_b = _floor(doc) or _floor_of(rec, c)
     if matches:
         e, growth = max(matches, key=lambda m: projected(m[0]))
         c.after = {k: e.get(k) for k in ("title", "kind", "per_file", "projected", "retained_growth", "objects",
@@ -442,9 +442,10 @@ def _judge(c: HolderCheck, doc: dict, root: Path, rec: RunRecord) -> None:
     c.reason = "the id diff attributes no new object to it" + shows
 
 
-def _floor(doc: dict, lane: str | None) -> float | None:
+def _floor(doc: dict) -> float | None:
+    """The diagnosis's floor in the rerun (its first worker that has one)."""
     for w in doc.get("workers") or []:
-        if (lane is None or w.get("lane") == lane) and (w.get("growth") or {}).get("floor"):
+        if (w.get("growth") or {}).get("floor"):
             return float(w["growth"]["floor"])
     return None
 
