@@ -144,7 +144,7 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
         hv = verify_holders(rec, report, say=say)
         v = Verification(before_run=str(path), after_run=hv.after_run, moved=False, snapshots=True,
                          touched_files=list(dict.fromkeys(x for c in hv.checks for x in c.files)))
-        v.exit_code = hv.exit_code
+        v.exit_code, v.after_report = hv.exit_code, hv.after_report
         v.verdict = "verified"
         _add_holders(v, hv)
         v.lines += [f"still present after the fix: {s}" for s in still_present(report, checked=hv)]

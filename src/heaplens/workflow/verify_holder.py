@@ -125,6 +125,7 @@ class HolderVerification:
     verdict: str = "not verified"
     lines: list[str] = field(default_factory=list)
     exit_code: int | None = None
+    after_report: dict | None = field(default=None, repr=False)  # the rerun's report model, built once
 
     def to_json(self) -> dict:
         return {"method": "the files that fed each holder, rerun in one worker configured like its lane, with "
@@ -241,6 +242,7 @@ def _rerun(hv: HolderVerification, rec: RunRecord, root: Path, todo: list[Holder
         for c in todo:
             c.reason = f"the rerun could not be diagnosed: {exc}"
         return
+    hv.after_report = doc
     for c in todo:
         _judge(c, doc, root, rec)
 
