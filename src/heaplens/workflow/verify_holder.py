@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..diagnose.engine import RESOURCES
 from ..diagnose.findings import FLOOR
 from ..diagnose.naming import declaration_line, source_path
 from ..diagnose.rules import load_rules
@@ -208,7 +209,7 @@ def _check(fs: list[dict], rec: RunRecord, root: Path, fresh_pools: frozenset[st
                     else "the finding names no test file that fed it")
     elif h.get("file") and not (root / h["file"]).is_file():
         c.reason = f"{h['file']} no longer exists: the holder cannot be found again"
-    elif not h.get("file") and not (h.get("access") or h.get("variable")):
+    elif not h.get("file") and not (h.get("access") or h.get("variable")) and h.get("kind") not in RESOURCES:
         c.reason = "the holder has no name or file heaplens can look up again (an unnamed object)"
     if lane is not None:
         runner = RUNNERS[rec.versions.runner or "vitest"]
@@ -351,8 +352,13 @@ def _key(h: dict) -> tuple:
 def _site(h: dict) -> tuple | None:
     """Where the holder is in the source — its kind and type at a file and line: the same holder when the retaining
     path the engine took named it differently (a server reached through the running file in one run, through a
-    hook's closure variable in the other)."""
-    if not (h.get("file") and h.get("line")):
+    hook's closure variable in the other). A resource (a timer, listener, server, connection, mock) with no file is
+    in no source the user wrote: its kind and type place it, and its name is the runtime's — hono's `vi.fn()`
+    spies, in Vitest's mock registry, came out `Mock` (the mock library's default name) in one run and unnamed in
+    the next. An object of no kind the engine knows, with no file, has no site."""
+    if not h.get("file"):
+        return (h.get("kind"), h.get("type")) if h.get("kind") in RESOURCES else None
+    if not h.get("line"):
         return None
     return (h.get("kind"), h.get("type"), h.get("file"), h.get("line"))
 
@@ -376,12 +382,13 @@ def _judge(c: HolderCheck, doc: dict, root: Path, rec: RunRecord) -> None:
             if e.get("kind") != "module-graph":
                 (matches if _key(e.get("holder") or {}) == want else others).append((e, growth))
     site = _site(c.holder)
-    if not matches and site is not None:
-        # the same site, named by one side only (two names that differ are a rename: another variable)
+    if site is not None:
+        # the same site, named by one side only (two names that differ are a rename: another variable); with those
+        # of its name, the largest decides (an unnamed fragment of a mock registry must not stand for all of it)
         def same(e: dict) -> bool:
             h = e.get("holder") or {}
             return _site(h) == site and not (h.get("variable") and c.holder.get("variable"))
-        matches = [(e, g) for e, g in others if same(e)]
+        matches += [(e, g) for e, g in others if same(e)]
         others = [(e, g) for e, g in others if not same(e)]
     before = c.finding
     # projected as the investigated finding was (over its lane's files per worker; 1 for a worker per file): the
