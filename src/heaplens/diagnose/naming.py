@@ -824,15 +824,10 @@ def original_line(g: HeapGraph, fn: int, url: str | None, line0: int, root: str 
     want = lines[line0].strip()
     if not want:
         return None
-    disk = g.__dict__.setdefault("_heaplens_disk_lines", {})
-    if path not in disk:
-        try:
-            disk[path] = path.read_text(errors="replace").split("\n")
-        except OSError:
-            disk[path] = None
-    orig = disk[path]
-    if orig is None:
+    disk = _on_disk(g, path)
+    if disk is None:
         return None
+    orig = disk[1]
     hits = [i for i, text in enumerate(orig) if text.strip() == want]
     if not hits:  # the transform rewrote the line (imports become `__vi_import_0__.x`): compare without them
         norm = _untransformed(want)
@@ -840,6 +835,19 @@ def original_line(g: HeapGraph, fn: int, url: str | None, line0: int, root: str 
     if not hits:
         return _by_named_neighbours(g, fn, path, line0)
     return min(hits, key=lambda i: (abs(i - line0) + (0 if i <= line0 else 0.5))) + 1
+
+
+def _on_disk(g: HeapGraph, path: Path) -> tuple[str, list[str]] | None:
+    """A source file's text and its lines, read once per graph (None: it cannot be read)."""
+    cache = g.__dict__.setdefault("_heaplens_disk", {})
+    if path not in cache:
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            cache[path] = None
+        else:
+            cache[path] = (text, text.split("\n"))
+    return cache[path]
 
 
 def _by_named_neighbours(g: HeapGraph, fn: int, path: Path, line0: int) -> int | None:
@@ -863,11 +871,11 @@ def _shifts(g: HeapGraph, script_id: int, path: Path) -> list[tuple[int, int]]:
     if script_id in cache:
         return cache[script_id]
     out: list[tuple[int, int]] = []
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
+    disk = _on_disk(g, path)
+    if disk is None:
         cache[script_id] = out
         return out
+    text = disk[0]
     locs = g.snap.locations
     lf = g.snap.layout.location_fields
     nf = g.snap.layout.node_field_count

@@ -337,11 +337,6 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
     if (snap && allowed(1, true, m.heapUsed)) snapshot('last', at, file, { ...m, gcMs })
   }
 
-  // the snapshot of a worker's last file end, taken after it (idle, or told to stop)
-  function lastSnapshot(at, file) {
-    finish(at, file)
-  }
-
   function drained() {
     if (!startedPath || !planned) return false
     try { return st.stat(startedPath).size >= planned } catch { return false }
@@ -399,11 +394,13 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
     // line without one
     let reason = null
     let take = false
-    const last = drained()
+    // whether the lane has started every planned file (a stat): asked only when a snapshot or the GC budget needs it
+    let last = null
+    const isLast = () => (last === null ? (last = drained()) : last)
     if (snapDir && !st.stopped) {
       // the estimate's heap: the last GC-settled figure (the heap now holds garbage, up to a few times more)
       const heap = st.settledHeap || st.memoryUsage().heapUsed
-      if (last) reason = 'last'
+      if (isLast()) reason = 'last'
       else if (first) reason = 'first'
       if (reason) take = allowed(1, true, heap)
       else if (marksPassed() > st.mark) {
@@ -414,7 +411,7 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
         }
       }
     }
-    const settle = take || first || last || gcAllowed()
+    const settle = take || first || gcAllowed() || isLast()
     const gcMs = settle ? fullGc() : null
     const m = record('end', file, { settled: settle, gcMs })
     st.endSettled = settle
@@ -425,9 +422,9 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
   }
 
   return {
-    snapDir, ledgerPath, now, write, record, measure, ledger, say, stopLane, allowed, snapshot, lastSnapshot,
+    snapDir, ledgerPath, now, write, record, measure, ledger, say, stopLane, allowed, snapshot,
     stopIdle, begin, collected, end, finish, gcBudget: gcOverhead !== Infinity,
   }
 }
 
-module.exports = { newState, tracer, primeLineEnds }
+module.exports = { newState, tracer }

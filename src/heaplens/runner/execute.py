@@ -108,8 +108,7 @@ class Worker:
     snapshots: list = field(default_factory=list)  # paths, in order
     snapshot_at_files: int = -1  # how many files had ended when its last snapshot was written
     snap_since_end: bool = False  # a snapshot was written after its last file end (RSS inflated)
-    unsettled: int = 0  # files ended without a forced GC since its last settled line
-    span: list = field(default_factory=list)  # those files, in order
+    span: list = field(default_factory=list)  # the files ended without a forced GC since its last settled line
     last_rec: dict | None = None  # the record of its last file end
 
     @property
@@ -532,7 +531,7 @@ class LaneRunner:
         end_fig, base_fig = self._figures(ev), rec.get("settled_start")
         if base_fig is not None and end_fig is not None:
             rec["settled_end"] = end_fig
-            rec["settled_files"] = w.unsettled
+            rec["settled_files"] = len(w.span)
             rec["settled_span"] = list(w.span)
             rec["heap_growth"] = end_fig["heap_used"] - base_fig["heap_used"]
             rec["external_growth"] = end_fig["external"] - base_fig["external"]
@@ -541,7 +540,6 @@ class LaneRunner:
                 f"heap={fmt_size(end_fig['heap_used'])} {self._growth_words(rec)} pid={rec['pid']}"
                 + (f" tid={rec['tid']}" if rec.get("tid") else ""))
         w.settled = ev
-        w.unsettled = 0
         w.span = []
 
     @staticmethod
@@ -633,7 +631,7 @@ class LaneRunner:
             "settled_start": base_fig,
             "settled_end": end_fig,
             # the files the settled growth spans: this one, and those before it that ended without a GC
-            "settled_files": (w.unsettled + 1) if end_fig and base_fig else None,
+            "settled_files": len(w.span) + 1 if end_fig and base_fig else None,
             "settled_span": [*w.span, file] if end_fig and base_fig else [],
             "heap_growth": (end_fig["heap_used"] - base_fig["heap_used"]) if end_fig and base_fig else None,
             "external_growth": (end_fig["external"] - base_fig["external"]) if end_fig and base_fig else None,
@@ -650,10 +648,8 @@ class LaneRunner:
         w.last_rec = rec
         if ev.get("settled"):
             w.settled = ev
-            w.unsettled = 0
             w.span = []
         else:
-            w.unsettled += 1
             w.span.append(file)
         w.snap_since_end = False
         heap = ""

@@ -42,7 +42,7 @@ from ..atomicfile import write_text_atomic
 from ..diagnose.naming import relative
 from ..errors import UsageError
 from ..inputfile import check_schema, read_document
-from ..runner.record import RunRecord
+from ..runner.record import LaneRecord, RunRecord
 from ..units import fmt_size, parse_size
 from .report import render, report_document
 
@@ -262,32 +262,21 @@ def config_digest(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _spans(files: list) -> dict[int, list]:
+def _spans(lane: LaneRecord) -> dict[int, list]:
     """A lane's spans of files GC-settled together: ``id(the file that closes it)`` → its files (FileRecords,
-    in the order the worker ran them), for the spans of two files or more. From ``settled_span``; a record
-    written before it from the order of each worker's files and ``settled_files``."""
+    in the order the worker ran them), for the spans of two files or more: the closing file's ``settled_span``
+    (or, in a record written before it, ``settled_files``) long tail of its worker's files since the previous
+    figure."""
     out: dict[int, list] = {}
-    by_worker: dict[str, list] = {}
-    for f in files:
-        by_worker.setdefault(f.worker or f"{f.pid}.{f.tid}", []).append(f)
-    for mine in by_worker.values():
+    for mine in lane.files_by_worker().values():
         pending: list = []
         for f in sorted(mine, key=lambda f: (f.index or 0, f.end_ms or 0)):
             if f.heap_growth is None and f.external_growth is None:
                 pending.append(f)
                 continue
-            run = [*pending, f]
-            if f.settled_span:
-                names = list(f.settled_span)
-                members = []
-                for x in reversed(run):  # the last len(names) of the run whose names are the span's
-                    if names and x.file == names[-1]:
-                        members.insert(0, x)
-                        names.pop()
-                if names:
-                    members = run[-len(f.settled_span):]
-            else:
-                members = run[-max(1, int(f.settled_files or 1)):]
+            # the span is the tail of the worker's files since its previous figure (the runner keeps it so:
+            # a settled end restarts it), so its length says which they are
+            members = [*pending, f][-max(1, len(f.settled_span) or int(f.settled_files or 1)):]
             if len(members) > 1:
                 out[id(f)] = members
             pending = []
@@ -312,7 +301,7 @@ def measure(run: RunRecord | str | os.PathLike, *, retainers: bool = True, rules
         faults = [f"{fl.kind} " + (", ".join(fl.files) if fl.files else f"pid {fl.pid}") for fl in lane.faults
                   if fl.kind != "interrupted"]
         lanes[name] = LaneFigure(name=name, files=len(lane.files), peak_rss=lane.peak_rss(), faults=faults)
-        closes = _spans(lane.files)
+        closes = _spans(lane)
         member: dict[int, int] = {}  # id(FileRecord) → its span
         for f in lane.files:
             if id(f) in closes:
@@ -815,6 +804,7 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
     units_now = fig.units()
     units_base = [base.units(i) for i in range(base.n)]
     groups = settled_groups([units_now, *units_base])
+    starts = _Starts(base, fig, units_now, units_base)
     spanned: dict[frozenset[str], list[str]] = {}
     moved_first: dict[str, bool] = {}  # files measured here otherwise than in every baseline run (_alike)
     for key, f in sorted(fig.files.items()):
@@ -828,7 +818,7 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
             cur = getattr(f, m)
             if cur is None:
                 continue
-            values, alike = _alike(base, key, f, m, fig)
+            values, alike = _alike(base, key, f, m, starts)
             if alike:
                 moved_first.setdefault(key, f.first)
             bad, ref, lo, hi, allowed = _judge(th, m, values, cur)
@@ -844,7 +834,7 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
                           f"{WORDS[m]} after a full GC, {was}; allowed {fmt_size(allowed, signed=True)} over it")))
             elif b is not None and _stats(values) and cur < ref - allowed and m == "heap":
                 res.improved.append(key)
-    _check_groups(res, th, fig, base, spanned, units_now, units_base)
+    _check_groups(res, th, fig, base, spanned, units_now, units_base, starts)
     for was_first, words in ((True, "ran first in their worker here, not in every baseline run: a worker's first "
                               "file also holds the worker's start, so it is added to those runs' figures"),
                              (False, "ran first in their worker in a baseline run, not here: that run's start cost "
@@ -871,16 +861,9 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
         keys = set(common)
         for m in GROWTH:
             cur = lane_growth(units_now, name, m, keys)
-            values = []
-            for i in range(base.n):
-                if b["files"][i] is None:
-                    values.append(None)
-                    continue
-                v = lane_growth(units_base[i], name, m, keys)
-                # the workers' starts inside the compared files: as many in each run's sum as in this one's
-                starts = sum(1 for k in keys if fig.files[k].first) - sum(1 for k in keys if _first(base.files[k], i))
-                w = start_cost(base, name, m, i, fig) if starts else None
-                values.append(v + starts * w if w is not None else v)
+            values = [None if b["files"][i] is None else lane_growth(units_base[i], name, m, keys)
+                      for i in range(base.n)]
+            values, _ = starts.shift(values, keys, m, [name] * base.n)
             bad, ref, lo, hi, allowed = _judge(th, m, values, cur)
             if bad:
                 res.regressions.append(Regression(
@@ -977,25 +960,47 @@ def start_cost(base: Baseline, lane: str, metric: str, i: int, now: RunFigures |
     return w
 
 
-def _alike(base: Baseline, key: str, f: FileFigure, metric: str, now: RunFigures) -> tuple[list, str | None]:
+class _Starts:
+    """A worker's first file is measured from the worker's start, so its figure also holds what the worker's
+    first test run leaves once (code compiled on first use, the runner's first-run state). A figure of the run
+    checked — a file's, a group's, a lane's sum — is compared with baseline figures that hold as many starts:
+    a baseline run with fewer (more) first files among the same keys gets its start cost (:func:`start_cost`,
+    once per lane, metric and run) added (taken off) per start. One mechanism for files, groups and lanes."""
+
+    def __init__(self, base: Baseline, now: RunFigures, units_now: list[Unit], units_base: list[list[Unit]]):
+        self.base, self.now = base, now
+        self.here = {u.keys[0] for u in units_now if u.first}  # a first file is always a unit of its own
+        self.there = [{u.keys[0] for u in units if u.first} for units in units_base]
+        self.costs: dict[tuple[str, str, int], float | None] = {}
+
+    def cost(self, lane: str, metric: str, i: int) -> float | None:
+        k = (lane, metric, i)
+        if k not in self.costs:
+            self.costs[k] = start_cost(self.base, lane, metric, i, self.now)
+        return self.costs[k]
+
+    def shift(self, values: list, keys, metric: str, lanes: list) -> tuple[list, bool]:
+        """Each baseline run's figure over ``keys`` (None: not measured) with as many starts as this run's, the
+        start cost taken from run ``i``'s lane ``lanes[i]``; and whether any was changed."""
+        keys = set(keys)
+        here = len(self.here & keys)
+        out, shifted = [], False
+        for i, v in enumerate(values):
+            n = here - len(self.there[i] & keys)
+            w = self.cost(lanes[i], metric, i) if n and v is not None else None
+            out.append(v if w is None else v + n * w)
+            shifted = shifted or w is not None
+        return out, shifted
+
+
+def _alike(base: Baseline, key: str, f: FileFigure, metric: str, starts: _Starts) -> tuple[list, str | None]:
     """The baseline's figures to compare a file's figure with, measured the same way: from its worker's start
-    (a worker's first file, whose figure also holds the worker's one-time start — code compiled on first use,
-    the runner's first-run state) or from the file before it. A baseline run that measured the file the other way
-    gives its figure with that run's start cost (:func:`start_cost`) added or taken off, and a phrase says so."""
+    (a worker's first file) or from the file before it (:class:`_Starts`), and a phrase when a baseline run
+    measured it the other way."""
     b = base.files.get(key)
     if b is None:
         return [], None
-    out, shifted = [], False
-    for i, v in enumerate(b[metric]):
-        if v is None or _first(b, i) == f.first:
-            out.append(v)
-            continue
-        w = start_cost(base, b["lane"][i], metric, i, now)
-        if w is None:
-            out.append(v)
-            continue
-        out.append(v + w if f.first else v - w)
-        shifted = True
+    out, shifted = starts.shift(b[metric], (key,), metric, b["lane"])
     if not shifted:
         return out, None
     how = ("ran first in its worker here, not in every baseline run: the worker's start it holds is added to "
@@ -1005,7 +1010,8 @@ def _alike(base: Baseline, key: str, f: FileFigure, metric: str, now: RunFigures
 
 
 def _check_groups(res: CheckResult, th: Thresholds, fig: RunFigures, base: Baseline,
-                  spanned: dict[frozenset[str], list[str]], units_now: list[Unit], units_base: list[list[Unit]]) -> None:
+                  spanned: dict[frozenset[str], list[str]], units_now: list[Unit], units_base: list[list[Unit]],
+                  starts: _Starts) -> None:
     """The files measured only together (a span here or in a baseline run), compared group by group: each run's
     sum over the group is exact. Never reported as one file's growth."""
     for group, ran in sorted(spanned.items(), key=lambda x: sorted(x[0])):
@@ -1026,14 +1032,8 @@ def _check_groups(res: CheckResult, th: Thresholds, fig: RunFigures, base: Basel
             cur = _group_sum(units_now, group, m)
             if cur is None:
                 continue
-            values = [_group_sum(units_base[i], group, m) for i in range(base.n)]
-            # the workers' starts inside the group: as many in each run's sum as in this one's
-            for i, v in enumerate(values):
-                starts = (sum(1 for u in units_now if u.first and u.keys[0] in group)
-                          - sum(1 for u in units_base[i] if u.first and u.keys[0] in group))
-                w = start_cost(base, lane, m, i, fig) if starts and v is not None else None
-                if w is not None:
-                    values[i] = v + starts * w
+            values, _ = starts.shift([_group_sum(units_base[i], group, m) for i in range(base.n)], group, m,
+                                     [lane] * base.n)
             bad, ref, lo, hi, allowed = _judge(th, m, values, cur)
             name = group_name(order)
             if bad:
