@@ -138,7 +138,7 @@ class LaneRunner:
     def __init__(self, lane: Lane, suite: Suite, settings: RunSettings, run_dir: Path, stop: threading.Event,
                  stop_signal: list, disk: DiskLedger | None = None, follow_up_of: LaneRunner | None = None):
         self.lane = lane
-        self.follow_up_of = follow_up_of  # the lane whose files this pairs lane reruns
+        self.follow_up_of = follow_up_of  # the lane whose files this pairs lane reruns (verify's has none)
         self.suite = suite
         self.runner = suite.runner
         self.s = settings
@@ -277,7 +277,7 @@ class LaneRunner:
             env.pop(k, None)
         if self.s.gc_overhead is not None:
             env["HEAPLENS_GC_OVERHEAD"] = f"{self.s.gc_overhead:g}"
-        if self.follow_up_of is not None or self.lane.kind == "pairs":  # verify's pairs lane has no parent
+        if self.pairs:
             env["HEAPLENS_PAIRS"] = "1"
             parent = self.follow_up_of
             if parent is not None and parent.pairs_planned:
@@ -313,7 +313,7 @@ class LaneRunner:
             say(f"[heaplens] deviation {lane.name}: {d['text']}")
         if self.snapshots_on:
             budget = "none" if self.disk_left is None else fmt_size(self.disk_left)
-            if self.follow_up_of is not None or lane.kind == "pairs":
+            if self.pairs:
                 what = "a snapshot pair for each file, after its collection and at its end"
             else:
                 what = (f"the first and last file end of each worker that runs several files, one in between while "
@@ -508,6 +508,12 @@ class LaneRunner:
                 hit = file
             self._rel_cache[file] = hit
         return hit
+
+    @property
+    def pairs(self) -> bool:
+        """A pairs lane: each file its own snapshot pair (a follow-up lane's rerun of the files that grew, or
+        verify's rerun of a holder's files); it plans no pairs of its own."""
+        return self.lane.kind == "pairs"
 
     @staticmethod
     def _growth_words(rec: dict) -> str:
@@ -1109,7 +1115,7 @@ class LaneRunner:
         snapshot pair. The largest always; more while their cost — the file's measured duration plus two
         snapshots of its end heap (at the lane's measured write rate, else 20 MB/s + 0.2 s) — fits what the
         overhead budget leaves of the lane's time."""
-        if not self.snapshots_on or self.follow_up_of is not None or self.lane.kind == "pairs" or self.stop.is_set():
+        if not self.snapshots_on or self.pairs or self.stop.is_set():
             return []
         first: dict[str, dict] = {}  # file → its first run that is worth a pair
         for f, g, floor in self._inside_growth():
@@ -1195,7 +1201,7 @@ class LaneRunner:
                 + f" — rerun for a snapshot pair in {self.lane.name}-pairs")
         top = [x for x in self.unpaired(3 + len(self.pairs_planned))
                if x["file"] not in {c["file"] for c in self.pairs_planned}][:3]
-        if self.follow_up_of is not None:
+        if self.pairs:
             return
         spent = [x for x in top if not x["below_floor"]]
         if spent:

@@ -22,6 +22,12 @@ def shard_suffix(shard: str) -> str:
     return str(shard).replace("/", "of")
 
 
+def unmerged(key: str) -> str:
+    """A merged record's lane key (``unit-fast@2of3``, ``unit-fast@<run id>``) → the lane's own name (``unit-fast``),
+    as a rerun's plan names it."""
+    return key.split("@", 1)[0]
+
+
 def merge_records(records: list[R.RunRecord]) -> R.RunRecord:
     """One record with every lane of ``records``: a lane of a shard is ``<name>@<i>of<n>`` (its plan lane too,
     so every reader sees the same name), a lane name present in two unsharded records keeps both, the later

@@ -20,6 +20,7 @@ from pathlib import Path
 from ..diagnose.findings import retained_by_file
 from ..errors import UsageError
 from ..report import model
+from ..runner.merge import unmerged
 from ..runner.record import LaneRecord, RunRecord
 from ..runner.session import execute, prepare
 from ..units import cut, fmt_size
@@ -84,15 +85,10 @@ def lane_figures(lane: LaneRecord) -> LaneFigures:
     return LaneFigures(peak=lane.peak_rss(), slope=slope, files=len(lane.files), faults=len(lane.faults))
 
 
-def _base(lane: str) -> str:
-    """A merged run names a shard's lane ``unit-fast@2of3``; the plan of a rerun names it ``unit-fast``."""
-    return lane.split("@", 1)[0]
-
-
 def touched(rec: RunRecord, current_lane_of: dict[str, str], finding_lanes: list[str]) -> tuple[list[str], list[str], bool]:
     """(files to rerun, lanes of the run they were in, whether files moved between lanes)."""
     old_lane_of = rec.plan.lane_of()
-    moved = sorted(f for f, lane in old_lane_of.items() if f in current_lane_of and current_lane_of[f] != _base(lane))
+    moved = sorted(f for f, lane in old_lane_of.items() if f in current_lane_of and current_lane_of[f] != unmerged(lane))
     if moved:
         lanes = sorted({old_lane_of[f] for f in moved})
     else:
@@ -117,9 +113,10 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
     if not rec.finished:
         raise UsageError(f"{path}: the run has not finished")
     report = _report(rec)
-    if holders and not holder_findings(report):
+    held = holder_findings(report)
+    if holders and not held:
         raise UsageError(f"{path}: --holders: the run has no runtime-leak finding (no holder to rerun)")
-    check_holders = holders is not False and bool(holder_findings(report))
+    check_holders = holders is not False and bool(held)
     applied = _applied_config(report)
     if applied is not None:
         config, before = applied
@@ -147,7 +144,7 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
         hv = verify_holders(rec, report, say=say)
         v = Verification(before_run=str(path), after_run=hv.after_run, moved=False, snapshots=True,
                          touched_files=list(dict.fromkeys(x for c in hv.checks for x in c.files)))
-        v.exit_code = hv.exit_code
+        v.exit_code, v.after_report = hv.exit_code, hv.after_report
         v.verdict = "verified"
         _add_holders(v, hv)
         v.lines += [f"still present after the fix: {s}" for s in still_present(report, checked=hv)]
@@ -174,7 +171,7 @@ def verify(run_dir: str | os.PathLike, *, min_drop: float = MIN_DROP, snapshots:
     v.lanes_after = {n: lane_figures(l) for n, l in result.record.lanes.items()}
     # a merged run's shard lanes: the rerun's lane of the same plan name stands for the one it reran
     for n in list(v.lanes_after):
-        match = [b for b in v.lanes_before if b != n and _base(b) == n]
+        match = [b for b in v.lanes_before if b != n and unmerged(b) == n]
         if n not in v.lanes_before and len(match) == 1:
             v.lanes_after[match[0]] = v.lanes_after.pop(n)
     _compare(v, report, result.record if use_snaps else None, min_drop, comparable=use_snaps == before_snaps)
@@ -272,7 +269,7 @@ def _families(v: Verification, report: dict, after_rec: RunRecord) -> None:
     for f in report["workers"]:
         if not f["significant"] or f["lane"] not in v.lanes_before:
             continue
-        later = [g for g in after["workers"] if _base(g["lane"]) == _base(f["lane"]) and g.get("families") is not None]
+        later = [g for g in after["workers"] if unmerged(g["lane"]) == unmerged(f["lane"]) and g.get("families") is not None]
         got = {}
         for g in later:
             for r in g.get("families") or []:
@@ -333,6 +330,7 @@ def still_present(doc: dict, checked: HolderVerification | None = None) -> list[
     holders rerun after the fix (``checked``: their own lines say what they do now)."""
     out = []
     done = {id(f) for c in checked.checks for f in (c.finding, *c.folded)} if checked else set()
+    held = {id(f) for f in holder_findings(doc)}
     for f in doc.get("findings") or []:
         fix = f.get("fix") or {}
         if fix.get("kind") in (None, "none") or fix.get("applied") or id(f) in done:
@@ -341,7 +339,7 @@ def still_present(doc: dict, checked: HolderVerification | None = None) -> list[
         how = ("its fix is a code change, not applied: " + cut(fix.get("text") or fix["kind"], 160)
                + (f" (once it is made, `heaplens verify {(doc.get('run') or {}).get('run_id') or 'RUN'}` reruns the "
                   "files that fed the holder and says whether it still grows)"
-                  if any(f is g for g in holder_findings(doc)) else "")
+                  if id(f) in held else "")
                if fix.get("kind") != "isolate" else "its isolation was not applied")
         out.append(f"{f.get('title')} in {f.get('lane')}: {fmt_size(f.get('retained_growth') or 0, signed=True)}"
                    f"{per} — {how}")

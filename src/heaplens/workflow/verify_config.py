@@ -30,12 +30,12 @@ import statistics
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..errors import UsageError
 from ..runner.plain import PlainRun, run_plain
 from ..runner.vitest import vitest_bin
 from ..units import fmt_size
+from .verify_holder import HolderVerification
 
 DEFAULT_RUNS = 3
 
@@ -70,7 +70,7 @@ class ConfigVerification:
     still_present: list[str] = field(default_factory=list)  # findings the change does not fix
     run_dir: str | None = None  # the investigated run (heaplens verify RUN)
     retained: dict = field(default_factory=dict)  # JS heap kept per file: {"before": {lane: bytes}, "after": …}
-    holders: Any = None  # runtime-leak fixes: heaplens.workflow.verify_holder.HolderVerification (verify RUN)
+    holders: HolderVerification | None = None  # runtime-leak fixes, each holder rerun (verify RUN)
 
     def to_json(self) -> dict:
         return {"run": self.run_dir, "method": "the suite's own command, no snapshots, interleaved runs", "config": self.config,

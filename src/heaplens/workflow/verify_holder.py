@@ -9,7 +9,9 @@ finding held by a named holder whose fix is a code change, e.g. external memory 
 1. the test files that fed the holder (the finding's ``fix.files``) are rerun with the trace and snapshots, in
    **one worker configured like the finding's lane** — its pool and isolate overrides, the suite's own config
    (environment, setup files, projects) for the rest, through the runner layer's lanes
-   (:func:`heaplens.runner.session.execute`) — one rerun lane per investigated lane;
+   (:func:`heaplens.runner.session.execute`) — one rerun lane per investigated lane, each file in the Vitest
+   project(s) the finding's workers ran it in (``--project=NAME``: a file several projects include runs once, as
+   the investigated lane's follow-up reran it, not once per project);
 2. the snapshots are those the finding was measured with: a worker that runs several files writes its first
    after the collection of its first file (imports done, no test run) and its last at the end of its last file,
    so the pair spans every file rerun — a single file too; a worker per file (isolate with forks/threads) takes
@@ -32,14 +34,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..diagnose.engine import RESOURCES
 from ..diagnose.findings import FLOOR
 from ..diagnose.naming import declaration_line, source_path
 from ..diagnose.rules import load_rules
 from ..errors import UsageError
+from ..runner.merge import unmerged
 from ..runner.plan import Lane, Plan, annotate
 from ..runner.record import LaneRecord, RunRecord
 from ..runner.seam import RUNNERS, Suite
 from ..runner.session import execute
+from ..runner.suite import SuiteConfig
 from ..units import fmt_count, fmt_size
 from .report import report_document
 
@@ -67,6 +72,7 @@ class HolderCheck:
     folded: list[dict] = field(default_factory=list)  # other workers' findings of the same holder in the lane
     window: bool = False  # the files are its worker's whole window (fresh module instances per file), not fix.files
     isolated_now: bool = False  # its files ran in shared workers and now run in a worker each (a config change)
+    projects: list[str] = field(default_factory=list)  # the Vitest projects its workers ran in ("": the root one)
 
     @property
     def holder(self) -> dict:
@@ -120,6 +126,7 @@ class HolderVerification:
     verdict: str = "not verified"
     lines: list[str] = field(default_factory=list)
     exit_code: int | None = None
+    after_report: dict | None = field(default=None, repr=False)  # the rerun's report model, built once
 
     def to_json(self) -> dict:
         return {"method": "the files that fed each holder, rerun in one worker configured like its lane, with "
@@ -183,6 +190,7 @@ def _check(fs: list[dict], rec: RunRecord, root: Path, fresh_pools: frozenset[st
     ran = [x for x in (lane.files if lane else [])
            if any(x.pid == g.get("pid") and (x.tid or 0) == (g.get("tid") or 0) for g in fs)]
     ran.sort(key=lambda x: (x.pid or 0, x.tid or 0, x.index or 0, x.end_ms or 0))
+    c.projects = sorted({x.project or "" for x in ran})
     if any(x.pool in fresh_pools or (x.pool or "").startswith("vm") for x in ran):
         # a worker that gives each file fresh module instances (Jest's registry per file, Vitest's vm pools): what
         # a file leaves behind shows only once later files ran — the window the finding was measured in, its
@@ -201,17 +209,12 @@ def _check(fs: list[dict], rec: RunRecord, root: Path, fresh_pools: frozenset[st
                     else "the finding names no test file that fed it")
     elif h.get("file") and not (root / h["file"]).is_file():
         c.reason = f"{h['file']} no longer exists: the holder cannot be found again"
-    elif not h.get("file") and not (h.get("access") or h.get("variable")):
+    elif not h.get("file") and not (h.get("access") or h.get("variable")) and h.get("kind") not in RESOURCES:
         c.reason = "the holder has no name or file heaplens can look up again (an unnamed object)"
     if lane is not None:
         runner = RUNNERS[rec.versions.runner or "vitest"]
         c.per_file_worker = any(runner.per_file_worker(x.pool, x.isolate) for x in lane.files)
     return c
-
-
-def _base(name: str) -> str:
-    """A merged run's shard lane ``unit-fast@2of3`` is ``unit-fast``."""
-    return name.split("@", 1)[0]
 
 
 def _rerun(hv: HolderVerification, rec: RunRecord, root: Path, todo: list[HolderCheck], say) -> None:
@@ -220,7 +223,7 @@ def _rerun(hv: HolderVerification, rec: RunRecord, root: Path, todo: list[Holder
         groups.setdefault(c.finding["lane"], []).append(c)
     lanes: list[tuple[str, LaneRecord, list[HolderCheck]]] = []  # (rerun lane, source lane, its checks)
     for src_name, cs in groups.items():
-        base = _base(src_name).removesuffix("-pairs")
+        base = unmerged(src_name).removesuffix("-pairs")
         name, i = f"{base}-verify", 2
         while name in {n for n, *_ in lanes}:
             name, i = f"{base}-verify-{i}", i + 1
@@ -240,6 +243,7 @@ def _rerun(hv: HolderVerification, rec: RunRecord, root: Path, todo: list[Holder
         for c in todo:
             c.reason = f"the rerun could not be diagnosed: {exc}"
         return
+    hv.after_report = doc
     for c in todo:
         _judge(c, doc, root, rec)
 
@@ -270,6 +274,8 @@ def _execute(rec: RunRecord, lanes: list[tuple[str, LaneRecord, list[HolderCheck
     files_of = {name: list(dict.fromkeys(x for c in cs for x in c.files)) for name, _src, cs in lanes}
     paths = [x for files in files_of.values() for x in files]
 
+    runs: dict[str, int | None] = {}
+
     def shape(suite: Suite, plan: Plan) -> None:
         config = plan.suite_config
         listed = set(config.files) if config else set(paths)
@@ -280,19 +286,23 @@ def _execute(rec: RunRecord, lanes: list[tuple[str, LaneRecord, list[HolderCheck
             if dropped:
                 plan.notes.append(f"{name}: the suite's config does not list {', '.join(dropped)} (its include "
                                   "patterns): not run")
+            # the files run in the projects the finding's workers ran them in (`vitest run FILE` alone runs a file
+            # once per project that includes it: hono's jsx/dom files three times, each with its pair of snapshots)
+            names = _projects(suite, config, cs)
+            known = bool(config and config.known and run)
+            projects = [p for x in run for p in config.projects_of(x) if not names or p.name in names] if known else []
             # a worker per file as the suite runs these files now (a config change may have isolated them), else
             # as the investigated lane's workers did
-            if config and config.known and run:
+            if known:
                 per_file = any(suite.runner.per_file_worker(src.pool or p.pool,
                                                             src.isolate if src.isolate is not None else p.isolate)
-                               for x in run for p in config.projects_of(x))
+                               for p in projects)
             else:
                 per_file = any(c.per_file_worker for c in cs)
             for c in cs:
                 c.isolated_now = per_file and not c.per_file_worker
                 c.per_file_worker = per_file
-            if config and config.known and run:
-                projects = [p for x in run for p in config.projects_of(x)]
+            if known:
                 pool = src.pool or "|".join(dict.fromkeys(p.pool for p in projects))
                 iso = src.isolate if src.isolate is not None else "|".join(
                     dict.fromkeys("yes" if p.isolate else "no" for p in projects))
@@ -305,6 +315,8 @@ def _execute(rec: RunRecord, lanes: list[tuple[str, LaneRecord, list[HolderCheck
                     lane.set(key, getattr(src, key), (src.overrides.get(key) or {}).get("reason")
                              or f"as {src.name} ran")
             lane.set("workers", 1, f"verify: the files that fed the holder, in one worker like {src.name}")
+            lane.runner_args = [f"--project={n}" for n in names]
+            runs[name] = len(projects) if known else None
             plan.lanes.append(lane)
             what = (f"its worker's {len(run)} test file(s) (each file gets fresh module instances: the window the "
                     "finding was measured in)" if any(c.window for c in cs) else f"{len(run)} test file(s) that fed it")
@@ -314,9 +326,22 @@ def _execute(rec: RunRecord, lanes: list[tuple[str, LaneRecord, list[HolderCheck
                    "snapshots after the first file's collection and at the last file's end"))
         if config:
             annotate(plan, config)
+            for lane in plan.lanes:  # annotate counts a run per project that includes a file: not those left out
+                lane.runs = runs[lane.name] if runs[lane.name] is not None else lane.runs
 
     argv = ["heaplens", "verify", "--holders", str(rec.dir)]
     return execute(cli, paths, list(rec.vitest_args), argv, shape=shape)
+
+
+def _projects(suite: Suite, config: SuiteConfig | None, cs: list[HolderCheck]) -> list[str]:
+    """The Vitest projects the checks' workers ran their files in, when each has a name the suite's config still
+    has (else none: the files run in every project that includes them)."""
+    names = sorted({p for c in cs for p in c.projects})
+    if suite.runner.name != "vitest" or not names or not all(names):
+        return []
+    if config is not None and config.known and not set(names) <= {p.name for p in config.projects}:
+        return []
+    return names
 
 
 def _key(h: dict) -> tuple:
@@ -327,8 +352,13 @@ def _key(h: dict) -> tuple:
 def _site(h: dict) -> tuple | None:
     """Where the holder is in the source — its kind and type at a file and line: the same holder when the retaining
     path the engine took named it differently (a server reached through the running file in one run, through a
-    hook's closure variable in the other)."""
-    if not (h.get("file") and h.get("line")):
+    hook's closure variable in the other). A resource (a timer, listener, server, connection, mock) with no file is
+    in no source the user wrote: its kind and type place it, and its name is the runtime's — hono's `vi.fn()`
+    spies, in Vitest's mock registry, came out `Mock` (the mock library's default name) in one run and unnamed in
+    the next. An object of no kind the engine knows, with no file, has no site."""
+    if not h.get("file"):
+        return (h.get("kind"), h.get("type")) if h.get("kind") in RESOURCES else None
+    if not h.get("line"):
         return None
     return (h.get("kind"), h.get("type"), h.get("file"), h.get("line"))
 
@@ -352,12 +382,13 @@ def _judge(c: HolderCheck, doc: dict, root: Path, rec: RunRecord) -> None:
             if e.get("kind") != "module-graph":
                 (matches if _key(e.get("holder") or {}) == want else others).append((e, growth))
     site = _site(c.holder)
-    if not matches and site is not None:
-        # the same site, named by one side only (two names that differ are a rename: another variable)
+    if site is not None:
+        # the same site, named by one side only (two names that differ are a rename: another variable); with those
+        # of its name, the largest decides (an unnamed fragment of a mock registry must not stand for all of it)
         def same(e: dict) -> bool:
             h = e.get("holder") or {}
             return _site(h) == site and not (h.get("variable") and c.holder.get("variable"))
-        matches = [(e, g) for e, g in others if same(e)]
+        matches += [(e, g) for e, g in others if same(e)]
         others = [(e, g) for e, g in others if not same(e)]
     before = c.finding
     # projected as the investigated finding was (over its lane's files per worker; 1 for a worker per file): the
@@ -372,7 +403,7 @@ def _judge(c: HolderCheck, doc: dict, root: Path, rec: RunRecord) -> None:
         per = e.get("per_file")
         return per * factor if per is not None else float(e.get("retained_growth") or 0)
 
-    floor_b = _floor(doc, None) or _floor_of(rec, c)
+    floor_b = _floor(doc) or _floor_of(rec, c)
     if matches:
         e, growth = max(matches, key=lambda m: projected(m[0]))
         c.after = {k: e.get(k) for k in ("title", "kind", "per_file", "projected", "retained_growth", "objects",
@@ -420,9 +451,10 @@ def _judge(c: HolderCheck, doc: dict, root: Path, rec: RunRecord) -> None:
     c.reason = "the id diff attributes no new object to it" + shows
 
 
-def _floor(doc: dict, lane: str | None) -> float | None:
+def _floor(doc: dict) -> float | None:
+    """The diagnosis's floor in the rerun (its first worker that has one)."""
     for w in doc.get("workers") or []:
-        if (lane is None or w.get("lane") == lane) and (w.get("growth") or {}).get("floor"):
+        if (w.get("growth") or {}).get("floor"):
             return float(w["growth"]["floor"])
     return None
 
