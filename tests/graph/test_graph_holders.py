@@ -10,9 +10,9 @@ import numpy as np
 
 from heaplens.graph import HeapGraph, read_for_graph
 from heaplens.graph import kernels as GK
-from heaplens.graph.holders import attribute, generic_mask, old_mask
+from heaplens.graph.holders import attribute, generic_mask
+from heaplens.graph.identity import Identities, births, old_mask
 from heaplens.graph.paths import MAX_LEN
-from heaplens.snapshot import read_snapshot
 
 
 def _nx_idom(g: HeapGraph) -> dict:
@@ -60,11 +60,9 @@ def _slow_path_holder(g: HeapGraph, k: int, old, generic):
 
 def test_holders_equal_a_python_walk_of_networkx_dominators(scenario):
     before, after = scenario["files"]
-    with read_snapshot(before, node_fields=("id",)) as s:
-        ids_b = np.asarray(s.nodes["id"]).copy()
     g = HeapGraph(read_for_graph(after))
     try:
-        old = old_mask(np.asarray(g.ids), ids_b)
+        old = old_mask(g, Identities.read(before))
         generic = generic_mask(g)
         att = attribute(g, old, generic)
         idom = _nx_idom(g)
@@ -112,11 +110,8 @@ def test_holders_by_level_equal_the_python_walk(tmp_path):
     s0, s1, s2 = info["files"]
     g = HeapGraph(read_for_graph(s2))
     try:
-        ids = np.asarray(g.ids)
-        birth = np.full(g.n, 2, dtype=np.uint8)
-        for k, p in ((1, s1), (0, s0)):
-            with read_snapshot(p, node_fields=("id",)) as s:
-                birth[old_mask(ids, np.asarray(s.nodes["id"]).copy())] = k
+        mine = Identities.of_graph(g)
+        birth = births(g, [mine.in_earlier(Identities.read(p)) for p in (s0, s1)])
         old = birth == 0
         generic = generic_mask(g)
         att = attribute(g, old, generic, birth)

@@ -1,7 +1,7 @@
 """The nearest pre-existing holder of every new object (the verdict principle, docs/diagnose.md).
 
 Given the later snapshot's graph and which of its nodes already existed in the earlier snapshot of
-the same worker (``old``: the id is in both), every new node is attributed to the first old node
+the same worker (``old``: the same object is in both, ``graph.identity.old_mask``), every new node is attributed to the first old node
 above it in the dominator tree — the object that, by itself, keeps it alive. Where that first old
 dominator is not a real holder (``generic``: the synthetic root and GC-root categories, the native
 context), the node is shared by several old objects; it is then attributed along its retaining path
@@ -35,18 +35,6 @@ class Attribution:
     holder: np.ndarray  # int64, per new node: its holder (an old node; a generic one if no path found)
     top: np.ndarray  # int64, per new node: the new node right below the holder
     by_path: np.ndarray  # bool, per new node: attributed along the retaining path (shared), not the dominator tree
-
-
-def old_mask(ids: np.ndarray, before_ids: np.ndarray) -> np.ndarray:
-    """Per node of the later snapshot: its id is in the earlier one (``before_ids``, any order)."""
-    b = np.asarray(before_ids)
-    if len(b) > 1 and not (b[1:] >= b[:-1]).all():
-        b = np.sort(b)  # (duplicates do not matter to a membership test)
-    if not len(b):
-        return np.zeros(len(ids), dtype=bool)
-    pos = np.searchsorted(b, ids)
-    pos[pos == len(b)] = 0
-    return b[pos] == ids
 
 
 def generic_mask(g: HeapGraph) -> np.ndarray:
