@@ -1,11 +1,15 @@
 """Id-based diff of two snapshots of one process (DevTools' Comparison view, plus retained sizes).
 
 V8 keeps an object's id for its whole life within one isolate, so for two snapshots of the same
-process: ids only in the later one are objects allocated in between that survived ("new"), ids only
-in the earlier one were freed. Per DevTools class name: new count/size, freed count/size, net, and
-the retained size of the new survivors (no double counting, DevTools' class filter semantics).
-Sizes are DevTools' shallow sizes (hidden/array parts moved onto their owner); nodes of size 0 are
-skipped, as in DevTools.
+process: objects only in the later one were allocated in between and survived ("new"), objects only
+in the earlier one were freed. An id in both is the same object only by ``graph.identity``'s rule: V8
+gives an object allocated into old space where one died since the last snapshot the dead one's id (a
+script, its code, a module's strings), so such an id is a freed object and a new one. Per DevTools
+class name: new count/size, freed count/size, net, and the retained size of the new survivors (no
+double counting, DevTools' class filter semantics). As in DevTools' Comparison view, an object is
+matched within its class (one whose class changed counts as freed from the old class and new in the
+new one: a class's net count is its change in count), and sizes are DevTools' shallow sizes
+(hidden/array parts moved onto their owner); nodes of size 0 are skipped.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..graph import HeapGraph, read_for_graph
+from ..graph.identity import Identities, kept_mask, old_mask
 from ..graph.paths import aggregate
 from ..snapshot.files import find_series, parse_name
 
@@ -49,7 +54,7 @@ class IdDiffResult:
     node_count_after: int
     new_total: int
     freed_total: int
-    carried: int  # ids present in both
+    carried: int  # objects in both (the same id, the same object, the same class)
     new_size_total: int
     freed_size_total: int
     top: int
@@ -121,6 +126,7 @@ def id_diff(before, after, *, top: int = 30, min_kb: float = 64.0, progress=None
         ids_b = gb.ids.copy()
         size_b = gb.sizes.astype(np.uint64)
         cls_b, names_b = _class_names(gb)
+        ident_b = Identities.of_graph(gb)
         count_b = sb.node_count
         del gb
     sa = read_for_graph(after, progress=progress(after) if progress else None)
@@ -134,13 +140,18 @@ def id_diff(before, after, *, top: int = 30, min_kb: float = 64.0, progress=None
         map_b = np.array([index[n] for n in names_b], dtype=np.int64)
         ka, kb = map_a[cls_a], map_b[cls_b]
         nk = len(names)
-        # DevTools matches ids per class, among nodes with a size, one to one (duplicates too)
+        # the same object in both (graph.identity), then, as DevTools does, matched per class among nodes
+        # with a size, one to one (duplicates too)
+        old = old_mask(g, ident_b.sorted())
+        kept = kept_mask(ident_b, g, old)
+        del ident_b
         live_a, live_b = g.sizes > 0, size_b > 0
+        both_a, both_b = live_a & old, live_b & kept
         key_a = (ka.astype(np.uint64) << np.uint64(32)) | g.ids.astype(np.uint64)
         key_b = (kb.astype(np.uint64) << np.uint64(32)) | ids_b.astype(np.uint64)
-        new = _unmatched(key_a, live_a, key_b[live_b])
-        freed = _unmatched(key_b, live_b, key_a[live_a])
-        del key_a, key_b
+        new = (live_a & ~old) | _unmatched(key_a, both_a, key_b[both_b])
+        freed = (live_b & ~kept) | _unmatched(key_b, both_b, key_a[both_a])
+        del key_a, key_b, old, kept, both_a, both_b
         overlap = int(live_a.sum() - new.sum())
         if same is None and count_b and overlap < 0.2 * min(int(live_b.sum()), int(live_a.sum())):
             warnings.append(f"only {overlap:,} objects are in both snapshots: they probably come from "

@@ -24,7 +24,6 @@ import numpy as np
 from ..snapshot import read_snapshot
 from ..snapshot.strings import StringTable, find_string, hash_text
 from . import HeapGraph
-from . import kernels as GK
 
 # References an object never changes after it is made (a function's code and scope, a bound function's target,
 # a script's source text, a context's scope and parent): an object that has one to an object newer than itself
@@ -112,20 +111,27 @@ def _same(mine: Identities, other: Identities, later_is_self: bool) -> np.ndarra
 
 def immutable_edges(g: HeapGraph) -> tuple[np.ndarray, np.ndarray]:
     """(sources, targets) of the references in IMMUTABLE_EDGES."""
-    src = GK.edge_sources(g.first)
+    names = {tname: [k for k in (find_string(g.snap, e) for e in edges) if k >= 0]
+             for tname, edges in IMMUTABLE_EDGES.items() if g.nt.get(tname) is not None}
+    every = sorted({k for ks in names.values() for k in ks})  # (Python ints: no widening of the edge names)
+    if not every:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     etype = np.asarray(g.etype)
     ename = np.asarray(g.ename)
-    ntype = np.asarray(g.ntype)
-    sel = np.zeros(len(etype), dtype=bool)
-    internal = etype == g.t["internal"]
-    for tname, edges in IMMUTABLE_EDGES.items():
-        t = g.nt.get(tname)
-        names = [k for k in (find_string(g.snap, e) for e in edges) if k >= 0]
-        if t is None or not names:
-            continue
-        sel |= internal & np.isin(ename, names) & (ntype[src] == t)
-    sel = np.flatnonzero(sel)
-    return src[sel].astype(np.int64), np.asarray(g.to)[sel].astype(np.int64)
+    # the internal edges with one of the names (few; a comparison per name is faster than np.isin over all
+    # the edges), then their sources (a search in the edge offsets)
+    hit = ename == every[0]
+    for k in every[1:]:
+        hit |= ename == k
+    cand = np.flatnonzero(hit)
+    del hit
+    cand = cand[etype[cand] == g.t["internal"]]
+    src = np.searchsorted(np.asarray(g.first), cand, side="right").astype(np.int64) - 1
+    ntype = np.asarray(g.ntype)[src]
+    sel = np.zeros(len(cand), dtype=bool)
+    for tname, ks in names.items():
+        sel |= (ntype == g.nt[tname]) & np.isin(ename[cand], ks)
+    return src[sel], np.asarray(g.to)[cand[sel]].astype(np.int64)
 
 
 def settle_births(g: HeapGraph, birth: np.ndarray) -> np.ndarray:
@@ -166,11 +172,9 @@ def old_mask(g: HeapGraph, earlier: Identities, mine: Identities | None = None) 
 def kept_mask(earlier: Identities, g: HeapGraph, old: np.ndarray) -> np.ndarray:
     """Per object of ``earlier`` (in its order): the later snapshot ``g`` still has it — the node of ``g`` with
     its id is ``old`` (``old_mask``: the same object). The rest were freed (their id may now name another)."""
-    ids = np.asarray(g.ids)
-    order = np.argsort(ids, kind="stable")
-    sids = ids[order]
-    if not len(sids):
+    kept = np.sort(np.asarray(g.ids)[old])
+    if not len(kept):
         return np.zeros(len(earlier.ids), dtype=bool)
-    pos = np.searchsorted(sids, earlier.ids)
-    pos[pos == len(sids)] = 0
-    return (sids[pos] == earlier.ids) & old[order[pos]]
+    pos = np.searchsorted(kept, earlier.ids)
+    pos[pos == len(kept)] = 0
+    return kept[pos] == earlier.ids
