@@ -84,3 +84,54 @@ def dump(doc: dict, path: Path, newlines: bool = False) -> Path:
     parts.append('"strings":[' + sep.join(json.dumps(s) for s in doc["strings"]) + "]")
     Path(path).write_text(",\n".join(parts) + "}")
     return Path(path)
+
+
+# -- the same object in two snapshots (heaplens.graph.identity), by hand -------------------------------------------
+IMMUTABLE = {"closure": {"shared", "context", "bound_function", "bound_this"}, "code": {"source"},
+             "object": {"previous", "scope_info"}}
+STRINGS = {"string", "concatenated string", "sliced string"}
+
+
+def objects(doc: dict) -> dict[int, dict]:
+    """{id: {type, name, self_size, edges: [(edge type, edge name, target id)]}} — plain json."""
+    meta = doc["snapshot"]["meta"]
+    types, etypes = meta["node_types"][0], meta["edge_types"][0]
+    ef = meta["edge_fields"]
+    strings, edges = doc["strings"], doc["edges"]
+    rows = node_rows(doc)
+    nf = len(meta["node_fields"])
+    out, pos = {}, 0
+    for row in rows:
+        es = []
+        for k in range(row["edge_count"]):
+            e = dict(zip(ef, edges[pos + k * len(ef): pos + (k + 1) * len(ef)]))
+            t = etypes[e["type"]]
+            name = strings[e["name_or_index"]] if t not in ("element", "hidden") else None
+            es.append((t, name, rows[e["to_node"] // nf]["id"]))
+        pos += row["edge_count"] * len(ef)
+        out[row["id"]] = {"type": types[row["type"]], "name": strings[row["name"]], "self_size": row["self_size"],
+                          "edges": es}
+    return out
+
+
+def same_kind(b: dict, a: dict) -> bool:
+    """``b`` (earlier) and ``a`` (later), of one id, are the same kind of object: the same type and name; a
+    concatenated or sliced string may have become a plain one; a native object is known by its type."""
+    return (a["type"] == "native" == b["type"] or (b["type"], b["name"]) == (a["type"], a["name"])
+            or (b["type"] in STRINGS - {"string"} and a["type"] == "string"))
+
+
+def old_objects(before: dict, after: dict) -> set[int]:
+    """The objects of ``after`` that were in ``before`` (``objects``): the same id and the same kind of object,
+    and nothing they reference immutably is newer than they are."""
+    old = {i for i, o in after.items() if i in before and same_kind(before[i], o)}
+    changed = True
+    while changed:
+        changed = False
+        for i in list(old):
+            o = after[i]
+            names = IMMUTABLE.get(o["type"], ())
+            if any(t == "internal" and n in names and to not in old for t, n, to in o["edges"]):
+                old.discard(i)
+                changed = True
+    return old

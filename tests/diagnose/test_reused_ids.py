@@ -21,62 +21,12 @@ from heaplens.diagnose.engine import analyse_pair
 from heaplens.graph import HeapGraph, read_for_graph
 from heaplens.graph.identity import Identities, old_mask
 from helpers import JS, requires_node, run_node
-from reference import load, node_rows
+from reference import load, objects, old_objects
 
 pytestmark = requires_node
 
 PLANT = JS / "verdict" / "plant_verdict.mjs"
 FIXTURE = JS / "verdict" / "fixture"
-IMMUTABLE = {"closure": {"shared", "context", "bound_function", "bound_this"}, "code": {"source"},
-             "object": {"previous", "scope_info"}}
-STRINGS = {"string", "concatenated string", "sliced string"}
-
-
-def _objects(doc: dict) -> dict[int, dict]:
-    """{id: {type, name, edges: [(edge type, edge name, target id)]}} — plain json, no heaplens code."""
-    meta = doc["snapshot"]["meta"]
-    types, etypes = meta["node_types"][0], meta["edge_types"][0]
-    ef = meta["edge_fields"]
-    strings, edges = doc["strings"], doc["edges"]
-    rows = node_rows(doc)
-    nf = len(meta["node_fields"])
-    out, pos = {}, 0
-    for row in rows:
-        es = []
-        for k in range(row["edge_count"]):
-            e = dict(zip(ef, edges[pos + k * len(ef): pos + (k + 1) * len(ef)]))
-            t = etypes[e["type"]]
-            name = strings[e["name_or_index"]] if t not in ("element", "hidden") else None
-            es.append((t, name, rows[e["to_node"] // nf]["id"]))
-        pos += row["edge_count"] * len(ef)
-        out[row["id"]] = {"type": types[row["type"]], "name": strings[row["name"]], "edges": es}
-    return out
-
-
-def _reference_old(before: dict, after: dict) -> set[int]:
-    """The objects of ``after`` that were in ``before``: the same id and the same kind of object (type and name; a
-    concatenated or sliced string may have become a plain one; a native object by type), and nothing they
-    reference immutably is newer than they are."""
-    old = set()
-    for i, o in after.items():
-        b = before.get(i)
-        if b is None:
-            continue
-        if o["type"] == "native" == b["type"] or (b["type"], b["name"]) == (o["type"], o["name"]) or (
-                b["type"] in STRINGS - {"string"} and o["type"] == "string"):
-            old.add(i)
-    changed = True
-    while changed:
-        changed = False
-        for i in list(old):
-            o = after[i]
-            names = IMMUTABLE.get(o["type"], ())
-            if any(t == "internal" and n in names and to not in old for t, n, to in o["edges"]):
-                old.discard(i)
-                changed = True
-    return old
-
-
 @pytest.fixture(scope="module")
 def reeval(tmp_path_factory) -> dict:
     """The plant, rerun (at most 4 times) until V8 has given a generated module's new script the id of another
@@ -84,7 +34,7 @@ def reeval(tmp_path_factory) -> dict:
     for attempt in range(4):
         d = tmp_path_factory.mktemp(f"reeval{attempt}")
         info = json.loads(run_node(PLANT, "reeval", d, "200", "same").stdout.strip().splitlines()[-1])
-        before, after = (_objects(load(p)) for p in info["files"])
+        before, after = (objects(load(p)) for p in info["files"])
         scripts = {i for i, o in after.items() if o["type"] == "code" and "/src/generated/catalog-" in o["name"]
                    and any(n == "source" for _t, n, _to in o["edges"])}
         # (a script that took the id of the same module's dead script, with its source in the same place, is the
@@ -98,7 +48,7 @@ def reeval(tmp_path_factory) -> dict:
 def test_reused_ids_are_new_objects_as_the_reference_says(reeval):
     """The objects heaplens counts as already there are exactly those the slow reference does."""
     b, a = reeval["files"]
-    want = _reference_old(reeval["before"], reeval["after"])
+    want = old_objects(reeval["before"], reeval["after"])
     snap = read_for_graph(a)
     try:
         g = HeapGraph(snap)
