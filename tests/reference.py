@@ -90,6 +90,11 @@ def dump(doc: dict, path: Path, newlines: bool = False) -> Path:
 IMMUTABLE = {"closure": {"shared", "context", "bound_function", "bound_this"}, "code": {"source"},
              "object": {"previous", "scope_info"}}
 STRINGS = {"string", "concatenated string", "sliced string"}
+TAGGED = {"hidden", "array", "code", "object shape"}  # types V8 may name by the first object that refers to it
+
+
+def _tag(name: str) -> bool:
+    return name == "" or (len(name) >= 2 and name[0] == "(" and name[-1] == ")")
 
 
 def objects(doc: dict) -> dict[int, dict]:
@@ -116,9 +121,11 @@ def objects(doc: dict) -> dict[int, dict]:
 
 def same_kind(b: dict, a: dict) -> bool:
     """``b`` (earlier) and ``a`` (later), of one id, are the same kind of object: the same type and name; a
-    concatenated or sliced string may have become a plain one; a native object is known by its type."""
+    concatenated or sliced string may have become a plain one; a native object is known by its type, and so is
+    an internal one named by what refers to it (``(object elements)``, ``(constant elements)``, or no name)."""
     return (a["type"] == "native" == b["type"] or (b["type"], b["name"]) == (a["type"], a["name"])
-            or (b["type"] in STRINGS - {"string"} and a["type"] == "string"))
+            or (b["type"] in STRINGS - {"string"} and a["type"] == "string")
+            or (a["type"] == b["type"] and a["type"] in TAGGED and _tag(a["name"]) and _tag(b["name"])))
 
 
 def old_objects(before: dict, after: dict) -> set[int]:

@@ -35,7 +35,7 @@ IMMUTABLE_EDGES = {
 }
 _STRINGS = {"string": 1, "concatenated string": 2, "sliced string": 2}
 # types whose objects V8 may name by their first referrer: known by the type alone when so named
-TAGGED: tuple[str, ...] = ()
+TAGGED = ("hidden", "array", "code", "object shape")
 
 
 @dataclass

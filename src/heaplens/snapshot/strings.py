@@ -52,6 +52,23 @@ class StringTable:
             self._cache[i] = v
         return v
 
+    def bracketed(self, indices: np.ndarray) -> np.ndarray:
+        """Per string of ``indices``: empty, or in parentheses — ``(object elements)``: a name V8 gives an
+        internal object by what refers to it."""
+        if self._mm is None:
+            raise ValueError("string table is closed")
+        idx = np.asarray(indices, dtype=np.int64)
+        starts = self.starts[idx].astype(np.int64)
+        lengths = self.lengths[idx].astype(np.int64)
+        out = lengths == 0
+        full = np.flatnonzero(lengths >= 2)
+        buf = np.frombuffer(self._mm, dtype=np.uint8)
+        try:
+            out[full] = (buf[starts[full]] == ord("(")) & (buf[starts[full] + lengths[full] - 1] == ord(")"))
+        finally:
+            del buf
+        return out
+
     def get_many(self, indices) -> list[str]:
         return [self[i] for i in indices]
 
