@@ -91,12 +91,6 @@ def _class_names(g: HeapGraph) -> tuple[np.ndarray, list[str]]:
     return inv.reshape(-1).astype(np.int64), names
 
 
-def _present(ids: np.ndarray, other_sorted: np.ndarray) -> np.ndarray:
-    pos = np.searchsorted(other_sorted, ids)
-    pos[pos == len(other_sorted)] = 0
-    return other_sorted[pos] == ids if len(other_sorted) else np.zeros(len(ids), bool)
-
-
 def _unmatched(keys: np.ndarray, live: np.ndarray, other: np.ndarray) -> np.ndarray:
     """Per node: live and not paired with an equal key of ``other`` (multiset difference; of equal
     keys, the first ones in node order are paired)."""
