@@ -61,7 +61,7 @@ class Identities:
             flag = np.zeros(len(strings), dtype=bool)
             flag[used[strings.bracketed(used)]] = True
             by_type[tagged] = flag[names[tagged]]
-        keys = strings.hashes[names] ^ th[types]
+        keys = np.asarray(strings.hashes, dtype=np.uint64)[names] ^ th[types]
         keys[by_type] = th[types[by_type]]
         strs = np.array([_STRINGS.get(t, 0) for t in node_types], dtype=np.uint8)[types]
         if not order:
