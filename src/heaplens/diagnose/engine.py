@@ -19,8 +19,9 @@ import numpy as np
 from ..errors import UsageError
 from ..graph import HeapGraph, read_for_graph
 from ..graph import kernels as GK
-from ..graph.holders import attribute, generic_mask, old_mask
+from ..graph.holders import attribute, generic_mask
 from ..snapshot import read_snapshot
+from ..snapshot.strings import find_string, hash_text
 from .naming import (
     HolderName,
     global_declaration,
@@ -113,12 +114,106 @@ class PairAnalysis:
     middles: list[str] = field(default_factory=list)  # the snapshots in between that were read (ids)
 
 
+# References an object never changes after it is made (a function's code and scope, a bound function's target,
+# a script's source text, a context's scope and parent): an object that has one to an object newer than itself
+# is itself that new — V8 gave it the id of a dead object whose memory it took (see Identities).
+IMMUTABLE_EDGES = {
+    "closure": ("shared", "context", "bound_function", "bound_this"),
+    "code": ("source",),  # a Script's source
+    "object": ("previous", "scope_info"),  # a Context's parent and scope
+}
+_STRINGS = {"string": 1, "concatenated string": 2, "sliced string": 2}
+
+
+@dataclass
+class Identities:
+    """What each object of a snapshot is, by id (sorted): a hash of its type and name, and whether it is a
+    string (1: flat, 2: concatenated or sliced).
+
+    V8 keeps an object's snapshot id by its address, and forgets an address only when it writes a snapshot
+    (or when a moving GC puts an object there): an object that V8 allocates straight into old space (a script,
+    its functions and code, a module's source strings) where one died since the last snapshot gets the dead
+    one's id. The same id in two snapshots is the same object only when it is the same kind of object: same
+    type and name (a concatenated or sliced string may have become a plain one in place; a native object's
+    name may change, e.g. when it is detached)."""
+
+    ids: np.ndarray
+    keys: np.ndarray
+    strs: np.ndarray
+
+    @classmethod
+    def of(cls, ids, types, names, node_types: list[str], hashes: np.ndarray, *, order: bool = True) -> Identities:
+        ids = np.asarray(ids)
+        th = np.array([hash_text(t) for t in node_types], dtype=np.uint64)
+        native = np.array([t == "native" for t in node_types], dtype=bool)
+        kinds = np.array([_STRINGS.get(t, 0) for t in node_types], dtype=np.uint8)
+        types = np.asarray(types)
+        keys = np.asarray(hashes, dtype=np.uint64)[np.asarray(names)] ^ th[types]
+        keys[native[types]] = th[types][native[types]]
+        strs = kinds[types]
+        if not order:
+            return cls(ids, keys, strs)
+        o = np.argsort(ids, kind="stable")
+        return cls(ids[o], keys[o], strs[o])
+
+    @classmethod
+    def of_graph(cls, g: HeapGraph) -> Identities:
+        return cls.of(g.ids, g.ntype, g.nname, g.snap.layout.node_types, g.snap.strings.hashes, order=False)
+
+    def same(self, other: Identities) -> np.ndarray:
+        """Per object of ``self`` (any order): ``other`` (sorted by id) has it — the same id, the same kind."""
+        b = other.ids
+        if not len(b):
+            return np.zeros(len(self.ids), dtype=bool)
+        pos = np.searchsorted(b, self.ids)
+        pos[pos == len(b)] = 0
+        hit = b[pos] == self.ids
+        same = (other.keys[pos] == self.keys) | ((other.strs[pos] == 2) & (self.strs == 1))
+        return hit & same
+
+
+def _read_identities(path: str) -> Identities:
+    with read_snapshot(path, node_fields=("id", "type", "name")) as s:
+        return Identities.of(s.nodes["id"], s.nodes["type"], s.nodes["name"], list(s.layout.node_types),
+                             s.strings.hashes)
+
+
+def _immutable_edges(g: HeapGraph) -> tuple[np.ndarray, np.ndarray]:
+    """(sources, targets) of the references in IMMUTABLE_EDGES."""
+    src = GK.edge_sources(g.first)
+    etype = np.asarray(g.etype)
+    ename = np.asarray(g.ename)
+    ntype = np.asarray(g.ntype)
+    sel = np.zeros(len(etype), dtype=bool)
+    internal = etype == g.t["internal"]
+    for tname, edges in IMMUTABLE_EDGES.items():
+        t = g.nt.get(tname)
+        names = [k for k in (find_string(g.snap, e) for e in edges) if k >= 0]
+        if t is None or not names:
+            continue
+        sel |= internal & np.isin(ename, names) & (ntype[src] == t)
+    sel = np.flatnonzero(sel)
+    return src[sel].astype(np.int64), np.asarray(g.to)[sel].astype(np.int64)
+
+
+def _settle_births(g: HeapGraph, birth: np.ndarray) -> np.ndarray:
+    """An object is no older than what it references immutably (IMMUTABLE_EDGES): a script whose source is new
+    is new, and so is a function whose code or scope is."""
+    src, dst = _immutable_edges(g)
+    for _ in range(8):  # chains are short: a function → its context → the context's parent
+        late = birth[dst] > birth[src]
+        if not late.any():
+            break
+        np.maximum.at(birth, src[late], birth[dst[late]])
+    return birth
+
+
 @dataclass
 class BeforeSide:
     """What the earlier snapshot says: its ids (sorted), node count, module records, and the bytes of the
     objects that were freed by the later one, per the id of their nearest surviving holder."""
 
-    ids: np.ndarray
+    ids: Identities
     nodes: int
     records: int
     freed_holders: np.ndarray  # sorted ids of surviving holders of freed objects
@@ -133,7 +228,7 @@ class BeforeSide:
         return int(self.freed_bytes[pos[hit]].sum())
 
 
-def _before_side(path: str, after_ids: np.ndarray, rules: Rules) -> BeforeSide:
+def _before_side(path: str, after: Identities, rules: Rules) -> BeforeSide:
     """The earlier snapshot as a graph: the objects it has that the later one lost (freed) are attributed,
     like the new ones, to their nearest dominator that survives — so a holder's growth is what it gained
     minus what it lost (a bounded cache that replaces its entries does not grow)."""
@@ -141,7 +236,8 @@ def _before_side(path: str, after_ids: np.ndarray, rules: Rules) -> BeforeSide:
     try:
         gb = HeapGraph(snap)
         ids = np.asarray(gb.ids)
-        survive = old_mask(ids, after_ids)  # (the same test, the other way round)
+        mine = Identities.of_graph(gb)
+        survive = mine.same(after)  # (the same test, the other way round)
         records = _count_records(snap, gb.ntype, gb.nname, rules)
         generic = generic_mask(gb)
         stop = survive.astype(np.uint8)
@@ -156,7 +252,9 @@ def _before_side(path: str, after_ids: np.ndarray, rules: Rules) -> BeforeSide:
         hs = np.flatnonzero(per > 0)
         hid = ids[hs].astype(np.int64)
         order = np.argsort(hid)
-        return BeforeSide(np.sort(ids), gb.n, records, hid[order], per[hs][order].astype(np.int64))
+        o = np.argsort(ids, kind="stable")
+        return BeforeSide(Identities(ids[o], mine.keys[o], mine.strs[o]), gb.n, records, hid[order],
+                          per[hs][order].astype(np.int64))
     finally:
         snap.close()
 
@@ -225,8 +323,7 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
             raise UsageError(f"{p}: is a directory, not a snapshot")
     if progress:
         progress(f"read {Path(after).name} (ids)")
-    with read_snapshot(after, node_fields=("id",)) as s:
-        after_ids = np.sort(np.asarray(s.nodes["id"]))
+    after_ids = _read_identities(after)
     if progress:
         progress(f"read {Path(before).name} (graph: what was freed, and under what)")
     bs = _before_side(before, after_ids, rules)
@@ -238,12 +335,16 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
         g = HeapGraph(snap)
         if progress:
             progress("attribute the new objects to their holders")
-        old = old_mask(np.asarray(g.ids), bs.ids)
+        mine = Identities.of_graph(g)
+        old = mine.same(bs.ids)
         if old.sum() < 0.2 * min(bs.nodes, g.n):
             raise UsageError(f"{before} and {after}: only {int(old.sum()):,} objects are in both snapshots — they are "
                              "not of the same worker (process and thread), so there is no old and new to tell apart")
-        bs.ids = np.empty(0, dtype=bs.ids.dtype)
-        birth = _births(g, old, middles, progress) if middles else None
+        bs.ids = Identities(*(np.empty(0, dtype=a.dtype) for a in (bs.ids.ids, bs.ids.keys, bs.ids.strs)))
+        birth = _births(g, mine, old, middles or [], progress)
+        old = birth == 0
+        if not middles:
+            birth = None
         pa = _analyse(g, old, rules, root, progress, birth, len(middles or []) + 1)
         pa.middles = list(middles or [])
         for c in pa.causes:
@@ -267,21 +368,24 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
     return pa
 
 
-def _births(g: HeapGraph, old: np.ndarray, middles: list[str], progress) -> np.ndarray:
-    """Per node of the later snapshot: the first snapshot that has it — 0 (the earlier one: ``old``), k
-    (the k-th of ``middles``), or ``len(middles) + 1`` (only the later one). Ids are never reused: an
-    object in the later snapshot and in a snapshot before it existed at every snapshot in between."""
-    birth = np.full(g.n, len(middles) + 1, dtype=np.uint8)
-    birth[old] = 0
+def _births(g: HeapGraph, mine: Identities, old: np.ndarray, middles: list[str], progress) -> np.ndarray:
+    """Per node of the later snapshot: the first snapshot from which on it is there — 0 (the earlier one:
+    ``old``), k (the k-th of ``middles``), or ``len(middles) + 1`` (only the later one). An id names one object
+    from the snapshot it first appears in until V8 gives it to another one (Identities): the object is there
+    from the earliest snapshot of an unbroken run of the same id and kind up to the later one, and no earlier
+    than what it references immutably (_settle_births)."""
+    levels = len(middles) + 1
+    there = [old]
     for k, p in enumerate(middles, 1):
         if progress:
             progress(f"read {Path(p).name} (ids: which objects existed then)")
-        with read_snapshot(p, node_fields=("id",)) as s:
-            ids = np.sort(np.asarray(s.nodes["id"]))
-        there = old_mask(np.asarray(g.ids), ids)
-        del ids
-        birth[there & (birth > k)] = k
-    return birth
+        there.append(mine.same(_read_identities(p)))
+    birth = np.full(g.n, levels, dtype=np.uint8)
+    run = np.ones(g.n, dtype=bool)  # there at every snapshot after k so far
+    for k in range(levels - 1, -1, -1):
+        run &= there[k]
+        birth[run] = k
+    return _settle_births(g, birth)
 
 
 def _last_interval(pa: PairAnalysis, previous: str) -> None:

@@ -20,7 +20,13 @@
 //   late T M        three snapshots: none of src/ledger.js before the first; test file 0 loads it and
 //                   posts M `LedgerEntry`s into its module-level `entries`; second snapshot; test files
 //                   1..T-1 post M each; third snapshot
+//   reeval C R      a test file loads C generated modules; first snapshot; they are dropped from the
+//                   registry (as `vi.resetModules()` does) and collected; a second test file loads them
+//                   again (R=same: the same sources, R=other: C other modules); second snapshot. V8 gives
+//                   some of the new objects (scripts, functions, strings) the snapshot ids of dead ones
+//                   whose memory they took: only module instances are new, nothing old grew
 import v8 from 'node:v8';
+import vm from 'node:vm';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load } from './runner.mjs';
@@ -136,6 +142,27 @@ for (let i = 0; i < ${M}; i++) post('acct-${t}-' + i, i);
   }
   snap();
   Object.assign(expect, { first: M, later: (T - 1) * M });
+} else if (scenario === 'reeval') {
+  const [C] = n;
+  const other = nums[1] === 'other';
+  const first = testFile('catalogs-0.test.js');
+  const url = (i) => path.join(fixture, 'src', 'generated', `catalog-${i}.js`);
+  for (let i = 0; i < C; i++) await load(url(i), first, catalog(i));
+  snap();
+  const map = globalThis.__vitest_worker__.evaluatedModules.idToModuleMap;
+  for (const [key, node] of [...map]) if (node.importers.has(first)) map.delete(key);
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc');
+  v8.setFlagsFromString('--no-expose-gc');
+  gc();
+  gc();
+  const second = testFile('catalogs-1.test.js');
+  for (let i = 0; i < C; i++) {
+    const j = other ? C + i : i;
+    await load(url(j), second, catalog(j));
+  }
+  snap();
+  Object.assign(expect, { modules: C });
 } else {
   console.error(`unknown scenario ${scenario}`);
   process.exit(2);
