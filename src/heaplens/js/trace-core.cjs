@@ -43,6 +43,7 @@ function newState(extra) {
     ended: 0, // files ended in this worker
     gcSpent: 0, // ms of forced GC in this worker
     snapSpent: 0, // ms of snapshot writing in this worker
+    collectedMem: null, // heap used + external at its first file's collection snapshot (null: none written)
     gcLast: 0,
     t0: 0, // when its first file began
     mark: 0, // middle snapshots taken
@@ -89,7 +90,8 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
   // forced GC grows with a long-lived worker's heap (~15 ms at 20 MB on an idle machine, ~70 ms on a busy one: up
   // to a third of a suite of 0.2 s files), so it has a budget: $HEAPLENS_GC_OVERHEAD (a fraction; heaplens passes
   // 0.1 by default, unset = every file end) — a file end is settled when the worker's GC time so far, plus the
-  // last one's, stays within that share of its time since its first file began, less its snapshot writing; the first file end, every
+  // last one's, stays within that share of its own time since its first file began (less its forced GCs and
+  // snapshot writing); the first file end, every
   // snapshot boundary and the worker's last file end always are (the last one as soon as the worker knows it
   // was the last: at a drained end, when idle, or at the runner's stop). An end without the GC says
   // `settled: false`; the growth then spans the files since the previous settled end (`settle` line: the
@@ -108,6 +110,10 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
   const ledgerPath = env.HEAPLENS_LEDGER
   const startedPath = env.HEAPLENS_STARTED
   const planned = Number(env.HEAPLENS_PLANNED || 0)
+  // The diagnosis's floor (a share of the heap limit: below it a cause is a note, not a finding): a worker's
+  // first file end is not written when the file's tests left less than this on the heap since its collection
+  // snapshot — that snapshot then stands for the end (0: always written).
+  const floorShare = Number(env.HEAPLENS_SNAPSHOT_FLOOR || 0)
 
   function marksPassed() {
     const expected = Math.max(1, Math.ceil(planned / workers))
@@ -119,11 +125,11 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
     return n
   }
 
-  // The share is of the worker's own time: its snapshot writing (heaplens's overhead, not the suite's) does
-  // not buy it more forced GCs.
+  // The share is of the suite's own time in the worker, as a plain run would spend it: heaplens's forced GCs and
+  // snapshot writing do not buy more forced GCs.
   function gcAllowed() {
-    const elapsed = now() - (st.t0 || now()) - st.snapSpent
-    return st.gcSpent + (st.gcLast || 0) <= gcOverhead * elapsed
+    const own = now() - (st.t0 || now()) - st.snapSpent - st.gcSpent
+    return st.gcSpent + (st.gcLast || 0) <= gcOverhead * own
   }
 
   function fullGc() {
@@ -389,7 +395,15 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
   // After the collection of a worker's first file: its earliest snapshot (what that file's tests leave is new)
   function collected(file) {
     const m = measure('collected', file)
-    if (allowed(1, true, m.heapUsed)) snapshot('first', 'collected', file, m)
+    if (allowed(1, true, m.heapUsed) && snapshot('first', 'collected', file, m)) st.collectedMem = m.heapUsed + m.external
+  }
+
+  // The first file end of a worker that has its collection snapshot: whether the file's tests left less than the
+  // floor on the (GC-settled) heap and in external memory since — the end would repeat that snapshot.
+  function repeatsCollected(m) {
+    if (!(floorShare > 0) || st.collectedMem === null) return false
+    const floor = floorShare * v8.getHeapStatistics().heap_size_limit
+    return m.heapUsed + m.external - st.collectedMem < floor
   }
 
   // The end of a file in a worker that runs several (`st.ended` already counts it; `first`: its first file).
@@ -419,6 +433,11 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
     const gcMs = settle ? fullGc() : null
     const m = record('end', file, { settled: settle, gcMs })
     st.endSettled = settle
+    if (take && reason === 'first' && repeatsCollected(m)) {
+      take = false
+      say('snapshot-skipped', 'unchanged', { file, grew: m.heapUsed + m.external - st.collectedMem,
+        floor: floorShare * v8.getHeapStatistics().heap_size_limit })
+    }
     const taken = take && snapshot(reason, 'end', file, { ...m, gcMs })
     // no snapshot (or no settled line) at this end: if it turns out to be the worker's last, the idle watch (or
     // the runner's stop message) takes it
