@@ -48,7 +48,9 @@ def snapshots_by_worker(lane: dict) -> dict[str, list[dict]]:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_threads_pool_suite_with_a_leak(version, request, tmp_path):
     """pool: 'threads' is kept (it used to run as forks); each worker thread writes its own snapshots, named
-    by PID and thread id, at its first and last file end, and the later one holds the objects its files kept."""
+    by PID and thread id, after its first file's collection and at its last file end, and the later one holds
+    the objects its files kept. Its first file end is not written: that file's tests left ~0.1 MiB, under the
+    diagnosis's floor (0.1 % of the heap limit), and the collection snapshot stands for it."""
     root = suite("threads-leak", request.getfixturevalue(version), tmp_path)
     r = hl("run", "--snapshots", cwd=root, runs=tmp_path / "runs")
     assert r.code == 0, r.out[-3000:] + r.err  # the test files assert that they run in a worker thread
@@ -63,25 +65,37 @@ def test_threads_pool_suite_with_a_leak(version, request, tmp_path):
     by_worker = snapshots_by_worker(lane)
     for key, w in workers.items():
         snaps = by_worker.get(key, [])
-        # after its first file's collection, the end of its first file, ..., the end of its last file
-        assert [(s["reason"], s["at"]) for s in snaps[:2]] == [("first", "collected"), ("first", "end")], snaps
-        assert len(w["files"]) < 2 or snaps[-1]["reason"] == "last"
+        # after its first file's collection, ..., the end of its last file; not the end of its first file
+        assert (snaps[0]["reason"], snaps[0]["at"]) == ("first", "collected"), snaps
+        assert ("first", "end") not in [(s["reason"], s["at"]) for s in snaps], snaps
+        assert snaps[-1]["reason"] == "last"
         assert w["files_after_last_snapshot"] == []
         names = [parse_name(s["path"]) for s in snaps]
         assert all(n is not None and n.pid == w["pid"] and n.tid == w["tid"] for n in names)
         assert len({n.seq for n in names}) == len(names)
         # exact counts: 1500 objects per file the thread had ended when each snapshot was written
         assert count(snaps[0]["path"], "ThreadLeak") == 0
-        assert count(snaps[1]["path"], "ThreadLeak") == 1500
-        assert count(snaps[-1]["path"], "ThreadLeak") == 1500 * len(w["files"])
+        for s in snaps[1:]:
+            assert count(s["path"], "ThreadLeak") == 1500 * s["index"], s
+        assert snaps[-1]["index"] == len(w["files"])
     assert any(len(w["files"]) >= 2 for w in workers.values()), "no thread ran two files"
+    # why each worker that ran several files has no first-end snapshot: said in its trace, once in the log
+    trace = [json.loads(l) for l in Path(lane["trace"]).read_text().splitlines()]
+    skipped = [e for e in trace if e["ev"] == "snapshot-skipped" and e["reason"] == "unchanged"]
+    assert {(e["pid"], e["tid"]) for e in skipped} == {(w["pid"], w["tid"]) for w in workers.values()
+                                                      if len(w["files"]) >= 2}
+    limit = lane["files"][0]["heap_limit"]
+    assert all(e["grew"] < e["floor"] and e["floor"] == pytest.approx(0.001 * limit) for e in skipped), skipped
+    assert len([l for l in r.lines("[heaplens][heap] unit-fast a worker's first file end ")
+                if "under the diagnosis's floor" in l]) == 1
 
 
 @pytest.mark.parametrize(("version", "pool"), [("v3", "vmThreads"), ("v4", "vmForks")])
 def test_vm_pools_one_worker_many_contexts(version, pool, request, tmp_path):
     """The vm pools keep one worker (a thread for vmThreads, a process for vmForks) and give each file a new vm
-    context: its snapshots are written from inside it at its first file's collection and end and its last
-    file's end, and the last holds what every file handed to the worker's `process`. (Vitest 5's vm pools need
+    context: its snapshots are written from inside it after its first file's collection and at its last file's
+    end (its first file's end is stood for by the collection one: its tests left under the floor), and the last
+    holds what every file handed to the worker's `process`. (Vitest 5's vm pools need
     Node >= 22: on Node 20 they fail without heaplens too.)"""
     root = suite("vm-pools", request.getfixturevalue(version), tmp_path)
     r = hl("run", "--snapshots", cwd=root, runs=tmp_path / "runs", env={"FIXTURE_POOL": pool})
@@ -92,11 +106,13 @@ def test_vm_pools_one_worker_many_contexts(version, pool, request, tmp_path):
     [(key, w)] = [(k, w) for k, w in lane["workers"].items() if w["files"]]
     assert len(w["files"]) == 4 and w["files_after_last_snapshot"] == []
     snaps = snapshots_by_worker(lane)[key]
-    assert [(s["reason"], s["at"]) for s in snaps[:2]] == [("first", "collected"), ("first", "end")], snaps
+    assert (snaps[0]["reason"], snaps[0]["at"]) == ("first", "collected") and ("first", "end") not in [
+        (s["reason"], s["at"]) for s in snaps], snaps
     assert snaps[-1]["reason"] == "last" and snaps[-1]["index"] == 4
     names = [parse_name(s["path"]) for s in snaps]
     assert all(n.pid == w["pid"] and n.tid == w["tid"] for n in names)
-    assert [count(snaps[i]["path"], "VmLeak") for i in (0, 1, -1)] == [0, 1000, 4000]
+    assert [count(s["path"], "VmLeak") for s in snaps] == [0] + [1000 * s["index"] for s in snaps[1:]]
+    assert count(snaps[-1]["path"], "VmLeak") == 4000
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -189,8 +205,9 @@ def test_pairs_lane_keeps_to_its_budget(request, tmp_path):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_many_sub_second_files_leaking_a_little_each(version, request, tmp_path):
     """20 files of ~0.1 s without isolation, each keeping 1200 objects: with default settings every worker that
-    ran two or more files has at least two GC-settled snapshots (its first and its last file end), and the
-    last one holds every object its files kept. Snapshots in between are spaced out by the budget, said once."""
+    ran two or more files has at least two GC-settled snapshots (after its first file's collection, and at its
+    last file end), and the last one holds every object its files kept. Snapshots in between are spaced out by
+    the budget, said once."""
     root = suite("spread", request.getfixturevalue(version), tmp_path)
     r = hl("run", "--snapshots", cwd=root, runs=tmp_path / "runs")
     assert r.code == 0, r.out[-3000:] + r.err
@@ -200,11 +217,10 @@ def test_many_sub_second_files_leaking_a_little_each(version, request, tmp_path)
     assert several
     for key, w in several.items():
         snaps = by_worker[key]
-        ends = [s for s in snaps if s["at"] != "collected"]
-        assert len(ends) >= 2 and ends[0]["reason"] == "first" and ends[-1]["reason"] == "last"
-        assert ends[-1]["index"] == len(w["files"])
-        assert count(ends[-1]["path"], "SpreadLeak") == 1200 * len(w["files"])
-        assert count(ends[0]["path"], "SpreadLeak") == 1200
+        assert len(snaps) >= 2 and snaps[0]["at"] == "collected" and snaps[-1]["reason"] == "last"
+        assert snaps[-1]["index"] == len(w["files"])
+        assert count(snaps[-1]["path"], "SpreadLeak") == 1200 * len(w["files"])
+        assert [count(s["path"], "SpreadLeak") for s in snaps] == [0] + [1200 * s["index"] for s in snaps[1:]]
     # one line per snapshot, no signal-round lines, at most one "spacing out" line
     wrote = r.lines("[heaplens][heap] unit-fast wrote ")
     assert len(wrote) == len(lane["snapshots"]["written"])
@@ -277,6 +293,26 @@ def test_isolate_true_is_kept(version, request, tmp_path):
     assert r.record["plan"]["deviations"][0]["setting"] == "isolate"
 
 
+def test_a_first_file_that_leaves_more_than_the_floor_gets_its_end_snapshot(request, tmp_path):
+    """A worker's first file end is written when the file's tests left the diagnosis's floor or more since its
+    collection snapshot: three files each keep ~8 MiB (60,000 objects; the floor of a default heap limit is
+    ~4 MiB). Exact counts at each snapshot: none after the first file's collection, 60,000 per file ended."""
+    root = suite("first-leak", request.getfixturevalue("v4"), tmp_path)
+    r = hl("run", "--snapshots", cwd=root, runs=tmp_path / "runs")
+    assert r.code == 0, r.out[-3000:] + r.err
+    lane = lane_of(r)
+    several = {k: w for k, w in lane["workers"].items() if len(w["files"]) >= 2}
+    assert several, lane["workers"]
+    for key, w in several.items():
+        snaps = snapshots_by_worker(lane)[key]
+        assert [(s["reason"], s["at"]) for s in snaps[:2]] == [("first", "collected"), ("first", "end")], snaps
+        assert snaps[-1]["reason"] == "last" and snaps[-1]["index"] == len(w["files"])
+        assert [count(s["path"], "FirstLeak") for s in snaps] == [0] + [60000 * s["index"] for s in snaps[1:]]
+    trace = [json.loads(l) for l in Path(lane["trace"]).read_text().splitlines()]
+    assert not [e for e in trace if e["ev"] == "snapshot-skipped"]
+    assert not [l for l in r.out.splitlines() if "first file end" in l and "not written" in l]
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_pool_and_isolate_per_project(version, request, tmp_path):
     """Projects with their own pool/isolate run as configured, side by side in one lane: forks without isolation
@@ -302,7 +338,7 @@ def test_pool_and_isolate_per_project(version, request, tmp_path):
         assert 200 * 2**20 <= f["heap_limit"] <= 330 * 2**20
     written = lane["snapshots"]["written"]
     procs = [s for s in written if s["tid"] == 0]
-    assert [(s["reason"], s["at"]) for s in procs[:2]] == [("first", "collected"), ("first", "end")]
+    assert (procs[0]["reason"], procs[0]["at"]) == ("first", "collected") and procs[-1]["reason"] == "last"
     assert not [s for s in written if s["tid"] >= 1]  # a worker per file: measured in the lane, ...
     # ... its pair taken in the follow-up lane, named by the thread that wrote it
     pairs = r.record["lanes"]["unit-fast-pairs"]

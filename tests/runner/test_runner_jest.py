@@ -70,9 +70,13 @@ def test_jest29_in_band_trace_and_snapshots(jest29, tmp_path):
     (worker,) = lane["workers"].values()
     assert worker["pool"] == "inBand" and worker["pid"] == lane["vitest_main_pid"]
     assert len(worker["files"]) == 3
-    # in-worker snapshots at file boundaries: after the first file's collection, its end, the last file's end
+    # in-worker snapshots at file boundaries: after the first file's collection, the last file's end, and the
+    # middle when the overhead budget allows; not the first file's end: its tests left nothing (its data is
+    # module state, made at its collection) — under the diagnosis's floor, the collection snapshot stands for it
     snaps = [Path(p) for p in worker["snapshots"]]
-    assert len(snaps) == 3 and all(p.is_file() for p in snaps)
+    assert 2 <= len(snaps) <= 3 and all(p.is_file() for p in snaps)
+    written = [(s["reason"], s["at"]) for s in lane["snapshots"]["written"]]
+    assert written[0] == ("first", "collected") and written[-1][0] == "last" and ("first", "end") not in written
     names = [parse_name(p) for p in snaps]
     assert all(n is not None and n.pid == worker["pid"] and n.tid == 0 for n in names)
     trace = [json.loads(l) for l in Path(lane["trace"]).read_text().splitlines()]
@@ -105,7 +109,7 @@ def test_jest30_workers_shard_and_oom(jest30, tmp_path):
     assert workers and all(w["pool"] == "workers" and w["pid"] != main for w in workers)
     assert sum(len(w["files"]) for w in workers) == 3
     for w in workers:
-        assert len(w["snapshots"]) >= 2, w  # first file after collection and at its end (or the last)
+        assert len(w["snapshots"]) >= 2, w  # after its first file's collection, and its last file's end
         assert {parse_name(Path(p)).pid for p in w["snapshots"]} == {w["pid"]}
 
     # a worker that runs out of heap: the fault names it and its file; Node's near-limit snapshot is kept

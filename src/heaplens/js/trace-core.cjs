@@ -42,6 +42,7 @@ function newState(extra) {
     gc: null,
     ended: 0, // files ended in this worker
     gcSpent: 0, // ms of forced GC in this worker
+    collectedMem: null, // heap used + external at its first file's collection snapshot (null: none written)
     gcLast: 0,
     t0: 0, // when its first file began
     mark: 0, // middle snapshots taken
@@ -107,6 +108,10 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
   const ledgerPath = env.HEAPLENS_LEDGER
   const startedPath = env.HEAPLENS_STARTED
   const planned = Number(env.HEAPLENS_PLANNED || 0)
+  // The diagnosis's floor (a share of the heap limit: below it a cause is a note, not a finding): a worker's
+  // first file end is not written when the file's tests left less than this on the heap since its collection
+  // snapshot — that snapshot then stands for the end (0: always written).
+  const floorShare = Number(env.HEAPLENS_SNAPSHOT_FLOOR || 0)
 
   function marksPassed() {
     const expected = Math.max(1, Math.ceil(planned / workers))
@@ -385,7 +390,15 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
   // After the collection of a worker's first file: its earliest snapshot (what that file's tests leave is new)
   function collected(file) {
     const m = measure('collected', file)
-    if (allowed(1, true, m.heapUsed)) snapshot('first', 'collected', file, m)
+    if (allowed(1, true, m.heapUsed) && snapshot('first', 'collected', file, m)) st.collectedMem = m.heapUsed + m.external
+  }
+
+  // The first file end of a worker that has its collection snapshot: whether the file's tests left less than the
+  // floor on the (GC-settled) heap and in external memory since — the end would repeat that snapshot.
+  function repeatsCollected(m) {
+    if (!(floorShare > 0) || st.collectedMem === null) return false
+    const floor = floorShare * v8.getHeapStatistics().heap_size_limit
+    return m.heapUsed + m.external - st.collectedMem < floor
   }
 
   // The end of a file in a worker that runs several (`st.ended` already counts it; `first`: its first file).
@@ -415,6 +428,11 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
     const gcMs = settle ? fullGc() : null
     const m = record('end', file, { settled: settle, gcMs })
     st.endSettled = settle
+    if (take && reason === 'first' && repeatsCollected(m)) {
+      take = false
+      say('snapshot-skipped', 'unchanged', { file, grew: m.heapUsed + m.external - st.collectedMem,
+        floor: floorShare * v8.getHeapStatistics().heap_size_limit })
+    }
     const taken = take && snapshot(reason, 'end', file, { ...m, gcMs })
     // no snapshot (or no settled line) at this end: if it turns out to be the worker's last, the idle watch (or
     // the runner's stop message) takes it

@@ -16,9 +16,10 @@
 //   snapshot-deferred / snapshot-skipped   why a boundary got no snapshot (said once per worker and reason)
 //
 // Snapshots ($HEAPLENS_SNAPSHOTS=1) are taken at test-file boundaries, after a forced full GC:
-// - a worker that runs several files (isolate: false, or a vm pool): the end of its first file, the end of its
-//   last file, and middles at fixed shares of the files it is expected to run when the overhead budget allows
-//   (after its first file's collection too when it may get a single file). A worker knows its file was its
+// - a worker that runs several files (isolate: false, or a vm pool): after its first file's collection, the end
+//   of its first file (unless its tests left less than $HEAPLENS_SNAPSHOT_FLOOR of the heap limit since then: the
+//   collection snapshot stands for it), the end of its last file, and middles at fixed shares of the files it is
+//   expected to run when the overhead budget allows. A worker knows its file was its
 //   last when the lane has started every planned file: each file start appends one byte to $HEAPLENS_STARTED,
 //   whose size is compared with $HEAPLENS_PLANNED (files × projects running them). Otherwise its last file
 //   end is written when Vitest tells it to stop (the `stop` message of Vitest >= 4, which stops a worker as

@@ -47,7 +47,9 @@ GC_LINE_PID = re.compile(r"\[(\d+):0x[0-9a-fA-F]+\]")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TAIL_CHARS = 200_000
 # A file's GC-settled growth inside it is worth a snapshot pair from this share of its heap limit: the floor
-# under which the diagnosis reports a cause as a note, not a finding (diagnose.findings.FLOOR).
+# under which the diagnosis reports a cause as a note, not a finding (diagnose.findings.FLOOR). The workers get it
+# too ($HEAPLENS_SNAPSHOT_FLOOR): a first file end that left less than it since the file's collection snapshot
+# is not written.
 PAIR_FLOOR = 0.001
 DEFAULT_HEAP_LIMIT = 4 * 1024**3
 SNAPSHOT_TIMEOUT_MS = 600_000
@@ -271,7 +273,8 @@ class LaneRunner:
         env["HEAPLENS_MAX_WORKERS"] = str(self.max_workers())
         env["HEAPLENS_LEDGER"] = str(self.ledger_path)
         env.update(self.env_internal)
-        for k in ("HEAPLENS_SNAPSHOTS", "HEAPLENS_SNAPSHOT_DIR", "HEAPLENS_SNAPSHOT_OVERHEAD", "HEAPLENS_SNAPSHOT_DISK"):
+        for k in ("HEAPLENS_SNAPSHOTS", "HEAPLENS_SNAPSHOT_DIR", "HEAPLENS_SNAPSHOT_OVERHEAD", "HEAPLENS_SNAPSHOT_DISK",
+                  "HEAPLENS_SNAPSHOT_FLOOR"):
             env.pop(k, None)
         for k in ("HEAPLENS_PAIRS", "HEAPLENS_PAIRS_BUDGET", "HEAPLENS_PAIRS_FIRST", "HEAPLENS_GC_OVERHEAD"):
             env.pop(k, None)
@@ -288,6 +291,7 @@ class LaneRunner:
             env["HEAPLENS_SNAPSHOTS"] = "1"
             env["HEAPLENS_SNAPSHOT_DIR"] = str(self.snap_dir)
             env["HEAPLENS_SNAPSHOT_OVERHEAD"] = f"{self.s.overhead:g}"
+            env["HEAPLENS_SNAPSHOT_FLOOR"] = f"{PAIR_FLOOR:g}"
             if self.disk_left is not None:
                 env["HEAPLENS_SNAPSHOT_DISK"] = str(self.disk_left)
         for k, v in self.env_extra.items():
@@ -316,8 +320,9 @@ class LaneRunner:
             if self.pairs:
                 what = "a snapshot pair for each file, after its collection and at its end"
             else:
-                what = (f"the first and last file end of each worker that runs several files, one in between while "
-                        f"writing takes at most {self.s.overhead:.0%} of the lane's time")
+                what = (f"after the first file's collection, the first (unless its tests left less than the "
+                        f"diagnosis's floor) and last file end of each worker that runs several files, one in "
+                        f"between while writing takes at most {self.s.overhead:.0%} of the lane's time")
                 if "yes" in (lane.effective("isolate") or "") and any(
                         self.runner.per_file_worker(p, True) for p in self.pools()):
                     what += ("; a worker per file gets GC-settled lines, and the files that grow most inside the "
@@ -699,6 +704,11 @@ class LaneRunner:
                          f"{frac:.0%} of the lane's time (worker slot {ev.get('slot')} has spent "
                          f"{float(ev.get('spent') or 0):.1f}s of {float(ev.get('elapsed') or 0):.1f}s); file ends "
                          "in between wait, each worker's first and last are still written", ev)
+        elif reason == "unchanged":
+            self._notice(kind, reason, f"a worker's first file end ({self._rel(ev.get('file'))}) is not written: its "
+                         f"tests left {fmt_size(max(0, int(ev.get('grew') or 0)))} on the GC-settled heap since the snapshot "
+                         f"after its collection, under the diagnosis's floor ({fmt_size(int(ev.get('floor') or 0))}) "
+                         "— that snapshot stands for it", ev)
         elif reason == "pair-budget":
             parent = self.follow_up_of.lane.name if self.follow_up_of else "the lane"
             self._notice(kind, reason, f"the overhead budget {parent} left for pairs is spent "

@@ -297,7 +297,7 @@ class SnapshotNotice(_Part):
     """Said once per lane: snapshots spaced out by the overhead budget, the disk budget reached, a write failed."""
 
     kind: str  # snapshot-deferred | snapshot-skipped
-    reason: str  # budget | disk-budget | disk-free | error:<code>
+    reason: str  # budget | disk-budget | disk-free | unchanged | pair-budget | error:<code>
     text: str
     event: dict[str, Any] = field(default_factory=dict)
 
