@@ -300,18 +300,11 @@ def _accessor_value(g: HeapGraph, pair: int, name: str) -> int | None:
 
 
 def _tool_node(g: HeapGraph, k: int, rules: Rules) -> bool:
-    # asked for the same retainers by every holder's search: answered once per graph and rules
-    cache = g.__dict__.setdefault("_heaplens_tool_nodes", {}).setdefault(rules.digest, {})
-    hit = cache.get(k)
-    if hit is None:
-        if _is_context(g, k):
-            url = _context_url(g, k)
-            hit = url is not None and rules.tool_script(url)
-        else:
-            name = g.class_label(k)
-            hit = rules.module_record(name) or rules.registry(name)
-        cache[k] = hit
-    return hit
+    if _is_context(g, k):
+        url = _context_url(g, k)
+        return url is not None and rules.tool_script(url)
+    name = g.class_label(k)
+    return rules.module_record(name) or rules.registry(name)
 
 
 def _in_dependency(a: Anchor) -> bool:

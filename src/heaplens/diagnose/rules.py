@@ -98,35 +98,17 @@ class Rules:
             raise UsageError(f"rules ({', '.join(sources)}): missing or malformed entry {exc}") from None
         text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
         self.digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-        # the answers by URL or class name: a holder's search asks the same few hundred names tens of
-        # thousands of times (date-fns: 78,000 regular-expression searches for one worker's diagnosis)
-        self._tool_script: dict[str, bool] = {}
-        self._registry: dict[str, bool] = {}
-        self._module_record: dict[str, bool] = {}
 
     def tool_script(self, url: str | None) -> bool:
-        if not url:
-            return False
-        hit = self._tool_script.get(url)
-        if hit is None:
-            hit = self._tool_script[url] = self.tool_scripts.search(url) is not None
-        return hit
+        return bool(url) and self.tool_scripts.search(url) is not None
 
     def registry(self, class_name: str) -> bool:
         """A runner's container of module instances (its module registry or cache)."""
-        hit = self._registry.get(class_name)
-        if hit is None:
-            hit = self._registry[class_name] = (self.registry_classes is not None
-                                                and self.registry_classes.search(class_name) is not None)
-        return hit
+        return self.registry_classes is not None and self.registry_classes.search(class_name) is not None
 
     def module_record(self, class_name: str) -> bool:
-        hit = self._module_record.get(class_name)
-        if hit is None:
-            hit = self._module_record[class_name] = (
-                self.module_classes.search(class_name) is not None
+        return (self.module_classes.search(class_name) is not None
                 or (class_name.startswith("{") and self.module_plain.search(class_name) is not None))
-        return hit
 
 
 def load_rules(extra: list[str | Path] | None = None) -> Rules:
