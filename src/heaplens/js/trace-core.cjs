@@ -393,12 +393,14 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
     if (allowed(1, true, m.heapUsed) && snapshot('first', 'collected', file, m)) st.collectedMem = m.heapUsed + m.external
   }
 
-  // The first file end of a worker that has its collection snapshot: whether the file's tests left less than the
-  // floor on the (GC-settled) heap and in external memory since — the end would repeat that snapshot.
+  // The first file end of a worker that has its collection snapshot: what the file's tests left on the
+  // (GC-settled) heap and in external memory since, when that is less than the floor — the end would repeat
+  // that snapshot (null: it would not).
   function repeatsCollected(m) {
-    if (!(floorShare > 0) || st.collectedMem === null) return false
+    if (!(floorShare > 0) || st.collectedMem === null) return null
     const floor = floorShare * v8.getHeapStatistics().heap_size_limit
-    return m.heapUsed + m.external - st.collectedMem < floor
+    const grew = m.heapUsed + m.external - st.collectedMem
+    return grew < floor ? { grew, floor } : null
   }
 
   // The end of a file in a worker that runs several (`st.ended` already counts it; `first`: its first file).
@@ -428,10 +430,10 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
     const gcMs = settle ? fullGc() : null
     const m = record('end', file, { settled: settle, gcMs })
     st.endSettled = settle
-    if (take && reason === 'first' && repeatsCollected(m)) {
+    const repeats = take && reason === 'first' ? repeatsCollected(m) : null
+    if (repeats) {
       take = false
-      say('snapshot-skipped', 'unchanged', { file, grew: m.heapUsed + m.external - st.collectedMem,
-        floor: floorShare * v8.getHeapStatistics().heap_size_limit })
+      say('snapshot-skipped', 'unchanged', { file, ...repeats })
     }
     const taken = take && snapshot(reason, 'end', file, { ...m, gcMs })
     // no snapshot (or no settled line) at this end: if it turns out to be the worker's last, the idle watch (or
