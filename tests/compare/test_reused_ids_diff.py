@@ -58,17 +58,18 @@ def _reference(before: dict, after: dict) -> tuple[set[int], Counter, Counter, s
 
 @pytest.fixture(scope="module")
 def reused(tmp_path_factory) -> dict:
-    """The plant, rerun (at most 4 times) until V8 has given a new object the id of a dead one of the same
-    class — the case the id alone gets wrong."""
-    for attempt in range(4):
+    """The plant, rerun (at most 6 times) until V8 has given a new script or code object the id of a dead one of
+    the same class — the case the id alone gets wrong. It does in most runs (8 of 8 here); in some, only strings
+    took dead ids (a clean-clone CI run, 2026-11-29), which the test below cannot use."""
+    for attempt in range(6):
         d = tmp_path_factory.mktemp(f"reeval{attempt}")
         info = json.loads(run_node(PLANT, "reeval", d, "200", "same").stdout.strip().splitlines()[-1])
         before, after = (ref.objects(ref.load(p)) for p in info["files"])
         new_ids, new, freed, by_id_alone = _reference(before, after)
-        if by_id_alone:
+        if any(after[i]["type"] == "code" for i in by_id_alone):
             return {"files": info["files"], "after": after, "new_ids": new_ids, "new": new, "freed": freed,
                     "by_id_alone": by_id_alone}
-    pytest.fail("V8 gave no new object the id of a dead one of its class in 4 runs of the plant")
+    pytest.fail("V8 gave no new script or code the id of a dead one of its class in 6 runs of the plant")
 
 
 def test_new_objects_by_id_are_the_reference_ones(reused):
