@@ -142,3 +142,36 @@ def old_objects(before: dict, after: dict) -> set[int]:
                 old.discard(i)
                 changed = True
     return old
+
+
+# -- what the program's roots reach (heaplens.graph.HeapGraph(program_roots=True)), by hand ------------------------
+TRANSIENT = {("synthetic", "(Handle scope)"), ("native", "Node / CleanupQueue")}
+
+
+def program_reachable(objs: dict) -> set[int]:
+    """The ids of ``objects`` that a program root reaches: weak edges, the edges of the C++ handle scope and of
+    Node's cleanup queues, identity maps among the strong roots do not count, and a WeakMap value is reached once
+    both its key's and its table's edges are (V8's ephemeron rule)."""
+    import re
+    from collections import deque
+
+    pair = re.compile(r"^\d+( / part of key \(.*? @\d+\) -> value \(.*? @\d+\) pair in WeakMap \(table @\d+\))$", re.S)
+    root = next(iter(objs))
+    seen, q, sides = {root}, deque([root]), {}
+    while q:
+        v = q.popleft()
+        o = objs[v]
+        if (o["type"], o["name"]) in TRANSIENT:
+            continue
+        for t, n, to in o["edges"]:
+            if t == "weak" or (o["name"] == "(Strong roots)" and (n or "").endswith("IdentityMapBase")):
+                continue
+            m = pair.match(n or "") if t == "internal" else None
+            if m:
+                sides[m.group(1)] = sides.get(m.group(1), 0) + 1
+                if sides[m.group(1)] < 2:
+                    continue
+            if to not in seen:
+                seen.add(to)
+                q.append(to)
+    return seen

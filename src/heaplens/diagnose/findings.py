@@ -250,12 +250,16 @@ def findings(pa: PairAnalysis, ctx: Context, rules: Rules) -> tuple[list[dict], 
         notes.append(f"V8 code and feedback compiled on first use: {fmt(pa.other['engine'])} (warm-up, not a cause)")
     if pa.other.get("system"):
         notes.append(f"held only by the runtime's roots (handles, the microtask queue): {fmt(pa.other['system'])}")
+    if pa.other.get("garbage"):
+        notes.append(f"garbage not collected yet (no program root reaches it: a test file's vm context that Node has not "
+                     f"finalized, what only weak references keep): {fmt(pa.other['garbage'])} (not a cause)")
     if pa.other.get("unnamed"):
         notes.append(f"many small holders, each under {0.2:.1f} % of the growth: {fmt(pa.other['unnamed'])} together")
     growth = {"new_objects": pa.new_count, "new_bytes": pa.new_bytes,
               "explained": sum(f["retained_growth"] for f in out),
               "tool": pa.other.get("tool", 0), "engine": pa.other.get("engine", 0),
               "system": pa.other.get("system", 0), "unnamed": pa.other.get("unnamed", 0),
+              "garbage": pa.other.get("garbage", 0),
               "below_floor": sum(f["retained_growth"] for f in small),
               "module_records": [pa.module_records_before, pa.module_records_after],
               "files_between": n_between, "heap_limit": limit, "floor": FLOOR * limit,

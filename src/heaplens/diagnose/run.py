@@ -26,7 +26,8 @@ from .engine import PairAnalysis, analyse_pair
 from .findings import DEFAULT_HEAP_LIMIT, FLOOR, Context, findings, fmt, heap_growth, settled
 from .rules import Rules, load_rules
 
-ENGINE_VERSION = "holders-2"  # 2: holders judged per snapshot in between (late holders)
+ENGINE_VERSION = "holders-3"  # 2: holders judged per snapshot in between (late holders); 3: only the program's
+# references retain (garbage: new objects no program root reaches, docs/diagnose.md)
 SCHEMA = "heaplens.diagnosis"
 SCHEMA_VERSION = 2
 TREND_MAX_SNAPSHOTS = 6  # snapshots in between read (ids only) for each cause's growth per interval

@@ -102,7 +102,8 @@ class HeapGraph:
     plain objects with the later one's definitions).
     """
 
-    def __init__(self, snap, *, consume: bool = False, dominators: bool = True, interfaces: list | None = None):
+    def __init__(self, snap, *, consume: bool = False, dominators: bool = True, interfaces: list | None = None,
+                 program_roots: bool = False):
         for f in GRAPH_NODE_FIELDS:
             if f not in snap.nodes:
                 raise ValueError(f"HeapGraph needs the node column {f!r}")
@@ -142,6 +143,9 @@ class HeapGraph:
             self.nname, self.ids, self.raw_self = nodes["name"], nodes["id"], nodes["self_size"]
             self.ename = snap.edges.name_or_index
         lap("first+compact")
+        self.retyped: dict[int, int] = {}  # edge → its type in the file, where program_roots made it weak
+        if program_roots:
+            self._transient_as_weak()
         self.detached = None
         det = snap.nodes.get("detachedness")
         if det is not None and det.any():
@@ -152,6 +156,8 @@ class HeapGraph:
             snap.nodes.pop("detachedness", None)
         self._ephemerons()
         self._roots()
+        if program_roots:
+            self._dead_tables_as_weak()
         lap("detached+ephemerons+roots")
         self.page = None
         if not dominators:  # shallow sizes only (the older snapshot of an id diff)
@@ -221,6 +227,70 @@ class HeapGraph:
             self.page = GK.mark_page_owned(self.first, self.etype, self.to, self.page_roots, self.t["weak"])
         return (self.first, self.etype, self.ename, self.to, self.ids, self.page, self.eph_table,
                 self.t["internal"], self.t["weak"], self.t["shortcut"], self.root)
+
+    def _transient_as_weak(self) -> None:
+        """Only the program's own references retain (the diagnosis's view; DevTools' counts them all): the
+        references a snapshot written from inside the worker holds at that instant are made weak — the C++
+        handle scope (the snapshot call's arguments, and the handles V8's snapshot generator makes for every
+        global object it finds, a vm context that died and awaits Node's finalizer included), identity maps
+        registered as strong roots (the generator's and compile jobs' handles), and Node's cleanup queue
+        (a hook per native object for the process's exit, not an owner). A vm context that a test file left
+        and no GC has finalized yet is then garbage here, as it is to the program."""
+        snap = self.snap
+        syn, nat = self.nt.get("synthetic", -1), self.nt.get("native", -1)
+        edges = []
+        for text, typ in (("(Handle scope)", syn), ("Node / CleanupQueue", nat)):
+            name = find_string(snap, text)
+            if name < 0 or typ < 0:
+                continue
+            for v in np.flatnonzero((self.nname == name) & (self.ntype == typ)).tolist():
+                edges.extend(range(int(self.first[v]), int(self.first[v + 1])))
+        strong = find_string(snap, "(Strong roots)")
+        named = {self.t[k] for k in ("context", "property", "internal", "shortcut", "weak")}
+        if strong >= 0 and syn >= 0:
+            for v in np.flatnonzero((self.nname == strong) & (self.ntype == syn)).tolist():
+                for e in range(int(self.first[v]), int(self.first[v + 1])):
+                    if int(self.etype[e]) in named and snap.strings[int(self.ename[e])].endswith("IdentityMapBase"):
+                        edges.append(e)
+        weak = self.t["weak"]
+        edges = [e for e in edges if int(self.etype[e]) != weak]
+        if not edges:
+            return
+        etype = np.array(self.etype, copy=True)
+        idx = np.asarray(edges, dtype=np.int64)
+        self.retyped = dict(zip(edges, etype[idx].tolist()))
+        etype[idx] = weak
+        self.etype = etype
+
+    def _dead_tables_as_weak(self) -> None:
+        """With ``program_roots``: a WeakMap's value lives only while its table does, yet DevTools takes the
+        key for its retainer (the table's edge is not essential). The key's edge of a pair whose table no
+        program root reaches — a dead test file's WeakMap keyed by a long-lived object, such as Node's
+        ``path`` module — is made weak, so what the value keeps is garbage here, as it is to V8."""
+        if not self.n_pairs:
+            return
+        cand = np.flatnonzero(np.asarray(self.etype) == self.t["internal"])
+        tid = self.eph_table[np.asarray(self.ename)[cand].astype(np.int64)]
+        cand, tid = cand[tid >= 0], tid[tid >= 0]
+        if not len(cand):
+            return
+        src = np.searchsorted(self.first, cand.astype(self.first.dtype), side="right").astype(np.int64) - 1
+        ids = np.asarray(self.ids).astype(np.int64)
+        key = tid != ids[src]
+        cand, tid = cand[key], tid[key]
+        order = np.argsort(ids, kind="stable")
+        pos = np.minimum(np.searchsorted(ids[order], tid), len(order) - 1)
+        table = np.where(ids[order[pos]] == tid, order[pos], -1)
+        dist = np.asarray(self.distance)
+        dead = (table >= 0) & (dist[np.maximum(table, 0)] == GK.NO_DISTANCE)
+        if not dead.any():
+            return
+        edges = cand[dead]
+        if not self.retyped:  # still the snapshot's own column
+            self.etype = np.array(self.etype, copy=True)
+        etype = self.etype
+        self.retyped.update(zip(edges.tolist(), etype[edges].tolist()))
+        etype[edges] = self.t["weak"]
 
     def _ephemerons(self) -> None:
         """WeakMap ephemeron edge names: the table id they name, and a pair id per name text."""
@@ -495,7 +565,7 @@ class HeapGraph:
         return self.snap.strings[int(self.nname[k])]
 
     def edge_name(self, e: int) -> str:
-        t = self.snap.layout.edge_types[int(self.etype[e])]
+        t = self.snap.layout.edge_types[self.retyped.get(e, int(self.etype[e]))]
         v = int(self.ename[e])
         if t in ("element", "hidden"):
             return f"[{v}]"
