@@ -42,7 +42,8 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-ms", type=argtype(parse_nonneg_float), metavar="MS", help="unit-fast batch budget, 0 = one lane (default 45000)")
     p.add_argument("--gc-overhead", type=argtype(parse_gc_overhead), metavar="PCT|off",
                    help="a worker that runs several files forces a full GC at a file end (the GC-settled per-file "
-                        "line) while its GCs take at most this share of its time; the other file ends are measured "
+                        "line) while its GCs take at most this share of the suite's own time in it; the other file "
+                        "ends are measured "
                         "together with the next settled one, as a span (default 10; off = every file end)")
     p.add_argument("--memory-min-kb", type=argtype(parse_pos_int), metavar="KB", help="hotspot threshold (default: the manifest's defaultMinDeltaKb)")
 

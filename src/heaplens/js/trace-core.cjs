@@ -42,6 +42,7 @@ function newState(extra) {
     gc: null,
     ended: 0, // files ended in this worker
     gcSpent: 0, // ms of forced GC in this worker
+    snapSpent: 0, // ms of snapshot writing in this worker
     collectedMem: null, // heap used + external at its first file's collection snapshot (null: none written)
     gcLast: 0,
     t0: 0, // when its first file began
@@ -89,7 +90,8 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
   // forced GC grows with a long-lived worker's heap (~15 ms at 20 MB on an idle machine, ~70 ms on a busy one: up
   // to a third of a suite of 0.2 s files), so it has a budget: $HEAPLENS_GC_OVERHEAD (a fraction; heaplens passes
   // 0.1 by default, unset = every file end) — a file end is settled when the worker's GC time so far, plus the
-  // last one's, stays within that share of its time since its first file began; the first file end, every
+  // last one's, stays within that share of the suite's own time in the worker since its first file began (less
+  // heaplens's forced GCs and snapshot writing, which buy no more forced GCs); the first file end, every
   // snapshot boundary and the worker's last file end always are (the last one as soon as the worker knows it
   // was the last: at a drained end, when idle, or at the runner's stop). An end without the GC says
   // `settled: false`; the growth then spans the files since the previous settled end (`settle` line: the
@@ -124,8 +126,8 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
   }
 
   function gcAllowed() {
-    const elapsed = now() - (st.t0 || now())
-    return st.gcSpent + (st.gcLast || 0) <= gcOverhead * elapsed
+    const own = now() - (st.t0 || now()) - st.gcSpent - st.snapSpent
+    return st.gcSpent + (st.gcLast || 0) <= gcOverhead * own
   }
 
   function fullGc() {
@@ -303,6 +305,7 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
       return false
     }
     const seconds = Number(st.hr() - t0) / 1e9
+    st.snapSpent += seconds * 1000
     let bytes = 0
     try { bytes = st.stat(target).size } catch {}
     st.snaps += 1

@@ -122,7 +122,8 @@ def gc_line(values: dict, sources: dict) -> str:
     if v == O.GC_EVERY:
         return f"gc-overhead off ({src}): every file end of a worker is GC-settled (a per-file growth for every file)"
     return (f"gc-overhead {v:g}% ({src}): a worker that runs several files forces a full GC at a file end while its "
-            f"GCs take at most {v:g}% of its time (its first and last file ends and every snapshot boundary always); "
+            f"GCs take at most {v:g}% of the suite's own time in it (its first and last file ends and every snapshot "
+            "boundary always); "
             "a file end without it is measured together with the next settled one, and that growth is reported "
             "for the files together (a span), never as one file's; --gc-overhead off settles every file end")
 
