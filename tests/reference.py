@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+from collections import deque
 from pathlib import Path
 
 
@@ -152,9 +154,6 @@ def program_reachable(objs: dict) -> set[int]:
     """The ids of ``objects`` that a program root reaches: weak edges, the edges of the C++ handle scope and of
     Node's cleanup queues, identity maps among the strong roots do not count, and a WeakMap value is reached once
     both its key's and its table's edges are (V8's ephemeron rule)."""
-    import re
-    from collections import deque
-
     pair = re.compile(r"^\d+( / part of key \(.*? @\d+\) -> value \(.*? @\d+\) pair in WeakMap \(table @\d+\))$", re.S)
     root = next(iter(objs))
     seen, q, sides = {root}, deque([root]), {}

@@ -18,9 +18,6 @@ reach unreachable, and the diagnosis must count the new ones among them as garba
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,17 +28,15 @@ from heaplens.diagnose import load_rules
 from heaplens.diagnose.engine import analyse_pair
 from heaplens.graph import HeapGraph, read_for_graph
 from heaplens.graph import kernels as GK
+from helpers import heaplens
 
 SCENARIOS = Path(__file__).parents[2] / "examples" / "jest-scenarios"
 
 
 def _run(root: Path, runs: Path) -> list[str]:
     """`heaplens run --snapshots --gc-overhead 0` on the scenario: the worker's snapshots, in order."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCLAW_TEST_", "HEAPLENS_"))}
-    env.update({"HEAPLENS_PROGRESS": "0", "HEAPLENS_RUNS_DIR": str(runs)})
-    cp = subprocess.run([sys.executable, "-m", "heaplens", "run", "--root", str(root), "--snapshots", "--gc-overhead",
-                         "0", "--max-old-space-mb", "512"], cwd=root, capture_output=True, text=True, env=env,
-                        timeout=600)
+    cp = heaplens("run", "--root", root, "--snapshots", "--gc-overhead", "0", "--max-old-space-mb", "512",
+                  env={"HEAPLENS_RUNS_DIR": str(runs)}, cwd=root)
     assert cp.returncode == 0, cp.stderr[-3000:]
     return sorted(str(p) for p in runs.glob("*/heapsnap/*/*.heapsnapshot"))
 

@@ -252,15 +252,18 @@ class HeapGraph:
                 for e in range(int(self.first[v]), int(self.first[v + 1])):
                     if int(self.etype[e]) in named and snap.strings[int(self.ename[e])].endswith("IdentityMapBase"):
                         edges.append(e)
-        weak = self.t["weak"]
-        edges = [e for e in edges if int(self.etype[e]) != weak]
-        if not edges:
+        self._weaken(np.asarray(edges, dtype=np.int64))
+
+    def _weaken(self, edges: np.ndarray) -> None:
+        """Make ``edges`` weak in this graph's own copy of the edge types, remembering each one's type in the
+        file (``retyped``: edge names are still read by it)."""
+        edges = edges[np.asarray(self.etype)[edges] != self.t["weak"]]
+        if not len(edges):
             return
-        etype = np.array(self.etype, copy=True)
-        idx = np.asarray(edges, dtype=np.int64)
-        self.retyped = dict(zip(edges, etype[idx].tolist()))
-        etype[idx] = weak
-        self.etype = etype
+        if not self.retyped:  # still the snapshot's own column
+            self.etype = np.array(self.etype, copy=True)
+        self.retyped.update(zip(edges.tolist(), self.etype[edges].tolist()))
+        self.etype[edges] = self.t["weak"]
 
     def _dead_tables_as_weak(self) -> None:
         """With ``program_roots``: a WeakMap's value lives only while its table does, yet DevTools takes the
@@ -283,14 +286,7 @@ class HeapGraph:
         table = np.where(ids[order[pos]] == tid, order[pos], -1)
         dist = np.asarray(self.distance)
         dead = (table >= 0) & (dist[np.maximum(table, 0)] == GK.NO_DISTANCE)
-        if not dead.any():
-            return
-        edges = cand[dead]
-        if not self.retyped:  # still the snapshot's own column
-            self.etype = np.array(self.etype, copy=True)
-        etype = self.etype
-        self.retyped.update(zip(edges.tolist(), etype[edges].tolist()))
-        etype[edges] = self.t["weak"]
+        self._weaken(cand[dead])
 
     def _ephemerons(self) -> None:
         """WeakMap ephemeron edge names: the table id they name, and a pair id per name text."""
