@@ -5,6 +5,9 @@
                                             [--timeout 1800] [--json FILE] [--keep-runs] [-- INVESTIGATE ARGS]
     .venv/bin/python bench/bench_capture.py --report FILE.json…    # saved runs as one Markdown table
 
+heaplens's bytecode is compiled first (as pip compiles it when it installs heaplens; an editable install under
+PYTHONDONTWRITEBYTECODE would otherwise compile every module in every measured run).
+
 Per suite (prepared by bench/suites.py; its marker gives the plain command and the paths), after one unmeasured
 plain run (Vite's caches, the page cache), ``--reps`` rounds; in each round, for each load condition, the two sides
 run back to back in alternating order (plain first in odd rounds, investigate first in even ones):
@@ -406,6 +409,19 @@ def breakdown(docs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def compile_heaplens() -> str:
+    """heaplens as an install leaves it: pip compiles a package's bytecode when it installs it, but an editable
+    install where PYTHONDONTWRITEBYTECODE is set (this machine's environment) would compile its ~90 modules from
+    source in every measured run (~0.12 s). Compiled once here; what was done is recorded."""
+    out = subprocess.run([sys.executable, "-c", "import heaplens, pathlib; print(pathlib.Path(heaplens.__file__).parent)"],
+                         capture_output=True, text=True)
+    pkg = out.stdout.strip()
+    if out.returncode or not pkg:
+        return "not compiled (heaplens not importable)"
+    cp = subprocess.run([sys.executable, "-m", "compileall", "-q", pkg], capture_output=True, text=True)
+    return f"compiled before the runs ({pkg})" if cp.returncode == 0 else f"not compiled (compileall exit {cp.returncode})"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--report"]:
@@ -447,8 +463,9 @@ def main(argv: list[str] | None = None) -> int:
     out_json = Path(a.json) if a.json else HERE / ".cache" / f"capture-{stamp}.json"
     log_dir = HERE / ".cache" / f"capture-logs-{stamp}"
     log_dir.mkdir(parents=True, exist_ok=True)
+    bytecode = compile_heaplens()
     machine = {"cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-               "node": S.node_version(), "python": sys.version.split()[0],
+               "node": S.node_version(), "python": sys.version.split()[0], "heaplens_bytecode": bytecode,
                "heaplens_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                                                  capture_output=True, text=True).stdout.strip()}
     doc = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "machine": machine,

@@ -8,11 +8,15 @@ Each test plants one shape between two snapshots of one process and checks the e
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from heaplens.diagnose import load_rules
+from heaplens.diagnose import engine, load_rules
+from heaplens.diagnose import run as run_module
 from heaplens.diagnose.run import diagnose_worker
+from heaplens.errors import HeaplensError
+from heaplens.graph import HeapGraph, read_for_graph
 from helpers import JS, heaplens, requires_node, run_node
 
 pytestmark = requires_node
@@ -312,3 +316,72 @@ def test_a_module_loaded_after_the_first_snapshot_leaks_through_its_variable(lat
     assert abs(f["retained_growth"] - since["retained_growth"]) <= 0.02 * since["retained_growth"]
     assert f["retained_growth"] >= late["expect"]["later"] * entry
     assert any("first seen at snapshot 2 of 3" in e for e in f["evidence"])
+
+
+def _causes(pa) -> list[tuple]:
+    return [(c.kind, c.key, c.bytes, c.count, c.freed, c.retained_after, c.last_net, c.trend, c.exclusive,
+             c.holder.path if c.holder else None, [m.url for m in c.modules]) for c in pa.causes]
+
+
+def test_reads_beside_the_later_graph_give_the_sequential_result(late, monkeypatch):
+    """The earlier snapshot's side, the middle's ids and the holders' sizes before the last interval are read on
+    a second thread when memory allows: cause for cause, the same numbers as one read after the other — the
+    last interval included (a runtime cause, three snapshots)."""
+    s0, s1, s2 = late["files"]
+    rules = load_rules()
+    runs = {}
+    for beside in (False, True):
+        monkeypatch.setattr(engine, "side_by_side", lambda paths, beside=beside: beside)
+        runs[beside] = engine.analyse_pair(s0, s2, rules, root=str(FIXTURE), previous=s1, middles=[s1])
+    seq, par = runs[False], runs[True]
+    runtime = [c for c in seq.causes if c.kind == "runtime-leak" and c.last_net is not None]
+    assert runtime
+    # the last interval against the middle snapshot's own graph, holder by holder
+    snap = read_for_graph(s1, locations=False)
+    try:
+        gp = HeapGraph(snap, program_roots=True)
+        for c in runtime:
+            before_last = sum(float(gp.retained[gp.ordinal_of_id(int(i))]) for i in c.holder_ids)
+            assert c.last_net == pytest.approx(c.retained_after - before_last)
+    finally:
+        snap.close()
+    assert _causes(par) == _causes(seq)
+    assert (par.new_count, par.new_bytes, par.old_count, par.other) == (seq.new_count, seq.new_bytes,
+                                                                        seq.old_count, seq.other)
+
+
+def test_a_bad_snapshot_is_one_error_whichever_thread_reads_it(late, tmp_path, monkeypatch):
+    """Read on the second thread, a bad earlier snapshot is still its own one-line error in the caller; a bad later
+    one is said first, as before (its ids are read before anything else)."""
+    s0, s1, s2 = late["files"]
+    bad = tmp_path / "Heap.20260101.000000.1.0.001.heapsnapshot"
+    bad.write_bytes(Path(s0).read_bytes()[:100_000])
+    data = Path(s2).read_bytes()
+    cut = tmp_path / "Heap.20260101.000000.1.0.002.heapsnapshot"
+    cut.write_bytes(data[:data.index(b'"edges":') + 50_000])
+    monkeypatch.setattr(engine, "side_by_side", lambda paths: True)
+    for before, after, said in ((bad, s2, bad), (bad, cut, cut), (s0, cut, cut)):
+        with pytest.raises(HeaplensError) as exc:
+            engine.analyse_pair(str(before), str(after), load_rules(), root=str(FIXTURE), previous=s1, middles=[s1])
+        assert str(exc.value).startswith(f"{said}: "), exc.value
+
+
+def test_an_analysis_started_ahead_is_taken_only_for_the_same_call(late, monkeypatch):
+    """`Ahead`: the pair analysis investigate starts when a worker's last snapshot is written is the one the
+    diagnosis takes — the same findings as analysing then — and only for the same snapshots, rules and root."""
+    snaps = [str(p) for p in late["files"]]
+    rules = load_rules()
+    plain = diagnose_worker(snaps, rules, root=str(FIXTURE))
+    calls = []
+    real = engine.analyse_pair
+    monkeypatch.setattr(run_module, "analyse_pair", lambda *a, **k: calls.append(a) or real(*a, **k))
+    ahead = run_module.Ahead()
+    ahead.start(snaps, rules, str(FIXTURE))
+    ahead.start(snaps, rules, str(FIXTURE))  # once per worker
+    taken = diagnose_worker(snaps, rules, root=str(FIXTURE), ahead=ahead)
+    assert len(calls) == 1 and taken.findings == plain.findings and taken.verdict == plain.verdict
+    assert plain.findings and plain.findings[0]["kind"] == "runtime-leak"
+    for other in ((snaps[:2], rules, str(FIXTURE)), (snaps, rules, "/elsewhere"), (snaps, rules, None)):
+        ahead.start(*other)
+    diagnose_worker(snaps, rules, root=str(FIXTURE), ahead=ahead)
+    assert len(calls) == 5  # three more started ahead, none of them this call's: it analysed the pair itself

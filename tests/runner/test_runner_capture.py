@@ -16,6 +16,10 @@ import pytest
 from runner_helpers import hl, parse_kv
 
 import heaplens
+from heaplens.cli import build_parser
+from heaplens.commands.plan import cli_values
+from heaplens.diagnose.run import worker_snapshots
+from heaplens.runner import session
 from heaplens.snapshot.files import parse_name
 from reference import classes, load
 
@@ -346,3 +350,27 @@ def test_pool_and_isolate_per_project(version, request, tmp_path):
     threads = pairs["snapshots"]["written"]
     assert [s["at"] for s in threads[:2]] == ["collected", "end"] and threads[0]["tid"] == threads[1]["tid"] >= 1
     assert lane["env"].get("NODE_OPTIONS") == "--max-old-space-size=200"
+
+
+def test_a_lone_workers_last_snapshot_is_handed_on_while_the_runner_finishes(request, tmp_path, monkeypatch):
+    """`execute(on_last=…)` (investigate reads the pair from then on): called once, when the worker's last
+    snapshot is written, with that worker's snapshots — the list the diagnosis reads from the record."""
+    root = suite("vm-pools", request.getfixturevalue("v4"), tmp_path)
+    for k in [k for k in os.environ if k.startswith(("HEAPLENS_", "OPENCLAW_TEST_"))]:
+        monkeypatch.delenv(k)
+    monkeypatch.setenv("HEAPLENS_PROGRESS", "0")
+    monkeypatch.setenv("HEAPLENS_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("FIXTURE_POOL", "vmForks")
+    monkeypatch.chdir(root)
+    argv = ["run", "--snapshots"]
+    calls: list[tuple[str, list[str], bool]] = []
+
+    def on_last(lane: str, snaps: list[str]) -> None:
+        calls.append((lane, snaps, all(Path(s).is_file() for s in snaps)))
+
+    result = session.execute(cli_values(build_parser().parse_args(argv)), [], [], argv, on_last=on_last)
+    assert result.exit_code == 0
+    lane = result.record.lanes["unit-fast"]
+    [(key, snaps)] = worker_snapshots(lane).items()
+    assert len(snaps) >= 2
+    assert calls == [("unit-fast", snaps, True)]

@@ -14,6 +14,7 @@ figures and no verdict.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from ..compare.delta import diff_files
 from ..errors import UsageError
 from ..runner.record import LaneRecord, RunRecord
 from ..snapshot.files import parse_name
-from .engine import PairAnalysis, analyse_pair
+from .engine import Beside, PairAnalysis, analyse_pair
 from .findings import DEFAULT_HEAP_LIMIT, FLOOR, Context, findings, fmt, heap_growth, settled
 from .rules import Rules, load_rules
 
@@ -216,10 +217,40 @@ def _trend(pa: PairAnalysis) -> dict:
                                                                         "external-memory")}
 
 
+class Ahead:
+    """Pair analyses started ahead, on a daemon thread each: a worker's, as soon as its last snapshot is written
+    (``investigate`` reads them while the runner is still finishing). :func:`diagnose_worker` takes the one of the
+    same snapshots, rules and root — the same call it would make — and else analyses as usual."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[tuple, Beside] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(snaps: list[str], rules: Rules, root: str | None) -> tuple:
+        return tuple(os.path.abspath(s) for s in snaps), rules.digest, root
+
+    def start(self, snaps: list[str], rules: Rules, root: str | None) -> None:
+        name = parse_name(snaps[0]) if snaps else None
+        if len(snaps) < 2 or name is None:
+            return
+        key = self._key(snaps, rules, root)
+        with self._lock:
+            if key in self._tasks:
+                return
+            self._tasks[key] = Beside(analyse_pair, snaps[0], snaps[-1], rules, root=root, pid=name.pid,
+                                      previous=snaps[-2] if len(snaps) >= 3 else None, middles=_middles(snaps))
+
+    def take(self, snaps: list[str], rules: Rules, root: str | None) -> PairAnalysis | None:
+        with self._lock:
+            task = self._tasks.pop(self._key(snaps, rules, root), None)
+        return None if task is None else task.result()
+
+
 def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, files: list[dict] | None = None,
                     lane_rec: LaneRecord | None = None, root: str | None = None, retainers: bool = True,
                     times: dict[str, float] | None = None, workers_in_lane: int = 1, progress=None,
-                    runner: str | None = None) -> WorkerDiagnosis:
+                    runner: str | None = None, ahead: Ahead | None = None) -> WorkerDiagnosis:
     t0 = time.perf_counter()
     files = files or []
     name = parse_name(snaps[0]) if snaps else None
@@ -265,8 +296,10 @@ def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, 
         w.seconds = time.perf_counter() - t0
         return w
     middle = _middles(snaps)
-    pa = analyse_pair(before, after, rules, root=root, pid=w.pid, previous=snaps[-2] if len(snaps) >= 3 else None,
-                      middles=middle, progress=progress)
+    pa = ahead.take(snaps, rules, root) if ahead is not None else None
+    if pa is None:
+        pa = analyse_pair(before, after, rules, root=root, pid=w.pid,
+                          previous=snaps[-2] if len(snaps) >= 3 else None, middles=middle, progress=progress)
     w.analysed = True
     ctx.trend = _trend(pa)
     if files and ctx.trend:
@@ -324,9 +357,9 @@ def _trace_only(w: WorkerDiagnosis, heap_limit: int) -> list[str]:
 # -- a run -----------------------------------------------------------------------------------------
 
 def diagnose_run(run: RunRecord | str | os.PathLike, *, rules: Rules | None = None, retainers: bool = True,
-                 lanes: list[str] | None = None, progress=None) -> RunDiagnosis:
+                 lanes: list[str] | None = None, progress=None, ahead: Ahead | None = None) -> RunDiagnosis:
     """Every lane of the run (a record, or a run directory / run.json / run id): one WorkerDiagnosis per
-    worker that ran a file or was snapshotted."""
+    worker that ran a file or was snapshotted (``ahead``: pair analyses already started)."""
     rec = run if isinstance(run, RunRecord) else RunRecord.load(run)
     path = rec.dir
     rules = rules or load_rules()
@@ -360,7 +393,8 @@ def diagnose_run(run: RunRecord | str | os.PathLike, *, rules: Rules | None = No
             if progress:
                 progress(f"{name} pid {pid}: {len(ws)} snapshot(s)")
             w = diagnose_worker(ws, rules, lane=name, files=fs, lane_rec=lane, root=root, retainers=retainers,
-                                times=times, workers_in_lane=n_workers, progress=progress, runner=rec.versions.runner)
+                                times=times, workers_in_lane=n_workers, progress=progress, runner=rec.versions.runner,
+                                ahead=ahead)
             for f in cut:
                 n = parse_name(f)
                 if n and n.pid == pid:

@@ -23,6 +23,7 @@ class ScriptIndex:
         self.closure_t = g.nt.get("closure", -1)
         self.code_t = g.nt.get("code", -1)
         self._cache: dict[int, str | None] = {}
+        self._ctx_cache: dict[int, str | None] = {}
 
     def _edge_to(self, k: int, name_index: int) -> int:
         g = self.g
@@ -51,9 +52,13 @@ class ScriptIndex:
 
     def of_context(self, k: int) -> str | None:
         """URL of the script of a function/module context: via a closure whose ``context`` is it."""
+        k = int(k)
+        if k in self._ctx_cache:
+            return self._ctx_cache[k]
         g = self.g
         rfirst, redge = g.reverse
         lo, hi = int(rfirst[k]), int(rfirst[k + 1])
+        url = None
         for j in range(lo, min(hi, lo + 10_000)):  # a module context can have 10^5 closures
             e = int(redge[j])
             if g.ename[e] != self.s_context or g.etype[e] == g.t["element"]:
@@ -62,8 +67,9 @@ class ScriptIndex:
             if g.ntype[src] == self.closure_t:
                 url = self.of_closure(src)
                 if url:
-                    return url
-        return None
+                    break
+        self._ctx_cache[k] = url
+        return url
 
     @cached_property
     def by_script_id(self) -> dict[int, str]:

@@ -23,6 +23,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,9 +139,13 @@ def worker_key(pid: int, tid: int = 0) -> str:
 
 class LaneRunner:
     def __init__(self, lane: Lane, suite: Suite, settings: RunSettings, run_dir: Path, stop: threading.Event,
-                 stop_signal: list, disk: DiskLedger | None = None, follow_up_of: LaneRunner | None = None):
+                 stop_signal: list, disk: DiskLedger | None = None, follow_up_of: LaneRunner | None = None,
+                 on_last: Callable[[str, list[str]], None] | None = None):
         self.lane = lane
         self.follow_up_of = follow_up_of  # the lane whose files this pairs lane reruns (verify's has none)
+        # told (lane name, the worker's snapshots) when a worker's last snapshot is written and no other worker of
+        # the lane runs a file: the caller may start reading them while the runner finishes
+        self.on_last = on_last
         self.suite = suite
         self.runner = suite.runner
         self.s = settings
@@ -418,7 +423,10 @@ class LaneRunner:
                 elif now - killed_at >= self.s.grace:
                     self._kill_all()
                     killed_at = float("inf")
-            time.sleep(tick)
+            try:
+                self.proc.wait(timeout=tick)  # returns as soon as the runner exits
+            except subprocess.TimeoutExpired:
+                pass
         # the runner's main is gone; anything left in its group (an orphaned worker) goes too.
         self._read_trace()
         self._sweep()
@@ -688,6 +696,9 @@ class LaneRunner:
         who = f"pid={w.pid}" + (f" tid={w.tid}" if w.tid else "")
         say(f"[heaplens][heap] {self.lane.name} wrote {Path(path).name} {fmt_size(entry['bytes'])} in "
             f"{entry['seconds']:.1f}s {who} {where} {file} reason={entry['reason']}")
+        if (self.on_last is not None and entry["reason"] == "last"
+                and not any(o.open for o in self.workers.values() if o is not w)):
+            self.on_last(self.lane.name, list(w.snapshots))
 
     def _notice(self, kind: str, reason: str, text: str, ev: dict | None = None) -> None:
         if any(n["kind"] == kind and n["reason"] == reason for n in self.notices):

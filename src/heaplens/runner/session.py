@@ -165,9 +165,11 @@ class RunResult:
 
 
 def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str], *,
-            shape: Callable[[Suite, Plan], None] | None = None) -> RunResult:
+            shape: Callable[[Suite, Plan], None] | None = None,
+            on_last: Callable[[str, list[str]], None] | None = None) -> RunResult:
     """Plan and run (``shape``: a caller's change to the plan before it runs — verify's own lanes — recorded
-    in the run record like any plan)."""
+    in the run record like any plan). ``on_last(lane, snapshots)``: a worker's last snapshot is written while its
+    lane is the only one running and none is waiting (what is read then does not compete with a running file)."""
     suite, plan, values, sources, _, _ = prepare(cli, paths)
     if shape is not None:
         shape(suite, plan)
@@ -258,12 +260,16 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
             finally:
                 lane_done(r)
 
+        def last_snapshot(lane_name: str, snapshots: list[str]) -> None:  # on a lane runner's thread
+            if on_last is not None and not pending and len(active) == 1:
+                on_last(lane_name, snapshots)
+
         parents: dict[str, LaneRunner] = {}  # a follow-up pairs lane → the lane whose files it reruns
         while pending or active:
             while pending and len(active) < values["parallel"] and not intr.stop.is_set():
                 lane = pending.pop(0)
                 r = LaneRunner(lane, suite, settings, run_dir, intr.stop, intr.signal, disk,
-                               follow_up_of=parents.get(lane.name))
+                               follow_up_of=parents.get(lane.name), on_last=last_snapshot)
                 runners.append(r)
                 t = threading.Thread(target=work, args=(r,), name=f"lane-{lane.name}", daemon=True)
                 t.start()

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from ..atomicfile import write_text_atomic
 from ..console import say
+from ..diagnose import load_rules
+from ..diagnose.run import Ahead
 from ..errors import UsageError
 from ..fix.isolation import Change
 from ..fix.isolation import plan as plan_isolation
@@ -49,13 +51,23 @@ def investigate(cli: dict, paths: list[str], vitest_args: list[str], argv: list[
         cut = argv.index("--") if "--" in argv else len(argv)
         argv = [*argv[:cut], "--snapshots", *argv[cut:]]
     say(f"[heaplens] investigate {root}: step 1/4 run with trace and snapshots")
-    result = execute(cli, paths, vitest_args, argv)
+    # a worker's pair is read as soon as its last snapshot is written, while the runner finishes (step 2 takes it)
+    ahead = Ahead() if retainers else None
+    rules = load_rules()
+
+    def on_last(_lane: str, snapshots: list[str]) -> None:
+        try:
+            ahead.start(snapshots, rules, str(root))
+        except Exception:  # noqa: BLE001 — only a head start: step 2 analyses the pair itself and says any error
+            pass
+
+    result = execute(cli, paths, vitest_args, argv, on_last=on_last if ahead is not None else None)
     run_dir = result.dir
     if result.exit_code == 130:
         say(f"[heaplens] investigate: interrupted; the record so far is {result.record.path}")
         return Investigation(130, run_dir, None, None)
     say("[heaplens] investigate: step 2/4 diagnose every worker (snapshots, retainers)")
-    doc = report_document(result.record, retainers=retainers, rebuild=True)
+    doc = report_document(result.record, retainers=retainers, rebuild=True, ahead=ahead)
     jest_fix = jest_config_fix(result.record, doc)
     changes: list[Change] = []
     if apply or dry_run:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .. import __version__, printable
 from ..diagnose import load_rules
-from ..diagnose.run import diagnose_run
+from ..diagnose.run import Ahead, diagnose_run
 from ..errors import UsageError
 from ..fix.isolation import plan as plan_isolation
 from ..fix.jest_config import config_fix
@@ -71,9 +71,10 @@ class ReportOptions:
 
 def report_document(run: RunRecord | str | os.PathLike, *, rules: list[str] | None = None,
                     lanes: list[str] | None = None, retainers: bool = True, rebuild: bool = False,
-                    progress: bool | None = None) -> dict:
+                    progress: bool | None = None, ahead: Ahead | None = None) -> dict:
     """The report model of a run: ``<run>/report.json`` when it was produced the same way and is newer than
-    the run record, otherwise built now (and saved there, atomically)."""
+    the run record, otherwise built now (and saved there, atomically; ``ahead``: pair analyses already
+    started, :class:`heaplens.diagnose.run.Ahead`)."""
     rec = run if isinstance(run, RunRecord) else RunRecord.load(run)
     opts = ReportOptions(tuple(rules or ()), tuple(lanes or ()), retainers)
     key = opts.produced_by()
@@ -89,7 +90,7 @@ def report_document(run: RunRecord | str | os.PathLike, *, rules: list[str] | No
         require_compiled(RETAINERS_HINT)
     with status(enabled(progress)) as say:
         rd = diagnose_run(rec, rules=load_rules(list(opts.rules)), retainers=retainers, lanes=list(opts.lanes) or None,
-                          progress=say)
+                          progress=say, ahead=ahead)
     doc = model.build(rd)
     doc["produced_by"] = key
     add_fix_edits(doc, rec)
