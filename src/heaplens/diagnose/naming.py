@@ -773,19 +773,20 @@ def location(g: HeapGraph, fn: int, root: str | None = None) -> tuple[str | None
     """(script URL, 1-based line in the file on disk) of a function. V8 gives the position in the code it
     compiled — for Vitest the transformed module, whose lines are shifted by the hoisted imports and
     export getters — so the line is mapped back to the source file by its text when the file is there."""
-    url = g.scripts.of_closure(fn) if int(g.ntype[fn]) == g.nt.get("closure", -1) else g.scripts.of_node(fn)
+    closure = int(g.ntype[fn]) == g.nt.get("closure", -1)
     loc = g.location_of(fn)
     if not loc:
-        return url, None
-    line = loc[1]
-    # per graph: the mapping depends on the script and the line only (a timer's group can hold 2,000 functions,
-    # most of them instances of a few)
-    cache = g.__dict__.setdefault("_heaplens_mapped_lines", {})
-    key = (url, loc[0], line, root)
+        return (g.scripts.of_closure(fn) if closure else g.scripts.of_node(fn)), None
+    # per graph and position (script, line, column): the instances of one function share their script and line
+    # (a timer's group can hold 2,000 functions, most of them instances of a few)
+    cache = g.__dict__.setdefault("_heaplens_locations", {})
+    key = (closure, loc, root)
     if key not in cache:
-        cache[key] = original_line(g, fn, url, line, root)
-    mapped = cache[key]
-    return url, (mapped if mapped is not None else line + 1)
+        url = g.scripts.of_closure(fn) if closure else g.scripts.of_node(fn)
+        line = loc[1]
+        mapped = original_line(g, fn, url, line, root)
+        cache[key] = (url, mapped if mapped is not None else line + 1)
+    return cache[key]
 
 
 def string_value(g: HeapGraph, k: int, limit: int = 4096) -> str | None:
