@@ -17,7 +17,10 @@ run back to back in alternating order (plain first in odd rounds, investigate fi
                its runs directory in a temporary place that is removed afterwards (``--keep-runs`` keeps it)
 
 Load conditions: ``low`` — nothing added (the load average of the machine at the time is recorded); ``hog`` — a
-busy process spinning on one core beside both sides (started before the pair, stopped after it).
+busy process spinning on one core beside each side (started right before it, stopped after it). Before every
+measurement the machine settles: dirty pages are written out (``sync``: the snapshots of the run before would
+otherwise be written back during the next one) and the CPU is idle (>= 90 % over half a second, at most 15 s;
+``settled_s`` in the JSON).
 
 Recorded per measurement: wall seconds, exit code, the test counts Vitest printed (failed tests), the load
 average before and after; for investigate also the snapshots written (count, total and largest size, zero-byte
@@ -110,6 +113,29 @@ def run_tree(argv: list[str], cwd: Path, env: dict, timeout: float, stdout_path:
             except psutil.Error:
                 pass
         return wall, None, True
+
+
+def cpu_idle_share(window: float = 0.5) -> float:
+    """The share of the machine's CPU time that was idle over ``window`` seconds (/proc/stat)."""
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as fh:
+            vals = [int(x) for x in fh.readline().split()[1:]]
+        return vals[3] + (vals[4] if len(vals) > 4 else 0), sum(vals)
+    i0, t0 = sample()
+    time.sleep(window)
+    i1, t1 = sample()
+    return (i1 - i0) / max(t1 - t0, 1)
+
+
+def settle(max_wait: float = 15.0) -> float:
+    """Before a measurement: the page cache's dirty pages written out (the snapshots of the run before, written
+    back by the kernel during the next one otherwise) and the CPU idle (>= 90 % over half a second), at most
+    ``max_wait`` seconds. Returns the seconds it took."""
+    t = time.monotonic()
+    os.sync()
+    while time.monotonic() - t < max_wait and cpu_idle_share() < 0.9:
+        pass
+    return round(time.monotonic() - t, 2)
 
 
 class Hog:
@@ -481,17 +507,19 @@ def main(argv: list[str] | None = None) -> int:
                 measure_plain(path, marker, a.timeout, log_dir, f"{name}-warmup")
             for rep in range(1, a.reps + 1):
                 for load in loads:
-                    if load == "hog":
-                        hog.start()
                     try:
                         order = ("plain", "investigate") if rep % 2 else ("investigate", "plain")
                         for side in order:
                             tag = f"{name}-{load}-{rep}"
+                            hog.stop()
+                            settled = settle()
+                            if load == "hog":
+                                hog.start()
                             if side == "plain":
                                 r = measure_plain(path, marker, a.timeout, log_dir, tag)
                             else:
                                 r = measure_investigate(path, marker, a.timeout, log_dir, tag, extra, a.keep_runs)
-                            r.update({"suite": name, "load": load, "rep": rep})
+                            r.update({"suite": name, "load": load, "rep": rep, "settled_s": settled})
                             doc["results"].append(r)
                             extra_info = ""
                             if side == "investigate":
@@ -500,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
                             failed = r.get("counts", {}).get("tests", {}).get("failed", 0)
                             say(f"[capture] {name} load={load} rep={rep} {side}: {r['wall']:.1f}s exit={r['exit_code']}"
                                 f"{' TIMEOUT' if r['timed_out'] else ''} failed={failed} "
-                                f"loadavg={r['load_before']:.1f}→{r['load_after']:.1f}{extra_info}")
+                                f"loadavg={r['load_before']:.1f}→{r['load_after']:.1f} settled={settled}s{extra_info}")
                             out_json.parent.mkdir(parents=True, exist_ok=True)
                             out_json.write_text(json.dumps(doc, indent=1))
                     finally:
