@@ -208,15 +208,13 @@ def module_level(g: HeapGraph, ctx: int) -> bool:
 def _anchor_of(g: HeapGraph, s: Step, i: int, rules: Rules) -> Anchor | None:
     memo = _memo(g, "anchor_of", rules)
     key = (s.src, s.etype, s.name, s.dst)
-    if key in memo:
-        a = memo[key]
-    else:
-        a = memo[key] = _anchor_of_step(g, s, rules)
-    return None if a is None else replace(a, index=i)
+    if key not in memo:
+        memo[key] = _anchor_of_step(g, s, 0, rules)
+    a = memo[key]
+    return None if a is None else replace(a, index=i)  # a copy: callers may keep or change it
 
 
-def _anchor_of_step(g: HeapGraph, s: Step, rules: Rules) -> Anchor | None:
-    i = -1  # the step's position: set by _anchor_of
+def _anchor_of_step(g: HeapGraph, s: Step, i: int, rules: Rules) -> Anchor | None:
     if s.etype in ("context", "hidden") and _is_context(g, s.src):
         url = _context_url(g, s.src)
         name = s.name

@@ -217,6 +217,13 @@ def _trend(pa: PairAnalysis) -> dict:
                                                                         "external-memory")}
 
 
+def _pair_args(snaps: list[str]) -> dict:
+    """``analyse_pair``'s snapshots for a worker's series: the first and the last, the one before the last (of
+    three or more) and those in between that are read."""
+    return {"before": snaps[0], "after": snaps[-1], "previous": snaps[-2] if len(snaps) >= 3 else None,
+            "middles": _middles(snaps)}
+
+
 class Ahead:
     """Pair analyses started ahead, on a daemon thread each: a worker's, as soon as its last snapshot is written
     (``investigate`` reads them while the runner is still finishing). :func:`diagnose_worker` takes the one of the
@@ -238,8 +245,7 @@ class Ahead:
         with self._lock:
             if key in self._tasks:
                 return
-            self._tasks[key] = Beside(analyse_pair, snaps[0], snaps[-1], rules, root=root, pid=name.pid,
-                                      previous=snaps[-2] if len(snaps) >= 3 else None, middles=_middles(snaps))
+            self._tasks[key] = Beside(analyse_pair, rules=rules, root=root, pid=name.pid, **_pair_args(snaps))
 
     def take(self, snaps: list[str], rules: Rules, root: str | None) -> PairAnalysis | None:
         with self._lock:
@@ -295,11 +301,11 @@ def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, 
         w.notes.append("holders not analysed (--no-retainers): no verdict; the families above are the delta only")
         w.seconds = time.perf_counter() - t0
         return w
-    middle = _middles(snaps)
+    args = _pair_args(snaps)
+    middle = args["middles"]
     pa = ahead.take(snaps, rules, root) if ahead is not None else None
     if pa is None:
-        pa = analyse_pair(before, after, rules, root=root, pid=w.pid,
-                          previous=snaps[-2] if len(snaps) >= 3 else None, middles=middle, progress=progress)
+        pa = analyse_pair(rules=rules, root=root, pid=w.pid, progress=progress, **args)
     w.analysed = True
     ctx.trend = _trend(pa)
     if files and ctx.trend:
