@@ -92,6 +92,15 @@ def test_threads_pool_suite_with_a_leak(version, request, tmp_path):
     assert all(e["grew"] < e["floor"] and e["floor"] == pytest.approx(0.001 * limit) for e in skipped), skipped
     assert len([l for l in r.lines("[heaplens][heap] unit-fast a worker's first file end ")
                 if "under the diagnosis's floor" in l]) == 1
+    # each worker's first snapshot, and only that one, is followed by single-threaded scavenges (V8's id tracking
+    # starts there): said in its trace line, once in the log and in the lane's notices
+    wrote = [e for e in trace if e["ev"] == "snapshot"]
+    for w in workers.values():
+        mine = [e for e in wrote if (e["pid"], e["tid"]) == (w["pid"], w["tid"])]
+        assert [e.get("v8Flags") for e in mine] == [["--no-parallel-scavenge"]] + [None] * (len(mine) - 1), mine
+    said = [l for l in r.lines("[heaplens][heap] unit-fast from a worker's first snapshot on, V8 scavenges on one")]
+    assert len(said) == 1 and "(--no-parallel-scavenge)" in said[0]
+    assert [n["reason"] for n in lane["snapshots"]["notices"] if n["kind"] == "gc-flags"] == ["tracking"]
 
 
 @pytest.mark.parametrize(("version", "pool"), [("v3", "vmThreads"), ("v4", "vmForks")])

@@ -53,6 +53,7 @@ function newState(extra) {
     stopped: null, // why the lane's snapshots stopped
     primed: false, // line-end tables built
     endSettled: true, // its last file end has GC-settled figures (at the end, or by a later `settle` line)
+    tracked: false, // a snapshot was written: V8 tracks the ids from then on (TRACKING_FLAGS set)
     ...extra,
   }
 }
@@ -77,6 +78,15 @@ function primeLineEnds() {
     try { if (session) session.disconnect() } catch {}
   }
 }
+
+// From a worker's first snapshot on, V8 tracks every object its GC moves, so that the snapshot ids stay stable
+// (the diagnosis compares them): each move is reported to the heap profiler under one lock, and the scavenger's
+// parallel tasks contend on it. One scavenger thread does the same work without the contention
+// (bench/js/snapshot_tracking.mjs on 2 cores: 658 -> 545 ms wall and 999 -> 566 ms CPU; date-fns's `investigate`
+// ~0.15-0.3 s less: docs/performance.md, session 7). Set once, right after the worker's first snapshot; what the
+// GC frees and keeps is the same (only how many threads V8's young-generation GC uses; V8 flags are per process,
+// so a threads pool's other threads get it too).
+const TRACKING_FLAGS = ['--no-parallel-scavenge']
 
 // The trace of one worker. `st`: its state (newState); `slot`: its overhead-budget slot (the runner's pool slot,
 // else pid.tid); `poolId`: the runner's pool/worker id for snapshot lines; `maxWorkers`: the most workers the lane
@@ -306,6 +316,17 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
     }
     const seconds = Number(st.hr() - t0) / 1e9
     st.snapSpent += seconds * 1000
+    let flags = null
+    if (!st.tracked) {
+      st.tracked = true
+      flags = []
+      for (const f of TRACKING_FLAGS) {
+        try {
+          v8.setFlagsFromString(f)
+          flags.push(f)
+        } catch {}
+      }
+    }
     let bytes = 0
     try { bytes = st.stat(target).size } catch {}
     st.snaps += 1
@@ -329,6 +350,7 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
       rssBefore,
       rssAfter,
       poolId,
+      ...(flags ? { v8Flags: flags } : {}),
     })
     return true
   }

@@ -682,6 +682,11 @@ class LaneRunner:
                  "pool_id": ev.get("poolId")}
         self.written.append(entry)
         self.disk.add(entry["bytes"])
+        if ev.get("v8Flags"):
+            self._notice("gc-flags", "tracking", f"from a worker's first snapshot on, V8 scavenges on one thread "
+                         f"({' '.join(map(str, ev['v8Flags']))}): it then reports every object its GC moves to the "
+                         "heap profiler under one lock (the snapshot ids stay stable), and parallel scavenger tasks "
+                         "contend on it; what the GC frees and keeps is unchanged", ev)
         w.snapshots.append(path)
         w.snapshot_at_files = len(w.files)
         if ev.get("at") in ("end", "idle", "stop"):

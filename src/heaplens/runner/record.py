@@ -294,10 +294,11 @@ class WrittenSnapshot(_Part):
 
 @dataclass
 class SnapshotNotice(_Part):
-    """Said once per lane: snapshots spaced out by the overhead budget, the disk budget reached, a write failed."""
+    """Said once per lane: snapshots spaced out by the overhead budget, the disk budget reached, a write failed,
+    V8's flags set after a worker's first snapshot."""
 
-    kind: str  # snapshot-deferred | snapshot-skipped
-    reason: str  # budget | disk-budget | disk-free | unchanged | pair-budget | error:<code>
+    kind: str  # snapshot-deferred | snapshot-skipped | gc-flags
+    reason: str  # budget | disk-budget | disk-free | unchanged | pair-budget | error:<code> | tracking
     text: str
     event: dict[str, Any] = field(default_factory=dict)
 
