@@ -100,6 +100,8 @@ def test_threads_pool_suite_with_a_leak(version, request, tmp_path):
         assert [e.get("v8Flags") for e in mine] == [["--no-parallel-scavenge"]] + [None] * (len(mine) - 1), mine
     said = [l for l in r.lines("[heaplens][heap] unit-fast from a worker's first snapshot on, V8 scavenges on one")]
     assert len(said) == 1 and "(--no-parallel-scavenge)" in said[0]
+    lines = r.out.splitlines()
+    assert lines.index(said[0]) > min(i for i, l in enumerate(lines) if l.startswith("[heaplens][heap] unit-fast wrote "))
     assert [n["reason"] for n in lane["snapshots"]["notices"] if n["kind"] == "gc-flags"] == ["tracking"]
 
 

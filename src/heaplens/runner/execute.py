@@ -682,11 +682,6 @@ class LaneRunner:
                  "pool_id": ev.get("poolId")}
         self.written.append(entry)
         self.disk.add(entry["bytes"])
-        if ev.get("v8Flags"):
-            self._notice("gc-flags", "tracking", f"from a worker's first snapshot on, V8 scavenges on one thread "
-                         f"({' '.join(map(str, ev['v8Flags']))}): it then reports every object its GC moves to the "
-                         "heap profiler under one lock (the snapshot ids stay stable), and parallel scavenger tasks "
-                         "contend on it; what the GC frees and keeps is unchanged", ev)
         w.snapshots.append(path)
         w.snapshot_at_files = len(w.files)
         if ev.get("at") in ("end", "idle", "stop"):
@@ -701,6 +696,11 @@ class LaneRunner:
         who = f"pid={w.pid}" + (f" tid={w.tid}" if w.tid else "")
         say(f"[heaplens][heap] {self.lane.name} wrote {Path(path).name} {fmt_size(entry['bytes'])} in "
             f"{entry['seconds']:.1f}s {who} {where} {file} reason={entry['reason']}")
+        if ev.get("v8Flags"):
+            self._notice("gc-flags", "tracking", f"from a worker's first snapshot on, V8 scavenges on one thread "
+                         f"({' '.join(map(str, ev['v8Flags']))}): it then reports every object its GC moves to the "
+                         "heap profiler under one lock (the snapshot ids stay stable), and parallel scavenger tasks "
+                         "contend on it; what the GC frees and keeps is unchanged", ev)
         if (self.on_last is not None and entry["reason"] == "last"
                 and not any(o.open for o in self.workers.values() if o is not w)):
             self.on_last(self.lane.name, list(w.snapshots))
