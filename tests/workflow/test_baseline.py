@@ -24,6 +24,7 @@ from heaplens.workflow.baseline import (
     parse_growth,
     parse_size,
     settled_groups,
+    start_cost,
 )
 from helpers import heaplens
 
@@ -359,6 +360,25 @@ def test_check_of_a_budgeted_run_names_the_files_measured_together(budgeted, bas
             assert name in {r["name"] for r in singles}, line
     md = heaplens("check", budgeted["planted"], "--baseline", baseline, "--format", "markdown").stdout
     assert any(", measured together |" in line for line in md.splitlines())
+
+
+def test_a_budgeted_baselines_start_cost_is_its_own(budgeted, planted):
+    """A baseline run under a GC budget of 0 measures alone only its workers' first files (and a last one that
+    closes no span). The start cost it takes off (or adds to) a file that ran first in one run and not in the other
+    comes from its own spans' growth per file — never from the run checked, whose first files may be the regression
+    itself: a clean file that ran first in the baseline run was flagged when every first file of the checked run
+    leaked (session 7)."""
+    base = Baseline.from_runs([measure(budgeted["run"], retainers=False)])
+    now = measure(planted["run"], retainers=False)
+    firsts = [e["heap"][0] for e in base.files.values() if (e.get("first") or [False])[0]]
+    alone = [e["heap"][0] for e in base.files.values() if not (e.get("first") or [False])[0] and e["heap"][0] is not None]
+    per_file = [sp["heap"] / len(sp["files"]) for sp in base.spans if sp["heap"] is not None]
+    assert firsts and per_file, (firsts, base.spans)
+    own = start_cost(base, "unit-fast", "heap", 0)
+    assert own is not None
+    assert start_cost(base, "unit-fast", "heap", 0, now) == own
+    if not alone:  # what this run's placement gives most often: every other file in a span
+        assert own == pytest.approx(max(0.0, min(firsts) - float(np.median(per_file))))
 
 
 def test_a_budgeted_baseline_gates_per_file_runs(budgeted, unchanged, planted, tmp_path):

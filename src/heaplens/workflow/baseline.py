@@ -942,14 +942,21 @@ def _start(firsts: list, others: list) -> float | None:
 
 def start_cost(base: Baseline, lane: str, metric: str, i: int, now: RunFigures | None = None) -> float | None:
     """What a worker's start adds to its first file's figure: the lane's smallest first file less the median of
-    its other files measured one by one, in baseline run ``i`` — or, when that run settled its other files
-    only together (the GC budget), in the run checked (``now``). None when neither has both kinds."""
+    its other files measured one by one, in baseline run ``i``; when that run settled its other files only
+    together (the GC budget), less the median growth per file of its spans — the baseline's own figures: the run
+    checked may hold the regression in its first files, and a start cost taken from them would move the bar by
+    the regression itself (a clean file that ran first in the baseline run flagged, or a leaking first file let
+    through). Only when run ``i`` has neither, from the run checked (``now``). None when none has both kinds."""
     firsts, others = [], []
     for e in base.files.values():
         v = e[metric][i]
         if v is not None and e["lane"][i] == lane:
             (firsts if _first(e, i) else others).append(v)
     w = _start(firsts, others)
+    if w is None and firsts:
+        per_file = [s[metric] / len(s["files"]) for s in base.spans
+                    if s.get("run") == i and s.get("lane") == lane and s.get(metric) is not None and s.get("files")]
+        w = _start(firsts, per_file)
     if w is None and now is not None:
         firsts, others = [], []
         for f in now.files.values():
