@@ -6,7 +6,8 @@ Each side is a Python with a heaplens installed (an editable install of a checko
 bytecode is compiled first (compileall in that Python: an editable install under PYTHONDONTWRITEBYTECODE would
 compile every module in every measured run). In each round every side runs ``heaplens investigate --format json``
 in the suite (bench/suites.py's directory; its runs go to a temporary directory, removed afterwards), in the
-order given in odd rounds and reversed in even ones, after ``sync`` and one second of rest. Recorded per run:
+order given in odd rounds and reversed in even ones, on a settled machine (bench_capture's ``settle``: dirty
+pages written out, the CPU idle). Recorded per run:
 wall seconds, Vitest's ``Duration`` line (its ``tests`` part: where heaplens's forced GCs, snapshots and V8's id
 tracking land), and the exit code. Printed: one line per run, then per side the median and the spread, and the
 per-round difference to the first side. The same machine at the same time is the only fair comparison on a VM
@@ -27,6 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import suites as S  # noqa: E402
+from bench_capture import ANSI, clean_env, settle  # noqa: E402
 
 DURATION = re.compile(r"Duration\s+([\d.]+)(m?s)\s*\(([^)]*)\)")
 PART = re.compile(r"(\w+) ([\d.]+)(m?s)")
@@ -38,7 +40,7 @@ def seconds(value: str, unit: str) -> float:
 
 def vitest_parts(text: str) -> dict:
     """Vitest's summary line as seconds: {"duration": …, "tests": …, "collect": …}; empty when absent."""
-    m = DURATION.search(re.sub(r"\x1b\[[0-9;]*m", "", text))
+    m = DURATION.search(ANSI.sub("", text))
     if not m:
         return {}
     out = {"duration": seconds(m.group(1), m.group(2))}
@@ -55,10 +57,9 @@ def compile_side(python: str) -> None:
 
 def run_side(python: str, suite: Path, paths: list[str]) -> dict:
     with tempfile.TemporaryDirectory(prefix="heaplens-ab-") as runs:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HEAPLENS_", "OPENCLAW_TEST_"))}
-        env.update(HEAPLENS_RUNS_DIR=runs, HEAPLENS_PROGRESS="0", CI="true")
-        subprocess.run(["sync"], check=False)
-        time.sleep(1.0)
+        env = clean_env()
+        env.update(HEAPLENS_RUNS_DIR=runs, HEAPLENS_PROGRESS="0")
+        settle()
         t0 = time.monotonic()
         cp = subprocess.run([python, "-m", "heaplens", "investigate", *paths, "--format", "json"], cwd=suite,
                             env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)

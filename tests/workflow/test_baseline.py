@@ -19,6 +19,7 @@ from heaplens.workflow.baseline import (
     Baseline,
     Thresholds,
     _differences,
+    _first,
     file_key,
     measure,
     parse_growth,
@@ -370,8 +371,8 @@ def test_a_budgeted_baselines_start_cost_is_its_own(budgeted, planted):
     leaked (session 7)."""
     base = Baseline.from_runs([measure(budgeted["run"], retainers=False)])
     now = measure(planted["run"], retainers=False)
-    firsts = [e["heap"][0] for e in base.files.values() if (e.get("first") or [False])[0]]
-    alone = [e["heap"][0] for e in base.files.values() if not (e.get("first") or [False])[0] and e["heap"][0] is not None]
+    firsts = [e["heap"][0] for e in base.files.values() if _first(e, 0)]
+    alone = [e["heap"][0] for e in base.files.values() if not _first(e, 0) and e["heap"][0] is not None]
     per_file = [sp["heap"] / len(sp["files"]) for sp in base.spans if sp["heap"] is not None]
     assert firsts and per_file, (firsts, base.spans)
     own = start_cost(base, "unit-fast", "heap", 0)

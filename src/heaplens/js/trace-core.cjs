@@ -53,7 +53,6 @@ function newState(extra) {
     stopped: null, // why the lane's snapshots stopped
     primed: false, // line-end tables built
     endSettled: true, // its last file end has GC-settled figures (at the end, or by a later `settle` line)
-    tracked: false, // a snapshot was written: V8 tracks the ids from then on (TRACKING_FLAGS set)
     ...extra,
   }
 }
@@ -317,8 +316,7 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
     const seconds = Number(st.hr() - t0) / 1e9
     st.snapSpent += seconds * 1000
     let flags = null
-    if (!st.tracked) {
-      st.tracked = true
+    if (st.snaps === 0) { // the worker's first: V8 tracks the ids from now on
       flags = []
       for (const f of TRACKING_FLAGS) {
         try {

@@ -947,16 +947,11 @@ def start_cost(base: Baseline, lane: str, metric: str, i: int, now: RunFigures |
     checked may hold the regression in its first files, and a start cost taken from them would move the bar by
     the regression itself (a clean file that ran first in the baseline run flagged, or a leaking first file let
     through). Only when run ``i`` has neither, from the run checked (``now``). None when none has both kinds."""
-    firsts, others = [], []
-    for e in base.files.values():
-        v = e[metric][i]
-        if v is not None and e["lane"][i] == lane:
-            (firsts if _first(e, i) else others).append(v)
-    w = _start(firsts, others)
+    units = [u for u in base.units(i) if u.lane == lane and getattr(u, metric) is not None]
+    firsts = [getattr(u, metric) for u in units if u.first]
+    w = _start(firsts, [getattr(u, metric) for u in units if not u.first and len(u.keys) == 1])
     if w is None and firsts:
-        per_file = [s[metric] / len(s["files"]) for s in base.spans
-                    if s.get("run") == i and s.get("lane") == lane and s.get(metric) is not None and s.get("files")]
-        w = _start(firsts, per_file)
+        w = _start(firsts, [getattr(u, metric) / len(u.keys) for u in units if len(u.keys) > 1])
     if w is None and now is not None:
         firsts, others = [], []
         for f in now.files.values():
