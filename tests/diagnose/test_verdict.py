@@ -350,6 +350,62 @@ def test_reads_beside_the_later_graph_give_the_sequential_result(late, monkeypat
                                                                         seq.old_count, seq.other)
 
 
+def test_reads_started_ahead_give_the_result_of_reading_then(late, tmp_path, monkeypatch):
+    """`Reads` (investigate reads a worker's earlier snapshots as they are written): the earlier graph, the middle's
+    ids and its retained sizes taken from reads started ahead give, cause for cause, the result of reading them
+    in the analysis — one thread or two — and each read ahead is taken once. A file written again after its read
+    started is read again."""
+    s0, s1, s2 = late["files"]
+    rules = load_rules()
+    for beside in (False, True):
+        monkeypatch.setattr(engine, "side_by_side", lambda paths, beside=beside: beside)
+        plain = engine.analyse_pair(s0, s2, rules, root=str(FIXTURE), previous=s1, middles=[s1])
+        reads = engine.Reads()
+        reads.start_before(s0, rules)
+        reads.start_between(s1)
+        assert sorted(set(reads.held())) == sorted({str(Path(s0).resolve()), str(Path(s1).resolve())})
+        ahead = engine.analyse_pair(s0, s2, rules, root=str(FIXTURE), previous=s1, middles=[s1], reads=reads)
+        assert reads.held() == []  # all three taken
+        assert _causes(ahead) == _causes(plain) and any(c.last_net is not None for c in plain.causes)
+        assert (ahead.new_count, ahead.new_bytes, ahead.old_count, ahead.other, ahead.nodes_before,
+                ahead.module_records_before) == (plain.new_count, plain.new_bytes, plain.old_count, plain.other,
+                                                 plain.nodes_before, plain.module_records_before)
+    # the same path, another file: the read ahead is not the file's any more
+    p = tmp_path / Path(s0).name
+    p.write_bytes(Path(s0).read_bytes())
+    reads = engine.Reads()
+    reads.start_before(str(p), rules)
+    p.write_bytes(Path(s2).read_bytes())
+    assert len(reads.before(str(p), rules).dom) == len(engine.BeforeGraph.read(s2, rules).dom) != len(
+        engine.BeforeGraph.read(s0, rules).dom)
+
+
+def test_ahead_reads_each_snapshot_as_it_is_written(late, tmp_path, monkeypatch):
+    """`Ahead.written` (a worker's snapshots so far): the first one's graph, then the ids and retained sizes of one
+    in between; a newer one in between leaves the older one's retained sizes out (it is no longer the one before
+    the last). The diagnosis then takes them: the same findings as reading them at the end."""
+    snaps = [str(p) for p in late["files"]]
+    rules = load_rules()
+    plain = diagnose_worker(snaps, rules, root=str(FIXTURE))
+    older = tmp_path / Path(snaps[1]).name.replace(".002.", ".009.")  # another snapshot in between
+    older.write_bytes(Path(snaps[1]).read_bytes())
+    ahead = run_module.Ahead()
+    ahead.written(snaps[:1], rules)
+    ahead.written([snaps[0], str(older)], rules)
+    ahead.written([snaps[0], str(older), snaps[1]], rules)
+    held = sorted((k[0], Path(k[1]).name) for k in ahead.reads._tasks)
+    assert held == sorted([("before", Path(snaps[0]).name), ("ids", older.name), ("ids", Path(snaps[1]).name),
+                           ("retained", Path(snaps[1]).name)])
+    ahead.start(snaps, rules, str(FIXTURE))
+    taken = diagnose_worker(snaps, rules, root=str(FIXTURE), ahead=ahead)
+    assert taken.findings == plain.findings and taken.verdict == plain.verdict and plain.findings
+    assert ahead.reads.held() == [str(older)]  # not in this worker's series: left, not taken
+    monkeypatch.setattr(run_module, "side_by_side", lambda paths: False)  # no room: nothing is read ahead
+    ahead = run_module.Ahead()
+    ahead.written(snaps[:1], rules)
+    assert ahead.reads.held() == []
+
+
 def test_a_bad_snapshot_is_one_error_whichever_thread_reads_it(late, tmp_path, monkeypatch):
     """Read on the second thread, a bad earlier snapshot is still its own one-line error in the caller; a bad later
     one is said first, as before (its ids are read before anything else)."""

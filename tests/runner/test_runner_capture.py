@@ -365,7 +365,9 @@ def test_pool_and_isolate_per_project(version, request, tmp_path):
 
 def test_a_lone_workers_last_snapshot_is_handed_on_while_the_runner_finishes(request, tmp_path, monkeypatch):
     """`execute(on_last=…)` (investigate reads the pair from then on): called once, when the worker's last
-    snapshot is written, with that worker's snapshots — the list the diagnosis reads from the record."""
+    snapshot is written, with that worker's snapshots — the list the diagnosis reads from the record.
+    `on_written` (investigate reads each earlier one as it comes): called for each other snapshot, as it is
+    written, with the worker's snapshots so far, before the last one's call."""
     root = suite("vm-pools", request.getfixturevalue("v4"), tmp_path)
     for k in [k for k in os.environ if k.startswith(("HEAPLENS_", "OPENCLAW_TEST_"))]:
         monkeypatch.delenv(k)
@@ -379,9 +381,13 @@ def test_a_lone_workers_last_snapshot_is_handed_on_while_the_runner_finishes(req
     def on_last(lane: str, snaps: list[str]) -> None:
         calls.append((lane, snaps, all(Path(s).is_file() for s in snaps)))
 
-    result = session.execute(cli_values(build_parser().parse_args(argv)), [], [], argv, on_last=on_last)
+    def on_written(lane: str, snaps: list[str]) -> None:
+        calls.append((lane, snaps, "written"))
+
+    result = session.execute(cli_values(build_parser().parse_args(argv)), [], [], argv, on_last=on_last,
+                             on_written=on_written)
     assert result.exit_code == 0
     lane = result.record.lanes["unit-fast"]
     [(key, snaps)] = worker_snapshots(lane).items()
     assert len(snaps) >= 2
-    assert calls == [("unit-fast", snaps, True)]
+    assert calls == [*(("unit-fast", snaps[:i], "written") for i in range(1, len(snaps))), ("unit-fast", snaps, True)]

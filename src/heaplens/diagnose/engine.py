@@ -136,34 +136,56 @@ class BeforeSide:
         return int(self.freed_bytes[pos[hit]].sum())
 
 
-def _before_side(path: str, after: Identities, rules: Rules) -> BeforeSide:
-    """The earlier snapshot as a graph: the objects it has that the later one lost (freed) are attributed,
-    like the new ones, to their nearest dominator that survives — so a holder's growth is what it gained
-    minus what it lost (a bounded cache that replaces its entries does not grow)."""
-    snap = read_for_graph(path, locations=False)
-    try:
-        gb = HeapGraph(snap, program_roots=True)
-        ids = np.asarray(gb.ids)
-        mine = Identities.of_graph(gb)
-        survive = mine.in_later(after)  # (the same test, the other way round)
-        records = _count_records(snap, gb.ntype, gb.nname, rules)
-        generic = generic_mask(gb)
+@dataclass
+class BeforeGraph:
+    """What the earlier snapshot's graph gives before the later snapshot exists: per node its identity, its
+    dominator, whether it is generic (:func:`generic_mask`) and its own size; the node count and the module
+    records. :meth:`side` finishes it against the later snapshot's ids. Plain arrays: the snapshot is closed."""
+
+    mine: Identities  # per node, in node order
+    dom: np.ndarray
+    root: int
+    generic: np.ndarray
+    raw: np.ndarray
+    records: int
+
+    @classmethod
+    def read(cls, path: str, rules: Rules) -> BeforeGraph:
+        snap = read_for_graph(path, locations=False)
+        try:
+            gb = HeapGraph(snap, program_roots=True)
+            m = Identities.of_graph(gb)
+            return cls(Identities(np.array(m.ids), m.keys, m.strs), np.array(gb.dom), int(gb.root),
+                       generic_mask(gb),
+                       np.array(gb.raw_self if gb.raw_self is not None else gb.sizes, dtype=np.int64),
+                       _count_records(snap, gb.ntype, gb.nname, rules))
+        finally:
+            snap.close()
+
+    def side(self, after: Identities) -> BeforeSide:
+        """The objects it has that the later one lost (freed), attributed, like the new ones, to their nearest
+        dominator that survives — so a holder's growth is what it gained minus what it lost (a bounded cache
+        that replaces its entries does not grow)."""
+        n = len(self.dom)
+        survive = self.mine.in_later(after)  # (the same test, the other way round)
         stop = survive.astype(np.uint8)
-        stop[gb.root] = 1
-        holder = GK.nearest_marked(np.asarray(gb.dom), stop, gb.root)
+        stop[self.root] = 1
+        holder = GK.nearest_marked(self.dom, stop, self.root)
         freed = np.flatnonzero(~survive)
-        freed = freed[freed != gb.root]
+        freed = freed[freed != self.root]
         h = holder[freed].astype(np.int64)
-        raw = np.asarray(gb.raw_self if gb.raw_self is not None else gb.sizes).astype(np.int64)[freed]
-        keep = ~generic[h]
-        per = np.bincount(h[keep], weights=raw[keep], minlength=gb.n)
+        raw = self.raw[freed]
+        keep = ~self.generic[h]
+        per = np.bincount(h[keep], weights=raw[keep], minlength=n)
         hs = np.flatnonzero(per > 0)
-        hid = ids[hs].astype(np.int64)
+        hid = self.mine.ids[hs].astype(np.int64)
         order = np.argsort(hid)
-        return BeforeSide(mine.sorted(), gb.n, records, hid[order],
-                          per[hs][order].astype(np.int64))
-    finally:
-        snap.close()
+        return BeforeSide(self.mine.sorted(), n, self.records, hid[order], per[hs][order].astype(np.int64))
+
+
+def _before_side(path: str, after: Identities, rules: Rules) -> BeforeSide:
+    """The earlier snapshot as a graph (:class:`BeforeGraph`), finished against the later one's ids."""
+    return BeforeGraph.read(path, rules).side(after)
 
 
 def _count_records(snap, types, names, rules: Rules) -> int:
@@ -217,13 +239,15 @@ def _categories(g: HeapGraph, nodes: np.ndarray, rules: Rules) -> tuple[np.ndarr
 
 
 def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = None, pid: int | None = None,
-                 previous: str | None = None, middles: list[str] | None = None, progress=None) -> PairAnalysis:
+                 previous: str | None = None, middles: list[str] | None = None, progress=None,
+                 reads: Reads | None = None) -> PairAnalysis:
     """The causes of the growth from ``before`` to ``after`` (docs/diagnose.md). ``previous``: the snapshot
     just before ``after`` (of three or more): each holder's retained size there tells a holder whose
     content was replaced in the last interval (a bounded cache) from one that grew. ``middles``: snapshots
     of the same worker in between (in order; their ids only are read): each new object is attributed to
     the nearest holder that existed at the snapshot before the one it first appears in, and each cause
-    gets its growth per interval."""
+    gets its growth per interval. ``reads``: what was read of these snapshots ahead (:class:`Reads`), taken
+    instead of reading them again."""
     t0 = time.perf_counter()
     for p in (before, after):
         if Path(p).is_dir():
@@ -238,10 +262,11 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
     after_ids = Identities.read(after)
     if progress:
         progress(f"read {Path(before).name} (graph: what was freed, and under what)")
-    bs_task = Beside(_before_side, before, after_ids, rules, run_now=not beside)
+    reads = reads if reads is not None else Reads()  # (none ahead: each read is made now)
+    bs_task = Beside(_side_of, reads, before, rules, after_ids, run_now=not beside)
     del after_ids
-    ahead = Beside(lambda: [Identities.read(m) for m in middles]) if beside and middles else None
-    prev_task = Beside(_retained_by_id, previous) if beside and previous is not None else None
+    ahead = Beside(lambda: [reads.ids(m) for m in middles]) if beside and middles else None
+    prev_task = Beside(reads.retained, previous) if beside and previous is not None else None
     if progress:
         progress(f"read {Path(after).name} (graph)")
     snap = read_for_graph(after)
@@ -256,7 +281,7 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
             raise UsageError(f"{before} and {after}: only {int(old.sum()):,} objects are in both snapshots — they are "
                              "not of the same worker (process and thread), so there is no old and new to tell apart")
         bs.ids = Identities.none()
-        birth = _births(g, mine, old, middles, progress, ahead)
+        birth = _births(g, mine, old, middles, progress, ahead or reads)
         old = birth == 0
         if not middles:
             birth = None
@@ -278,7 +303,7 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
     if previous is not None and any(c.kind in ("runtime-leak", "external-memory") for c in pa.causes):
         if progress:
             progress(f"read {Path(previous).name} (the holders' size before the last interval)")
-        _last_interval(pa, prev_task.result() if prev_task is not None else _retained_by_id(previous))
+        _last_interval(pa, prev_task.result() if prev_task is not None else reads.retained(previous))
     pa.seconds = time.perf_counter() - t0
     return pa
 
@@ -329,17 +354,92 @@ class Beside:
         return self._value
 
 
+def _side_of(reads: Reads, before: str, rules: Rules, after: Identities) -> BeforeSide:
+    return reads.before(before, rules).side(after)
+
+
+class Reads:
+    """Reads of a worker's snapshots started ahead, each on a daemon thread (:class:`Beside`), while the run
+    goes on: the earlier snapshot's graph (:class:`BeforeGraph`), and the ids and retained sizes of one in
+    between. :func:`analyse_pair` takes each (and so lets it go); a read not started ahead is made when it is
+    asked for. A read is known by the file's path, size and modification time (and the rules, for the graph):
+    a file written again is read again."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[tuple, Beside] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(kind: str, path: str, rules: Rules | None = None) -> tuple | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return kind, os.path.abspath(path), st.st_size, st.st_mtime_ns, rules.digest if rules is not None else None
+
+    def _start(self, key: tuple | None, fn, *args) -> None:
+        if key is None:
+            return
+        with self._lock:
+            if key not in self._tasks:
+                self._tasks[key] = Beside(fn, *args)
+
+    def _take(self, key: tuple | None):
+        with self._lock:
+            task = self._tasks.pop(key, None) if key is not None else None
+        try:
+            return None if task is None else task.result()
+        except Exception:  # noqa: BLE001 — read again by the caller, who then says the error
+            return None
+
+    def held(self) -> list[str]:
+        with self._lock:
+            return [k[1] for k in self._tasks]
+
+    def start_before(self, path: str, rules: Rules) -> None:
+        self._start(self._key("before", path, rules), BeforeGraph.read, path, rules)
+
+    def start_between(self, path: str, *, ids: bool = True, retained: bool = True) -> None:
+        if ids:
+            self._start(self._key("ids", path), Identities.read, path)
+        if retained:
+            self._start(self._key("retained", path), _retained_by_id, path)
+
+    def drop(self, paths: list[str], kinds: tuple[str, ...] = ("before", "ids", "retained")) -> None:
+        """Forget these reads of these files (not wanted after all, or the worker's pair is analysed)."""
+        gone = {os.path.abspath(p) for p in paths}
+        with self._lock:
+            for k in [k for k in self._tasks if k[1] in gone and k[0] in kinds]:
+                del self._tasks[k]
+
+    def before(self, path: str, rules: Rules) -> BeforeGraph:
+        got = self._take(self._key("before", path, rules))
+        return got if got is not None else BeforeGraph.read(path, rules)
+
+    def ids(self, path: str) -> Identities:
+        got = self._take(self._key("ids", path))
+        return got if got is not None else Identities.read(path)
+
+    def retained(self, path: str) -> tuple[np.ndarray, np.ndarray]:
+        got = self._take(self._key("retained", path))
+        return got if got is not None else _retained_by_id(path)
+
+
 def _births(g: HeapGraph, mine: Identities, old: np.ndarray, middles: list[str], progress,
-            ahead: Beside | None = None) -> np.ndarray:
+            ahead: Beside | Reads | None = None) -> np.ndarray:
     """Per node of the later snapshot: the first snapshot from which on it is there — 0 (the earlier one:
     ``old``), k (the k-th of ``middles``), or ``len(middles) + 1`` (only the later one) — ``graph.identity``'s
     births from the ids and kinds of each (an id names one object only until V8 gives it to another).
-    ``ahead``: the middles' ids, already being read (one after the other, on one thread)."""
+    ``ahead``: the middles' ids, already being read (one after the other, on one thread), or the reads made
+    ahead (:class:`Reads`)."""
     there = [old]
     for i, p in enumerate(middles):
         if progress:
             progress(f"read {Path(p).name} (ids: which objects existed then)")
-        ids = ahead.result()[i] if ahead is not None else Identities.read(p)
+        if isinstance(ahead, Beside):
+            ids = ahead.result()[i]
+        else:
+            ids = ahead.ids(p) if ahead is not None else Identities.read(p)
         there.append(mine.in_earlier(ids))
     return births(g, there)
 

@@ -23,7 +23,7 @@ from ..compare.delta import diff_files
 from ..errors import UsageError
 from ..runner.record import LaneRecord, RunRecord
 from ..snapshot.files import parse_name
-from .engine import Beside, PairAnalysis, analyse_pair
+from .engine import Beside, PairAnalysis, Reads, analyse_pair, side_by_side
 from .findings import DEFAULT_HEAP_LIMIT, FLOOR, Context, findings, fmt, heap_growth, settled
 from .rules import Rules, load_rules
 
@@ -227,11 +227,32 @@ def _pair_args(snaps: list[str]) -> dict:
 class Ahead:
     """Pair analyses started ahead, on a daemon thread each: a worker's, as soon as its last snapshot is written
     (``investigate`` reads them while the runner is still finishing). :func:`diagnose_worker` takes the one of the
-    same snapshots, rules and root — the same call it would make — and else analyses as usual."""
+    same snapshots, rules and root — the same call it would make — and else analyses as usual.
+
+    Before that, each earlier snapshot of a worker is read as soon as it is written (:meth:`written`): the first
+    one's graph, and the ids and retained sizes of one in between (:class:`Reads`). At the end only the last
+    snapshot is left to read."""
 
     def __init__(self) -> None:
         self._tasks: dict[tuple, Beside] = {}
         self._lock = threading.Lock()
+        self.reads = Reads()
+
+    def written(self, snaps: list[str], rules: Rules) -> None:
+        """A worker's snapshots so far, the newest not its last: start reading the newest, when its graph fits in
+        memory beside those read ahead already."""
+        if not snaps or parse_name(snaps[0]) is None:
+            return
+        path = snaps[-1]
+        if len(snaps) > 2:
+            # the one before it is no longer the one before the last: its retained sizes are not wanted
+            self.reads.drop([snaps[-2]], kinds=("retained",))
+        if not side_by_side(sorted(set(self.reads.held())) + [path]):
+            return
+        if len(snaps) == 1:
+            self.reads.start_before(path, rules)
+        else:
+            self.reads.start_between(path)
 
     @staticmethod
     def _key(snaps: list[str], rules: Rules, root: str | None) -> tuple:
@@ -245,7 +266,8 @@ class Ahead:
         with self._lock:
             if key in self._tasks:
                 return
-            self._tasks[key] = Beside(analyse_pair, rules=rules, root=root, pid=name.pid, **_pair_args(snaps))
+            self._tasks[key] = Beside(analyse_pair, rules=rules, root=root, pid=name.pid, reads=self.reads,
+                                      **_pair_args(snaps))
 
     def take(self, snaps: list[str], rules: Rules, root: str | None) -> PairAnalysis | None:
         with self._lock:
@@ -305,7 +327,10 @@ def diagnose_worker(snaps: list[str], rules: Rules, *, lane: str | None = None, 
     middle = args["middles"]
     pa = ahead.take(snaps, rules, root) if ahead is not None else None
     if pa is None:
-        pa = analyse_pair(rules=rules, root=root, pid=w.pid, progress=progress, **args)
+        pa = analyse_pair(rules=rules, root=root, pid=w.pid, progress=progress,
+                          reads=ahead.reads if ahead is not None else None, **args)
+    if ahead is not None:
+        ahead.reads.drop(snaps)  # what was read ahead of this worker and not taken (middles not chosen)
     w.analysed = True
     ctx.trend = _trend(pa)
     if files and ctx.trend:

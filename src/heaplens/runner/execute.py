@@ -18,6 +18,7 @@ import collections
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -137,15 +138,58 @@ def worker_key(pid: int, tid: int = 0) -> str:
     return str(pid) if not tid else f"{pid}.{tid}"
 
 
+TRACE_TICK = 0.025  # seconds between two reads of a lane's trace while it runs
+
+
+class ExitWait:
+    """Wait up to a timeout for a child process to exit, and return as soon as it does: a pidfd that becomes
+    readable when it exits (Linux ≥ 5.3), else ``Popen.wait``, which polls with sleeps of up to 50 ms."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc = proc
+        self.fd = None
+        self.poller = None
+        try:
+            self.fd = os.pidfd_open(proc.pid)
+            self.poller = select.poll()
+            self.poller.register(self.fd, select.POLLIN)
+        except (AttributeError, OSError):
+            self.close()
+
+    def wait(self, timeout: float) -> None:
+        if self.poller is not None:
+            try:
+                self.poller.poll(timeout * 1000)
+                return
+            except OSError:
+                self.close()
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self) -> None:
+        if self.fd is not None:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+        self.fd = None
+        self.poller = None
+
+
 class LaneRunner:
     def __init__(self, lane: Lane, suite: Suite, settings: RunSettings, run_dir: Path, stop: threading.Event,
                  stop_signal: list, disk: DiskLedger | None = None, follow_up_of: LaneRunner | None = None,
-                 on_last: Callable[[str, list[str]], None] | None = None):
+                 on_last: Callable[[str, list[str]], None] | None = None,
+                 on_written: Callable[[str, list[str]], None] | None = None):
         self.lane = lane
         self.follow_up_of = follow_up_of  # the lane whose files this pairs lane reruns (verify's has none)
         # told (lane name, the worker's snapshots) when a worker's last snapshot is written and no other worker of
         # the lane runs a file: the caller may start reading them while the runner finishes
         self.on_last = on_last
+        # told (lane name, the worker's snapshots so far) when a worker's snapshot other than its last is written
+        self.on_written = on_written
         self.suite = suite
         self.runner = suite.runner
         self.s = settings
@@ -399,34 +443,36 @@ class LaneRunner:
     def _watch(self, t0: float) -> None:
         assert self.proc is not None
         poll = self.s.poll_ms / 1000.0
-        tick = min(poll, 0.1)
+        # the trace is read every tick: a worker's last snapshot is seen (and read ahead) within one
+        tick = min(poll, TRACE_TICK)
+        exited = ExitWait(self.proc)
         next_poll = time.monotonic()
         interval = self.s.snapshot_interval
         next_snap = time.monotonic() + interval if interval > 0 else None
         killed_at = None
-        while True:
-            rc = self.proc.poll()
-            self._read_trace()
-            now = time.monotonic()
-            if now >= next_poll:
-                self._sample("poll")
-                next_poll = now + poll
-            if next_snap is not None and now >= next_snap and rc is None and not self.stop.is_set():
-                self._snapshot_round()
-                next_snap = now + interval
-            if rc is not None:
-                break
-            if self.stop.is_set():
-                if killed_at is None:
-                    self._signal_group(self.stop_signal[0] if self.stop_signal else signal.SIGTERM)
-                    killed_at = now
-                elif now - killed_at >= self.s.grace:
-                    self._kill_all()
-                    killed_at = float("inf")
-            try:
-                self.proc.wait(timeout=tick)  # returns as soon as the runner exits
-            except subprocess.TimeoutExpired:
-                pass
+        try:
+            while True:
+                rc = self.proc.poll()
+                self._read_trace()
+                now = time.monotonic()
+                if now >= next_poll:
+                    self._sample("poll")
+                    next_poll = now + poll
+                if next_snap is not None and now >= next_snap and rc is None and not self.stop.is_set():
+                    self._snapshot_round()
+                    next_snap = now + interval
+                if rc is not None:
+                    break
+                if self.stop.is_set():
+                    if killed_at is None:
+                        self._signal_group(self.stop_signal[0] if self.stop_signal else signal.SIGTERM)
+                        killed_at = now
+                    elif now - killed_at >= self.s.grace:
+                        self._kill_all()
+                        killed_at = float("inf")
+                exited.wait(tick)  # returns as soon as the runner exits
+        finally:
+            exited.close()
         # the runner's main is gone; anything left in its group (an orphaned worker) goes too.
         self._read_trace()
         self._sweep()
@@ -704,6 +750,8 @@ class LaneRunner:
         if (self.on_last is not None and entry["reason"] == "last"
                 and not any(o.open for o in self.workers.values() if o is not w)):
             self.on_last(self.lane.name, list(w.snapshots))
+        elif self.on_written is not None and entry["reason"] != "last":
+            self.on_written(self.lane.name, list(w.snapshots))
 
     def _notice(self, kind: str, reason: str, text: str, ev: dict | None = None) -> None:
         if any(n["kind"] == kind and n["reason"] == reason for n in self.notices):

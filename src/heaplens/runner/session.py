@@ -166,10 +166,13 @@ class RunResult:
 
 def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str], *,
             shape: Callable[[Suite, Plan], None] | None = None,
-            on_last: Callable[[str, list[str]], None] | None = None) -> RunResult:
+            on_last: Callable[[str, list[str]], None] | None = None,
+            on_written: Callable[[str, list[str]], None] | None = None) -> RunResult:
     """Plan and run (``shape``: a caller's change to the plan before it runs — verify's own lanes — recorded
     in the run record like any plan). ``on_last(lane, snapshots)``: a worker's last snapshot is written while its
-    lane is the only one running and none is waiting (what is read then does not compete with a running file)."""
+    lane is the only one running and none is waiting (what is read then does not compete with a running file).
+    ``on_written(lane, snapshots)``: a worker's other snapshot is written while its lane is the only one running
+    and none is waiting (what is read then competes with the lane's files for the CPU, not with other lanes)."""
     suite, plan, values, sources, _, _ = prepare(cli, paths)
     if shape is not None:
         shape(suite, plan)
@@ -245,6 +248,10 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
                 record.lanes[r.lane.name] = R.LaneRecord.from_json(r.to_json(), f"lanes.{r.lane.name}")
                 record.save()
 
+        # a lane's thread is done: the loop below looks at once, not at its next tick
+        ended = threading.Event()
+        finished: set[int] = set()  # id() of the lane runners whose thread is done
+
         def work(r: LaneRunner) -> None:
             try:
                 r.run()
@@ -259,24 +266,36 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
                 say(f"[heaplens] done {r.lane.name} code=70 elapsed=? (heaplens error: {exc!r})")
             finally:
                 lane_done(r)
+                with lock:
+                    finished.add(id(r))
+                ended.set()
 
         def last_snapshot(lane_name: str, snapshots: list[str]) -> None:  # on a lane runner's thread
             if on_last is not None and not pending and len(active) == 1:
                 on_last(lane_name, snapshots)
+
+        def snapshot_written(lane_name: str, snapshots: list[str]) -> None:  # on a lane runner's thread
+            if on_written is not None and not pending and len(active) == 1:
+                on_written(lane_name, snapshots)
 
         parents: dict[str, LaneRunner] = {}  # a follow-up pairs lane → the lane whose files it reruns
         while pending or active:
             while pending and len(active) < values["parallel"] and not intr.stop.is_set():
                 lane = pending.pop(0)
                 r = LaneRunner(lane, suite, settings, run_dir, intr.stop, intr.signal, disk,
-                               follow_up_of=parents.get(lane.name), on_last=last_snapshot)
+                               follow_up_of=parents.get(lane.name), on_last=last_snapshot,
+                               on_written=snapshot_written)
                 runners.append(r)
                 t = threading.Thread(target=work, args=(r,), name=f"lane-{lane.name}", daemon=True)
                 t.start()
                 active.append((t, r))
+            ended.wait(timeout=0.05)
+            ended.clear()
             for t, r in list(active):
-                t.join(timeout=0.05)
-                if not t.is_alive():
+                with lock:
+                    done = id(r) in finished
+                if done or not t.is_alive():
+                    t.join()
                     active.remove((t, r))
                     if r.pairs_planned and not intr.stop.is_set():
                         follow = pairs_lane(r, {l.name for l in plan.lanes} | set(parents))

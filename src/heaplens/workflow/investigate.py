@@ -51,7 +51,8 @@ def investigate(cli: dict, paths: list[str], vitest_args: list[str], argv: list[
         cut = argv.index("--") if "--" in argv else len(argv)
         argv = [*argv[:cut], "--snapshots", *argv[cut:]]
     say(f"[heaplens] investigate {root}: step 1/4 run with trace and snapshots")
-    # a worker's pair is read as soon as its last snapshot is written, while the runner finishes (step 2 takes it)
+    # a worker's earlier snapshots are read as they are written, and its pair as soon as its last snapshot is,
+    # while the runner finishes (step 2 takes it)
     ahead = Ahead() if retainers else None
     rules = load_rules()
 
@@ -61,7 +62,14 @@ def investigate(cli: dict, paths: list[str], vitest_args: list[str], argv: list[
         except Exception:  # noqa: BLE001 — only a head start: step 2 analyses the pair itself and says any error
             pass
 
-    result = execute(cli, paths, vitest_args, argv, on_last=on_last if ahead is not None else None)
+    def on_written(_lane: str, snapshots: list[str]) -> None:
+        try:
+            ahead.written(snapshots, rules)
+        except Exception:  # noqa: BLE001 — only a head start, as on_last
+            pass
+
+    result = execute(cli, paths, vitest_args, argv, on_last=on_last if ahead is not None else None,
+                     on_written=on_written if ahead is not None else None)
     run_dir = result.dir
     if result.exit_code == 130:
         say(f"[heaplens] investigate: interrupted; the record so far is {result.record.path}")
