@@ -391,3 +391,26 @@ def test_a_lone_workers_last_snapshot_is_handed_on_while_the_runner_finishes(req
     [(key, snaps)] = worker_snapshots(lane).items()
     assert len(snaps) >= 2
     assert calls == [*(("unit-fast", snaps[:i], "written") for i in range(1, len(snaps))), ("unit-fast", snaps, True)]
+
+
+def test_a_pairs_first_snapshot_is_handed_on_and_its_end_is_not(request, tmp_path, monkeypatch):
+    """`execute(on_written=…)` in a follow-up pairs lane (isolate: true): a file's pair is its worker's whole
+    series, so only its first snapshot (after the collection) is told as written; its end is the pair's last, read
+    by the diagnosis itself (`on_last` is for a worker's last snapshot of a lane's series)."""
+    root = suite("isolated-leak", request.getfixturevalue("v4"), tmp_path)
+    for k in [k for k in os.environ if k.startswith(("HEAPLENS_", "OPENCLAW_TEST_"))]:
+        monkeypatch.delenv(k)
+    monkeypatch.setenv("HEAPLENS_PROGRESS", "0")
+    monkeypatch.setenv("HEAPLENS_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.chdir(root)
+    argv = ["run", "--snapshots"]
+    calls: list[tuple[str, list[str]]] = []
+    result = session.execute(cli_values(build_parser().parse_args(argv)), [], [], argv,
+                             on_last=lambda lane, snaps: calls.append(("last", lane, snaps)),
+                             on_written=lambda lane, snaps: calls.append(("written", lane, snaps)))
+    assert result.exit_code == 0
+    pairs = result.record.lanes["unit-fast-pairs"]
+    written = pairs.snapshots.written
+    firsts = [s.path for s in written if s.at == "collected"]
+    assert firsts and len(written) == 2 * len(firsts)
+    assert calls == [("written", "unit-fast-pairs", [p]) for p in firsts]

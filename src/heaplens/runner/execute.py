@@ -750,7 +750,8 @@ class LaneRunner:
         if (self.on_last is not None and entry["reason"] == "last"
                 and not any(o.open for o in self.workers.values() if o is not w)):
             self.on_last(self.lane.name, list(w.snapshots))
-        elif self.on_written is not None and entry["reason"] != "last":
+        elif self.on_written is not None and entry["reason"] != "last" and (entry["reason"], entry["at"]) != (
+                "pair", "end"):  # a worker's last snapshot, of its series or of its file's pair, is not told
             self.on_written(self.lane.name, list(w.snapshots))
 
     def _notice(self, kind: str, reason: str, text: str, ev: dict | None = None) -> None:
