@@ -615,17 +615,24 @@ def _describe(g: HeapGraph, c: Cause, new, size, cat, cls, class_names, rules: R
     c.module_records = int((cat[idx] == CATEGORIES.index("module")).sum())
     # who added them: the scripts of the new functions (a sample of them)
     fns = _functions(g, new[idx])
-    urls: dict[str, int] = {}
-    for f in fns[:4000].tolist():
-        u = g.scripts.of_closure(int(f))
-        if u:
-            urls[u] = urls.get(u, 0) + 1
-    c.scripts = [u for u, _ in sorted(urls.items(), key=lambda kv: -kv[1])]
+    c.scripts = _scripts_by_count(g, fns[:4000])
     hn = c.holder
     if hn is not None and hn.kind == "listener":
         c.events = _events(g, hn)
     if hn is not None and hn.anchor is not None and hn.anchor.kind == "global" and c.kind != "tool":
         c.global_site = global_declaration(g, hn.anchor.name, root, rules, c.scripts)
+
+
+def _scripts_by_count(g: HeapGraph, fns: np.ndarray) -> list[str]:
+    """The script URLs of functions, the most common first (ties: in the order the functions first name them)."""
+    sc = g.scripts.script_nodes(fns)
+    uniq, first, counts = np.unique(sc[sc >= 0], return_index=True, return_counts=True)
+    urls: dict[str, int] = {}
+    for i in np.argsort(first, kind="stable").tolist():  # (scripts of one URL: counted together)
+        u = g.scripts.url_of_script(int(uniq[i]))
+        if u:
+            urls[u] = urls.get(u, 0) + int(counts[i])
+    return [u for u, _ in sorted(urls.items(), key=lambda kv: -kv[1])]
 
 
 def _callback(g: HeapGraph, hn: HolderName, fns: np.ndarray, rules: Rules, root: str | None):
