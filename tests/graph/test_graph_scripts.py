@@ -53,6 +53,9 @@ def check_against_reference(path) -> int:
         assert np.array_equal(g.scripts.script_nodes(mixed),
                               [g.scripts.script_node_of(int(k)) for k in mixed])
         contexts = [k for k in range(g.n) if g.node_name(k) == "system / Context"]
+        rfirst, _ = g.reverse
+        few = [int(rfirst[k + 1] - rfirst[k]) <= 32 for k in contexts]
+        assert any(few) and not all(few)  # (of_context reads a few retainers one by one, more in array passes)
         urls = [g.scripts.of_context(k) for k in contexts]
         assert urls == [_old_of_context(g, k) for k in contexts] and sum(map(bool, urls)) > 100
         return len(closures)

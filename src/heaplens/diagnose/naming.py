@@ -12,7 +12,6 @@ are tried for one that starts in the user's code.
 from __future__ import annotations
 
 import re
-from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import numpy as np
 
 from ..graph import HeapGraph
 from ..graph.paths import best_path_edges
-from ..snapshot.strings import find_string
+from ..snapshot.strings import find_string, hash_text
 from .rules import Rules
 from .slots import slot_name
 
@@ -32,6 +31,7 @@ FUNCTION_PROPS = frozenset({"prototype", "__proto__", "name", "length", "constru
 INTERNAL_EDGES = frozenset({"table", "elements", "properties", "context", "shared", "map", "code", "bound_this",
                             "bound_function", "bound_arguments", "feedback_cell", "value", "extension", "previous",
                             "scope_info"})
+GLOBAL_LABELS = ("global", "Window", "globalThis")  # the class names of a global object
 
 
 @dataclass
@@ -103,7 +103,7 @@ def chain_text(g: HeapGraph, steps: list[Step], start: int = 0) -> str:
 def is_global(g: HeapGraph, k: int) -> bool:
     if k in _user_roots(g):
         return True
-    return g.class_label(k) in ("global", "Window", "globalThis")
+    return g.class_label(k) in GLOBAL_LABELS
 
 
 def _user_roots(g: HeapGraph) -> set[int]:
@@ -206,12 +206,17 @@ def module_level(g: HeapGraph, ctx: int) -> bool:
 
 
 def _anchor_of(g: HeapGraph, s: Step, i: int, rules: Rules) -> Anchor | None:
+    a = _anchor_shared(g, s, rules)
+    return None if a is None else replace(a, index=i)  # a copy: callers may keep or change it
+
+
+def _anchor_shared(g: HeapGraph, s: Step, rules: Rules) -> Anchor | None:
+    """The anchor of step ``s`` (index 0), per graph once: the memo's own object, not to be changed."""
     memo = _memo(g, "anchor_of", rules)
     key = (s.src, s.etype, s.name, s.dst)
     if key not in memo:
         memo[key] = _anchor_of_step(g, s, 0, rules)
-    a = memo[key]
-    return None if a is None else replace(a, index=i)  # a copy: callers may keep or change it
+    return memo[key]
 
 
 def _anchor_of_step(g: HeapGraph, s: Step, i: int, rules: Rules) -> Anchor | None:
@@ -337,16 +342,106 @@ def _in_dependency(a: Anchor) -> bool:
     return "/node_modules/" in (a.file or "")
 
 
+# Node flags (:func:`node_flags`) and what a retaining edge means to nearest_user_anchor's search
+CONTEXT, GLOBAL, TOOL_CLASS = 1, 2, 4
+_ENQUEUE, _SKIP, _ANCHOR, _CONTEXT_SOURCE, _FOUND, _FOUND_IN_DEPENDENCY = range(6)
+
+
+def node_flags(g: HeapGraph, rules: Rules) -> np.ndarray:
+    """Per node, as bits, the tests the retainer search makes of every node it meets, made for all nodes at once
+    from their class names (a few hundred) and names: CONTEXT — :func:`_is_context`; GLOBAL — :func:`is_global`;
+    TOOL_CLASS — :func:`_tool_node`'s test of a node that is not a context (its class is a module record or a
+    registry; a context's is its script's, asked node by node)."""
+    memo = _memo(g, "node_flags", rules)
+    if "flags" in memo:
+        return memo["flags"]
+
+    def bits(label: str) -> int:
+        return ((CONTEXT if label == "system / Context" else 0) | (GLOBAL if label in GLOBAL_LABELS else 0)
+                | (TOOL_CLASS if rules.module_record(label) or rules.registry(label) else 0))
+
+    keys, key_cid, _ = g.class_keys
+    keys, key_cid = np.asarray(keys), np.asarray(key_cid)
+    present = np.flatnonzero(np.bincount(keys, minlength=len(key_cid)))  # the class keys nodes have
+    cids, inv = np.unique(key_cid[present], return_inverse=True)
+    key_bits = np.zeros(len(key_cid), dtype=np.uint8)
+    key_bits[present] = np.array([bits(g.classes.name(int(c))) for c in cids.tolist()], dtype=np.uint8)[inv.reshape(-1)]
+    flags = key_bits[keys]  # by class name: class_label of all but synthetic nodes
+    ntype, nname = np.asarray(g.ntype), np.asarray(g.nname)
+    for k in np.flatnonzero(ntype == g.nt.get("synthetic", -1)).tolist():
+        flags[k] = bits(g.class_label(k))  # (their label is their name)
+    for sid in string_ids(g.snap, "system / Context"):
+        flags[nname == sid] |= CONTEXT  # _is_context asks the node's name too
+    if len(g.user_roots):
+        flags[np.asarray(g.user_roots, dtype=np.int64)] |= GLOBAL
+    memo["flags"] = flags
+    return flags
+
+
+def string_ids(snap, text: str) -> list[int]:
+    """Every index of the string table whose text is ``text`` (a string with escapes or non-ASCII characters is
+    found by its text, not by the hash of its bytes)."""
+    st = snap.strings
+    cand = np.flatnonzero(st.hashes == np.uint64(hash_text(text)))
+    other = np.flatnonzero((st.flags != 0) & (st.lengths >= len(text)) & (st.lengths <= 12 * len(text)))
+    return [i for i in np.union1d(cand, other).tolist() if st[i] == text]
+
+
+def _retainers(g: HeapGraph, nodes: list[int], flags: np.ndarray) -> dict[int, tuple[list, list, list]]:
+    """For each of ``nodes``: its first 2,000 retaining edges but the weak ones, their sources and what each means
+    to the search (_ENQUEUE: its source is searched on; _SKIP: it is not, the runner's or Node's; _ANCHOR: a
+    variable's edge, to be named; _CONTEXT_SOURCE: a context's, whose script tells) — in a few array passes."""
+    rfirst, redge = g.reverse
+    at = np.asarray(nodes, dtype=np.int64)
+    lo = np.asarray(rfirst)[at].astype(np.int64)
+    cnt = np.minimum(np.asarray(rfirst)[at + 1].astype(np.int64) - lo, 2000)
+    slots = np.arange(int(cnt.sum()), dtype=np.int64) + np.repeat(lo - (np.cumsum(cnt) - cnt), cnt)
+    owner = np.repeat(np.arange(len(at)), cnt)
+    es = np.asarray(redge)[slots].astype(np.int64)
+    et = np.asarray(g.etype)[es]
+    keep = et != g.t["weak"]
+    es, et, owner = es[keep], et[keep], owner[keep]
+    src = np.searchsorted(g.first, es.astype(g.first.dtype), side="right").astype(np.int64) - 1
+    f = flags[src]
+    ctx = (f & CONTEXT) != 0
+    variable = ((et == g.t["context"]) | (et == g.t["hidden"])) & ctx
+    variable |= ((et == g.t["property"]) | (et == g.t["shortcut"])) & (
+        ((f & GLOBAL) != 0) | (np.asarray(g.ntype)[src] == g.nt.get("closure", -1)))
+    code = np.where(variable, _ANCHOR, np.where(ctx, _CONTEXT_SOURCE, np.where((f & TOOL_CLASS) != 0, _SKIP,
+                                                                                _ENQUEUE)))
+    bounds = np.searchsorted(owner, np.arange(len(at) + 1)).tolist()
+    E, S, C = es.tolist(), src.tolist(), code.tolist()
+    return {v: (E[a:b], S[a:b], C[a:b]) for v, a, b in zip(nodes, bounds[:-1], bounds[1:])}
+
+
+def _variable_edge(g: HeapGraph, e: int, src: int, v: int, rules: Rules, flags: np.ndarray) -> int:
+    """What the search does with a variable's edge ``e`` (``src`` → ``v``): _FOUND (a module-level variable,
+    global or static of the user's code; _FOUND_IN_DEPENDENCY when declared under node_modules), _SKIP (the
+    runner's or Node's variable, or a global object), else what any edge gets."""
+    a = _anchor_shared(g, Step(src, g.edge_type(e), g.edge_name(e), v), rules)
+    if a is not None:
+        r = _rank(g, a)
+        if r == 0:
+            return _FOUND_IN_DEPENDENCY if _in_dependency(a) else _FOUND
+        if r == 2:
+            return _SKIP  # what a variable of Node's or the runner's code keeps is theirs
+    if flags[src] & GLOBAL:
+        return _SKIP
+    return _SKIP if _tool_node(g, src, rules) else _ENQUEUE
+
+
 def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 4000):
     """Breadth-first over the retainers of ``x`` (weak edges and the root left out): the nearest
     module-level variable, global or static of the user's code that keeps it. Returns
-    ``(steps from the root to x, index of the anchor step)`` or None."""
-    rfirst, redge = g.reverse
-    weak = g.t["weak"]
-    ctx_types = {g.t["context"], g.t["hidden"]}
-    prop_types = {g.t["property"], g.t["shortcut"]}
-    closure = g.nt.get("closure", -1)
+    ``(steps from the root to x, index of the anchor step)`` or None.
+
+    The nodes' tests are :func:`node_flags`'; the retainers of the nodes next in the queue are read together
+    (:func:`_retainers`); a variable's edge is judged once per graph (the searches of several holders cross the
+    same module graph)."""
     gv = global_values(g, rules)
+    flags = node_flags(g, rules)
+    judged = _memo(g, "variable_edges", rules)
+    root = g.root
     # each node reached: the edge it was reached by and the node that edge leads to (its Step is made only for
     # the path returned: the search crosses tens of thousands of edges)
     parent: dict[int, tuple[int, int] | None] = {x: None}
@@ -360,47 +455,40 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
         return out
 
     dependency = None  # the nearest anchor in a dependency (node_modules), used when the suite's code has none
-    q = deque([x])
-    while q and len(parent) < max_nodes:
-        v = q.popleft()
+    queue, head = [x], 0
+    ahead: dict[int, tuple[list, list, list]] = {}
+    while head < len(queue) and len(parent) < max_nodes:
+        v = queue[head]
+        head += 1
         if v in gv:
             gl = _global_node(g)
             down = [Step(gl, "property", gv[v], v), *down_from(v)]
             up = path_steps(g, gl)
             return up + down, len(up)
-        lo, hi = int(rfirst[v]), int(rfirst[v + 1])
-        es = np.asarray(redge[lo:min(hi, lo + 2000)], dtype=np.int64)
-        et = np.asarray(g.etype)[es]
-        keep = et != weak
-        es, et = es[keep], et[keep]
-        srcs = np.searchsorted(g.first, es.astype(g.first.dtype), side="right").astype(np.int64) - 1
-        for e, t, src in zip(es.tolist(), et.tolist(), srcs.tolist()):
-            if src == g.root or src in parent:
+        if v not in ahead:  # the retainers of v and of the nodes queued after it (up to 256)
+            ahead = _retainers(g, queue[head - 1:head + 255], flags)
+        for e, src, c in zip(*ahead.pop(v)):
+            if src == root or src in parent:
                 continue
-            if (t in ctx_types and _is_context(g, src)) or (t in prop_types and (
-                    is_global(g, src) or int(g.ntype[src]) == closure)):
-                st = Step(src, g.edge_type(e), g.edge_name(e), v)
-                a = _anchor_of(g, st, 0, rules)
-                if a is not None:
-                    r = _rank(g, a)
-                    if r == 0:
-                        down = [st, *down_from(v)]
-                        up = path_steps(g, src)
-                        if _in_dependency(a):
-                            # a dependency's variable that also refers to it (`const os = require('os')` in a
-                            # library): the suite's own code's variable, if one keeps it too, is where the fix goes
-                            if dependency is None:
-                                dependency = (up + down, len(up))
-                            continue
-                        return up + down, len(up)
-                    if r == 2:
-                        continue  # what a variable of Node's or the runner's code keeps is theirs
-                if is_global(g, src):
-                    continue
-            if _tool_node(g, src, rules):
-                continue  # the runner's or Node's code and module records: what they keep is theirs
-            parent[src] = (e, v)
-            q.append(src)
+            if c == _ANCHOR:
+                c = judged.get(e)
+                if c is None:
+                    c = judged[e] = _variable_edge(g, e, src, v, rules, flags)
+                if c == _FOUND or c == _FOUND_IN_DEPENDENCY:
+                    down = [Step(src, g.edge_type(e), g.edge_name(e), v), *down_from(v)]
+                    up = path_steps(g, src)
+                    if c == _FOUND_IN_DEPENDENCY:
+                        # a dependency's variable that also refers to it (`const os = require('os')` in a
+                        # library): the suite's own code's variable, if one keeps it too, is where the fix goes
+                        if dependency is None:
+                            dependency = (up + down, len(up))
+                        continue
+                    return up + down, len(up)
+            elif c == _CONTEXT_SOURCE:
+                c = _SKIP if _tool_node(g, src, rules) else _ENQUEUE  # the runner's or Node's code: theirs
+            if c == _ENQUEUE:
+                parent[src] = (e, v)
+                queue.append(src)
     return dependency
 
 

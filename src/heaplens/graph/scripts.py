@@ -138,14 +138,26 @@ class ScriptIndex:
         if self.s_context < 0:  # no edge is named `context`
             self._ctx_cache[k] = url
             return url
-        es = np.asarray(redge[lo:min(hi, lo + 10_000)], dtype=np.int64)  # a module context can have 10^5 closures
-        es = es[(np.asarray(g.ename)[es] == self.s_context) & (np.asarray(g.etype)[es] != g.t["element"])]
-        srcs = np.searchsorted(g.first, es.astype(g.first.dtype), side="right").astype(np.int64) - 1
-        srcs = srcs[np.asarray(g.ntype)[srcs] == self.closure_t]
-        for sc in self.script_nodes(srcs).tolist():  # the first whose script has a name
-            url = self.url_of_script(sc)
-            if url:
-                break
+        hi = min(hi, lo + 10_000)  # a module context can have 10^5 closures
+        if hi - lo <= 32:  # most have a few retainers: one by one
+            for j in range(lo, hi):
+                e = int(redge[j])
+                if g.ename[e] != self.s_context or g.etype[e] == g.t["element"]:
+                    continue
+                src = g.source_of_edge(e)
+                if g.ntype[src] == self.closure_t:
+                    url = self.of_closure(src)
+                    if url:
+                        break
+        else:  # the same, in array passes
+            es = np.asarray(redge[lo:hi], dtype=np.int64)
+            es = es[(np.asarray(g.ename)[es] == self.s_context) & (np.asarray(g.etype)[es] != g.t["element"])]
+            srcs = np.searchsorted(g.first, es.astype(g.first.dtype), side="right").astype(np.int64) - 1
+            srcs = srcs[np.asarray(g.ntype)[srcs] == self.closure_t]
+            for sc in self.script_nodes(srcs).tolist():  # the first whose script has a name
+                url = self.url_of_script(sc)
+                if url:
+                    break
         self._ctx_cache[k] = url
         return url
 
