@@ -80,3 +80,18 @@ def test_closure_table_on_real_snapshots():
     assert files, f"no snapshots under {REAL}"
     for f in files:
         assert check_against_reference(f) > 1000
+
+
+def test_location_of_is_a_nodes_last_location_row(scenario):
+    """location_of (a sorted index of the located nodes) against the obvious table: a dict of every location row,
+    the later row winning — for every node and a few ordinals past the last."""
+    snap = read_for_graph(scenario["files"][1])
+    try:
+        g = HeapGraph(snap)
+        locs, lf, nf = snap.locations, snap.layout.location_fields, snap.layout.node_field_count
+        rows = locs[:, [lf.index("script_id"), lf.index("line"), lf.index("column")]].tolist()
+        table = {k // nf: tuple(r) for k, r in zip(locs[:, lf.index("object_index")].tolist(), rows)}
+        ks = list(range(g.n)) + [g.n, g.n + 7, -1]
+        assert [g.location_of(k) for k in ks] == [table.get(k) for k in ks] and len(table) > 1000
+    finally:
+        snap.close()

@@ -1014,9 +1014,7 @@ def _shifts(g: HeapGraph, script_id: int, path: Path) -> list[tuple[int, int]]:
         name = g.node_name(k)
         if not name or not IDENTIFIER.fullmatch(name):
             continue
-        n = re.escape(name)
-        m = re.search(rf"^[ \t]*(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:function\s*\*?\s*{n}\b|class\s+{n}\b|"
-                      rf"(?:static\s+)?(?:async\s+)?{n}\s*\([^)]*\)\s*\{{)", text, re.M)
+        m = _declaration(text, name, path, g)
         if m:
             at = m.start()
             if re.match(r"[ \t]*(?:export\s+)?(?:default\s+)?class\b", text[at:m.end()]):
@@ -1030,6 +1028,63 @@ def _shifts(g: HeapGraph, script_id: int, path: Path) -> list[tuple[int, int]]:
             out.append((int(locs[r, lf.index("line")]), int(locs[r, lf.index("line")]) - disk0))
     cache[script_id] = out
     return out
+
+
+def declaration_pattern(name: str) -> re.Pattern:
+    """A line that declares function or class ``name`` (``export default async function name``, ``class name``,
+    a method ``static name(…) {``): from the line's start, whitespace, ``*`` and keywords, then the name."""
+    n = re.escape(name)
+    return re.compile(rf"^[ \t]*(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:function\s*\*?\s*{n}\b|class\s+{n}\b|"
+                      rf"(?:static\s+)?(?:async\s+)?{n}\s*\([^)]*\)\s*\{{)", re.M)
+
+
+# the characters between a line's start and the name in a declaration_pattern match: whitespace, `*` and the
+# keywords' letters — as a superset, every character but ASCII digits and punctuation
+_BEFORE_NAME = np.zeros(128, dtype=bool)
+for _c in " \t\n\v\f\r\x1c\x1d\x1e\x1f*abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ":
+    _BEFORE_NAME[ord(_c)] = True
+
+
+class DeclarationIndex:
+    """A source text's line starts and, per position, where the run of characters that can come between a line's
+    start and a declared name (_BEFORE_NAME) ending there begins: :meth:`first` is ``declaration_pattern(name)
+    .search(text)``, tried only at the line starts from which such a run reaches an occurrence of the name."""
+
+    def __init__(self, text: str):
+        self.text = text
+        cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        ok = np.ones(len(cp), dtype=bool)
+        ascii_ = cp < 128
+        ok[ascii_] = _BEFORE_NAME[cp[ascii_]]
+        at = np.arange(len(cp), dtype=np.int64)
+        self.run_from = np.maximum.accumulate(np.where(ok, -1, at)) + 1  # run_from[i]: the run through i starts there
+        self.line_starts = np.concatenate([[0], np.flatnonzero(cp == ord("\n")) + 1]).astype(np.int64)
+
+    def first(self, name: str) -> re.Match | None:
+        pat = declaration_pattern(name)
+        found, i = [], self.text.find(name)
+        while i >= 0:  # every occurrence, overlapping ones too
+            found.append(i)
+            i = self.text.find(name, i + 1)
+        if not found:
+            return None
+        q = np.array(found, dtype=np.int64)
+        start = np.where(q > 0, self.run_from[np.maximum(q - 1, 0)], 0)  # where a run ending before the name begins
+        lo = np.searchsorted(self.line_starts, start)
+        hi = np.searchsorted(self.line_starts, q, side="right")
+        for p in np.unique(np.concatenate([self.line_starts[a:b] for a, b in zip(lo.tolist(), hi.tolist())])).tolist():
+            m = pat.match(self.text, p)
+            if m:
+                return m
+        return None
+
+
+def _declaration(text: str, name: str, path: Path, g: HeapGraph) -> re.Match | None:
+    """``declaration_pattern(name).search(text)`` of a file on disk (its index made once per graph)."""
+    cache = g.__dict__.setdefault("_heaplens_declarations", {})
+    if path not in cache:
+        cache[path] = DeclarationIndex(text)
+    return cache[path].first(name)
 
 
 _SSR_REF = re.compile(r"\(0,\s*(__vi_import_\d+__|__vite_ssr_import_\d+__)\.([\w$]+)\)|"
