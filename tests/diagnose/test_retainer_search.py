@@ -148,3 +148,24 @@ def test_the_search_finds_what_the_one_by_one_search_finds(shapes, name):
 def _step(found):
     src, etype, name, dst = found[0][found[1]]
     return N.Step(src, etype, name, dst)
+
+
+def test_string_ids_are_every_string_with_that_text(shapes):
+    """string_ids (by hash, and by text among the strings with escapes or other than ASCII) against decoding every
+    string of the table: for a sample of its texts — plain, escaped (a source text), not ASCII."""
+    snap = read_for_graph(shapes["mixed"])
+    try:
+        st = snap.strings
+        texts = [st[i] for i in range(len(st))]
+        by_text: dict[str, list[int]] = {}
+        for i, t in enumerate(texts):
+            by_text.setdefault(t, []).append(i)
+        rng = np.random.default_rng(3)
+        escaped = np.flatnonzero(st.flags != 0)
+        sample = {texts[i] for i in rng.choice(len(st), 300)} | {texts[i] for i in rng.choice(escaped, 100)}
+        sample |= {"system / Context", "importers", "url", "no such string \u00e9"}
+        assert len(escaped) > 50 and any(not t.isascii() for t in sample)
+        for t in sorted(sample):
+            assert N.string_ids(snap, t) == by_text.get(t, []), t
+    finally:
+        snap.close()

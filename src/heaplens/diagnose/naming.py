@@ -212,7 +212,7 @@ def _anchor_of(g: HeapGraph, s: Step, i: int, rules: Rules) -> Anchor | None:
 
 def _anchor_shared(g: HeapGraph, s: Step, rules: Rules) -> Anchor | None:
     """The anchor of step ``s`` (index 0), per graph once: the memo's own object, not to be changed."""
-    memo = _memo(g, "anchor_of", rules)
+    memo = graph_memo(g, "anchor_of", rules)
     key = (s.src, s.etype, s.name, s.dst)
     if key not in memo:
         memo[key] = _anchor_of_step(g, s, 0, rules)
@@ -313,7 +313,7 @@ def _accessor_value(g: HeapGraph, pair: int, name: str) -> int | None:
     return None
 
 
-def _memo(g: HeapGraph, what: str, rules: Rules) -> dict:
+def graph_memo(g: HeapGraph, what: str, rules: Rules) -> dict:
     """A per-graph cache of a pure function of the graph and the rules: the retainer searches of several holders
     cross the same module graph (date-fns: 28,000 node checks of 6,000 nodes)."""
     key = f"_heaplens_memo_{what}"
@@ -324,7 +324,7 @@ def _memo(g: HeapGraph, what: str, rules: Rules) -> dict:
 
 
 def _tool_node(g: HeapGraph, k: int, rules: Rules) -> bool:
-    memo = _memo(g, "tool_node", rules)
+    memo = graph_memo(g, "tool_node", rules)
     out = memo.get(k)
     if out is None:
         if _is_context(g, k):
@@ -352,7 +352,7 @@ def node_flags(g: HeapGraph, rules: Rules) -> np.ndarray:
     from their class names (a few hundred) and names: CONTEXT — :func:`_is_context`; GLOBAL — :func:`is_global`;
     TOOL_CLASS — :func:`_tool_node`'s test of a node that is not a context (its class is a module record or a
     registry; a context's is its script's, asked node by node)."""
-    memo = _memo(g, "node_flags", rules)
+    memo = graph_memo(g, "node_flags", rules)
     if "flags" in memo:
         return memo["flags"]
 
@@ -440,7 +440,7 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
     same module graph)."""
     gv = global_values(g, rules)
     flags = node_flags(g, rules)
-    judged = _memo(g, "variable_edges", rules)
+    judged = graph_memo(g, "variable_edges", rules)
     root = g.root
     # each node reached: the edge it was reached by and the node that edge leads to (its Step is made only for
     # the path returned: the search crosses tens of thousands of edges)
