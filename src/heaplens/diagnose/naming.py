@@ -1056,9 +1056,12 @@ class DeclarationIndex:
         ok = np.ones(len(cp), dtype=bool)
         ascii_ = cp < 128
         ok[ascii_] = _BEFORE_NAME[cp[ascii_]]
-        at = np.arange(len(cp), dtype=np.int64)
-        self.run_from = np.maximum.accumulate(np.where(ok, -1, at)) + 1  # run_from[i]: the run through i starts there
         self.line_starts = np.concatenate([[0], np.flatnonzero(cp == ord("\n")) + 1]).astype(np.int64)
+        del cp, ascii_
+        # run_from[i]: where the run through i starts (i + 1 when text[i] is not of it); int32: a source is < 2**31
+        self.run_from = np.arange(1, len(ok) + 1, dtype=np.int32)
+        self.run_from[ok] = 0
+        np.maximum.accumulate(self.run_from, out=self.run_from)
 
     def first(self, name: str) -> re.Match | None:
         pat = declaration_pattern(name)
