@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 
-from heaplens.diagnose.naming import location
+from heaplens.diagnose.naming import DeclarationIndex, declaration_pattern, location
 from heaplens.graph import HeapGraph, read_for_graph
-from helpers import JS, requires_node, run_node
+from helpers import HERE, JS, requires_node, run_node
 
 HEADER = "".join(f"// line {i}: a header long enough to push the code past the 1,024 characters V8 keeps\n"
                  for i in range(1, 15))
@@ -58,3 +59,44 @@ def test_a_callback_past_the_kept_source_is_placed_by_its_named_neighbours_howev
     assert len(OUTBOX[:OUTBOX.index("setTimeout")]) > 1024  # the callback is past the source V8 keeps
     placed = {location(g, k, str(tmp_path))[1] for k in callbacks[:: max(1, len(callbacks) // 100)]}
     assert placed == want
+
+
+TRICKY = """export default async function *gen() {}
+functionglued() {}
+export
+  default
+    function split(a,
+      b) {
+}
+class  Spaced extends Base { constructor() {} }
+\u00a0\u2003 async   method  (x) \t{
+  static async other() {
+aaa() {
+  $dollar$() {
+\tclass Ünicode {}
+function\u2028late() {}
+ * starred() {
+const notADeclaration = function named() {}
+\r\nwindows() {\r
+"""
+
+
+def test_the_declaration_index_finds_what_the_declaration_pattern_finds():
+    """DeclarationIndex.first tries the pattern only where a declaration of the name can start: the same match as a
+    search of the whole text, for every identifier of real sources (the fixtures' and the scenarios') and of text
+    made to be awkward (keywords glued to the name, declarations over lines, other whitespace, names inside names)."""
+    texts = [TRICKY, TRICKY.replace("\n", "\r\n"), OUTBOX]
+    for d in ("tests/js", "examples/scenarios", "examples/demo"):
+        texts += [p.read_text(errors="replace") for p in sorted((HERE.parent / d).rglob("*.[jt]s"))
+                  if "node_modules" not in p.parts and "generated" not in p.parts]
+    found = checked = 0
+    for text in texts:
+        index = DeclarationIndex(text)
+        names = set(re.findall(r"(?:[^\W\d]|\$)[\w$]*", text)) | {"a", "n", "function", "async", "zz"}
+        for name in sorted(names):
+            want = declaration_pattern(name).search(text)
+            got = index.first(name)
+            assert (got and (got.start(), got.end())) == (want and (want.start(), want.end())), (name, text[:80])
+            found += want is not None
+            checked += 1
+    assert checked > 2000 and found > 200

@@ -27,11 +27,13 @@ from ..graph.identity import Identities, births
 from .naming import (
     HolderName,
     global_declaration,
+    graph_memo,
     location,
     name_holder,
     name_spies,
     registration_line,
     source_path,
+    string_ids,
     string_value,
 )
 from .rules import Rules
@@ -715,17 +717,24 @@ def _describe(g: HeapGraph, c: Cause, new, size, cat, cls, class_names, rules: R
     c.module_records = int((cat[idx] == CATEGORIES.index("module")).sum())
     # who added them: the scripts of the new functions (a sample of them)
     fns = _functions(g, new[idx])
-    urls: dict[str, int] = {}
-    for f in fns[:4000].tolist():
-        u = g.scripts.of_closure(int(f))
-        if u:
-            urls[u] = urls.get(u, 0) + 1
-    c.scripts = [u for u, _ in sorted(urls.items(), key=lambda kv: -kv[1])]
+    c.scripts = _scripts_by_count(g, fns[:4000])
     hn = c.holder
     if hn is not None and hn.kind == "listener":
         c.events = _events(g, hn)
     if hn is not None and hn.anchor is not None and hn.anchor.kind == "global" and c.kind != "tool":
         c.global_site = global_declaration(g, hn.anchor.name, root, rules, c.scripts)
+
+
+def _scripts_by_count(g: HeapGraph, fns: np.ndarray) -> list[str]:
+    """The script URLs of functions, the most common first (ties: in the order the functions first name them)."""
+    sc = g.scripts.script_nodes(fns)
+    uniq, first, counts = np.unique(sc[sc >= 0], return_index=True, return_counts=True)
+    urls: dict[str, int] = {}
+    for i in np.argsort(first, kind="stable").tolist():  # (scripts of one URL: counted together)
+        u = g.scripts.url_of_script(int(uniq[i]))
+        if u:
+            urls[u] = urls.get(u, 0) + int(counts[i])
+    return [u for u, _ in sorted(urls.items(), key=lambda kv: -kv[1])]
 
 
 def _callback(g: HeapGraph, hn: HolderName, fns: np.ndarray, rules: Rules, root: str | None):
@@ -929,13 +938,24 @@ def _inner_holder(g: HeapGraph, c: Cause, new, cat, rules: Rules) -> None:
         c.inner = (hn, int(min(ret[i], c.bytes)))
 
 
+def _name_ids(g: HeapGraph, names: list[str]) -> dict[int, str]:
+    """Each string of the snapshot that is one of ``names``, by its index (an edge's name is that index: edges are
+    told apart by integers, not by decoding their names)."""
+    cache = g.__dict__.setdefault("_heaplens_name_ids", {})
+    key = tuple(names)
+    if key not in cache:
+        cache[key] = {i: n for n in names for i in string_ids(g.snap, n)}
+    return cache[key]
+
+
 def _string_prop(g: HeapGraph, k: int, props: list[str]) -> str | None:
+    ids = _name_ids(g, props)
+    prop = g.t["property"]
+    lo, hi = int(g.first[k]), int(g.first[k + 1])
     found = {}
-    for e in range(int(g.first[k]), int(g.first[k + 1])):
-        if g.edge_type(e) != "property":
-            continue
-        n = g.edge_name(e)
-        if n in props:
+    for e, t, s in zip(range(lo, hi), g.etype[lo:hi].tolist(), g.ename[lo:hi].tolist()):
+        n = ids.get(s) if t == prop else None
+        if n is not None:
             v = string_value(g, int(g.to[e]))
             if v:
                 found[n] = v
@@ -950,13 +970,18 @@ def _registry_key(g: HeapGraph, k: int, rules: Rules) -> str | None:
     record itself has no URL property: V8 keeps a Map's entries as key, value pairs in its table, so the key is
     the table slot just before the record's."""
     rfirst, redge = g.reverse
+    internal = g.t["internal"]
+    registry_table = graph_memo(g, "registry_table", rules)  # a table → whether a registry holds it
     for r in range(int(rfirst[k]), int(rfirst[k + 1])):
         e = int(redge[r])
         table = g.source_of_edge(e)
-        if e == int(g.first[table]) or g.edge_type(e) != "internal":
+        if e == int(g.first[table]) or int(g.etype[e]) != internal:
             continue
-        owners = (g.source_of_edge(int(redge[q])) for q in range(int(rfirst[table]), int(rfirst[table + 1])))
-        if any(rules.registry(g.class_label(o)) for o in owners):
+        held = registry_table.get(table)
+        if held is None:
+            owners = (g.source_of_edge(int(redge[q])) for q in range(int(rfirst[table]), int(rfirst[table + 1])))
+            held = registry_table[table] = any(rules.registry(g.class_label(o)) for o in owners)
+        if held:
             key = string_value(g, int(g.to[e - 1]))
             if key:
                 return key
@@ -966,9 +991,12 @@ def _registry_key(g: HeapGraph, k: int, rules: Rules) -> str | None:
 def _importers(g: HeapGraph, k: int, rules: Rules, limit: int = 50) -> list[str]:
     """Importer ids of a module record: strings in its ``importers`` Set/array (or a parent record)."""
     strings = {g.nt.get(t) for t in ("string", "concatenated string", "sliced string")}
+    prop, skip = g.t["property"], {g.t["weak"], g.t["shortcut"]}
+    walk = {g.t["element"], g.t["internal"], g.t["hidden"]}
+    importer_ids, url_ids = _name_ids(g, rules.importer_properties), _name_ids(g, rules.url_properties)
     out: list[str] = []
     for e in range(int(g.first[k]), int(g.first[k + 1])):
-        if g.edge_type(e) != "property" or g.edge_name(e) not in rules.importer_properties:
+        if int(g.etype[e]) != prop or int(g.ename[e]) not in importer_ids:
             continue
         coll = int(g.to[e])
         stack, seen = [coll], {coll}
@@ -981,12 +1009,11 @@ def _importers(g: HeapGraph, k: int, rules: Rules, limit: int = 50) -> list[str]
                 continue
             if len(seen) > 200:
                 break
-            for f in range(int(g.first[v]), int(g.first[v + 1])):
-                t = g.edge_type(f)
-                w = int(g.to[f])
-                if w in seen or t in ("weak", "shortcut"):
+            lo, hi = int(g.first[v]), int(g.first[v + 1])
+            for t, s, w in zip(g.etype[lo:hi].tolist(), g.ename[lo:hi].tolist(), g.to[lo:hi].tolist()):
+                if w in seen or t in skip:
                     continue
-                if t in ("element", "internal", "hidden") or (t == "property" and g.edge_name(f) in rules.url_properties):
+                if t in walk or (t == prop and s in url_ids):
                     if int(g.ntype[w]) in strings or g.class_label(w) in ("(array)", "(system)", "system / Hashtable"):
                         seen.add(w)
                         stack.append(w)

@@ -12,7 +12,6 @@ are tried for one that starts in the user's code.
 from __future__ import annotations
 
 import re
-from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import numpy as np
 
 from ..graph import HeapGraph
 from ..graph.paths import best_path_edges
-from ..snapshot.strings import find_string
+from ..snapshot.strings import find_string, hash_text
 from .rules import Rules
 from .slots import slot_name
 
@@ -32,6 +31,7 @@ FUNCTION_PROPS = frozenset({"prototype", "__proto__", "name", "length", "constru
 INTERNAL_EDGES = frozenset({"table", "elements", "properties", "context", "shared", "map", "code", "bound_this",
                             "bound_function", "bound_arguments", "feedback_cell", "value", "extension", "previous",
                             "scope_info"})
+GLOBAL_LABELS = ("global", "Window", "globalThis")  # the class names of a global object
 
 
 @dataclass
@@ -103,7 +103,7 @@ def chain_text(g: HeapGraph, steps: list[Step], start: int = 0) -> str:
 def is_global(g: HeapGraph, k: int) -> bool:
     if k in _user_roots(g):
         return True
-    return g.class_label(k) in ("global", "Window", "globalThis")
+    return g.class_label(k) in GLOBAL_LABELS
 
 
 def _user_roots(g: HeapGraph) -> set[int]:
@@ -206,12 +206,17 @@ def module_level(g: HeapGraph, ctx: int) -> bool:
 
 
 def _anchor_of(g: HeapGraph, s: Step, i: int, rules: Rules) -> Anchor | None:
-    memo = _memo(g, "anchor_of", rules)
+    a = _anchor_shared(g, s, rules)
+    return None if a is None else replace(a, index=i)  # a copy: callers may keep or change it
+
+
+def _anchor_shared(g: HeapGraph, s: Step, rules: Rules) -> Anchor | None:
+    """The anchor of step ``s`` (index 0), per graph once: the memo's own object, not to be changed."""
+    memo = graph_memo(g, "anchor_of", rules)
     key = (s.src, s.etype, s.name, s.dst)
     if key not in memo:
         memo[key] = _anchor_of_step(g, s, 0, rules)
-    a = memo[key]
-    return None if a is None else replace(a, index=i)  # a copy: callers may keep or change it
+    return memo[key]
 
 
 def _anchor_of_step(g: HeapGraph, s: Step, i: int, rules: Rules) -> Anchor | None:
@@ -308,7 +313,7 @@ def _accessor_value(g: HeapGraph, pair: int, name: str) -> int | None:
     return None
 
 
-def _memo(g: HeapGraph, what: str, rules: Rules) -> dict:
+def graph_memo(g: HeapGraph, what: str, rules: Rules) -> dict:
     """A per-graph cache of a pure function of the graph and the rules: the retainer searches of several holders
     cross the same module graph (date-fns: 28,000 node checks of 6,000 nodes)."""
     key = f"_heaplens_memo_{what}"
@@ -319,7 +324,7 @@ def _memo(g: HeapGraph, what: str, rules: Rules) -> dict:
 
 
 def _tool_node(g: HeapGraph, k: int, rules: Rules) -> bool:
-    memo = _memo(g, "tool_node", rules)
+    memo = graph_memo(g, "tool_node", rules)
     out = memo.get(k)
     if out is None:
         if _is_context(g, k):
@@ -337,16 +342,106 @@ def _in_dependency(a: Anchor) -> bool:
     return "/node_modules/" in (a.file or "")
 
 
+# Node flags (:func:`node_flags`) and what a retaining edge means to nearest_user_anchor's search
+CONTEXT, GLOBAL, TOOL_CLASS = 1, 2, 4
+_ENQUEUE, _SKIP, _ANCHOR, _CONTEXT_SOURCE, _FOUND, _FOUND_IN_DEPENDENCY = range(6)
+
+
+def node_flags(g: HeapGraph, rules: Rules) -> np.ndarray:
+    """Per node, as bits, the tests the retainer search makes of every node it meets, made for all nodes at once
+    from their class names (a few hundred) and names: CONTEXT — :func:`_is_context`; GLOBAL — :func:`is_global`;
+    TOOL_CLASS — :func:`_tool_node`'s test of a node that is not a context (its class is a module record or a
+    registry; a context's is its script's, asked node by node)."""
+    memo = graph_memo(g, "node_flags", rules)
+    if "flags" in memo:
+        return memo["flags"]
+
+    def bits(label: str) -> int:
+        return ((CONTEXT if label == "system / Context" else 0) | (GLOBAL if label in GLOBAL_LABELS else 0)
+                | (TOOL_CLASS if rules.module_record(label) or rules.registry(label) else 0))
+
+    keys, key_cid, _ = g.class_keys
+    keys, key_cid = np.asarray(keys), np.asarray(key_cid)
+    present = np.flatnonzero(np.bincount(keys, minlength=len(key_cid)))  # the class keys nodes have
+    cids, inv = np.unique(key_cid[present], return_inverse=True)
+    key_bits = np.zeros(len(key_cid), dtype=np.uint8)
+    key_bits[present] = np.array([bits(g.classes.name(int(c))) for c in cids.tolist()], dtype=np.uint8)[inv.reshape(-1)]
+    flags = key_bits[keys]  # by class name: class_label of all but synthetic nodes
+    ntype, nname = np.asarray(g.ntype), np.asarray(g.nname)
+    for k in np.flatnonzero(ntype == g.nt.get("synthetic", -1)).tolist():
+        flags[k] = bits(g.class_label(k))  # (their label is their name)
+    for sid in string_ids(g.snap, "system / Context"):
+        flags[nname == sid] |= CONTEXT  # _is_context asks the node's name too
+    if len(g.user_roots):
+        flags[np.asarray(g.user_roots, dtype=np.int64)] |= GLOBAL
+    memo["flags"] = flags
+    return flags
+
+
+def string_ids(snap, text: str) -> list[int]:
+    """Every index of the string table whose text is ``text`` (a string with escapes or non-ASCII characters is
+    found by its text, not by the hash of its bytes)."""
+    st = snap.strings
+    cand = np.flatnonzero(st.hashes == np.uint64(hash_text(text)))
+    other = np.flatnonzero((st.flags != 0) & (st.lengths >= len(text)) & (st.lengths <= 12 * len(text)))
+    return [i for i in np.union1d(cand, other).tolist() if st[i] == text]
+
+
+def _retainers(g: HeapGraph, nodes: list[int], flags: np.ndarray) -> dict[int, tuple[list, list, list]]:
+    """For each of ``nodes``: its first 2,000 retaining edges but the weak ones, their sources and what each means
+    to the search (_ENQUEUE: its source is searched on; _SKIP: it is not, the runner's or Node's; _ANCHOR: a
+    variable's edge, to be named; _CONTEXT_SOURCE: a context's, whose script tells) — in a few array passes."""
+    rfirst, redge = g.reverse
+    at = np.asarray(nodes, dtype=np.int64)
+    lo = np.asarray(rfirst)[at].astype(np.int64)
+    cnt = np.minimum(np.asarray(rfirst)[at + 1].astype(np.int64) - lo, 2000)
+    slots = np.arange(int(cnt.sum()), dtype=np.int64) + np.repeat(lo - (np.cumsum(cnt) - cnt), cnt)
+    owner = np.repeat(np.arange(len(at)), cnt)
+    es = np.asarray(redge)[slots].astype(np.int64)
+    et = np.asarray(g.etype)[es]
+    keep = et != g.t["weak"]
+    es, et, owner = es[keep], et[keep], owner[keep]
+    src = np.searchsorted(g.first, es.astype(g.first.dtype), side="right").astype(np.int64) - 1
+    f = flags[src]
+    ctx = (f & CONTEXT) != 0
+    variable = ((et == g.t["context"]) | (et == g.t["hidden"])) & ctx
+    variable |= ((et == g.t["property"]) | (et == g.t["shortcut"])) & (
+        ((f & GLOBAL) != 0) | (np.asarray(g.ntype)[src] == g.nt.get("closure", -1)))
+    code = np.where(variable, _ANCHOR, np.where(ctx, _CONTEXT_SOURCE, np.where((f & TOOL_CLASS) != 0, _SKIP,
+                                                                                _ENQUEUE)))
+    bounds = np.searchsorted(owner, np.arange(len(at) + 1)).tolist()
+    E, S, C = es.tolist(), src.tolist(), code.tolist()
+    return {v: (E[a:b], S[a:b], C[a:b]) for v, a, b in zip(nodes, bounds[:-1], bounds[1:])}
+
+
+def _variable_edge(g: HeapGraph, e: int, src: int, v: int, rules: Rules, flags: np.ndarray) -> int:
+    """What the search does with a variable's edge ``e`` (``src`` → ``v``): _FOUND (a module-level variable,
+    global or static of the user's code; _FOUND_IN_DEPENDENCY when declared under node_modules), _SKIP (the
+    runner's or Node's variable, or a global object), else what any edge gets."""
+    a = _anchor_shared(g, Step(src, g.edge_type(e), g.edge_name(e), v), rules)
+    if a is not None:
+        r = _rank(g, a)
+        if r == 0:
+            return _FOUND_IN_DEPENDENCY if _in_dependency(a) else _FOUND
+        if r == 2:
+            return _SKIP  # what a variable of Node's or the runner's code keeps is theirs
+    if flags[src] & GLOBAL:
+        return _SKIP
+    return _SKIP if _tool_node(g, src, rules) else _ENQUEUE
+
+
 def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 4000):
     """Breadth-first over the retainers of ``x`` (weak edges and the root left out): the nearest
     module-level variable, global or static of the user's code that keeps it. Returns
-    ``(steps from the root to x, index of the anchor step)`` or None."""
-    rfirst, redge = g.reverse
-    weak = g.t["weak"]
-    ctx_types = {g.t["context"], g.t["hidden"]}
-    prop_types = {g.t["property"], g.t["shortcut"]}
-    closure = g.nt.get("closure", -1)
+    ``(steps from the root to x, index of the anchor step)`` or None.
+
+    The nodes' tests are :func:`node_flags`'; the retainers of the nodes next in the queue are read together
+    (:func:`_retainers`); a variable's edge is judged once per graph (the searches of several holders cross the
+    same module graph)."""
     gv = global_values(g, rules)
+    flags = node_flags(g, rules)
+    judged = graph_memo(g, "variable_edges", rules)
+    root = g.root
     # each node reached: the edge it was reached by and the node that edge leads to (its Step is made only for
     # the path returned: the search crosses tens of thousands of edges)
     parent: dict[int, tuple[int, int] | None] = {x: None}
@@ -360,47 +455,40 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
         return out
 
     dependency = None  # the nearest anchor in a dependency (node_modules), used when the suite's code has none
-    q = deque([x])
-    while q and len(parent) < max_nodes:
-        v = q.popleft()
+    queue, head = [x], 0
+    ahead: dict[int, tuple[list, list, list]] = {}
+    while head < len(queue) and len(parent) < max_nodes:
+        v = queue[head]
+        head += 1
         if v in gv:
             gl = _global_node(g)
             down = [Step(gl, "property", gv[v], v), *down_from(v)]
             up = path_steps(g, gl)
             return up + down, len(up)
-        lo, hi = int(rfirst[v]), int(rfirst[v + 1])
-        es = np.asarray(redge[lo:min(hi, lo + 2000)], dtype=np.int64)
-        et = np.asarray(g.etype)[es]
-        keep = et != weak
-        es, et = es[keep], et[keep]
-        srcs = np.searchsorted(g.first, es.astype(g.first.dtype), side="right").astype(np.int64) - 1
-        for e, t, src in zip(es.tolist(), et.tolist(), srcs.tolist()):
-            if src == g.root or src in parent:
+        if v not in ahead:  # the retainers of v and of the nodes queued after it (up to 256)
+            ahead = _retainers(g, queue[head - 1:head + 255], flags)
+        for e, src, c in zip(*ahead.pop(v)):
+            if src == root or src in parent:
                 continue
-            if (t in ctx_types and _is_context(g, src)) or (t in prop_types and (
-                    is_global(g, src) or int(g.ntype[src]) == closure)):
-                st = Step(src, g.edge_type(e), g.edge_name(e), v)
-                a = _anchor_of(g, st, 0, rules)
-                if a is not None:
-                    r = _rank(g, a)
-                    if r == 0:
-                        down = [st, *down_from(v)]
-                        up = path_steps(g, src)
-                        if _in_dependency(a):
-                            # a dependency's variable that also refers to it (`const os = require('os')` in a
-                            # library): the suite's own code's variable, if one keeps it too, is where the fix goes
-                            if dependency is None:
-                                dependency = (up + down, len(up))
-                            continue
-                        return up + down, len(up)
-                    if r == 2:
-                        continue  # what a variable of Node's or the runner's code keeps is theirs
-                if is_global(g, src):
-                    continue
-            if _tool_node(g, src, rules):
-                continue  # the runner's or Node's code and module records: what they keep is theirs
-            parent[src] = (e, v)
-            q.append(src)
+            if c == _ANCHOR:
+                c = judged.get(e)
+                if c is None:
+                    c = judged[e] = _variable_edge(g, e, src, v, rules, flags)
+                if c == _FOUND or c == _FOUND_IN_DEPENDENCY:
+                    down = [Step(src, g.edge_type(e), g.edge_name(e), v), *down_from(v)]
+                    up = path_steps(g, src)
+                    if c == _FOUND_IN_DEPENDENCY:
+                        # a dependency's variable that also refers to it (`const os = require('os')` in a
+                        # library): the suite's own code's variable, if one keeps it too, is where the fix goes
+                        if dependency is None:
+                            dependency = (up + down, len(up))
+                        continue
+                    return up + down, len(up)
+            elif c == _CONTEXT_SOURCE:
+                c = _SKIP if _tool_node(g, src, rules) else _ENQUEUE  # the runner's or Node's code: theirs
+            if c == _ENQUEUE:
+                parent[src] = (e, v)
+                queue.append(src)
     return dependency
 
 
@@ -926,9 +1014,7 @@ def _shifts(g: HeapGraph, script_id: int, path: Path) -> list[tuple[int, int]]:
         name = g.node_name(k)
         if not name or not IDENTIFIER.fullmatch(name):
             continue
-        n = re.escape(name)
-        m = re.search(rf"^[ \t]*(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:function\s*\*?\s*{n}\b|class\s+{n}\b|"
-                      rf"(?:static\s+)?(?:async\s+)?{n}\s*\([^)]*\)\s*\{{)", text, re.M)
+        m = _declaration(text, name, path, g)
         if m:
             at = m.start()
             if re.match(r"[ \t]*(?:export\s+)?(?:default\s+)?class\b", text[at:m.end()]):
@@ -942,6 +1028,66 @@ def _shifts(g: HeapGraph, script_id: int, path: Path) -> list[tuple[int, int]]:
             out.append((int(locs[r, lf.index("line")]), int(locs[r, lf.index("line")]) - disk0))
     cache[script_id] = out
     return out
+
+
+def declaration_pattern(name: str) -> re.Pattern:
+    """A line that declares function or class ``name`` (``export default async function name``, ``class name``,
+    a method ``static name(…) {``): from the line's start, whitespace, ``*`` and keywords, then the name."""
+    n = re.escape(name)
+    return re.compile(rf"^[ \t]*(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:function\s*\*?\s*{n}\b|class\s+{n}\b|"
+                      rf"(?:static\s+)?(?:async\s+)?{n}\s*\([^)]*\)\s*\{{)", re.M)
+
+
+# the characters between a line's start and the name in a declaration_pattern match: whitespace, `*` and the
+# keywords' letters — as a superset, every character but ASCII digits and punctuation
+_BEFORE_NAME = np.zeros(128, dtype=bool)
+for _c in " \t\n\v\f\r\x1c\x1d\x1e\x1f*abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ":
+    _BEFORE_NAME[ord(_c)] = True
+
+
+class DeclarationIndex:
+    """A source text's line starts and, per position, where the run of characters that can come between a line's
+    start and a declared name (_BEFORE_NAME) ending there begins: :meth:`first` is ``declaration_pattern(name)
+    .search(text)``, tried only at the line starts from which such a run reaches an occurrence of the name."""
+
+    def __init__(self, text: str):
+        self.text = text
+        cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        ok = np.ones(len(cp), dtype=bool)
+        ascii_ = cp < 128
+        ok[ascii_] = _BEFORE_NAME[cp[ascii_]]
+        self.line_starts = np.concatenate([[0], np.flatnonzero(cp == ord("\n")) + 1]).astype(np.int64)
+        del cp, ascii_
+        # run_from[i]: where the run through i starts (i + 1 when text[i] is not of it); int32: a source is < 2**31
+        self.run_from = np.arange(1, len(ok) + 1, dtype=np.int32)
+        self.run_from[ok] = 0
+        np.maximum.accumulate(self.run_from, out=self.run_from)
+
+    def first(self, name: str) -> re.Match | None:
+        pat = declaration_pattern(name)
+        found, i = [], self.text.find(name)
+        while i >= 0:  # every occurrence, overlapping ones too
+            found.append(i)
+            i = self.text.find(name, i + 1)
+        if not found:
+            return None
+        q = np.array(found, dtype=np.int64)
+        start = np.where(q > 0, self.run_from[np.maximum(q - 1, 0)], 0)  # where a run ending before the name begins
+        lo = np.searchsorted(self.line_starts, start)
+        hi = np.searchsorted(self.line_starts, q, side="right")
+        for p in np.unique(np.concatenate([self.line_starts[a:b] for a, b in zip(lo.tolist(), hi.tolist())])).tolist():
+            m = pat.match(self.text, p)
+            if m:
+                return m
+        return None
+
+
+def _declaration(text: str, name: str, path: Path, g: HeapGraph) -> re.Match | None:
+    """``declaration_pattern(name).search(text)`` of a file on disk (its index made once per graph)."""
+    cache = g.__dict__.setdefault("_heaplens_declarations", {})
+    if path not in cache:
+        cache[path] = DeclarationIndex(text)
+    return cache[path].first(name)
 
 
 _SSR_REF = re.compile(r"\(0,\s*(__vi_import_\d+__|__vite_ssr_import_\d+__)\.([\w$]+)\)|"

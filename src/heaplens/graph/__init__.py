@@ -571,19 +571,34 @@ class HeapGraph:
         return self.snap.layout.edge_types[int(self.etype[e])]
 
     @cached_property
-    def _locations(self) -> dict[int, tuple[int, int, int]]:
+    def _locations(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(the nodes with a location, ascending; their script_id, line, column): a node's last location row (a
+        node has one in practice)."""
         locs = self.snap.locations
         if locs is None or not len(locs):
-            return {}
+            return None
         lf = self.snap.layout.location_fields
         nf = self.snap.layout.node_field_count
-        oi = (locs[:, lf.index("object_index")].astype(np.int64) // nf).tolist()
-        rows = locs[:, [lf.index("script_id"), lf.index("line"), lf.index("column")]].tolist()
-        return {k: tuple(r) for k, r in zip(oi, rows)}
+        oi = locs[:, lf.index("object_index")].astype(np.int64) // nf
+        order = np.argsort(oi, kind="stable")
+        oi = oi[order]
+        last = np.ones(len(oi), dtype=bool)
+        last[:-1] = oi[1:] != oi[:-1]
+        rows = order[last]
+        return oi[last], locs[rows][:, [lf.index("script_id"), lf.index("line"), lf.index("column")]]
 
     def location_of(self, k: int) -> tuple[int, int, int] | None:
         """(script_id, line, column), 0-based, of a node with a location."""
-        return self._locations.get(int(k))
+        index = self._locations
+        if index is None:
+            return None
+        nodes, where = index
+        k = int(k)
+        i = int(np.searchsorted(nodes, k))
+        if i == len(nodes) or nodes[i] != k:
+            return None
+        sid, line, col = where[i].tolist()
+        return sid, line, col
 
     @cached_property
     def numeric_names(self) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 from ..snapshot.strings import find_string
 
 SCRIPT_EDGES = ("script_or_debug_info", "script")  # V8 11.3 / later versions
+CHUNK_EDGES = 1 << 22  # edges looked at per step of the closure table (bounds its scratch memory)
 
 
 class ScriptIndex:
@@ -25,6 +26,7 @@ class ScriptIndex:
         self._cache: dict[int, str | None] = {}
         self._ctx_cache: dict[int, str | None] = {}
 
+    # -- one node at a time: the reference (and the way for nodes that are not closures) ------------------
     def _edge_to(self, k: int, name_index: int) -> int:
         g = self.g
         lo, hi = int(g.first[k]), int(g.first[k + 1])
@@ -35,18 +37,92 @@ class ScriptIndex:
                 return int(g.to[e])
         return -1
 
-    def of_closure(self, k: int) -> str | None:
-        """URL of the script a closure (JS function) comes from."""
-        if k in self._cache:
-            return self._cache[k]
-        url = None
+    def script_node_of(self, k: int) -> int:
+        """The Script node (type ``code``) of node ``k``'s ``shared`` function info, or -1 — node by node, by
+        its edges: the first ``shared`` edge, then the first ``script_or_debug_info`` (else ``script``) edge of
+        that which leads to a Script node."""
         sfi = self._edge_to(k, self.s_shared)
         if sfi >= 0:
             for sname in self.s_script:
                 sc = self._edge_to(sfi, sname)
                 if sc >= 0 and self.g.ntype[sc] == self.code_t:
-                    url = self.g.node_name(sc) or None
-                    break
+                    return sc
+        return -1
+
+    # -- every closure at once -----------------------------------------------------------------------------
+    def _first_edges_to(self, nodes: np.ndarray, name_index: int) -> np.ndarray:
+        """Per node of ``nodes``: the target of its first edge named ``name_index`` that is not an element or
+        hidden edge (those are numbered, not named), or -1 — :meth:`_edge_to` of each, in a few array passes."""
+        g = self.g
+        out = np.full(len(nodes), -1, dtype=np.int64)
+        if name_index < 0 or not len(nodes):
+            return out
+        lo = np.asarray(g.first)[nodes].astype(np.int64)
+        cnt = np.asarray(g.first)[nodes + 1].astype(np.int64) - lo
+        ends = np.cumsum(cnt)
+        numbered = (g.t["element"], g.t["hidden"])
+        a = 0
+        while a < len(nodes):  # in steps of at most CHUNK_EDGES edges (one node at least)
+            b = max(int(np.searchsorted(ends, (ends[a - 1] if a else 0) + CHUNK_EDGES, side="right")), a + 1)
+            c = cnt[a:b]
+            owner = np.repeat(np.arange(a, b), c)
+            edges = np.arange(int(c.sum()), dtype=np.int64) + np.repeat(lo[a:b] - (np.cumsum(c) - c), c)
+            et = np.asarray(g.etype)[edges]
+            hit = (np.asarray(g.ename)[edges] == name_index) & (et != numbered[0]) & (et != numbered[1])
+            own, edges = owner[hit], edges[hit]
+            first = np.ones(len(own), dtype=bool)
+            first[1:] = own[1:] != own[:-1]  # (the owners ascend): each node's first such edge
+            out[own[first]] = np.asarray(g.to)[edges[first]]
+            a = b
+        return out
+
+    @cached_property
+    def _closure_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the closures, ascending; the Script node of each or -1): :meth:`script_node_of` of every closure."""
+        g = self.g
+        closures = np.flatnonzero(np.asarray(g.ntype) == self.closure_t)
+        script = np.full(len(closures), -1, dtype=np.int64)
+        sfi = self._first_edges_to(closures, self.s_shared)
+        has = np.flatnonzero(sfi >= 0)
+        if not len(has):
+            return closures, script
+        infos, inv = np.unique(sfi[has], return_inverse=True)  # closures of one function share its info
+        found = np.full(len(infos), -1, dtype=np.int64)
+        for sname in self.s_script:
+            todo = np.flatnonzero(found < 0)
+            sc = self._first_edges_to(infos[todo], sname)
+            ok = sc >= 0
+            ok[ok] = np.asarray(g.ntype)[sc[ok]] == self.code_t
+            found[todo[ok]] = sc[ok]
+        script[has] = found[inv.reshape(-1)]
+        return closures, script
+
+    def script_nodes(self, nodes) -> np.ndarray:
+        """:meth:`script_node_of` of each of ``nodes`` (closures from the table, other nodes one by one)."""
+        nodes = np.asarray(nodes, dtype=np.int64).reshape(-1)
+        closures, script = self._closure_table
+        out = np.full(len(nodes), -1, dtype=np.int64)
+        if not len(nodes):
+            return out
+        pos = np.searchsorted(closures, nodes)
+        pos[pos == len(closures)] = 0
+        hit = (closures[pos] == nodes) if len(closures) else np.zeros(len(nodes), dtype=bool)
+        out[hit] = script[pos[hit]]
+        for i in np.flatnonzero(~hit).tolist():
+            out[i] = self.script_node_of(int(nodes[i]))
+        return out
+
+    def url_of_script(self, sc: int) -> str | None:
+        return (self.g.node_name(sc) or None) if sc >= 0 else None
+
+    def of_closure(self, k: int) -> str | None:
+        """URL of the script a closure (JS function) comes from."""
+        if k in self._cache:
+            return self._cache[k]
+        closures, script = self._closure_table
+        i = int(np.searchsorted(closures, k))
+        sc = int(script[i]) if i < len(closures) and closures[i] == k else self.script_node_of(int(k))
+        url = self.url_of_script(sc)
         self._cache[k] = url
         return url
 
@@ -59,13 +135,27 @@ class ScriptIndex:
         rfirst, redge = g.reverse
         lo, hi = int(rfirst[k]), int(rfirst[k + 1])
         url = None
-        for j in range(lo, min(hi, lo + 10_000)):  # a module context can have 10^5 closures
-            e = int(redge[j])
-            if g.ename[e] != self.s_context or g.etype[e] == g.t["element"]:
-                continue
-            src = g.source_of_edge(e)
-            if g.ntype[src] == self.closure_t:
-                url = self.of_closure(src)
+        if self.s_context < 0:  # no edge is named `context`
+            self._ctx_cache[k] = url
+            return url
+        hi = min(hi, lo + 10_000)  # a module context can have 10^5 closures
+        if hi - lo <= 32:  # most have a few retainers: one by one
+            for j in range(lo, hi):
+                e = int(redge[j])
+                if g.ename[e] != self.s_context or g.etype[e] == g.t["element"]:
+                    continue
+                src = g.source_of_edge(e)
+                if g.ntype[src] == self.closure_t:
+                    url = self.of_closure(src)
+                    if url:
+                        break
+        else:  # the same, in array passes
+            es = np.asarray(redge[lo:hi], dtype=np.int64)
+            es = es[(np.asarray(g.ename)[es] == self.s_context) & (np.asarray(g.etype)[es] != g.t["element"])]
+            srcs = np.searchsorted(g.first, es.astype(g.first.dtype), side="right").astype(np.int64) - 1
+            srcs = srcs[np.asarray(g.ntype)[srcs] == self.closure_t]
+            for sc in self.script_nodes(srcs).tolist():  # the first whose script has a name
+                url = self.url_of_script(sc)
                 if url:
                     break
         self._ctx_cache[k] = url
