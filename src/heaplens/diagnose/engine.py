@@ -13,6 +13,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -185,11 +186,6 @@ class BeforeGraph:
         return BeforeSide(self.mine.sorted(), n, self.records, hid[order], per[hs][order].astype(np.int64))
 
 
-def _before_side(path: str, after: Identities, rules: Rules) -> BeforeSide:
-    """The earlier snapshot as a graph (:class:`BeforeGraph`), finished against the later one's ids."""
-    return BeforeGraph.read(path, rules).side(after)
-
-
 def _count_records(snap, types, names, rules: Rules) -> int:
     L = snap.layout
     obj = [L.node_type_index(t) for t in ("object", "native") if t in L.node_types]
@@ -283,7 +279,8 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
             raise UsageError(f"{before} and {after}: only {int(old.sum()):,} objects are in both snapshots — they are "
                              "not of the same worker (process and thread), so there is no old and new to tell apart")
         bs.ids = Identities.none()
-        birth = _births(g, mine, old, middles, progress, ahead or reads)
+        birth = _births(g, mine, old, middles, progress,
+                        (lambda i, _p: ahead.result()[i]) if ahead is not None else (lambda _i, p: reads.ids(p)))
         old = birth == 0
         if not middles:
             birth = None
@@ -428,21 +425,16 @@ class Reads:
 
 
 def _births(g: HeapGraph, mine: Identities, old: np.ndarray, middles: list[str], progress,
-            ahead: Beside | Reads | None = None) -> np.ndarray:
+            ids_of: Callable[[int, str], Identities]) -> np.ndarray:
     """Per node of the later snapshot: the first snapshot from which on it is there — 0 (the earlier one:
     ``old``), k (the k-th of ``middles``), or ``len(middles) + 1`` (only the later one) — ``graph.identity``'s
     births from the ids and kinds of each (an id names one object only until V8 gives it to another).
-    ``ahead``: the middles' ids, already being read (one after the other, on one thread), or the reads made
-    ahead (:class:`Reads`)."""
+    ``ids_of(i, path)``: the ids of the i-th of ``middles`` (read on a second thread, or ahead: :class:`Reads`)."""
     there = [old]
     for i, p in enumerate(middles):
         if progress:
             progress(f"read {Path(p).name} (ids: which objects existed then)")
-        if isinstance(ahead, Beside):
-            ids = ahead.result()[i]
-        else:
-            ids = ahead.ids(p) if ahead is not None else Identities.read(p)
-        there.append(mine.in_earlier(ids))
+        there.append(mine.in_earlier(ids_of(i, p)))
     return births(g, there)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..graph import HeapGraph
+from ..graph.kernels import csr_slots
 from ..graph.paths import best_path_edges
 from ..snapshot.strings import find_string, hash_text
 from .rules import Rules
@@ -395,13 +396,12 @@ def _retainers(g: HeapGraph, nodes: list[int], flags: np.ndarray) -> dict[int, t
     at = np.asarray(nodes, dtype=np.int64)
     lo = np.asarray(rfirst)[at].astype(np.int64)
     cnt = np.minimum(np.asarray(rfirst)[at + 1].astype(np.int64) - lo, 2000)
-    slots = np.arange(int(cnt.sum()), dtype=np.int64) + np.repeat(lo - (np.cumsum(cnt) - cnt), cnt)
-    owner = np.repeat(np.arange(len(at)), cnt)
+    slots, owner = csr_slots(lo, cnt)
     es = np.asarray(redge)[slots].astype(np.int64)
     et = np.asarray(g.etype)[es]
     keep = et != g.t["weak"]
     es, et, owner = es[keep], et[keep], owner[keep]
-    src = np.searchsorted(g.first, es.astype(g.first.dtype), side="right").astype(np.int64) - 1
+    src = g.sources_of_edges(es)
     f = flags[src]
     ctx = (f & CONTEXT) != 0
     variable = ((et == g.t["context"]) | (et == g.t["hidden"])) & ctx

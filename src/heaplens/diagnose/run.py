@@ -247,7 +247,7 @@ class Ahead:
         if len(snaps) > 2:
             # the one before it is no longer the one before the last: its retained sizes are not wanted
             self.reads.drop([snaps[-2]], kinds=("retained",))
-        if not side_by_side(sorted(set(self.reads.held())) + [path]):
+        if not side_by_side([*set(self.reads.held()), path]):
             return
         if len(snaps) == 1:
             self.reads.start_before(path, rules)

@@ -277,7 +277,7 @@ class HeapGraph:
         cand, tid = cand[tid >= 0], tid[tid >= 0]
         if not len(cand):
             return
-        src = np.searchsorted(self.first, cand.astype(self.first.dtype), side="right").astype(np.int64) - 1
+        src = self.sources_of_edges(cand)
         ids = np.asarray(self.ids).astype(np.int64)
         key = tid != ids[src]
         cand, tid = cand[key], tid[key]
@@ -399,6 +399,10 @@ class HeapGraph:
     def source_of_edge(self, e: int) -> int:
         # the needle in the offsets' own dtype: a Python int would make numpy convert the whole array
         return int(np.searchsorted(self.first, np.asarray(e, dtype=self.first.dtype), side="right") - 1)
+
+    def sources_of_edges(self, es: np.ndarray) -> np.ndarray:
+        """:meth:`source_of_edge` of each edge of ``es`` (int64)."""
+        return np.searchsorted(self.first, np.asarray(es).astype(self.first.dtype), side="right").astype(np.int64) - 1
 
     @cached_property
     def dominated(self):

@@ -118,7 +118,7 @@ def path_holders(g: HeapGraph, targets: np.ndarray, old: np.ndarray, generic: np
     off, pe = best_path_edges(g, targets)
     if not len(pe):
         return h, t
-    src = np.searchsorted(g.first, pe.astype(g.first.dtype), side="right").astype(np.int64) - 1
+    src = g.sources_of_edges(pe)
     good = np.flatnonzero(old[src] & ~generic[src])
     starts, ends = off[:-1], off[1:]
     j = np.searchsorted(good, starts)

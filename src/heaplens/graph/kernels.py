@@ -349,3 +349,12 @@ def nearest_marked(dom, mark, root):
     out = np.empty(len(dom), dtype=np.uint32)
     C.g_nearest_marked(dom, _u8(mark), int(root), out)
     return out
+
+
+def csr_slots(lo: np.ndarray, cnt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions ``lo[i] … lo[i] + cnt[i] - 1`` of every range ``i``, one after the other, and the range each
+    belongs to: a set of nodes' edges (``first``) or retainers (``reverse``) gathered in one array pass."""
+    cnt = np.asarray(cnt, dtype=np.int64)
+    starts = np.asarray(lo, dtype=np.int64) - (np.cumsum(cnt) - cnt)
+    slots = np.arange(int(cnt.sum()), dtype=np.int64) + np.repeat(starts, cnt)
+    return slots, np.repeat(np.arange(len(cnt)), cnt)

@@ -145,7 +145,7 @@ def k_paths(g: HeapGraph, k: int, count: int, max_len: int = 40, budget: int = 5
             return cache[v]
         es = redge[int(rfirst[v]):int(rfirst[v + 1])].astype(np.int64)
         es = es[g.etype[es] != weak]
-        srcs = np.searchsorted(g.first, es.astype(g.first.dtype), side="right").astype(np.int64) - 1
+        srcs = g.sources_of_edges(es)
         rooted = bool((srcs == g.root).any())
         keep = (srcs != g.root) & (srcs != v)
         es, srcs = es[keep], srcs[keep]

@@ -9,6 +9,7 @@ from functools import cached_property
 import numpy as np
 
 from ..snapshot.strings import find_string
+from .kernels import csr_slots
 
 SCRIPT_EDGES = ("script_or_debug_info", "script")  # V8 11.3 / later versions
 CHUNK_EDGES = 1 << 22  # edges looked at per step of the closure table (bounds its scratch memory)
@@ -65,8 +66,8 @@ class ScriptIndex:
         while a < len(nodes):  # in steps of at most CHUNK_EDGES edges (one node at least)
             b = max(int(np.searchsorted(ends, (ends[a - 1] if a else 0) + CHUNK_EDGES, side="right")), a + 1)
             c = cnt[a:b]
-            owner = np.repeat(np.arange(a, b), c)
-            edges = np.arange(int(c.sum()), dtype=np.int64) + np.repeat(lo[a:b] - (np.cumsum(c) - c), c)
+            edges, owner = csr_slots(lo[a:b], c)
+            owner += a
             et = np.asarray(g.etype)[edges]
             hit = (np.asarray(g.ename)[edges] == name_index) & (et != numbered[0]) & (et != numbered[1])
             own, edges = owner[hit], edges[hit]
@@ -152,7 +153,7 @@ class ScriptIndex:
         else:  # the same, in array passes
             es = np.asarray(redge[lo:hi], dtype=np.int64)
             es = es[(np.asarray(g.ename)[es] == self.s_context) & (np.asarray(g.etype)[es] != g.t["element"])]
-            srcs = np.searchsorted(g.first, es.astype(g.first.dtype), side="right").astype(np.int64) - 1
+            srcs = g.sources_of_edges(es)
             srcs = srcs[np.asarray(g.ntype)[srcs] == self.closure_t]
             for sc in self.script_nodes(srcs).tolist():  # the first whose script has a name
                 url = self.url_of_script(sc)

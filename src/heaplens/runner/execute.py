@@ -747,12 +747,14 @@ class LaneRunner:
                          f"({' '.join(map(str, ev['v8Flags']))}): it then reports every object its GC moves to the "
                          "heap profiler under one lock (the snapshot ids stay stable), and parallel scavenger tasks "
                          "contend on it; what the GC frees and keeps is unchanged", ev)
-        if (self.on_last is not None and entry["reason"] == "last"
+        # a worker's last snapshot: of its series, or of its file's pair (a worker per file)
+        last = entry["reason"] == "last" or (entry["reason"], entry["at"]) == ("pair", "end")
+        if not last:
+            if self.on_written is not None:
+                self.on_written(self.lane.name, list(w.snapshots))
+        elif (self.on_last is not None and entry["reason"] == "last"
                 and not any(o.open for o in self.workers.values() if o is not w)):
             self.on_last(self.lane.name, list(w.snapshots))
-        elif self.on_written is not None and entry["reason"] != "last" and (entry["reason"], entry["at"]) != (
-                "pair", "end"):  # a worker's last snapshot, of its series or of its file's pair, is not told
-            self.on_written(self.lane.name, list(w.snapshots))
 
     def _notice(self, kind: str, reason: str, text: str, ev: dict | None = None) -> None:
         if any(n["kind"] == kind and n["reason"] == reason for n in self.notices):

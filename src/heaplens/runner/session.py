@@ -250,7 +250,7 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
 
         # a lane's thread is done: the loop below looks at once, not at its next tick
         ended = threading.Event()
-        finished: set[int] = set()  # id() of the lane runners whose thread is done
+        finished: set[LaneRunner] = set()  # the lane runners whose thread is done
 
         def work(r: LaneRunner) -> None:
             try:
@@ -266,8 +266,7 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
                 say(f"[heaplens] done {r.lane.name} code=70 elapsed=? (heaplens error: {exc!r})")
             finally:
                 lane_done(r)
-                with lock:
-                    finished.add(id(r))
+                finished.add(r)
                 ended.set()
 
         def last_snapshot(lane_name: str, snapshots: list[str]) -> None:  # on a lane runner's thread
@@ -292,9 +291,7 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
             ended.wait(timeout=0.05)
             ended.clear()
             for t, r in list(active):
-                with lock:
-                    done = id(r) in finished
-                if done or not t.is_alive():
+                if r in finished or not t.is_alive():
                     t.join()
                     active.remove((t, r))
                     if r.pairs_planned and not intr.stop.is_set():
