@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from runner_helpers import hl, parse_kv
 
-from heaplens.errors import UsageError
+from heaplens.errors import HeaplensError, UsageError
 from heaplens.runner import manifests as M
 from heaplens.runner import options as O
 from heaplens.runner.plan import PlanOptions, build_plan, explain, pack_lpt, safe_name, split_by_budget
@@ -381,3 +381,69 @@ def test_disk_budget_default_and_lane_worker_ceiling(tmp_path):
     assert ceiling(Lane("a", "fast", ["x"], config={"workers": "default"})) == cpus
     assert ceiling(Lane("a", "fast", ["x"], config={"workers": f"{cpus + 5}|default"})) == cpus + 5
     assert ceiling(Lane("a", "fast", ["x"], config={"workers": "50%"})) == max(1, cpus // 2)
+
+
+# ---------------------------------------------------------------- the inspection started early (runner/inspection.py)
+
+def _cli(*argv: str) -> dict:
+    from heaplens.cli import build_parser
+    from heaplens.commands.plan import cli_values
+
+    return cli_values(build_parser().parse_args(["run", *argv]))
+
+
+def test_the_inspection_started_early_is_taken_once_and_only_for_the_same_suite(v5, tmp_path, monkeypatch):
+    from heaplens.runner import inspection, session
+    from heaplens.runner.vitest import VitestRunner
+
+    calls = []
+    real = VitestRunner.inspect
+
+    def counted(self, suite, filters, shard=None):
+        calls.append((suite.root, tuple(filters)))
+        return real(self, suite, filters, shard=shard)
+
+    monkeypatch.setattr(VitestRunner, "inspect", counted)
+    monkeypatch.chdir(v5)
+    cli = _cli("suite/basic")
+    want = session.prepare(cli, ["suite/basic"])[1]
+    assert len(calls) == 1
+    early = inspection.start(cli, ["suite/basic"])
+    got = session.prepare(cli, ["suite/basic"], early)[1]
+    early.close()
+    assert len(calls) == 2  # the early one; prepare took it instead of inspecting again
+    assert got.to_json() == want.to_json()
+    assert sorted(got.suite_config.files) == sorted(f"suite/basic/{n}.test.js" for n in ("alloc50", "f1", "f2", "f3", "small"))
+    # asked of other paths (other filters): prepare inspects for itself, with its own filters
+    early = inspection.start(cli, ["suite/basic"])
+    other = session.prepare(cli, ["suite/basic/f1.test.js"], early)[1]
+    early.close()
+    assert len(calls) == 4 and calls[-1][1] == (str(v5 / "suite/basic/f1.test.js"),)
+    assert other.suite_config.files == ["suite/basic/f1.test.js"]
+
+
+def test_an_error_of_the_early_inspection_is_raised_where_prepare_would_raise_it(v5, tmp_path, monkeypatch):
+    from heaplens.runner import inspection, session
+
+    # no runner installed under the root: loading the suite fails, early or not, with the same words
+    monkeypatch.chdir(v5)
+    cli = _cli("--root", str(tmp_path))
+    with pytest.raises(HeaplensError) as plain:
+        session.prepare(cli, [])
+    early = inspection.start(cli, [])
+    with pytest.raises(HeaplensError) as ahead:
+        session.prepare(cli, [], early)
+    early.close()
+    assert type(ahead.value) is type(plain.value) and str(ahead.value) == str(plain.value)
+    assert "vitest is not installed" in str(plain.value)
+    # a bad manifest is said before the inspection's result is looked at, as without it
+    bad = tmp_path / "beh.json"
+    bad.write_text("{not json")
+    cli = _cli("suite/basic", "--behavior", str(bad))
+    with pytest.raises(UsageError) as plain:
+        session.prepare(cli, ["suite/basic"])
+    early = inspection.start(cli, ["suite/basic"])
+    with pytest.raises(UsageError) as ahead:
+        session.prepare(cli, ["suite/basic"], early)
+    early.close()
+    assert str(ahead.value) == str(plain.value)

@@ -46,16 +46,24 @@ class Command(BaseCommand):
                    help="how the report is printed at the end (default text; the HTML file is always written)")
 
     def run(self, args: argparse.Namespace) -> int:
-        from ..report.github import enabled, report_annotations  # deferred: see commands/__init__
-        from ..workflow.investigate import investigate
-        from ..workflow.report import render
+        from ..runner import inspection  # deferred: see commands/__init__ (as light as this module)
 
-        machine = args.format != "text"
-        # machine-readable output owns stdout: the lanes' and the steps' lines go to stderr
-        with progress_to_stderr(machine):
-            inv = investigate(cli_values(args), list(args.paths), list(args.passthrough), list(args.command_line),
-                              apply=args.apply, verify_fix=args.verify, min_drop=args.min_drop,
-                              retainers=not args.no_retainers, dry_run=args.dry_run)
+        cli = cli_values(args)
+        # the suite's inspection (a Node process) runs while the rest is imported (runner/inspection.py)
+        early = inspection.start(cli, list(args.paths))
+        try:
+            from ..report.github import enabled, report_annotations
+            from ..workflow.investigate import investigate
+            from ..workflow.report import render
+
+            machine = args.format != "text"
+            # machine-readable output owns stdout: the lanes' and the steps' lines go to stderr
+            with progress_to_stderr(machine):
+                inv = investigate(cli, list(args.paths), list(args.passthrough), list(args.command_line),
+                                  apply=args.apply, verify_fix=args.verify, min_drop=args.min_drop,
+                                  retainers=not args.no_retainers, dry_run=args.dry_run, early=early)
+        finally:
+            early.close()
         if inv.report is not None:
             text = render(inv.report, args.format, color=sys.stdout.isatty() and not machine)
             if enabled(args.annotations):

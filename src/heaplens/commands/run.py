@@ -60,7 +60,16 @@ class Command(BaseCommand):
         add_run_arguments(p)
 
     def run(self, args: argparse.Namespace) -> int:
-        from ..runner import session  # deferred: see commands/__init__
+        from ..runner import inspection  # deferred: see commands/__init__ (as light as this module)
 
-        result = session.execute(cli_values(args), list(args.paths), list(args.passthrough), list(args.command_line))
+        cli = cli_values(args)
+        # the suite's inspection (a Node process) runs while the rest is imported (runner/inspection.py)
+        early = inspection.start(cli, list(args.paths))
+        try:
+            from ..runner import session
+
+            result = session.execute(cli, list(args.paths), list(args.passthrough), list(args.command_line),
+                                     early=early)
+        finally:
+            early.close()
         return result.exit_code

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import os
 import shutil
 import signal
 import sys
@@ -20,40 +19,22 @@ from . import manifests as M
 from . import options as O
 from . import record as R
 from .execute import DiskLedger, LaneRunner, RunSettings, say
+from .inspection import Early, asked, filters_for, resolve_root
 from .plan import Lane, Plan, PlanOptions, annotate, build_plan
 from .seam import DEFAULT as DEFAULT_RUNNER
 from .seam import Suite, load_suite
-from .suite import RunnerError, find_root, package_bin, package_manager_note
+from .suite import RunnerError, package_bin, package_manager_note
 
 
-def resolve_root(cli_root: str | None, paths: list[str]) -> Path:
-    root = cli_root or os.environ.get("HEAPLENS_ROOT")
-    if root:
-        p = Path(root)
-        if not p.is_dir():
-            raise UsageError(f"--root {root}: not a directory")
-        return p.resolve()
-    return find_root(Path.cwd())
-
-
-def filters_for(paths: list[str], root: Path) -> list[str]:
-    """PATHS as the runner's filters: an existing path becomes absolute (so it means that file or directory)."""
-    out = []
-    for p in paths:
-        q = Path(p)
-        if q.exists():
-            out.append(str(q.resolve()))
-        elif (root / p).exists():
-            out.append(str((root / p).resolve()))
-        else:
-            out.append(p)
-    return out
-
-
-def prepare(cli: dict, paths: list[str]) -> tuple[Suite, Plan, dict, dict, M.Timings, M.Hotspots]:
+def prepare(cli: dict, paths: list[str], early: Early | None = None
+            ) -> tuple[Suite, Plan, dict, dict, M.Timings, M.Hotspots]:
+    """The suite, its plan and the options. ``early``: the suite loaded and inspected ahead
+    (:mod:`heaplens.runner.inspection`), taken when it was asked of the same."""
     root = resolve_root(cli.get("root"), paths)
     values, sources = O.resolve(cli, root)
-    suite, detection = load_suite(root, values["config"], values["runner"])
+    wanted = asked(paths, root, values)
+    loaded = early.suite(wanted) if early is not None else None
+    suite, detection = loaded if loaded is not None else load_suite(root, values["config"], values["runner"])
     runner = suite.runner
     runner.check_overrides(values["pool"], values["isolate"])
     behavior = M.load_behavior(root, values["behavior"])
@@ -61,7 +42,9 @@ def prepare(cli: dict, paths: list[str]) -> tuple[Suite, Plan, dict, dict, M.Tim
     hotspots = M.load_hotspots(root, values["hotspots"])
     # the runner decides the files, a shard's too (its own sharding, as `vitest run --shard i/n` / `jest --shard`)
     shard = values["shard"]
-    config = runner.inspect(suite, filters_for(paths, root), shard=shard)
+    config = early.config(wanted) if early is not None and loaded is not None else None
+    if config is None:
+        config = runner.inspect(suite, list(wanted.filters), shard=shard)
     files = config.files
     if not files:
         raise UsageError(f"{runner.title} lists no test files under {root}" + (f" for {' '.join(paths)}" if paths else ""))
@@ -167,13 +150,14 @@ class RunResult:
 def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str], *,
             shape: Callable[[Suite, Plan], None] | None = None,
             on_last: Callable[[str, list[str]], None] | None = None,
-            on_written: Callable[[str, list[str]], None] | None = None) -> RunResult:
+            on_written: Callable[[str, list[str]], None] | None = None, early: Early | None = None) -> RunResult:
     """Plan and run (``shape``: a caller's change to the plan before it runs — verify's own lanes — recorded
     in the run record like any plan). ``on_last(lane, snapshots)``: a worker's last snapshot is written while its
     lane is the only one running and none is waiting (what is read then does not compete with a running file).
     ``on_written(lane, snapshots)``: a worker's other snapshot is written while its lane is the only one running
-    and none is waiting (what is read then competes with the lane's files for the CPU, not with other lanes)."""
-    suite, plan, values, sources, _, _ = prepare(cli, paths)
+    and none is waiting (what is read then competes with the lane's files for the CPU, not with other lanes).
+    ``early``: the suite's inspection started ahead (:func:`prepare`)."""
+    suite, plan, values, sources, _, _ = prepare(cli, paths, early)
     if shape is not None:
         shape(suite, plan)
     run_id = R.new_run_id()

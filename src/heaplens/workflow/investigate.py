@@ -18,6 +18,7 @@ from ..fix.jest_config import config_fix
 from ..kernels import RETAINERS_HINT, require_compiled
 from ..report import model
 from ..runner import options as O
+from ..runner.inspection import Early
 from ..runner.record import RunRecord
 from ..runner.session import execute, resolve_root
 from .report import render, report_document
@@ -36,9 +37,10 @@ class Investigation:
 
 def investigate(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str], *, apply: bool = False,
                 verify_fix: bool = False, min_drop: float = 10.0, retainers: bool = True,
-                dry_run: bool = False) -> Investigation:
+                dry_run: bool = False, early: Early | None = None) -> Investigation:
     """Steps 1–4; progress lines go to standard output through :func:`heaplens.console.say` (the command
-    sends them to stderr when stdout carries a machine-readable report)."""
+    sends them to stderr when stdout carries a machine-readable report). ``early``: the suite's inspection
+    started ahead (:mod:`heaplens.runner.inspection`)."""
     root = resolve_root(cli.get("root"), paths)
     if retainers:  # before minutes of running the suite
         require_compiled(RETAINERS_HINT)
@@ -69,7 +71,7 @@ def investigate(cli: dict, paths: list[str], vitest_args: list[str], argv: list[
             pass
 
     result = execute(cli, paths, vitest_args, argv, on_last=on_last if ahead is not None else None,
-                     on_written=on_written if ahead is not None else None)
+                     on_written=on_written if ahead is not None else None, early=early)
     run_dir = result.dir
     if result.exit_code == 130:
         say(f"[heaplens] investigate: interrupted; the record so far is {result.record.path}")
