@@ -38,7 +38,7 @@ def test_install_outside_the_clone(tmp_path):
     assert files.returncode == 0, files.stderr
     # every worker script is shipped, the modules they load too (trace-core.cjs, shared by Vitest's and Jest's)
     shipped = files.stdout.split()
-    assert {"trace-setup.mjs", "trace-core.cjs", "jest-setup.cjs", "jest-trace.cjs"} <= set(shipped)
+    assert {"trace-setup.mjs", "trace-vitest.cjs", "trace-core.cjs", "jest-setup.cjs", "jest-trace.cjs"} <= set(shipped)
     assert shipped == sorted(f.name for f in (REPO / "src/heaplens/js").iterdir() if f.suffix in (".mjs", ".cjs", ".js"))
     info = plant(tmp_path / "snaps", 2000)
     diff = subprocess.run([exe, "diff", *map(str, info["files"]), "--format", "json"], cwd=work,
