@@ -145,6 +145,38 @@ def test_the_search_finds_what_the_one_by_one_search_finds(shapes, name):
         ref.snap.close()
 
 
+@pytest.mark.parametrize("name", ["mixed", "emitter", "alias"])
+def test_context_variables_are_judged_as_one_by_one(shapes, name):
+    """The codes _retainers gives a context variable's edge and another edge of a context at once (the context
+    table: its script, module_level, whether it is the runner's) against _variable_edge and _tool_node of each,
+    asked one by one on a graph of their own; and module_level of every context against the one-by-one walk."""
+    rules = load_rules()
+    g, ref = _graph(shapes[name]), _graph(shapes[name])  # (no memo shared)
+    try:
+        flags = N.node_flags(g, rules)
+        ctx = np.flatnonzero((flags & N.CONTEXT) != 0)
+        table = N._context_bits(g, ctx, rules)
+        level = [N.module_level(ref, int(k)) for k in ctx]
+        assert np.array_equal((table & N._CTX_MODULE_LEVEL) != 0, level) and 0 < sum(level) < len(level)
+        edges, owner = N.csr_slots(np.asarray(g.first)[ctx].astype(np.int64),
+                                   np.diff(np.asarray(g.first))[ctx].astype(np.int64))
+        src = ctx[owner]
+        et = np.asarray(g.etype)[edges]
+        named = et == g.t["context"]
+        codes = N._context_variable_codes(g, table[owner[named]], np.asarray(g.ename)[edges[named]],
+                                          (flags[src[named]] & N.GLOBAL) != 0, rules)
+        ref_flags = N.node_flags(ref, rules)
+        want = [N._variable_edge(ref, e, s, int(ref.to[e]), rules, ref_flags)
+                for e, s in zip(edges[named].tolist(), src[named].tolist())]
+        assert codes.tolist() == want
+        assert {N._FOUND, N._SKIP} <= set(want)  # (both outcomes are checked)
+        tool = (table & N._CTX_TOOL) != 0
+        assert tool.tolist() == [N._tool_node(ref, int(k), rules) for k in ctx] and 0 < tool.sum() < len(ctx)
+    finally:
+        g.snap.close()
+        ref.snap.close()
+
+
 def _step(found):
     src, etype, name, dst = found[0][found[1]]
     return N.Step(src, etype, name, dst)
