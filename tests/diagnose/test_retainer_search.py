@@ -11,9 +11,10 @@ from collections import deque
 import numpy as np
 import pytest
 
-from heaplens.diagnose import load_rules
+from heaplens.diagnose import engine, load_rules
 from heaplens.diagnose import naming as N
 from heaplens.graph import HeapGraph, read_for_graph
+from heaplens.graph import kernels as GK
 from helpers import JS, requires_node, run_node
 
 pytestmark = requires_node
@@ -201,3 +202,23 @@ def test_string_ids_are_every_string_with_that_text(shapes):
             assert N.string_ids(snap, t) == by_text.get(t, []), t
     finally:
         snap.close()
+
+
+@pytest.mark.parametrize("name", ["mixed", "alias"])
+def test_the_cut_edges_are_those_of_the_edge_mask(shapes, name):
+    """engine._exclusive's edges from the holding nodes to new objects (gathered from those nodes' edges) against
+    the mask of every edge (its source holds, its target is new): for holders few and many, the root among them."""
+    g = _graph(shapes[name])
+    try:
+        first = np.asarray(g.first).astype(np.int64)
+        src = GK.edge_sources(g.first)
+        rng = np.random.default_rng(5)
+        for share in (0.001, 0.05, 0.5, 1.0):
+            hold = rng.random(g.n) < share
+            hold[g.root] = share > 0.01
+            to_new = (rng.random(g.n) < 0.3)[np.asarray(g.to)]
+            got = engine._edges_from_to(first, np.diff(first), hold, to_new)
+            want = np.flatnonzero(hold[src] & to_new)
+            assert np.array_equal(got, want) and (len(want) > 0)
+    finally:
+        g.snap.close()
