@@ -11,9 +11,10 @@ from collections import deque
 import numpy as np
 import pytest
 
-from heaplens.diagnose import load_rules
+from heaplens.diagnose import engine, load_rules
 from heaplens.diagnose import naming as N
 from heaplens.graph import HeapGraph, read_for_graph
+from heaplens.graph import kernels as GK
 from helpers import JS, requires_node, run_node
 
 pytestmark = requires_node
@@ -145,6 +146,38 @@ def test_the_search_finds_what_the_one_by_one_search_finds(shapes, name):
         ref.snap.close()
 
 
+@pytest.mark.parametrize("name", ["mixed", "emitter", "alias"])
+def test_context_variables_are_judged_as_one_by_one(shapes, name):
+    """The codes _retainers gives a context variable's edge and another edge of a context at once (the context
+    table: its script, module_level, whether it is the runner's) against _variable_edge and _tool_node of each,
+    asked one by one on a graph of their own; and module_level of every context against the one-by-one walk."""
+    rules = load_rules()
+    g, ref = _graph(shapes[name]), _graph(shapes[name])  # (no memo shared)
+    try:
+        flags = N.node_flags(g, rules)
+        ctx = np.flatnonzero((flags & N.CONTEXT) != 0)
+        table = N._context_bits(g, ctx, rules)
+        level = [N.module_level(ref, int(k)) for k in ctx]
+        assert np.array_equal((table & N._CTX_MODULE_LEVEL) != 0, level) and 0 < sum(level) < len(level)
+        edges, owner = N.csr_slots(np.asarray(g.first)[ctx].astype(np.int64),
+                                   np.diff(np.asarray(g.first))[ctx].astype(np.int64))
+        src = ctx[owner]
+        et = np.asarray(g.etype)[edges]
+        named = et == g.t["context"]
+        codes = N._context_variable_codes(g, table[owner[named]], np.asarray(g.ename)[edges[named]],
+                                          (flags[src[named]] & N.GLOBAL) != 0, rules)
+        ref_flags = N.node_flags(ref, rules)
+        want = [N._variable_edge(ref, e, s, int(ref.to[e]), rules, ref_flags)
+                for e, s in zip(edges[named].tolist(), src[named].tolist())]
+        assert codes.tolist() == want
+        assert {N._FOUND, N._SKIP} <= set(want)  # (both outcomes are checked)
+        tool = (table & N._CTX_TOOL) != 0
+        assert tool.tolist() == [N._tool_node(ref, int(k), rules) for k in ctx] and 0 < tool.sum() < len(ctx)
+    finally:
+        g.snap.close()
+        ref.snap.close()
+
+
 def _step(found):
     src, etype, name, dst = found[0][found[1]]
     return N.Step(src, etype, name, dst)
@@ -169,3 +202,23 @@ def test_string_ids_are_every_string_with_that_text(shapes):
             assert N.string_ids(snap, t) == by_text.get(t, []), t
     finally:
         snap.close()
+
+
+@pytest.mark.parametrize("name", ["mixed", "alias"])
+def test_the_cut_edges_are_those_of_the_edge_mask(shapes, name):
+    """engine._exclusive's edges from the holding nodes to new objects (gathered from those nodes' edges) against
+    the mask of every edge (its source holds, its target is new): for holders few and many, the root among them."""
+    g = _graph(shapes[name])
+    try:
+        first = np.asarray(g.first).astype(np.int64)
+        src = GK.edge_sources(g.first)
+        rng = np.random.default_rng(5)
+        for share in (0.001, 0.05, 0.5, 1.0):
+            hold = rng.random(g.n) < share
+            hold[g.root] = share > 0.01
+            to_new = (rng.random(g.n) < 0.3)[np.asarray(g.to)]
+            got = engine._edges_from_to(first, np.diff(first), hold, to_new)
+            want = np.flatnonzero(hold[src] & to_new)
+            assert np.array_equal(got, want) and (len(want) > 0)
+    finally:
+        g.snap.close()

@@ -58,6 +58,11 @@ def check_against_reference(path) -> int:
         assert any(few) and not all(few)  # (of_context reads a few retainers one by one, more in array passes)
         urls = [g.scripts.of_context(k) for k in contexts]
         assert urls == [_old_of_context(g, k) for k in contexts] and sum(map(bool, urls)) > 100
+        # every node's at once (the context table): the same for contexts and any other node, in any order
+        some = np.concatenate([np.array(contexts[::-1], dtype=np.int64), rng.choice(g.n, 500)])
+        ids, table_urls = g.scripts.context_urls(some)
+        assert [None if i < 0 else table_urls[i] for i in ids.tolist()] == [_old_of_context(g, int(k)) for k in some]
+        assert len(set(table_urls)) == len(table_urls)
         return len(closures)
     finally:
         snap.close()

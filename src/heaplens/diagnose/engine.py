@@ -832,11 +832,14 @@ def _exclusive(g: HeapGraph, old, att, new, size, causes: list[Cause], rules: Ru
     """Confidence: for each cause, the share of its bytes that is no longer reachable from the program's
     roots once its holders — with the old objects only they keep (their tables, element stores) — drop
     their references to new objects (docs/diagnose.md)."""
-    src = GK.edge_sources(g.first)
+    src = None  # every edge's source: wanted for a resource's cause only
     to = np.asarray(g.to)
+    first = np.asarray(g.first).astype(np.int64)
+    out_degree = np.diff(first)
     etype = np.asarray(g.etype)
     weak = g.t["weak"]
     is_new = ~old
+    to_new = is_new[to]  # the edges to a new object
     starts = np.asarray(g.user_roots, dtype=np.uint32)
     dom = np.asarray(g.dom)
     for c in causes:
@@ -847,7 +850,8 @@ def _exclusive(g: HeapGraph, old, att, new, size, causes: list[Cause], rules: Ru
         if mark[g.root]:
             hold = mark == 1
         del under
-        cut = hold[src] & is_new[to]
+        et = etype.copy()
+        et[_edges_from_to(first, out_degree, hold, to_new)] = weak
         kind = c.holder.kind if c.holder is not None else None
         if kind in RESOURCES:
             # the cleanup (clearInterval, removeListener, close, mockRestore) takes the resource out of
@@ -862,18 +866,29 @@ def _exclusive(g: HeapGraph, old, att, new, size, causes: list[Cause], rules: Ru
                 hit = [int(x) for x in _dense(cids)[0].tolist() if pat.search(g.classes.name(int(x)))]
                 res[nodes_c[np.isin(cids, hit)]] = True
             if res.any():
-                cut |= res[to] & ~res[src]  # out of every list (old or new) that is not the resource itself
+                if src is None:
+                    src = GK.edge_sources(g.first)
+                et[res[to] & ~res[src]] = weak  # out of every list (old or new) that is not the resource itself
             else:  # no resource class among them: what sits right below the holder
                 res[att.top[c.nodes]] = True
-                cut |= res[to] & old[src]
+                if src is None:
+                    src = GK.edge_sources(g.first)
+                et[res[to] & old[src]] = weak
             del res
-        et = etype.copy()
-        et[cut] = weak
         reach = GK.mark_page_owned(g.first, et, to, starts, weak)
         nodes = new[c.nodes]
         freed = size[c.nodes][reach[nodes] == 0].sum()
         c.exclusive = float(freed / c.bytes) if c.bytes else 0.0
-        del et, cut, hold, reach, mark
+        del et, hold, reach, mark
+
+
+def _edges_from_to(first: np.ndarray, out_degree: np.ndarray, src_mask: np.ndarray, to_mask: np.ndarray) -> np.ndarray:
+    """The edges from a node of ``src_mask`` to one of ``to_mask`` (``to_mask``: per edge, whether its target is
+    one), ascending — ``np.flatnonzero(src_mask[sources] & to_mask)`` gathered from those nodes' own edges (the
+    holders and what only they keep are few; the edges, millions). ``first``: int64 offsets."""
+    held = np.flatnonzero(src_mask)
+    edges, _ = GK.csr_slots(first[held], out_degree[held])
+    return edges[to_mask[edges]]
 
 
 def _modules(g: HeapGraph, c: Cause, new, rules: Rules, root: str | None) -> None:

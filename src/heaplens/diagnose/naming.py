@@ -388,10 +388,12 @@ def string_ids(snap, text: str) -> list[int]:
     return [i for i in np.union1d(cand, other).tolist() if st[i] == text]
 
 
-def _retainers(g: HeapGraph, nodes: list[int], flags: np.ndarray) -> dict[int, tuple[list, list, list]]:
+def _retainers(g: HeapGraph, nodes: list[int], flags: np.ndarray, rules: Rules):
     """For each of ``nodes``: its first 2,000 retaining edges but the weak ones, their sources and what each means
     to the search (_ENQUEUE: its source is searched on; _SKIP: it is not, the runner's or Node's; _ANCHOR: a
-    variable's edge, to be named; _CONTEXT_SOURCE: a context's, whose script tells) — in a few array passes."""
+    variable's edge, to be named; _FOUND, _FOUND_IN_DEPENDENCY: a variable's edge already named, by
+    :func:`_context_variable_codes`) — in a few array passes. Returns ``(edges, sources, codes, bounds)``: node
+    ``nodes[i]``'s are ``[bounds[i]:bounds[i + 1]]`` of each list."""
     rfirst, redge = g.reverse
     at = np.asarray(nodes, dtype=np.int64)
     lo = np.asarray(rfirst)[at].astype(np.int64)
@@ -409,9 +411,129 @@ def _retainers(g: HeapGraph, nodes: list[int], flags: np.ndarray) -> dict[int, t
         ((f & GLOBAL) != 0) | (np.asarray(g.ntype)[src] == g.nt.get("closure", -1)))
     code = np.where(variable, _ANCHOR, np.where(ctx, _CONTEXT_SOURCE, np.where((f & TOOL_CLASS) != 0, _SKIP,
                                                                                 _ENQUEUE)))
+    named = (et == g.t["context"]) & ctx  # a context variable's edge: judged here from its context and its name
+    sourced = ctx & ~variable  # another edge of a context: its script tells
+    if named.any() or sourced.any():
+        cbits = _context_bits(g, src[named | sourced], rules)
+        code[sourced] = np.where((cbits[sourced[named | sourced]] & _CTX_TOOL) != 0, _SKIP, _ENQUEUE)
+        code[named] = _context_variable_codes(g, cbits[named[named | sourced]], np.asarray(g.ename)[es[named]],
+                                              (f[named] & GLOBAL) != 0, rules)
     bounds = np.searchsorted(owner, np.arange(len(at) + 1)).tolist()
-    E, S, C = es.tolist(), src.tolist(), code.tolist()
-    return {v: (E[a:b], S[a:b], C[a:b]) for v, a, b in zip(nodes, bounds[:-1], bounds[1:])}
+    return es.tolist(), src.tolist(), code.tolist(), bounds
+
+
+# What _variable_edge needs of a context (:func:`_context_bits`) and of a variable's name (:func:`_name_bits`)
+_CTX_TOOL, _CTX_NO_URL, _CTX_MODULE_LEVEL, _CTX_DEPENDENCY = 1, 2, 4, 8
+_NAME_V8, _NAME_IMPORT, _NAME_THIS = 1, 2, 4
+
+
+def _context_bits(g: HeapGraph, ctxs: np.ndarray, rules: Rules) -> np.ndarray:
+    """Per context of ``ctxs``, as bits, what its variables' anchors take from it: _CTX_TOOL — its script is the
+    runner's or Node's (:func:`_tool_node` of a context); _CTX_NO_URL — no script is known (:func:`_context_url`);
+    _CTX_MODULE_LEVEL — :func:`module_level`; _CTX_DEPENDENCY — its script is under node_modules
+    (:func:`_in_dependency`). Made per graph once, for every context at once."""
+    memo = graph_memo(g, "context_bits", rules)
+    table = memo.get("bits")
+    if table is None:
+        table = memo["bits"] = _context_bits_table(g, rules)
+    return table[ctxs]
+
+
+def _context_bits_table(g: HeapGraph, rules: Rules) -> np.ndarray:
+    ctx = np.flatnonzero((node_flags(g, rules) & CONTEXT) != 0)
+    try:
+        uid, urls = g.scripts.context_urls(ctx)
+    except Exception:  # a snapshot without the edges this needs: as _context_url, one by one
+        at: dict[str, int] = {}
+        uid = np.array([-1 if u is None else at.setdefault(u, len(at)) for u in (_context_url(g, k) for k in
+                                                                                ctx.tolist())], dtype=np.int64)
+        urls = list(at)
+    url_bits = np.array([(_CTX_TOOL if rules.tool_script(u) else 0) | (_CTX_DEPENDENCY if "/node_modules/" in u
+                                                                          else 0) for u in urls] + [_CTX_NO_URL],
+                        dtype=np.int8)
+    bits = url_bits[uid]  # (-1, no URL: the last)
+    bits[(bits & _CTX_TOOL) != 0] &= ~_CTX_DEPENDENCY
+    ids = np.full(g.n, -1, dtype=np.int64)
+    ids[ctx] = uid
+    bits[_module_level_of(g, ctx, ids, rules)] |= _CTX_MODULE_LEVEL
+    table = np.zeros(g.n, dtype=np.int8)
+    table[ctx] = bits
+    return table
+
+
+def _module_level_of(g: HeapGraph, ctx: np.ndarray, url_ids: np.ndarray, rules: Rules) -> np.ndarray:
+    """:func:`module_level` of each context of ``ctx``, all at once: ``url_ids`` is each node's script URL (as
+    an index, -1 for none: :func:`_context_url`) for every context."""
+    prev = _previous_table(g)
+    is_ctx = (node_flags(g, rules) & CONTEXT) != 0
+    out = np.ones(len(ctx), dtype=bool)
+    url = url_ids[ctx]
+    v = ctx.copy()
+    live = np.arange(len(ctx))
+    for _ in range(16):
+        nxt = prev[v[live]]
+        go = nxt >= 0
+        go[go] = is_ctx[nxt[go]]
+        live, nxt = live[go], nxt[go]
+        same = (url[live] >= 0) & (url_ids[nxt] == url[live])
+        out[live[same]] = False
+        live = live[~same]
+        v[live] = nxt[~same]
+        if not len(live):
+            break
+    return out
+
+
+def _previous_table(g: HeapGraph) -> np.ndarray:
+    """Per node: the target of its first internal edge named ``previous`` (a context's outer context), or -1."""
+    cache = g.__dict__.get("_heaplens_previous")
+    if cache is None:
+        ids = string_ids(g.snap, "previous")
+        ename = np.asarray(g.ename)
+        es = np.flatnonzero(ename == ids[0] if len(ids) == 1 else np.isin(ename, ids))
+        es = es[np.asarray(g.etype)[es] == g.t["internal"]]
+        src = g.sources_of_edges(es)
+        first = np.ones(len(src), dtype=bool)
+        first[1:] = src[1:] != src[:-1]  # (the edges ascend, so do their sources)
+        cache = g.__dict__["_heaplens_previous"] = np.full(g.n, -1, dtype=np.int64)
+        cache[src[first]] = np.asarray(g.to)[es[first]]
+    return cache
+
+
+def _name_bits(g: HeapGraph, names: np.ndarray, rules: Rules) -> np.ndarray:
+    """Per string index of ``names`` (context variables' names), as bits: _NAME_V8 — one of V8's own slots
+    (``.result``, ``*default*``); _NAME_IMPORT — an import binding (rules.json ``import_bindings``); _NAME_THIS —
+    ``this``. Per graph once per string."""
+    memo = graph_memo(g, "name_bits", rules)
+    uniq, inv = np.unique(names, return_inverse=True)
+    bits = np.empty(len(uniq), dtype=np.int8)
+    for i, sid in enumerate(uniq.tolist()):
+        b = memo.get(sid)
+        if b is None:
+            name = g.snap.strings[sid]
+            b = memo[sid] = ((_NAME_V8 if name.startswith((".", "*", "#")) else 0)
+                             | (_NAME_IMPORT if rules.import_bindings.search(name) is not None else 0)
+                             | (_NAME_THIS if name == "this" else 0))
+        bits[i] = b
+    return bits[inv.reshape(-1)]
+
+
+def _context_variable_codes(g: HeapGraph, cbits: np.ndarray, names: np.ndarray, global_ctx: np.ndarray,
+                            rules: Rules) -> np.ndarray:
+    """:func:`_variable_edge` of context variables' edges (type ``context``, from a context) at once, from their
+    contexts' bits (:func:`_context_bits`), their names' string indices and whether the context is a global
+    object: the rank of the variable's anchor (:func:`_anchor_of_step`, :func:`_rank`) and what follows it."""
+    nbits = _name_bits(g, names, rules)
+    v8 = (nbits & _NAME_V8) != 0
+    tool = (cbits & _CTX_TOOL) != 0
+    # no anchor (V8's own slot) or a local variable of the user's code (rank 1): a global object or the runner's
+    # or Node's context is not searched on (the context of a rank-1 variable is not the runner's)
+    other = np.where(global_ctx | tool, _SKIP, _ENQUEUE)
+    rank2 = ~v8 & (tool | ((nbits & _NAME_IMPORT) != 0) | ((cbits & _CTX_NO_URL) != 0))
+    rank1 = ~v8 & ~rank2 & (((nbits & _NAME_THIS) != 0) | ((cbits & _CTX_MODULE_LEVEL) == 0))
+    rank0 = ~v8 & ~rank2 & ~rank1
+    found = np.where((cbits & _CTX_DEPENDENCY) != 0, _FOUND_IN_DEPENDENCY, _FOUND)
+    return np.where(rank0, found, np.where(rank2, _SKIP, other))
 
 
 def _variable_edge(g: HeapGraph, e: int, src: int, v: int, rules: Rules, flags: np.ndarray) -> int:
@@ -456,7 +578,7 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
 
     dependency = None  # the nearest anchor in a dependency (node_modules), used when the suite's code has none
     queue, head = [x], 0
-    ahead: dict[int, tuple[list, list, list]] = {}
+    batch_lo = batch_hi = 0  # the positions in the queue of the nodes whose retainers were read together
     while head < len(queue) and len(parent) < max_nodes:
         v = queue[head]
         head += 1
@@ -465,30 +587,32 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
             down = [Step(gl, "property", gv[v], v), *down_from(v)]
             up = path_steps(g, gl)
             return up + down, len(up)
-        if v not in ahead:  # the retainers of v and of the nodes queued after it (up to 256)
-            ahead = _retainers(g, queue[head - 1:head + 255], flags)
-        for e, src, c in zip(*ahead.pop(v)):
+        if head > batch_hi:  # the retainers of v and of the nodes queued after it (up to 256)
+            batch_lo = head - 1
+            batch_hi = min(len(queue), batch_lo + 256)
+            E, S, C, bounds = _retainers(g, queue[batch_lo:batch_hi], flags, rules)
+        i = head - 1 - batch_lo
+        a, b = bounds[i], bounds[i + 1]
+        for e, src, c in zip(E[a:b], S[a:b], C[a:b]):
             if src == root or src in parent:
                 continue
             if c == _ANCHOR:
                 c = judged.get(e)
                 if c is None:
                     c = judged[e] = _variable_edge(g, e, src, v, rules, flags)
-                if c == _FOUND or c == _FOUND_IN_DEPENDENCY:
-                    down = [Step(src, g.edge_type(e), g.edge_name(e), v), *down_from(v)]
-                    up = path_steps(g, src)
-                    if c == _FOUND_IN_DEPENDENCY:
-                        # a dependency's variable that also refers to it (`const os = require('os')` in a
-                        # library): the suite's own code's variable, if one keeps it too, is where the fix goes
-                        if dependency is None:
-                            dependency = (up + down, len(up))
-                        continue
-                    return up + down, len(up)
-            elif c == _CONTEXT_SOURCE:
-                c = _SKIP if _tool_node(g, src, rules) else _ENQUEUE  # the runner's or Node's code: theirs
             if c == _ENQUEUE:
                 parent[src] = (e, v)
                 queue.append(src)
+            elif c == _FOUND or c == _FOUND_IN_DEPENDENCY:
+                down = [Step(src, g.edge_type(e), g.edge_name(e), v), *down_from(v)]
+                up = path_steps(g, src)
+                if c == _FOUND_IN_DEPENDENCY:
+                    # a dependency's variable that also refers to it (`const os = require('os')` in a
+                    # library): the suite's own code's variable, if one keeps it too, is where the fix goes
+                    if dependency is None:
+                        dependency = (up + down, len(up))
+                    continue
+                return up + down, len(up)
     return dependency
 
 

@@ -163,6 +163,54 @@ class ScriptIndex:
         return url
 
     @cached_property
+    def _context_table(self) -> np.ndarray:
+        """Per node: the Script node :meth:`of_context` takes its URL from (-1: none; -2: a node of more than
+        10,000 retainers, asked one by one) — every edge named ``context`` at once: of each node's retaining edges
+        so named (but element edges) from a closure whose script has a name, the first (the reverse edges of a
+        node are in edge order)."""
+        g = self.g
+        out = np.full(g.n, -1, dtype=np.int64)
+        if self.s_context < 0:
+            return out
+        es = np.flatnonzero(np.asarray(g.ename) == self.s_context)
+        es = es[np.asarray(g.etype)[es] != g.t["element"]]
+        srcs = g.sources_of_edges(es)
+        closure = np.asarray(g.ntype)[srcs] == self.closure_t
+        es, srcs = es[closure], srcs[closure]
+        sc = self.script_nodes(srcs)
+        has = sc >= 0
+        scripts = np.unique(sc[has])
+        named = np.array([bool(self.url_of_script(int(k))) for k in scripts.tolist()], dtype=bool)
+        has[has] = named[np.searchsorted(scripts, sc[has])]
+        es, sc = es[has], sc[has]
+        # (the edges ascend, and np.unique's index is each target's first occurrence: its first edge)
+        uniq, at = np.unique(np.asarray(g.to)[es], return_index=True)
+        out[uniq] = sc[at]
+        out[np.flatnonzero(np.diff(np.asarray(g.reverse[0])) > 10_000)] = -2  # (the offsets do not descend)
+        return out
+
+    def context_urls(self, nodes) -> tuple[np.ndarray, list[str]]:
+        """:meth:`of_context` of each of ``nodes`` as (per node an index into the URLs or -1 for None, the URLs,
+        each once), from the table of every node's (:attr:`_context_table`)."""
+        nodes = np.asarray(nodes, dtype=np.int64).reshape(-1)
+        sc = self._context_table[nodes]
+        scripts, inv = np.unique(sc, return_inverse=True)
+        inv = inv.reshape(-1)
+        urls: list[str] = []
+        at: dict[str, int] = {}
+
+        def index(url: str | None) -> int:
+            return -1 if url is None else at.setdefault(url, len(at))
+
+        of_script = np.array([-2 if k == -2 else index(self.url_of_script(k)) for k in scripts.tolist()],
+                             dtype=np.int64)
+        out = of_script[inv]
+        for i in np.flatnonzero(out == -2).tolist():  # a node of many retainers: one by one
+            out[i] = index(self.of_context(int(nodes[i])))
+        urls[:] = list(at)
+        return out, urls
+
+    @cached_property
     def by_script_id(self) -> dict[int, str]:
         """script_id → URL, learned from closures that have a location."""
         g = self.g
