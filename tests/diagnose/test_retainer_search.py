@@ -5,7 +5,6 @@ shapes: the same path and anchor from every start node."""
 
 from __future__ import annotations
 
-import json
 from collections import deque
 
 import numpy as np
@@ -15,7 +14,7 @@ from heaplens.diagnose import engine, load_rules
 from heaplens.diagnose import naming as N
 from heaplens.graph import HeapGraph, read_for_graph
 from heaplens.graph import kernels as GK
-from helpers import JS, requires_node, run_node
+from helpers import requires_node
 
 pytestmark = requires_node
 
@@ -83,21 +82,6 @@ def reference_search(g, x: int, rules, max_nodes: int = 4000):
 
 def _plain(found):
     return None if found is None else ([(s.src, s.etype, s.name, s.dst) for s in found[0]], found[1])
-
-
-@pytest.fixture(scope="module")
-def shapes(tmp_path_factory) -> dict:
-    """The later snapshot of: a Vitest-like run (module registry, block contexts) with a runtime leak and new module
-    instances (plant_verdict mixed); listeners on an emitter (emitter); a vite-node module cache that a dependency's
-    variable also reaches (module_graph alias)."""
-    out = {}
-    for name, script, args in (("mixed", "verdict/plant_verdict.mjs", ("mixed", "{d}", 4000, 20)),
-                               ("emitter", "verdict/plant_verdict.mjs", ("emitter", "{d}", 3, 50, 20)),
-                               ("alias", "module_graph.mjs", ("{d}", 80, 2, "alias"))):
-        d = tmp_path_factory.mktemp(name)
-        cp = run_node(JS / script, *[str(a).format(d=d) for a in args])
-        out[name] = json.loads(cp.stdout.strip().splitlines()[-1])["files"][-1]
-    return out
 
 
 def _graph(path):

@@ -344,7 +344,8 @@ def _in_dependency(a: Anchor) -> bool:
 
 
 # Node flags (:func:`node_flags`) and what a retaining edge means to nearest_user_anchor's search
-CONTEXT, GLOBAL, TOOL_CLASS = 1, 2, 4
+CONTEXT, GLOBAL, TOOL_CLASS, MODULE_RECORD, STORAGE = 1, 2, 4, 8, 16
+STORAGE_LABELS = ("(array)", "(system)", "system / Hashtable")  # a collection's storage (its elements, its table)
 _ENQUEUE, _SKIP, _ANCHOR, _CONTEXT_SOURCE, _FOUND, _FOUND_IN_DEPENDENCY = range(6)
 
 
@@ -352,14 +353,18 @@ def node_flags(g: HeapGraph, rules: Rules) -> np.ndarray:
     """Per node, as bits, the tests the retainer search makes of every node it meets, made for all nodes at once
     from their class names (a few hundred) and names: CONTEXT — :func:`_is_context`; GLOBAL — :func:`is_global`;
     TOOL_CLASS — :func:`_tool_node`'s test of a node that is not a context (its class is a module record or a
-    registry; a context's is its script's, asked node by node)."""
+    registry; a context's is its script's, asked node by node). And for the module records' importers
+    (engine._importers): MODULE_RECORD — its class label is a module record's (rules.json ``module_records``);
+    STORAGE — its class label is one of STORAGE_LABELS."""
     memo = graph_memo(g, "node_flags", rules)
     if "flags" in memo:
         return memo["flags"]
 
     def bits(label: str) -> int:
+        record = rules.module_record(label)
         return ((CONTEXT if label == "system / Context" else 0) | (GLOBAL if label in GLOBAL_LABELS else 0)
-                | (TOOL_CLASS if rules.module_record(label) or rules.registry(label) else 0))
+                | (TOOL_CLASS if record or rules.registry(label) else 0) | (MODULE_RECORD if record else 0)
+                | (STORAGE if label in STORAGE_LABELS else 0))
 
     keys, key_cid, _ = g.class_keys
     keys, key_cid = np.asarray(keys), np.asarray(key_cid)
