@@ -130,6 +130,34 @@ def test_the_search_finds_what_the_one_by_one_search_finds(shapes, name):
         ref.snap.close()
 
 
+@pytest.mark.parametrize("name", ["mixed", "alias"])
+def test_a_search_is_made_once_per_start(shapes, name, monkeypatch):
+    """nearest_user_anchor's results kept per graph: asked again (in another order, after its first answers' lists
+    were changed by their callers), the same as the search made afresh on a graph of its own; the search itself
+    made once per start node and max_nodes."""
+    rules = load_rules()
+    g, ref = _graph(shapes[name]), _graph(shapes[name])
+    try:
+        rng = np.random.default_rng(13)
+        starts = sorted({int(k) for k in rng.choice(g.n, 150)} - {g.root})
+        first = [N.nearest_user_anchor(g, k, rules) for k in starts]
+        for f in first:
+            if f is not None:
+                f[0].append(f[0][0])  # (a caller's list: not the kept one)
+        searched = []
+        search = N._nearest_user_anchor
+        monkeypatch.setattr(N, "_nearest_user_anchor", lambda *a: searched.append(a[1]) or search(*a))
+        again = {k: _plain(N.nearest_user_anchor(g, k, rules)) for k in reversed(starts)}
+        fewer = {k: _plain(N.nearest_user_anchor(g, k, rules, max_nodes=50)) for k in starts}
+        assert searched == starts  # (only the new max_nodes searched)
+        assert [again[k] for k in starts] == [_plain(reference_search(ref, k, rules)) for k in starts]
+        assert [fewer[k] for k in starts] == [_plain(reference_search(ref, k, rules, 50)) for k in starts]
+        assert sum(v is not None for v in again.values()) > 10 and again != fewer
+    finally:
+        g.snap.close()
+        ref.snap.close()
+
+
 @pytest.mark.parametrize("name", ["mixed", "emitter", "alias"])
 def test_context_variables_are_judged_as_one_by_one(shapes, name):
     """The codes _retainers gives a context variable's edge and another edge of a context at once (the context

@@ -564,7 +564,18 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
 
     The nodes' tests are :func:`node_flags`'; the retainers of the nodes next in the queue are read together
     (:func:`_retainers`); a variable's edge is judged once per graph (the searches of several holders cross the
-    same module graph)."""
+    same module graph). The search is a pure function of the graph, the rules, ``x`` and ``max_nodes``: made once
+    per graph for each (two holders' names can start it from the same node); each caller gets its own list of the
+    steps (the steps themselves are shared, and nothing changes a Step)."""
+    memo = graph_memo(g, "nearest_user_anchor", rules)
+    key = (int(x), int(max_nodes))
+    if key not in memo:
+        memo[key] = _nearest_user_anchor(g, x, rules, max_nodes)
+    found = memo[key]
+    return None if found is None else (list(found[0]), found[1])
+
+
+def _nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int):
     gv = global_values(g, rules)
     flags = node_flags(g, rules)
     judged = graph_memo(g, "variable_edges", rules)
