@@ -1,7 +1,8 @@
 """The tail of the diagnosis by per-graph tables and array passes against the per-node computations they replace, on
 real snapshots of known shapes (tests/diagnose/conftest.py): module records' URLs (engine._string_props,
 engine._registry_keys: their edges in one array pass) and importers (engine._importers_of: what the walk makes of a
-node by naming.node_flags instead of each node's class label)."""
+node by naming.node_flags instead of each node's class label); the common user function of a timer's or listener's
+new functions (engine._common_user_function: once per position and name instead of once per function)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import numpy as np
 import pytest
 
 from heaplens.diagnose import engine, load_rules
-from heaplens.diagnose.naming import MODULE_RECORD, STORAGE, node_flags, string_value
+from heaplens.diagnose.naming import MODULE_RECORD, STORAGE, location, node_flags, string_value
 from heaplens.graph import HeapGraph, read_for_graph
-from helpers import requires_node
+from helpers import JS, requires_node
 
 pytestmark = requires_node
 
@@ -150,6 +151,46 @@ def test_registry_keys_are_each_nodes(shapes, name):
         g.snap.close()
 
 
+def reference_common(g, fns, rules, root):
+    """The most common (url, line, name) of the user's functions as engine._callback counted it before (ce314dd)."""
+    seen: dict[tuple, int] = {}
+    for f in fns.tolist():
+        url, line = location(g, int(f), root)
+        if url and not rules.tool_script(url):
+            k = (url, line, g.node_name(int(f)))
+            seen[k] = seen.get(k, 0) + 1
+    if seen:
+        return max(seen.items(), key=lambda kv: kv[1])[0]
+    return None
+
+
+@pytest.mark.parametrize("name", ["mixed", "emitter", "alias"])
+def test_common_user_function_is_the_count_of_each(shapes, name):
+    """engine._common_user_function against counting each function's location and name, one by one, on a graph of
+    its own, for samples of: every function, the functions of one script, functions with repeats, and any nodes
+    (some without a position); the same calls in the same order on both (location keeps what it finds)."""
+    rules = load_rules()
+    g, ref = _graph(shapes[name]), _graph(shapes[name])
+    try:
+        closures = np.flatnonzero(np.asarray(g.ntype) == g.nt["closure"])
+        scripts = g.scripts.script_nodes(closures)
+        rng = np.random.default_rng(7)
+        common = np.bincount(scripts[scripts >= 0]).argmax()
+        samples = [closures[:2000], closures[-2000:], closures[scripts == common][:2000],
+                   rng.choice(closures, 2000), rng.choice(closures[scripts == common], 300),
+                   rng.choice(g.n, 2000), closures[:0], closures[:1]]
+        samples += [rng.choice(closures, 50) for _ in range(20)]
+        has, _ = g.locations_of(np.concatenate(samples))
+        assert 0 < has.sum() < len(has)  # (nodes with and without a position)
+        got = [engine._common_user_function(g, s, rules, r) for s in samples for r in (None, str(JS))]
+        want = [reference_common(ref, s, rules, r) for s in samples for r in (None, str(JS))]
+        assert got == want
+        assert sum(w is not None for w in want) > 10
+    finally:
+        g.snap.close()
+        ref.snap.close()
+
+
 REAL = os.environ.get("HEAPLENS_REAL_SNAPSHOTS")
 
 
@@ -171,6 +212,11 @@ def test_tables_on_real_snapshots():
             records = np.flatnonzero(record)
             assert engine._importers_of(g, records, rules) == [reference_importers(ref, k, rules) for k in records]
             assert engine._registry_keys(g, records, rules) == [reference_registry_key(ref, k, rules) for k in records]
+            closures = np.flatnonzero(np.asarray(g.ntype) == g.nt["closure"])
+            rng = np.random.default_rng(7)
+            samples = [closures[:2000], closures[-2000:], rng.choice(closures, 2000), rng.choice(g.n, 2000)]
+            assert [engine._common_user_function(g, s, rules, None) for s in samples] == \
+                [reference_common(ref, s, rules, None) for s in samples]
             assert engine._string_props(g, np.arange(g.n), rules.url_properties) == \
                 [engine._string_prop(ref, k, rules.url_properties) for k in range(g.n)]
         finally:

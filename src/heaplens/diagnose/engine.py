@@ -751,19 +751,38 @@ def _callback(g: HeapGraph, hn: HolderName, fns: np.ndarray, rules: Rules, root:
             url, line = location(g, f, root)
             found = (url, line, g.node_name(f))
     if found is None:
-        seen: dict[tuple, int] = {}
-        for f in fns[:2000].tolist():
-            url, line = location(g, int(f), root)
-            if url and not rules.tool_script(url):
-                k = (url, line, g.node_name(int(f)))
-                seen[k] = seen.get(k, 0) + 1
-        if seen:
-            found = max(seen.items(), key=lambda kv: kv[1])[0]
+        found = _common_user_function(g, fns[:2000], rules, root)
     if found is None:
         return None
     url, line, name = found
     reg = registration_line(source_path(url, root), name, line, hn.kind)
     return url, reg or line, name
+
+
+def _common_user_function(g: HeapGraph, fns: np.ndarray, rules: Rules, root: str | None):
+    """The (url, line, name) most of the functions ``fns`` of the user's code have (ties: the first named) — as
+    counting ``(*location(g, f, root), g.node_name(f))`` of each function of the user's code, but asked once per
+    distinct position and name (the first function of each: :func:`location` keeps what it finds per position)."""
+    fns = np.asarray(fns, dtype=np.int64)
+    if not len(fns):
+        return None
+    has, where = g.locations_of(fns)
+    key = np.empty((len(fns), 4), dtype=np.int64)
+    key[:, :3] = where
+    key[~has, :2] = -1
+    key[~has, 2] = -1 - np.flatnonzero(~has)  # a function without a position: its own group (its script's URL)
+    key[:, 3] = np.asarray(g.nname)[fns]
+    _, first, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
+    order = np.argsort(first, kind="stable")
+    seen: dict[tuple, int] = {}
+    for f, n in zip(fns[first[order]].tolist(), counts[order].tolist()):
+        url, line = location(g, f, root)
+        if url and not rules.tool_script(url):
+            k = (url, line, g.node_name(f))
+            seen[k] = seen.get(k, 0) + n
+    if seen:
+        return max(seen.items(), key=lambda kv: kv[1])[0]
+    return None
 
 
 def _site(g: HeapGraph, nodes: np.ndarray, rules: Rules, kind: str, owner: int | None, root: str | None):
