@@ -5,7 +5,6 @@ shapes: the same path and anchor from every start node."""
 
 from __future__ import annotations
 
-import json
 from collections import deque
 
 import numpy as np
@@ -15,7 +14,7 @@ from heaplens.diagnose import engine, load_rules
 from heaplens.diagnose import naming as N
 from heaplens.graph import HeapGraph, read_for_graph
 from heaplens.graph import kernels as GK
-from helpers import JS, requires_node, run_node
+from helpers import requires_node
 
 pytestmark = requires_node
 
@@ -85,21 +84,6 @@ def _plain(found):
     return None if found is None else ([(s.src, s.etype, s.name, s.dst) for s in found[0]], found[1])
 
 
-@pytest.fixture(scope="module")
-def shapes(tmp_path_factory) -> dict:
-    """The later snapshot of: a Vitest-like run (module registry, block contexts) with a runtime leak and new module
-    instances (plant_verdict mixed); listeners on an emitter (emitter); a vite-node module cache that a dependency's
-    variable also reaches (module_graph alias)."""
-    out = {}
-    for name, script, args in (("mixed", "verdict/plant_verdict.mjs", ("mixed", "{d}", 4000, 20)),
-                               ("emitter", "verdict/plant_verdict.mjs", ("emitter", "{d}", 3, 50, 20)),
-                               ("alias", "module_graph.mjs", ("{d}", 80, 2, "alias"))):
-        d = tmp_path_factory.mktemp(name)
-        cp = run_node(JS / script, *[str(a).format(d=d) for a in args])
-        out[name] = json.loads(cp.stdout.strip().splitlines()[-1])["files"][-1]
-    return out
-
-
 def _graph(path):
     return HeapGraph(read_for_graph(path), program_roots=True)
 
@@ -141,6 +125,34 @@ def test_the_search_finds_what_the_one_by_one_search_finds(shapes, name):
         assert len(found) > 20 and len(found) < len(want)  # (both outcomes are checked)
         if name == "alias":  # a dependency's variable is found only when the suite's code has none
             assert any(N._in_dependency(N._anchor_of(ref, _step(w), w[1], rules)) for w in found)
+    finally:
+        g.snap.close()
+        ref.snap.close()
+
+
+@pytest.mark.parametrize("name", ["mixed", "alias"])
+def test_a_search_is_made_once_per_start(shapes, name, monkeypatch):
+    """nearest_user_anchor's results kept per graph: asked again (in another order, after its first answers' lists
+    were changed by their callers), the same as the search made afresh on a graph of its own; the search itself
+    made once per start node and max_nodes."""
+    rules = load_rules()
+    g, ref = _graph(shapes[name]), _graph(shapes[name])
+    try:
+        rng = np.random.default_rng(13)
+        starts = sorted({int(k) for k in rng.choice(g.n, 150)} - {g.root})
+        first = [N.nearest_user_anchor(g, k, rules) for k in starts]
+        for f in first:
+            if f is not None:
+                f[0].append(f[0][0])  # (a caller's list: not the kept one)
+        searched = []
+        search = N._nearest_user_anchor
+        monkeypatch.setattr(N, "_nearest_user_anchor", lambda *a: searched.append(a[1]) or search(*a))
+        again = {k: _plain(N.nearest_user_anchor(g, k, rules)) for k in reversed(starts)}
+        fewer = {k: _plain(N.nearest_user_anchor(g, k, rules, max_nodes=50)) for k in starts}
+        assert searched == starts  # (only the new max_nodes searched)
+        assert [again[k] for k in starts] == [_plain(reference_search(ref, k, rules)) for k in starts]
+        assert [fewer[k] for k in starts] == [_plain(reference_search(ref, k, rules, 50)) for k in starts]
+        assert sum(v is not None for v in again.values()) > 10 and again != fewer
     finally:
         g.snap.close()
         ref.snap.close()

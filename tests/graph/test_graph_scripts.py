@@ -100,3 +100,19 @@ def test_location_of_is_a_nodes_last_location_row(scenario):
         assert [g.location_of(k) for k in ks] == [table.get(k) for k in ks] and len(table) > 1000
     finally:
         snap.close()
+
+
+def test_locations_of_is_location_of_each(scenario):
+    """locations_of (a searchsorted of many nodes) against location_of of each: every node, a few past the last, -1."""
+    snap = read_for_graph(scenario["files"][1])
+    try:
+        g = HeapGraph(snap)
+        ks = np.array(list(range(g.n)) + [g.n, g.n + 7, -1], dtype=np.int64)
+        has, where = g.locations_of(ks)
+        want = [g.location_of(int(k)) for k in ks]
+        assert [tuple(w) if h else None for h, w in zip(has.tolist(), where.tolist())] == want
+        assert not where[~has].any() and 1000 < has.sum() < len(ks)
+        has, where = g.locations_of(ks[:0])
+        assert has.shape == (0,) and where.shape == (0, 3)
+    finally:
+        snap.close()

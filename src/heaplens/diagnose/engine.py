@@ -26,12 +26,15 @@ from ..graph import kernels as GK
 from ..graph.holders import attribute, generic_mask
 from ..graph.identity import Identities, births
 from .naming import (
+    MODULE_RECORD,
+    STORAGE,
     HolderName,
     global_declaration,
     graph_memo,
     location,
     name_holder,
     name_spies,
+    node_flags,
     registration_line,
     source_path,
     string_ids,
@@ -576,7 +579,7 @@ def _analyse(g: HeapGraph, old: np.ndarray, rules: Rules, root: str | None, prog
                       old_count=int(old.sum()), nodes_before=0, nodes_after=g.n, causes=out, other=other,
                       module_records_before=0, module_records_after=0)
     recs = new[cat == CATEGORIES.index("module")]
-    urls = (_string_prop(g, int(k), rules.url_properties) for k in recs[:20000].tolist())
+    urls = _string_props(g, recs[:20000], rules.url_properties)
     pa.new_modules = list(dict.fromkeys(u for u in urls if u))
     return pa
 
@@ -748,19 +751,38 @@ def _callback(g: HeapGraph, hn: HolderName, fns: np.ndarray, rules: Rules, root:
             url, line = location(g, f, root)
             found = (url, line, g.node_name(f))
     if found is None:
-        seen: dict[tuple, int] = {}
-        for f in fns[:2000].tolist():
-            url, line = location(g, int(f), root)
-            if url and not rules.tool_script(url):
-                k = (url, line, g.node_name(int(f)))
-                seen[k] = seen.get(k, 0) + 1
-        if seen:
-            found = max(seen.items(), key=lambda kv: kv[1])[0]
+        found = _common_user_function(g, fns[:2000], rules, root)
     if found is None:
         return None
     url, line, name = found
     reg = registration_line(source_path(url, root), name, line, hn.kind)
     return url, reg or line, name
+
+
+def _common_user_function(g: HeapGraph, fns: np.ndarray, rules: Rules, root: str | None):
+    """The (url, line, name) most of the functions ``fns`` of the user's code have (ties: the first named) — as
+    counting ``(*location(g, f, root), g.node_name(f))`` of each function of the user's code, but asked once per
+    distinct position and name (the first function of each: :func:`location` keeps what it finds per position)."""
+    fns = np.asarray(fns, dtype=np.int64)
+    if not len(fns):
+        return None
+    has, where = g.locations_of(fns)
+    key = np.empty((len(fns), 4), dtype=np.int64)
+    key[:, :3] = where
+    key[~has, :2] = -1
+    key[~has, 2] = -1 - np.flatnonzero(~has)  # a function without a position: its own group (its script's URL)
+    key[:, 3] = np.asarray(g.nname)[fns]
+    _, first, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
+    order = np.argsort(first, kind="stable")
+    seen: dict[tuple, int] = {}
+    for f, n in zip(fns[first[order]].tolist(), counts[order].tolist()):
+        url, line = location(g, f, root)
+        if url and not rules.tool_script(url):
+            k = (url, line, g.node_name(f))
+            seen[k] = seen.get(k, 0) + n
+    if seen:
+        return max(seen.items(), key=lambda kv: kv[1])[0]
+    return None
 
 
 def _site(g: HeapGraph, nodes: np.ndarray, rules: Rules, kind: str, owner: int | None, root: str | None):
@@ -896,18 +918,25 @@ def _modules(g: HeapGraph, c: Cause, new, rules: Rules, root: str | None) -> Non
     nodes = new[c.nodes]
     ids = g.node_class_ids()[nodes]
     record_classes = [int(x) for x in _dense(ids)[0].tolist() if rules.module_record(g.classes.name(int(x)))]
-    recs = nodes[np.isin(ids, record_classes)].tolist()
+    recs = nodes[np.isin(ids, record_classes)]
+    # each record's URL (its property, else its registry's key), then the importers of those with one: a few array
+    # passes over all the records' edges, the rest read one by one
+    urls = _string_props(g, recs, rules.url_properties)
+    keyed = [i for i, u in enumerate(urls) if not u]
+    for i, key in zip(keyed, _registry_keys(g, recs[keyed], rules)):
+        urls[i] = key
+    named = [i for i, u in enumerate(urls) if u]
+    importers = _importers_of(g, recs[named], rules)
+    retained = np.asarray(g.retained)[recs[named]].tolist()
     by_url: dict[str, ModuleInfo] = {}
-    for k in recs:
-        url = _string_prop(g, k, rules.url_properties) or _registry_key(g, k, rules)
-        if not url:
-            continue
+    for i, r, imps in zip(named, retained, importers):
+        url = urls[i]
         m = by_url.get(url)
         if m is None:
             m = by_url[url] = ModuleInfo(url, 0, 0, [])
         m.instances += 1
-        m.retained += int(g.retained[k])
-        for imp in _importers(g, k, rules):
+        m.retained += int(r)
+        for imp in imps:
             if imp not in m.importers:
                 m.importers.append(imp)
     c.modules = sorted(by_url.values(), key=lambda m: -m.retained)
@@ -972,60 +1001,182 @@ def _string_prop(g: HeapGraph, k: int, props: list[str]) -> str | None:
     return None
 
 
+def _string_props(g: HeapGraph, ks: np.ndarray, props: list[str]) -> list[str | None]:
+    """``[_string_prop(g, k, props) for k in ks]``: the nodes' edges gathered and told apart by their names' string
+    indices in one array pass; only the edges named one of ``props`` are read one by one."""
+    ids = _name_ids(g, props)
+    ks = np.asarray(ks, dtype=np.int64)
+    first = np.asarray(g.first)
+    edges, owner = GK.csr_slots(first[ks].astype(np.int64), (first[ks + 1] - first[ks]).astype(np.int64))
+    names = np.asarray(g.ename)[edges]
+    hit = (np.asarray(g.etype)[edges] == g.t["property"]) & np.isin(names, _id_array(ids))
+    found: list[dict[str, str] | None] = [None] * len(ks)
+    to = np.asarray(g.to)
+    for o, s, v in zip(owner[hit].tolist(), names[hit].tolist(), to[edges[hit]].tolist()):
+        text = string_value(g, v)
+        if text:
+            if found[o] is None:
+                found[o] = {}
+            found[o][ids[s]] = text
+    out: list[str | None] = []
+    for f in found:
+        out.append(None if f is None else next((f[p] for p in props if f.get(p)), None))
+    return out
+
+
 def _registry_key(g: HeapGraph, k: int, rules: Rules) -> str | None:
     """The key a runner's registry (a Map: ``ModuleCacheMap`` of Vitest 3) files a module record under when the
     record itself has no URL property: V8 keeps a Map's entries as key, value pairs in its table, so the key is
     the table slot just before the record's."""
+    return _registry_keys(g, np.array([k], dtype=np.int64), rules)[0]
+
+
+def _registry_keys(g: HeapGraph, ks: np.ndarray, rules: Rules) -> list[str | None]:
+    """:func:`_registry_key` of each node of ``ks``: their retaining edges and those edges' sources (the tables) in
+    one array pass; each node's internal edges from a table (but a table's first) are tried in order, the first
+    that a registry's table has and whose key is a string giving the key."""
     rfirst, redge = g.reverse
-    internal = g.t["internal"]
+    ks = np.asarray(ks, dtype=np.int64)
+    lo = np.asarray(rfirst)[ks].astype(np.int64)
+    slots, owner = GK.csr_slots(lo, np.asarray(rfirst)[ks + 1].astype(np.int64) - lo)
+    es = np.asarray(redge)[slots].astype(np.int64)
+    tables = g.sources_of_edges(es)
+    cand = (es != np.asarray(g.first)[tables]) & (np.asarray(g.etype)[es] == g.t["internal"])
     registry_table = graph_memo(g, "registry_table", rules)  # a table → whether a registry holds it
-    for r in range(int(rfirst[k]), int(rfirst[k + 1])):
-        e = int(redge[r])
-        table = g.source_of_edge(e)
-        if e == int(g.first[table]) or int(g.etype[e]) != internal:
-            continue
+    to = np.asarray(g.to)
+    out: list[str | None] = [None] * len(ks)
+    for o, e, table in zip(owner[cand].tolist(), es[cand].tolist(), tables[cand].tolist()):
+        if out[o] is not None:
+            continue  # (its key is found)
         held = registry_table.get(table)
         if held is None:
             owners = (g.source_of_edge(int(redge[q])) for q in range(int(rfirst[table]), int(rfirst[table + 1])))
             held = registry_table[table] = any(rules.registry(g.class_label(o)) for o in owners)
         if held:
-            key = string_value(g, int(g.to[e - 1]))
+            key = string_value(g, int(to[e - 1]))
             if key:
-                return key
-    return None
+                out[o] = key
+    return out
 
 
 def _importers(g: HeapGraph, k: int, rules: Rules, limit: int = 50) -> list[str]:
     """Importer ids of a module record: strings in its ``importers`` Set/array (or a parent record)."""
-    strings = {g.nt.get(t) for t in ("string", "concatenated string", "sliced string")}
-    prop, skip = g.t["property"], {g.t["weak"], g.t["shortcut"]}
-    walk = {g.t["element"], g.t["internal"], g.t["hidden"]}
-    importer_ids, url_ids = _name_ids(g, rules.importer_properties), _name_ids(g, rules.url_properties)
-    out: list[str] = []
-    for e in range(int(g.first[k]), int(g.first[k + 1])):
-        if int(g.etype[e]) != prop or int(g.ename[e]) not in importer_ids:
-            continue
-        coll = int(g.to[e])
-        stack, seen = [coll], {coll}
+    return _importers_of(g, np.array([k], dtype=np.int64), rules, limit)[0]
+
+
+def _importers_of(g: HeapGraph, ks: np.ndarray, rules: Rules, limit: int = 50) -> list[list[str]]:
+    """:func:`_importers` of each module record of ``ks``: their edges named an importer property found in one array
+    pass; from each, the walk (depth first) through the collection's storage — strings, and ``(array)``/``(system)``/
+    hash-table nodes (naming.node_flags' STORAGE) — to the importers' strings and the URLs of the module records it
+    meets (MODULE_RECORD). What the walk follows of a node is read for the nodes of a level at once
+    (:class:`_ImporterSteps`)."""
+    ks = np.asarray(ks, dtype=np.int64)
+    steps = _ImporterSteps(g, rules)
+    first, to = np.asarray(g.first), np.asarray(g.to)
+    edges, owner = GK.csr_slots(first[ks].astype(np.int64), (first[ks + 1] - first[ks]).astype(np.int64))
+    hit = (np.asarray(g.etype)[edges] == g.t["property"]) & np.isin(np.asarray(g.ename)[edges],
+                                                                    _id_array(_name_ids(g, rules.importer_properties)))
+    owner, colls = owner[hit].tolist(), to[edges[hit]].astype(np.int64)
+    steps.read_ahead(colls)
+    found: list[list[str]] = [[] for _ in range(len(ks))]
+    for o, coll, coll_is_string in zip(owner, colls.tolist(), steps.is_string(colls).tolist()):
+        out = found[o]
+        stack, seen = [(coll, coll_is_string)], {coll}
         while stack and len(out) < limit:
-            v = stack.pop()
-            if int(g.ntype[v]) in strings:
+            v, is_string = stack.pop()
+            if is_string:
                 text = string_value(g, v)
                 if text:
                     out.append(text)
                 continue
             if len(seen) > 200:
                 break
-            lo, hi = int(g.first[v]), int(g.first[v + 1])
-            for t, s, w in zip(g.etype[lo:hi].tolist(), g.ename[lo:hi].tolist(), g.to[lo:hi].tolist()):
-                if w in seen or t in skip:
+            for w, code in steps.of(v):
+                if w in seen:
                     continue
-                if t in walk or (t == prop and s in url_ids):
-                    if int(g.ntype[w]) in strings or g.class_label(w) in ("(array)", "(system)", "system / Hashtable"):
-                        seen.add(w)
-                        stack.append(w)
-                    elif rules.module_record(g.class_label(w)):
-                        u = _string_prop(g, w, rules.url_properties)
-                        if u:
-                            out.append(u)
-    return out
+                if code == _IMPORTER_RECORD:
+                    u = _string_prop(g, w, rules.url_properties)
+                    if u:
+                        out.append(u)
+                else:
+                    seen.add(w)
+                    stack.append((w, code == _IMPORTER_STRING))
+    return found
+
+
+def _id_array(ids: dict[int, str]) -> np.ndarray:
+    return np.fromiter(ids, dtype=np.int64, count=len(ids))
+
+
+# What the importers' walk does with an edge's target (:class:`_ImporterSteps`)
+_IMPORTER_STRING, _IMPORTER_STORAGE, _IMPORTER_RECORD = 1, 2, 3
+
+
+class _ImporterSteps:
+    """Per node, the edges the importers' walk follows, in edge order, as (target, what the target is:
+    _IMPORTER_STRING, _IMPORTER_STORAGE — walked into; _IMPORTER_RECORD — a module record, its URL taken): an element,
+    internal or hidden edge, or a property named a URL property, to a string, a storage node or a module record
+    (naming.node_flags), never a weak or shortcut edge. Read in array passes for many nodes at once: the
+    collections, then the storage below them, level by level (:meth:`read_ahead`); a node not read ahead is read
+    alone (:meth:`of`). A pure function of the node: where it was read does not change it."""
+
+    AHEAD_LEVELS = 4
+    AHEAD_EDGES = 200_000
+
+    def __init__(self, g: HeapGraph, rules: Rules):
+        self.first, self.etype, self.ename = np.asarray(g.first), np.asarray(g.etype), np.asarray(g.ename)
+        self.to, self.ntype = np.asarray(g.to), np.asarray(g.ntype)
+        self.flags = node_flags(g, rules)
+        nt = g.snap.layout.node_types
+        self.string_type = np.zeros(max(len(nt), 1), dtype=bool)
+        for t in ("string", "concatenated string", "sliced string"):
+            if t in nt:
+                self.string_type[nt.index(t)] = True
+        self.followed = np.zeros(max(len(g.snap.layout.edge_types), 1), dtype=bool)  # edge types walked
+        for t in ("element", "internal", "hidden"):
+            if g.t[t] >= 0:
+                self.followed[g.t[t]] = True
+        self.prop = g.t["property"]
+        self.url_ids = _id_array(_name_ids(g, rules.url_properties))
+        self.read: dict[int, list[tuple[int, int]]] = {}
+
+    def is_string(self, vs: np.ndarray) -> np.ndarray:
+        return self.string_type[self.ntype[np.asarray(vs, dtype=np.int64)]]
+
+    def of(self, v: int) -> list[tuple[int, int]]:
+        got = self.read.get(v)
+        if got is None:
+            self._read(np.array([v], dtype=np.int64))
+            got = self.read[v]
+        return got
+
+    def read_ahead(self, vs: np.ndarray) -> None:
+        budget = self.AHEAD_EDGES
+        vs = np.unique(vs[~self.is_string(vs)])
+        for _ in range(self.AHEAD_LEVELS):
+            vs = vs[[v not in self.read for v in vs.tolist()]]
+            nedges = int((self.first[vs + 1] - self.first[vs]).sum()) if len(vs) else 0
+            if not len(vs) or nedges > budget:
+                return
+            budget -= nedges
+            storage = self._read(vs)
+            vs = np.unique(storage)
+
+    def _read(self, vs: np.ndarray) -> np.ndarray:
+        """Reads the nodes ``vs`` (distinct, none of them a string); returns the storage nodes their edges lead to."""
+        lo = self.first[vs].astype(np.int64)
+        slots, owner = GK.csr_slots(lo, self.first[vs + 1].astype(np.int64) - lo)
+        t = self.etype[slots]
+        w = self.to[slots].astype(np.int64)
+        keep = self.followed[t] | ((t == self.prop) & np.isin(self.ename[slots], self.url_ids))
+        f = self.flags[w]
+        code = np.where(self.string_type[self.ntype[w]], _IMPORTER_STRING,
+                        np.where((f & STORAGE) != 0, _IMPORTER_STORAGE,
+                                 np.where((f & MODULE_RECORD) != 0, _IMPORTER_RECORD, 0)))
+        keep &= code != 0
+        owner, w, code = owner[keep], w[keep], code[keep]
+        bounds = np.searchsorted(owner, np.arange(len(vs) + 1)).tolist()
+        pairs = list(zip(w.tolist(), code.tolist()))
+        for i, v in enumerate(vs.tolist()):
+            self.read[v] = pairs[bounds[i]:bounds[i + 1]]
+        return w[code == _IMPORTER_STORAGE]

@@ -344,7 +344,8 @@ def _in_dependency(a: Anchor) -> bool:
 
 
 # Node flags (:func:`node_flags`) and what a retaining edge means to nearest_user_anchor's search
-CONTEXT, GLOBAL, TOOL_CLASS = 1, 2, 4
+CONTEXT, GLOBAL, TOOL_CLASS, MODULE_RECORD, STORAGE = 1, 2, 4, 8, 16
+STORAGE_LABELS = ("(array)", "(system)", "system / Hashtable")  # a collection's storage (its elements, its table)
 _ENQUEUE, _SKIP, _ANCHOR, _CONTEXT_SOURCE, _FOUND, _FOUND_IN_DEPENDENCY = range(6)
 
 
@@ -352,14 +353,18 @@ def node_flags(g: HeapGraph, rules: Rules) -> np.ndarray:
     """Per node, as bits, the tests the retainer search makes of every node it meets, made for all nodes at once
     from their class names (a few hundred) and names: CONTEXT — :func:`_is_context`; GLOBAL — :func:`is_global`;
     TOOL_CLASS — :func:`_tool_node`'s test of a node that is not a context (its class is a module record or a
-    registry; a context's is its script's, asked node by node)."""
+    registry; a context's is its script's, asked node by node). And for the module records' importers
+    (engine._importers): MODULE_RECORD — its class label is a module record's (rules.json ``module_records``);
+    STORAGE — its class label is one of STORAGE_LABELS."""
     memo = graph_memo(g, "node_flags", rules)
     if "flags" in memo:
         return memo["flags"]
 
     def bits(label: str) -> int:
+        record = rules.module_record(label)
         return ((CONTEXT if label == "system / Context" else 0) | (GLOBAL if label in GLOBAL_LABELS else 0)
-                | (TOOL_CLASS if rules.module_record(label) or rules.registry(label) else 0))
+                | (TOOL_CLASS if record or rules.registry(label) else 0) | (MODULE_RECORD if record else 0)
+                | (STORAGE if label in STORAGE_LABELS else 0))
 
     keys, key_cid, _ = g.class_keys
     keys, key_cid = np.asarray(keys), np.asarray(key_cid)
@@ -559,7 +564,18 @@ def nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int = 400
 
     The nodes' tests are :func:`node_flags`'; the retainers of the nodes next in the queue are read together
     (:func:`_retainers`); a variable's edge is judged once per graph (the searches of several holders cross the
-    same module graph)."""
+    same module graph). The search is a pure function of the graph, the rules, ``x`` and ``max_nodes``: made once
+    per graph for each (two holders' names can start it from the same node); each caller gets its own list of the
+    steps (the steps themselves are shared, and nothing changes a Step)."""
+    memo = graph_memo(g, "nearest_user_anchor", rules)
+    key = (int(x), int(max_nodes))
+    if key not in memo:
+        memo[key] = _nearest_user_anchor(g, x, rules, max_nodes)
+    found = memo[key]
+    return None if found is None else (list(found[0]), found[1])
+
+
+def _nearest_user_anchor(g: HeapGraph, x: int, rules: Rules, max_nodes: int):
     gv = global_values(g, rules)
     flags = node_flags(g, rules)
     judged = graph_memo(g, "variable_edges", rules)

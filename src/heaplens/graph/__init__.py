@@ -604,6 +604,21 @@ class HeapGraph:
         sid, line, col = where[i].tolist()
         return sid, line, col
 
+    def locations_of(self, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`location_of` of each node of ``ks`` at once: (whether it has a location, per node its (script_id,
+        line, column) as an int64 row — zeros where it has none)."""
+        ks = np.asarray(ks, dtype=np.int64)
+        where = np.zeros((len(ks), 3), dtype=np.int64)
+        index = self._locations
+        if index is None or not len(ks):
+            return np.zeros(len(ks), dtype=bool), where
+        nodes, rows = index
+        i = np.searchsorted(nodes, ks)
+        has = i < len(nodes)
+        has[has] = nodes[i[has]] == ks[has]
+        where[has] = rows[i[has]]
+        return has, where
+
     @cached_property
     def numeric_names(self) -> np.ndarray:
         """1 for every string that names an internal/property/context edge and is a plain number."""
