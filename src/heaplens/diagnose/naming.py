@@ -35,7 +35,7 @@ INTERNAL_EDGES = frozenset({"table", "elements", "properties", "context", "share
 GLOBAL_LABELS = ("global", "Window", "globalThis")  # the class names of a global object
 
 
-@dataclass
+@dataclass(frozen=True)
 class Step:
     """One edge of a retaining path: ``src`` holds ``dst`` through an edge of ``etype`` named ``name``."""
 
