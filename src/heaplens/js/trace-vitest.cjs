@@ -1,8 +1,9 @@
 'use strict'
 // heaplens memory trace and heap snapshots in a Vitest worker: what `trace-setup.mjs` (injected by `heaplens run` as
-// the first Vitest setup file) does for each test file. It runs inside the worker (a child process with forks/vmForks, a worker thread with threads/vmThreads) before each
-// test file, and appends one JSON line per event to $HEAPLENS_TRACE_FILE with appendFileSync (one write(2) per
-// line, O_APPEND): a line is on disk the moment it happens and survives the worker dying right after.
+// the first Vitest setup file) does for each test file. It runs inside the worker (a child process with
+// forks/vmForks, a worker thread with threads/vmThreads) before each test file, and appends one JSON line per event
+// to $HEAPLENS_TRACE_FILE with appendFileSync (one write(2) per line, O_APPEND): a line is on disk the moment it
+// happens and survives the worker dying right after.
 //
 // Events (docs/runner.md, "Memory trace"):
 //   start      the file begins (before its imports); the worker's first file also measures after a full GC
