@@ -1007,7 +1007,7 @@ def _string_props(g: HeapGraph, ks: np.ndarray, props: list[str]) -> list[str | 
     ids = _name_ids(g, props)
     ks = np.asarray(ks, dtype=np.int64)
     first = np.asarray(g.first)
-    edges, owner = GK.csr_slots(first[ks].astype(np.int64), (first[ks + 1] - first[ks]).astype(np.int64))
+    edges, owner = GK.csr_rows(first, ks)
     names = np.asarray(g.ename)[edges]
     hit = (np.asarray(g.etype)[edges] == g.t["property"]) & np.isin(names, _id_array(ids))
     found: list[dict[str, str] | None] = [None] * len(ks)
@@ -1037,8 +1037,7 @@ def _registry_keys(g: HeapGraph, ks: np.ndarray, rules: Rules) -> list[str | Non
     that a registry's table has and whose key is a string giving the key."""
     rfirst, redge = g.reverse
     ks = np.asarray(ks, dtype=np.int64)
-    lo = np.asarray(rfirst)[ks].astype(np.int64)
-    slots, owner = GK.csr_slots(lo, np.asarray(rfirst)[ks + 1].astype(np.int64) - lo)
+    slots, owner = GK.csr_rows(rfirst, ks)
     es = np.asarray(redge)[slots].astype(np.int64)
     tables = g.sources_of_edges(es)
     cand = (es != np.asarray(g.first)[tables]) & (np.asarray(g.etype)[es] == g.t["internal"])
@@ -1073,7 +1072,7 @@ def _importers_of(g: HeapGraph, ks: np.ndarray, rules: Rules, limit: int = 50) -
     ks = np.asarray(ks, dtype=np.int64)
     steps = _ImporterSteps(g, rules)
     first, to = np.asarray(g.first), np.asarray(g.to)
-    edges, owner = GK.csr_slots(first[ks].astype(np.int64), (first[ks + 1] - first[ks]).astype(np.int64))
+    edges, owner = GK.csr_rows(first, ks)
     hit = (np.asarray(g.etype)[edges] == g.t["property"]) & np.isin(np.asarray(g.ename)[edges],
                                                                     _id_array(_name_ids(g, rules.importer_properties)))
     owner, colls = owner[hit].tolist(), to[edges[hit]].astype(np.int64)
@@ -1164,8 +1163,7 @@ class _ImporterSteps:
 
     def _read(self, vs: np.ndarray) -> np.ndarray:
         """Reads the nodes ``vs`` (distinct, none of them a string); returns the storage nodes their edges lead to."""
-        lo = self.first[vs].astype(np.int64)
-        slots, owner = GK.csr_slots(lo, self.first[vs + 1].astype(np.int64) - lo)
+        slots, owner = GK.csr_rows(self.first, vs)
         t = self.etype[slots]
         w = self.to[slots].astype(np.int64)
         keep = self.followed[t] | ((t == self.prop) & np.isin(self.ename[slots], self.url_ids))

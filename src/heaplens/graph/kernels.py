@@ -358,3 +358,12 @@ def csr_slots(lo: np.ndarray, cnt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     starts = np.asarray(lo, dtype=np.int64) - (np.cumsum(cnt) - cnt)
     slots = np.arange(int(cnt.sum()), dtype=np.int64) + np.repeat(starts, cnt)
     return slots, np.repeat(np.arange(len(cnt)), cnt)
+
+
+def csr_rows(offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`csr_slots` of whole rows: the slots of rows ``rows`` of a CSR ``offsets`` array (a node's edges in
+    ``first``, its retainers in ``reverse``) and the position in ``rows`` each belongs to."""
+    offsets = np.asarray(offsets)
+    rows = np.asarray(rows, dtype=np.int64)
+    lo = offsets[rows].astype(np.int64)
+    return csr_slots(lo, offsets[rows + 1].astype(np.int64) - lo)
