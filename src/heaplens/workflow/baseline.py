@@ -932,33 +932,34 @@ def _first(e: dict, i: int) -> bool:
     return bool((e.get("first") or ())[i]) if e.get("first") else False
 
 
-def _start(firsts: list, others: list) -> float | None:
+def _start(units: list[Unit], lane: str, metric: str) -> float | None:
+    """The start cost one run's figures give (:func:`start_cost`), or None without a first file and another."""
+    units = [u for u in units if u.lane == lane and getattr(u, metric) is not None]
+    firsts = [getattr(u, metric) for u in units if u.first]
+    # every other figure as growth per file: a file measured alone, or a span's growth over its files (the GC
+    # budget settled them together)
+    others = [getattr(u, metric) / len(u.keys) for u in units if not u.first]
     if not firsts or not others:
         return None
     # the smallest first file: a first file's figure is the start plus its own growth, and one that leaks itself
-    # (a suite's known leak that happens to run first) must not make every start look large
-    return max(0.0, float(min(firsts)) - float(statistics.median(others)))
+    # (a suite's known leak that happens to run first) must not make every start look large. The lower median of
+    # the others, for the same reason the other way: a leak only adds, so a file or span that holds the suite's
+    # known leak must not make every start look small — with two figures (a budgeted run's two workers' spans,
+    # one of them holding the leak) the mean would be half the leak, and the start cost 0
+    return max(0.0, float(min(firsts)) - float(statistics.median_low(others)))
 
 
 def start_cost(base: Baseline, lane: str, metric: str, i: int, now: RunFigures | None = None) -> float | None:
-    """What a worker's start adds to its first file's figure: the lane's smallest first file less the median of
-    its other files measured one by one, in baseline run ``i``; when that run settled its other files only
-    together (the GC budget), less the median growth per file of its spans — the baseline's own figures: the run
-    checked may hold the regression in its first files, and a start cost taken from them would move the bar by
-    the regression itself (a clean file that ran first in the baseline run flagged, or a leaking first file let
-    through). Only when run ``i`` has neither, from the run checked (``now``). None when none has both kinds."""
-    units = [u for u in base.units(i) if u.lane == lane and getattr(u, metric) is not None]
-    firsts = [getattr(u, metric) for u in units if u.first]
-    w = _start(firsts, [getattr(u, metric) for u in units if not u.first and len(u.keys) == 1])
-    if w is None and firsts:
-        w = _start(firsts, [getattr(u, metric) / len(u.keys) for u in units if len(u.keys) > 1])
+    """What a worker's start adds to its first file's figure: the lane's smallest first file less the lower median
+    of the growth per file of its other figures — its files measured one by one and, where the GC budget settled
+    files only together, its spans' growth per file — in baseline run ``i``: the baseline's own figures, since the
+    run checked may hold the regression in its first files, and a start cost taken from them would move the bar
+    by the regression itself (a clean file that ran first in the baseline run flagged, or a leaking first file
+    let through). Only when run ``i`` has no first file or no other figure, from the run checked (``now``). None
+    when neither has both kinds."""
+    w = _start(base.units(i), lane, metric)
     if w is None and now is not None:
-        firsts, others = [], []
-        for f in now.files.values():
-            v = getattr(f, metric)
-            if v is not None and f.lane == lane and f.span is None:
-                (firsts if f.first else others).append(v)
-        w = _start(firsts, others)
+        w = _start(now.units(), lane, metric)
     return w
 
 
