@@ -18,13 +18,16 @@ from heaplens.units import fmt_size
 from heaplens.workflow.baseline import (
     Baseline,
     Thresholds,
+    Unit,
     _differences,
     _first,
+    _Starts,
     file_key,
     measure,
     parse_growth,
     parse_size,
     settled_groups,
+    start_bounds,
     start_cost,
 )
 from helpers import heaplens
@@ -401,6 +404,33 @@ def test_a_span_holding_a_known_leak_does_not_hide_the_start_cost():
     doc["files"].update({"k": {"lane": "l", "heap": [7 * MiB]}, "m": {"lane": "l", "heap": [100 * K]},
                          "n": {"lane": "l", "heap": [200 * K]}})
     assert start_cost(Baseline._from_doc(doc), "l", "heap", 0) == 700 * K
+    assert start_bounds(Baseline._from_doc(doc), "l", "heap", 0) == (700 * K, 700 * K)
+
+
+def test_a_start_cost_from_one_figure_is_known_only_within_bounds():
+    """A budgeted run whose one worker ran a single file and the other its first file alone and the eight others
+    in one span, with the suite's known leak: nothing outvotes the leak in that span, which makes the start look
+    small (here 0), never large. The start is between that and the smallest first file (a start with no growth of
+    the file's own); check adds the most a start can be to a figure holding more first files than the baseline's,
+    and takes off the least from one holding fewer — an unchanged group that held two first files in the run
+    checked failed by two starts."""
+    K = 1024
+    doc = {"schema": "heaplens.baseline", "schema_version": 2, "runs": [{"run_id": "r"}],
+           "files": {"a": {"lane": "l", "heap": [900 * K], "first": [True]},
+                     "b": {"lane": "l", "heap": [950 * K], "first": [True]},
+                     **{k: {"lane": "l", "heap": [None]} for k in "cdefghij"}},
+           "spans": [{"run": 0, "lane": "l", "files": list("cdefghij"), "heap": 8 * 150 * K + 7 * MiB}]}
+    base = Baseline._from_doc(doc)
+    assert start_bounds(base, "l", "heap", 0) == (0.0, 900 * K) and start_cost(base, "l", "heap", 0) == 0.0
+    doc["spans"][0]["heap"] = 8 * 150 * K  # a clean span: what it gives is the least, the first file the most
+    assert start_bounds(Baseline._from_doc(doc), "l", "heap", 0) == (750 * K, 900 * K)
+    # the run checked ran c and d first (in the baseline run's span) and a, b elsewhere
+    now = [Unit((k,), "l", 100 * K, None, k in "cd") for k in "abcdefghij"]
+    starts = _Starts(base, None, now, [base.units(0)])
+    assert starts.shift([8 * 150 * K + 7 * MiB], "cdefghij", "heap", ["l"]) == ([8 * 150 * K + 7 * MiB + 2 * 900 * K],
+                                                                                True)
+    assert starts.shift([900 * K], "a", "heap", ["l"]) == ([900 * K], True)  # the least start taken off: none
+    assert starts.unsure == {("l", 0)}
 
 
 def test_a_budgeted_baseline_gates_per_file_runs(budgeted, unchanged, planted, tmp_path):

@@ -890,6 +890,12 @@ def check(run: str | os.PathLike, baseline_path: str | os.PathLike, *, threshold
                      "no baseline run had a fault there"))
     for name in sorted(set(base.lanes) - set(fig.lanes)):
         res.notes.append(f"lane {printable.line(name)} of the baseline did not run")
+    for name, i in sorted(starts.unsure):
+        res.notes.append(f"baseline run {printable.line(base.runs[i].get('run_id') or i + 1)} tells the start cost of "
+                         f"lane {printable.line(name)}'s workers only within bounds (one figure besides its first "
+                         "files: the GC budget settled the rest together): a figure holding more first files here "
+                         "is compared with the most a start can be (the smallest first file), one holding fewer with "
+                         "the least (give the baseline more runs, or make it with --gc-overhead off)")
 
     # findings
     if base.findings is None or fig.findings is None:
@@ -932,8 +938,8 @@ def _first(e: dict, i: int) -> bool:
     return bool((e.get("first") or ())[i]) if e.get("first") else False
 
 
-def _start(units: list[Unit], lane: str, metric: str) -> float | None:
-    """The start cost one run's figures give (:func:`start_cost`), or None without a first file and another."""
+def _start(units: list[Unit], lane: str, metric: str) -> tuple[float, float] | None:
+    """The start cost one run's figures give (:func:`start_bounds`), or None without a first file and another."""
     units = [u for u in units if u.lane == lane and getattr(u, metric) is not None]
     firsts = [getattr(u, metric) for u in units if u.first]
     # every other figure as growth per file: a file measured alone, or a span's growth over its files (the GC
@@ -946,40 +952,58 @@ def _start(units: list[Unit], lane: str, metric: str) -> float | None:
     # the others, for the same reason the other way: a leak only adds, so a file or span that holds the suite's
     # known leak must not make every start look small — with two figures (a budgeted run's two workers' spans,
     # one of them holding the leak) the mean would be half the leak, and the start cost 0
-    return max(0.0, float(min(firsts)) - float(statistics.median_low(others)))
+    first = float(min(firsts))
+    est = max(0.0, first - float(statistics.median_low(others)))
+    if len(others) > 1:
+        return est, est
+    # one other figure (a budgeted run whose workers settled every file but their first in one span): nothing
+    # outvotes a leak in it, so the start is known only between what it gives (a leak there makes it smaller,
+    # never larger) and the smallest first file (a start with no growth of the file's own)
+    return est, max(est, first)
 
 
-def start_cost(base: Baseline, lane: str, metric: str, i: int, now: RunFigures | None = None) -> float | None:
-    """What a worker's start adds to its first file's figure: the lane's smallest first file less the lower median
-    of the growth per file of its other figures — its files measured one by one and, where the GC budget settled
-    files only together, its spans' growth per file — in baseline run ``i``: the baseline's own figures, since the
-    run checked may hold the regression in its first files, and a start cost taken from them would move the bar
-    by the regression itself (a clean file that ran first in the baseline run flagged, or a leaking first file
-    let through). Only when run ``i`` has no first file or no other figure, from the run checked (``now``). None
-    when neither has both kinds."""
+def start_bounds(base: Baseline, lane: str, metric: str, i: int,
+                 now: RunFigures | None = None) -> tuple[float, float] | None:
+    """What a worker's start adds to its first file's figure, as the least and the most it can be: the lane's
+    smallest first file less the lower median of the growth per file of its other figures — its files measured
+    one by one and, where the GC budget settled files only together, its spans' growth per file — in baseline run
+    ``i``; with a single other figure, up to the smallest first file. The baseline's own figures, since the run
+    checked may hold the regression in its first files, and a start cost taken from them would move the bar by
+    the regression itself (a clean file that ran first in the baseline run flagged, or a leaking first file let
+    through). Only when run ``i`` has no first file or no other figure, from the run checked (``now``). None when
+    neither has both kinds."""
     w = _start(base.units(i), lane, metric)
     if w is None and now is not None:
         w = _start(now.units(), lane, metric)
     return w
 
 
+def start_cost(base: Baseline, lane: str, metric: str, i: int, now: RunFigures | None = None) -> float | None:
+    """The start cost (:func:`start_bounds`) where it is known; the least it can be where it is not."""
+    w = start_bounds(base, lane, metric, i, now)
+    return None if w is None else w[0]
+
+
 class _Starts:
     """A worker's first file is measured from the worker's start, so its figure also holds what the worker's
     first test run leaves once (code compiled on first use, the runner's first-run state). A figure of the run
     checked — a file's, a group's, a lane's sum — is compared with baseline figures that hold as many starts:
-    a baseline run with fewer (more) first files among the same keys gets its start cost (:func:`start_cost`,
-    once per lane, metric and run) added (taken off) per start. One mechanism for files, groups and lanes."""
+    a baseline run with fewer (more) first files among the same keys gets its start cost (:func:`start_bounds`,
+    once per lane, metric and run) added (taken off) per start. One mechanism for files, groups and lanes. Where
+    a baseline run tells the start cost only within bounds, the figure gets the benefit of the doubt: the most a
+    start can be is added, the least taken off (and ``unsure`` says which lanes and runs)."""
 
     def __init__(self, base: Baseline, now: RunFigures, units_now: list[Unit], units_base: list[list[Unit]]):
         self.base, self.now = base, now
         self.here = {u.keys[0] for u in units_now if u.first}  # a first file is always a unit of its own
         self.there = [{u.keys[0] for u in units if u.first} for units in units_base]
-        self.costs: dict[tuple[str, str, int], float | None] = {}
+        self.costs: dict[tuple[str, str, int], tuple[float, float] | None] = {}
+        self.unsure: set[tuple[str, int]] = set()  # (lane, baseline run) shifted by a bound
 
-    def cost(self, lane: str, metric: str, i: int) -> float | None:
+    def cost(self, lane: str, metric: str, i: int) -> tuple[float, float] | None:
         k = (lane, metric, i)
         if k not in self.costs:
-            self.costs[k] = start_cost(self.base, lane, metric, i, self.now)
+            self.costs[k] = start_bounds(self.base, lane, metric, i, self.now)
         return self.costs[k]
 
     def shift(self, values: list, keys, metric: str, lanes: list) -> tuple[list, bool]:
@@ -991,8 +1015,14 @@ class _Starts:
         for i, v in enumerate(values):
             n = here - len(self.there[i] & keys)
             w = self.cost(lanes[i], metric, i) if n and v is not None else None
-            out.append(v if w is None else v + n * w)
-            shifted = shifted or w is not None
+            if w is None:
+                out.append(v)
+                continue
+            lo, hi = w
+            out.append(v + n * (hi if n > 0 else lo))
+            shifted = True
+            if lo != hi:
+                self.unsure.add((lanes[i], i))
         return out, shifted
 
 
