@@ -105,3 +105,53 @@ def test_a_lane_started_ahead_that_the_plan_does_not_want_is_abandoned(v5, tmp_p
     assert alive(tree) == []
     assert not ahead.run_dir.exists()
     assert not (v5 / ".heaplens" / "config" / ahead.run_id).exists()
+
+
+def _start(suite: Path, runs: Path, *args) -> tuple[object, list[psutil.Process]]:
+    """``heaplens run`` as a process, once its lane is waiting at its gate (the processes of the lane)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCLAW_TEST_", "HEAPLENS_"))}
+    env.update(HEAPLENS_PROGRESS="0", HEAPLENS_RUNS_DIR=str(runs))
+    # a slow inspection: the lane waits at its gate meanwhile
+    env["NODE_OPTIONS"] = "--require " + str(Path(__file__).parent / "fixtures" / "slow-inspect.cjs")
+    proc = subprocess.Popen([sys.executable, "-m", "heaplens", "run", *args], cwd=suite, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        gated = _gated(runs)
+        if gated:
+            return proc, gated
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("no lane waited at its gate")
+
+
+def test_ctrl_c_while_the_lane_waits_at_its_gate_leaves_nothing_behind(v5, tmp_path):
+    import signal
+
+    runs = tmp_path / "runs"
+    proc, gated = _start(v5, runs, "suite/basic")
+    tree = [p.pid for p in gated] + [c.pid for p in gated for c in p.children(recursive=True)]
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, (out[-2000:], err[-2000:])
+    assert "Traceback" not in err
+    time.sleep(0.3)
+    assert alive(tree) == [] and _gated(runs) == []
+    assert not runs.exists() or list(runs.iterdir()) == []  # the run had not begun: nothing of it is left
+
+
+def test_a_killed_heaplens_takes_its_waiting_lane_along(v5, tmp_path):
+    runs = tmp_path / "runs"
+    proc, gated = _start(v5, runs, "suite/basic")
+    tree = [p.pid for p in gated] + [c.pid for p in gated for c in p.children(recursive=True)]
+    proc.kill()  # SIGKILL: no handler runs; the lane's watchdog ends it
+    proc.communicate(timeout=30)
+    deadline = time.time() + 10
+    while alive(tree) and time.time() < deadline:
+        time.sleep(0.1)
+    assert alive(tree) == []
