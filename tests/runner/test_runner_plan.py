@@ -357,9 +357,8 @@ def test_disk_budget_default_and_lane_worker_ceiling(tmp_path):
     import shutil as sh
     import threading
 
-    from heaplens.runner.execute import LaneRunner, RunSettings
+    from heaplens.runner.execute import DEFAULT_DISK_BUDGET, LaneRunner, RunSettings, disk_budget_bytes
     from heaplens.runner.plan import Lane
-    from heaplens.runner.session import DEFAULT_DISK_BUDGET, disk_budget_bytes
 
     assert disk_budget_bytes(0, tmp_path) is None  # 0 = no budget
     assert disk_budget_bytes(1.5, tmp_path) == int(1.5 * 1024**3)

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..console import progress_to_stderr
+from ..runner.options import INVESTIGATE_DEFAULTS
 from . import BaseCommand, add_format, non_negative_float
 from .plan import cli_values
 from .run import add_run_arguments
@@ -50,7 +51,7 @@ class Command(BaseCommand):
 
         cli = cli_values(args)
         # the suite's inspection (a Node process) runs while the rest is imported (runner/inspection.py)
-        early = inspection.start(cli, list(args.paths))
+        early = inspection.start(cli, list(args.paths), list(args.passthrough), defaults=INVESTIGATE_DEFAULTS)
         try:
             from ..report.github import enabled, report_annotations
             from ..workflow.investigate import investigate

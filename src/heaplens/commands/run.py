@@ -64,7 +64,7 @@ class Command(BaseCommand):
 
         cli = cli_values(args)
         # the suite's inspection (a Node process) runs while the rest is imported (runner/inspection.py)
-        early = inspection.start(cli, list(args.paths))
+        early = inspection.start(cli, list(args.paths), list(args.passthrough))
         try:
             from ..runner import session
 

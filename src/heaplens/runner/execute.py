@@ -34,6 +34,7 @@ from ..console import say
 from ..console import write as _write
 from ..snapshot.files import parse_name
 from ..units import fmt_elapsed, fmt_size
+from .options import GC_EVERY
 from .plan import Lane
 from .seam import Suite
 from .suite import LaneSetup
@@ -72,6 +73,69 @@ class RunSettings:
     overhead: float = 0.25  # share of a lane's wall time snapshot writing may take
     gc_overhead: float | None = 0.10  # share of a worker's time its per-file forced GCs may take (None: every end)
     disk_budget: int | None = None  # bytes of snapshots per run (None: no budget)
+
+
+DEFAULT_DISK_BUDGET = 20 * 1024**3
+
+
+def disk_budget_bytes(gb: float | None, snap_base: Path | None) -> int | None:
+    """The run's snapshot disk budget: the option (0 = none), else the smaller of 20 GiB and half the free
+    space of the snapshot directory's file system at the start."""
+    if gb is not None:
+        return None if gb <= 0 else int(gb * 1024**3)
+    if snap_base is None:
+        return None
+    probe = snap_base
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError:
+        return DEFAULT_DISK_BUDGET
+    return min(DEFAULT_DISK_BUDGET, free // 2)
+
+
+def run_dir_for(values: dict, root: Path, run_id: str) -> Path:
+    """Where a run's record and files go (``--runs-dir``, else ``<root>/.heaplens/runs``), absolute."""
+    runs = Path(values["runs_dir"]) if values["runs_dir"] else root / ".heaplens" / "runs"
+    return (runs if runs.is_absolute() else Path.cwd() / runs).resolve() / run_id
+
+
+def run_settings(values: dict, run_dir: Path, runner_args: list[str]) -> tuple[RunSettings, list[str]]:
+    """The lanes' settings from the resolved options, and the lines to say about what was adjusted (an interval
+    under 1 s, snapshots that need the trace: ``settings.trace`` is then on although ``values`` says off)."""
+    notes = []
+    interval = values["snapshot_interval"]
+    if 0 < interval < 1:
+        notes.append(f"[heaplens][heap] snapshot interval {interval:g}s raised to 1s")
+        interval = 1.0
+    snap_base = None
+    if values["snapshot_dir"]:
+        snap_base = Path(values["snapshot_dir"])
+        snap_base = (snap_base if snap_base.is_absolute() else Path.cwd() / snap_base).resolve()
+    elif interval > 0 or values["snapshots"]:
+        snap_base = run_dir / "heapsnap"
+    trace = values["trace"]
+    if values["snapshots"] and not trace:
+        notes.append("[heaplens] --snapshots needs the setup file of the trace: the trace is on")
+        trace = True
+    settings = RunSettings(
+        workers=values["workers"],
+        max_old_space_mb=values["max_old_space_mb"],
+        trace=trace,
+        poll_ms=max(100, values["poll_ms"]),
+        top=values["top"],
+        snapshot_interval=interval,
+        snapshot_base=snap_base,
+        snapshot_signal=values["snapshot_signal"],
+        grace=values["grace"],
+        vitest_args=list(runner_args),
+        snapshots=bool(values["snapshots"]),
+        overhead=values["snapshot_overhead"] / 100.0,
+        gc_overhead=None if values["gc_overhead"] == GC_EVERY else values["gc_overhead"] / 100.0,
+        disk_budget=disk_budget_bytes(values["snapshot_budget_gb"], snap_base),
+    )
+    return settings, notes
 
 
 class DiskLedger:
@@ -241,6 +305,8 @@ class LaneRunner:
         self._trace_buf = b""
         self._samples_fh = None
         self.proc: subprocess.Popen | None = None
+        self.spawned_env: dict[str, str] = {}  # the environment the runner was started with (:meth:`spawn`)
+        self._gate: Path | None = None  # the gate file of a lane started ahead (runner/early_lane.py)
         self.snapshots_on = bool(settings.snapshots and self.snap_dir is not None)
         self.pairs_planned: list[dict] = []  # files to rerun in a follow-up lane for their snapshot pair
         self.disk_left: int | None = None
@@ -286,6 +352,18 @@ class LaneRunner:
                 a.append(f"--heapsnapshot-signal={self.s.snapshot_signal}")
         return a
 
+    def lane_setup(self) -> LaneSetup:
+        """What the runner is asked for this lane's command (:meth:`prepare`)."""
+        return LaneSetup(
+            lane=self.lane,
+            config_dir=self.config_dir,
+            exec_argv=self.exec_argv(),
+            trace=self.s.trace or self.snapshots_on,
+            test_timeout_ms=SNAPSHOT_TIMEOUT_MS if self.s.snapshot_interval > 0 else None,
+            extra_args=list(self.s.vitest_args),
+            pools=self.pools(),
+        )
+
     def prepare(self) -> None:
         self.lane_dir.mkdir(parents=True, exist_ok=True)
         if self.snap_dir is not None:
@@ -294,15 +372,7 @@ class LaneRunner:
         # the suite's own packages.
         self.config_dir = self.suite.root / ".heaplens" / "config" / self.run_dir.name
         self.config_dir.mkdir(parents=True, exist_ok=True)
-        cmd = self.runner.lane_command(self.suite, LaneSetup(
-            lane=self.lane,
-            config_dir=self.config_dir,
-            exec_argv=self.exec_argv(),
-            trace=self.s.trace or self.snapshots_on,
-            test_timeout_ms=SNAPSHOT_TIMEOUT_MS if self.s.snapshot_interval > 0 else None,
-            extra_args=list(self.s.vitest_args),
-            pools=self.pools(),
-        ))
+        cmd = self.runner.lane_command(self.suite, self.lane_setup())
         self.argv = cmd.argv
         self.env_extra = dict(cmd.env)
         self.env_internal = dict(cmd.internal_env)
@@ -349,16 +419,35 @@ class LaneRunner:
 
     # ---------------------------------------------------------------- run
     def run(self) -> None:
-        if self.snapshots_on:
-            self.disk_left = self.disk.left()
-            if self.disk_left is not None and self.disk_left <= 0:
-                self.snapshots_on = False
-                self.stopped = "disk-budget"
-                self._notice("snapshot-skipped", "disk-budget", f"the run's snapshot disk budget "
-                             f"({fmt_size(self.disk.budget or 0)}) is used up: no snapshots in this lane")
-        self.prepare()
-        self.started_at = time.time()
-        env = self.lane_env(self.started_at * 1000)
+        if self.proc is None:
+            self.check_disk(quiet=False)
+            self.prepare()
+            self.announce()
+            if not self.spawn():
+                return
+        else:  # started ahead, waiting at its gate (runner/early_lane.py)
+            self.announce()
+            self.open_gate()
+        self.follow()
+
+    def check_disk(self, quiet: bool) -> bool:
+        """The run's disk budget left for this lane's snapshots; False when it is used up (``quiet``: without
+        the notice, and snapshots stay on — the caller will not start the lane)."""
+        if not self.snapshots_on:
+            return True
+        self.disk_left = self.disk.left()
+        if self.disk_left is not None and self.disk_left <= 0:
+            if quiet:
+                return False
+            self.snapshots_on = False
+            self.stopped = "disk-budget"
+            self._notice("snapshot-skipped", "disk-budget", f"the run's snapshot disk budget "
+                         f"({fmt_size(self.disk.budget or 0)}) is used up: no snapshots in this lane")
+            return False
+        return True
+
+    def announce(self) -> None:
+        """The lane's start lines (its settings as planned, how its snapshots are taken)."""
         lane = self.lane
         say(f"[heaplens] start {lane.name} workers={lane.effective('workers')} files={len(lane.files)} "
             f"pool={lane.effective('pool')} isolate={lane.effective('isolate')}")
@@ -384,40 +473,95 @@ class LaneRunner:
             if not self.pools() - set(self.runner.thread_pools):
                 say(f"[heaplens][heap] {lane.name} runs in worker threads ({'/'.join(sorted(self.pools()))}): "
                     "a thread cannot be signalled, no interval snapshots")
-        t0 = time.monotonic()
+
+    def spawn(self, gate: Path | None = None, quiet: bool = False) -> bool:
+        """Start the lane's runner process (after :meth:`prepare`). With ``gate``, the runner waits at the top of
+        its generated config until heaplens writes that file (:meth:`open_gate`, when the lane is run), or is
+        killed (:meth:`abandon`). False when the process cannot be started (said unless ``quiet``; status
+        failed)."""
+        self.started_at = time.time()
+        env = self.lane_env(self.started_at * 1000)
+        self.spawned_env = dict(env)
+        self._gate = gate
+        if gate is not None:
+            env["HEAPLENS_GATE"] = str(gate)
+        self._t0 = time.monotonic()
         self.status = "running"
         self._samples_fh = open(self.samples_path, "w", buffering=1)
-        log = open(self.log_path, "wb")
-        guard = Guard(cleanup=[self.config_dir])  # a killed heaplens takes the lane with it (runner/watchdog.py)
-        guard.start()
+        self._log = open(self.log_path, "wb")
+        self._guard = Guard(cleanup=[self.config_dir])  # a killed heaplens takes the lane with it (runner/watchdog.py)
+        self._guard.start()
         try:
             self.proc = subprocess.Popen(
                 self.argv, cwd=self.suite.root, env=env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
             )
         except OSError as exc:
-            guard.release()
-            say(f"[heaplens] done {self.lane.name} code=127 elapsed=0ms ({exc})")
+            self._guard.release()
+            if not quiet:
+                say(f"[heaplens] done {self.lane.name} code=127 elapsed=0ms ({exc})")
             self.exit_code, self.status = 127, "failed"
-            log.close()
-            return
-        guard.watch(self.proc.pid)
+            self._log.close()
+            self._samples_fh.close()
+            return False
+        self._guard.watch(self.proc.pid)
         self.seen_pids.add(self.proc.pid)
-        pump = threading.Thread(target=self._pump, args=(log,), daemon=True)
-        pump.start()
+        self._pump_thread = threading.Thread(target=self._pump, args=(self._log,), daemon=True)
+        self._pump_thread.start()
+        return True
+
+    def follow(self) -> None:
+        """Watch the started lane to its end, then read what it left and clean up."""
         try:
-            self._watch(t0)
+            self._watch(self._t0)
         except BaseException:
             self._kill_all()  # never leave a lane running behind a failed watcher
             raise
         finally:
-            guard.release()
-            pump.join(timeout=10)
-            log.close()
+            self._guard.release()
+            self._pump_thread.join(timeout=10)
+            self._log.close()
             self._samples_fh.close()
-        self.elapsed = time.monotonic() - t0
+        self.elapsed = time.monotonic() - self._t0
         self._finish()
-        for generated in (*self.generated, self.started_path):
+        self._remove_generated()
+
+    def gate_env(self) -> dict[str, str]:
+        """What a gated lane is told when its gate opens: the settings that depend on the suite's files (the
+        planned runs, the most workers its projects can have)."""
+        env = self.lane_env(0)
+        return {k: env[k] for k in ("HEAPLENS_PLANNED", "HEAPLENS_MAX_WORKERS")}
+
+    def open_gate(self) -> None:
+        """Let a lane started behind its gate go on, with :meth:`gate_env` (written whole: the lane polls it)."""
+        gate = self._gate
+        if gate is None:
+            return
+        tmp = gate.with_name(gate.name + ".tmp")
+        tmp.write_text(json.dumps({"env": self.gate_env()}))
+        os.replace(tmp, gate)
+
+    def abandon(self) -> None:
+        """A lane started behind its gate that is not wanted after all: killed (it has run nothing of the suite's
+        but its config module), waited for, and what it was given removed."""
+        if self.proc is not None:
+            self._kill_all()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            self._guard.release()
+            self._pump_thread.join(timeout=10)
+            self._log.close()
+            self._samples_fh.close()
+            self.proc = None
+        self.status = "pending"
+        self._remove_generated()
+        shutil.rmtree(self.lane_dir, ignore_errors=True)
+
+    def _remove_generated(self) -> None:
+        gate = [self._gate, self._gate.with_name(self._gate.name + ".tmp")] if self._gate is not None else []
+        for generated in (*self.generated, self.started_path, *gate):
             try:
                 generated.unlink()
             except OSError:

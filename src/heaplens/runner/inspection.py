@@ -12,6 +12,10 @@ config, runner, filters, shard); otherwise, or when nothing was started, it insp
 of the early inspection is raised where the inspection would have raised it: when ``prepare`` takes it, after its
 own checks of the options and the manifests, so the first error a user sees is the same. Nothing of it is
 printed. This module imports only what ``heaplens --help`` imports already.
+
+Given the runner's arguments (``run``, ``investigate``), it also starts the run's only lane behind its gate when
+the plan cannot be more than that lane (runner/early_lane.py), on a thread of its own as soon as the suite is
+loaded; :meth:`Early.lane` hands it to the session, and :meth:`Early.close` abandons it when nobody took it.
 """
 
 from __future__ import annotations
@@ -70,19 +74,25 @@ class Early:
     """One inspection running on a daemon thread (:func:`start`). ``prepare`` takes the suite it loaded and the
     config it read, each only when it was asked of the same (:class:`Asked`), each with its own error."""
 
-    def __init__(self, cli: dict, paths: list[str]) -> None:
+    def __init__(self, cli: dict, paths: list[str], runner_args: list[str] | None = None,
+                 defaults: dict | None = None) -> None:
         self._cli, self._paths = dict(cli), list(paths)
+        self._defaults = dict(defaults or {})  # the command's own defaults (O.with_defaults), for the lane
+        # with the runner's arguments (run, investigate): the run's only lane may start behind its gate
+        self._runner_args = None if runner_args is None else list(runner_args)
         self.asked: Asked | None = None
         self._suite: tuple[Suite, Detection] | None = None
         self._config: SuiteConfig | None = None
         self._suite_error: BaseException | None = None
         self._config_error: BaseException | None = None
+        self._lane = None  # runner/early_lane.py's EarlyLane
+        self._lane_thread: threading.Thread | None = None
         self._thread = threading.Thread(target=self._work, name="heaplens-inspect", daemon=True)
 
     def _work(self) -> None:
         try:
             root = resolve_root(self._cli.get("root"), self._paths)
-            values, _ = O.resolve(self._cli, root)
+            values, sources = O.resolve(self._cli, root)
             wanted = asked(self._paths, root, values)
         except BaseException:  # noqa: BLE001 — prepare resolves the options itself and says their error
             return
@@ -92,6 +102,10 @@ class Early:
             self._suite_error = exc
         else:
             suite = self._suite[0]
+            if self._runner_args is not None and suite.runner.gated:
+                self._lane_thread = threading.Thread(target=self._start_lane, name="heaplens-early-lane", daemon=True,
+                                                     args=(suite, root, list(wanted.filters)))
+                self._lane_thread.start()
             try:
                 self._config = suite.runner.inspect(suite, list(wanted.filters), shard=wanted.shard)
             except BaseException as exc:  # noqa: BLE001 — raised again where prepare inspects the suite
@@ -118,13 +132,44 @@ class Early:
             raise self._config_error
         return self._config
 
+    def _start_lane(self, suite: Suite, root: Path, filters: list[str]) -> None:
+        # deferred, as the commands defer their library: the lane runner's modules (0.1 s: numpy through the
+        # snapshot names) are imported on this thread, beside the inspection and the main thread's imports
+        from . import early_lane  # noqa: PLC0415
+
+        try:
+            cli, _ = O.with_defaults(self._cli, root, self._defaults)
+            values, sources = O.resolve(cli, root)
+            self._lane = early_lane.start(suite, values, sources, filters, self._runner_args or [])
+        except Exception:  # noqa: BLE001 — only a head start: the lane is then started after the plan, as usual
+            self._lane = None
+
+    def lane(self, wanted: Asked):
+        """The run's only lane, started ahead behind its gate (runner/early_lane.py), when it was started for
+        ``wanted``; else None (one started for something else is abandoned)."""
+        of = self._of(wanted)
+        if self._lane_thread is not None:
+            self._lane_thread.join()
+        lane = self._lane
+        if lane is not None and not of:
+            lane.abandon()
+            return None
+        return lane
+
     def close(self) -> None:
         """Wait for the inspection: its Node process ends on its own, and a daemon thread cut short at exit would
-        leave it running and its temporary directory behind."""
+        leave it running and its temporary directory behind. A lane started ahead and not taken is abandoned."""
         self._thread.join()
+        if self._lane_thread is not None:
+            self._lane_thread.join()
+        if self._lane is not None:
+            self._lane.abandon()
 
 
-def start(cli: dict, paths: list[str]) -> Early:
-    early = Early(cli, paths)
+def start(cli: dict, paths: list[str], runner_args: list[str] | None = None, defaults: dict | None = None) -> Early:
+    """The inspection of the suite ``cli``/``paths`` name, started on a thread. With ``runner_args`` (the
+    arguments after ``--``), the run's only lane may also start ahead, behind its gate (runner/early_lane.py),
+    with the command's own ``defaults`` (:func:`heaplens.runner.options.with_defaults`)."""
+    early = Early(cli, paths, runner_args, defaults)
     early._thread.start()
     return early

@@ -322,6 +322,7 @@ class JestRunner:
     log_name = "jest.log"
     pools = POOLS
     thread_pools = THREAD_POOLS
+    gated = False
     helper_titles: frozenset[str] = frozenset()
     crash_patterns = ("was terminated by another process", "Jest worker encountered", "Call retries were exceeded",
                       "worker process has failed to exit gracefully")

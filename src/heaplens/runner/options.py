@@ -213,6 +213,22 @@ def load_toml(root: Path) -> tuple[dict, str | None]:
     return flat, str(path)
 
 
+# `heaplens investigate`'s own defaults: its run writes file-boundary snapshots unless told otherwise
+INVESTIGATE_DEFAULTS = {"snapshots": True}
+
+
+def with_defaults(cli: dict, root: Path, defaults: dict) -> tuple[dict, list[str]]:
+    """``cli`` with a command's own defaults (investigate: snapshots on) for the options nothing else sets, as if
+    typed, and the keys so set."""
+    _, sources = resolve(cli, root)
+    out, typed = dict(cli), []
+    for key, value in defaults.items():
+        if sources.get(key) == "default":
+            out[key] = value
+            typed.append(key)
+    return out, typed
+
+
 def resolve(cli: dict, root: Path, environ: dict | None = None) -> tuple[dict, dict]:
     """(values, sources): each option's value and where it came from (cli, env NAME, heaplens.toml, default)."""
     env = os.environ if environ is None else environ

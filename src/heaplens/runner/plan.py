@@ -70,6 +70,24 @@ class PlanOptions:
     lane_overrides: list[tuple[str, dict]] = field(default_factory=list)
     filters: list[str] = field(default_factory=list)  # PATHS as given to the runner (a lane with every file passes them)
 
+    @classmethod
+    def of(cls, values: dict, sources: dict, filters: list[str], sharded_out: int = 0) -> PlanOptions:
+        """The plan's options from the run's resolved options (runner/options.py)."""
+        return cls(
+            heavy_min_ms=values["heavy_min_ms"],
+            heavy_lanes=values["heavy_lanes"],
+            batch_ms=values["batch_ms"],
+            memory_min_kb=values["memory_min_kb"],
+            workers=values["workers"],
+            shard=values["shard"],
+            sharded_out=sharded_out,
+            pool=values["pool"],
+            isolate=values["isolate"],
+            sources=sources,
+            lane_overrides=values["lane_overrides"],
+            filters=list(filters),
+        )
+
 
 @dataclass
 class Lane:

@@ -68,6 +68,9 @@ class Runner(Protocol):
     # workers of jest-haste-map run the same jest-worker child script as the test workers)
     untraced_children_are_helpers: bool
     exit_pattern: re.Pattern | None  # groups (how, files) of its "worker exited … while running FILES" line
+    # its generated lane config waits for $HEAPLENS_GATE: a lane can start before the plan is made
+    # (runner/early_lane.py)
+    gated: bool
 
     def evidence(self, root: Path, pkg: dict) -> list[tuple[int, str]]:
         """Why this project would use this runner: (weight, what was seen) — a config file 3, a ``package.json``

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import shutil
 import signal
 import sys
 import threading
@@ -18,7 +17,7 @@ from ..errors import UsageError
 from . import manifests as M
 from . import options as O
 from . import record as R
-from .execute import DiskLedger, LaneRunner, RunSettings, say
+from .execute import DiskLedger, LaneRunner, run_dir_for, run_settings, say
 from .inspection import Early, asked, filters_for, resolve_root
 from .plan import Lane, Plan, PlanOptions, annotate, build_plan
 from .seam import DEFAULT as DEFAULT_RUNNER
@@ -53,20 +52,7 @@ def prepare(cli: dict, paths: list[str], early: Early | None = None
         files = [f for f in config.files if f in picked]  # in the order the runner lists them
         if not files:
             raise UsageError(f"shard {shard[0]}/{shard[1]} of the {len(config.files)} test file(s) is empty")
-    popts = PlanOptions(
-        heavy_min_ms=values["heavy_min_ms"],
-        heavy_lanes=values["heavy_lanes"],
-        batch_ms=values["batch_ms"],
-        memory_min_kb=values["memory_min_kb"],
-        workers=values["workers"],
-        shard=shard,
-        sharded_out=len(config.files) - len(files),
-        pool=values["pool"],
-        isolate=values["isolate"],
-        sources=sources,
-        lane_overrides=values["lane_overrides"],
-        filters=filters_for(paths, root),
-    )
+    popts = PlanOptions.of(values, sources, filters_for(paths, root), sharded_out=len(config.files) - len(files))
     plan = build_plan(files, behavior, timings, hotspots, popts)
     annotate(plan, config)
     plan.suite_config = config
@@ -114,9 +100,10 @@ def gc_line(values: dict, sources: dict) -> str:
 class Interrupt:
     """SIGINT/SIGTERM while lanes run: remember the signal and let the lane watchers stop their groups."""
 
-    def __init__(self) -> None:
-        self.stop = threading.Event()
-        self.signal: list[int] = []
+    def __init__(self, stop: threading.Event | None = None, signal_seen: list | None = None) -> None:
+        # a lane started ahead was given its event and list before the handlers could be installed (main thread)
+        self.stop = stop if stop is not None else threading.Event()
+        self.signal: list[int] = signal_seen if signal_seen is not None else []
         self._old: dict = {}
 
     def __enter__(self):
@@ -157,44 +144,30 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
     ``on_written(lane, snapshots)``: a worker's other snapshot is written while its lane is the only one running
     and none is waiting (what is read then competes with the lane's files for the CPU, not with other lanes).
     ``early``: the suite's inspection started ahead (:func:`prepare`)."""
-    suite, plan, values, sources, _, _ = prepare(cli, paths, early)
-    if shape is not None:
-        shape(suite, plan)
-    run_id = R.new_run_id()
-    runs = Path(values["runs_dir"]) if values["runs_dir"] else suite.root / ".heaplens" / "runs"
-    run_dir = (runs if runs.is_absolute() else Path.cwd() / runs).resolve() / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    interval = values["snapshot_interval"]
-    if 0 < interval < 1:
-        say(f"[heaplens][heap] snapshot interval {interval:g}s raised to 1s")
-        interval = 1.0
-    snap_base = None
-    if values["snapshot_dir"]:
-        snap_base = Path(values["snapshot_dir"])
-        snap_base = (snap_base if snap_base.is_absolute() else Path.cwd() / snap_base).resolve()
-    elif interval > 0 or values["snapshots"]:
-        snap_base = run_dir / "heapsnap"
-    disk_budget = disk_budget_bytes(values["snapshot_budget_gb"], snap_base)
-    if values["snapshots"] and not values["trace"]:
-        say("[heaplens] --snapshots needs the setup file of the trace: the trace is on")
-        values["trace"] = True
-    settings = RunSettings(
-        workers=values["workers"],
-        max_old_space_mb=values["max_old_space_mb"],
-        trace=values["trace"],
-        poll_ms=max(100, values["poll_ms"]),
-        top=values["top"],
-        snapshot_interval=interval,
-        snapshot_base=snap_base,
-        snapshot_signal=values["snapshot_signal"],
-        grace=values["grace"],
-        vitest_args=vitest_args,
-        snapshots=bool(values["snapshots"]),
-        overhead=values["snapshot_overhead"] / 100.0,
-        gc_overhead=None if values["gc_overhead"] == O.GC_EVERY else values["gc_overhead"] / 100.0,
-        disk_budget=disk_budget,
-    )
-    disk = DiskLedger(disk_budget)
+    try:
+        suite, plan, values, sources, _, _ = prepare(cli, paths, early)
+        if shape is not None:
+            shape(suite, plan)
+        # the run's only lane, started behind its gate while the suite was read (runner/early_lane.py)
+        ahead = early.lane(asked(paths, resolve_root(cli.get("root"), paths), values)) if early is not None else None
+    except BaseException:
+        if early is not None:
+            early.close()  # a lane started ahead is abandoned
+        raise
+    if ahead is not None and (shape is not None or not ahead.fits(suite, plan.lanes, values, vitest_args)):
+        ahead.abandon()
+        ahead = None
+    if ahead is not None:
+        run_id, run_dir, settings, notes, disk = ahead.run_id, ahead.run_dir, ahead.settings, ahead.notes, ahead.disk
+    else:
+        run_id = R.new_run_id()
+        run_dir = run_dir_for(values, suite.root, run_id)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        settings, notes = run_settings(values, run_dir, vitest_args)
+        disk = DiskLedger(settings.disk_budget)
+    values["trace"] = settings.trace  # the record says what ran
+    for line in notes:
+        say(line)
     say(f"[heaplens] run {run_id} " + plan_header(suite, plan))
     say(f"[heaplens] record {run_dir / 'run.json'}")
     say(f"[heaplens] {gc_line(values, sources)}")
@@ -215,15 +188,15 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
         options={k: (str(v) if isinstance(v, Path) else v) for k, v in values.items()},
         option_sources=sources,
         vitest_args=list(vitest_args),
-        snapshot_dir=str(snap_base) if snap_base else None,
-        snapshot_disk_budget=disk_budget,
+        snapshot_dir=str(settings.snapshot_base) if settings.snapshot_base else None,
+        snapshot_disk_budget=settings.disk_budget,
         plan=R.PlanRecord.from_json(plan.to_json(), "plan"),
         shards=[run_id],
     )
     record.save()
     lock = threading.Lock()
     runners: list[LaneRunner] = []
-    with Interrupt() as intr:
+    with (Interrupt(ahead.stop, ahead.stop_signal) if ahead is not None else Interrupt()) as intr:
         pending = list(plan.lanes)
         active: list[tuple[threading.Thread, LaneRunner]] = []
 
@@ -265,9 +238,13 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
         while pending or active:
             while pending and len(active) < values["parallel"] and not intr.stop.is_set():
                 lane = pending.pop(0)
-                r = LaneRunner(lane, suite, settings, run_dir, intr.stop, intr.signal, disk,
-                               follow_up_of=parents.get(lane.name), on_last=last_snapshot,
-                               on_written=snapshot_written)
+                if ahead is not None and ahead.runner.lane is lane:
+                    r = ahead.take()  # it opens its gate when run
+                    r.on_last, r.on_written = last_snapshot, snapshot_written
+                else:
+                    r = LaneRunner(lane, suite, settings, run_dir, intr.stop, intr.signal, disk,
+                                   follow_up_of=parents.get(lane.name), on_last=last_snapshot,
+                                   on_written=snapshot_written)
                 runners.append(r)
                 t = threading.Thread(target=work, args=(r,), name=f"lane-{lane.name}", daemon=True)
                 t.start()
@@ -322,23 +299,3 @@ def pairs_lane(r: LaneRunner, taken: set[str]) -> Lane:
         lane.runner_args = [f"--project={p}" for p in projects]
     lane.runs = len(lane.files)
     return lane
-
-
-DEFAULT_DISK_BUDGET = 20 * 1024**3
-
-
-def disk_budget_bytes(gb: float | None, snap_base: Path | None) -> int | None:
-    """The run's snapshot disk budget: the option (0 = none), else the smaller of 20 GiB and half the free
-    space of the snapshot directory's file system at the start."""
-    if gb is not None:
-        return None if gb <= 0 else int(gb * 1024**3)
-    if snap_base is None:
-        return None
-    probe = snap_base
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    try:
-        free = shutil.disk_usage(probe).free
-    except OSError:
-        return DEFAULT_DISK_BUDGET
-    return min(DEFAULT_DISK_BUDGET, free // 2)

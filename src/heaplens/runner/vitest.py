@@ -303,6 +303,32 @@ export default function heaplensProjects(project) {
 """
 
 
+# A lane started while heaplens still reads the suite (runner/early_lane.py) waits at the top of its generated
+# config — after Node and Vitest have started and the suite's config module was imported (as the inspection
+# imports it), before Vitest resolves anything of the suite, runs a globalSetup or starts a worker — for
+# heaplens's word in the file $HEAPLENS_GATE: the settings that depend on the suite's files (merged into the
+# environment the workers inherit), or none at all, in which case heaplens kills the lane. Without the variable
+# it returns at once.
+GATE_JS = """async function heaplensGate() {
+  const gate = process.env.HEAPLENS_GATE;
+  if (!gate) return;
+  delete process.env.HEAPLENS_GATE;
+  const until = Date.now() + Number(process.env.HEAPLENS_GATE_MS || 600000);
+  delete process.env.HEAPLENS_GATE_MS;
+  for (;;) {
+    let text = '';
+    try { text = fs.readFileSync(gate, 'utf8'); } catch {}
+    if (text) {
+      Object.assign(process.env, JSON.parse(text).env || {});
+      return;
+    }
+    if (Date.now() > until) throw new Error(`heaplens: no word at ${gate}: the lane does not start`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+"""
+
+
 def projects_hook_path(config_path: Path) -> Path:
     """Where the projects hook of a generated lane config is written (beside it, same stem)."""
     name = config_path.name
@@ -359,7 +385,8 @@ const projectsHook = {json.dumps(str(hook))};
 const workspaceFile = {json.dumps(workspace_file)};
 const THREADS = ['threads', 'vmThreads'];
 {MAIN_PID_JS}const toList = (x) => (Array.isArray(x) ? x : x == null ? [] : [x]);
-export default async function heaplensConfig(env) {{
+{GATE_JS}export default async function heaplensConfig(env) {{
+  await heaplensGate();
   let user = userModule.default ?? {{}};
   if (typeof user === 'function') user = await user(env);
   user = (await user) ?? {{}};
@@ -424,6 +451,7 @@ class VitestRunner:
     log_name = "vitest.log"
     pools = POOLS
     thread_pools = THREAD_POOLS
+    gated = True
     # Children of Vitest's main process that are not workers, by the process title they set. Vitest 5 forks a
     # "vitest-watchdog" (same Node binary, started with the first worker) that kills the workers if the main
     # process dies: it has no snapshot signal handler (SIGUSR2 would kill it) and ignores SIGINT/SIGTERM.

@@ -44,12 +44,9 @@ def investigate(cli: dict, paths: list[str], vitest_args: list[str], argv: list[
     root = resolve_root(cli.get("root"), paths)
     if retainers:  # before minutes of running the suite
         require_compiled(RETAINERS_HINT)
-    _values, sources = O.resolve(cli, root)
-    cli = dict(cli)
-    if sources.get("snapshots") == "default":
-        # investigate's own default (file-boundary snapshots), recorded as if typed (the reproduce command
-        # must carry it)
-        cli["snapshots"] = True
+    # investigate's own default (file-boundary snapshots), recorded as if typed (the reproduce command must carry it)
+    cli, typed = O.with_defaults(cli, root, O.INVESTIGATE_DEFAULTS)
+    if "snapshots" in typed:
         cut = argv.index("--") if "--" in argv else len(argv)
         argv = [*argv[:cut], "--snapshots", *argv[cut:]]
     say(f"[heaplens] investigate {root}: step 1/4 run with trace and snapshots")

@@ -1,0 +1,162 @@
+"""A run's only lane, started while heaplens still reads the suite, behind a gate.
+
+Before its lanes start, ``heaplens run``/``investigate`` asks the runner for the suite's files and resolved config
+(``runner.inspect``: a Node process that imports the runner and reads the config, 0.4 s on date-fns); each lane
+then starts the runner again, through the package manager (0.6 s on date-fns from its start to its config). When
+the plan cannot be more than one lane with every file — no behavior, timings or hotspot manifest, no shard, no
+``--lane``, no heap limit (whose place depends on the projects' pools) — that lane is known before the inspection
+ends, except for two settings that depend on the files (the runs planned, the most workers its projects can have).
+
+So the lane is started at once (on the inspection's side, :func:`start`) with the environment variable
+``HEAPLENS_GATE``: its generated config waits at its top (``GATE_JS`` in runner/vitest.py) — after Node, the
+package manager and the runner have started and the suite's config module was imported, as the inspection imports
+it, before the runner resolves anything of the suite, runs a globalSetup or starts a worker — until heaplens
+writes the gate file with those two settings. When the plan is made, :meth:`EarlyLane.fits` checks that the plan
+is that one lane with the same command line, environment and generated config as the lane started; then the
+lane goes on as if just started (its start lines are said at the usual place). Otherwise, or when planning
+fails, the lane is killed (:meth:`EarlyLane.abandon`: nothing of the suite's ran but its config module) and its
+run directory removed; the run goes on as without it. A runner whose generated config has no gate (Jest) is
+never started early.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import threading
+from pathlib import Path
+
+from . import manifests as M
+from . import record as R
+from .execute import DiskLedger, LaneRunner, RunSettings, run_dir_for, run_settings
+from .plan import Lane, PlanOptions, build_plan
+from .seam import Suite
+
+# the stand-in for the suite's files in the plan made before they are known (never a path)
+PLACEHOLDER = "\0"
+
+
+class EarlyLane:
+    """One lane started ahead, waiting at its gate."""
+
+    def __init__(self, runner: LaneRunner, values: dict, run_id: str, run_dir: Path, settings: RunSettings,
+                 notes: list[str], disk: DiskLedger, stop: threading.Event, stop_signal: list) -> None:
+        self.runner = runner
+        self.values = values
+        self.run_id = run_id
+        self.run_dir = run_dir
+        self.settings = settings
+        self.notes = notes
+        self.disk = disk
+        self.stop = stop
+        self.stop_signal = stop_signal
+        self.taken = False
+        self._lock = threading.Lock()
+        self._spawned_env = runner.spawned_env
+
+    def fits(self, suite: Suite, lanes: list[Lane], values: dict, runner_args: list[str]) -> bool:
+        """Whether the plan made is this lane: one lane of the same name, the same suite and options, the same
+        command line, environment (but the settings the gate gives) and generated config. The runner then runs
+        the planned lane (its files, its projects' config)."""
+        r = self.runner
+        if len(lanes) != 1 or lanes[0].name != r.lane.name or suite is not r.suite or values != self.values:
+            return False
+        settings, _ = run_settings(values, self.run_dir, runner_args)
+        if dataclasses.replace(settings, disk_budget=None) != dataclasses.replace(self.settings, disk_budget=None):
+            return False
+        before = (list(r.argv), dict(r.env_extra), dict(r.env_internal), [str(p) for p in r.generated],
+                  _texts(r.generated))
+        ahead_lane = r.lane
+        r.lane = lanes[0]
+        try:
+            cmd = r.runner.lane_command(r.suite, r.lane_setup())
+            after = (list(cmd.argv), dict(cmd.env), dict(cmd.internal_env), [str(p) for p in cmd.generated],
+                     _texts(cmd.generated))
+            env = r.lane_env(float(r.spawned_env.get("HEAPLENS_LANE_T0", 0)))
+        except Exception:  # noqa: BLE001 — a lane that cannot be set up again is not taken; planning says why
+            r.lane = ahead_lane
+            return False
+        if before != after or _unsettled(env) != _unsettled(self._spawned_env):
+            r.lane = ahead_lane
+            return False
+        return True
+
+    def take(self) -> LaneRunner:
+        """The lane runner, to be run as the plan's lane (it opens the gate when run)."""
+        with self._lock:
+            self.taken = True
+        return self.runner
+
+    def abandon(self) -> None:
+        """Kill the lane (once) and remove its run directory; nothing when it was taken."""
+        with self._lock:
+            if self.taken:
+                return
+            self.taken = True
+        self.runner.abandon()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def _texts(paths: list[Path]) -> list[str | None]:
+    out = []
+    for p in paths:
+        try:
+            out.append(Path(p).read_text())
+        except OSError:
+            out.append(None)
+    return out
+
+
+def _unsettled(env: dict) -> dict:
+    """A lane's environment but what the gate gives and when it started."""
+    skip = {"HEAPLENS_PLANNED", "HEAPLENS_MAX_WORKERS", "HEAPLENS_LANE_T0", "HEAPLENS_GATE"}
+    return {k: v for k, v in env.items() if k not in skip}
+
+
+def eligible(suite: Suite, values: dict) -> tuple[M.Behavior, M.Timings, M.Hotspots] | None:
+    """The (absent) manifests when the plan can only be one lane with every file, else None."""
+    if not suite.runner.gated:
+        return None
+    if values["shard"] or values["lane"] or values["max_old_space_mb"]:
+        return None
+    behavior = M.load_behavior(suite.root, values["behavior"])
+    timings = M.load_timings(suite.root, values["timings"])
+    hotspots = M.load_hotspots(suite.root, values["hotspots"])
+    if behavior.entries or behavior.prefixes or timings.path is not None or hotspots.files:
+        return None
+    return behavior, timings, hotspots
+
+
+def start(suite: Suite, values: dict, sources: dict, filters: list[str], runner_args: list[str]) -> EarlyLane | None:
+    """Start the run's only lane behind its gate, when the plan can only be that lane; None otherwise (or when
+    it cannot be set up: the run then does it the usual way and says why)."""
+    manifests = eligible(suite, values)
+    if manifests is None:
+        return None
+    popts = PlanOptions.of(values, sources, filters)
+    plan = build_plan([PLACEHOLDER], *manifests, popts)
+    if len(plan.lanes) != 1:
+        return None
+    run_id = R.new_run_id()
+    run_dir = run_dir_for(values, suite.root, run_id)
+    settings, notes = run_settings(values, run_dir, runner_args)
+    disk = DiskLedger(settings.disk_budget)
+    stop: threading.Event = threading.Event()
+    stop_signal: list = []
+    run_dir.mkdir(parents=True, exist_ok=True)
+    runner = LaneRunner(plan.lanes[0], suite, settings, run_dir, stop, stop_signal, disk)
+    try:
+        if not runner.check_disk(quiet=True):
+            shutil.rmtree(run_dir, ignore_errors=True)
+            return None
+        runner.prepare()
+        if not runner.spawn(gate=runner.lane_dir / "gate.json", quiet=True):
+            runner.abandon()
+            shutil.rmtree(run_dir, ignore_errors=True)
+            return None
+    except BaseException:
+        runner.abandon()
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    return EarlyLane(runner, dict(values), run_id, run_dir, settings, notes, disk, stop, stop_signal)
+
