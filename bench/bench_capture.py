@@ -202,8 +202,8 @@ def verdicts_of(run_dir: Path) -> list[dict]:
 
 
 def timing_of(run_dir: Path, wall: float) -> dict:
-    """Where an investigate's time went, from its run directory: the run step (the record's started_at →
-    finished_at: the lanes), the forced GCs and the snapshot writing inside it (summed over the workers, from
+    """Where an investigate's time went, from its run directory: the run step (the first lane's start, or the
+    record's started_at when earlier, → finished_at: the lanes), the forced GCs and the snapshot writing inside it (summed over the workers, from
     the traces' ``gcMs`` and the snapshots' ``seconds``: worker time, in parallel when workers run side by side),
     the file ends GC-settled of all ends (the GC budget), and the rest outside the run step (heaplens's start,
     the runner's inspect, the plan, diagnose, report)."""
@@ -234,7 +234,10 @@ def timing_of(run_dir: Path, wall: float) -> dict:
             if e.get("ev") == "snapshot":
                 snaps += 1
                 snap_s += float(e.get("seconds") or 0)
-    run_s = (rec.get("finished_at") or 0) - (rec.get("started_at") or 0)
+    # from the first lane's start: a run's only lane may start before the record (runner/early_lane.py)
+    starts = [rec.get("started_at") or 0] + [l.get("started_at") for l in (lanes.values() if isinstance(lanes, dict)
+                                                                            else lanes) if l.get("started_at")]
+    run_s = (rec.get("finished_at") or 0) - min(starts)
     return {"run_s": round(run_s, 2), "gc_s": round(gc_ms / 1000, 2), "gcs": gcs, "ends": ends, "settled_ends": settled,
             "snapshot_s": round(snap_s, 2), "snapshots": snaps, "outside_s": round(wall - run_s, 2)}
 
