@@ -21,9 +21,9 @@ never started early.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import threading
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import manifests as M
@@ -36,23 +36,21 @@ from .seam import Suite
 PLACEHOLDER = "\0"
 
 
+@dataclass
 class EarlyLane:
-    """One lane started ahead, waiting at its gate."""
+    """One lane started ahead, waiting at its gate, and what the run it was started for is made of."""
 
-    def __init__(self, runner: LaneRunner, values: dict, run_id: str, run_dir: Path, settings: RunSettings,
-                 notes: list[str], disk: DiskLedger, stop: threading.Event, stop_signal: list) -> None:
-        self.runner = runner
-        self.values = values
-        self.run_id = run_id
-        self.run_dir = run_dir
-        self.settings = settings
-        self.notes = notes
-        self.disk = disk
-        self.stop = stop
-        self.stop_signal = stop_signal
-        self.taken = False
-        self._lock = threading.Lock()
-        self._spawned_env = runner.spawned_env
+    runner: LaneRunner
+    values: dict  # the options it was started with
+    run_id: str
+    run_dir: Path
+    settings: RunSettings
+    notes: list[str]  # run_settings's lines, said by the run
+    disk: DiskLedger
+    stop: threading.Event  # the run's Interrupt uses these (its handlers are installed on the main thread later)
+    stop_signal: list
+    taken: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fits(self, suite: Suite, lanes: list[Lane], values: dict, runner_args: list[str]) -> bool:
         """Whether the plan made is this lane: one lane of the same name, the same suite and options, the same
@@ -62,7 +60,7 @@ class EarlyLane:
         if len(lanes) != 1 or lanes[0].name != r.lane.name or suite is not r.suite or values != self.values:
             return False
         settings, _ = run_settings(values, self.run_dir, runner_args)
-        if dataclasses.replace(settings, disk_budget=None) != dataclasses.replace(self.settings, disk_budget=None):
+        if replace(settings, disk_budget=None) != replace(self.settings, disk_budget=None):
             return False
         before = (list(r.argv), dict(r.env_extra), dict(r.env_internal), [str(p) for p in r.generated],
                   _texts(r.generated))
@@ -76,7 +74,7 @@ class EarlyLane:
         except Exception:  # noqa: BLE001 — a lane that cannot be set up again is not taken; planning says why
             r.lane = ahead_lane
             return False
-        if before != after or _unsettled(env) != _unsettled(self._spawned_env):
+        if before != after or _unsettled(env) != _unsettled(r.spawned_env):
             r.lane = ahead_lane
             return False
         return True
