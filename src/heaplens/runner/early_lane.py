@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import manifests as M
@@ -57,10 +57,9 @@ class EarlyLane:
         command line, environment (but the settings the gate gives) and generated config. The runner then runs
         the planned lane (its files, its projects' config)."""
         r = self.runner
-        if len(lanes) != 1 or lanes[0].name != r.lane.name or suite is not r.suite or values != self.values:
-            return False
-        settings, _ = run_settings(values, self.run_dir, runner_args)
-        if replace(settings, disk_budget=None) != replace(self.settings, disk_budget=None):
+        # the lane's settings follow from the options and the runner's arguments (run_settings)
+        if (len(lanes) != 1 or lanes[0].name != r.lane.name or suite is not r.suite or values != self.values
+                or list(runner_args) != self.settings.vitest_args):
             return False
         before = (list(r.argv), dict(r.env_extra), dict(r.env_internal), [str(p) for p in r.generated],
                   _texts(r.generated))

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import psutil
 
+from ..atomicfile import write_json_atomic
 from ..console import say
 from ..console import write as _write
 from ..snapshot.files import parse_name
@@ -534,12 +535,8 @@ class LaneRunner:
 
     def open_gate(self) -> None:
         """Let a lane started behind its gate go on, with :meth:`gate_env` (written whole: the lane polls it)."""
-        gate = self._gate
-        if gate is None:
-            return
-        tmp = gate.with_name(gate.name + ".tmp")
-        tmp.write_text(json.dumps({"env": self.gate_env()}))
-        os.replace(tmp, gate)
+        if self._gate is not None:
+            write_json_atomic(self._gate, {"env": self.gate_env()})
 
     def abandon(self) -> None:
         """A lane started behind its gate that is not wanted after all: killed (it has run nothing of the suite's
@@ -555,12 +552,11 @@ class LaneRunner:
             self._log.close()
             self._samples_fh.close()
             self.proc = None
-        self.status = "pending"
         self._remove_generated()
         shutil.rmtree(self.lane_dir, ignore_errors=True)
 
     def _remove_generated(self) -> None:
-        gate = [self._gate, self._gate.with_name(self._gate.name + ".tmp")] if self._gate is not None else []
+        gate = [self._gate] if self._gate is not None else []
         for generated in (*self.generated, self.started_path, *gate):
             try:
                 generated.unlink()

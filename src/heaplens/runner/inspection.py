@@ -92,7 +92,9 @@ class Early:
     def _work(self) -> None:
         try:
             root = resolve_root(self._cli.get("root"), self._paths)
-            values, sources = O.resolve(self._cli, root)
+            # the command's own defaults change no option the inspection is asked of (Asked), only the lane's
+            cli = O.with_defaults(self._cli, root, self._defaults)[0] if self._defaults else self._cli
+            values, sources = O.resolve(cli, root)
             wanted = asked(self._paths, root, values)
         except BaseException:  # noqa: BLE001 — prepare resolves the options itself and says their error
             return
@@ -104,7 +106,7 @@ class Early:
             suite = self._suite[0]
             if self._runner_args is not None and suite.runner.gated:
                 self._lane_thread = threading.Thread(target=self._start_lane, name="heaplens-early-lane", daemon=True,
-                                                     args=(suite, root, list(wanted.filters)))
+                                                     args=(suite, values, sources, list(wanted.filters)))
                 self._lane_thread.start()
             try:
                 self._config = suite.runner.inspect(suite, list(wanted.filters), shard=wanted.shard)
@@ -132,29 +134,24 @@ class Early:
             raise self._config_error
         return self._config
 
-    def _start_lane(self, suite: Suite, root: Path, filters: list[str]) -> None:
+    def _start_lane(self, suite: Suite, values: dict, sources: dict, filters: list[str]) -> None:
         # deferred, as the commands defer their library: the lane runner's modules (0.1 s: numpy through the
         # snapshot names) are imported on this thread, beside the inspection and the main thread's imports
         from . import early_lane  # noqa: PLC0415
 
         try:
-            cli, _ = O.with_defaults(self._cli, root, self._defaults)
-            values, sources = O.resolve(cli, root)
             self._lane = early_lane.start(suite, values, sources, filters, self._runner_args or [])
         except Exception:  # noqa: BLE001 — only a head start: the lane is then started after the plan, as usual
             self._lane = None
 
-    def lane(self, wanted: Asked):
-        """The run's only lane, started ahead behind its gate (runner/early_lane.py), when it was started for
-        ``wanted``; else None (one started for something else is abandoned)."""
-        of = self._of(wanted)
+    def lane(self):
+        """The run's only lane, started ahead behind its gate (runner/early_lane.py), or None. Whether it is the
+        run's is for ``EarlyLane.fits`` to say (the same suite object — the one ``prepare`` took from here only
+        when it was asked of the same — and the same options, command and environment)."""
+        self._thread.join()
         if self._lane_thread is not None:
             self._lane_thread.join()
-        lane = self._lane
-        if lane is not None and not of:
-            lane.abandon()
-            return None
-        return lane
+        return self._lane
 
     def close(self) -> None:
         """Wait for the inspection: its Node process ends on its own, and a daemon thread cut short at exit would

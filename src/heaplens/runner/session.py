@@ -149,7 +149,7 @@ def execute(cli: dict, paths: list[str], vitest_args: list[str], argv: list[str]
         if shape is not None:
             shape(suite, plan)
         # the run's only lane, started behind its gate while the suite was read (runner/early_lane.py)
-        ahead = early.lane(asked(paths, resolve_root(cli.get("root"), paths), values)) if early is not None else None
+        ahead = early.lane() if early is not None else None
     except BaseException:
         if early is not None:
             early.close()  # a lane started ahead is abandoned

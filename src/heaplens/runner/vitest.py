@@ -313,8 +313,7 @@ GATE_JS = """async function heaplensGate() {
   const gate = process.env.HEAPLENS_GATE;
   if (!gate) return;
   delete process.env.HEAPLENS_GATE;
-  const until = Date.now() + Number(process.env.HEAPLENS_GATE_MS || 600000);
-  delete process.env.HEAPLENS_GATE_MS;
+  const until = Date.now() + 600000;
   for (;;) {
     let text = '';
     try { text = fs.readFileSync(gate, 'utf8'); } catch {}
