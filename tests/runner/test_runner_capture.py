@@ -6,6 +6,7 @@ are real V8 snapshots, read back with the slow reference reader and counted by c
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -34,7 +35,10 @@ def suite(name: str, fixture: Path, tmp_path: Path) -> Path:
     return root
 
 
+@functools.lru_cache(maxsize=64)
 def count(path: str, cls: str) -> int:
+    """How many objects of class ``cls`` the snapshot at ``path`` holds (the reference reader; a snapshot file
+    is never rewritten, so a file read once is not read again by the next assertion on it)."""
     return classes(load(Path(path))).get(cls, (0, 0))[0]
 
 
