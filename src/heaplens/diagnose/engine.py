@@ -258,9 +258,23 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
     # memory together (side_by_side): the earlier snapshot's side, the ids of those in between, and the holders'
     # sizes in the snapshot before the last (wanted only for a runtime cause: read ahead, as it costs no wall time).
     beside = side_by_side([before, after] + ([previous] if previous is not None else []))
-    if progress:
-        progress(f"read {Path(after).name} (ids)")
-    after_ids = Identities.read(after)
+    mine = None
+    if beside:
+        # the later snapshot is read once: its ids (what the earlier one's side needs) are taken from the read
+        # for its graph (one after the other, the earlier snapshot's graph is made before the later one is read)
+        if progress:
+            progress(f"read {Path(after).name} (graph)")
+        snap = _read_after(after)
+        try:
+            mine = Identities.of_graph_columns(snap)
+            after_ids = mine.sorted()
+        except BaseException:
+            snap.close()
+            raise
+    else:
+        if progress:
+            progress(f"read {Path(after).name} (ids)")
+        after_ids = Identities.read(after)
     if progress:
         progress(f"read {Path(before).name} (graph: what was freed, and under what)")
     reads = reads if reads is not None else Reads()  # (none ahead: each read is made now)
@@ -268,15 +282,16 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
     del after_ids
     ahead = Beside(lambda: [reads.ids(m) for m in middles]) if beside and middles else None
     prev_task = Beside(reads.retained, previous) if beside and previous is not None else None
-    if progress:
-        progress(f"read {Path(after).name} (graph)")
-    snap = read_for_graph(after)
+    if not beside:
+        if progress:
+            progress(f"read {Path(after).name} (graph)")
+        snap = read_for_graph(after)
     try:
         g = HeapGraph(snap, program_roots=True)
         bs = bs_task.result()
         if progress:
             progress("attribute the new objects to their holders")
-        mine = Identities.of_graph(g)
+        mine = Identities.of_graph(g) if mine is None else mine
         old = mine.in_earlier(bs.ids)
         if old.sum() < 0.2 * min(bs.nodes, g.n):
             raise UsageError(f"{before} and {after}: only {int(old.sum()):,} objects are in both snapshots — they are "
@@ -308,6 +323,16 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
         _last_interval(pa, prev_task.result() if prev_task is not None else reads.retained(previous))
     pa.seconds = time.perf_counter() - t0
     return pa
+
+
+def _read_after(after: str):
+    """``read_for_graph(after)``; when it fails, the error the read of its ids alone would have raised first
+    (what analyse_pair reported when it read the ids before the graph), if that read fails too."""
+    try:
+        return read_for_graph(after)
+    except Exception:
+        Identities.read(after)
+        raise
 
 
 # How much memory a snapshot's graph takes, per byte of the file (38 MB for date-fns' 25 MB snapshot: the
