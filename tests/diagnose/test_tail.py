@@ -268,3 +268,21 @@ def test_a_broken_later_snapshot_is_reported_alike_either_way(shapes, cut, tmp_p
             engine.analyse_pair(before=files[0], after=str(broken), rules=rules, root=None, pid=None)
         out[beside] = (type(exc.value).__name__, str(exc.value))
     assert out[True] == out[False]
+
+
+@pytest.mark.parametrize("name", ["mixed", "emitter"])
+def test_confidence_beside_is_the_serial_one(shapes, name, monkeypatch):
+    """engine._exclusive works out two causes' confidence at a time: each cause's is what one after the other
+    gives (a single core: os.cpu_count() 1); class_ids_of(nodes) is node_class_ids()[nodes]."""
+    files = sorted(str(p) for p in Path(shapes[name]).parent.glob("*.heapsnapshot"))
+    rules = load_rules()
+    monkeypatch.setattr(engine, "side_by_side", lambda paths: False)
+    out = {}
+    for cores in (1, 2):
+        monkeypatch.setattr(engine.os, "cpu_count", lambda cores=cores: cores)
+        pa = engine.analyse_pair(before=files[0], after=files[-1], rules=rules, root=None, pid=None)
+        out[cores] = [(c.key, c.exclusive) for c in pa.causes]
+    assert out[1] == out[2] and sum(k[0] != "tool" and x is not None for k, x in out[2]) > 1
+    g = _graph(files[-1])
+    nodes = np.random.default_rng(3).integers(0, g.n, 5000)
+    assert np.array_equal(g.class_ids_of(nodes), g.node_class_ids()[nodes])

@@ -572,6 +572,11 @@ class HeapGraph:
         keys, key_cid, _ = self.class_keys
         return key_cid[keys]
 
+    def class_ids_of(self, nodes: np.ndarray) -> np.ndarray:
+        """``node_class_ids()[nodes]``, without the array of every node's."""
+        keys, key_cid, _ = self.class_keys
+        return key_cid[keys[np.asarray(nodes)]]
+
     def node_label(self, k: int) -> str:
         """``Name @id`` like DevTools."""
         return f"{self.class_label(k)} @{int(self.ids[k])}"
