@@ -2,7 +2,7 @@
 nothing (dump with the old code, dump with the new, compare the bytes).
 
     .venv/bin/python bench/dump_analysis.py MANIFEST OUT_DIR [--only NAME,…]
-    .venv/bin/python bench/dump_analysis.py MANIFEST OUT_DIR --compare REF_DIR
+    .venv/bin/python bench/dump_analysis.py MANIFEST OUT_DIR --compare REF_DIR [--beside]
 
 MANIFEST is a JSON list of pairs: ``{"name": …, "snaps": [oldest … newest], "root": DIR or null}`` — a worker's
 series, analysed as ``heaplens diagnose`` does (the first and the last, those in between, the one before the
@@ -10,7 +10,8 @@ last: ``diagnose.run._pair_args``) — or with ``"pair_only": true`` the first a
 ``OUT_DIR/NAME.json`` per pair: every field of the PairAnalysis and of each Cause (holder names with their
 steps and anchors, holder ids, figures, notes, modules), floats as ``repr`` (exact), the timing left out.
 With ``--compare`` each file is compared byte for byte with REF_DIR's; exit 1 on any difference.
-Serial (``engine.side_by_side`` off), like the profile of the diagnosis in docs/performance.md.
+Serial (``engine.side_by_side`` off), like the profile of the diagnosis in docs/performance.md; ``--beside``: with
+the reads beside the later snapshot's graph (the same output either way).
 """
 
 from __future__ import annotations
@@ -70,8 +71,10 @@ def main(argv: list[str]) -> int:
     ap.add_argument("out")
     ap.add_argument("--only", default="")
     ap.add_argument("--compare", metavar="REF_DIR")
+    ap.add_argument("--beside", action="store_true", help="the reads beside the later graph on a second thread "
+                    "(engine.side_by_side on, as investigate runs it when memory allows)")
     a = ap.parse_args(argv)
-    engine.side_by_side = lambda paths: False
+    engine.side_by_side = (lambda paths: True) if a.beside else (lambda paths: False)
     pairs = json.loads(Path(a.manifest).read_text())
     only = set(filter(None, a.only.split(",")))
     out = Path(a.out)

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from heaplens.diagnose.naming import DeclarationIndex, declaration_pattern, location
+from heaplens.diagnose.naming import DeclarationIndex, declaration_at, declaration_pattern, location
 from heaplens.graph import HeapGraph, read_for_graph
 from helpers import HERE, JS, requires_node, run_node
 
@@ -79,6 +79,72 @@ function\u2028late() {}
 const notADeclaration = function named() {}
 \r\nwindows() {\r
 """
+
+
+# names that are the pattern's own keywords, names ending in `$` (a boundary after a non-word character), keywords
+# that are left out when what follows them fails, whitespace runs across lines
+KEYWORDS = """export (a) {
+async async(x) {
+static static() {
+function function() {}
+class class {}
+default default() {
+export default async static async run  (a, b)  {
+export  async  function  *  gen$ () {}
+  foo$x() {
+function foo$ x() {}
+function foo$x() {}
+class Foo$ {}
+async(b) {
+export
+default
+class
+ Wide {}
+static async
+  async () {
+function*starry(){}
+classy() {}
+exported() {}
+class A{}
+static
+  static
+    (q) {
+function\u00a0\u2003nbsp() {}
+class\x1cSep {}
+(unclosed( {
+name(  )
+{
+name2( )   x {
+export async async async() {
+_() {
+$() {
+function snake_case() {}
+class Base_ {}
+function under_ (x) {}
+"""
+
+
+def test_declaration_at_is_the_declaration_pattern_at_every_line_start():
+    """declaration_at (the pattern's parses tried in its backtracking's order, no pattern compiled per name) ends
+    where ``declaration_pattern(name).match`` ends, or both fail, at every line start of awkward text and of
+    real sources, for every identifier in them and the pattern's keywords as names."""
+    texts = [TRICKY, KEYWORDS, KEYWORDS.replace("\n", "\r\n"), KEYWORDS.replace(" ", "\t"), OUTBOX]
+    texts += [p.read_text(errors="replace") for p in sorted((HERE.parent / "tests/js").rglob("*.mjs"))[:16]]
+    extra = {"a", "x", "foo", "foo$", "Foo", "export", "default", "async", "static", "class", "function", "gen",
+             "$", "_", "n", "zz", "snake", "Base", "under"}
+    found = checked = 0
+    for text in texts:
+        starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        names = sorted(set(re.findall(r"(?:[^\W\d]|\$)[\w$]*", text)) | extra)
+        for name in names:
+            pat = declaration_pattern(name)
+            for p in starts:
+                want = pat.match(text, p)
+                got = declaration_at(text, p, name)
+                assert got == (want and want.end()), (name, p, text[p:p + 60])
+                found += want is not None
+                checked += 1
+    assert checked > 50_000 and found > 100
 
 
 def test_the_declaration_index_finds_what_the_declaration_pattern_finds():

@@ -222,3 +222,67 @@ def test_tables_on_real_snapshots():
         finally:
             g.snap.close()
             ref.snap.close()
+
+
+@pytest.mark.parametrize("name", ["mixed", "emitter"])
+def test_the_later_snapshot_read_once_gives_what_its_ids_read_gives(shapes, name, monkeypatch):
+    """With the reads beside the later graph, analyse_pair takes the later snapshot's identities from the read for
+    its graph (Identities.of_graph_columns) instead of reading its ids first (Identities.read): the same arrays,
+    and the same analysis as the serial order's, field by field."""
+    from heaplens.graph.identity import Identities
+
+    files = sorted(str(p) for p in Path(shapes[name]).parent.glob("*.heapsnapshot"))
+    assert len(files) >= 2
+    snap = read_for_graph(files[-1])
+    try:
+        got = Identities.of_graph_columns(snap).sorted()
+    finally:
+        snap.close()
+    want = Identities.read(files[-1])
+    for a, b in ((got.ids, want.ids), (got.keys, want.keys), (got.strs, want.strs)):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    rules = load_rules()
+    out = {}
+    for beside in (False, True):
+        monkeypatch.setattr(engine, "side_by_side", lambda paths, beside=beside: beside)
+        pa = engine.analyse_pair(before=files[0], after=files[-1], rules=rules, root=None, pid=None,
+                                 previous=files[-2] if len(files) > 2 else None, middles=files[1:-1])
+        pa.seconds = 0.0
+        out[beside] = repr(pa)
+    assert out[True] == out[False] and "causes=[Cause(" in out[True]
+
+
+@pytest.mark.parametrize("cut", [0.001, 0.5, 0.97])
+def test_a_broken_later_snapshot_is_reported_alike_either_way(shapes, cut, tmp_path, monkeypatch):
+    """A later snapshot cut short (in its header, its nodes, its strings): the reads beside its graph report what
+    the serial order, which reads its ids first, reports — the same error, word for word."""
+    files = sorted(str(p) for p in Path(shapes["mixed"]).parent.glob("*.heapsnapshot"))
+    data = Path(files[-1]).read_bytes()
+    broken = tmp_path / "Heap.20260101.000000.1.0.009.heapsnapshot"
+    broken.write_bytes(data[:int(len(data) * cut)])
+    rules = load_rules()
+    out = {}
+    for beside in (False, True):
+        monkeypatch.setattr(engine, "side_by_side", lambda paths, beside=beside: beside)
+        with pytest.raises(Exception) as exc:
+            engine.analyse_pair(before=files[0], after=str(broken), rules=rules, root=None, pid=None)
+        out[beside] = (type(exc.value).__name__, str(exc.value))
+    assert out[True] == out[False]
+
+
+@pytest.mark.parametrize("name", ["mixed", "emitter"])
+def test_confidence_beside_is_the_serial_one(shapes, name, monkeypatch):
+    """engine._exclusive works out two causes' confidence at a time: each cause's is what one after the other
+    gives (a single core: os.cpu_count() 1); class_ids_of(nodes) is node_class_ids()[nodes]."""
+    files = sorted(str(p) for p in Path(shapes[name]).parent.glob("*.heapsnapshot"))
+    rules = load_rules()
+    monkeypatch.setattr(engine, "side_by_side", lambda paths: False)
+    out = {}
+    for cores in (1, 2):
+        monkeypatch.setattr(engine.os, "cpu_count", lambda cores=cores: cores)
+        pa = engine.analyse_pair(before=files[0], after=files[-1], rules=rules, root=None, pid=None)
+        out[cores] = [(c.key, c.exclusive) for c in pa.causes]
+    assert out[1] == out[2] and sum(k[0] != "tool" and x is not None for k, x in out[2]) > 1
+    g = _graph(files[-1])
+    nodes = np.random.default_rng(3).integers(0, g.n, 5000)
+    assert np.array_equal(g.class_ids_of(nodes), g.node_class_ids()[nodes])

@@ -107,3 +107,26 @@ def test_class_of_node_after_the_id_diff(planted_ids):
     g = planted_ids.graph
     k = int(np.flatnonzero(g.new_mask & (g.id_class == g.id_class_names.index("PlantedLeak")))[0])
     assert g.classes.of_node(k) == g.class_name(k) == "PlantedLeak"
+
+
+def test_first_node_with_id_is_the_sorted_lookup(scenario, graph_cache):
+    """first_node_with_id (the WeakMap tables' nodes of program_roots, looked up in one pass) gives what a stable
+    sort of all the nodes' ids and a binary search give: on a real snapshot's ids with its WeakMap tables' ids,
+    other ids of it, absent ids, and its ids twice over (the first of two nodes with an id)."""
+    from heaplens.graph import first_node_with_id
+
+    g = graph_cache(scenario["files"][1])
+    ids = np.asarray(g.ids).astype(np.int64)
+    tables = g.eph_table[g.eph_table >= 0]
+    assert len(tables) > 0
+    rng = np.random.default_rng(7)
+    wanted = np.concatenate([tables, rng.choice(ids, 500), ids.max() + 1 + rng.integers(0, 1000, 50),
+                             np.array([0, -1, ids.min()])]).astype(np.int64)
+    for col in (ids, np.concatenate([ids, ids[::-1]]), ids[::2]):
+        order = np.argsort(col, kind="stable")
+        pos = np.minimum(np.searchsorted(col[order], wanted), len(order) - 1)
+        want = np.where(col[order[pos]] == wanted, order[pos], -1)
+        got = first_node_with_id(col, wanted)
+        assert got.tolist() == want.tolist()
+        assert (got >= 0).sum() > 200 and (got < 0).sum() >= 50
+    assert first_node_with_id(ids, np.empty(0, dtype=np.int64)).tolist() == []

@@ -56,6 +56,39 @@ def test_a_suite_without_manifests_has_its_lane_started_while_it_is_read(major, 
     assert not list(runs.glob("*/lanes/unit-fast/gate.json*"))
 
 
+def test_a_jest_suite_has_its_lane_started_while_it_is_read(jest29, tmp_path):
+    # Jest's generated config is an async function: it waits for the gate before it reads the suite's config
+    runs = tmp_path / "runs"
+    r = hl("run", "suite/basic", "--snapshots", cwd=jest29, runs=runs)
+    assert r.code == 0, r.out[-3000:] + r.err[-3000:]
+    rec = r.record
+    lane = rec["lanes"]["unit-fast"]
+    assert lane["started_at"] < rec["started_at"]
+    assert lane["status"] == "passed"
+    assert sorted(f["file"] for f in lane["files"]) == [f"suite/basic/b{i}.test.js" for i in (1, 2, 3)]
+    # the gate gave the worker (Jest in band) the planned runs: its last snapshot is at its third file's end
+    trace = _trace(runs)
+    ends = [e for e in trace if e["ev"] == "end"]
+    last = [e for e in trace if e["ev"] == "snapshot" and e.get("reason") == "last"]
+    assert len(ends) == 3 and len(last) == 1
+    assert last[0]["file"] == ends[-1]["file"] and last[0]["n"] == 3
+    assert not list(runs.glob("*/lanes/unit-fast/gate.json*"))
+
+
+@pytest.mark.parametrize("runner", ["v5", "jest29"])
+def test_a_run_whose_path_has_no_tests_leaves_no_lane_and_no_run_behind(runner, request, tmp_path):
+    suite = request.getfixturevalue(runner)
+    runs = tmp_path / "runs"
+    # the lane starts ahead (no manifest), then the runner lists no file for the path: exit 2, one line
+    r = hl("run", "suite/no-such-dir", cwd=suite, runs=runs)
+    assert r.code == 2, r.out[-2000:] + r.err[-2000:]
+    assert "lists no test files" in r.err and "Traceback" not in r.err
+    assert len(r.err.strip().splitlines()) == 1, r.err
+    time.sleep(0.3)
+    assert _gated(runs) == []
+    assert not runs.exists() or list(runs.iterdir()) == []
+
+
 def test_a_plan_made_from_a_manifest_starts_its_lanes_after_it(v5, tmp_path):
     timings = tmp_path / "timings.json"
     timings.write_text(json.dumps({"files": {"suite/basic/f1.test.js": {"durationMs": 10}}}))
@@ -64,17 +97,6 @@ def test_a_plan_made_from_a_manifest_starts_its_lanes_after_it(v5, tmp_path):
     assert r.code == 0, r.out[-3000:] + r.err[-3000:]
     rec = r.record
     assert all(l["started_at"] >= rec["started_at"] for l in rec["lanes"].values())
-
-
-def test_a_run_that_cannot_be_planned_leaves_no_lane_and_no_run_behind(v5, tmp_path):
-    runs = tmp_path / "runs"
-    # the lane starts ahead (no manifest), then the runner lists no file for the path: exit 2, one line
-    r = hl("run", "suite/no-such-dir", cwd=v5, runs=runs)
-    assert r.code == 2, r.out[-2000:] + r.err[-2000:]
-    assert "lists no test files" in r.err and "Traceback" not in r.err
-    time.sleep(0.3)
-    assert _gated(runs) == []
-    assert not runs.exists() or list(runs.iterdir()) == []
 
 
 def test_a_lane_started_ahead_that_the_plan_does_not_want_is_abandoned(v5, tmp_path, monkeypatch):

@@ -429,7 +429,8 @@ def test_a_start_cost_from_one_figure_is_known_only_within_bounds():
     starts = _Starts(base, None, now, [base.units(0)])
     assert starts.shift([8 * 150 * K + 7 * MiB], "cdefghij", "heap", ["l"]) == ([8 * 150 * K + 7 * MiB + 2 * 900 * K],
                                                                                 True)
-    assert starts.shift([900 * K], "a", "heap", ["l"]) == ([900 * K], True)  # the least start taken off: none
+    # the least start taken off is none: the figure is unchanged, and no note says a start was taken off
+    assert starts.shift([900 * K], "a", "heap", ["l"]) == ([900 * K], False)
     assert starts.unsure == {("l", 0)}
 
 

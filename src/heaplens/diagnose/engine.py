@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,7 +216,7 @@ def _dense(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _categories(g: HeapGraph, nodes: np.ndarray, rules: Rules) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Per node: its category index (CATEGORIES) and class index into the returned name list."""
-    uniq, inv = _dense(g.node_class_ids()[nodes])
+    uniq, inv = _dense(g.class_ids_of(nodes))
     names = [g.classes.name(int(c)) for c in uniq]
     ntypes = g.snap.layout.node_types
     cat_of_class = np.zeros(len(uniq), dtype=np.int8)
@@ -258,9 +259,23 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
     # memory together (side_by_side): the earlier snapshot's side, the ids of those in between, and the holders'
     # sizes in the snapshot before the last (wanted only for a runtime cause: read ahead, as it costs no wall time).
     beside = side_by_side([before, after] + ([previous] if previous is not None else []))
-    if progress:
-        progress(f"read {Path(after).name} (ids)")
-    after_ids = Identities.read(after)
+    mine = None
+    if beside:
+        # the later snapshot is read once: its ids (what the earlier one's side needs) are taken from the read
+        # for its graph (one after the other, the earlier snapshot's graph is made before the later one is read)
+        if progress:
+            progress(f"read {Path(after).name} (graph)")
+        snap = _read_after(after)
+        try:
+            mine = Identities.of_graph_columns(snap)
+            after_ids = mine.sorted()
+        except BaseException:
+            snap.close()
+            raise
+    else:
+        if progress:
+            progress(f"read {Path(after).name} (ids)")
+        after_ids = Identities.read(after)
     if progress:
         progress(f"read {Path(before).name} (graph: what was freed, and under what)")
     reads = reads if reads is not None else Reads()  # (none ahead: each read is made now)
@@ -268,15 +283,16 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
     del after_ids
     ahead = Beside(lambda: [reads.ids(m) for m in middles]) if beside and middles else None
     prev_task = Beside(reads.retained, previous) if beside and previous is not None else None
-    if progress:
-        progress(f"read {Path(after).name} (graph)")
-    snap = read_for_graph(after)
+    if not beside:
+        if progress:
+            progress(f"read {Path(after).name} (graph)")
+        snap = read_for_graph(after)
     try:
         g = HeapGraph(snap, program_roots=True)
         bs = bs_task.result()
         if progress:
             progress("attribute the new objects to their holders")
-        mine = Identities.of_graph(g)
+        mine = Identities.of_graph(g) if mine is None else mine
         old = mine.in_earlier(bs.ids)
         if old.sum() < 0.2 * min(bs.nodes, g.n):
             raise UsageError(f"{before} and {after}: only {int(old.sum()):,} objects are in both snapshots — they are "
@@ -308,6 +324,16 @@ def analyse_pair(before: str, after: str, rules: Rules, *, root: str | None = No
         _last_interval(pa, prev_task.result() if prev_task is not None else reads.retained(previous))
     pa.seconds = time.perf_counter() - t0
     return pa
+
+
+def _read_after(after: str):
+    """``read_for_graph(after)``; when it fails, the error the read of its ids alone would have raised first
+    (what analyse_pair reported when it read the ids before the graph), if that read fails too."""
+    try:
+        return read_for_graph(after)
+    except Exception:
+        Identities.read(after)
+        raise
 
 
 # How much memory a snapshot's graph takes, per byte of the file (38 MB for date-fns' 25 MB snapshot: the
@@ -791,7 +817,7 @@ def _site(g: HeapGraph, nodes: np.ndarray, rules: Rules, kind: str, owner: int |
     kr = next((k for k in rules.kinds if k.kind == kind), None)
     if kr is None or kr.new_classes is None:
         return None
-    cids = g.node_class_ids()[nodes]
+    cids = g.class_ids_of(nodes)
     hit = [int(x) for x in _dense(cids)[0].tolist() if kr.new_classes.search(g.classes.name(int(x)))]
     seen: dict[tuple, int] = {}
     cands = nodes[np.isin(cids, hit)][:200].tolist() or ([owner] if owner is not None else [])
@@ -854,7 +880,9 @@ def _exclusive(g: HeapGraph, old, att, new, size, causes: list[Cause], rules: Ru
     """Confidence: for each cause, the share of its bytes that is no longer reachable from the program's
     roots once its holders — with the old objects only they keep (their tables, element stores) — drop
     their references to new objects (docs/diagnose.md)."""
-    src = None  # every edge's source: wanted for a resource's cause only
+    # every edge's source: wanted for a resource's cause only
+    src = GK.edge_sources(g.first) if any(c.holder is not None and c.holder.kind in RESOURCES for c in causes) \
+        else None
     to = np.asarray(g.to)
     first = np.asarray(g.first).astype(np.int64)
     out_degree = np.diff(first)
@@ -864,7 +892,8 @@ def _exclusive(g: HeapGraph, old, att, new, size, causes: list[Cause], rules: Ru
     to_new = is_new[to]  # the edges to a new object
     starts = np.asarray(g.user_roots, dtype=np.uint32)
     dom = np.asarray(g.dom)
-    for c in causes:
+
+    def one(c: Cause) -> None:
         mark = np.zeros(g.n, dtype=np.uint8)
         mark[np.array(c.groups, dtype=np.int64)] = 1
         under = GK.nearest_marked(dom, mark, g.root)
@@ -884,17 +913,13 @@ def _exclusive(g: HeapGraph, old, att, new, size, causes: list[Cause], rules: Ru
             pat = _resource_classes(rules, kind)
             if pat is not None:
                 nodes_c = new[c.nodes]
-                cids = g.node_class_ids()[nodes_c]
+                cids = g.class_ids_of(nodes_c)
                 hit = [int(x) for x in _dense(cids)[0].tolist() if pat.search(g.classes.name(int(x)))]
                 res[nodes_c[np.isin(cids, hit)]] = True
             if res.any():
-                if src is None:
-                    src = GK.edge_sources(g.first)
                 et[res[to] & ~res[src]] = weak  # out of every list (old or new) that is not the resource itself
             else:  # no resource class among them: what sits right below the holder
                 res[att.top[c.nodes]] = True
-                if src is None:
-                    src = GK.edge_sources(g.first)
                 et[res[to] & old[src]] = weak
             del res
         reach = GK.mark_page_owned(g.first, et, to, starts, weak)
@@ -902,6 +927,14 @@ def _exclusive(g: HeapGraph, old, att, new, size, causes: list[Cause], rules: Ru
         freed = size[c.nodes][reach[nodes] == 0].sum()
         c.exclusive = float(freed / c.bytes) if c.bytes else 0.0
         del et, hold, reach, mark
+
+    # each cause's on its own (its kernels release the GIL): two at a time, beside each other
+    if len(causes) > 1 and (os.cpu_count() or 1) >= 2:
+        with ThreadPoolExecutor(2, thread_name_prefix="heaplens-confidence") as pool:
+            list(pool.map(one, causes))
+    else:
+        for c in causes:
+            one(c)
 
 
 def _edges_from_to(first: np.ndarray, out_degree: np.ndarray, src_mask: np.ndarray, to_mask: np.ndarray) -> np.ndarray:
@@ -916,7 +949,7 @@ def _edges_from_to(first: np.ndarray, out_degree: np.ndarray, src_mask: np.ndarr
 def _modules(g: HeapGraph, c: Cause, new, rules: Rules, root: str | None) -> None:
     """The module instances of a module-graph cause: URL, instances, retained size, importers."""
     nodes = new[c.nodes]
-    ids = g.node_class_ids()[nodes]
+    ids = g.class_ids_of(nodes)
     record_classes = [int(x) for x in _dense(ids)[0].tolist() if rules.module_record(g.classes.name(int(x)))]
     recs = nodes[np.isin(ids, record_classes)]
     # each record's URL (its property, else its registry's key), then the importers of those with one: a few array

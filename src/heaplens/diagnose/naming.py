@@ -1178,6 +1178,106 @@ def declaration_pattern(name: str) -> re.Pattern:
                       rf"(?:static\s+)?(?:async\s+)?{n}\s*\([^)]*\)\s*\{{)", re.M)
 
 
+@dataclass(frozen=True)
+class Declared:
+    """Where ``declaration_pattern(name)`` matches: its span, as a match's ``start()`` and ``end()``."""
+    at: int
+    to: int
+
+    def start(self) -> int:
+        return self.at
+
+    def end(self) -> int:
+        return self.to
+
+
+def _space_run(text: str, i: int) -> int:
+    """The end of the run of ``\\s`` characters (str.isspace, as re's) from ``i``."""
+    n = len(text)
+    while i < n and text[i].isspace():
+        i += 1
+    return i
+
+
+def _keyword(text: str, i: int, kw: str) -> int | None:
+    """``kw\\s+`` at ``i``: where it ends (the whitespace run is taken whole: nothing that can follow it in the
+    pattern starts with whitespace), or None."""
+    j = i + len(kw)
+    if text.startswith(kw, i) and j < len(text) and text[j].isspace():
+        return _space_run(text, j)
+    return None
+
+
+def _is_word(text: str, i: int) -> bool:
+    return 0 <= i < len(text) and (text[i].isalnum() or text[i] == "_")
+
+
+def _name_ends(text: str, i: int, name: str) -> int | None:
+    """``name\\b`` at ``i``: its end, or None."""
+    j = i + len(name)
+    if text.startswith(name, i) and _is_word(text, j - 1) != _is_word(text, j):
+        return j
+    return None
+
+
+def declaration_at(text: str, p: int, name: str) -> int | None:
+    """``declaration_pattern(name).match(text, p)`` for a line start ``p``, without compiling a pattern per name:
+    the end of the match, or None. The pattern's parses tried in the order its backtracking tries them (each
+    optional keyword taken before left out, the alternatives in their order); each parse's end follows from where
+    the name is, and a whitespace run is only ever taken whole (the pattern's next item never starts with
+    whitespace), so the first parse that holds gives the same end as the regular expression."""
+    n = len(text)
+    i = p
+    while i < n and text[i] in " \t":
+        i += 1
+    for a in ((_keyword(text, i, "export"), i) if text.startswith("export", i) else (i,)):
+        if a is None:
+            continue
+        for b in ((_keyword(text, a, "default"), a) if text.startswith("default", a) else (a,)):
+            if b is None:
+                continue
+            for c in ((_keyword(text, b, "async"), b) if text.startswith("async", b) else (b,)):
+                if c is None:
+                    continue
+                end = _declaration_tail(text, c, name)
+                if end is not None:
+                    return end
+    return None
+
+
+def _declaration_tail(text: str, i: int, name: str) -> int | None:
+    """The pattern's alternatives from ``i``: ``function\\s*\\*?\\s*name\\b``, ``class\\s+name\\b``,
+    ``(?:static\\s+)?(?:async\\s+)?name\\s*\\([^)]*\\)\\s*\\{``."""
+    if text.startswith("function", i):
+        j = _space_run(text, i + 8)
+        if text.startswith("*", j):
+            j = _space_run(text, j + 1)
+        end = _name_ends(text, j, name)
+        if end is not None:
+            return end
+    if text.startswith("class", i):
+        j = _keyword(text, i, "class")
+        end = None if j is None else _name_ends(text, j, name)
+        if end is not None:
+            return end
+    for a in ((_keyword(text, i, "static"), i) if text.startswith("static", i) else (i,)):
+        if a is None:
+            continue
+        for b in ((_keyword(text, a, "async"), a) if text.startswith("async", a) else (a,)):
+            if b is None or not text.startswith(name, b):
+                continue
+            j = _space_run(text, b + len(name))
+            if not text.startswith("(", j):
+                continue
+            j = text.find(")", j + 1)
+            if j < 0:
+                continue
+            j = _space_run(text, j + 1)
+            if text.startswith("{", j):
+                return j + 1
+    return None
+
+
 # the characters between a line's start and the name in a declaration_pattern match: whitespace, `*` and the
 # keywords' letters — as a superset, every character but ASCII digits and punctuation
 _BEFORE_NAME = np.zeros(128, dtype=bool)
@@ -1203,8 +1303,7 @@ class DeclarationIndex:
         self.run_from[ok] = 0
         np.maximum.accumulate(self.run_from, out=self.run_from)
 
-    def first(self, name: str) -> re.Match | None:
-        pat = declaration_pattern(name)
+    def first(self, name: str) -> Declared | None:
         found, i = [], self.text.find(name)
         while i >= 0:  # every occurrence, overlapping ones too
             found.append(i)
@@ -1216,13 +1315,13 @@ class DeclarationIndex:
         lo = np.searchsorted(self.line_starts, start)
         hi = np.searchsorted(self.line_starts, q, side="right")
         for p in np.unique(np.concatenate([self.line_starts[a:b] for a, b in zip(lo.tolist(), hi.tolist())])).tolist():
-            m = pat.match(self.text, p)
-            if m:
-                return m
+            end = declaration_at(self.text, p, name)
+            if end is not None:
+                return Declared(p, end)
         return None
 
 
-def _declaration(text: str, name: str, path: Path, g: HeapGraph) -> re.Match | None:
+def _declaration(text: str, name: str, path: Path, g: HeapGraph) -> Declared | None:
     """``declaration_pattern(name).search(text)`` of a file on disk (its index made once per graph)."""
     cache = g.__dict__.setdefault("_heaplens_declarations", {})
     if path not in cache:

@@ -89,6 +89,20 @@ class ClassRow:
     location: tuple[int, int, int] | None  # script_id, line, column (0-based) of object classes
 
 
+def first_node_with_id(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per id of ``wanted``: the first node, in node order, whose id (``ids``, int64) it is, or -1. The distinct
+    wanted ids (a few: WeakMap tables') are looked up among all nodes' in one pass, not all nodes' sorted."""
+    tables = np.unique(wanted)
+    if not len(tables):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(tables, ids), len(tables) - 1)
+    hits = np.flatnonzero(tables[at] == ids)
+    found, first = np.unique(at[hits], return_index=True)
+    node_of = np.full(len(tables), -1, dtype=np.int64)
+    node_of[found] = hits[first]
+    return node_of[np.searchsorted(tables, wanted)]
+
+
 class HeapGraph:
     """Dominator tree and retained sizes of one snapshot, with DevTools' semantics.
 
@@ -273,17 +287,18 @@ class HeapGraph:
         if not self.n_pairs:
             return
         cand = np.flatnonzero(np.asarray(self.etype) == self.t["internal"])
-        tid = self.eph_table[np.asarray(self.ename)[cand].astype(np.int64)]
-        cand, tid = cand[tid >= 0], tid[tid >= 0]
+        names = np.asarray(self.ename)[cand]
+        pair = (self.eph_table >= 0)[names]  # (a byte per edge looked up, not its table id)
+        cand = cand[pair]
+        tid = self.eph_table[names[pair]]
+        del names, pair
         if not len(cand):
             return
         src = self.sources_of_edges(cand)
         ids = np.asarray(self.ids).astype(np.int64)
         key = tid != ids[src]
         cand, tid = cand[key], tid[key]
-        order = np.argsort(ids, kind="stable")
-        pos = np.minimum(np.searchsorted(ids[order], tid), len(order) - 1)
-        table = np.where(ids[order[pos]] == tid, order[pos], -1)
+        table = first_node_with_id(ids, tid)
         dist = np.asarray(self.distance)
         dead = (table >= 0) & (dist[np.maximum(table, 0)] == GK.NO_DISTANCE)
         self._weaken(cand[dead])
@@ -556,6 +571,11 @@ class HeapGraph:
         """Class id (not key) of every node (an n-sized int64 array)."""
         keys, key_cid, _ = self.class_keys
         return key_cid[keys]
+
+    def class_ids_of(self, nodes: np.ndarray) -> np.ndarray:
+        """``node_class_ids()[nodes]``, without the array of every node's."""
+        keys, key_cid, _ = self.class_keys
+        return key_cid[keys[np.asarray(nodes)]]
 
     def node_label(self, k: int) -> str:
         """``Name @id`` like DevTools."""

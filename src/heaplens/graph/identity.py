@@ -75,6 +75,12 @@ class Identities:
         return cls.of(g.ids, g.ntype, g.nname, g.snap.layout.node_types, g.snap.strings, order=False)
 
     @classmethod
+    def of_graph_columns(cls, snap) -> Identities:
+        """:meth:`of_graph` of the graph that will be made of ``snap`` (read for a graph), before it is made."""
+        return cls.of(snap.nodes["id"], snap.nodes["type"], snap.nodes["name"], snap.layout.node_types,
+                      snap.strings, order=False)
+
+    @classmethod
     def read(cls, path) -> Identities:
         """A snapshot's identities, sorted by id (its ids, types and names only are read)."""
         with read_snapshot(path, node_fields=("id", "type", "name")) as s:

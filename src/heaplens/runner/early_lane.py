@@ -8,15 +8,14 @@ the plan cannot be more than one lane with every file — no behavior, timings o
 ends, except for two settings that depend on the files (the runs planned, the most workers its projects can have).
 
 So the lane is started at once (on the inspection's side, :func:`start`) with the environment variable
-``HEAPLENS_GATE``: its generated config waits at its top (``GATE_JS`` in runner/vitest.py) — after Node, the
-package manager and the runner have started and the suite's config module was imported, as the inspection imports
-it, before the runner resolves anything of the suite, runs a globalSetup or starts a worker — until heaplens
-writes the gate file with those two settings. When the plan is made, :meth:`EarlyLane.fits` checks that the plan
-is that one lane with the same command line, environment and generated config as the lane started; then the
-lane goes on as if just started (its start lines are said at the usual place). Otherwise, or when planning
-fails, the lane is killed (:meth:`EarlyLane.abandon`: nothing of the suite's ran but its config module) and its
-run directory removed; the run goes on as without it. A runner whose generated config has no gate (Jest) is
-never started early.
+``HEAPLENS_GATE``: its generated config waits at its top (``GATE_JS`` in runner/suite.py) — on Vitest after Node,
+the package manager and the runner have started and the suite's config module was imported, as the inspection
+imports it, before the runner resolves anything of the suite, runs a globalSetup or starts a worker; on Jest
+before the suite's config is read — until heaplens writes the gate file with those two settings. When the plan is
+made, :meth:`EarlyLane.fits` checks that the plan is that one lane with the same command line, environment and
+generated config as the lane started; then the lane goes on as if just started (its start lines are said at the
+usual place). Otherwise, or when planning fails, the lane is killed (:meth:`EarlyLane.abandon`: nothing of the
+suite's ran but, on Vitest, its config module) and its run directory removed; the run goes on as without it.
 """
 
 from __future__ import annotations

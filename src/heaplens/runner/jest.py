@@ -34,6 +34,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from .suite import (
+    GATE_JS,
     MAIN_PID_JS,
     LaneCommand,
     LaneSetup,
@@ -254,6 +255,7 @@ const withSetup = (cfg) => {
 };
 const withTimeout = (cfg) => (lane.testTimeout ? { ...cfg, testTimeout: Math.max(cfg.testTimeout || 0, lane.testTimeout) } : cfg);
 module.exports = async function heaplensJestConfig() {
+  await heaplensGate();
   const { readInitialOptions } = require(lane.jestConfig);
   const opts = { packageRootOrConfig: lane.root, skipMultipleConfigError: true };
   const { config, configPath } = await readInitialOptions(lane.config || undefined, opts);
@@ -293,7 +295,7 @@ def write_wrapper_config(path: Path, suite: Suite, *, trace: bool, test_timeout_
         raise JestError("jest-config (Jest's config reader) not found beside the suite's jest")
     lane = {"jestConfig": str(entry), "root": str(suite.root), "config": str(suite.config) if suite.config else None,
             "setup": [str(setup_file())] if trace else [], "testTimeout": test_timeout_ms}
-    path.write_text(WRAPPER % (json.dumps(lane, indent=2), MAIN_PID_JS.rstrip("\n")))
+    path.write_text(WRAPPER % (json.dumps(lane, indent=2), MAIN_PID_JS + GATE_JS.rstrip("\n")))
     return path
 
 
@@ -322,7 +324,7 @@ class JestRunner:
     log_name = "jest.log"
     pools = POOLS
     thread_pools = THREAD_POOLS
-    gated = False
+    gated = True
     helper_titles: frozenset[str] = frozenset()
     crash_patterns = ("was terminated by another process", "Jest worker encountered", "Call retries were exceeded",
                       "worker process has failed to exit gracefully")

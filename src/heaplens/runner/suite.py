@@ -86,6 +86,31 @@ MAIN_PID_JS = """if (process.env.HEAPLENS_MAIN_PID_FILE) {
 }
 """
 
+# A lane started while heaplens still reads the suite (runner/early_lane.py) waits at the top of its generated
+# config (an async function, evaluated in the runner's main process) for heaplens's word in the file
+# $HEAPLENS_GATE: the settings that depend on the suite's files, merged into the environment the workers inherit
+# — or no word at all, in which case heaplens kills the lane. Vitest: after Node and Vitest have started and the
+# suite's config module was imported (as the inspection imports it), before Vitest resolves anything of the
+# suite, runs a globalSetup or starts a worker. Jest: before its config function reads the suite's config, so
+# before Jest crawls the files or starts a worker. Without the variable it returns at once.
+GATE_JS = """async function heaplensGate() {
+  const gate = process.env.HEAPLENS_GATE;
+  if (!gate) return;
+  delete process.env.HEAPLENS_GATE;
+  const until = Date.now() + 600000;
+  for (;;) {
+    let text = '';
+    try { text = fs.readFileSync(gate, 'utf8'); } catch {}
+    if (text) {
+      Object.assign(process.env, JSON.parse(text).env || {});
+      return;
+    }
+    if (Date.now() > until) throw new Error(`heaplens: no word at ${gate}: the lane does not start`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+"""
+
 
 def find_root(start: Path) -> Path:
     """The nearest directory at or above ``start`` holding a package.json."""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from .suite import (  # noqa: F401  (LOCKFILES, find_root, … are this module's names for its callers)
+    GATE_JS,
     LOCKFILES,
     MAIN_PID_JS,
     LaneCommand,
@@ -303,29 +304,6 @@ export default function heaplensProjects(project) {
 """
 
 
-# A lane started while heaplens still reads the suite (runner/early_lane.py) waits at the top of its generated
-# config — after Node and Vitest have started and the suite's config module was imported (as the inspection
-# imports it), before Vitest resolves anything of the suite, runs a globalSetup or starts a worker — for
-# heaplens's word in the file $HEAPLENS_GATE: the settings that depend on the suite's files (merged into the
-# environment the workers inherit), or none at all, in which case heaplens kills the lane. Without the variable
-# it returns at once.
-GATE_JS = """async function heaplensGate() {
-  const gate = process.env.HEAPLENS_GATE;
-  if (!gate) return;
-  delete process.env.HEAPLENS_GATE;
-  const until = Date.now() + 600000;
-  for (;;) {
-    let text = '';
-    try { text = fs.readFileSync(gate, 'utf8'); } catch {}
-    if (text) {
-      Object.assign(process.env, JSON.parse(text).env || {});
-      return;
-    }
-    if (Date.now() > until) throw new Error(`heaplens: no word at ${gate}: the lane does not start`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-"""
 
 
 def projects_hook_path(config_path: Path) -> Path:

@@ -1008,7 +1008,8 @@ class _Starts:
 
     def shift(self, values: list, keys, metric: str, lanes: list) -> tuple[list, bool]:
         """Each baseline run's figure over ``keys`` (None: not measured) with as many starts as this run's, the
-        start cost taken from run ``i``'s lane ``lanes[i]``; and whether any was changed."""
+        start cost taken from run ``i``'s lane ``lanes[i]``; and whether any figure was changed (a start cost of 0
+        changes none)."""
         keys = set(keys)
         here = len(self.here & keys)
         out, shifted = [], False
@@ -1019,8 +1020,9 @@ class _Starts:
                 out.append(v)
                 continue
             lo, hi = w
-            out.append(v + n * (hi if n > 0 else lo))
-            shifted = True
+            step = n * (hi if n > 0 else lo)
+            out.append(v + step)
+            shifted = shifted or step != 0  # a start that costs nothing changes no figure: nothing to say
             if lo != hi:
                 self.unsure.add((lanes[i], i))
         return out, shifted
