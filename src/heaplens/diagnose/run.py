@@ -22,7 +22,7 @@ from pathlib import Path
 from ..compare.delta import diff_files
 from ..errors import UsageError
 from ..runner.record import LaneRecord, RunRecord
-from ..snapshot.files import parse_name
+from ..snapshot.files import in_order, parse_name
 from .engine import Beside, PairAnalysis, Reads, analyse_pair, side_by_side
 from .findings import DEFAULT_HEAP_LIMIT, FLOOR, Context, findings, fmt, heap_growth, settled
 from .rules import Rules, load_rules
@@ -137,8 +137,8 @@ def _late_files(lane: LaneRecord, d: Path) -> list[str]:
 
 def worker_snapshots(lane: LaneRecord, incomplete: list[str] | None = None,
                      run_dir: Path | None = None) -> dict[tuple[int, int], list[str]]:
-    """(PID, TID) → its complete snapshot files that still exist, in Node's sequence order (cut ones go
-    to ``incomplete``)."""
+    """(PID, TID) → its complete snapshot files that still exist, oldest first (``in_order``; cut ones go to
+    ``incomplete``)."""
     files, _times = _snapshot_entries(lane)
     d = lane.snapshots.dir
     if run_dir is not None and d and not Path(d).is_dir():
@@ -159,7 +159,7 @@ def worker_snapshots(lane: LaneRecord, incomplete: list[str] | None = None,
                 incomplete.append(f)
             continue
         by.setdefault((n.pid, n.tid), []).append(n)
-    return {k: [str(n.path) for n in sorted(ns, key=lambda n: n.sort_key)] for k, ns in by.items()}
+    return {k: [str(n.path) for n in in_order(ns)] for k, ns in by.items()}
 
 
 def _snapshot_time(path: str, times: dict[str, float]) -> float | None:

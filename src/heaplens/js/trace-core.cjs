@@ -237,6 +237,10 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
   function snapshotName() {
     // Node's own pattern (Heap.YYYYMMDD.HHMMSS.PID.TID.SEQ.heapsnapshot): the sequence continues from any
     // snapshot of this PID/TID already in the directory (e.g. one Node wrote on a signal), so none is overwritten.
+    // Four digits: Node numbers its own with three, from its own counter (it does not know heaplens's files), so
+    // a signal in the same second as one of these never writes a file of the same name over it (Node's 1 is
+    // `001`, heaplens's `0001`); the two counters' files are ordered by when they were written (snapshot/files.py
+    // `in_order`).
     const mine = new RegExp(`^Heap\\.\\d{8}\\.\\d{6}\\.${process.pid}\\.${threadId}\\.(\\d+)\\.heapsnapshot$`)
     try {
       for (const name of st.readdir(snapDir)) {
@@ -247,7 +251,7 @@ function tracer({ st, slot, poolId = null, maxWorkers, fields, env = process.env
     st.seq += 1
     const d = new Date(now())
     const stamp = `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}.${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`
-    return path.join(snapDir, `Heap.${stamp}.${process.pid}.${threadId}.${pad(st.seq, 3)}.heapsnapshot`)
+    return path.join(snapDir, `Heap.${stamp}.${process.pid}.${threadId}.${pad(st.seq, 4)}.heapsnapshot`)
   }
 
   // Whether the budgets allow `count` more snapshots now; `force` skips the time budget (first/last/pair end).

@@ -33,7 +33,7 @@ import psutil
 from ..atomicfile import write_json_atomic
 from ..console import say
 from ..console import write as _write
-from ..snapshot.files import parse_name
+from ..snapshot.files import in_order, parse_name
 from ..units import fmt_elapsed, fmt_size
 from .options import GC_EVERY
 from .plan import Lane
@@ -1221,7 +1221,8 @@ class LaneRunner:
         shared snapshot directory may hold other runs' files: they are not this lane's)."""
         paths = {x["path"] for x in self.written if Path(x["path"]).is_file()}
         paths |= {f for f in self.signal_files if Path(f).is_file()}
-        return sorted((Path(p) for p in paths), key=lambda q: (parse_name(q).sort_key if parse_name(q) else (q.name,)))
+        named = in_order(n for n in map(parse_name, paths) if n is not None)
+        return [n.path for n in named] + sorted(Path(p) for p in paths if parse_name(p) is None)
 
     # ---------------------------------------------------------------- end
     def _finish(self) -> None:

@@ -26,13 +26,38 @@ class SnapshotName:
     seq: int
 
     @property
-    def sort_key(self):
+    def mtime(self) -> int:
         try:
-            mtime = self.path.stat().st_mtime_ns
+            return self.path.stat().st_mtime_ns
         except OSError:
-            mtime = 0
-        # The signal path and writeHeapSnapshot() keep separate counters, so seq alone can tie.
-        return (self.stamp, self.seq, mtime, self.path.name)
+            return 0
+
+    @property
+    def sort_key(self):
+        # The signal path and writeHeapSnapshot() keep separate counters, so seq alone can tie (in_order).
+        return (self.stamp, self.seq, self.mtime, self.path.name)
+
+
+def in_order(names) -> list[SnapshotName]:
+    """Snapshots oldest first: by the second in their names, then by their sequence number — except a worker's
+    (PID and TID) whose files two counters numbered, ordered by when each was written instead.
+
+    Node numbers its own snapshots (``--heapsnapshot-signal``, near the heap limit) with a counter of its own, and
+    heaplens's boundary snapshots continue from the highest number in the directory, so in interval mode one
+    worker can have two files numbered alike, and a later file a lower number than an earlier one in the same
+    second. A new number is always one past every number there, so such a misordering always comes with a number
+    used twice; a thread writes one snapshot at a time, so the files' modification times are then its order
+    (while a series numbered by one counter keeps its numbers' order, also when copied without its times)."""
+    names = list(names)
+    seen: set[tuple[int, int, int]] = set()
+    mixed: set[tuple[int, int]] = set()
+    for n in names:
+        key = (n.pid, n.tid, n.seq)
+        if key in seen:
+            mixed.add((n.pid, n.tid))
+        seen.add(key)
+    return sorted(names, key=lambda n: (n.stamp, n.mtime, n.seq, n.path.name) if (n.pid, n.tid) in mixed
+                  else n.sort_key)
 
 
 def parse_name(path: str | os.PathLike) -> SnapshotName | None:
@@ -102,7 +127,7 @@ def find_series(lane_dir: str | os.PathLike, pid: int | None = None, tid: int | 
             what += f" thread {tid}"
         raise UsageError(f"{d}: no snapshots of {what}; PIDs here (snapshots): {have}")
     key = min(candidates, key=lambda k: (-len(groups[k]), k[0], k[1]))
-    files = sorted(groups[key], key=lambda n: n.sort_key)
+    files = in_order(groups[key])
     if len(files) < 2:
         only = files[0].path.name
         raise UsageError(
