@@ -519,10 +519,7 @@ class LaneRunner:
             self._kill_all()  # never leave a lane running behind a failed watcher
             raise
         finally:
-            self._guard.release()
-            self._pump_thread.join(timeout=10)
-            self._log.close()
-            self._samples_fh.close()
+            self._release()
         self.elapsed = time.monotonic() - self._t0
         self._finish()
         self._remove_generated()
@@ -547,13 +544,17 @@ class LaneRunner:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-            self._guard.release()
-            self._pump_thread.join(timeout=10)
-            self._log.close()
-            self._samples_fh.close()
+            self._release()
             self.proc = None
         self._remove_generated()
         shutil.rmtree(self.lane_dir, ignore_errors=True)
+
+    def _release(self) -> None:
+        """What :meth:`spawn` holds for a started runner: its watchdog, output pump, log and samples files."""
+        self._guard.release()
+        self._pump_thread.join(timeout=10)
+        self._log.close()
+        self._samples_fh.close()
 
     def _remove_generated(self) -> None:
         gate = [self._gate] if self._gate is not None else []
@@ -1221,8 +1222,9 @@ class LaneRunner:
         shared snapshot directory may hold other runs' files: they are not this lane's)."""
         paths = {x["path"] for x in self.written if Path(x["path"]).is_file()}
         paths |= {f for f in self.signal_files if Path(f).is_file()}
-        named = in_order(n for n in map(parse_name, paths) if n is not None)
-        return [n.path for n in named] + sorted(Path(p) for p in paths if parse_name(p) is None)
+        names = {p: parse_name(p) for p in paths}
+        named = in_order(n for n in names.values() if n is not None)
+        return [n.path for n in named] + sorted(Path(p) for p, n in names.items() if n is None)
 
     # ---------------------------------------------------------------- end
     def _finish(self) -> None:
